@@ -1,0 +1,46 @@
+/*
+ * base/alloc.h: the one allocation wrapper. All Tarn code allocates through
+ * it, so that tests can count live allocations and make the Nth allocation
+ * fail (out-of-memory injection) to prove that running out of memory is an
+ * error, never a leak or a crash.
+ *
+ * Threads: all functions are thread-safe (atomic counters). Injection is
+ * process-wide; tests that inject run the code under test on one thread.
+ */
+#ifndef TARN_BASE_ALLOC_H
+#define TARN_BASE_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Like malloc/calloc/realloc/free/strdup, but counted and injectable.
+ * tarn_malloc(0) returns a unique non-NULL pointer. tarn_realloc that fails
+ * leaves the old block allocated and returns NULL. tarn_free(NULL) is a no-op. */
+void *tarn_malloc(size_t size);
+void *tarn_calloc(size_t count, size_t size);
+void *tarn_realloc(void *ptr, size_t size);
+void tarn_free(void *ptr);
+char *tarn_strdup(const char *s);
+char *tarn_strndup(const char *s, size_t n);
+
+/* Allocates count*size bytes, failing (NULL) instead of overflowing. */
+void *tarn_malloc_array(size_t count, size_t size);
+
+/* Live allocations (successful allocations not yet freed). */
+int64_t tarn_alloc_live_count(void);
+/* Successful allocations since start (or the last reset). */
+uint64_t tarn_alloc_total_count(void);
+
+/* Makes the nth allocation from now fail (n = 1: the next one), and only
+ * that one unless `sticky`, in which case every allocation from the nth on
+ * fails. n = 0 disables injection. */
+void tarn_alloc_fail_at(uint64_t n, int sticky);
+/* Nonzero once an injected failure has fired since the last fail_at call. */
+int tarn_alloc_fail_fired(void);
+
+/* Routes jansson's allocations through this wrapper, so that JSON parsing
+ * is counted and can be failed too. Idempotent; call before first use of
+ * jansson (http and config code call it at start-up). */
+void tarn_alloc_hook_jansson(void);
+
+#endif
