@@ -33,8 +33,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define OBS_SERIES_MAX 2000
-#define OBS_LABELS_MAX 8
+#define OBS_SERIES_MAX  2000
+#define OBS_LABELS_MAX  8
 #define OBS_BUCKETS_MAX 32
 
 typedef struct obs_registry obs_registry;
