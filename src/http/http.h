@@ -155,9 +155,9 @@ void http_limiter_free(http_limiter *lim);
 
 /* Takes one token for key `id` (role decides rate and burst). 0 when
  * allowed; TARN_ERATE when over the rate, with *retry_after_s set to the
- * whole seconds (rounded up, at least 1) until a token is back;
- * TARN_ENOMEM when a new bucket cannot be allocated (the caller answers
- * 500). */
+ * whole seconds (rounded up, at least 1) until a token is back.
+ * TARN_EINVAL for an id longer than HTTP_KEY_ID_MAX - 1 or a bad role.
+ * Allocates nothing (the bucket table is allocated by http_limiter_new). */
 int http_limiter_take(http_limiter *lim, const char *id, http_role role, unsigned *retry_after_s);
 
 /* ---- requests and responses ------------------------------------------ */
