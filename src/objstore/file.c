@@ -393,6 +393,11 @@ static int mkdir_parents(char *path, tarn_err *err)
     for (char *p = path + 1;; p++) {
         if (*p != '/' && *p != '\0')
             continue;
+        if (p[-1] == '/') { /* empty component: "/", "a//b", "a/" */
+            if (*p == '\0')
+                return 0;
+            continue;
+        }
         char c = *p;
         *p = '\0';
         int rc = 0;

@@ -43,6 +43,19 @@ static void test_open_urls(void **state)
     assert_string_equal(objstore_url(os), url);
     objstore_close(os);
 
+    /* The URL is normalised: "..", doubled and trailing slashes go. */
+    snprintf(url, sizeof(url), "file://%s/new/../new//root/", f->dir);
+    assert_int_equal(objstore_open(url, &os, &err), 0);
+    snprintf(url, sizeof(url), "file://%s/new/root", f->dir);
+    assert_string_equal(objstore_url(os), url);
+    expect_get(os, "k", "v");
+    objstore_close(os);
+
+    /* A root that is a file cannot be a store. */
+    snprintf(url, sizeof(url), "file://%s/new/root/k", f->dir);
+    assert_int_not_equal(objstore_open(url, &os, &err), 0);
+    assert_null(os);
+
     assert_int_equal(objstore_open("s3://bucket/prefix", &os, &err), TARN_ENOTSUP);
     assert_null(os);
     assert_non_null(strstr(tarn_err_msg(&err), "distributed execution"));
