@@ -141,7 +141,8 @@ typedef struct objstore_list_page {
  * Consistency: contract 4; keys written or deleted during the call may or
  * may not appear. `*out` is overwritten; free it with
  * objstore_list_page_free, also after an error (it is then empty).
- * Errors: TARN_EINVAL (bad prefix or start_after), TARN_ETOOBIG (a
+ * Errors: TARN_EINVAL (bad prefix or start_after), TARN_EFORBIDDEN (a
+ * symbolic link in the prefix's directory part), TARN_ETOOBIG (a
  * directory with more than OBJSTORE_DIR_ENTRIES_MAX entries), TARN_EIO,
  * TARN_ENOMEM.
  */
@@ -158,7 +159,8 @@ void objstore_list_page_free(objstore_list_page *page);
  * Removes temp files older than `older_than_s` seconds that crashed or
  * killed writers left behind (a live writer's temp file is younger). Walks
  * the whole store. *removed_out (may be NULL) gets the count.
- * Errors: TARN_EIO, TARN_ENOMEM, TARN_ETOOBIG as objstore_list.
+ * Errors: TARN_EINVAL (negative age), TARN_EIO, TARN_ENOMEM, TARN_ETOOBIG
+ * as objstore_list. Safe to run while other threads use the handle.
  */
 int objstore_temp_sweep(objstore *os, int64_t older_than_s, size_t *removed_out, tarn_err *err);
 
