@@ -19,6 +19,11 @@
  *   {"error":{"code":"<stable id>","message":"<human text>"}}
  * with the status of the table in README.md.
  *
+ * jansson: http_router_new points jansson's allocator at tarn_malloc through
+ * a wrapper of its own (so that a failed allocation inside the parser is an
+ * out-of-memory error, not a 400); it counts and injects like
+ * tarn_alloc_hook_jansson.
+ *
  * Threads: a router is built on one thread before the server starts and is
  * read-only afterwards. The keystore and the rate limiter are thread-safe.
  * http_dispatch may run on many threads at once for one router.
