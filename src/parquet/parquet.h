@@ -1,0 +1,108 @@
+/*
+ * parquet/parquet.h: reading Parquet files into vec batches (writing: see
+ * pq_writer below when present). Design note and format tables:
+ * parquet/README.md.
+ *
+ * Reading:
+ *
+ *   pq_source src = {.read = my_read, .ctx = obj, .size = file_size, .name = "t/a.parquet"};
+ *   pq_file *f;  pq_file_open(&src, NULL, &f, &err);
+ *   pq_scan *s;  pq_scan_open(f, &(pq_scan_opts){.columns = idx, .ncols = 2}, &s, &err);
+ *   vec_batch b; pq_scan_batch_init(s, &b);
+ *   while ((rc = pq_scan_next(s, &b, &err)) == 0 && b.len > 0) { ...use b... }
+ *   vec_batch_free(&b); pq_scan_close(s); pq_file_close(f);
+ *
+ * The file is read through a callback by byte range: the footer first, then
+ * one range per projected column chunk per row group, so an object store
+ * fetches only what a query needs.
+ *
+ * Untrusted input: a truncated, corrupt or hostile file gives TARN_ECORRUPT
+ * with a message naming the file, row group, column and page; features we
+ * do not implement give TARN_ENOTSUP. Sizes declared by the file are checked
+ * against each other and against the scan's memory budget (TARN_ENOMEM_BUDGET)
+ * before anything is allocated.
+ *
+ * Threads: a pq_file may be shared by scans on several threads once open
+ * (its read callback must then be thread-safe); a pq_scan belongs to one
+ * thread.
+ */
+#ifndef TARN_PARQUET_PARQUET_H
+#define TARN_PARQUET_PARQUET_H
+
+#include "base/error.h"
+#include "parquet/meta.h"
+#include "vec/vec.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest footer we accept. */
+#define PQ_FOOTER_MAX ((size_t)64 << 20)
+/* Default scan memory budget when the caller gives none. */
+#define PQ_SCAN_BUDGET_DEFAULT ((size_t)512 << 20)
+/* Deepest schema nesting we accept. */
+#define PQ_SCHEMA_DEPTH_MAX 64
+
+/* Reads exactly `len` bytes at `offset` into `dst`. Returns 0 or a TARN_E*
+ * code (with context in err). Called only with ranges inside [0, size). */
+typedef int (*pq_read_fn)(void *ctx, uint64_t offset, size_t len, void *dst, tarn_err *err);
+
+typedef struct pq_source {
+    pq_read_fn read;
+    void *ctx;        /* passed to read; borrowed for the file's lifetime */
+    uint64_t size;    /* file size in bytes */
+    const char *name; /* for error messages; copied */
+} pq_source;
+
+/* A leaf column of the file's schema. */
+typedef struct pq_column_info {
+    const char *name;      /* dotted path ("a.b"); owned by the file */
+    uint32_t schema_index; /* into pq_meta.schema */
+    int32_t physical;      /* enum pq_type */
+    int32_t type_length;   /* FIXED_LEN_BYTE_ARRAY bytes */
+    int16_t max_def;       /* definition levels: 0 when required all the way */
+    int16_t max_rep;       /* repetition levels: 0 for flat columns */
+    vec_type_info type;    /* what the scan produces */
+    int unsupported;       /* 0, or TARN_ENOTSUP when we cannot read it yet */
+} pq_column_info;
+
+typedef struct pq_file pq_file;
+
+/* Opens a file: reads and checks the magic numbers and the footer, and
+ * resolves the schema into leaf columns. TARN_ECORRUPT, TARN_ENOMEM,
+ * errors of the read callback. On error nothing is left to free. */
+int pq_file_open(const pq_source *src, pq_file **out, tarn_err *err);
+/* Same, over bytes in memory (borrowed until pq_file_close). */
+int pq_file_open_bytes(const void *data, size_t len, const char *name, pq_file **out,
+                       tarn_err *err);
+void pq_file_close(pq_file *f);
+
+const pq_meta *pq_file_meta(const pq_file *f);
+uint32_t pq_file_ncols(const pq_file *f);
+const pq_column_info *pq_file_column(const pq_file *f, uint32_t i);
+/* The leaf column with this dotted name, or -1. */
+int pq_file_find_column(const pq_file *f, const char *name);
+
+typedef struct pq_scan_opts {
+    const uint32_t *columns; /* leaf column indexes, or NULL: all columns */
+    uint32_t ncols;
+    uint32_t batch_rows;     /* rows per batch; 0: VEC_BATCH_ROWS */
+    size_t mem_budget_bytes; /* 0: PQ_SCAN_BUDGET_DEFAULT */
+    bool keep_dict;          /* strings from dictionary pages stay as codes */
+} pq_scan_opts;
+
+typedef struct pq_scan pq_scan;
+
+/* Starts a scan of all row groups. TARN_EINVAL for a bad column index,
+ * TARN_ENOTSUP for a column we cannot read yet, TARN_ENOMEM. */
+int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *err);
+/* Prepares `b` with the scan's column types and batch size. */
+int pq_scan_batch_init(const pq_scan *s, vec_batch *b);
+/* Fills `b` (reset first) with the next rows; b->len == 0 at the end. A
+ * batch never spans two row groups. After an error the scan is unusable
+ * (TARN_ESTATE). */
+int pq_scan_next(pq_scan *s, vec_batch *b, tarn_err *err);
+void pq_scan_close(pq_scan *s);
+
+#endif

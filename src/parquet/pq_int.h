@@ -1,0 +1,35 @@
+/*
+ * parquet/pq_int.h: helpers shared inside parquet/ (codecs, the RLE /
+ * bit-packed hybrid, bit unpacking). Not for other modules.
+ */
+#ifndef TARN_PARQUET_PQ_INT_H
+#define TARN_PARQUET_PQ_INT_H
+
+#include "base/buf.h"
+#include "base/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decompresses `src` with `codec` into exactly `dst_len` bytes at `dst`.
+ * TARN_ECORRUPT when the data is bad or does not decompress to exactly
+ * dst_len bytes; TARN_ENOTSUP for codecs we lack. `err` gets a reason. */
+int pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, size_t dst_len,
+                  tarn_err *err);
+/* Appends the compression of `src` with `codec` to `out` (UNCOMPRESSED,
+ * SNAPPY, ZSTD, GZIP). TARN_ENOTSUP, TARN_ENOMEM, TARN_ETOOBIG. */
+int pq_compress(int codec, const uint8_t *src, size_t src_len, tarn_buf *out);
+const char *pq_codec_name(int codec);
+
+/* Decodes `count` values of the RLE / bit-packed hybrid with bit width
+ * `bw` (0..32) from [p, p+len) into out. Values are not range-checked
+ * beyond the bit width. TARN_ECORRUPT (reason in *why) when the data ends
+ * early or is malformed. *used gets the bytes consumed. */
+int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t *out, size_t *used,
+                  const char **why);
+/* Appends the hybrid encoding of values[0..count) with bit width bw. */
+int pq_rle_encode(const uint32_t *values, uint32_t count, int bw, tarn_buf *out);
+/* Bits needed for values up to max (0 for 0). */
+int pq_bit_width(uint64_t max);
+
+#endif

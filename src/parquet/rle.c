@@ -1,0 +1,189 @@
+/*
+ * parquet/rle.c: the RLE / bit-packed hybrid encoding (Parquet
+ * Encodings.md, "Run Length Encoding / Bit-Packing Hybrid", encoding 3),
+ * used for definition and repetition levels, dictionary indexes and
+ * booleans in v2 pages.
+ *
+ *   run        := header, then either
+ *   header     := ULEB128 varint h
+ *   h & 1 == 0 RLE run: h >> 1 repeats of one value stored in
+ *              ceil(bw / 8) bytes, little endian
+ *   h & 1 == 1 bit-packed run: (h >> 1) groups of 8 values, each group
+ *              bw bytes, values packed LSB first
+ */
+#include "parquet/pq_int.h"
+
+#include <string.h>
+
+int pq_bit_width(uint64_t max)
+{
+    int bw = 0;
+    while (max) {
+        bw++;
+        max >>= 1;
+    }
+    return bw;
+}
+
+static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64; shift += 7) {
+        if (*p >= end)
+            return -1;
+        uint8_t b = *(*p)++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Unpacks n (<= 8 * groups) values of bw bits, LSB first, from p. */
+static void unpack_bits(const uint8_t *p, int bw, uint32_t n, uint32_t *out)
+{
+    uint64_t mask = bw == 32 ? 0xffffffffu : ((1u << bw) - 1);
+    size_t bit = 0;
+    for (uint32_t i = 0; i < n; i++, bit += (size_t)bw) {
+        size_t byte = bit >> 3;
+        unsigned shift = bit & 7;
+        uint64_t w = 0;
+        /* bw + shift <= 39 bits: at most 5 bytes, all inside the group. */
+        size_t nbytes = (shift + (unsigned)bw + 7) / 8;
+        for (size_t k = 0; k < nbytes; k++)
+            w |= (uint64_t)p[byte + k] << (8 * k);
+        out[i] = (uint32_t)((w >> shift) & mask);
+    }
+}
+
+int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t *out, size_t *used,
+                  const char **why)
+{
+    const uint8_t *start = p, *end = p + len;
+    if (bw < 0 || bw > 32) {
+        *why = "bit width above 32";
+        return TARN_ECORRUPT;
+    }
+    uint32_t done = 0;
+    size_t vbytes = ((size_t)bw + 7) / 8;
+    while (done < count) {
+        uint64_t h;
+        if (read_uleb(&p, end, &h) != 0) {
+            *why = "RLE data ends early";
+            return TARN_ECORRUPT;
+        }
+        uint64_t n = h >> 1;
+        if (h & 1) {
+            /* n groups of 8 values take n * bw bytes. */
+            if (n > (uint64_t)(end - p) || n * (uint64_t)bw > (uint64_t)(end - p)) {
+                *why = "bit-packed run longer than the data";
+                return TARN_ECORRUPT;
+            }
+            uint64_t vals = n * 8;
+            uint32_t take = vals < count - done ? (uint32_t)vals : count - done;
+            if (bw == 0)
+                memset(out + done, 0, (size_t)take * sizeof(uint32_t));
+            else
+                unpack_bits(p, bw, take, out + done);
+            p += n * (uint64_t)bw;
+            done += take;
+        } else {
+            if ((size_t)(end - p) < vbytes) {
+                *why = "RLE run value ends early";
+                return TARN_ECORRUPT;
+            }
+            uint32_t v = 0;
+            for (size_t k = 0; k < vbytes; k++)
+                v |= (uint32_t)p[k] << (8 * k);
+            p += vbytes;
+            if (n == 0)
+                continue; /* legal but useless; it consumed bytes, so we progress */
+            uint32_t take = n < count - done ? (uint32_t)n : count - done;
+            for (uint32_t i = 0; i < take; i++)
+                out[done + i] = v;
+            done += take;
+        }
+    }
+    *used = (size_t)(p - start);
+    return 0;
+}
+
+/* Writes a bit-packed run of values[0..n) (n a multiple of 8, padded). */
+static int put_packed(const uint32_t *v, uint32_t n, int bw, tarn_buf *out)
+{
+    uint8_t hdr[10];
+    size_t hn = 0;
+    uint64_t h = ((uint64_t)(n / 8) << 1) | 1;
+    do {
+        hdr[hn++] = (uint8_t)((h & 0x7f) | (h > 0x7f ? 0x80 : 0));
+        h >>= 7;
+    } while (h);
+    int rc = tarn_buf_append(out, hdr, hn);
+    size_t nbytes = (size_t)n * (size_t)bw / 8;
+    if (rc == 0)
+        rc = tarn_buf_reserve(out, nbytes);
+    if (rc != 0)
+        return rc;
+    uint8_t *dst = out->data + out->len;
+    memset(dst, 0, nbytes);
+    size_t bit = 0;
+    for (uint32_t i = 0; i < n; i++)
+        for (int b = 0; b < bw; b++, bit++)
+            if ((v[i] >> b) & 1)
+                dst[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    out->len += nbytes;
+    return 0;
+}
+
+static int put_run(uint32_t value, uint32_t n, int bw, tarn_buf *out)
+{
+    uint8_t b[16];
+    size_t k = 0;
+    uint64_t h = (uint64_t)n << 1;
+    do {
+        b[k++] = (uint8_t)((h & 0x7f) | (h > 0x7f ? 0x80 : 0));
+        h >>= 7;
+    } while (h);
+    for (int i = 0; i < (bw + 7) / 8; i++)
+        b[k++] = (uint8_t)(value >> (8 * i));
+    return tarn_buf_append(out, b, k);
+}
+
+/* Greedy: runs of 8 or more equal values become RLE runs; everything in
+ * between is bit-packed in groups of 8 (the last group zero padded). */
+int pq_rle_encode(const uint32_t *values, uint32_t count, int bw, tarn_buf *out)
+{
+    uint32_t i = 0, lit = 0; /* values[lit..i) wait to be bit-packed */
+    uint32_t pad[8];
+    while (i < count) {
+        uint32_t j = i + 1;
+        while (j < count && values[j] == values[i])
+            j++;
+        /* Literals must come in whole groups of 8, so the run gives up its
+         * first `align` values to the literals when needed. */
+        uint32_t align = (8 - (i - lit) % 8) % 8;
+        if (j - i >= align + 8) {
+            i += align;
+            if (i > lit) {
+                int rc = put_packed(values + lit, i - lit, bw, out);
+                if (rc)
+                    return rc;
+            }
+            int rc = put_run(values[i], j - i, bw, out);
+            if (rc)
+                return rc;
+            lit = j;
+        }
+        i = j;
+    }
+    uint32_t left = count - lit, full = left / 8 * 8;
+    int rc = full ? put_packed(values + lit, full, bw, out) : 0;
+    if (rc == 0 && left > full) {
+        memset(pad, 0, sizeof(pad));
+        memcpy(pad, values + lit + full, (left - full) * sizeof(uint32_t));
+        rc = put_packed(pad, 8, bw, out);
+    }
+    return rc;
+}

@@ -1,0 +1,791 @@
+/*
+ * parquet/scan.c: reading column chunks page by page into vec batches.
+ * Design note and encoding tables: parquet/README.md.
+ *
+ * For each projected column of the current row group a col_state holds the
+ * whole column chunk (one ranged read), the chunk's dictionary, and the
+ * current page fully decoded: its definition levels and its non-null values
+ * (converted to the vec type, or dictionary indexes, or string slices into
+ * the page). Batches copy slices of that page state out.
+ *
+ * Invariants:
+ *  1. pos <= n (levels of the current page) and vpos <= nn (its values);
+ *     the number of defs[0..pos) equal to max_def is vpos.
+ *  2. Every dictionary index in idx[] is < the dictionary's count (checked
+ *     when the page is decoded, so batches never check again).
+ *  3. s->mem_used is the sum of the bytes every col_state holds, and never
+ *     exceeds s->budget: an allocation that would is refused before it is
+ *     made (TARN_ENOMEM_BUDGET).
+ */
+#include "parquet/parquet.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "parquet/pq_int.h"
+#include "parquet/reader_int.h"
+
+#include <string.h>
+
+/* One decoded run of values: converted fixed-width values, or slices of
+ * byte arrays (start offset into `base`, length). */
+typedef struct decoded {
+    uint8_t *vals;    /* n * width bytes (fixed-width outputs) */
+    uint32_t *sstart; /* n offsets into base (string/binary outputs) */
+    uint32_t *slen;   /* n lengths */
+    const uint8_t *base;
+    uint32_t n;
+} decoded;
+
+typedef struct col_state {
+    const pq_column_info *ci;
+    size_t width;   /* vec_type_width of the output, 0 for strings */
+    uint8_t *chunk; /* the column chunk's bytes */
+    size_t chunk_len, chunk_pos;
+    uint64_t chunk_offset; /* file offset of chunk[0] */
+    int codec;
+    int64_t values_left;  /* values (levels) not yet loaded into pages */
+    uint32_t page_no;     /* pages loaded so far (for messages) */
+    uint64_t page_offset; /* file offset of the current page header */
+    bool has_dict;
+    vec_dict *sdict; /* string dictionary */
+    decoded fdict;   /* fixed-width dictionary values */
+    /* current page */
+    uint8_t *page; /* uncompressed page (values section for v2) */
+    size_t page_len;
+    uint32_t n, pos;   /* levels in the page, levels consumed */
+    uint8_t *defs;     /* n definition levels, or NULL when max_def == 0 */
+    uint32_t nn, vpos; /* non-null values, values consumed */
+    bool is_dict;      /* values are dictionary indexes */
+    uint32_t *idx;     /* nn dictionary indexes */
+    decoded vals;      /* nn plain values */
+    size_t mem;        /* bytes held, for the budget */
+} col_state;
+
+struct pq_scan {
+    pq_file *f;
+    uint32_t ncols;
+    uint32_t *leaf;  /* ncols leaf column indexes */
+    col_state *cols; /* ncols */
+    uint32_t batch_rows;
+    bool keep_dict;
+    size_t budget, mem_used;
+    uint32_t rg;          /* current row group; nrow_groups at the end */
+    int64_t rg_rows_left; /* rows of the current row group not yet returned */
+    bool rg_open;
+    int failed; /* sticky error */
+};
+
+/* ---- memory within the budget ---- */
+
+static void *take(pq_scan *s, col_state *c, size_t n, tarn_err *err)
+{
+    if (n > s->budget || s->mem_used > s->budget - n) {
+        tarn_err_set(err, TARN_ENOMEM_BUDGET, "needs %zu bytes, %zu of the %zu byte budget in use",
+                     n, s->mem_used, s->budget);
+        return NULL;
+    }
+    void *p = tarn_malloc(n ? n : 1);
+    if (p == NULL) {
+        tarn_err_set(err, TARN_ENOMEM, "allocating %zu bytes", n);
+        return NULL;
+    }
+    s->mem_used += n;
+    c->mem += n;
+    return p;
+}
+
+static void give(pq_scan *s, col_state *c, void *p, size_t n)
+{
+    if (p == NULL)
+        return;
+    TARN_ASSERT(c->mem >= n && s->mem_used >= n);
+    s->mem_used -= n;
+    c->mem -= n;
+    tarn_free(p);
+}
+
+static void decoded_free(pq_scan *s, col_state *c, decoded *d)
+{
+    size_t w = c->width;
+    give(s, c, d->vals, (size_t)d->n * w);
+    give(s, c, d->sstart, (size_t)d->n * 4);
+    give(s, c, d->slen, (size_t)d->n * 4);
+    memset(d, 0, sizeof(*d));
+}
+
+static void page_free(pq_scan *s, col_state *c)
+{
+    decoded_free(s, c, &c->vals);
+    give(s, c, c->idx, (size_t)c->nn * 4);
+    give(s, c, c->defs, c->n);
+    give(s, c, c->page, c->page_len);
+    c->idx = NULL;
+    c->defs = NULL;
+    c->page = NULL;
+    c->page_len = 0;
+    c->n = c->pos = c->nn = c->vpos = 0;
+    c->is_dict = false;
+}
+
+static void col_free(pq_scan *s, col_state *c)
+{
+    page_free(s, c);
+    decoded_free(s, c, &c->fdict);
+    give(s, c, c->chunk, c->chunk_len);
+    vec_dict_release(c->sdict);
+    const pq_column_info *ci = c->ci;
+    TARN_ASSERT(c->mem == 0);
+    memset(c, 0, sizeof(*c));
+    c->ci = ci;
+}
+
+/* ---- value conversion ---- */
+
+static uint32_t le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static uint64_t le64(const uint8_t *p)
+{
+    return (uint64_t)le32(p) | (uint64_t)le32(p + 4) << 32;
+}
+
+/* Big-endian two's complement of 1..16 bytes (DECIMAL on byte arrays). */
+static vec_i128 be_decimal(const uint8_t *p, uint32_t len)
+{
+    uint64_t hi = (p[0] & 0x80) ? UINT64_MAX : 0, lo = hi;
+    for (uint32_t i = 0; i < len; i++) {
+        hi = hi << 8 | lo >> 56;
+        lo = lo << 8 | p[i];
+    }
+    return (vec_i128){lo, (int64_t)hi};
+}
+
+static void store_decimal(const pq_column_info *ci, vec_i128 v, uint8_t *dst)
+{
+    if (ci->type.id == VEC_DECIMAL64) {
+        int64_t x = (int64_t)v.lo; /* precision <= 18 fits; larger is the writer's bug */
+        memcpy(dst, &x, 8);
+    } else {
+        memcpy(dst, &v, 16);
+    }
+}
+
+/* INT96: 8 bytes nanoseconds of the day, then 4 bytes Julian day number.
+ * Unsigned arithmetic: hostile days wrap instead of overflowing. */
+static int64_t int96_to_nanos(const uint8_t *p)
+{
+    uint64_t nanos = le64(p);
+    int64_t jd = (int32_t)le32(p + 8);
+    uint64_t days = (uint64_t)(jd - 2440588); /* 1970-01-01 */
+    return (int64_t)(days * 86400000000000ull + nanos);
+}
+
+/* Converts one physical value (src, len bytes) to the column's vec type. */
+static int convert(const pq_column_info *ci, const uint8_t *src, uint32_t len, uint8_t *dst)
+{
+    vec_type t = ci->type.id;
+    switch (ci->physical) {
+    case PQ_INT32: {
+        int32_t v = (int32_t)le32(src);
+        int64_t w = v;
+        if (t == VEC_I8 || t == VEC_U8)
+            *dst = (uint8_t)v;
+        else if (t == VEC_I16 || t == VEC_U16) {
+            uint16_t h = (uint16_t)v;
+            memcpy(dst, &h, 2);
+        } else if (t == VEC_DECIMAL64 || t == VEC_DECIMAL128)
+            store_decimal(ci, (vec_i128){(uint64_t)w, w < 0 ? -1 : 0}, dst);
+        else if (t == VEC_TIME)
+            memcpy(dst, &w, 8);
+        else
+            memcpy(dst, &v, 4);
+        return 0;
+    }
+    case PQ_INT64: {
+        int64_t v = (int64_t)le64(src);
+        if (t == VEC_DECIMAL128)
+            store_decimal(ci, (vec_i128){(uint64_t)v, v < 0 ? -1 : 0}, dst);
+        else
+            memcpy(dst, &v, 8);
+        return 0;
+    }
+    case PQ_INT96: {
+        int64_t v = int96_to_nanos(src);
+        memcpy(dst, &v, 8);
+        return 0;
+    }
+    case PQ_FLOAT:
+    case PQ_DOUBLE:
+        memcpy(dst, src, len);
+        return 0;
+    case PQ_BYTE_ARRAY:
+    case PQ_FIXED_LEN_BYTE_ARRAY:
+        if (len < 1 || len > 16)
+            return TARN_ECORRUPT; /* decimals only reach here */
+        store_decimal(ci, be_decimal(src, len), dst);
+        return 0;
+    default:
+        return TARN_ECORRUPT;
+    }
+}
+
+static uint32_t phys_width(const pq_column_info *ci)
+{
+    switch (ci->physical) {
+    case PQ_INT32:
+    case PQ_FLOAT:
+        return 4;
+    case PQ_INT64:
+    case PQ_DOUBLE:
+        return 8;
+    case PQ_INT96:
+        return 12;
+    case PQ_FIXED_LEN_BYTE_ARRAY:
+        return (uint32_t)ci->type_length;
+    default:
+        return 0;
+    }
+}
+
+/* ---- PLAIN decoding ---- */
+
+/* Byte arrays: 4-byte little-endian length, then the bytes. Records
+ * slices (strings) or converts (decimals). */
+static int plain_byte_arrays(pq_scan *s, col_state *c, const uint8_t *p, size_t len, decoded *d,
+                             tarn_err *err)
+{
+    bool slices = c->width == 0;
+    size_t pos = 0;
+    for (uint32_t i = 0; i < d->n; i++) {
+        if (len - pos < 4)
+            return tarn_err_set(err, TARN_ECORRUPT, "PLAIN byte array %u: length ends early", i);
+        uint32_t n = le32(p + pos);
+        pos += 4;
+        if (n > len - pos)
+            return tarn_err_set(err, TARN_ECORRUPT, "PLAIN byte array %u: %u bytes overrun", i, n);
+        if (slices) {
+            d->sstart[i] = (uint32_t)pos;
+            d->slen[i] = n;
+        } else if (convert(c->ci, p + pos, n, d->vals + (size_t)i * c->width) != 0) {
+            return tarn_err_set(err, TARN_ECORRUPT, "decimal %u has %u bytes", i, n);
+        }
+        pos += n;
+    }
+    (void)s;
+    return 0;
+}
+
+/* Decodes d->n PLAIN values of the column's physical type from p. */
+static int plain_decode(pq_scan *s, col_state *c, const uint8_t *p, size_t len, decoded *d,
+                        tarn_err *err)
+{
+    const pq_column_info *ci = c->ci;
+    d->base = p;
+    if (c->width) {
+        d->vals = take(s, c, (size_t)d->n * c->width, err);
+        if (d->vals == NULL)
+            return err ? err->code : TARN_ENOMEM;
+    } else {
+        d->sstart = take(s, c, (size_t)d->n * 4, err);
+        d->slen = d->sstart ? take(s, c, (size_t)d->n * 4, err) : NULL;
+        if (d->slen == NULL)
+            return err ? err->code : TARN_ENOMEM;
+    }
+    if (ci->physical == PQ_BOOLEAN) {
+        if (len < ((size_t)d->n + 7) / 8)
+            return tarn_err_set(err, TARN_ECORRUPT, "PLAIN booleans end early");
+        for (uint32_t i = 0; i < d->n; i++)
+            d->vals[i] = (p[i >> 3] >> (i & 7)) & 1;
+        return 0;
+    }
+    if (ci->physical == PQ_BYTE_ARRAY)
+        return plain_byte_arrays(s, c, p, len, d, err);
+    uint32_t pw = phys_width(ci);
+    if ((uint64_t)d->n * pw > len)
+        return tarn_err_set(err, TARN_ECORRUPT, "PLAIN: %u values of %u bytes need more than %zu",
+                            d->n, pw, len);
+    for (uint32_t i = 0; i < d->n; i++) {
+        if (c->width == 0) {
+            d->sstart[i] = i * pw;
+            d->slen[i] = pw;
+        } else if (convert(ci, p + (size_t)i * pw, pw, d->vals + (size_t)i * c->width) != 0) {
+            return tarn_err_set(err, TARN_ECORRUPT, "value %u does not convert", i);
+        }
+    }
+    return 0;
+}
+
+/* ---- pages ---- */
+
+/* Decompresses `len` stored bytes into a fresh page buffer of `ulen`. */
+static int page_inflate(pq_scan *s, col_state *c, const uint8_t *src, size_t len, size_t ulen,
+                        int codec, tarn_err *err)
+{
+    c->page = take(s, c, ulen, err);
+    if (c->page == NULL)
+        return err ? err->code : TARN_ENOMEM;
+    c->page_len = ulen;
+    return pq_decompress(codec, src, len, c->page, ulen, err);
+}
+
+/* A dictionary page: PLAIN values kept for the whole chunk. */
+static int load_dict(pq_scan *s, col_state *c, const pq_page_header *h, const uint8_t *src,
+                     tarn_err *err)
+{
+    if (c->has_dict || c->page_no > 1)
+        return tarn_err_set(err, TARN_ECORRUPT, "unexpected second dictionary page");
+    if (h->encoding != PQ_ENC_PLAIN && h->encoding != PQ_ENC_PLAIN_DICTIONARY)
+        return tarn_err_set(err, TARN_ENOTSUP, "dictionary page encoding %d", h->encoding);
+    int rc = page_inflate(s, c, src, (size_t)h->compressed_size, (size_t)h->uncompressed_size,
+                          c->codec, err);
+    decoded d = {.n = (uint32_t)h->num_values};
+    if (rc == 0)
+        rc = plain_decode(s, c, c->page, c->page_len, &d, err);
+    if (rc == 0 && c->width == 0) {
+        /* Strings: gather into a vec_dict that batches can share. */
+        uint32_t *offs = tarn_malloc_array((size_t)d.n + 1, 4);
+        size_t total = 0;
+        for (uint32_t i = 0; i < d.n; i++)
+            total += d.slen[i];
+        uint8_t *bytes = offs && total <= VEC_COL_BYTES_MAX ? tarn_malloc(total) : NULL;
+        if (bytes == NULL || vec_dict_take(offs, bytes, d.n, &c->sdict) != 0) {
+            tarn_free(offs);
+            tarn_free(bytes);
+            rc = tarn_err_set(err, TARN_ENOMEM, "dictionary of %u values", d.n);
+        } else {
+            offs[0] = 0;
+            for (uint32_t i = 0; i < d.n; i++) {
+                memcpy(bytes + offs[i], d.base + d.sstart[i], d.slen[i]);
+                offs[i + 1] = offs[i] + d.slen[i];
+            }
+        }
+        decoded_free(s, c, &d);
+    } else if (rc == 0) {
+        c->fdict = d;
+    } else {
+        decoded_free(s, c, &d);
+    }
+    give(s, c, c->page, c->page_len);
+    c->page = NULL;
+    c->page_len = 0;
+    c->has_dict = rc == 0;
+    return rc;
+}
+
+/* Definition levels: n values of bit width bw(max_def), checked <= max_def.
+ * Counts the non-null values into c->nn. */
+static int load_defs(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
+{
+    c->nn = c->n;
+    if (c->ci->max_def == 0)
+        return 0;
+    uint32_t *tmp = take(s, c, (size_t)c->n * 4, err);
+    if (tmp == NULL)
+        return err ? err->code : TARN_ENOMEM;
+    size_t used;
+    const char *why = NULL;
+    int rc = pq_rle_decode(p, len, pq_bit_width((uint64_t)c->ci->max_def), c->n, tmp, &used, &why);
+    if (rc == 0)
+        c->defs = take(s, c, c->n, err);
+    if (rc == 0 && c->defs == NULL)
+        rc = err ? err->code : TARN_ENOMEM;
+    c->nn = 0;
+    for (uint32_t i = 0; rc == 0 && i < c->n; i++) {
+        if (tmp[i] > (uint32_t)c->ci->max_def)
+            rc = tarn_err_set(err, TARN_ECORRUPT, "definition level %u above max %d", tmp[i],
+                              c->ci->max_def);
+        else {
+            c->defs[i] = (uint8_t)tmp[i];
+            c->nn += tmp[i] == (uint32_t)c->ci->max_def;
+        }
+    }
+    if (rc == TARN_ECORRUPT && why)
+        tarn_err_set(err, rc, "definition levels: %s", why);
+    give(s, c, tmp, (size_t)c->n * 4);
+    return rc;
+}
+
+/* Dictionary indexes: a bit-width byte, then the hybrid RLE. */
+static int load_indexes(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
+{
+    if (!c->has_dict)
+        return tarn_err_set(err, TARN_ECORRUPT, "dictionary-encoded page without a dictionary");
+    c->is_dict = true;
+    c->idx = take(s, c, (size_t)c->nn * 4, err);
+    if (c->idx == NULL)
+        return err ? err->code : TARN_ENOMEM;
+    if (c->nn == 0)
+        return 0;
+    if (len < 1 || p[0] > 32)
+        return tarn_err_set(err, TARN_ECORRUPT, "bad dictionary index bit width");
+    size_t used;
+    const char *why = "";
+    if (pq_rle_decode(p + 1, len - 1, p[0], c->nn, c->idx, &used, &why) != 0)
+        return tarn_err_set(err, TARN_ECORRUPT, "dictionary indexes: %s", why);
+    uint32_t count = c->sdict ? c->sdict->count : c->fdict.n;
+    for (uint32_t i = 0; i < c->nn; i++)
+        if (c->idx[i] >= count)
+            return tarn_err_set(err, TARN_ECORRUPT, "dictionary index %u of %u entries", c->idx[i],
+                                count);
+    return 0;
+}
+
+/* Booleans in RLE: a 4-byte length, then the hybrid with bit width 1. */
+static int load_rle_bools(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
+{
+    if (len < 4 || le32(p) > len - 4)
+        return tarn_err_set(err, TARN_ECORRUPT, "RLE booleans: bad length");
+    uint32_t *tmp = take(s, c, (size_t)c->nn * 4, err);
+    c->vals.n = c->nn;
+    c->vals.vals = tmp ? take(s, c, c->nn, err) : NULL;
+    size_t used;
+    const char *why = "";
+    int rc = c->vals.vals ? 0 : err ? err->code : TARN_ENOMEM;
+    if (rc == 0 && pq_rle_decode(p + 4, le32(p), 1, c->nn, tmp, &used, &why) != 0)
+        rc = tarn_err_set(err, TARN_ECORRUPT, "RLE booleans: %s", why);
+    for (uint32_t i = 0; rc == 0 && i < c->nn; i++)
+        c->vals.vals[i] = (uint8_t)tmp[i];
+    give(s, c, tmp, (size_t)c->nn * 4);
+    return rc;
+}
+
+static int load_values(pq_scan *s, col_state *c, int encoding, const uint8_t *p, size_t len,
+                       tarn_err *err)
+{
+    switch (encoding) {
+    case PQ_ENC_PLAIN:
+        c->vals.n = c->nn;
+        return plain_decode(s, c, p, len, &c->vals, err);
+    case PQ_ENC_PLAIN_DICTIONARY:
+    case PQ_ENC_RLE_DICTIONARY:
+        return load_indexes(s, c, p, len, err);
+    case PQ_ENC_RLE:
+        if (c->ci->physical == PQ_BOOLEAN)
+            return load_rle_bools(s, c, p, len, err);
+        break;
+    default:
+        break;
+    }
+    return tarn_err_set(err, TARN_ENOTSUP, "encoding %d not supported yet", encoding);
+}
+
+/* Data page v1: the whole page is compressed; levels are length-prefixed. */
+static int load_v1(pq_scan *s, col_state *c, const pq_page_header *h, const uint8_t *src,
+                   tarn_err *err)
+{
+    int rc = page_inflate(s, c, src, (size_t)h->compressed_size, (size_t)h->uncompressed_size,
+                          c->codec, err);
+    if (rc != 0)
+        return rc;
+    const uint8_t *p = c->page;
+    size_t len = c->page_len;
+    if (c->ci->max_def > 0) {
+        if (h->def_encoding != PQ_ENC_RLE)
+            return tarn_err_set(err, TARN_ENOTSUP, "definition level encoding %d", h->def_encoding);
+        if (len < 4 || le32(p) > len - 4)
+            return tarn_err_set(err, TARN_ECORRUPT, "definition levels: bad length");
+        uint32_t dlen = le32(p);
+        if ((rc = load_defs(s, c, p + 4, dlen, err)) != 0)
+            return rc;
+        p += 4 + dlen;
+        len -= 4 + (size_t)dlen;
+    } else {
+        c->nn = c->n;
+    }
+    return load_values(s, c, h->encoding, p, len, err);
+}
+
+/* Data page v2: levels are stored first and never compressed. */
+static int load_v2(pq_scan *s, col_state *c, const pq_page_header *h, const uint8_t *src,
+                   tarn_err *err)
+{
+    size_t lv = (size_t)h->def_len + (size_t)h->rep_len;
+    if (lv > (size_t)h->compressed_size || lv > (size_t)h->uncompressed_size)
+        return tarn_err_set(err, TARN_ECORRUPT, "level lengths exceed the page");
+    int rc = load_defs(s, c, src + h->rep_len, (size_t)h->def_len, err);
+    if (rc != 0)
+        return rc;
+    if (h->num_nulls != (int32_t)(c->n - c->nn))
+        return tarn_err_set(err, TARN_ECORRUPT, "num_nulls %d, levels say %u", h->num_nulls,
+                            c->n - c->nn);
+    int codec = h->is_compressed ? c->codec : PQ_CODEC_UNCOMPRESSED;
+    rc = page_inflate(s, c, src + lv, (size_t)h->compressed_size - lv,
+                      (size_t)h->uncompressed_size - lv, codec, err);
+    if (rc == 0)
+        rc = load_values(s, c, h->encoding, c->page, c->page_len, err);
+    return rc;
+}
+
+/* Loads the next data page into c (dictionary pages on the way are kept),
+ * after checking its header against the chunk. */
+static int next_page(pq_scan *s, col_state *c, tarn_err *err)
+{
+    page_free(s, c);
+    for (;;) {
+        if (c->values_left <= 0)
+            return tarn_err_set(err, TARN_ECORRUPT, "column chunk has fewer values than rows");
+        if (c->chunk_pos >= c->chunk_len)
+            return tarn_err_set(err, TARN_ECORRUPT, "column chunk ends after %u pages", c->page_no);
+        c->page_offset = c->chunk_offset + c->chunk_pos;
+        c->page_no++;
+        pq_page_header h;
+        size_t hlen;
+        int rc = pq_page_header_decode(c->chunk + c->chunk_pos, c->chunk_len - c->chunk_pos, &h,
+                                       &hlen, err);
+        if (rc != 0)
+            return rc;
+        const uint8_t *src = c->chunk + c->chunk_pos + hlen;
+        if ((size_t)h.compressed_size > c->chunk_len - c->chunk_pos - hlen)
+            return tarn_err_set(err, TARN_ECORRUPT, "page of %d bytes overruns the chunk",
+                                h.compressed_size);
+        c->chunk_pos += hlen + (size_t)h.compressed_size;
+        if (h.type == PQ_PAGE_DICTIONARY) {
+            if ((rc = load_dict(s, c, &h, src, err)) != 0)
+                return rc;
+            continue;
+        }
+        if (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DATA_V2)
+            continue; /* index pages and unknown types carry no values */
+        if (h.num_values > c->values_left)
+            return tarn_err_set(err, TARN_ECORRUPT, "page has %d values, chunk has %lld left",
+                                h.num_values, (long long)c->values_left);
+        c->n = (uint32_t)h.num_values;
+        c->values_left -= h.num_values;
+        rc = h.type == PQ_PAGE_DATA ? load_v1(s, c, &h, src, err) : load_v2(s, c, &h, src, err);
+        if (rc != 0 || c->n > 0)
+            return rc;
+    }
+}
+
+/* Reads column chunk `c` of row group `g` with one ranged read. */
+static int open_chunk(pq_scan *s, col_state *c, const pq_row_group *g, uint32_t leaf, tarn_err *err)
+{
+    const pq_column_chunk *cc = &g->columns[leaf];
+    const pq_column_meta *m = &cc->meta;
+    if (!cc->has_meta || cc->file_path != NULL)
+        return tarn_err_set(err, TARN_ENOTSUP, "column metadata missing or in another file");
+    if (m->type != c->ci->physical)
+        return tarn_err_set(err, TARN_ECORRUPT, "chunk type %d, schema type %d", m->type,
+                            c->ci->physical);
+    if (m->num_values != g->num_rows)
+        return tarn_err_set(err, TARN_ECORRUPT, "chunk has %lld values for %lld rows",
+                            (long long)m->num_values, (long long)g->num_rows);
+    int64_t start = m->data_page_offset;
+    if (m->dictionary_page_offset > 0 && m->dictionary_page_offset < start)
+        start = m->dictionary_page_offset;
+    uint64_t size = s->f->src.size;
+    if (start < 4 || m->total_compressed < 0 || (uint64_t)start > size ||
+        (uint64_t)m->total_compressed > size - (uint64_t)start)
+        return tarn_err_set(err, TARN_ECORRUPT, "chunk range %lld+%lld outside the file",
+                            (long long)start, (long long)m->total_compressed);
+    c->width = vec_type_width(c->ci->type.id);
+    c->codec = m->codec;
+    c->values_left = m->num_values;
+    c->chunk_offset = (uint64_t)start;
+    c->chunk_len = (size_t)m->total_compressed;
+    c->chunk = take(s, c, c->chunk_len, err);
+    if (c->chunk == NULL)
+        return err ? err->code : TARN_ENOMEM;
+    return s->f->src.read(s->f->src.ctx, c->chunk_offset, c->chunk_len, c->chunk, err);
+}
+
+/* Copies the string of value v (page or dictionary) to the flat column. */
+static int append_value_str(col_state *c, vec_col *out, uint32_t v)
+{
+    if (!c->is_dict)
+        return vec_col_append_str(out, c->vals.base + c->vals.sstart[v], c->vals.slen[v]);
+    const vec_dict *d = c->sdict;
+    uint32_t k = c->idx[v];
+    return vec_col_append_str(out, d->bytes + d->offsets[k], d->offsets[k + 1] - d->offsets[k]);
+}
+
+/* Appends one row (value or null) of the current page to `out`. */
+static int append_row(col_state *c, vec_col *out, bool valid)
+{
+    uint32_t row = out->len;
+    int rc = valid ? 0 : vec_col_set_null(out, row);
+    if (rc != 0)
+        return rc;
+    if (c->width) {
+        uint8_t *dst = (uint8_t *)out->data + (size_t)row * c->width;
+        if (!valid)
+            memset(dst, 0, c->width);
+        else if (c->is_dict)
+            memcpy(dst, c->fdict.vals + (size_t)c->idx[c->vpos] * c->width, c->width);
+        else
+            memcpy(dst, c->vals.vals + (size_t)c->vpos * c->width, c->width);
+        out->len++;
+    } else if (out->dict) {
+        out->codes[row] = valid ? c->idx[c->vpos] : 0;
+        out->len++;
+    } else {
+        rc = valid ? append_value_str(c, out, c->vpos) : vec_col_append_str(out, "", 0);
+    }
+    c->vpos += valid;
+    return rc;
+}
+
+/* Appends `rows` rows of column c to `out`, loading pages as needed. */
+static int fill_col(pq_scan *s, col_state *c, vec_col *out, uint32_t rows, tarn_err *err)
+{
+    uint32_t target = out->len + rows;
+    while (out->len < target) {
+        int rc = c->pos < c->n ? 0 : next_page(s, c, err);
+        if (rc != 0)
+            return rc;
+        if (c->width == 0) {
+            /* Keep codes when the page is dictionary encoded and the batch
+             * column is still empty; leave dictionary form on a plain page. */
+            if (out->len == 0 && out->dict == NULL && c->is_dict && s->keep_dict)
+                rc = vec_col_use_dict(out, c->sdict);
+            else if (out->dict != NULL && !c->is_dict)
+                rc = vec_col_flatten(out);
+        }
+        while (rc == 0 && c->pos < c->n && out->len < target) {
+            bool valid = c->defs == NULL || c->defs[c->pos] == c->ci->max_def;
+            rc = append_row(c, out, valid);
+            c->pos++;
+        }
+        if (rc != 0)
+            return tarn_err_set(err, rc, "appending to the batch");
+    }
+    return 0;
+}
+
+/* ---- the scan ---- */
+
+int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *err)
+{
+    static const pq_scan_opts defaults = {0};
+    if (opts == NULL)
+        opts = &defaults;
+    *out = NULL;
+    uint32_t ncols = opts->columns ? opts->ncols : f->ncols;
+    if (opts->batch_rows > VEC_ROWS_MAX)
+        return tarn_err_set(err, TARN_EINVAL, "batch_rows %u above %u", opts->batch_rows,
+                            VEC_ROWS_MAX);
+    for (uint32_t i = 0; opts->columns && i < ncols; i++)
+        if (opts->columns[i] >= f->ncols)
+            return tarn_err_set(err, TARN_EINVAL, "column %u of %u", opts->columns[i], f->ncols);
+    pq_scan *s = tarn_calloc(1, sizeof(*s));
+    if (s == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "scan");
+    s->leaf = tarn_calloc(ncols ? ncols : 1, sizeof(uint32_t));
+    s->cols = tarn_calloc(ncols ? ncols : 1, sizeof(col_state));
+    if (s->leaf == NULL || s->cols == NULL) {
+        pq_scan_close(s);
+        return tarn_err_set(err, TARN_ENOMEM, "scan");
+    }
+    s->f = f;
+    s->ncols = ncols;
+    s->batch_rows = opts->batch_rows ? opts->batch_rows : VEC_BATCH_ROWS;
+    s->budget = opts->mem_budget_bytes ? opts->mem_budget_bytes : PQ_SCAN_BUDGET_DEFAULT;
+    s->keep_dict = opts->keep_dict;
+    for (uint32_t i = 0; i < ncols; i++) {
+        s->leaf[i] = opts->columns ? opts->columns[i] : i;
+        s->cols[i].ci = &f->cols[s->leaf[i]];
+        if (s->cols[i].ci->unsupported) {
+            int rc = tarn_err_set(err, s->cols[i].ci->unsupported,
+                                  "parquet file %s: column '%s': type not supported yet", f->name,
+                                  s->cols[i].ci->name);
+            pq_scan_close(s);
+            return rc;
+        }
+    }
+    *out = s;
+    return 0;
+}
+
+int pq_scan_batch_init(const pq_scan *s, vec_batch *b)
+{
+    vec_type_info *types = tarn_calloc(s->ncols ? s->ncols : 1, sizeof(vec_type_info));
+    if (types == NULL)
+        return TARN_ENOMEM;
+    for (uint32_t i = 0; i < s->ncols; i++)
+        types[i] = s->cols[i].ci->type;
+    int rc = vec_batch_init(b, types, s->ncols, s->batch_rows);
+    tarn_free(types);
+    return rc;
+}
+
+/* Moves to the next row group with rows, opening its column chunks. */
+static int next_row_group(pq_scan *s, tarn_err *err, uint32_t *bad_col)
+{
+    const pq_meta *m = &s->f->meta;
+    for (uint32_t i = 0; i < s->ncols; i++)
+        col_free(s, &s->cols[i]);
+    if (s->rg_open)
+        s->rg++;
+    s->rg_open = false;
+    while (s->rg < m->nrow_groups && m->row_groups[s->rg].num_rows == 0)
+        s->rg++;
+    if (s->rg >= m->nrow_groups)
+        return 0;
+    const pq_row_group *g = &m->row_groups[s->rg];
+    if (g->num_rows < 0 || g->ncols != s->f->ncols)
+        return tarn_err_set(err, TARN_ECORRUPT, "row group has %u columns, schema has %u", g->ncols,
+                            s->f->ncols);
+    s->rg_open = true;
+    s->rg_rows_left = g->num_rows;
+    for (uint32_t i = 0; i < s->ncols; i++) {
+        *bad_col = i;
+        int rc = open_chunk(s, &s->cols[i], g, s->leaf[i], err);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int scan_fail(pq_scan *s, int rc, uint32_t col, tarn_err *err)
+{
+    const col_state *c = col < s->ncols ? &s->cols[col] : NULL;
+    s->failed = rc;
+    if (c && c->page_no > 0)
+        return tarn_err_wrap(
+            err, rc, "parquet file %s: row group %u, column '%s', page %u at offset %llu",
+            s->f->name, s->rg, c->ci->name, c->page_no - 1, (unsigned long long)c->page_offset);
+    if (c)
+        return tarn_err_wrap(err, rc, "parquet file %s: row group %u, column '%s'", s->f->name,
+                             s->rg, c->ci->name);
+    return tarn_err_wrap(err, rc, "parquet file %s: row group %u", s->f->name, s->rg);
+}
+
+int pq_scan_next(pq_scan *s, vec_batch *b, tarn_err *err)
+{
+    if (s->failed)
+        return tarn_err_set(err, TARN_ESTATE, "scan failed earlier");
+    vec_batch_reset(b);
+    TARN_ASSERT(b->ncols == s->ncols);
+    uint32_t col = UINT32_MAX;
+    if (!s->rg_open || s->rg_rows_left == 0) {
+        int rc = next_row_group(s, err, &col);
+        if (rc != 0)
+            return scan_fail(s, rc, col, err);
+        if (!s->rg_open)
+            return 0; /* end of the file */
+    }
+    uint32_t rows = s->rg_rows_left < (int64_t)b->cap ? (uint32_t)s->rg_rows_left : b->cap;
+    for (uint32_t i = 0; i < s->ncols; i++) {
+        int rc = fill_col(s, &s->cols[i], &b->cols[i], rows, err);
+        if (rc != 0)
+            return scan_fail(s, rc, i, err);
+        TARN_DASSERT(vec_col_check(&b->cols[i]));
+    }
+    b->len = rows;
+    s->rg_rows_left -= rows;
+    return 0;
+}
+
+void pq_scan_close(pq_scan *s)
+{
+    if (s == NULL)
+        return;
+    for (uint32_t i = 0; s->cols && i < s->ncols; i++)
+        col_free(s, &s->cols[i]);
+    TARN_ASSERT(s->mem_used == 0);
+    tarn_free(s->cols);
+    tarn_free(s->leaf);
+    tarn_free(s);
+}
