@@ -32,4 +32,10 @@ int pq_rle_encode(const uint32_t *values, uint32_t count, int bw, tarn_buf *out)
 /* Bits needed for values up to max (0 for 0). */
 int pq_bit_width(uint64_t max);
 
+/* Decodes the first `count` values of a DELTA_BINARY_PACKED run into out
+ * (as 64-bit; INT32 callers truncate). TARN_ECORRUPT with a reason in *why;
+ * *used gets the bytes consumed. */
+int pq_delta_decode(const uint8_t *p, size_t len, uint32_t count, int64_t *out, size_t *used,
+                    const char **why);
+
 #endif

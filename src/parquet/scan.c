@@ -34,6 +34,8 @@ typedef struct decoded {
     uint32_t *slen;   /* n lengths */
     const uint8_t *base;
     uint32_t n;
+    uint8_t *own; /* base when values were rebuilt (DELTA_BYTE_ARRAY) */
+    size_t own_len;
 } decoded;
 
 typedef struct col_state {
@@ -110,6 +112,7 @@ static void decoded_free(pq_scan *s, col_state *c, decoded *d)
     give(s, c, d->vals, (size_t)d->n * w);
     give(s, c, d->sstart, (size_t)d->n * 4);
     give(s, c, d->slen, (size_t)d->n * 4);
+    give(s, c, d->own, d->own_len);
     memset(d, 0, sizeof(*d));
 }
 
@@ -451,6 +454,175 @@ static int load_rle_bools(pq_scan *s, col_state *c, const uint8_t *p, size_t len
     return rc;
 }
 
+/* Allocates the value arrays of c->vals for nn values. */
+static int vals_alloc(pq_scan *s, col_state *c, tarn_err *err)
+{
+    decoded *d = &c->vals;
+    d->n = c->nn;
+    if (c->width) {
+        d->vals = take(s, c, (size_t)d->n * c->width, err);
+        return d->vals ? 0 : err ? err->code : TARN_ENOMEM;
+    }
+    d->sstart = take(s, c, (size_t)d->n * 4, err);
+    d->slen = d->sstart ? take(s, c, (size_t)d->n * 4, err) : NULL;
+    return d->slen ? 0 : err ? err->code : TARN_ENOMEM;
+}
+
+/* Decodes nn DELTA_BINARY_PACKED integers into a scratch array (charged to
+ * the budget; the caller gives it back). */
+static int delta_ints(pq_scan *s, col_state *c, const uint8_t *p, size_t len, int64_t **out,
+                      size_t *used, tarn_err *err)
+{
+    const char *why = "";
+    *out = take(s, c, (size_t)c->nn * 8, err);
+    if (*out == NULL)
+        return err ? err->code : TARN_ENOMEM;
+    if (pq_delta_decode(p, len, c->nn, *out, used, &why) != 0)
+        return tarn_err_set(err, TARN_ECORRUPT, "%s", why);
+    return 0;
+}
+
+static int load_delta_ints(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
+{
+    int64_t *tmp = NULL;
+    size_t used;
+    int rc = delta_ints(s, c, p, len, &tmp, &used, err);
+    if (rc == 0)
+        rc = vals_alloc(s, c, err);
+    for (uint32_t i = 0; rc == 0 && i < c->nn; i++) {
+        uint8_t le[8];
+        for (int k = 0; k < 8; k++)
+            le[k] = (uint8_t)((uint64_t)tmp[i] >> (8 * k));
+        /* Integers always convert; the return value only reports decimals. */
+        (void)convert(c->ci, le, c->ci->physical == PQ_INT32 ? 4 : 8,
+                      c->vals.vals + (size_t)i * c->width);
+    }
+    give(s, c, tmp, tmp ? (size_t)c->nn * 8 : 0);
+    return rc;
+}
+
+/* Stores value i (bytes at base + off, len n) as a slice or a decimal. */
+static int put_slice(col_state *c, uint32_t i, const uint8_t *base, size_t off, uint32_t n,
+                     tarn_err *err)
+{
+    if (c->width == 0) {
+        c->vals.sstart[i] = (uint32_t)off;
+        c->vals.slen[i] = n;
+        return 0;
+    }
+    if (convert(c->ci, base + off, n, c->vals.vals + (size_t)i * c->width) != 0)
+        return tarn_err_set(err, TARN_ECORRUPT, "decimal %u has %u bytes", i, n);
+    return 0;
+}
+
+/* DELTA_LENGTH_BYTE_ARRAY: DELTA_BINARY_PACKED lengths, then the bytes. */
+static int load_delta_lengths(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
+{
+    int64_t *lens = NULL;
+    size_t used = 0;
+    int rc = delta_ints(s, c, p, len, &lens, &used, err);
+    if (rc == 0)
+        rc = vals_alloc(s, c, err);
+    c->vals.base = p;
+    size_t pos = used;
+    for (uint32_t i = 0; rc == 0 && i < c->nn; i++) {
+        if (lens[i] < 0 || (uint64_t)lens[i] > len - pos)
+            rc = tarn_err_set(err, TARN_ECORRUPT, "DELTA_LENGTH_BYTE_ARRAY value %u overruns", i);
+        else
+            rc = put_slice(c, i, p, pos, (uint32_t)lens[i], err);
+        pos += rc == 0 ? (size_t)lens[i] : 0;
+    }
+    give(s, c, lens, lens ? (size_t)c->nn * 8 : 0);
+    return rc;
+}
+
+/* Checks DELTA_BYTE_ARRAY prefix/suffix lengths against the data and
+ * returns the total size of the rebuilt values in *total. */
+static int delta_bytes_sizes(const col_state *c, const int64_t *pre, const int64_t *suf,
+                             size_t avail, size_t *total, tarn_err *err)
+{
+    int64_t prev_len = 0;
+    size_t sufsum = 0;
+    *total = 0;
+    for (uint32_t i = 0; i < c->nn; i++) {
+        if (pre[i] < 0 || suf[i] < 0 || (uint64_t)suf[i] > avail - sufsum)
+            return tarn_err_set(err, TARN_ECORRUPT, "DELTA_BYTE_ARRAY value %u overruns", i);
+        if (pre[i] > prev_len)
+            return tarn_err_set(err, TARN_ECORRUPT, "DELTA_BYTE_ARRAY prefix %u too long", i);
+        sufsum += (size_t)suf[i];
+        prev_len = pre[i] + suf[i];
+        if ((uint64_t)prev_len > VEC_COL_BYTES_MAX - *total)
+            return tarn_err_set(err, TARN_ECORRUPT, "DELTA_BYTE_ARRAY values too large");
+        *total += (size_t)prev_len;
+    }
+    return 0;
+}
+
+/* DELTA_BYTE_ARRAY: prefix lengths (DELTA_BINARY_PACKED), then suffixes
+ * (DELTA_LENGTH_BYTE_ARRAY); value i = the first pre[i] bytes of value i-1,
+ * then suffix i. Values are rebuilt into an owned buffer whose size is
+ * computed, and charged to the budget, before it is filled. */
+static int load_delta_bytes(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
+{
+    int64_t *pre = NULL, *suf = NULL;
+    size_t used1 = 0, used2 = 0, total = 0;
+    int rc = delta_ints(s, c, p, len, &pre, &used1, err);
+    if (rc == 0)
+        rc = delta_ints(s, c, p + used1, len - used1, &suf, &used2, err);
+    size_t sp = used1 + used2;
+    if (rc == 0)
+        rc = delta_bytes_sizes(c, pre, suf, len - sp, &total, err);
+    if (rc == 0)
+        rc = vals_alloc(s, c, err);
+    uint8_t *own = rc == 0 ? take(s, c, total, err) : NULL;
+    if (rc == 0 && own == NULL)
+        rc = err ? err->code : TARN_ENOMEM;
+    if (rc == 0) {
+        c->vals.own = own;
+        c->vals.own_len = total;
+        c->vals.base = own;
+    }
+    size_t out = 0, prev_off = 0;
+    for (uint32_t i = 0; rc == 0 && i < c->nn; i++) {
+        memmove(own + out, own + prev_off, (size_t)pre[i]);
+        memcpy(own + out + pre[i], p + sp, (size_t)suf[i]);
+        sp += (size_t)suf[i];
+        rc = put_slice(c, i, own, out, (uint32_t)(pre[i] + suf[i]), err);
+        prev_off = out;
+        out += (size_t)(pre[i] + suf[i]);
+    }
+    give(s, c, pre, pre ? (size_t)c->nn * 8 : 0);
+    give(s, c, suf, suf ? (size_t)c->nn * 8 : 0);
+    return rc;
+}
+
+/* BYTE_STREAM_SPLIT: byte k of value i is at p[k * nn + i]. */
+static int load_split(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
+{
+    uint32_t w = phys_width(c->ci);
+    if ((uint64_t)c->nn * w > len)
+        return tarn_err_set(err, TARN_ECORRUPT, "BYTE_STREAM_SPLIT data ends early");
+    uint8_t *tmp = take(s, c, (size_t)c->nn * w, err);
+    int rc = tmp ? vals_alloc(s, c, err) : err ? err->code : TARN_ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < c->nn; i++)
+        for (uint32_t k = 0; k < w; k++)
+            tmp[(size_t)i * w + k] = p[(size_t)k * c->nn + i];
+    if (rc == 0 && c->width == 0) {
+        /* FIXED_LEN_BYTE_ARRAY read as binary: the gathered bytes are the values. */
+        c->vals.own = tmp;
+        c->vals.own_len = (size_t)c->nn * w;
+        c->vals.base = tmp;
+        for (uint32_t i = 0; i < c->nn; i++)
+            (void)put_slice(c, i, tmp, (size_t)i * w, w, err); /* slices cannot fail */
+        return 0;
+    }
+    for (uint32_t i = 0; rc == 0 && i < c->nn; i++)
+        if (convert(c->ci, tmp + (size_t)i * w, w, c->vals.vals + (size_t)i * c->width) != 0)
+            rc = tarn_err_set(err, TARN_ECORRUPT, "BYTE_STREAM_SPLIT value %u", i);
+    give(s, c, tmp, tmp ? (size_t)c->nn * w : 0);
+    return rc;
+}
+
 static int load_values(pq_scan *s, col_state *c, int encoding, const uint8_t *p, size_t len,
                        tarn_err *err)
 {
@@ -464,6 +636,23 @@ static int load_values(pq_scan *s, col_state *c, int encoding, const uint8_t *p,
     case PQ_ENC_RLE:
         if (c->ci->physical == PQ_BOOLEAN)
             return load_rle_bools(s, c, p, len, err);
+        break;
+    case PQ_ENC_DELTA_BINARY_PACKED:
+        if (c->ci->physical == PQ_INT32 || c->ci->physical == PQ_INT64)
+            return load_delta_ints(s, c, p, len, err);
+        break;
+    case PQ_ENC_DELTA_LENGTH_BYTE_ARRAY:
+        if (c->ci->physical == PQ_BYTE_ARRAY)
+            return load_delta_lengths(s, c, p, len, err);
+        break;
+    case PQ_ENC_DELTA_BYTE_ARRAY:
+        if (c->ci->physical == PQ_BYTE_ARRAY || c->ci->physical == PQ_FIXED_LEN_BYTE_ARRAY)
+            return load_delta_bytes(s, c, p, len, err);
+        break;
+    case PQ_ENC_BYTE_STREAM_SPLIT:
+        if (c->ci->physical != PQ_BOOLEAN && c->ci->physical != PQ_BYTE_ARRAY &&
+            c->ci->physical != PQ_INT96)
+            return load_split(s, c, p, len, err);
         break;
     default:
         break;
