@@ -1,0 +1,174 @@
+/*
+ * wal/wal_int.h: private parts of the WAL shared by its files: the on-disk
+ * format constants (the tables are in format.c and README.md), the log
+ * state machine that both recovery and the running handle use, and the
+ * handle itself.
+ */
+#ifndef TARN_WAL_WAL_INT_H
+#define TARN_WAL_WAL_INT_H
+
+#include "base/assert.h"
+#include "base/buf.h"
+#include "wal/wal.h"
+
+#include <pthread.h>
+
+/* ---- format (see format.c for the tables) ---- */
+#define WAL_VERSION         1
+#define WAL_SEG_HDR_SIZE    48
+#define WAL_SEG_HDR_CRC_OFF 44
+#define WAL_REC_HDR_SIZE    16
+#define WAL_ALIGN           8
+#define WAL_SEG_SUFFIX      ".wal"
+#define WAL_TMP_SUFFIX      ".wal.tmp"
+#define WAL_NAME_LEN        20 /* 16 hex digits + ".wal" */
+
+TARN_STATIC_ASSERT(WAL_SEG_HDR_CRC_OFF + 4 == WAL_SEG_HDR_SIZE, "segment header ends with crc");
+TARN_STATIC_ASSERT(WAL_SEG_HDR_SIZE % WAL_ALIGN == 0, "records start aligned");
+TARN_STATIC_ASSERT(WAL_REC_HDR_SIZE % WAL_ALIGN == 0, "bodies start aligned");
+
+enum wal_rec_type {
+    WAL_REC_ENTRY = 1,
+    WAL_REC_HARD_STATE = 2,
+    WAL_REC_SNAPSHOT = 3,
+    WAL_REC_TRUNCATE = 4,
+};
+
+#define WAL_ENTRY_BODY_FIXED 16 /* index, term */
+#define WAL_HS_BODY_SIZE     24
+#define WAL_SNAP_BODY_SIZE   16
+#define WAL_TRUNC_BODY_SIZE  8
+#define WAL_BODY_MAX         (WAL_ENTRY_BODY_FIXED + WAL_PAYLOAD_MAX)
+
+typedef struct wal_seg_hdr {
+    uint64_t seq;         /* segment number, from 1, contiguous */
+    uint64_t first_index; /* last_index + 1 when the segment was created */
+    uint64_t size_bytes;  /* preallocated size at creation */
+} wal_seg_hdr;
+
+/* A decoded record; pointers borrow the buffer it was decoded from. */
+typedef struct wal_rec {
+    int type;
+    uint64_t a, b, c;       /* entry: index, term; hs: term, vote, commit; snap: index, term;
+                               truncate: from */
+    const uint8_t *payload; /* entry payload */
+    size_t payload_len;
+    size_t frame_bytes; /* header + body + padding */
+} wal_rec;
+
+static inline size_t wal_align8(size_t n)
+{
+    return (n + (WAL_ALIGN - 1)) & ~(size_t)(WAL_ALIGN - 1);
+}
+static inline size_t wal_frame_size(size_t body_len)
+{
+    return wal_align8(WAL_REC_HDR_SIZE + body_len);
+}
+
+void wal_seg_hdr_encode(uint8_t out[WAL_SEG_HDR_SIZE], const wal_seg_hdr *h);
+/* 0, or TARN_ECORRUPT with a reason in *why (static string). */
+int wal_seg_hdr_decode(const uint8_t in[WAL_SEG_HDR_SIZE], wal_seg_hdr *h, const char **why);
+
+/* Appends one framed record to b. TARN_ENOMEM / TARN_ETOOBIG from b. */
+int wal_rec_encode_entry(tarn_buf *b, const wal_entry *e);
+int wal_rec_encode_hs(tarn_buf *b, const wal_hard_state *hs);
+int wal_rec_encode_snap(tarn_buf *b, uint64_t index, uint64_t term);
+int wal_rec_encode_trunc(tarn_buf *b, uint64_t from_index);
+
+/* Result of decoding at one offset. */
+enum wal_dec {
+    WAL_DEC_OK = 0,
+    WAL_DEC_END = 1, /* an all-zero header: the preallocated tail */
+    WAL_DEC_BAD = 2, /* torn or corrupt; *why says how */
+};
+/* Decodes the record at in[0..avail). Never trusts a byte. */
+int wal_rec_decode(const uint8_t *in, size_t avail, wal_rec *r, const char **why);
+
+/* ---- the log state machine (state.c) ---- */
+/*
+ * The Raft log as a list of entries plus the snapshot marker. Recovery
+ * replays records into one (keeping payloads); the running handle applies
+ * the same operations (without payloads) so that both agree on what the
+ * disk means. Invariants after wal_state_check_final:
+ *   1. snap_index <= last_index
+ *   2. ents holds exactly the indexes (snap_index, last_index], in order.
+ */
+typedef struct wal_state {
+    uint64_t snap_index, snap_term;
+    uint64_t last_index;
+    int has_hs;
+    wal_hard_state hs;
+    wal_entry *ents; /* ents[0..count) contiguous indexes; payloads owned if keep_payload */
+    size_t count, cap;
+    int keep_payload;
+} wal_state;
+
+void wal_state_init(wal_state *s, uint64_t last_index, int keep_payload);
+void wal_state_free(wal_state *s);
+/* Each returns 0, TARN_EINVAL with *why when the operation does not fit
+ * the log (on disk that means corruption), or TARN_ENOMEM. On error the
+ * state is unchanged. */
+int wal_state_entry(wal_state *s, const wal_entry *e, const char **why);
+int wal_state_truncate(wal_state *s, uint64_t from_index, const char **why);
+int wal_state_snapshot(wal_state *s, uint64_t index, uint64_t term, const char **why);
+void wal_state_hard_state(wal_state *s, const wal_hard_state *hs);
+int wal_state_check_final(const wal_state *s, const char **why);
+/* Checks an append of n contiguous entries without changing anything. */
+int wal_state_check_append(const wal_state *s, const wal_entry *e, size_t n, const char **why);
+
+/* ---- the handle ---- */
+typedef struct wal_segment {
+    uint64_t seq;
+    uint64_t size_bytes;
+    uint64_t max_index; /* highest entry index ever written into it; 0: none */
+} wal_segment;
+
+typedef struct wal_submit_req wal_submit_req;
+
+typedef struct wal_metrics {
+    obs_series_t *bytes, *fsyncs, *fsync_s, *batch, *tails;
+} wal_metrics;
+
+struct wal {
+    wal_vfs vfs;
+    char *dir;
+    uint64_t segment_size_bytes;
+    int failed;        /* sticky: TARN_ESTATE from now on */
+    int cur_fd;        /* -1 when none */
+    uint64_t cur_off;  /* next write offset in the last segment */
+    int dirty;         /* written since the last fdatasync */
+    wal_segment *segs; /* oldest first; the last one is written */
+    size_t seg_count, seg_cap;
+    wal_state st; /* without payloads */
+    tarn_buf wbuf;
+    wal_stats stats;
+    wal_metrics m;
+    pthread_mutex_t io_mu; /* serialises writers (submit leader vs direct) */
+    /* group commit */
+    pthread_mutex_t q_mu;
+    pthread_cond_t q_cv;
+    wal_submit_req **q; /* ring of pending requests */
+    size_t q_cap, q_head, q_len;
+    int q_leader;    /* a thread is writing a batch */
+    uint64_t q_last; /* last index including queued requests */
+};
+
+/* wal.c internals used by recovery and group commit */
+int wal_fail(wal *w, tarn_err *err, int code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+int wal_seg_path(const wal *w, uint64_t seq, int tmp, char *out, size_t cap);
+int wal_seg_create(wal *w, uint64_t seq, uint64_t min_bytes, tarn_err *err);
+/* Validates an append against w->st and reserves memory for it. */
+int wal_prepare_append(wal *w, const wal_entry *e, size_t n, tarn_err *err);
+/* Encodes the records of a prepared batch (entries then hs) into the write
+ * buffer, writing and rolling over segments as they fill; applies them to
+ * w->st. The tail stays buffered: wal_flush writes it. No sync. */
+int wal_encode_batch(wal *w, const wal_entry *e, size_t n, const wal_hard_state *hs, tarn_err *err);
+int wal_flush(wal *w, tarn_err *err);
+int wal_sync_locked(wal *w, tarn_err *err);
+void wal_metrics_init(wal *w, obs_registry *reg);
+
+/* recover.c */
+int wal_recover(wal *w, wal_recovered *out, tarn_err *err);
+
+#endif
