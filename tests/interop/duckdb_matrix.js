@@ -8,7 +8,9 @@ const fs = require('fs');
 const path = require('path');
 const { compareFile, connection } = require('./pqcompare');
 
-const ROWS = 2500;
+// One row group of 2500 rows, or 5000 rows in row groups of 2048 (DuckDB
+// rounds row group sizes to its 2048-row vectors).
+const ROWS_ONE = 2500, ROWS_SEVERAL = 5000;
 // name -> SQL expression over r (0 .. ROWS-1).
 const COLUMNS = {
   b: 'r % 3 = 0',
@@ -38,10 +40,10 @@ const COLUMNS = {
   uuid: 'md5(r::VARCHAR)::UUID',
 };
 
-function selectSql(nulls) {
+function selectSql(nulls, rows) {
   const cols = Object.entries(COLUMNS).map(([name, e]) =>
     nulls ? `CASE WHEN r % 7 = 3 THEN NULL ELSE (${e}) END AS ${name}` : `(${e}) AS ${name}`);
-  return `SELECT ${cols.join(', ')} FROM (SELECT range AS r FROM range(${ROWS})) ORDER BY r`;
+  return `SELECT ${cols.join(', ')} FROM (SELECT range AS r FROM range(${rows})) ORDER BY r`;
 }
 
 function* matrix() {
@@ -65,8 +67,12 @@ function* matrix() {
     const file = path.join(outDir, name);
     const opts = [`FORMAT parquet`, `COMPRESSION ${m.codec}`, `PARQUET_VERSION ${m.v}`];
     if (!m.dict) opts.push('DICTIONARY_SIZE_LIMIT 1', 'STRING_DICTIONARY_PAGE_SIZE_LIMIT 1');
-    if (m.rgs > 1) opts.push(`ROW_GROUP_SIZE ${Math.ceil(ROWS / m.rgs)}`);
-    await con.run(`COPY (${selectSql(m.nulls)}) TO '${file}' (${opts.join(', ')})`);
+    if (m.rgs > 1) opts.push('ROW_GROUP_SIZE 2048');
+    const rows = m.rgs > 1 ? ROWS_SEVERAL : ROWS_ONE;
+    await con.run(`COPY (${selectSql(m.nulls, rows)}) TO '${file}' (${opts.join(', ')})`);
+    const rg = await con.runAndReadAll(
+      `SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${file}')`);
+    if (Number(rg.getRows()[0][0]) !== m.rgs) throw new Error(`${name}: wrong row group count`);
     // Batches of 1000 rows (pages and batches misaligned), and of 7 rows with
     // dictionaries flattened.
     const problems = await compareFile(dump, file, { variants: [[1000, true], [7, false]] });
