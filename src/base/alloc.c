@@ -137,7 +137,30 @@ int tarn_alloc_fail_fired(void)
     return atomic_load(&fail_fired);
 }
 
+/* Set when an allocation for jansson failed on this thread: jansson
+ * reports some allocation failures as syntax errors, and callers must not
+ * answer "malformed JSON" for what was out-of-memory. */
+static _Thread_local int jansson_oom;
+
+static void *jansson_malloc(size_t size)
+{
+    void *p = tarn_malloc(size);
+    if (p == NULL)
+        jansson_oom = 1;
+    return p;
+}
+
 void tarn_alloc_hook_jansson(void)
 {
-    json_set_alloc_funcs(tarn_malloc, tarn_free);
+    json_set_alloc_funcs(jansson_malloc, tarn_free);
+}
+
+void tarn_alloc_jansson_oom_reset(void)
+{
+    jansson_oom = 0;
+}
+
+int tarn_alloc_jansson_oom(void)
+{
+    return jansson_oom;
 }

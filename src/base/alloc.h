@@ -51,4 +51,11 @@ int tarn_alloc_fail_fired(void);
  * jansson (http and config code call it at start-up). */
 void tarn_alloc_hook_jansson(void);
 
+/* jansson reports some failed allocations as parse errors. Callers that
+ * parse untrusted JSON reset this flag before json_loads and check it when
+ * parsing failed: nonzero means an allocation failed on this thread since
+ * the reset (answer out-of-memory, not "malformed"). */
+void tarn_alloc_jansson_oom_reset(void);
+int tarn_alloc_jansson_oom(void);
+
 #endif

@@ -11,6 +11,7 @@
  */
 #include "http/http_int.h"
 
+#include "base/alloc.h"
 #include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
@@ -94,9 +95,9 @@ int http_call_json_body(const http_call *c, json_t **out, tarn_err *err)
         return tarn_err_set(err, TARN_ESYNTAX, "request body: JSON nested deeper than %d",
                             HTTP_JSON_DEPTH_MAX);
     json_error_t jerr;
-    http_json_oom_reset();
+    tarn_alloc_jansson_oom_reset();
     json_t *j = json_loadb((const char *)req->body, req->body_len, JSON_REJECT_DUPLICATES, &jerr);
-    if (j == NULL && http_json_oom_happened())
+    if (j == NULL && tarn_alloc_jansson_oom())
         return tarn_err_set(err, TARN_ENOMEM, "parse request body");
     if (j == NULL)
         return tarn_err_set(err, TARN_ESYNTAX,

@@ -53,18 +53,6 @@ void http_metrics_connections_add(double delta);
 /* +1 on tarn_http_rejected_total{reason}. */
 void http_metrics_rejected(const char *reason);
 
-/*
- * jansson turns some failed allocations into syntax errors (a string the
- * lexer cannot copy becomes "string or '}' expected"), which would answer
- * 400 for a valid body when memory is short. http_json_hook() points
- * jansson at tarn_malloc/tarn_free (so counting and injection still apply)
- * through a wrapper that also notes, per thread, that an allocation failed.
- * Parsers reset the note, parse, and read it when jansson fails.
- */
-void http_json_hook(void);
-void http_json_oom_reset(void);
-int http_json_oom_happened(void);
-
 /* Fills out (HTTP_ERROR_ID_MAX bytes) with 16 random hex digits. */
 void http_error_id_new(char *out);
 

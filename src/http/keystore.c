@@ -152,9 +152,9 @@ static int parse_entry(json_t *item, size_t index, key_entry *e, tarn_err *err)
 static int parse_keys(const tarn_buf *text, key_entry **out, size_t *count_out, tarn_err *err)
 {
     json_error_t jerr;
-    http_json_oom_reset();
+    tarn_alloc_jansson_oom_reset();
     json_t *root = json_loadb((const char *)text->data, text->len, JSON_REJECT_DUPLICATES, &jerr);
-    if (root == NULL && http_json_oom_happened())
+    if (root == NULL && tarn_alloc_jansson_oom())
         return tarn_err_set(err, TARN_ENOMEM, "parse keys file");
     if (root == NULL)
         return tarn_err_set(err, TARN_ECORRUPT, "line %d column %d: %s", jerr.line, jerr.column,

@@ -155,30 +155,3 @@ int http_reply_error(http_response *r, unsigned status, const char *code, const 
     r->content_type = "application/json";
     return 0;
 }
-
-/* ---- jansson allocation (see http_int.h) ------------------------------ */
-
-static _Thread_local int json_oom;
-
-static void *json_alloc(size_t size)
-{
-    void *p = tarn_malloc(size);
-    if (p == NULL)
-        json_oom = 1;
-    return p;
-}
-
-void http_json_hook(void)
-{
-    json_set_alloc_funcs(json_alloc, tarn_free);
-}
-
-void http_json_oom_reset(void)
-{
-    json_oom = 0;
-}
-
-int http_json_oom_happened(void)
-{
-    return json_oom;
-}

@@ -63,7 +63,7 @@ int http_router_new(http_router **out)
     int rc = http_metrics_init();
     if (rc != 0)
         return rc;
-    http_json_hook();
+    tarn_alloc_hook_jansson();
     http_router *r = tarn_calloc(1, sizeof(*r));
     if (r == NULL)
         return TARN_ENOMEM;
