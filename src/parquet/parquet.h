@@ -105,4 +105,86 @@ int pq_scan_batch_init(const pq_scan *s, vec_batch *b);
 int pq_scan_next(pq_scan *s, vec_batch *b, tarn_err *err);
 void pq_scan_close(pq_scan *s);
 
+/*
+ * Writing flat files from vec batches:
+ *
+ *   pq_write_col cols[] = {{"id", {.id = VEC_I64}, false}, {"name", {.id = VEC_STRING}, true}};
+ *   pq_writer *w;
+ *   pq_writer_open(&(pq_writer_opts){.cols = cols, .ncols = 2, .sink = put, .sink_ctx = obj},
+ *                  &w, &err);
+ *   pq_writer_write(w, &batch, &err);   ... as often as needed
+ *   pq_writer_finish(w, &err);          writes the footer
+ *   pq_writer_stats(w, 0)->null_count   statistics for the caller (Delta's `stats`)
+ *   pq_writer_close(w);
+ *
+ * Each column chunk is dictionary encoded (RLE_DICTIONARY data pages after a
+ * PLAIN dictionary page) until its dictionary passes dict_max_bytes, after
+ * which the rest of the chunk is PLAIN. Levels are RLE; pages are data page
+ * v1. A row group is buffered in memory until its encoded size reaches
+ * row_group_bytes, so memory use is about row_group_bytes plus one page per
+ * column. Bytes go out through the sink in order, never seeking back.
+ *
+ * After any error the writer refuses further work (TARN_ESTATE); the bytes
+ * already given to the sink are not a valid file.
+ */
+
+/* Called with the file's bytes in order. Returns 0 or a TARN_E* code. */
+typedef int (*pq_sink_fn)(void *ctx, const void *data, size_t len, tarn_err *err);
+
+typedef struct pq_write_col {
+    const char *name;   /* copied */
+    vec_type_info type; /* the vec type of the batches' column */
+    bool nullable;      /* OPTIONAL (may hold nulls) or REQUIRED */
+} pq_write_col;
+
+typedef enum pq_write_codec {
+    PQ_WRITE_SNAPPY = 0, /* the default */
+    PQ_WRITE_ZSTD,
+    PQ_WRITE_UNCOMPRESSED,
+} pq_write_codec;
+
+#define PQ_WRITE_PAGE_BYTES_DEFAULT      ((size_t)1 << 20)
+#define PQ_WRITE_ROW_GROUP_BYTES_DEFAULT ((size_t)128 << 20)
+#define PQ_WRITE_DICT_BYTES_DEFAULT      ((size_t)1 << 20)
+
+typedef struct pq_writer_opts {
+    const pq_write_col *cols;
+    uint32_t ncols;
+    pq_sink_fn sink;
+    void *sink_ctx; /* borrowed until pq_writer_close */
+    pq_write_codec codec;
+    size_t page_bytes;      /* target encoded page size; 0: default */
+    size_t row_group_bytes; /* target encoded row group size; 0: default */
+    size_t dict_max_bytes;  /* dictionary size before PLAIN fallback; 0: default */
+    bool no_dict;           /* PLAIN only */
+    const char *name;       /* for error messages; copied */
+} pq_writer_opts;
+
+/* Column statistics over the whole file. min/max are the PLAIN encoding of
+ * the column's physical type (byte arrays without their length prefix),
+ * as in the footer; absent when every value is null (or NaN). */
+typedef struct pq_write_stats {
+    int64_t null_count;
+    bool has_min_max;
+    const uint8_t *min, *max; /* owned by the writer */
+    uint32_t min_len, max_len;
+    int32_t physical; /* enum pq_type the column was written as */
+} pq_write_stats;
+
+typedef struct pq_writer pq_writer;
+
+/* TARN_EINVAL for bad options or a column type we cannot write, TARN_ENOMEM. */
+int pq_writer_open(const pq_writer_opts *opts, pq_writer **out, tarn_err *err);
+/* Appends the batch's live rows (its selection, when active). The batch's
+ * columns must match the writer's in number and type. TARN_EINVAL, TARN_ENOMEM,
+ * TARN_ETOOBIG, sink errors. */
+int pq_writer_write(pq_writer *w, const vec_batch *b, tarn_err *err);
+/* Flushes the last row group and writes the footer. */
+int pq_writer_finish(pq_writer *w, tarn_err *err);
+/* Rows written so far; statistics of column i once finished (else NULL). */
+int64_t pq_writer_rows(const pq_writer *w);
+const pq_write_stats *pq_writer_stats(const pq_writer *w, uint32_t i);
+/* Frees the writer (finished or not). Accepts NULL. */
+void pq_writer_close(pq_writer *w);
+
 #endif

@@ -55,7 +55,7 @@ async function duckdbRows(file) {
   });
 }
 
-function tarnRows(dump, file, batchRows, keepDict) {
+function tarnLines(dump, file, batchRows, keepDict) {
   const out = execFileSync(dump, [file, String(batchRows || 0), keepDict ? '1' : '0'],
                            { maxBuffer: 1 << 30, encoding: 'utf8' });
   return out.split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l));
@@ -69,7 +69,7 @@ async function compareFile(dump, file, opts = {}) {
   for (const [batchRows, keepDict] of opts.variants || [[0, true]]) {
     let got;
     try {
-      got = tarnRows(dump, file, batchRows, keepDict);
+      got = tarnLines(dump, file, batchRows, keepDict);
     } catch (e) {
       problems.push(`${file}: pq_dump failed: ${e.stderr || e.message}`);
       continue;
@@ -86,4 +86,4 @@ async function compareFile(dump, file, opts = {}) {
   return problems;
 }
 
-module.exports = { compareFile, connection };
+module.exports = { compareFile, connection, canon, tarnLines, duckdbRows };

@@ -1,0 +1,888 @@
+/*
+ * parquet/writer.c: writing flat Parquet files from vec batches. The
+ * contract is in parquet.h; formats in parquet/README.md.
+ *
+ * Per column the writer keeps the current page (definition levels, and
+ * either dictionary indexes or PLAIN bytes), the chunk's dictionary (PLAIN
+ * entries, a hash table over them) and the chunk's finished data pages.
+ * At the end of a row group each chunk goes to the sink as [dictionary
+ * page] data pages..., and its ColumnChunk metadata is recorded.
+ *
+ * Invariants:
+ *  1. dict_on implies the column is not BOOLEAN and no page of the current
+ *     chunk has been written PLAIN (fallback is one way, per chunk).
+ *  2. idx_len + plain values == page non-null values; only one of the two is
+ *     in use for a page (dict_on decides).
+ *  3. offset == bytes handed to the sink.
+ */
+#include "parquet/parquet.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/hash.h"
+#include "parquet/pq_int.h"
+
+#include <math.h>
+#include <string.h>
+
+#define MAX_BUF ((size_t)1 << 31)
+
+typedef struct wstats {
+    int64_t nulls;
+    bool has;
+    tarn_buf min, max; /* PLAIN bytes (no length prefix) */
+} wstats;
+
+typedef struct wcol {
+    pq_write_col spec;
+    int32_t physical, type_length;
+    /* current page */
+    uint32_t page_values;
+    uint32_t *defs, defs_cap;
+    uint32_t *idx, idx_len, idx_cap;
+    tarn_buf plain;
+    /* dictionary of the current chunk */
+    bool dict_on, dict_used;
+    tarn_buf dict;      /* PLAIN entries (byte arrays with their prefix) */
+    uint32_t *dict_off; /* dict_count + 1 entry starts */
+    uint32_t dict_count, dict_off_cap;
+    uint32_t *slots; /* hash table: entry index + 1, or 0 */
+    uint32_t nslots;
+    /* finished pages of the current chunk */
+    tarn_buf chunk;
+    int64_t chunk_values, chunk_uncompressed;
+    uint32_t enc_mask;
+    wstats chunk_st, file_st;
+    pq_write_stats out;
+} wcol;
+
+struct pq_writer {
+    pq_writer_opts o;
+    char *name;
+    wcol *cols;
+    int codec; /* enum pq_codec */
+    uint64_t offset;
+    int64_t rows, rg_rows;
+    pq_meta meta; /* arena for names and statistics; row groups below */
+    pq_row_group *rgs;
+    uint32_t nrgs, rgs_cap;
+    int failed;
+    bool finished;
+};
+
+/* ---- values as PLAIN bytes, and their order ---- */
+
+static void put_le(uint8_t *p, uint64_t v, int n)
+{
+    for (int i = 0; i < n; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* The PLAIN bytes of row r (byte arrays: the bytes, no prefix). */
+static void value_bytes(const wcol *c, const vec_col *v, uint32_t r, uint8_t tmp[16],
+                        const uint8_t **p, size_t *n)
+{
+    const uint8_t *d = v->data;
+    *p = tmp;
+    switch (v->type.id) {
+    case VEC_BOOL:
+        tmp[0] = d[r] != 0;
+        *n = 1;
+        return;
+    case VEC_I8:
+        put_le(tmp, (uint64_t)(int64_t)((const int8_t *)d)[r], 4);
+        *n = 4;
+        return;
+    case VEC_U8:
+        put_le(tmp, d[r], 4);
+        *n = 4;
+        return;
+    case VEC_I16:
+        put_le(tmp, (uint64_t)(int64_t)((const int16_t *)d)[r], 4);
+        *n = 4;
+        return;
+    case VEC_U16:
+        put_le(tmp, ((const uint16_t *)d)[r], 4);
+        *n = 4;
+        return;
+    case VEC_STRING:
+    case VEC_BINARY:
+        vec_col_str(v, r, p, n);
+        return;
+    case VEC_DECIMAL128: {
+        vec_i128 x = ((const vec_i128 *)d)[r];
+        for (int i = 0; i < 8; i++) { /* big endian two's complement */
+            tmp[i] = (uint8_t)((uint64_t)x.hi >> (56 - 8 * i));
+            tmp[8 + i] = (uint8_t)(x.lo >> (56 - 8 * i));
+        }
+        *n = 16;
+        return;
+    }
+    default:
+        break;
+    }
+    size_t w = vec_type_width(v->type.id);
+    uint64_t x = 0;
+    memcpy(&x, d + (size_t)r * w, w);
+    *n = c->physical == PQ_INT32 || c->physical == PQ_FLOAT ? 4 : 8;
+    put_le(tmp, x, (int)*n); /* INT32 targets keep the low 4 bytes */
+}
+
+static int64_t le_signed(const uint8_t *p, size_t n)
+{
+    uint64_t v = 0;
+    for (size_t i = 0; i < n; i++)
+        v |= (uint64_t)p[i] << (8 * i);
+    if (n < 8 && (v >> (8 * n - 1)) & 1)
+        v |= ~(uint64_t)0 << (8 * n);
+    return (int64_t)v;
+}
+
+/* -1, 0, 1: a before, equal to, after b in the column's sort order. */
+static int value_cmp(const wcol *c, const uint8_t *a, size_t an, const uint8_t *b, size_t bn)
+{
+    vec_type t = c->spec.type.id;
+    if (t == VEC_U8 || t == VEC_U16 || t == VEC_U32 || t == VEC_U64 || t == VEC_BOOL) {
+        uint64_t x = (uint64_t)le_signed(a, an), y = (uint64_t)le_signed(b, bn);
+        if (an < 8) { /* unsigned 32-bit: drop the sign extension */
+            x &= 0xffffffffu;
+            y &= 0xffffffffu;
+        }
+        return x < y ? -1 : x > y;
+    }
+    if (t == VEC_F32 || t == VEC_F64) {
+        double x, y;
+        if (an == 4) {
+            float fx, fy;
+            memcpy(&fx, a, 4);
+            memcpy(&fy, b, 4);
+            x = fx;
+            y = fy;
+        } else {
+            memcpy(&x, a, 8);
+            memcpy(&y, b, 8);
+        }
+        return x < y ? -1 : x > y;
+    }
+    if (t == VEC_DECIMAL128) {
+        if ((int8_t)a[0] != (int8_t)b[0])
+            return (int8_t)a[0] < (int8_t)b[0] ? -1 : 1;
+        int m = memcmp(a + 1, b + 1, 15);
+        return m < 0 ? -1 : m > 0;
+    }
+    if (t == VEC_STRING || t == VEC_BINARY) {
+        int m = an && bn ? memcmp(a, b, an < bn ? an : bn) : 0;
+        return m ? (m < 0 ? -1 : 1) : an < bn ? -1 : an > bn;
+    }
+    int64_t x = le_signed(a, an), y = le_signed(b, bn);
+    return x < y ? -1 : x > y;
+}
+
+static int stats_add(const wcol *c, wstats *s, const uint8_t *p, size_t n)
+{
+    vec_type t = c->spec.type.id;
+    if (t == VEC_F32 || t == VEC_F64) {
+        double x;
+        if (n == 4) {
+            float f;
+            memcpy(&f, p, 4);
+            x = f;
+        } else {
+            memcpy(&x, p, 8);
+        }
+        if (isnan(x))
+            return 0; /* NaN has no place in min/max (parquet.thrift ColumnOrder) */
+    }
+    int rc = 0;
+    if (!s->has || value_cmp(c, p, n, s->min.data, s->min.len) < 0) {
+        tarn_buf_reset(&s->min);
+        rc = tarn_buf_append(&s->min, p, n);
+    }
+    if (rc == 0 && (!s->has || value_cmp(c, p, n, s->max.data, s->max.len) > 0)) {
+        tarn_buf_reset(&s->max);
+        rc = tarn_buf_append(&s->max, p, n);
+    }
+    s->has = rc == 0;
+    return rc;
+}
+
+/* ---- the dictionary ---- */
+
+static void dict_reset(pq_writer *w, wcol *c)
+{
+    tarn_buf_reset(&c->dict);
+    c->dict_count = 0;
+    if (c->slots)
+        memset(c->slots, 0, (size_t)c->nslots * sizeof(uint32_t));
+    c->dict_on = !w->o.no_dict && c->physical != PQ_BOOLEAN;
+    c->dict_used = false;
+}
+
+/* Entry i's PLAIN bytes (with the length prefix for byte arrays). */
+static const uint8_t *dict_entry(const wcol *c, uint32_t i, size_t *n)
+{
+    *n = c->dict_off[i + 1] - c->dict_off[i];
+    return c->dict.data + c->dict_off[i];
+}
+
+static int dict_grow(wcol *c)
+{
+    uint32_t n = c->nslots ? c->nslots * 2 : 1024;
+    uint32_t *slots = tarn_calloc(n, sizeof(uint32_t));
+    if (slots == NULL)
+        return TARN_ENOMEM;
+    for (uint32_t i = 0; i < c->dict_count; i++) {
+        size_t len;
+        const uint8_t *e = dict_entry(c, i, &len);
+        uint32_t h = (uint32_t)tarn_hash64(e, len, 0) & (n - 1);
+        while (slots[h])
+            h = (h + 1) & (n - 1);
+        slots[h] = i + 1;
+    }
+    tarn_free(c->slots);
+    c->slots = slots;
+    c->nslots = n;
+    return 0;
+}
+
+/* Finds or adds the entry for PLAIN bytes p (prefixed for byte arrays). */
+static int dict_lookup(wcol *c, const uint8_t *p, size_t n, uint32_t *out)
+{
+    int rc;
+    if ((size_t)(c->dict_count + 1) * 2 > c->nslots && (rc = dict_grow(c)) != 0)
+        return rc;
+    uint32_t h = (uint32_t)tarn_hash64(p, n, 0) & (c->nslots - 1);
+    for (; c->slots[h]; h = (h + 1) & (c->nslots - 1)) {
+        size_t len;
+        const uint8_t *e = dict_entry(c, c->slots[h] - 1, &len);
+        if (len == n && memcmp(e, p, n) == 0) {
+            *out = c->slots[h] - 1;
+            return 0;
+        }
+    }
+    if (c->dict_count + 2 > c->dict_off_cap) {
+        uint32_t cap = c->dict_off_cap ? c->dict_off_cap * 2 : 1024;
+        uint32_t *o = tarn_realloc(c->dict_off, (size_t)cap * sizeof(uint32_t));
+        if (o == NULL)
+            return TARN_ENOMEM;
+        c->dict_off = o;
+        c->dict_off_cap = cap;
+    }
+    if ((rc = tarn_buf_append(&c->dict, p, n)) != 0)
+        return rc;
+    c->dict_off[c->dict_count] = (uint32_t)(c->dict.len - n);
+    c->dict_off[c->dict_count + 1] = (uint32_t)c->dict.len;
+    c->slots[h] = ++c->dict_count;
+    *out = c->dict_count - 1;
+    return 0;
+}
+
+/* Dictionary too big: the current page's indexes become PLAIN values and
+ * the rest of the chunk is PLAIN. Pages already written keep theirs. */
+static int dict_fallback(wcol *c)
+{
+    for (uint32_t i = 0; i < c->idx_len; i++) {
+        size_t n;
+        const uint8_t *e = dict_entry(c, c->idx[i], &n);
+        int rc = tarn_buf_append(&c->plain, e, n);
+        if (rc != 0)
+            return rc;
+    }
+    c->idx_len = 0;
+    c->dict_on = false;
+    return 0;
+}
+
+/* ---- pages ---- */
+
+static int grow_u32(uint32_t **a, uint32_t *cap, uint32_t need)
+{
+    if (need <= *cap)
+        return 0;
+    uint32_t n = *cap ? *cap * 2 : 1024;
+    while (n < need)
+        n *= 2;
+    uint32_t *p = tarn_realloc(*a, (size_t)n * sizeof(uint32_t));
+    if (p == NULL)
+        return TARN_ENOMEM;
+    *a = p;
+    *cap = n;
+    return 0;
+}
+
+/* Bytes the current page would take, roughly, before compression. */
+static size_t page_estimate(const wcol *c)
+{
+    size_t idx_bits = (size_t)c->idx_len * (size_t)pq_bit_width(c->dict_count);
+    return c->plain.len + idx_bits / 8 + (c->spec.nullable ? c->page_values / 8 : 0);
+}
+
+/* The page body, uncompressed: [levels] values. */
+static int page_body(const wcol *c, tarn_buf *body)
+{
+    int rc = 0;
+    if (c->spec.nullable) {
+        tarn_buf lv;
+        tarn_buf_init(&lv, MAX_BUF);
+        rc = pq_rle_encode(c->defs, c->page_values, 1, &lv);
+        uint8_t len4[4];
+        put_le(len4, lv.len, 4);
+        if (rc == 0)
+            rc = tarn_buf_append(body, len4, 4);
+        if (rc == 0 && lv.len)
+            rc = tarn_buf_append(body, lv.data, lv.len);
+        tarn_buf_free(&lv);
+    }
+    if (rc == 0 && c->dict_on) {
+        int bw = pq_bit_width(c->dict_count ? c->dict_count - 1 : 0);
+        bw = bw ? bw : 1;
+        rc = tarn_buf_append_byte(body, (uint8_t)bw);
+        if (rc == 0)
+            rc = pq_rle_encode(c->idx, c->idx_len, bw, body);
+    } else if (rc == 0 && c->physical == PQ_BOOLEAN) {
+        /* PLAIN booleans are bit-packed, LSB first. */
+        size_t n = c->plain.len;
+        for (size_t i = 0; rc == 0 && i < n; i += 8) {
+            uint8_t byte = 0;
+            for (size_t k = 0; k < 8 && i + k < n; k++)
+                byte |= (uint8_t)(c->plain.data[i + k] << k);
+            rc = tarn_buf_append_byte(body, byte);
+        }
+    } else if (rc == 0 && c->plain.len) {
+        rc = tarn_buf_append(body, c->plain.data, c->plain.len);
+    }
+    return rc;
+}
+
+/* Header and (compressed) body appended to `out`. */
+static int put_page(pq_writer *w, wcol *c, const pq_page_header *h0, const tarn_buf *body,
+                    tarn_buf *out)
+{
+    tarn_buf z;
+    tarn_buf_init(&z, MAX_BUF);
+    int rc = pq_compress(w->codec, body->data ? body->data : (const uint8_t *)"", body->len, &z);
+    pq_page_header h = *h0;
+    h.uncompressed_size = (int32_t)body->len;
+    h.compressed_size = (int32_t)z.len;
+    size_t before = out->len;
+    if (rc == 0)
+        rc = pq_page_header_encode(&h, out);
+    size_t hlen = out->len - before;
+    if (rc == 0 && z.len)
+        rc = tarn_buf_append(out, z.data, z.len);
+    c->chunk_uncompressed += (int64_t)(hlen + body->len);
+    tarn_buf_free(&z);
+    return rc;
+}
+
+static int flush_page(pq_writer *w, wcol *c)
+{
+    if (c->page_values == 0)
+        return 0;
+    tarn_buf body;
+    tarn_buf_init(&body, MAX_BUF);
+    int rc = page_body(c, &body);
+    pq_page_header h = {.type = PQ_PAGE_DATA,
+                        .num_values = (int32_t)c->page_values,
+                        .encoding = c->dict_on ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN,
+                        .def_encoding = PQ_ENC_RLE,
+                        .rep_encoding = PQ_ENC_RLE};
+    if (rc == 0)
+        rc = put_page(w, c, &h, &body, &c->chunk);
+    tarn_buf_free(&body);
+    if (rc != 0)
+        return rc;
+    c->enc_mask |= 1u << h.encoding | 1u << PQ_ENC_RLE;
+    c->dict_used |= c->dict_on;
+    c->chunk_values += c->page_values;
+    c->page_values = 0;
+    c->idx_len = 0;
+    tarn_buf_reset(&c->plain);
+    return 0;
+}
+
+/* Appends row r of v to column c's page. */
+static int append_value(pq_writer *w, wcol *c, const vec_col *v, uint32_t r)
+{
+    bool valid = vec_col_is_valid(v, r);
+    int rc = grow_u32(&c->defs, &c->defs_cap, c->page_values + 1);
+    if (rc != 0)
+        return rc;
+    c->defs[c->page_values++] = valid;
+    if (!valid) {
+        c->chunk_st.nulls++;
+        return 0;
+    }
+    uint8_t tmp[16];
+    const uint8_t *p;
+    size_t n;
+    value_bytes(c, v, r, tmp, &p, &n);
+    if ((rc = stats_add(c, &c->chunk_st, p, n)) != 0)
+        return rc;
+    uint8_t pre[4];
+    bool ba = c->physical == PQ_BYTE_ARRAY;
+    if (ba && n > UINT32_MAX - 4)
+        return TARN_ETOOBIG;
+    put_le(pre, n, 4);
+    if (c->dict_on) {
+        /* Entries are looked up by their PLAIN form, prefix included. */
+        uint8_t stack[256];
+        uint8_t *e = ba && n + 4 <= sizeof(stack) ? stack : NULL;
+        if (ba && e == NULL && (e = tarn_malloc(n + 4)) == NULL)
+            return TARN_ENOMEM;
+        if (ba) {
+            memcpy(e, pre, 4);
+            if (n)
+                memcpy(e + 4, p, n);
+        }
+        uint32_t k = 0;
+        rc = dict_lookup(c, ba ? e : p, ba ? n + 4 : n, &k);
+        if (e != stack && e != NULL)
+            tarn_free(e);
+        if (rc == 0)
+            rc = grow_u32(&c->idx, &c->idx_cap, c->idx_len + 1);
+        if (rc != 0)
+            return rc;
+        c->idx[c->idx_len++] = k;
+        if (c->dict.len > w->o.dict_max_bytes)
+            rc = dict_fallback(c);
+    } else {
+        rc = ba ? tarn_buf_append(&c->plain, pre, 4) : 0;
+        if (rc == 0 && n)
+            rc = tarn_buf_append(&c->plain, p, n);
+    }
+    if (rc == 0 && page_estimate(c) >= w->o.page_bytes)
+        rc = flush_page(w, c);
+    return rc;
+}
+
+/* ---- row groups and the footer ---- */
+
+static int sink(pq_writer *w, const void *p, size_t n, tarn_err *err)
+{
+    if (n == 0)
+        return 0;
+    int rc = w->o.sink(w->o.sink_ctx, p, n, err);
+    if (rc == 0)
+        w->offset += n;
+    return rc;
+}
+
+/* Copies a chunk's statistics into the metadata arena. */
+static int stats_to_meta(pq_writer *w, const wstats *s, pq_stats *out)
+{
+    out->has_null_count = true;
+    out->null_count = s->nulls;
+    if (!s->has)
+        return 0;
+    uint8_t *mn = pq_meta_alloc(&w->meta, s->min.len + 1);
+    uint8_t *mx = pq_meta_alloc(&w->meta, s->max.len + 1);
+    if (mn == NULL || mx == NULL)
+        return TARN_ENOMEM;
+    memcpy(mn, s->min.data ? s->min.data : (const uint8_t *)"", s->min.len);
+    memcpy(mx, s->max.data ? s->max.data : (const uint8_t *)"", s->max.len);
+    out->min = mn;
+    out->max = mx;
+    out->min_len = (uint32_t)s->min.len;
+    out->max_len = (uint32_t)s->max.len;
+    out->has_min = out->has_max = true;
+    return 0;
+}
+
+/* Folds a chunk's statistics into the file's. */
+static int stats_merge(const wcol *c, wstats *file, const wstats *chunk)
+{
+    file->nulls += chunk->nulls;
+    int rc = 0;
+    if (chunk->has)
+        rc = stats_add(c, file, chunk->min.data, chunk->min.len);
+    if (rc == 0 && chunk->has)
+        rc = stats_add(c, file, chunk->max.data, chunk->max.len);
+    return rc;
+}
+
+/* Sends column c's chunk ([dictionary page] data pages) to the sink. */
+static int write_chunk(pq_writer *w, wcol *c, pq_column_chunk *cc, tarn_err *err)
+{
+    int rc = flush_page(w, c);
+    pq_column_meta *m = &cc->meta;
+    m->dictionary_page_offset = m->index_page_offset = -1;
+    if (rc == 0 && c->dict_used) {
+        tarn_buf page;
+        tarn_buf_init(&page, MAX_BUF);
+        pq_page_header h = {.type = PQ_PAGE_DICTIONARY,
+                            .num_values = (int32_t)c->dict_count,
+                            .encoding = PQ_ENC_PLAIN};
+        rc = put_page(w, c, &h, &c->dict, &page);
+        m->dictionary_page_offset = (int64_t)w->offset;
+        m->total_compressed += (int64_t)page.len;
+        if (rc == 0)
+            rc = sink(w, page.data, page.len, err);
+        tarn_buf_free(&page);
+        c->enc_mask |= 1u << PQ_ENC_PLAIN;
+    }
+    if (rc != 0)
+        return rc;
+    m->data_page_offset = (int64_t)w->offset;
+    if ((rc = sink(w, c->chunk.data, c->chunk.len, err)) != 0)
+        return rc;
+    m->total_compressed += (int64_t)c->chunk.len;
+    m->total_uncompressed = c->chunk_uncompressed;
+    m->num_values = c->chunk_values;
+    m->type = c->physical;
+    m->encodings_mask = c->enc_mask;
+    m->codec = w->codec;
+    m->path = pq_meta_alloc(&w->meta, sizeof(char *));
+    if (m->path == NULL)
+        return TARN_ENOMEM;
+    m->path[0] = c->spec.name;
+    m->path_len = 1;
+    cc->has_meta = true;
+    cc->file_offset =
+        m->dictionary_page_offset >= 0 ? m->dictionary_page_offset : m->data_page_offset;
+    rc = stats_to_meta(w, &c->chunk_st, &m->stats);
+    if (rc == 0)
+        rc = stats_merge(c, &c->file_st, &c->chunk_st);
+    return rc;
+}
+
+static void chunk_reset(pq_writer *w, wcol *c)
+{
+    tarn_buf_reset(&c->chunk);
+    c->chunk_values = c->chunk_uncompressed = 0;
+    c->enc_mask = 0;
+    c->chunk_st.nulls = 0;
+    c->chunk_st.has = false;
+    dict_reset(w, c);
+}
+
+static int flush_row_group(pq_writer *w, tarn_err *err)
+{
+    if (w->rg_rows == 0)
+        return 0;
+    if (w->nrgs == w->rgs_cap) {
+        uint32_t cap = w->rgs_cap ? w->rgs_cap * 2 : 8;
+        pq_row_group *r = tarn_realloc(w->rgs, (size_t)cap * sizeof(*r));
+        if (r == NULL)
+            return tarn_err_set(err, TARN_ENOMEM, "row groups");
+        w->rgs = r;
+        w->rgs_cap = cap;
+    }
+    pq_row_group *g = &w->rgs[w->nrgs];
+    memset(g, 0, sizeof(*g));
+    g->file_offset = (int64_t)w->offset;
+    g->columns = pq_meta_alloc(&w->meta, w->o.ncols * sizeof(pq_column_chunk));
+    if (g->columns == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "row group metadata");
+    g->ncols = w->o.ncols;
+    g->num_rows = w->rg_rows;
+    w->nrgs++;
+    for (uint32_t i = 0; i < w->o.ncols; i++) {
+        int rc = write_chunk(w, &w->cols[i], &g->columns[i], err);
+        if (rc != 0)
+            return tarn_err_wrap(err, rc, "row group %u, column '%s'", w->nrgs - 1,
+                                 w->cols[i].spec.name);
+        g->total_byte_size += g->columns[i].meta.total_uncompressed;
+        g->total_compressed_size += g->columns[i].meta.total_compressed;
+        chunk_reset(w, &w->cols[i]);
+    }
+    w->rg_rows = 0;
+    return 0;
+}
+
+static size_t row_group_estimate(const pq_writer *w)
+{
+    size_t n = 0;
+    for (uint32_t i = 0; i < w->o.ncols; i++)
+        n += w->cols[i].chunk.len + page_estimate(&w->cols[i]) + w->cols[i].dict.len;
+    return n;
+}
+
+/* The schema element (physical, logical and converted type) of a column. */
+static int leaf_element(const pq_write_col *col, pq_schema_elem *e)
+{
+    const vec_type_info *t = &col->type;
+    *e = (pq_schema_elem){.name = col->name,
+                          .type = PQ_INT32,
+                          .type_length = -1,
+                          .repetition = col->nullable ? PQ_OPTIONAL : PQ_REQUIRED,
+                          .converted = -1,
+                          .scale = -1,
+                          .precision = -1,
+                          .field_id = -1};
+    pq_logical *lt = &e->logical;
+    static const uint8_t unit[] = {PQ_UNIT_MILLIS, PQ_UNIT_MICROS, PQ_UNIT_NANOS};
+    switch (t->id) {
+    case VEC_BOOL:
+        e->type = PQ_BOOLEAN;
+        return 0;
+    case VEC_I8:
+    case VEC_I16:
+    case VEC_I32:
+    case VEC_I64:
+    case VEC_U8:
+    case VEC_U16:
+    case VEC_U32:
+    case VEC_U64: {
+        static const uint8_t bits[] = {8, 16, 32, 64, 8, 16, 32, 64};
+        int k = t->id >= VEC_U8 ? t->id - VEC_U8 + 4 : t->id - VEC_I8;
+        bool is_signed = t->id < VEC_U8;
+        e->type = bits[k] == 64 ? PQ_INT64 : PQ_INT32;
+        *lt = (pq_logical){.kind = PQ_LT_INTEGER, .bit_width = bits[k], .is_signed = is_signed};
+        static const int8_t conv[] = {PQ_CT_INT_8,  PQ_CT_INT_16,  PQ_CT_INT_32,  PQ_CT_INT_64,
+                                      PQ_CT_UINT_8, PQ_CT_UINT_16, PQ_CT_UINT_32, PQ_CT_UINT_64};
+        e->converted = conv[k];
+        return 0;
+    }
+    case VEC_F32:
+        e->type = PQ_FLOAT;
+        return 0;
+    case VEC_F64:
+        e->type = PQ_DOUBLE;
+        return 0;
+    case VEC_DATE:
+        lt->kind = PQ_LT_DATE;
+        e->converted = PQ_CT_DATE;
+        return 0;
+    case VEC_TIME:
+    case VEC_TIMESTAMP:
+        if ((unsigned)t->unit > VEC_UNIT_NANOS)
+            return TARN_EINVAL;
+        e->type = t->id == VEC_TIME && t->unit == VEC_UNIT_MILLIS ? PQ_INT32 : PQ_INT64;
+        *lt = (pq_logical){.kind = t->id == VEC_TIME ? PQ_LT_TIME : PQ_LT_TIMESTAMP,
+                           .unit = unit[t->unit],
+                           .utc = t->utc};
+        if (t->utc && t->unit != VEC_UNIT_NANOS)
+            e->converted = (t->id == VEC_TIME ? PQ_CT_TIME_MILLIS : PQ_CT_TIMESTAMP_MILLIS) +
+                           (t->unit == VEC_UNIT_MICROS);
+        return 0;
+    case VEC_DECIMAL64:
+    case VEC_DECIMAL128:
+        if (t->precision < 1 || t->precision > (t->id == VEC_DECIMAL64 ? 18 : 38) ||
+            t->scale > t->precision)
+            return TARN_EINVAL;
+        e->type = t->id == VEC_DECIMAL128 ? PQ_FIXED_LEN_BYTE_ARRAY
+                  : t->precision <= 9     ? PQ_INT32
+                                          : PQ_INT64;
+        e->type_length = t->id == VEC_DECIMAL128 ? 16 : -1;
+        *lt = (pq_logical){.kind = PQ_LT_DECIMAL, .scale = t->scale, .precision = t->precision};
+        e->converted = PQ_CT_DECIMAL;
+        e->scale = t->scale;
+        e->precision = t->precision;
+        return 0;
+    case VEC_STRING:
+        e->type = PQ_BYTE_ARRAY;
+        lt->kind = PQ_LT_STRING;
+        e->converted = PQ_CT_UTF8;
+        return 0;
+    case VEC_BINARY:
+        e->type = PQ_BYTE_ARRAY;
+        return 0;
+    default:
+        return TARN_EINVAL;
+    }
+}
+
+static int writer_setup(pq_writer *w, tarn_err *err)
+{
+    w->meta.nschema = w->o.ncols + 1;
+    w->meta.schema = pq_meta_alloc(&w->meta, w->meta.nschema * sizeof(pq_schema_elem));
+    w->cols = tarn_calloc(w->o.ncols ? w->o.ncols : 1, sizeof(wcol));
+    if (w->meta.schema == NULL || w->cols == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "writer");
+    w->meta.schema[0] = (pq_schema_elem){.name = "schema",
+                                         .type = -1,
+                                         .type_length = -1,
+                                         .repetition = -1,
+                                         .num_children = (int32_t)w->o.ncols,
+                                         .converted = -1,
+                                         .scale = -1,
+                                         .precision = -1,
+                                         .field_id = -1};
+    for (uint32_t i = 0; i < w->o.ncols; i++) {
+        wcol *c = &w->cols[i];
+        c->spec = w->o.cols[i];
+        c->spec.name = pq_meta_strndup(&w->meta, c->spec.name, strlen(c->spec.name));
+        if (c->spec.name == NULL)
+            return tarn_err_set(err, TARN_ENOMEM, "writer");
+        pq_schema_elem *e = &w->meta.schema[i + 1];
+        if (leaf_element(&c->spec, e) != 0)
+            return tarn_err_set(err, TARN_EINVAL, "column '%s': cannot write type %s", c->spec.name,
+                                vec_type_name(c->spec.type.id));
+        c->physical = e->type;
+        c->type_length = e->type_length;
+        tarn_buf_init(&c->plain, MAX_BUF);
+        tarn_buf_init(&c->dict, MAX_BUF);
+        tarn_buf_init(&c->chunk, MAX_BUF);
+        tarn_buf_init(&c->chunk_st.min, MAX_BUF);
+        tarn_buf_init(&c->chunk_st.max, MAX_BUF);
+        tarn_buf_init(&c->file_st.min, MAX_BUF);
+        tarn_buf_init(&c->file_st.max, MAX_BUF);
+        dict_reset(w, c);
+    }
+    return 0;
+}
+
+int pq_writer_open(const pq_writer_opts *opts, pq_writer **out, tarn_err *err)
+{
+    *out = NULL;
+    if (opts->sink == NULL || (opts->ncols > 0 && opts->cols == NULL) ||
+        (unsigned)opts->codec > PQ_WRITE_UNCOMPRESSED)
+        return tarn_err_set(err, TARN_EINVAL, "writer options");
+    pq_writer *w = tarn_calloc(1, sizeof(*w));
+    if (w == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "writer");
+    w->o = *opts;
+    static const int codecs[] = {PQ_CODEC_SNAPPY, PQ_CODEC_ZSTD, PQ_CODEC_UNCOMPRESSED};
+    w->codec = codecs[opts->codec];
+    if (!w->o.page_bytes)
+        w->o.page_bytes = PQ_WRITE_PAGE_BYTES_DEFAULT;
+    if (!w->o.row_group_bytes)
+        w->o.row_group_bytes = PQ_WRITE_ROW_GROUP_BYTES_DEFAULT;
+    if (!w->o.dict_max_bytes)
+        w->o.dict_max_bytes = PQ_WRITE_DICT_BYTES_DEFAULT;
+    w->name = tarn_strdup(opts->name ? opts->name : "(unnamed)");
+    int rc = w->name ? writer_setup(w, err) : tarn_err_set(err, TARN_ENOMEM, "writer");
+    if (rc == 0)
+        rc = sink(w, "PAR1", 4, err);
+    if (rc != 0) {
+        tarn_err_wrap(err, rc, "parquet writer %s", opts->name ? opts->name : "(unnamed)");
+        pq_writer_close(w);
+        return rc;
+    }
+    *out = w;
+    return 0;
+}
+
+static int fail(pq_writer *w, int rc, tarn_err *err)
+{
+    w->failed = rc;
+    return tarn_err_wrap(err, rc, "parquet writer %s", w->name);
+}
+
+/* Rows are appended in slices so that row group boundaries fall between
+ * slices, with every column at the same row. */
+#define SLICE_ROWS 1024
+
+int pq_writer_write(pq_writer *w, const vec_batch *b, tarn_err *err)
+{
+    if (w->failed || w->finished)
+        return tarn_err_set(err, TARN_ESTATE, "parquet writer %s: unusable", w->name);
+    if (b->ncols != w->o.ncols)
+        return tarn_err_set(err, TARN_EINVAL, "batch has %u columns, writer %u", b->ncols,
+                            w->o.ncols);
+    for (uint32_t i = 0; i < b->ncols; i++)
+        if (b->cols[i].type.id != w->cols[i].spec.type.id)
+            return tarn_err_set(err, TARN_EINVAL, "column %u: batch type %s, writer type %s", i,
+                                vec_type_name(b->cols[i].type.id),
+                                vec_type_name(w->cols[i].spec.type.id));
+    uint32_t live = vec_batch_live_count(b);
+    for (uint32_t start = 0; start < live; start += SLICE_ROWS) {
+        uint32_t end = live - start < SLICE_ROWS ? live : start + SLICE_ROWS;
+        for (uint32_t i = 0; i < b->ncols; i++) {
+            wcol *c = &w->cols[i];
+            for (uint32_t k = start; k < end; k++) {
+                uint32_t r = b->sel_active ? b->sel[k] : k;
+                if (!c->spec.nullable && !vec_col_is_valid(&b->cols[i], r))
+                    return fail(w,
+                                tarn_err_set(err, TARN_EINVAL, "null in required column '%s'",
+                                             c->spec.name),
+                                err);
+                int rc = append_value(w, c, &b->cols[i], r);
+                if (rc != 0)
+                    return fail(w, tarn_err_set(err, rc, "column '%s'", c->spec.name), err);
+            }
+        }
+        w->rows += end - start;
+        w->rg_rows += end - start;
+        if (row_group_estimate(w) >= w->o.row_group_bytes) {
+            int rc = flush_row_group(w, err);
+            if (rc != 0)
+                return fail(w, rc, err);
+        }
+    }
+    return 0;
+}
+
+static int write_footer(pq_writer *w, tarn_err *err)
+{
+    w->meta.version = 1;
+    w->meta.num_rows = w->rows;
+    w->meta.row_groups = w->rgs;
+    w->meta.nrow_groups = w->nrgs;
+    w->meta.created_by = "tarn version " TARN_VERSION;
+    tarn_buf f;
+    tarn_buf_init(&f, PQ_FOOTER_MAX);
+    int rc = pq_meta_encode(&w->meta, &f);
+    w->meta.row_groups = NULL; /* owned by w->rgs, not the arena */
+    uint8_t tail[8];
+    put_le(tail, f.len, 4);
+    memcpy(tail + 4, "PAR1", 4);
+    if (rc == 0)
+        rc = sink(w, f.data, f.len, err);
+    if (rc == 0)
+        rc = sink(w, tail, 8, err);
+    tarn_buf_free(&f);
+    return rc;
+}
+
+int pq_writer_finish(pq_writer *w, tarn_err *err)
+{
+    if (w->failed || w->finished)
+        return tarn_err_set(err, TARN_ESTATE, "parquet writer %s: unusable", w->name);
+    int rc = flush_row_group(w, err);
+    if (rc == 0)
+        rc = write_footer(w, err);
+    if (rc != 0)
+        return fail(w, rc, err);
+    for (uint32_t i = 0; i < w->o.ncols; i++) {
+        wcol *c = &w->cols[i];
+        c->out = (pq_write_stats){.null_count = c->file_st.nulls,
+                                  .has_min_max = c->file_st.has,
+                                  .min = c->file_st.min.data,
+                                  .max = c->file_st.max.data,
+                                  .min_len = (uint32_t)c->file_st.min.len,
+                                  .max_len = (uint32_t)c->file_st.max.len,
+                                  .physical = c->physical};
+    }
+    w->finished = true;
+    return 0;
+}
+
+int64_t pq_writer_rows(const pq_writer *w)
+{
+    return w->rows;
+}
+
+const pq_write_stats *pq_writer_stats(const pq_writer *w, uint32_t i)
+{
+    return w->finished && i < w->o.ncols ? &w->cols[i].out : NULL;
+}
+
+static void wcol_free(wcol *c)
+{
+    tarn_free(c->defs);
+    tarn_free(c->idx);
+    tarn_free(c->dict_off);
+    tarn_free(c->slots);
+    tarn_buf_free(&c->plain);
+    tarn_buf_free(&c->dict);
+    tarn_buf_free(&c->chunk);
+    tarn_buf_free(&c->chunk_st.min);
+    tarn_buf_free(&c->chunk_st.max);
+    tarn_buf_free(&c->file_st.min);
+    tarn_buf_free(&c->file_st.max);
+}
+
+void pq_writer_close(pq_writer *w)
+{
+    if (w == NULL)
+        return;
+    for (uint32_t i = 0; w->cols && i < w->o.ncols; i++)
+        wcol_free(&w->cols[i]);
+    tarn_free(w->cols);
+    tarn_free(w->rgs);
+    pq_meta_free(&w->meta);
+    tarn_free(w->name);
+    tarn_free(w);
+}
