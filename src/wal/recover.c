@@ -150,6 +150,12 @@ static int read_segment(wal *w, seg_read *s, tarn_err *err)
     const char *why = "";
     if (wal_seg_hdr_decode(s->buf, &s->hdr, &why) != 0)
         return tarn_err_set(err, TARN_ECORRUPT, "wal segment %s offset 0: %s", s->path, why);
+    /* Segments are created at full size and never shrink: a shorter file
+     * lost its end (and maybe acknowledged records) to damage. */
+    if (s->hdr.size_bytes > s->size)
+        return tarn_err_set(err, TARN_ECORRUPT,
+                            "wal segment %s: %zu bytes, shorter than its preallocated %" PRIu64,
+                            s->path, s->size, s->hdr.size_bytes);
     if (s->hdr.seq != s->seq)
         return tarn_err_set(err, TARN_ECORRUPT,
                             "wal segment %s offset 0: header says segment %" PRIu64, s->path,

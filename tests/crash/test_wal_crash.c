@@ -404,7 +404,7 @@ static void test_crash_at_every_write_point(void **state)
 {
     (void)state;
     static const uint64_t seeds[] = {1, 2, 3, 4, 5, 6, 7, 8};
-    for (size_t s = 0; s < (long_tests() ? 8u : 4u); s++) {
+    for (size_t s = 0; s < (long_tests() ? 8u : 3u); s++) {
         int steps = 250;
         uint64_t k_max = count_write_points(seeds[s], steps);
         tarn_rng rng;
@@ -422,7 +422,7 @@ static void test_crash_random(void **state)
     uint64_t seed = tarn_test_seed();
     tarn_rng rng;
     tarn_rng_seed(&rng, seed);
-    int workloads = long_tests() ? 200 : 20;
+    int workloads = long_tests() ? 200 : 12;
     for (int i = 0; i < workloads; i++) {
         uint64_t wseed = tarn_rng_next(&rng);
         int steps = 20 + (int)tarn_rng_below(&rng, 120);
