@@ -1,0 +1,872 @@
+/*
+ * raft/raft.c: the Raft protocol: roles and transitions, elections with
+ * pre-vote, log replication with flow control, and the commit rule. The
+ * in-memory log is in log.c, the Ready batch in ready.c. Design note with
+ * the state diagram and the numbered invariants: src/raft/README.md.
+ */
+#include "raft/raft_int.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+
+#include <string.h>
+
+void raft_config_init(raft_config *cfg)
+{
+    memset(cfg, 0, sizeof(*cfg));
+    cfg->election_ticks = 10;
+    cfg->heartbeat_ticks = 1;
+    cfg->pre_vote = 1;
+    cfg->check_quorum = 1;
+    cfg->max_inflight = 64;
+    cfg->max_msg_bytes = 1u << 20;
+    cfg->max_entry_bytes = RAFT_DEFAULT_MAX_ENTRY_SIZE;
+    cfg->max_uncommitted = 4096;
+}
+
+/* ---------------------------------------------------------------- helpers */
+
+static size_t raft_quorum(const raft *r)
+{
+    return r->n_peers / 2 + 1;
+}
+
+static raft_progress *raft_peer(raft *r, uint64_t id)
+{
+    for (size_t i = 0; i < r->n_peers; i++)
+        if (r->peers[i].id == id)
+            return &r->peers[i];
+    return NULL;
+}
+
+static uint64_t raft_last_term(const raft *r)
+{
+    return raft_log_term_at(&r->log, raft_log_last_index(&r->log));
+}
+
+/* Election timeouts are random in [e, 2e) so that split votes resolve
+ * (Dissertation 3.4); the randomness is the injected tarn_rng. */
+static void raft_reset_randomized_timeout(raft *r)
+{
+    uint32_t e = r->cfg.election_ticks;
+    r->randomized_timeout = e + (uint32_t)tarn_rng_below(&r->rng, e);
+}
+
+static void raft_inflight_reset(raft_progress *pr)
+{
+    pr->inflight_start = 0;
+    pr->inflight_count = 0;
+}
+
+static void raft_inflight_add(raft *r, raft_progress *pr, uint64_t last)
+{
+    TARN_ASSERT(pr->inflight_count < r->cfg.max_inflight);
+    uint32_t slot = (pr->inflight_start + pr->inflight_count) % r->cfg.max_inflight;
+    pr->inflight[slot] = last;
+    pr->inflight_count++;
+}
+
+static void raft_inflight_free_to(raft *r, raft_progress *pr, uint64_t index)
+{
+    while (pr->inflight_count > 0 && pr->inflight[pr->inflight_start] <= index) {
+        pr->inflight_start = (pr->inflight_start + 1) % r->cfg.max_inflight;
+        pr->inflight_count--;
+    }
+}
+
+static void raft_commit_to(raft *r, uint64_t commit)
+{
+    if (commit <= r->commit)
+        return;
+    TARN_ASSERT(commit <= raft_log_last_index(&r->log));
+    r->commit = commit;
+}
+
+/* Fails the handle: state is unknown after a failed allocation midway. */
+static int raft_fail(raft *r, int rc)
+{
+    if (rc != 0 && r->failed == 0)
+        r->failed = rc;
+    return rc;
+}
+
+static int raft_reply(raft *r, const raft_msg *to, uint32_t type, uint64_t term, int reject)
+{
+    raft_msg m = {.type = type, .from = r->id, .to = to->from, .term = term};
+    m.reject = reject ? 1 : 0;
+    return raft_send(r, &m);
+}
+
+/* ------------------------------------------------------------ transitions */
+
+static void raft_reset(raft *r, uint64_t term)
+{
+    if (term != r->term) {
+        TARN_ASSERT(term > r->term); /* invariant 1: terms only grow */
+        r->term = term;
+        r->vote = RAFT_NONE;
+    }
+    r->lead = RAFT_NONE;
+    r->election_elapsed = 0;
+    r->heartbeat_elapsed = 0;
+    raft_reset_randomized_timeout(r);
+    memset(r->votes, 0, sizeof(r->votes));
+    uint64_t last = raft_log_last_index(&r->log);
+    for (size_t i = 0; i < r->n_peers; i++) {
+        raft_progress *pr = &r->peers[i];
+        pr->match = pr->id == r->id ? r->log.stable : 0;
+        pr->next = last + 1;
+        pr->state = RAFT_PROGRESS_PROBE;
+        pr->probe_sent = 0;
+        pr->recent_active = pr->id == r->id;
+        raft_inflight_reset(pr);
+    }
+}
+
+static void raft_become_follower(raft *r, uint64_t term, uint64_t lead)
+{
+    raft_reset(r, term);
+    r->state = RAFT_FOLLOWER;
+    r->lead = lead;
+}
+
+static int raft_bcast_append(raft *r, int send_if_empty);
+
+/* Dissertation 3.6.2 and 6.4: a new leader cannot know which of its
+ * entries are committed until it commits one of its own term, so it
+ * appends a no-op at once. */
+static int raft_become_leader(raft *r)
+{
+    TARN_ASSERT(r->state == RAFT_CANDIDATE);
+    raft_reset(r, r->term);
+    r->state = RAFT_LEADER;
+    r->lead = r->id;
+    raft_entry noop = {.term = r->term, .index = raft_log_last_index(&r->log) + 1};
+    noop.type = RAFT_ENTRY_NOOP;
+    int rc = raft_log_append_copy(&r->log, &noop);
+    if (rc != 0)
+        return rc;
+    return raft_bcast_append(r, 1);
+}
+
+static int raft_poll(raft *r, uint64_t from, int granted, size_t *granted_n, size_t *denied_n)
+{
+    *granted_n = 0;
+    *denied_n = 0;
+    for (size_t i = 0; i < r->n_peers; i++) {
+        if (r->peers[i].id == from && r->votes[i] == 0)
+            r->votes[i] = granted ? 1 : -1;
+        *granted_n += r->votes[i] == 1;
+        *denied_n += r->votes[i] == -1;
+    }
+    return 0;
+}
+
+static int raft_campaign(raft *r, int pre);
+
+/* Counts a (pre-)vote and moves on when the result is known. */
+static int raft_tally(raft *r, uint64_t from, int granted)
+{
+    size_t yes, no;
+    raft_poll(r, from, granted, &yes, &no);
+    if (yes >= raft_quorum(r)) {
+        if (r->state == RAFT_PRECANDIDATE)
+            return raft_campaign(r, 0);
+        return raft_become_leader(r);
+    }
+    if (no >= raft_quorum(r))
+        raft_become_follower(r, r->term, RAFT_NONE);
+    return 0;
+}
+
+/*
+ * Starts an election (Dissertation 3.4) or, with `pre`, a pre-vote round
+ * that changes no durable state (9.6): a node that cannot win does not
+ * raise its term and so cannot disrupt a healthy leader when it rejoins.
+ */
+static int raft_campaign(raft *r, int pre)
+{
+    uint64_t term;
+    if (pre) {
+        r->state = RAFT_PRECANDIDATE;
+        r->lead = RAFT_NONE;
+        memset(r->votes, 0, sizeof(r->votes));
+        raft_reset_randomized_timeout(r);
+        term = r->term + 1;
+    } else {
+        raft_reset(r, r->term + 1);
+        r->state = RAFT_CANDIDATE;
+        r->vote = r->id;
+        term = r->term;
+    }
+    int rc = raft_tally(r, r->id, 1);
+    if (rc != 0 || r->state == RAFT_LEADER || (pre && r->state == RAFT_CANDIDATE))
+        return rc; /* a single voter wins at once */
+    for (size_t i = 0; i < r->n_peers; i++) {
+        if (r->peers[i].id == r->id)
+            continue;
+        raft_msg m = {.type = pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE, .from = r->id};
+        m.to = r->peers[i].id;
+        m.term = term;
+        m.index = raft_log_last_index(&r->log);
+        m.log_term = raft_last_term(r);
+        rc = raft_send(r, &m);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ replication */
+
+static int raft_progress_paused(const raft *r, const raft_progress *pr)
+{
+    if (pr->state == RAFT_PROGRESS_PROBE)
+        return pr->probe_sent;
+    return pr->inflight_count >= r->cfg.max_inflight;
+}
+
+/* Copies entries [next, last] into m, at most max_msg_bytes (but at least
+ * one entry) and RAFT_MAX_ENTRIES_PER_MSG. */
+static int raft_fill_entries(raft *r, raft_msg *m, uint64_t next)
+{
+    uint64_t last = raft_log_last_index(&r->log);
+    if (next > last)
+        return 0;
+    size_t n = 0;
+    uint64_t bytes = 0;
+    for (uint64_t i = next; i <= last && n < RAFT_MAX_ENTRIES_PER_MSG; i++, n++) {
+        uint32_t len = raft_log_at(&r->log, i)->len;
+        if (n > 0 && bytes + len > r->cfg.max_msg_bytes)
+            break;
+        bytes += len;
+    }
+    m->entries = tarn_calloc(n, sizeof(raft_entry));
+    if (m->entries == NULL)
+        return TARN_ENOMEM;
+    for (size_t k = 0; k < n; k++) {
+        int rc = raft_entry_copy(&m->entries[k], raft_log_at(&r->log, next + k));
+        if (rc != 0)
+            return rc; /* the caller frees what was copied */
+        m->n_entries++;
+        r->msg_bytes += m->entries[k].len;
+    }
+    return 0;
+}
+
+/* Sends the entries pr lacks, if flow control allows (Dissertation 10.2.2
+ * pipelining, bounded by max_inflight batches). */
+static int raft_send_append(raft *r, raft_progress *pr, int send_if_empty, int *sent)
+{
+    *sent = 0;
+    if (raft_progress_paused(r, pr))
+        return 0;
+    raft_msg m = {.type = RAFT_MSG_APPEND, .from = r->id, .to = pr->id, .term = r->term};
+    m.index = pr->next - 1;
+    m.log_term = raft_log_term_at(&r->log, m.index);
+    m.commit = r->commit;
+    int rc = raft_fill_entries(r, &m, pr->next);
+    if (rc == 0 && m.n_entries == 0 && !send_if_empty)
+        return 0;
+    if (rc == 0) {
+        uint64_t sent_last = m.index + m.n_entries;
+        rc = raft_send(r, &m); /* owns m.entries from here, even on error */
+        m.n_entries = 0;
+        m.entries = NULL;
+        if (rc == 0 && pr->state == RAFT_PROGRESS_REPLICATE && sent_last >= pr->next) {
+            pr->next = sent_last + 1;
+            raft_inflight_add(r, pr, sent_last);
+        } else if (rc == 0 && pr->state == RAFT_PROGRESS_PROBE) {
+            pr->probe_sent = 1;
+        }
+        *sent = rc == 0;
+    }
+    for (size_t k = 0; k < m.n_entries; k++) {
+        r->msg_bytes -= m.entries[k].len;
+        raft_entry_free(&m.entries[k]);
+    }
+    tarn_free(m.entries);
+    return rc;
+}
+
+/* Sends to pr while there is something to send and room in flight. */
+static int raft_send_append_all(raft *r, raft_progress *pr)
+{
+    int sent = 1;
+    for (uint32_t i = 0; sent && i <= r->cfg.max_inflight; i++) {
+        int rc = raft_send_append(r, pr, 0, &sent);
+        if (rc != 0)
+            return rc;
+        if (pr->state == RAFT_PROGRESS_PROBE)
+            break;
+    }
+    return 0;
+}
+
+static int raft_bcast_append(raft *r, int send_if_empty)
+{
+    for (size_t i = 0; i < r->n_peers; i++) {
+        if (r->peers[i].id == r->id)
+            continue;
+        int sent;
+        int rc = raft_send_append(r, &r->peers[i], send_if_empty, &sent);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int raft_bcast_heartbeat(raft *r)
+{
+    for (size_t i = 0; i < r->n_peers; i++) {
+        raft_progress *pr = &r->peers[i];
+        if (pr->id == r->id)
+            continue;
+        /* Never tell a follower to commit past what it is known to hold. */
+        raft_msg m = {.type = RAFT_MSG_HEARTBEAT, .from = r->id, .to = pr->id, .term = r->term};
+        m.commit = pr->match < r->commit ? pr->match : r->commit;
+        int rc = raft_send(r, &m);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * The commit rule (Dissertation 3.6.2): the highest index held by a quorum
+ * is committed only if its entry is of the current term. Counting replicas
+ * of an earlier term's entry is the Figure 3.7 (paper Figure 8) bug: such
+ * an entry can still be overwritten by a leader that never saw it.
+ */
+static int raft_maybe_commit(raft *r)
+{
+    uint64_t m[RAFT_MAX_VOTERS];
+    size_t n = r->n_peers;
+    for (size_t i = 0; i < n; i++)
+        m[i] = r->peers[i].id == r->id ? r->log.stable : r->peers[i].match;
+    for (size_t i = 1; i < n; i++) /* insertion sort, descending; n <= 9 */
+        for (size_t j = i; j > 0 && m[j - 1] < m[j]; j--) {
+            uint64_t t = m[j];
+            m[j] = m[j - 1];
+            m[j - 1] = t;
+        }
+    uint64_t index = m[raft_quorum(r) - 1];
+    if (index <= r->commit || raft_log_term_at(&r->log, index) != r->term)
+        return 0;
+    raft_commit_to(r, index);
+    return 1;
+}
+
+int raft_leader_maybe_commit_and_send(raft *r)
+{
+    TARN_ASSERT(r->state == RAFT_LEADER);
+    raft_peer(r, r->id)->match = r->log.stable;
+    if (raft_maybe_commit(r))
+        return raft_bcast_append(r, 1); /* carry the new commit index */
+    return 0;
+}
+
+/* ------------------------------------------------------ follower handlers */
+
+/* Dissertation 3.5: accept entries only when the entry before them matches
+ * (log matching); drop our suffix only from the first real conflict, so a
+ * stale or duplicated append never truncates newer entries. */
+static int raft_handle_append(raft *r, const raft_msg *m)
+{
+    raft_msg resp = {.type = RAFT_MSG_APPEND_RESP, .from = r->id, .to = m->from};
+    resp.term = r->term;
+    uint64_t last = raft_log_last_index(&r->log);
+    if (m->index < r->commit) {
+        resp.index = r->commit; /* a stale append; tell the leader what we have */
+        return raft_send(r, &resp);
+    }
+    if (m->index > last || raft_log_term_at(&r->log, m->index) != m->log_term) {
+        uint64_t hint = m->index < last ? m->index : last;
+        hint = raft_log_find_conflict_by_term(&r->log, hint, m->log_term);
+        resp.reject = 1;
+        resp.index = m->index;
+        resp.reject_hint = hint;
+        resp.log_term = raft_log_term_at(&r->log, hint);
+        return raft_send(r, &resp);
+    }
+    size_t k = 0;
+    while (k < m->n_entries && m->entries[k].index <= last &&
+           raft_log_term_at(&r->log, m->entries[k].index) == m->entries[k].term)
+        k++;
+    if (k < m->n_entries && m->entries[k].index <= last) {
+        if (m->entries[k].index <= r->commit)
+            return TARN_ECORRUPT; /* a leader overwriting committed entries */
+        raft_log_truncate_from(&r->log, m->entries[k].index);
+    }
+    for (; k < m->n_entries; k++) {
+        int rc = raft_log_append_copy(&r->log, &m->entries[k]);
+        if (rc != 0)
+            return rc;
+    }
+    uint64_t last_new = m->index + m->n_entries;
+    raft_commit_to(r, m->commit < last_new ? m->commit : last_new);
+    resp.index = last_new;
+    return raft_send(r, &resp);
+}
+
+static int raft_handle_heartbeat(raft *r, const raft_msg *m)
+{
+    uint64_t last = raft_log_last_index(&r->log);
+    raft_commit_to(r, m->commit < last ? m->commit : last);
+    return raft_reply(r, m, RAFT_MSG_HEARTBEAT_RESP, r->term, 0);
+}
+
+/* RequestVote and pre-vote (Dissertation 3.4, 3.6.1, 9.6). */
+static int raft_handle_vote(raft *r, const raft_msg *m)
+{
+    int pre = m->type == RAFT_MSG_PREVOTE;
+    int can_vote = r->vote == m->from || (r->vote == RAFT_NONE && r->lead == RAFT_NONE) ||
+                   (pre && m->term > r->term);
+    uint32_t type = pre ? RAFT_MSG_PREVOTE_RESP : RAFT_MSG_VOTE_RESP;
+    if (can_vote && raft_log_is_up_to_date(&r->log, m->index, m->log_term)) {
+        /* A granted pre-vote answers in the term asked about, so that the
+         * pre-candidate counts it without our term changing. */
+        int rc = raft_reply(r, m, type, m->term, 0);
+        if (rc == 0 && !pre) {
+            r->election_elapsed = 0;
+            r->vote = m->from;
+        }
+        return rc;
+    }
+    return raft_reply(r, m, type, r->term, 1);
+}
+
+/* ------------------------------------------------------- leader handlers */
+
+static int raft_progress_maybe_decr(raft_progress *pr, uint64_t rejected, uint64_t hint)
+{
+    if (pr->state == RAFT_PROGRESS_REPLICATE) {
+        if (rejected <= pr->match)
+            return 0; /* stale */
+        pr->next = pr->match + 1;
+        return 1;
+    }
+    if (pr->next - 1 != rejected)
+        return 0; /* stale: not the probe we are waiting for */
+    uint64_t next = rejected < hint + 1 ? rejected : hint + 1;
+    pr->next = next > pr->match + 1 ? next : pr->match + 1;
+    pr->probe_sent = 0;
+    return 1;
+}
+
+static int raft_handle_append_resp(raft *r, raft_progress *pr, const raft_msg *m)
+{
+    pr->recent_active = 1;
+    int sent;
+    if (m->reject) {
+        /* Fast backtracking (Dissertation 5.3): skip every entry of a term
+         * the follower's hint shows cannot match. */
+        uint64_t hint = m->reject_hint;
+        if (m->log_term > 0)
+            hint = raft_log_find_conflict_by_term(&r->log, hint, m->log_term);
+        if (!raft_progress_maybe_decr(pr, m->index, hint))
+            return 0;
+        pr->state = RAFT_PROGRESS_PROBE;
+        pr->probe_sent = 0;
+        raft_inflight_reset(pr);
+        return raft_send_append(r, pr, 1, &sent);
+    }
+    if (m->index > raft_log_last_index(&r->log))
+        return TARN_ECORRUPT; /* acknowledges entries we never had */
+    if (m->index <= pr->match)
+        return 0; /* duplicate or stale */
+    pr->match = m->index;
+    pr->probe_sent = 0;
+    if (pr->next <= m->index)
+        pr->next = m->index + 1;
+    if (pr->state == RAFT_PROGRESS_PROBE) {
+        pr->state = RAFT_PROGRESS_REPLICATE;
+        pr->next = pr->match + 1;
+        raft_inflight_reset(pr);
+    } else {
+        raft_inflight_free_to(r, pr, m->index);
+    }
+    if (raft_maybe_commit(r)) {
+        int rc = raft_bcast_append(r, 1);
+        if (rc != 0)
+            return rc;
+    }
+    return raft_send_append_all(r, pr);
+}
+
+static int raft_handle_heartbeat_resp(raft *r, raft_progress *pr)
+{
+    pr->recent_active = 1;
+    pr->probe_sent = 0;
+    /* A lost append would otherwise stall a full pipeline forever: free one
+     * slot so that one more append goes out (and is rejected if needed). */
+    if (pr->state == RAFT_PROGRESS_REPLICATE && pr->inflight_count >= r->cfg.max_inflight)
+        raft_inflight_free_to(r, pr, pr->inflight[pr->inflight_start]);
+    if (pr->match >= raft_log_last_index(&r->log))
+        return 0;
+    int sent;
+    return raft_send_append(r, pr, 1, &sent);
+}
+
+/* ------------------------------------------------------------------- step */
+
+/* Messages come from the network: check everything the handlers rely on. */
+static int raft_msg_validate(const raft *r, const raft_msg *m)
+{
+    if (m->type < RAFT_MSG_APPEND || m->type > RAFT_MSG_TYPE_MAX)
+        return TARN_EINVAL;
+    if (m->to != r->id || m->from == r->id || m->term == 0)
+        return TARN_EINVAL;
+    if (raft_peer((raft *)r, m->from) == NULL)
+        return TARN_EINVAL;
+    if (m->type != RAFT_MSG_APPEND && m->n_entries != 0)
+        return TARN_EINVAL;
+    if (m->n_entries > RAFT_MAX_ENTRIES_PER_MSG || (m->n_entries > 0 && m->entries == NULL))
+        return TARN_EINVAL;
+    if (m->type == RAFT_MSG_APPEND && m->log_term > m->term)
+        return TARN_EINVAL;
+    uint64_t prev_term = m->log_term;
+    for (size_t k = 0; k < m->n_entries; k++) {
+        const raft_entry *e = &m->entries[k];
+        if (e->index != m->index + 1 + k || e->term < prev_term || e->term > m->term)
+            return TARN_EINVAL;
+        if (e->type > RAFT_ENTRY_NOOP || e->len > r->cfg.max_entry_bytes)
+            return TARN_EINVAL;
+        if (e->len > 0 && e->data == NULL)
+            return TARN_EINVAL;
+        prev_term = e->term;
+    }
+    return 0;
+}
+
+/* Dissertation 4.2.3 / 6.2: a node that heard from a leader within the
+ * minimum election timeout ignores vote requests from higher terms, so a
+ * partitioned node cannot depose a healthy leader. */
+static int raft_in_lease(const raft *r)
+{
+    return r->cfg.check_quorum && r->lead != RAFT_NONE &&
+           r->election_elapsed < r->cfg.election_ticks;
+}
+
+/* Term rules for every message (Dissertation 3.3 "Figure 3.1 rules for all
+ * servers"). Returns 1 when the message is handled (dropped) here. */
+static int raft_step_term(raft *r, const raft_msg *m, int *rc)
+{
+    *rc = 0;
+    int vote_req = m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE;
+    if (m->term > r->term) {
+        if (vote_req && raft_in_lease(r))
+            return 1;
+        if (m->type == RAFT_MSG_PREVOTE || (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject))
+            return 0; /* pre-votes never change our term */
+        int from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT;
+        raft_become_follower(r, m->term, from_leader ? m->from : RAFT_NONE);
+        return 0;
+    }
+    if (m->term == r->term)
+        return 0;
+    /* A lower term. A stale leader (or one cut off by pre-vote, which never
+     * raises its term) must learn the current term to step down. */
+    if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)
+        *rc = raft_reply(r, m, RAFT_MSG_APPEND_RESP, r->term, 0);
+    else if (m->type == RAFT_MSG_PREVOTE)
+        *rc = raft_reply(r, m, RAFT_MSG_PREVOTE_RESP, r->term, 1);
+    return 1;
+}
+
+static int raft_step_follower(raft *r, const raft_msg *m)
+{
+    switch (m->type) {
+    case RAFT_MSG_APPEND:
+    case RAFT_MSG_HEARTBEAT:
+        if (r->state != RAFT_FOLLOWER)
+            raft_become_follower(r, r->term, m->from); /* lost this election */
+        r->election_elapsed = 0;
+        r->lead = m->from;
+        if (m->type == RAFT_MSG_APPEND)
+            return raft_handle_append(r, m);
+        return raft_handle_heartbeat(r, m);
+    case RAFT_MSG_VOTE_RESP:
+        if (r->state == RAFT_CANDIDATE)
+            return raft_tally(r, m->from, !m->reject);
+        return 0;
+    case RAFT_MSG_PREVOTE_RESP:
+        if (r->state == RAFT_PRECANDIDATE)
+            return raft_tally(r, m->from, !m->reject);
+        return 0;
+    default:
+        return 0; /* responses to a leadership we no longer hold */
+    }
+}
+
+static int raft_step_leader(raft *r, const raft_msg *m)
+{
+    raft_progress *pr = raft_peer(r, m->from);
+    switch (m->type) {
+    case RAFT_MSG_APPEND:
+    case RAFT_MSG_HEARTBEAT:
+        return TARN_ECORRUPT; /* two leaders in one term */
+    case RAFT_MSG_APPEND_RESP:
+        return raft_handle_append_resp(r, pr, m);
+    case RAFT_MSG_HEARTBEAT_RESP:
+        return raft_handle_heartbeat_resp(r, pr);
+    default:
+        return 0; /* late votes */
+    }
+}
+
+int raft_step(raft *r, const raft_msg *m)
+{
+    if (r->failed)
+        return TARN_ESTATE;
+    TARN_ASSERT(!r->ready_pending);
+    int rc = raft_msg_validate(r, m);
+    if (rc != 0)
+        return rc;
+    if (raft_step_term(r, m, &rc))
+        return raft_fail(r, rc);
+    if (m->type == RAFT_MSG_VOTE || m->type == RAFT_MSG_PREVOTE)
+        rc = raft_handle_vote(r, m);
+    else if (r->state == RAFT_LEADER)
+        rc = raft_step_leader(r, m);
+    else
+        rc = raft_step_follower(r, m);
+    return raft_fail(r, rc);
+}
+
+/* ------------------------------------------------------------ tick, propose */
+
+static int raft_tick_leader(raft *r)
+{
+    r->heartbeat_elapsed++;
+    r->election_elapsed++;
+    if (r->election_elapsed >= r->cfg.election_ticks) {
+        r->election_elapsed = 0;
+        if (r->cfg.check_quorum) {
+            /* Dissertation 6.2: a leader that has not heard from a quorum
+             * within an election timeout steps down. */
+            size_t active = 0;
+            for (size_t i = 0; i < r->n_peers; i++) {
+                active += r->peers[i].recent_active != 0;
+                r->peers[i].recent_active = r->peers[i].id == r->id;
+            }
+            if (active < raft_quorum(r)) {
+                raft_become_follower(r, r->term, RAFT_NONE);
+                return 0;
+            }
+        }
+    }
+    if (r->heartbeat_elapsed < r->cfg.heartbeat_ticks)
+        return 0;
+    r->heartbeat_elapsed = 0;
+    return raft_bcast_heartbeat(r);
+}
+
+int raft_tick(raft *r)
+{
+    if (r->failed)
+        return TARN_ESTATE;
+    TARN_ASSERT(!r->ready_pending);
+    if (r->state == RAFT_LEADER)
+        return raft_fail(r, raft_tick_leader(r));
+    r->election_elapsed++;
+    if (r->election_elapsed < r->randomized_timeout)
+        return 0;
+    r->election_elapsed = 0;
+    return raft_fail(r, raft_campaign(r, r->cfg.pre_vote));
+}
+
+int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, uint64_t *term_out)
+{
+    if (r->failed)
+        return TARN_ESTATE;
+    TARN_ASSERT(!r->ready_pending);
+    if (r->state != RAFT_LEADER)
+        return RAFT_ENOTLEADER;
+    if (len > r->cfg.max_entry_bytes)
+        return TARN_ETOOBIG;
+    uint64_t last = raft_log_last_index(&r->log);
+    if (last - r->commit >= r->cfg.max_uncommitted)
+        return TARN_EBUSY;
+    raft_entry e = {.term = r->term, .index = last + 1, .type = RAFT_ENTRY_NORMAL, .len = len};
+    e.data = (uint8_t *)(uintptr_t)data;
+    int rc = raft_log_append_copy(&r->log, &e);
+    if (rc != 0)
+        return rc;
+    if (index_out)
+        *index_out = e.index;
+    if (term_out)
+        *term_out = e.term;
+    for (size_t i = 0; i < r->n_peers; i++) {
+        if (r->peers[i].id != r->id) {
+            rc = raft_send_append_all(r, &r->peers[i]);
+            if (rc != 0)
+                return raft_fail(r, rc);
+        }
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------ open, close */
+
+static int raft_config_check(const raft_config *cfg, tarn_err *err)
+{
+    if (cfg->id == RAFT_NONE)
+        return tarn_err_set(err, TARN_EINVAL, "raft config: id 0 is reserved");
+    if (cfg->n_voters == 0 || cfg->n_voters > RAFT_MAX_VOTERS || cfg->voters == NULL)
+        return tarn_err_set(err, TARN_EINVAL, "raft config: %zu voters (1..%d)", cfg->n_voters,
+                            RAFT_MAX_VOTERS);
+    if (cfg->election_ticks < 2 || cfg->heartbeat_ticks == 0 ||
+        cfg->heartbeat_ticks >= cfg->election_ticks)
+        return tarn_err_set(err, TARN_EINVAL, "raft config: need 0 < heartbeat < election ticks");
+    if (cfg->max_inflight == 0 || cfg->max_msg_bytes == 0 || cfg->max_uncommitted == 0)
+        return tarn_err_set(err, TARN_EINVAL, "raft config: zero limit");
+    int self = 0;
+    for (size_t i = 0; i < cfg->n_voters; i++) {
+        if (cfg->voters[i] == RAFT_NONE)
+            return tarn_err_set(err, TARN_EINVAL, "raft config: voter id 0");
+        for (size_t j = 0; j < i; j++)
+            if (cfg->voters[j] == cfg->voters[i])
+                return tarn_err_set(err, TARN_EINVAL, "raft config: duplicate voter");
+        self |= cfg->voters[i] == cfg->id;
+    }
+    if (!self)
+        return tarn_err_set(err, TARN_EINVAL, "raft config: id not among voters");
+    return 0;
+}
+
+/* Copies the durable log into memory, checking what Raft relies on. */
+static int raft_load_log(raft *r, const raft_log_view *view, tarn_err *err)
+{
+    if (view == NULL || view->last_index < view->first_index)
+        return 0;
+    if (view->first_index != 1)
+        return tarn_err_set(err, TARN_ENOTSUP, "raft open: log starts at %llu (no snapshots yet)",
+                            (unsigned long long)view->first_index);
+    for (uint64_t i = view->first_index; i <= view->last_index; i++) {
+        raft_entry e;
+        int rc = view->entry(view->ctx, i, &e);
+        if (rc != 0)
+            return tarn_err_wrap(err, rc, "raft open: read entry %llu", (unsigned long long)i);
+        if (e.index != i || e.term == 0 || e.term < raft_last_term(r) || e.type > RAFT_ENTRY_NOOP)
+            return tarn_err_set(err, TARN_ECORRUPT, "raft open: entry %llu out of order",
+                                (unsigned long long)i);
+        if (e.len > 0 && e.data == NULL)
+            return tarn_err_set(err, TARN_ECORRUPT, "raft open: entry %llu has no data",
+                                (unsigned long long)i);
+        rc = raft_log_append_copy(&r->log, &e);
+        if (rc != 0)
+            return tarn_err_set(err, rc, "raft open: copy entry %llu", (unsigned long long)i);
+    }
+    r->log.stable = raft_log_last_index(&r->log);
+    return 0;
+}
+
+static int raft_load_state(raft *r, const raft_hard_state *hs, tarn_err *err)
+{
+    uint64_t last = raft_log_last_index(&r->log);
+    if (hs != NULL) {
+        if (hs->commit > last)
+            return tarn_err_set(err, TARN_ECORRUPT, "raft open: commit %llu beyond log end %llu",
+                                (unsigned long long)hs->commit, (unsigned long long)last);
+        if (raft_last_term(r) > hs->term)
+            return tarn_err_set(err, TARN_ECORRUPT, "raft open: log term beyond current term");
+        r->term = hs->term;
+        r->vote = hs->vote;
+        r->commit = hs->commit;
+        r->prev_hs = *hs;
+    }
+    if (r->cfg.applied > last)
+        return tarn_err_set(err, TARN_ECORRUPT, "raft open: applied %llu beyond log end %llu",
+                            (unsigned long long)r->cfg.applied, (unsigned long long)last);
+    r->applied = r->cfg.applied;
+    if (r->commit < r->applied)
+        r->commit = r->applied; /* applied entries were committed */
+    return 0;
+}
+
+int raft_open(const raft_config *cfg, const raft_hard_state *hs, const raft_log_view *log,
+              raft **out, tarn_err *err)
+{
+    *out = NULL;
+    int rc = raft_config_check(cfg, err);
+    if (rc != 0)
+        return rc;
+    raft *r = tarn_calloc(1, sizeof(*r));
+    if (r == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "raft open: handle");
+    r->cfg = *cfg;
+    r->cfg.voters = NULL;
+    r->id = cfg->id;
+    tarn_rng_seed(&r->rng, cfg->rng_seed);
+    r->n_peers = cfg->n_voters;
+    for (size_t i = 0; i < r->n_peers; i++) {
+        r->peers[i].id = cfg->voters[i];
+        r->peers[i].inflight = tarn_calloc(cfg->max_inflight, sizeof(uint64_t));
+        if (r->peers[i].inflight == NULL) {
+            rc = tarn_err_set(err, TARN_ENOMEM, "raft open: progress");
+            goto fail;
+        }
+    }
+    rc = raft_load_log(r, log, err);
+    if (rc == 0)
+        rc = raft_load_state(r, hs, err);
+    if (rc != 0)
+        goto fail;
+    raft_become_follower(r, r->term, RAFT_NONE);
+    *out = r;
+    return 0;
+fail:
+    raft_close(r);
+    return rc;
+}
+
+void raft_close(raft *r)
+{
+    if (r == NULL)
+        return;
+    raft_msg_queue_free(r, &r->out_now);
+    raft_msg_queue_free(r, &r->out_after);
+    raft_log_free(&r->log);
+    for (size_t i = 0; i < r->n_peers; i++)
+        tarn_free(r->peers[i].inflight);
+    tarn_free(r);
+}
+
+/* ------------------------------------------------------------- accessors */
+
+void raft_get_status(const raft *r, raft_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->id = r->id;
+    st->state = r->state;
+    st->term = r->term;
+    st->vote = r->vote;
+    st->lead = r->lead;
+    st->commit = r->commit;
+    st->applied = r->applied;
+    st->last_index = raft_log_last_index(&r->log);
+    st->stable_index = r->log.stable;
+    st->mem_bytes = r->log.bytes + r->msg_bytes;
+    st->failed = r->failed;
+}
+
+int raft_log_entry(const raft *r, uint64_t index, const raft_entry **out)
+{
+    *out = raft_log_at(&r->log, index);
+    return *out ? 0 : TARN_ENOENT;
+}
+
+const char *raft_state_name(uint32_t state)
+{
+    static const char *const names[] = {"follower", "precandidate", "candidate", "leader"};
+    return state < TARN_ARRAY_LEN(names) ? names[state] : "unknown";
+}
+
+const char *raft_msg_type_name(uint32_t type)
+{
+    static const char *const names[] = {
+        "?",       "append",       "append_resp", "vote",          "vote_resp",
+        "prevote", "prevote_resp", "heartbeat",   "heartbeat_resp"};
+    return type < TARN_ARRAY_LEN(names) ? names[type] : "unknown";
+}

@@ -1,0 +1,243 @@
+/*
+ * raft/raft.h: Tarn's consensus core, a pure Raft state machine in the
+ * etcd-raft style. Design note: src/raft/README.md.
+ *
+ * The core does no I/O, reads no clock, starts no thread and allocates only
+ * through base/alloc.h. The host drives it:
+ *
+ *   raft_step(r, msg)      a message from a peer arrived
+ *   raft_tick(r)           one logical clock tick elapsed
+ *   raft_propose(r, ...)   a client wants an entry appended (leader only)
+ *   raft_ready(r, &rd)     what to persist, send and apply now
+ *   raft_advance(r, &rd)   the host has carried out that Ready
+ *
+ * The Ready contract (README.md "Ready contract"), in this order:
+ *   1. send rd.msgs_now (they may leave before the local fsync);
+ *   2. persist rd.entries (replacing the durable log from
+ *      rd.entries[0].index on), then rd.hard_state when
+ *      rd.hard_state_changed, and fsync; entries before hard state, so a
+ *      torn write never leaves a commit index beyond the durable log;
+ *   3. send rd.msgs_after_persist (votes and acknowledgements of entries:
+ *      they promise durability, Dissertation 3.8 / 10.2.1);
+ *   4. apply rd.committed to the state machine;
+ *   5. raft_advance(r, &rd).
+ * Between raft_ready and raft_advance the host must not call any other
+ * function on the handle except the read-only accessors.
+ *
+ * Errors: functions return 0 or a negative TARN_E* code. After
+ * TARN_ENOMEM inside raft_step/raft_tick/raft_advance the handle's state is
+ * unknown and every later call returns TARN_ESTATE (sticky failure): the
+ * host must close it and raft_open again from durable state. Bad input
+ * (malformed messages) is TARN_EINVAL and changes nothing.
+ *
+ * Threads: a handle belongs to one thread at a time; no function here is
+ * thread-safe for the same handle. Different handles are independent.
+ */
+#ifndef TARN_RAFT_RAFT_H
+#define TARN_RAFT_RAFT_H
+
+#include "base/error.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct raft raft;
+
+/* Node id 0 means "nobody" (no vote, no known leader). */
+#define RAFT_NONE 0
+
+/* Returned by raft_propose on a node that is not the leader. There is no
+ * dedicated code in base/error.h's table yet. */
+#define RAFT_ENOTLEADER TARN_ECONFLICT
+
+/* Named maxima. */
+#define RAFT_MAX_VOTERS             9
+#define RAFT_MAX_ENTRIES_PER_MSG    4096
+#define RAFT_DEFAULT_MAX_ENTRY_SIZE (1u << 20)
+
+enum raft_entry_type {
+    RAFT_ENTRY_NORMAL = 0, /* client data */
+    RAFT_ENTRY_NOOP = 1,   /* written by each new leader, Dissertation 3.6.2 / 6.4 */
+};
+
+/* A log entry. In the core's log and in messages the core produces, `data`
+ * is owned by the core; in messages handed to raft_step and entries read
+ * through a raft_log_view it is borrowed and copied. */
+typedef struct raft_entry {
+    uint64_t term;
+    uint64_t index;
+    uint32_t type; /* enum raft_entry_type */
+    uint32_t len;  /* payload bytes, any value (no alignment) */
+    uint8_t *data; /* NULL when len == 0 */
+} raft_entry;
+
+/* What must survive a crash besides the log (Dissertation Figure 3.1). */
+typedef struct raft_hard_state {
+    uint64_t term;
+    uint64_t vote;   /* id voted for in `term`, RAFT_NONE if none */
+    uint64_t commit; /* may lag; never beyond the durable log */
+} raft_hard_state;
+
+enum raft_msg_type {
+    RAFT_MSG_APPEND = 1,      /* AppendEntries, Dissertation 3.5 */
+    RAFT_MSG_APPEND_RESP = 2, /* index = last matching index, or the rejected prev */
+    RAFT_MSG_VOTE = 3,        /* RequestVote, Dissertation 3.4 */
+    RAFT_MSG_VOTE_RESP = 4,
+    RAFT_MSG_PREVOTE = 5, /* Dissertation 9.6 */
+    RAFT_MSG_PREVOTE_RESP = 6,
+    RAFT_MSG_HEARTBEAT = 7, /* empty AppendEntries without log matching */
+    RAFT_MSG_HEARTBEAT_RESP = 8,
+    RAFT_MSG_TYPE_MAX = 8,
+};
+
+/*
+ * One message. Field meaning by type:
+ *   APPEND:       index/log_term = the entry before `entries`; commit =
+ *                 leader's commit index.
+ *   APPEND_RESP:  reject = 0: index = highest index known to match.
+ *                 reject = 1: index = the rejected prev index, reject_hint
+ *                 and log_term = the follower's guess of the last matching
+ *                 index and its term (fast backtracking, Dissertation 5.3
+ *                 "conflicting term" optimisation).
+ *   VOTE/PREVOTE: index/log_term = candidate's last log index and term.
+ *   *_RESP:       reject = 1 when denied.
+ *   HEARTBEAT:    commit = min(leader commit, follower's match).
+ */
+typedef struct raft_msg {
+    uint32_t type; /* enum raft_msg_type */
+    uint32_t reject;
+    uint64_t from;
+    uint64_t to;
+    uint64_t term;
+    uint64_t index;
+    uint64_t log_term;
+    uint64_t commit;
+    uint64_t reject_hint;
+    raft_entry *entries; /* see raft_entry for ownership */
+    size_t n_entries;
+} raft_msg;
+
+/* Everything the host does between raft_ready and raft_advance. All
+ * pointers are owned by the core and valid until raft_advance. A plain
+ * struct tag (no typedef), since raft_ready is also the function's name. */
+struct raft_ready {
+    int hard_state_changed;
+    raft_hard_state hard_state;
+    const raft_entry *entries; /* to persist, contiguous; may overwrite a suffix */
+    size_t n_entries;
+    const raft_msg *msgs_now; /* may be sent before the fsync */
+    size_t n_msgs_now;
+    const raft_msg *msgs_after_persist; /* only after the fsync */
+    size_t n_msgs_after_persist;
+    const raft_entry *committed; /* apply in order */
+    size_t n_committed;
+};
+
+/*
+ * The durable log as the host hands it to raft_open: entries
+ * [first_index, last_index] (empty when last_index < first_index).
+ * entry() fills *out with a borrowed view valid until the next call; it
+ * returns 0 or a TARN_E* code. The WAL implements this view; the core
+ * copies every entry into its in-memory log at open.
+ */
+typedef struct raft_log_view {
+    void *ctx;
+    uint64_t first_index;
+    uint64_t last_index;
+    int (*entry)(void *ctx, uint64_t index, raft_entry *out);
+} raft_log_view;
+
+typedef struct raft_config {
+    uint64_t id;              /* this node, != RAFT_NONE */
+    const uint64_t *voters;   /* borrowed during raft_open; includes id */
+    size_t n_voters;          /* 1..RAFT_MAX_VOTERS */
+    uint32_t election_ticks;  /* election timeout is random in [e, 2e) */
+    uint32_t heartbeat_ticks; /* < election_ticks */
+    int pre_vote;             /* Dissertation 9.6; default on */
+    int check_quorum;         /* leader steps down without a live quorum, 6.2 */
+    uint32_t max_inflight;    /* append batches in flight per follower */
+    uint64_t max_msg_bytes;   /* payload bytes per append (>= one entry) */
+    uint32_t max_entry_bytes; /* largest accepted payload */
+    uint64_t max_uncommitted; /* proposals beyond this many uncommitted entries: EBUSY */
+    uint64_t applied;         /* index the state machine applied already (restart) */
+    uint64_t rng_seed;        /* seeds the election-timeout randomness */
+} raft_config;
+
+/* Fills defaults: election 10, heartbeat 1, pre_vote 1, check_quorum 1,
+ * max_inflight 64, max_msg_bytes 1 MiB, max_entry_bytes 1 MiB,
+ * max_uncommitted 4096. id/voters/rng_seed are left zero. */
+void raft_config_init(raft_config *cfg);
+
+/*
+ * Opens a core from durable state: `hs` (NULL for a fresh node) and `log`
+ * (NULL for an empty log). Everything is copied; nothing is retained.
+ * TARN_EINVAL for a bad config, TARN_ECORRUPT when the durable state is
+ * inconsistent (commit or applied beyond the log, entries out of order),
+ * TARN_ENOMEM. On error *out is NULL and nothing needs freeing.
+ */
+int raft_open(const raft_config *cfg, const raft_hard_state *hs, const raft_log_view *log,
+              raft **out, tarn_err *err);
+
+/* Frees the handle and everything it owns, including an outstanding
+ * Ready's memory. Accepts NULL. */
+void raft_close(raft *r);
+
+/* Feeds one message; `m` is borrowed. TARN_EINVAL for a malformed
+ * message or one not addressed to this node, TARN_ECORRUPT when a peer
+ * breaks the protocol (e.g. overwriting committed entries; the handle is
+ * then failed), TARN_ENOMEM (failed). */
+int raft_step(raft *r, const raft_msg *m);
+
+/* Advances the logical clock by one tick. TARN_ENOMEM (failed). */
+int raft_tick(raft *r);
+
+/* Appends `len` bytes (copied) as a new entry if this node is the leader.
+ * On success *index_out and *term_out (may be NULL) identify the entry; it is
+ * acknowledged once it appears at that index with that term in a Ready's
+ * committed list. RAFT_ENOTLEADER, TARN_EBUSY (too many uncommitted),
+ * TARN_ETOOBIG (len > max_entry_bytes), TARN_ENOMEM (no change). */
+int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, uint64_t *term_out);
+
+/* Nonzero when raft_ready would return something to do. */
+int raft_has_ready(const raft *r);
+
+/* Fills *rd (see the Ready contract above). TARN_EBUSY if the previous
+ * Ready was not advanced yet. */
+int raft_ready(raft *r, struct raft_ready *rd);
+
+/* Tells the core that *rd (from the last raft_ready) was carried out. */
+int raft_advance(raft *r, struct raft_ready *rd);
+
+enum raft_state_type {
+    RAFT_FOLLOWER = 0,
+    RAFT_PRECANDIDATE = 1,
+    RAFT_CANDIDATE = 2,
+    RAFT_LEADER = 3,
+};
+
+typedef struct raft_status {
+    uint64_t id;
+    uint32_t state; /* enum raft_state_type */
+    uint64_t term;
+    uint64_t vote;
+    uint64_t lead;
+    uint64_t commit;
+    uint64_t applied;
+    uint64_t last_index;
+    uint64_t stable_index; /* last index the host reported durable */
+    uint64_t mem_bytes;    /* payload bytes held (log + queued messages) */
+    int failed;            /* the sticky error, 0 when usable */
+} raft_status;
+
+/* Read-only snapshot of the node's state; never fails. */
+void raft_get_status(const raft *r, raft_status *st);
+
+/* Borrowed view of the entry at `index` in the in-memory log, valid until
+ * the next mutating call; TARN_ENOENT outside the log. For the host's and
+ * the simulator's checks. */
+int raft_log_entry(const raft *r, uint64_t index, const raft_entry **out);
+
+const char *raft_state_name(uint32_t state);
+const char *raft_msg_type_name(uint32_t type);
+
+#endif

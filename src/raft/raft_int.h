@@ -1,0 +1,103 @@
+/*
+ * raft/raft_int.h: the core's private state, shared by raft.c (protocol),
+ * log.c (the in-memory log) and ready.c (the Ready batch and the message
+ * queues). Design note: src/raft/README.md.
+ */
+#ifndef TARN_RAFT_RAFT_INT_H
+#define TARN_RAFT_RAFT_INT_H
+
+#include "base/rand.h"
+#include "raft/raft.h"
+
+#include <stdint.h>
+
+/*
+ * The in-memory log: ents[k] has index offset + 1 + k. `offset` and
+ * `offset_term` stand for the entry before the first one (0/0 until
+ * snapshots exist).
+ */
+typedef struct raft_log {
+    raft_entry *ents;
+    size_t n;
+    size_t cap;
+    uint64_t offset;
+    uint64_t offset_term;
+    uint64_t stable; /* entries <= stable are durable (reported by advance) */
+    uint64_t bytes;  /* payload bytes held */
+} raft_log;
+
+enum raft_progress_state {
+    RAFT_PROGRESS_PROBE = 0,     /* one append at a time until a match is found */
+    RAFT_PROGRESS_REPLICATE = 1, /* pipelined, bounded by max_inflight */
+};
+
+/* The leader's view of one peer (Dissertation 3.5, nextIndex/matchIndex). */
+typedef struct raft_progress {
+    uint64_t id;
+    uint64_t match;
+    uint64_t next;
+    uint32_t state;
+    int probe_sent;     /* PROBE: an append is outstanding, wait */
+    int recent_active;  /* heard from since the last check-quorum round */
+    uint64_t *inflight; /* ring of the last index of each batch in flight */
+    uint32_t inflight_start;
+    uint32_t inflight_count;
+} raft_progress;
+
+typedef struct raft_msg_queue {
+    raft_msg *msgs;
+    size_t n;
+    size_t cap;
+} raft_msg_queue;
+
+struct raft {
+    raft_config cfg; /* cfg.voters is NOT retained; see peers */
+    uint64_t id;
+    raft_progress peers[RAFT_MAX_VOTERS]; /* voters, self included */
+    size_t n_peers;
+    int8_t votes[RAFT_MAX_VOTERS]; /* 1 granted, -1 denied, 0 unknown */
+
+    uint32_t state;
+    uint64_t term;
+    uint64_t vote;
+    uint64_t lead;
+    uint64_t commit;
+    uint64_t applied;
+    raft_log log;
+
+    uint32_t election_elapsed;
+    uint32_t heartbeat_elapsed;
+    uint32_t randomized_timeout;
+    tarn_rng rng;
+
+    raft_hard_state prev_hs; /* last hard state handed out in a Ready */
+    raft_msg_queue out_now;
+    raft_msg_queue out_after;
+    uint64_t msg_bytes;
+
+    int ready_pending;
+    uint64_t ready_entries_last;   /* last index handed out for persisting */
+    uint64_t ready_committed_last; /* last index handed out for applying */
+    int failed;                    /* sticky TARN_E* code */
+};
+
+/* log.c */
+uint64_t raft_log_last_index(const raft_log *l);
+uint64_t raft_log_term_at(const raft_log *l, uint64_t index); /* 0 if unknown */
+const raft_entry *raft_log_at(const raft_log *l, uint64_t index);
+int raft_log_append_copy(raft_log *l, const raft_entry *e);
+void raft_log_truncate_from(raft_log *l, uint64_t index);
+void raft_log_free(raft_log *l);
+int raft_log_is_up_to_date(const raft_log *l, uint64_t last_index, uint64_t last_term);
+uint64_t raft_log_find_conflict_by_term(const raft_log *l, uint64_t index, uint64_t term);
+int raft_entry_copy(raft_entry *dst, const raft_entry *src);
+void raft_entry_free(raft_entry *e);
+
+/* ready.c */
+int raft_send(raft *r, raft_msg *m); /* takes ownership of m->entries */
+void raft_msg_queue_free(raft *r, raft_msg_queue *q);
+
+/* raft.c, used by ready.c */
+int raft_leader_maybe_commit_and_send(raft *r);
+
+#endif

@@ -1,0 +1,693 @@
+/*
+ * tests/sim/raft_sim.c: drives 3 or 5 consensus cores through a simulated
+ * network (loss, duplication, reordering, delay, symmetric and one-way
+ * partitions), simulated disks (crash losing what was not fsynced, torn last
+ * write, restart from what is durable), clock jumps and clients, all from
+ * one seed. Safety is checked after every step (sim_check.c); at the end,
+ * after healing, every acknowledged proposal must be applied exactly once on
+ * every node and a leader must commit within a bound (liveness).
+ *
+ *   raft_sim --seed N [--nodes 3|5] [--steps MS] [--seeds K] [-v]
+ *   raft_sim --suite          400 fixed seeds + 80 fresh ones, 20 s of faults
+ *                             each; TARN_LONG_TESTS=1: 10,000 seeds
+ *
+ * Exit status 0 when every seed passed, 1 on any violation (each failing
+ * seed prints the command that replays it).
+ */
+#include "sim.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define SIM_TICK_MS        10    /* one raft tick per 10 simulated ms */
+#define SIM_QUIET_LIMIT_MS 40000 /* liveness bound after healing */
+#define SIM_PAYLOAD_MAX    40
+#define SIM_MAX_IN_FLIGHT  50000
+#define SIM_SUITE_STEPS    20000 /* ms of faults per seed in --suite */
+
+typedef struct sim_opts {
+    uint64_t seed;
+    uint64_t steps; /* simulated ms of faults */
+    int nodes;
+    int verbose;
+} sim_opts;
+
+typedef struct sim_node {
+    uint64_t id;
+    raft *r;
+    int up;
+    uint64_t incarnation;
+    uint64_t restart_at;
+    uint32_t tick_phase;
+    sim_disk disk;
+    sim_mirror mirror;
+    uint64_t sm_applied; /* durable with the state machine, like LMDB */
+    sim_u64s id_count;   /* proposal id -> times applied */
+} sim_node;
+
+typedef struct sim_proposal {
+    uint64_t node;
+    uint64_t incarnation;
+    uint64_t index;
+    uint64_t term;
+    uint32_t len;
+    int acked;
+} sim_proposal;
+
+typedef struct sim_packet {
+    uint64_t at;
+    uint64_t seq;
+    raft_msg m; /* deep copy owned by the network */
+} sim_packet;
+
+typedef struct sim {
+    sim_opts o;
+    tarn_rng rng;
+    uint64_t now;
+    uint64_t seq;
+    sim_node nodes[SIM_MAX_NODES];
+    int n;
+    sim_packet *net;
+    size_t n_net;
+    size_t cap_net;
+    uint8_t blocked[SIM_MAX_NODES][SIM_MAX_NODES];
+    int faults_on;
+    double p_loss, p_dup, p_crash, p_crash_mid, p_partition, p_heal, p_propose, p_jump;
+    uint32_t max_delay;
+    uint32_t max_inflight; /* the core's flow-control knobs, per seed */
+    uint64_t max_msg_bytes;
+    sim_proposal *props; /* props[id - 1] */
+    size_t n_props;
+    size_t cap_props;
+    uint64_t final_id; /* the liveness probe proposal */
+    uint64_t acked;
+    uint64_t crashes;
+    uint64_t msgs;
+    sim_check chk;
+} sim;
+
+static int sim_chance(sim *s, double p)
+{
+    return tarn_rng_double(&s->rng) < p;
+}
+
+/* ------------------------------------------------------------ the network */
+
+static void msg_copy(raft_msg *dst, const raft_msg *src)
+{
+    *dst = *src;
+    dst->entries = NULL;
+    if (src->n_entries == 0)
+        return;
+    dst->entries = tarn_calloc(src->n_entries, sizeof(raft_entry));
+    TARN_ASSERT(dst->entries != NULL);
+    for (size_t k = 0; k < src->n_entries; k++) {
+        dst->entries[k] = src->entries[k];
+        if (src->entries[k].len == 0)
+            continue;
+        dst->entries[k].data = tarn_malloc(src->entries[k].len);
+        TARN_ASSERT(dst->entries[k].data != NULL);
+        memcpy(dst->entries[k].data, src->entries[k].data, src->entries[k].len);
+    }
+}
+
+static void msg_free(raft_msg *m)
+{
+    for (size_t k = 0; k < m->n_entries; k++)
+        tarn_free(m->entries[k].data);
+    tarn_free(m->entries);
+}
+
+static void net_push(sim *s, const raft_msg *m)
+{
+    /* A message storm is a bug (amplification), not a slow test. */
+    if (s->n_net >= SIM_MAX_IN_FLIGHT) {
+        sim_check_fail(&s->chk, "network: more than %d messages in flight", SIM_MAX_IN_FLIGHT);
+        return;
+    }
+    if (s->n_net == s->cap_net) {
+        s->cap_net = s->cap_net ? s->cap_net * 2 : 256;
+        s->net = tarn_realloc(s->net, s->cap_net * sizeof(sim_packet));
+        TARN_ASSERT(s->net != NULL);
+    }
+    sim_packet *p = &s->net[s->n_net++];
+    p->at = s->now + 1 + tarn_rng_below(&s->rng, s->max_delay);
+    p->seq = s->seq++;
+    msg_copy(&p->m, m);
+}
+
+static void net_send(sim *s, const raft_msg *msgs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        s->msgs++;
+        if (s->faults_on && sim_chance(s, s->p_loss))
+            continue;
+        net_push(s, &msgs[i]);
+        if (s->faults_on && sim_chance(s, s->p_dup))
+            net_push(s, &msgs[i]);
+    }
+}
+
+/* ------------------------------------------------------------ the nodes */
+
+static void node_crash(sim *s, sim_node *nd)
+{
+    raft_close(nd->r);
+    nd->r = NULL;
+    nd->up = 0;
+    nd->restart_at = s->now + 20 + tarn_rng_below(&s->rng, 1500);
+    s->crashes++;
+    if (s->o.verbose)
+        printf("%8" PRIu64 " node %" PRIu64 " crashes\n", s->now, nd->id);
+}
+
+/* Persists a Ready in the contract's order: entries, then hard state. May
+ * crash midway (tearing the record being written). Returns 0 if crashed. */
+static int node_persist(sim *s, sim_node *nd, const struct raft_ready *rd)
+{
+    size_t ops = rd->n_entries + (rd->hard_state_changed ? 1 : 0);
+    size_t crash_at = SIZE_MAX;
+    if (s->faults_on && ops > 0 && sim_chance(s, s->p_crash_mid))
+        crash_at = (size_t)tarn_rng_below(&s->rng, ops);
+    if (rd->n_entries > 0)
+        sim_disk_truncate(&nd->disk, rd->entries[0].index);
+    for (size_t k = 0; k < rd->n_entries; k++) {
+        size_t size = sim_disk_record_size(&rd->entries[k]);
+        size_t torn = k == crash_at ? (size_t)tarn_rng_below(&s->rng, size) : size;
+        sim_disk_append(&nd->disk, &rd->entries[k], torn);
+        if (k == crash_at)
+            return 0;
+    }
+    if (crash_at != SIZE_MAX)
+        return 0; /* the hard-state write was torn: the old one stays */
+    if (rd->hard_state_changed) {
+        nd->disk.hs = rd->hard_state;
+        nd->disk.has_hs = 1;
+    }
+    return 1;
+}
+
+static void payload_fill(uint8_t *p, uint64_t id, uint32_t len)
+{
+    for (uint32_t k = 0; k < len; k++)
+        p[k] = k < 8 ? (uint8_t)(id >> (8 * k)) : (uint8_t)(id * 131 + k * 7);
+}
+
+/* Applies committed entries to the node's (durable) state machine. */
+static void node_apply(sim *s, sim_node *nd, const raft_entry *e, size_t n)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (e[k].index != nd->sm_applied + 1) {
+            sim_check_fail(&s->chk, "node %" PRIu64 " applies %" PRIu64 " after %" PRIu64, nd->id,
+                           e[k].index, nd->sm_applied);
+            return;
+        }
+        sim_check_apply(&s->chk, &nd->mirror, nd->id, e[k].index);
+        nd->sm_applied = e[k].index;
+        if (e[k].type != RAFT_ENTRY_NORMAL)
+            continue;
+        uint64_t id = 0;
+        for (int b = 0; b < 8 && b < (int)e[k].len; b++)
+            id |= (uint64_t)e[k].data[b] << (8 * b);
+        uint8_t want[SIM_PAYLOAD_MAX];
+        sim_proposal *p = id >= 1 && id <= s->n_props ? &s->props[id - 1] : NULL;
+        if (p)
+            payload_fill(want, id, p->len);
+        if (!p || e[k].len != p->len || memcmp(want, e[k].data, p->len) != 0) {
+            sim_check_fail(&s->chk, "node %" PRIu64 " applies a damaged payload at %" PRIu64,
+                           nd->id, e[k].index);
+            return;
+        }
+        sim_u64s_set(&nd->id_count, id, sim_u64s_get(&nd->id_count, id) + 1);
+        if (sim_u64s_get(&nd->id_count, id) > 1)
+            sim_check_fail(&s->chk, "node %" PRIu64 " applies proposal %" PRIu64 " twice", nd->id,
+                           id);
+        if (p->node == nd->id && p->incarnation == nd->incarnation && p->index == e[k].index &&
+            p->term == e[k].term && !p->acked) {
+            p->acked = 1;
+            s->acked++;
+        }
+    }
+}
+
+/* Checks that follow every change of a node: commit and leadership. */
+static void node_check(sim *s, sim_node *nd)
+{
+    raft_status st;
+    raft_get_status(nd->r, &st);
+    if (st.last_index != nd->mirror.last)
+        sim_check_fail(&s->chk, "node %" PRIu64 ": log ends at %" PRIu64 ", Readies say %" PRIu64,
+                       nd->id, st.last_index, nd->mirror.last);
+    sim_check_commit(&s->chk, &nd->mirror, nd->id, st.commit, st.term);
+    if (st.state == RAFT_LEADER)
+        sim_check_leader(&s->chk, &nd->mirror, nd->id, st.term);
+}
+
+/* The host's Ready loop (src/raft/raft.h): send early messages, persist,
+ * send the rest, apply, advance. */
+static void node_process(sim *s, sim_node *nd)
+{
+    while (nd->up && raft_has_ready(nd->r)) {
+        struct raft_ready rd;
+        int rc = raft_ready(nd->r, &rd);
+        TARN_ASSERT(rc == 0);
+        sim_check_entries(&s->chk, &nd->mirror, nd->id, rd.entries, rd.n_entries);
+        node_check(s, nd);
+        net_send(s, rd.msgs_now, rd.n_msgs_now);
+        if (!node_persist(s, nd, &rd)) {
+            node_crash(s, nd);
+            return;
+        }
+        net_send(s, rd.msgs_after_persist, rd.n_msgs_after_persist);
+        node_apply(s, nd, rd.committed, rd.n_committed);
+        rc = raft_advance(nd->r, &rd);
+        if (rc != 0)
+            sim_check_fail(&s->chk, "node %" PRIu64 ": advance: %s", nd->id, tarn_strerror(rc));
+    }
+    if (nd->up)
+        node_check(s, nd);
+}
+
+/* Opens the core from what the disk holds, as a restarted process would. */
+static void node_start(sim *s, sim_node *nd)
+{
+    sim_disk_recover(&nd->disk);
+    raft_config cfg;
+    raft_config_init(&cfg);
+    uint64_t voters[SIM_MAX_NODES];
+    for (int i = 0; i < s->n; i++)
+        voters[i] = (uint64_t)i + 1;
+    cfg.id = nd->id;
+    cfg.voters = voters;
+    cfg.n_voters = (size_t)s->n;
+    cfg.applied = nd->sm_applied;
+    cfg.max_inflight = s->max_inflight;
+    cfg.max_msg_bytes = s->max_msg_bytes;
+    cfg.rng_seed = s->o.seed * 1000003 + nd->id * 7919 + nd->incarnation;
+    raft_log_view view = {&nd->disk, 1, sim_disk_last_index(&nd->disk), sim_disk_entry};
+    tarn_err err = TARN_ERR_INIT;
+    int rc = raft_open(&cfg, nd->disk.has_hs ? &nd->disk.hs : NULL, &view, &nd->r, &err);
+    if (rc != 0) {
+        sim_check_fail(&s->chk, "node %" PRIu64 " cannot restart: %s", nd->id, tarn_err_msg(&err));
+        return;
+    }
+    nd->up = 1;
+    nd->incarnation++;
+    /* The mirror restarts from the durable log; log matching is checked
+     * again for every recovered entry. */
+    sim_u64s_free(&nd->mirror.term);
+    sim_u64s_free(&nd->mirror.chain);
+    memset(&nd->mirror, 0, sizeof(nd->mirror));
+    for (uint64_t i = 1; i <= sim_disk_last_index(&nd->disk); i++) {
+        raft_entry e;
+        sim_disk_entry(&nd->disk, i, &e);
+        sim_check_entries(&s->chk, &nd->mirror, nd->id, &e, 1);
+    }
+    if (s->o.verbose && nd->incarnation > 1)
+        printf("%8" PRIu64 " node %" PRIu64 " restarts with %" PRIu64 " entries\n", s->now, nd->id,
+               sim_disk_last_index(&nd->disk));
+    node_check(s, nd);
+}
+
+static void node_step(sim *s, sim_node *nd, const raft_msg *m)
+{
+    int rc = raft_step(nd->r, m);
+    if (rc != 0)
+        sim_check_fail(&s->chk, "node %" PRIu64 ": step %s from %" PRIu64 ": %s", nd->id,
+                       raft_msg_type_name(m->type), m->from, tarn_strerror(rc));
+    node_process(s, nd);
+}
+
+static int packet_cmp(const void *a, const void *b)
+{
+    const sim_packet *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    return x->seq < y->seq ? -1 : (x->seq > y->seq);
+}
+
+/* Delivers every packet due now, in (time, send order); random delays make
+ * this a reordering network. */
+static void net_deliver(sim *s)
+{
+    size_t n_due = 0;
+    for (size_t i = 0; i < s->n_net; i++)
+        n_due += s->net[i].at <= s->now;
+    if (n_due == 0)
+        return;
+    sim_packet *due = tarn_malloc_array(n_due, sizeof(sim_packet));
+    TARN_ASSERT(due != NULL);
+    size_t d = 0, keep = 0;
+    for (size_t i = 0; i < s->n_net; i++) {
+        if (s->net[i].at <= s->now)
+            due[d++] = s->net[i];
+        else
+            s->net[keep++] = s->net[i];
+    }
+    s->n_net = keep;
+    qsort(due, n_due, sizeof(sim_packet), packet_cmp);
+    for (size_t i = 0; i < n_due; i++) {
+        raft_msg *m = &due[i].m;
+        sim_node *to = &s->nodes[m->to - 1];
+        if (to->up && !s->blocked[m->from - 1][m->to - 1] && !sim_check_failed(&s->chk))
+            node_step(s, to, m);
+        msg_free(m);
+    }
+    tarn_free(due);
+}
+
+static void node_tick(sim *s, sim_node *nd)
+{
+    if ((s->now + nd->tick_phase) % SIM_TICK_MS != 0)
+        return;
+    /* A clock jump: several ticks at once, as after a stalled process. */
+    int ticks = s->faults_on && sim_chance(s, s->p_jump) ? 2 + (int)tarn_rng_below(&s->rng, 4) : 1;
+    for (int t = 0; t < ticks && nd->up; t++) {
+        int rc = raft_tick(nd->r);
+        if (rc != 0)
+            sim_check_fail(&s->chk, "node %" PRIu64 ": tick: %s", nd->id, tarn_strerror(rc));
+        node_process(s, nd);
+    }
+}
+
+static sim_node *sim_leader(sim *s)
+{
+    sim_node *best = NULL;
+    uint64_t best_term = 0;
+    for (int i = 0; i < s->n; i++) {
+        raft_status st;
+        if (!s->nodes[i].up)
+            continue;
+        raft_get_status(s->nodes[i].r, &st);
+        if (st.state == RAFT_LEADER && st.term >= best_term) {
+            best = &s->nodes[i];
+            best_term = st.term;
+        }
+    }
+    return best;
+}
+
+/* A client proposes at node nd; payload lengths are deliberately not
+ * multiples of 8 (the libraft 0.15 loss). Returns the proposal id or 0. */
+static uint64_t sim_propose(sim *s, sim_node *nd)
+{
+    if (s->n_props == s->cap_props) {
+        s->cap_props = s->cap_props ? s->cap_props * 2 : 256;
+        s->props = tarn_realloc(s->props, s->cap_props * sizeof(sim_proposal));
+        TARN_ASSERT(s->props != NULL);
+    }
+    uint64_t id = s->n_props + 1;
+    uint32_t len = 8 + (uint32_t)tarn_rng_below(&s->rng, SIM_PAYLOAD_MAX - 8 + 1);
+    uint8_t data[SIM_PAYLOAD_MAX];
+    payload_fill(data, id, len);
+    sim_proposal p = {.node = nd->id, .incarnation = nd->incarnation, .len = len};
+    int rc = raft_propose(nd->r, data, len, &p.index, &p.term);
+    if (rc == RAFT_ENOTLEADER || rc == TARN_EBUSY)
+        return 0;
+    if (rc != 0) {
+        sim_check_fail(&s->chk, "node %" PRIu64 ": propose: %s", nd->id, tarn_strerror(rc));
+        return 0;
+    }
+    s->props[s->n_props++] = p;
+    node_process(s, nd);
+    return id;
+}
+
+/* ------------------------------------------------------------ faults */
+
+static void sim_partition(sim *s)
+{
+    memset(s->blocked, 0, sizeof(s->blocked));
+    if (sim_chance(s, 0.5)) {
+        /* Symmetric: a random side A; no traffic between A and the rest. */
+        uint32_t side = (uint32_t)tarn_rng_below(&s->rng, 1u << s->n);
+        for (int a = 0; a < s->n; a++)
+            for (int b = 0; b < s->n; b++)
+                s->blocked[a][b] = ((side >> a) & 1) != ((side >> b) & 1);
+    } else {
+        /* One-way: a few links drop traffic in one direction only. */
+        int links = 1 + (int)tarn_rng_below(&s->rng, (uint64_t)s->n);
+        for (int k = 0; k < links; k++) {
+            int a = (int)tarn_rng_below(&s->rng, (uint64_t)s->n);
+            int b = (int)tarn_rng_below(&s->rng, (uint64_t)s->n);
+            s->blocked[a][b] = a != b;
+        }
+    }
+    if (s->o.verbose)
+        printf("%8" PRIu64 " partition\n", s->now);
+}
+
+static void sim_faults(sim *s)
+{
+    if (sim_chance(s, s->p_crash)) {
+        sim_node *nd = &s->nodes[tarn_rng_below(&s->rng, (uint64_t)s->n)];
+        if (nd->up)
+            node_crash(s, nd);
+    }
+    if (sim_chance(s, s->p_partition))
+        sim_partition(s);
+    else if (sim_chance(s, s->p_heal))
+        memset(s->blocked, 0, sizeof(s->blocked));
+    if (sim_chance(s, s->p_propose)) {
+        sim_node *nd = &s->nodes[tarn_rng_below(&s->rng, (uint64_t)s->n)];
+        if (nd->up)
+            sim_propose(s, nd);
+    }
+}
+
+/* One simulated millisecond. */
+static void sim_step(sim *s)
+{
+    s->now++;
+    for (int i = 0; i < s->n; i++) {
+        sim_node *nd = &s->nodes[i];
+        if (!nd->up && nd->restart_at <= s->now)
+            node_start(s, nd);
+    }
+    if (s->faults_on)
+        sim_faults(s);
+    net_deliver(s);
+    for (int i = 0; i < s->n && !sim_check_failed(&s->chk); i++)
+        if (s->nodes[i].up)
+            node_tick(s, &s->nodes[i]);
+}
+
+/* ------------------------------------------------------------ the run */
+
+static void sim_init(sim *s, const sim_opts *o)
+{
+    memset(s, 0, sizeof(*s));
+    s->o = *o;
+    s->n = o->nodes;
+    tarn_rng_seed(&s->rng, o->seed);
+    /* Each seed draws its own fault mix, from calm to hostile. */
+    s->p_loss = tarn_rng_double(&s->rng) * 0.2;
+    s->p_dup = tarn_rng_double(&s->rng) * 0.1;
+    s->max_delay = 1 + (uint32_t)tarn_rng_below(&s->rng, 40);
+    s->p_crash = tarn_rng_double(&s->rng) * 0.002;
+    s->p_crash_mid = tarn_rng_double(&s->rng) * 0.01;
+    s->p_partition = tarn_rng_double(&s->rng) * 0.002;
+    s->p_heal = tarn_rng_double(&s->rng) * 0.004;
+    s->p_propose = 0.02 + tarn_rng_double(&s->rng) * 0.2;
+    s->p_jump = tarn_rng_double(&s->rng) * 0.02;
+    static const uint32_t inflight[] = {1, 2, 4, 64};
+    static const uint64_t msg_bytes[] = {1, 64, 256, 1u << 20};
+    s->max_inflight = inflight[tarn_rng_below(&s->rng, 4)];
+    s->max_msg_bytes = msg_bytes[tarn_rng_below(&s->rng, 4)];
+    s->faults_on = 1;
+    for (int i = 0; i < s->n; i++) {
+        s->nodes[i].id = (uint64_t)i + 1;
+        s->nodes[i].tick_phase = (uint32_t)tarn_rng_below(&s->rng, SIM_TICK_MS);
+        node_start(s, &s->nodes[i]);
+    }
+}
+
+static void sim_free(sim *s)
+{
+    for (int i = 0; i < s->n; i++) {
+        sim_node *nd = &s->nodes[i];
+        raft_close(nd->r);
+        sim_disk_free(&nd->disk);
+        sim_u64s_free(&nd->mirror.term);
+        sim_u64s_free(&nd->mirror.chain);
+        sim_u64s_free(&nd->id_count);
+    }
+    for (size_t i = 0; i < s->n_net; i++)
+        msg_free(&s->net[i].m);
+    tarn_free(s->net);
+    tarn_free(s->props);
+    sim_check_free(&s->chk);
+}
+
+/* Converged: the liveness probe is acknowledged and every node applied
+ * everything any node committed. */
+static int sim_converged(sim *s)
+{
+    if (s->final_id == 0 || !s->props[s->final_id - 1].acked)
+        return 0;
+    uint64_t max_commit = 0;
+    for (int i = 0; i < s->n; i++) {
+        raft_status st;
+        if (!s->nodes[i].up)
+            return 0;
+        raft_get_status(s->nodes[i].r, &st);
+        max_commit = st.commit > max_commit ? st.commit : max_commit;
+    }
+    for (int i = 0; i < s->n; i++)
+        if (s->nodes[i].sm_applied < max_commit)
+            return 0;
+    return 1;
+}
+
+/* After the faults stop: heal everything, restart every node, and require a
+ * leader that commits a fresh proposal everywhere within the bound. */
+static void sim_quiet(sim *s, uint64_t *heal_ms)
+{
+    s->faults_on = 0;
+    memset(s->blocked, 0, sizeof(s->blocked));
+    for (int i = 0; i < s->n; i++)
+        if (!s->nodes[i].up)
+            s->nodes[i].restart_at = s->now;
+    uint64_t healed = s->now;
+    while (!sim_check_failed(&s->chk) && !sim_converged(s)) {
+        if (s->now - healed > SIM_QUIET_LIMIT_MS) {
+            sim_check_fail(&s->chk, "liveness: not converged %d ms after healing",
+                           SIM_QUIET_LIMIT_MS);
+            break;
+        }
+        sim_step(s);
+        sim_node *ld = sim_leader(s);
+        if (ld == NULL)
+            continue;
+        raft_status st;
+        raft_get_status(ld->r, &st);
+        sim_proposal *f = s->final_id ? &s->props[s->final_id - 1] : NULL;
+        if (f == NULL || (!f->acked && (f->node != ld->id || f->term != st.term))) {
+            uint64_t id = sim_propose(s, ld);
+            if (id)
+                s->final_id = id;
+        }
+    }
+    *heal_ms = s->now - healed;
+}
+
+static void sim_final_checks(sim *s)
+{
+    for (size_t id = 1; id <= s->n_props && !sim_check_failed(&s->chk); id++) {
+        if (!s->props[id - 1].acked)
+            continue;
+        for (int i = 0; i < s->n; i++)
+            if (sim_u64s_get(&s->nodes[i].id_count, id) != 1)
+                sim_check_fail(&s->chk,
+                               "acknowledged proposal %zu applied %" PRIu64 " times on node %d", id,
+                               sim_u64s_get(&s->nodes[i].id_count, id), i + 1);
+    }
+}
+
+/* Runs one seed; returns 0 when every check held. */
+static int sim_run(const sim_opts *o)
+{
+    sim s;
+    sim_init(&s, o);
+    while (s.now < o->steps && !sim_check_failed(&s.chk))
+        sim_step(&s);
+    uint64_t heal_ms = 0;
+    if (!sim_check_failed(&s.chk))
+        sim_quiet(&s, &heal_ms);
+    if (!sim_check_failed(&s.chk))
+        sim_final_checks(&s);
+    int failed = sim_check_failed(&s.chk);
+    if (failed || o->verbose)
+        printf("%s seed %" PRIu64 " nodes %d: %" PRIu64 " ms, %zu proposals, %" PRIu64
+               " acked, %" PRIu64 " crashes, %" PRIu64 " msgs, converged %" PRIu64
+               " ms after healing%s%s\n",
+               failed ? "FAIL" : "ok", o->seed, o->nodes, s.now, s.n_props, s.acked, s.crashes,
+               s.msgs, heal_ms, failed ? ": " : "", s.chk.violation);
+    if (failed)
+        printf("  replay: raft_sim --seed %" PRIu64 " --nodes %d --steps %" PRIu64 " -v\n", o->seed,
+               o->nodes, o->steps);
+    sim_free(&s);
+    return failed;
+}
+
+static int sim_run_range(sim_opts o, uint64_t count, uint64_t *ran)
+{
+    int failures = 0;
+    uint64_t first = o.seed;
+    for (uint64_t k = 0; k < count; k++, (*ran)++) {
+        o.seed = first + k;
+        failures += sim_run(&o);
+    }
+    return failures;
+}
+
+/* The default suite: fixed seeds (the regression set) plus fresh ones, so
+ * that every run also explores; TARN_LONG_TESTS=1 runs 10,000 seeds. */
+static int sim_suite(const sim_opts *base)
+{
+    const char *lt = getenv("TARN_LONG_TESTS");
+    int is_long = lt != NULL && strcmp(lt, "1") == 0;
+    uint64_t fixed = is_long ? 4000 : 200, fresh = is_long ? 1000 : 40;
+    uint64_t ran = 0;
+    int failures = 0;
+    clock_t t0 = clock();
+    for (int nodes = 3; nodes <= 5; nodes += 2) {
+        sim_opts o = *base;
+        o.nodes = nodes;
+        o.steps = SIM_SUITE_STEPS;
+        o.seed = 1;
+        failures += sim_run_range(o, fixed, &ran);
+        o.seed = tarn_entropy_seed() % 1000000000000ULL;
+        printf("# fresh seeds %" PRIu64 "..%" PRIu64 " (nodes %d)\n", o.seed, o.seed + fresh - 1,
+               nodes);
+        failures += sim_run_range(o, fresh, &ran);
+    }
+    printf("# %" PRIu64 " seeds, %d failed, %.1f s CPU\n", ran, failures,
+           (double)(clock() - t0) / CLOCKS_PER_SEC);
+    return failures != 0;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: raft_sim [--seed N] [--nodes 3|5] [--steps MS] [--seeds K] [-v]\n"
+                    "       raft_sim --suite\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    sim_opts o = {.seed = 1, .steps = 3000, .nodes = 3};
+    uint64_t seeds = 1;
+    int suite = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--suite") == 0)
+            suite = 1;
+        else if (strcmp(a, "-v") == 0)
+            o.verbose = 1;
+        else if (v && strcmp(a, "--seed") == 0 && ++i)
+            o.seed = strtoull(v, NULL, 0);
+        else if (v && strcmp(a, "--steps") == 0 && ++i)
+            o.steps = strtoull(v, NULL, 0);
+        else if (v && strcmp(a, "--nodes") == 0 && ++i)
+            o.nodes = atoi(v);
+        else if (v && strcmp(a, "--seeds") == 0 && ++i)
+            seeds = strtoull(v, NULL, 0);
+        else
+            usage();
+    }
+    if (o.nodes != 3 && o.nodes != 5)
+        usage();
+    setvbuf(stdout, NULL, _IONBF, 0);
+    if (suite)
+        return sim_suite(&o);
+    uint64_t ran = 0;
+    return sim_run_range(o, seeds, &ran) != 0;
+}
