@@ -1,0 +1,338 @@
+/* Tests of the Parquet writer: round trips through Tarn's reader, size
+ * targets, statistics (edge cases), failure handling (required nulls, sink
+ * errors, out of memory) and an empty file. Interop with DuckDB and
+ * hyparquet is in tests/interop/writer_matrix.js. */
+#include "common/test_util.h"
+
+#include "base/alloc.h"
+#include "base/buf.h"
+#include "parquet/parquet.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+typedef struct mem_sink {
+    tarn_buf buf;
+    int fail_after; /* fail the nth call (1-based); 0: never */
+    int calls;
+} mem_sink;
+
+static int mem_put(void *ctx, const void *p, size_t n, tarn_err *err)
+{
+    mem_sink *m = ctx;
+    if (m->fail_after && ++m->calls >= m->fail_after)
+        return tarn_err_set(err, TARN_EIO, "disk full");
+    return tarn_buf_append(&m->buf, p, n);
+}
+
+static const pq_write_col COLS[] = {
+    {"id", {.id = VEC_I64}, false},
+    {"score", {.id = VEC_F64}, true},
+    {"name", {.id = VEC_STRING}, true},
+    {"small", {.id = VEC_I16}, true},
+};
+
+/* Row r: id r, score r/2 (null when r%5==0), name "n<r%13>" (null when
+ * r%4==1), small -r%700. */
+static int fill(vec_batch *b, uint32_t base, uint32_t n)
+{
+    int rc = 0;
+    vec_batch_reset(b);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t r = base + k;
+        ((int64_t *)b->cols[0].data)[k] = r;
+        ((double *)b->cols[1].data)[k] = r / 2.0;
+        if (r % 5 == 0 && rc == 0)
+            rc = vec_col_set_null(&b->cols[1], k);
+        char s[16];
+        snprintf(s, sizeof(s), "n%u", r % 13);
+        /* Errors only under injected allocation failures; passed up. */
+        if (r % 4 == 1) {
+            rc = rc ? rc : vec_col_set_null(&b->cols[2], k);
+            rc = rc ? rc : vec_col_append_str(&b->cols[2], "", 0);
+        } else {
+            rc = rc ? rc : vec_col_append_str(&b->cols[2], s, strlen(s));
+        }
+        ((int16_t *)b->cols[3].data)[k] = (int16_t)(-(int)(r % 700));
+    }
+    for (uint32_t c = 0; c < 4; c++)
+        if (c != 2)
+            b->cols[c].len = n;
+    b->len = n;
+    return rc;
+}
+
+static int write_rows(mem_sink *m, pq_writer_opts o, uint32_t rows, tarn_err *err, pq_writer **out)
+{
+    o.cols = COLS;
+    o.ncols = 4;
+    o.sink = mem_put;
+    o.sink_ctx = m;
+    vec_type_info types[4];
+    for (int i = 0; i < 4; i++)
+        types[i] = COLS[i].type;
+    pq_writer *w;
+    int rc = pq_writer_open(&o, &w, err);
+    if (rc != 0)
+        return rc;
+    vec_batch b;
+    rc = vec_batch_init(&b, types, 4, 1000);
+    if (rc != 0) {
+        pq_writer_close(w);
+        return rc;
+    }
+    for (uint32_t base = 0; rc == 0 && base < rows; base += 1000) {
+        rc = fill(&b, base, rows - base < 1000 ? rows - base : 1000);
+        if (rc == 0)
+            rc = pq_writer_write(w, &b, err);
+    }
+    if (rc == 0)
+        rc = pq_writer_finish(w, err);
+    vec_batch_free(&b);
+    if (rc != 0 || out == NULL)
+        pq_writer_close(w);
+    else
+        *out = w;
+    return rc;
+}
+
+/* Reads the file back and checks every value against fill(). */
+static void check_file(const tarn_buf *file, uint32_t rows)
+{
+    pq_file *f;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(pq_file_open_bytes(file->data, file->len, "w", &f, &err), 0);
+    assert_int_equal(pq_file_meta(f)->num_rows, rows);
+    assert_string_equal(pq_file_meta(f)->created_by, "tarn version " TARN_VERSION);
+    pq_scan *s;
+    assert_int_equal(pq_scan_open(f, &(pq_scan_opts){.keep_dict = true}, &s, &err), 0);
+    vec_batch b;
+    assert_int_equal(pq_scan_batch_init(s, &b), 0);
+    uint32_t r = 0;
+    while (pq_scan_next(s, &b, &err) == 0 && b.len > 0) {
+        for (uint32_t k = 0; k < b.len; k++, r++) {
+            assert_int_equal(((int64_t *)b.cols[0].data)[k], r);
+            assert_int_equal(vec_col_is_valid(&b.cols[1], k), r % 5 != 0);
+            if (r % 5)
+                assert_true(((double *)b.cols[1].data)[k] == r / 2.0);
+            assert_int_equal(vec_col_is_valid(&b.cols[2], k), r % 4 != 1);
+            if (r % 4 != 1) {
+                const uint8_t *str;
+                size_t n;
+                char want[16];
+                snprintf(want, sizeof(want), "n%u", r % 13);
+                vec_col_str(&b.cols[2], k, &str, &n);
+                assert_int_equal(n, strlen(want));
+                assert_memory_equal(str, want, n);
+            }
+            assert_int_equal(((int16_t *)b.cols[3].data)[k], -(int)(r % 700));
+        }
+    }
+    assert_int_equal(err.code, 0);
+    assert_int_equal(r, rows);
+    vec_batch_free(&b);
+    pq_scan_close(s);
+    pq_file_close(f);
+}
+
+static void test_round_trip_codecs(void **state)
+{
+    (void)state;
+    for (int codec = 0; codec <= PQ_WRITE_UNCOMPRESSED; codec++) {
+        for (int no_dict = 0; no_dict < 2; no_dict++) {
+            mem_sink m = {.fail_after = 0};
+            tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+            pq_writer_opts o = {.codec = (pq_write_codec)codec, .no_dict = no_dict};
+            assert_int_equal(write_rows(&m, o, 4321, NULL, NULL), 0);
+            check_file(&m.buf, 4321);
+            tarn_buf_free(&m.buf);
+        }
+    }
+}
+
+static void test_size_targets(void **state)
+{
+    (void)state;
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    pq_writer_opts o = {.page_bytes = 512, .row_group_bytes = 16 << 10, .dict_max_bytes = 256};
+    assert_int_equal(write_rows(&m, o, 20000, NULL, NULL), 0);
+    check_file(&m.buf, 20000);
+    pq_file *f;
+    assert_int_equal(pq_file_open_bytes(m.buf.data, m.buf.len, "w", &f, NULL), 0);
+    const pq_meta *meta = pq_file_meta(f);
+    assert_true(meta->nrow_groups > 3);
+    int64_t total = 0;
+    for (uint32_t g = 0; g < meta->nrow_groups; g++) {
+        total += meta->row_groups[g].num_rows;
+        /* Each row group stays near its target: one slice of rows past it at most. */
+        assert_true(meta->row_groups[g].total_compressed_size < 40 << 10);
+        /* Pages are small: a chunk holds several (its size over the page target). */
+        assert_true(meta->row_groups[g].columns[0].meta.total_uncompressed > 2 * 512);
+    }
+    assert_int_equal(total, 20000);
+    /* id has too many distinct values for a 256-byte dictionary: PLAIN. */
+    assert_true(meta->row_groups[0].columns[0].meta.encodings_mask & (1u << PQ_ENC_PLAIN));
+    /* name has 13 values: dictionary encoded. */
+    assert_true(meta->row_groups[0].columns[2].meta.encodings_mask & (1u << PQ_ENC_RLE_DICTIONARY));
+    pq_file_close(f);
+    tarn_buf_free(&m.buf);
+}
+
+static int64_t le64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return (int64_t)v;
+}
+
+static void test_statistics(void **state)
+{
+    (void)state;
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    pq_writer *w;
+    assert_int_equal(write_rows(&m, (pq_writer_opts){0}, 3000, NULL, &w), 0);
+    const pq_write_stats *id = pq_writer_stats(w, 0);
+    assert_true(id->has_min_max);
+    assert_int_equal(id->null_count, 0);
+    assert_int_equal(le64(id->min), 0);
+    assert_int_equal(le64(id->max), 2999);
+    const pq_write_stats *name = pq_writer_stats(w, 2);
+    assert_int_equal(name->null_count, 750);
+    assert_int_equal(name->min_len, 2);
+    assert_memory_equal(name->min, "n0", 2);
+    assert_int_equal(name->max_len, 2);
+    assert_memory_equal(name->max, "n9", 2); /* bytewise: "n9" > "n12" */
+    const pq_write_stats *small = pq_writer_stats(w, 3);
+    assert_int_equal(small->min_len, 4); /* INT16 is written as INT32 */
+    assert_int_equal((int32_t)(small->min[0] | small->min[1] << 8 | small->min[2] << 16 |
+                               (uint32_t)small->min[3] << 24),
+                     -699);
+    assert_null(pq_writer_stats(w, 4));
+    pq_writer_close(w);
+    tarn_buf_free(&m.buf);
+}
+
+/* NaN is left out of min/max; an all-null column has none. */
+static void test_statistics_nan_and_all_null(void **state)
+{
+    (void)state;
+    pq_write_col cols[] = {{"f", {.id = VEC_F64}, true}, {"z", {.id = VEC_I32}, true}};
+    vec_type_info types[] = {cols[0].type, cols[1].type};
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    pq_writer *w;
+    assert_int_equal(
+        pq_writer_open(&(pq_writer_opts){.cols = cols, .ncols = 2, .sink = mem_put, .sink_ctx = &m},
+                       &w, NULL),
+        0);
+    vec_batch b;
+    assert_int_equal(vec_batch_init(&b, types, 2, 4), 0);
+    double vals[] = {NAN, 2.5, -1.0, NAN};
+    memcpy(b.cols[0].data, vals, sizeof(vals));
+    for (uint32_t k = 0; k < 4; k++)
+        assert_int_equal(vec_col_set_null(&b.cols[1], k), 0);
+    b.cols[0].len = b.cols[1].len = b.len = 4;
+    assert_int_equal(pq_writer_write(w, &b, NULL), 0);
+    assert_int_equal(pq_writer_finish(w, NULL), 0);
+    const pq_write_stats *f = pq_writer_stats(w, 0);
+    double mn, mx;
+    memcpy(&mn, f->min, 8);
+    memcpy(&mx, f->max, 8);
+    assert_true(mn == -1.0);
+    assert_true(mx == 2.5);
+    assert_false(pq_writer_stats(w, 1)->has_min_max);
+    assert_int_equal(pq_writer_stats(w, 1)->null_count, 4);
+    vec_batch_free(&b);
+    pq_writer_close(w);
+    tarn_buf_free(&m.buf);
+}
+
+static void test_required_null_and_sink_failure(void **state)
+{
+    (void)state;
+    pq_write_col cols[] = {{"x", {.id = VEC_I32}, false}};
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    pq_writer *w;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(
+        pq_writer_open(
+            &(pq_writer_opts){
+                .cols = cols, .ncols = 1, .sink = mem_put, .sink_ctx = &m, .name = "t.parquet"},
+            &w, &err),
+        0);
+    vec_batch b;
+    assert_int_equal(vec_batch_init(&b, &cols[0].type, 1, 2), 0);
+    assert_int_equal(vec_col_set_null(&b.cols[0], 1), 0);
+    b.cols[0].len = b.len = 2;
+    assert_int_equal(pq_writer_write(w, &b, &err), TARN_EINVAL);
+    assert_non_null(strstr(err.msg, "t.parquet"));
+    assert_non_null(strstr(err.msg, "required column 'x'"));
+    assert_int_equal(pq_writer_finish(w, NULL), TARN_ESTATE);
+    pq_writer_close(w);
+    vec_batch_free(&b);
+    /* The sink fails on its 3rd call (magic, then the first chunk...). */
+    tarn_buf_reset(&m.buf);
+    m.fail_after = 3;
+    tarn_err_clear(&err);
+    assert_int_equal(write_rows(&m, (pq_writer_opts){.name = "u.parquet"}, 100, &err, NULL),
+                     TARN_EIO);
+    assert_non_null(strstr(err.msg, "disk full"));
+    tarn_buf_free(&m.buf);
+}
+
+static void test_empty_file(void **state)
+{
+    (void)state;
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    assert_int_equal(write_rows(&m, (pq_writer_opts){0}, 0, NULL, NULL), 0);
+    check_file(&m.buf, 0);
+    tarn_buf_free(&m.buf);
+}
+
+static int oom_write(void *ctx)
+{
+    mem_sink *m = ctx;
+    tarn_buf_free(&m->buf);
+    int rc = write_rows(m, (pq_writer_opts){.page_bytes = 2048, .row_group_bytes = 8192}, 1500,
+                        NULL, NULL);
+    if (rc != 0)
+        tarn_buf_free(&m->buf); /* the sink's bytes are the test's, not a leak */
+    return rc;
+}
+
+static void oom_cleanup(void *ctx)
+{
+    tarn_buf_free(&((mem_sink *)ctx)->buf);
+}
+
+static void test_out_of_memory(void **state)
+{
+    (void)state;
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    assert_true(tarn_test_oom_loop(oom_write, oom_cleanup, &m, 5000) > 20);
+    assert_int_equal(oom_write(&m), 0);
+    check_file(&m.buf, 1500);
+    tarn_buf_free(&m.buf);
+}
+
+int main(int argc, char **argv)
+{
+    tarn_test_init(argc, argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_round_trip_codecs),
+        cmocka_unit_test(test_size_targets),
+        cmocka_unit_test(test_statistics),
+        cmocka_unit_test(test_statistics_nan_and_all_null),
+        cmocka_unit_test(test_required_null_and_sink_failure),
+        cmocka_unit_test(test_empty_file),
+        cmocka_unit_test(test_out_of_memory),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
