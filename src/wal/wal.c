@@ -295,6 +295,8 @@ int wal_append(wal *w, const wal_entry *entries, size_t n, const wal_hard_state 
 {
     TARN_ASSERT(w != NULL);
     TARN_ASSERT(n == 0 || entries != NULL);
+    if (n == 0 && hs == NULL && !w->failed)
+        return 0; /* nothing to write */
     pthread_mutex_lock(&w->io_mu);
     int rc = w->failed ? wal_refuse_failed(w, err) : wal_prepare_append(w, entries, n, err);
     if (rc == 0)

@@ -187,6 +187,31 @@ static int step_append(wal *w, gen *g, hist *h, uint64_t from, size_t n, int wit
     return rc;
 }
 
+/* Group commit path: wal_submit assigns the indexes and returns synced. */
+static int step_submit(wal *w, gen *g, hist *h)
+{
+    size_t n = 1 + (size_t)tarn_rng_below(&g->rng, 4);
+    wal_entry e[4];
+    uint8_t bufs[4][64];
+    for (size_t i = 0; i < n; i++) {
+        uint64_t idx = g->last + 1 + i;
+        size_t len = (size_t)tarn_rng_below(&g->rng, sizeof(bufs[i]));
+        fill(bufs[i], idx, g->term, len);
+        e[i] = (wal_entry){.index = 0, .term = g->term, .data = bufs[i], .len = len};
+        hist_push(h, (mrec){.kind = R_ENTRY, .a = idx, .b = g->term, .c = len});
+    }
+    tarn_err err = TARN_ERR_INIT;
+    int rc = wal_submit(w, e, n, NULL, &err);
+    if (rc != 0)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(e[i].index, g->last + 1);
+        g->terms[++g->last] = g->term;
+    }
+    h->acked = h->n;
+    return 0;
+}
+
 static int step_marker_compact(wal *w, gen *g, hist *h)
 {
     uint64_t at = g->snap + 1 + tarn_rng_below(&g->rng, g->last - g->snap);
@@ -255,8 +280,10 @@ static int one_step(simdisk *d, wal **w, gen *g, hist *h)
         return step_truncate(*w, g, h);
     if (r < 86 && g->last > g->snap)
         return step_marker_compact(*w, g, h);
-    if (r < 93)
+    if (r < 89)
         return step_append(*w, g, h, 0, 0, 1);
+    if (r < 95 && g->last + 8 < IDX_MAX)
+        return step_submit(*w, g, h);
     return step_reopen(d, w, h);
 }
 
