@@ -22,8 +22,11 @@
  * Record frame:
  *
  *   offset size  field
- *   0      4     CRC32C of bytes 4 .. frame end (length, type, reserved,
- *                body, padding): a torn length or a torn body both fail it
+ *   0      4     CRC32C of: seq u64 and this frame's file offset u64
+ *                (16 bytes, not stored), then bytes 4 .. frame end
+ *                (length, type, reserved, body, padding). A torn length or
+ *                body fails it, and so does a valid frame found anywhere
+ *                but where it was written (inside a payload, stale bytes).
  *   4      4     body length in bytes
  *   8      1     type: 1 entry, 2 hard state, 3 snapshot marker, 4 truncate
  *   9      7     reserved, zero
@@ -113,10 +116,19 @@ int wal_seg_hdr_decode(const uint8_t in[WAL_SEG_HDR_SIZE], wal_seg_hdr *h, const
     return 0;
 }
 
+/* The CRC of a frame at file offset `off` of segment `seq`. */
+static uint32_t frame_crc(const uint8_t *frame, size_t frame_len, uint64_t seq, uint64_t off)
+{
+    uint8_t where[16];
+    put_u64(where, seq);
+    put_u64(where + 8, off);
+    return crc32c(crc32c(0, where, sizeof(where)), frame + 4, frame_len - 4);
+}
+
 /* Frames a body of body_len bytes whose first fixed bytes are in `fixed`
  * (fixed_len) followed by `tail` (tail_len). */
-static int rec_encode(tarn_buf *b, int type, const uint8_t *fixed, size_t fixed_len,
-                      const uint8_t *tail, size_t tail_len)
+static int rec_encode(tarn_buf *b, wal_rec_pos pos, int type, const uint8_t *fixed,
+                      size_t fixed_len, const uint8_t *tail, size_t tail_len)
 {
     size_t body_len = fixed_len + tail_len;
     TARN_ASSERT(body_len <= WAL_BODY_MAX);
@@ -131,50 +143,52 @@ static int rec_encode(tarn_buf *b, int type, const uint8_t *fixed, size_t fixed_
     memcpy(p + WAL_REC_HDR_SIZE, fixed, fixed_len);
     if (tail_len > 0)
         memcpy(p + WAL_REC_HDR_SIZE + fixed_len, tail, tail_len);
-    put_u32(p, crc32c(0, p + 4, frame - 4));
+    uint64_t off = pos.base_off + b->len;
+    TARN_ASSERT(off % WAL_ALIGN == 0);
+    put_u32(p, frame_crc(p, frame, pos.seq, off));
     b->len += frame;
 #ifdef TARN_DEBUG_ASSERTS
     wal_rec back;
     const char *why;
-    TARN_DASSERT(wal_rec_decode(p, frame, &back, &why) == WAL_DEC_OK);
+    TARN_DASSERT(wal_rec_decode(p, frame, pos.seq, off, &back, &why) == WAL_DEC_OK);
     TARN_DASSERT(back.frame_bytes == frame);
     TARN_DASSERT(back.type == type);
 #endif
     return 0;
 }
 
-int wal_rec_encode_entry(tarn_buf *b, const wal_entry *e)
+int wal_rec_encode_entry(tarn_buf *b, wal_rec_pos pos, const wal_entry *e)
 {
     TARN_ASSERT(e->len <= WAL_PAYLOAD_MAX);
     TARN_ASSERT(e->len == 0 || e->data != NULL);
     uint8_t fixed[WAL_ENTRY_BODY_FIXED];
     put_u64(fixed, e->index);
     put_u64(fixed + 8, e->term);
-    return rec_encode(b, WAL_REC_ENTRY, fixed, sizeof(fixed), e->data, e->len);
+    return rec_encode(b, pos, WAL_REC_ENTRY, fixed, sizeof(fixed), e->data, e->len);
 }
 
-int wal_rec_encode_hs(tarn_buf *b, const wal_hard_state *hs)
+int wal_rec_encode_hs(tarn_buf *b, wal_rec_pos pos, const wal_hard_state *hs)
 {
     uint8_t body[WAL_HS_BODY_SIZE];
     put_u64(body, hs->term);
     put_u64(body + 8, hs->vote);
     put_u64(body + 16, hs->commit);
-    return rec_encode(b, WAL_REC_HARD_STATE, body, sizeof(body), NULL, 0);
+    return rec_encode(b, pos, WAL_REC_HARD_STATE, body, sizeof(body), NULL, 0);
 }
 
-int wal_rec_encode_snap(tarn_buf *b, uint64_t index, uint64_t term)
+int wal_rec_encode_snap(tarn_buf *b, wal_rec_pos pos, uint64_t index, uint64_t term)
 {
     uint8_t body[WAL_SNAP_BODY_SIZE];
     put_u64(body, index);
     put_u64(body + 8, term);
-    return rec_encode(b, WAL_REC_SNAPSHOT, body, sizeof(body), NULL, 0);
+    return rec_encode(b, pos, WAL_REC_SNAPSHOT, body, sizeof(body), NULL, 0);
 }
 
-int wal_rec_encode_trunc(tarn_buf *b, uint64_t from_index)
+int wal_rec_encode_trunc(tarn_buf *b, wal_rec_pos pos, uint64_t from_index)
 {
     uint8_t body[WAL_TRUNC_BODY_SIZE];
     put_u64(body, from_index);
-    return rec_encode(b, WAL_REC_TRUNCATE, body, sizeof(body), NULL, 0);
+    return rec_encode(b, pos, WAL_REC_TRUNCATE, body, sizeof(body), NULL, 0);
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -202,7 +216,8 @@ static int body_len_ok(int type, size_t len)
     }
 }
 
-int wal_rec_decode(const uint8_t *in, size_t avail, wal_rec *r, const char **why)
+int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint64_t off, wal_rec *r,
+                   const char **why)
 {
     if (avail < WAL_REC_HDR_SIZE)
         return all_zero(in, avail) ? WAL_DEC_END : (*why = "truncated record header", WAL_DEC_BAD);
@@ -217,7 +232,7 @@ int wal_rec_decode(const uint8_t *in, size_t avail, wal_rec *r, const char **why
     size_t frame = wal_frame_size(len);
     if (frame > avail)
         return *why = "record runs past the end of the segment", WAL_DEC_BAD;
-    if (get_u32(in) != crc32c(0, in + 4, frame - 4))
+    if (get_u32(in) != frame_crc(in, frame, seq, off))
         return *why = "record checksum mismatch", WAL_DEC_BAD;
     const uint8_t *body = in + WAL_REC_HDR_SIZE;
     memset(r, 0, sizeof(*r));

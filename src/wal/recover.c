@@ -199,7 +199,8 @@ static size_t scan_after_end(seg_read *s)
                 s->garbage_end = off + n;
         wal_rec r;
         const char *why;
-        if (!found && off > s->end && wal_rec_decode(s->buf + off, s->size - off, &r, &why) == 0)
+        if (!found && off > s->end &&
+            wal_rec_decode(s->buf + off, s->size - off, s->seq, off, &r, &why) == 0)
             found = off;
     }
     return found;
@@ -220,7 +221,7 @@ static int replay_segment(wal_state *st, seg_read *s, int first, const char **en
     for (;;) {
         wal_rec r;
         const char *why = "";
-        int dec = wal_rec_decode(s->buf + off, s->size - off, &r, &why);
+        int dec = wal_rec_decode(s->buf + off, s->size - off, s->seq, off, &r, &why);
         if (dec != WAL_DEC_OK) {
             *end_why = dec == WAL_DEC_END ? "zero record header" : why;
             break;

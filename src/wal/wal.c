@@ -123,6 +123,12 @@ int wal_sync_locked(wal *w, tarn_err *err)
     return 0;
 }
 
+/* Where the write buffer will land in the last segment. */
+static wal_rec_pos wal_pos(const wal *w)
+{
+    return (wal_rec_pos){.seq = w->segs[w->seg_count - 1].seq, .base_off = w->cur_off};
+}
+
 /* Encodes the header and the restated hard state and marker into wbuf. */
 static int wal_seg_prologue(wal *w, uint64_t seq, uint64_t size_bytes)
 {
@@ -132,10 +138,11 @@ static int wal_seg_prologue(wal *w, uint64_t seq, uint64_t size_bytes)
     wal_seg_hdr h = {.seq = seq, .first_index = w->st.last_index + 1, .size_bytes = size_bytes};
     wal_seg_hdr_encode(w->wbuf.data, &h);
     w->wbuf.len = WAL_SEG_HDR_SIZE;
-    if (w->st.has_hs && (rc = wal_rec_encode_hs(&w->wbuf, &w->st.hs)) != 0)
+    wal_rec_pos pos = {.seq = seq, .base_off = 0};
+    if (w->st.has_hs && (rc = wal_rec_encode_hs(&w->wbuf, pos, &w->st.hs)) != 0)
         return rc;
     if (w->st.snap_index > 0 &&
-        (rc = wal_rec_encode_snap(&w->wbuf, w->st.snap_index, w->st.snap_term)) != 0)
+        (rc = wal_rec_encode_snap(&w->wbuf, pos, w->st.snap_index, w->st.snap_term)) != 0)
         return rc;
     return 0;
 }
@@ -242,7 +249,7 @@ int wal_encode_batch(wal *w, const wal_entry *e, size_t n, const wal_hard_state 
         int rc = wal_room(w, frame, err);
         if (rc != 0)
             return rc;
-        if ((rc = wal_encoded(w, wal_rec_encode_entry(&w->wbuf, &e[i]), err)) != 0)
+        if ((rc = wal_encoded(w, wal_rec_encode_entry(&w->wbuf, wal_pos(w), &e[i]), err)) != 0)
             return rc;
         rc = wal_state_entry(&w->st, &e[i], &why);
         TARN_ASSERT(rc == 0); /* validated and reserved by the caller */
@@ -252,7 +259,7 @@ int wal_encode_batch(wal *w, const wal_entry *e, size_t n, const wal_hard_state 
     }
     if (hs != NULL) {
         int rc = wal_room(w, wal_frame_size(WAL_HS_BODY_SIZE), err);
-        if (rc != 0 || (rc = wal_encoded(w, wal_rec_encode_hs(&w->wbuf, hs), err)) != 0)
+        if (rc != 0 || (rc = wal_encoded(w, wal_rec_encode_hs(&w->wbuf, wal_pos(w), hs), err)) != 0)
             return rc;
         wal_state_hard_state(&w->st, hs);
     }
@@ -336,13 +343,13 @@ static int wal_write_control(wal *w, size_t body, int (*enc)(wal *, void *), voi
 
 static int enc_trunc(wal *w, void *arg)
 {
-    return wal_rec_encode_trunc(&w->wbuf, *(const uint64_t *)arg);
+    return wal_rec_encode_trunc(&w->wbuf, wal_pos(w), *(const uint64_t *)arg);
 }
 
 static int enc_snap(wal *w, void *arg)
 {
     const uint64_t *it = arg;
-    return wal_rec_encode_snap(&w->wbuf, it[0], it[1]);
+    return wal_rec_encode_snap(&w->wbuf, wal_pos(w), it[0], it[1]);
 }
 
 int wal_truncate_suffix(wal *w, uint64_t from_index, tarn_err *err)

@@ -69,11 +69,21 @@ void wal_seg_hdr_encode(uint8_t out[WAL_SEG_HDR_SIZE], const wal_seg_hdr *h);
 /* 0, or TARN_ECORRUPT with a reason in *why (static string). */
 int wal_seg_hdr_decode(const uint8_t in[WAL_SEG_HDR_SIZE], wal_seg_hdr *h, const char **why);
 
-/* Appends one framed record to b. TARN_ENOMEM / TARN_ETOOBIG from b. */
-int wal_rec_encode_entry(tarn_buf *b, const wal_entry *e);
-int wal_rec_encode_hs(tarn_buf *b, const wal_hard_state *hs);
-int wal_rec_encode_snap(tarn_buf *b, uint64_t index, uint64_t term);
-int wal_rec_encode_trunc(tarn_buf *b, uint64_t from_index);
+/* Where a buffer of records will land: segment seq, and the file offset
+ * of the buffer's first byte. The CRC of a record covers its segment and
+ * offset, so a frame is valid only where it was written: a copy inside a
+ * payload, or stale bytes at another place, never passes. */
+typedef struct wal_rec_pos {
+    uint64_t seq;
+    uint64_t base_off;
+} wal_rec_pos;
+
+/* Appends one framed record to b, for the file offset pos->base_off +
+ * b->len. TARN_ENOMEM / TARN_ETOOBIG from b. */
+int wal_rec_encode_entry(tarn_buf *b, wal_rec_pos pos, const wal_entry *e);
+int wal_rec_encode_hs(tarn_buf *b, wal_rec_pos pos, const wal_hard_state *hs);
+int wal_rec_encode_snap(tarn_buf *b, wal_rec_pos pos, uint64_t index, uint64_t term);
+int wal_rec_encode_trunc(tarn_buf *b, wal_rec_pos pos, uint64_t from_index);
 
 /* Result of decoding at one offset. */
 enum wal_dec {
@@ -81,8 +91,10 @@ enum wal_dec {
     WAL_DEC_END = 1, /* an all-zero header: the preallocated tail */
     WAL_DEC_BAD = 2, /* torn or corrupt; *why says how */
 };
-/* Decodes the record at in[0..avail). Never trusts a byte. */
-int wal_rec_decode(const uint8_t *in, size_t avail, wal_rec *r, const char **why);
+/* Decodes the record at in[0..avail), found at file offset `off` of
+ * segment `seq`. Never trusts a byte. */
+int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint64_t off, wal_rec *r,
+                   const char **why);
 
 /* ---- the log state machine (state.c) ---- */
 /*

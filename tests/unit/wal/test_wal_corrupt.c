@@ -155,6 +155,35 @@ static void test_torn_tail_is_cut(void **state)
     wal_recovered_free(&r);
 }
 
+/* A torn last record whose payload holds a copy of a valid frame: the
+ * copy must not count as "a valid record after a bad one" (frame CRCs
+ * cover their segment and offset), so this is a torn tail, not damage. */
+static void test_frame_inside_payload_is_not_a_record(void **state)
+{
+    fx *f = *state;
+    fill(f, 3, 60);
+    size_t offs[16], len;
+    assert_int_equal(record_offsets(seg_path(f->dir, 1), offs, 16), 3);
+    uint8_t *b = (uint8_t *)tarn_test_read_file(seg_path(f->dir, 1), &len);
+    size_t frame_len = offs[2] - offs[1];
+    wal *w;
+    wal_recovered r;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(wal_open(f->dir, &f->opts, &w, &r, &err), 0);
+    wal_recovered_free(&r);
+    wal_entry e = {.index = 4, .term = 1, .data = b + offs[1], .len = frame_len};
+    assert_int_equal(wal_append(w, &e, 1, NULL, &err), 0);
+    assert_int_equal(wal_sync(w, &err), 0);
+    wal_close(w);
+    free(b);
+    assert_int_equal(record_offsets(seg_path(f->dir, 1), offs, 16), 4);
+    poke(seg_path(f->dir, 1), offs[3], 0x20); /* the CRC of entry 4 */
+    assert_int_equal(try_open(f, &r, &err), 0);
+    wt_check(&r, &f->m); /* entries 1..3 */
+    assert_true(r.truncated_tail_bytes > frame_len);
+    wal_recovered_free(&r);
+}
+
 static void test_zero_tail_is_clean_end(void **state)
 {
     fx *f = *state;
@@ -437,6 +466,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_flipped_last_record_is_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail_is_cut, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_frame_inside_payload_is_not_a_record, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_tail_is_clean_end, setup, teardown),
         cmocka_unit_test_setup_teardown(test_damage_before_valid_records_is_refused, setup,
                                         teardown),
