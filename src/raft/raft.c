@@ -82,10 +82,12 @@ static void raft_commit_to(raft *r, uint64_t commit)
     r->commit = commit;
 }
 
-/* Fails the handle: state is unknown after a failed allocation midway. */
+/* Fails the handle after a failed allocation midway: the state is then
+ * unknown. Protocol errors (TARN_ECORRUPT) are detected before any change
+ * and leave the handle usable. */
 static int raft_fail(raft *r, int rc)
 {
-    if (rc != 0 && r->failed == 0)
+    if (rc == TARN_ENOMEM && r->failed == 0)
         r->failed = rc;
     return rc;
 }
@@ -226,8 +228,8 @@ static int raft_progress_paused(const raft *r, const raft_progress *pr)
     return pr->inflight_count >= r->cfg.max_inflight;
 }
 
-/* Copies entries [next, last] into m, at most max_msg_bytes (but at least
- * one entry) and RAFT_MAX_ENTRIES_PER_MSG. */
+/* Copies entries [next, last] into m, at most max_msg_bytes counting each
+ * entry's header (but at least one entry), and RAFT_MAX_ENTRIES_PER_MSG. */
 static int raft_fill_entries(raft *r, raft_msg *m, uint64_t next)
 {
     uint64_t last = raft_log_last_index(&r->log);
@@ -236,7 +238,7 @@ static int raft_fill_entries(raft *r, raft_msg *m, uint64_t next)
     size_t n = 0;
     uint64_t bytes = 0;
     for (uint64_t i = next; i <= last && n < RAFT_MAX_ENTRIES_PER_MSG; i++, n++) {
-        uint32_t len = raft_log_at(&r->log, i)->len;
+        uint64_t len = raft_log_at(&r->log, i)->len + RAFT_ENTRY_OVERHEAD_BYTES;
         if (n > 0 && bytes + len > r->cfg.max_msg_bytes)
             break;
         bytes += len;
@@ -394,8 +396,9 @@ static int raft_handle_append(raft *r, const raft_msg *m)
            raft_log_term_at(&r->log, m->entries[k].index) == m->entries[k].term)
         k++;
     if (k < m->n_entries && m->entries[k].index <= last) {
-        if (m->entries[k].index <= r->commit)
-            return TARN_ECORRUPT; /* a leader overwriting committed entries */
+        /* m->index >= commit (checked above), so a conflict is never at a
+         * committed index (invariant 5). */
+        TARN_ASSERT(m->entries[k].index > r->commit);
         raft_log_truncate_from(&r->log, m->entries[k].index);
     }
     for (; k < m->n_entries; k++) {

@@ -156,7 +156,7 @@ typedef struct raft_config {
     int pre_vote;             /* Dissertation 9.6; default on */
     int check_quorum;         /* leader steps down without a live quorum, 6.2 */
     uint32_t max_inflight;    /* append batches in flight per follower */
-    uint64_t max_msg_bytes;   /* payload bytes per append (>= one entry) */
+    uint64_t max_msg_bytes;   /* bytes per append: payload + 24 per entry; >= 1 entry */
     uint32_t max_entry_bytes; /* largest accepted payload */
     uint64_t max_uncommitted; /* proposals beyond this many uncommitted entries: EBUSY */
     uint64_t applied;         /* index the state machine applied already (restart) */
@@ -184,8 +184,9 @@ void raft_close(raft *r);
 
 /* Feeds one message; `m` is borrowed. TARN_EINVAL for a malformed
  * message or one not addressed to this node, TARN_ECORRUPT when a peer
- * breaks the protocol (e.g. overwriting committed entries; the handle is
- * then failed), TARN_ENOMEM (failed). */
+ * breaks the protocol (an ack of entries we never had, a second leader in
+ * our term; the message is dropped, the handle stays usable), TARN_ENOMEM
+ * (failed). */
 int raft_step(raft *r, const raft_msg *m);
 
 /* Advances the logical clock by one tick. TARN_ENOMEM (failed). */

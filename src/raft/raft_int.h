@@ -11,6 +11,11 @@
 
 #include <stdint.h>
 
+/* What an entry costs on the wire besides its payload (term, index, type,
+ * length), counted against max_msg_bytes so that empty entries (no-ops)
+ * are not free. */
+#define RAFT_ENTRY_OVERHEAD_BYTES 24
+
 /*
  * The in-memory log: ents[k] has index offset + 1 + k. `offset` and
  * `offset_term` stand for the entry before the first one (0/0 until
