@@ -1,0 +1,321 @@
+/*
+ * delta/delta.h: reading Delta Lake tables: the transaction log (JSON
+ * commits, `_last_checkpoint`, classic checkpoints), snapshots at a version
+ * or a timestamp, and a scan that turns a snapshot's files into vec batches.
+ * Design note (log layout, replay and time-travel rules, supported and
+ * refused protocol features): delta/README.md.
+ *
+ *   delta_table *t;        delta_table_open(os, "tables/t", &t, &err);
+ *   delta_snapshot *s;     delta_snapshot_at_version(t, 3, &s, &err);
+ *   delta_scan *sc;        delta_scan_open(t, s, NULL, &sc, &err);
+ *   vec_batch b;           delta_scan_batch_init(sc, &b);
+ *   while ((rc = delta_scan_next(sc, &b, &err)) == 0 && b.len > 0) { ... }
+ *   vec_batch_free(&b); delta_scan_close(sc); delta_snapshot_free(s);
+ *   delta_table_close(t);
+ *
+ * Everything read from the store is untrusted: malformed JSON or actions
+ * give TARN_ECORRUPT with a message naming the file, the line and the
+ * action; a table that needs a protocol feature we do not implement gives
+ * TARN_ENOTSUP naming the feature. Every size has a named maximum below.
+ *
+ * Threads: a delta_table may be used by several threads at once (it is
+ * immutable after open; the object store is thread-safe). A snapshot is
+ * immutable and may be shared once built. A scan belongs to one thread.
+ */
+#ifndef TARN_DELTA_DELTA_H
+#define TARN_DELTA_DELTA_H
+
+#include "base/error.h"
+#include "objstore/objstore.h"
+#include "vec/vec.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Largest JSON commit file we read. */
+#define DELTA_COMMIT_BYTES_MAX ((size_t)64 << 20)
+/* Longest line (one action) in a commit file. */
+#define DELTA_LINE_BYTES_MAX ((size_t)16 << 20)
+/* Most actions in one commit file. */
+#define DELTA_ACTIONS_MAX ((size_t)1 << 22)
+/* Deepest nesting of a schema string (struct in array in map ...). */
+#define DELTA_SCHEMA_DEPTH_MAX 32
+/* Most nodes (fields, elements, keys, values) of a schema. */
+#define DELTA_SCHEMA_FIELDS_MAX 65536
+/* Most partition columns, partition values of one file, configuration
+ * entries, reader or writer features. */
+#define DELTA_MAP_ENTRIES_MAX 4096
+/* Longest data-file path, decoded. */
+#define DELTA_PATH_BYTES_MAX 4096
+/* Most versions a log may hold, and most live files of a snapshot. */
+#define DELTA_VERSIONS_MAX ((int64_t)1 << 30)
+#define DELTA_FILES_MAX    ((size_t)1 << 24)
+/* Largest `_last_checkpoint` file. */
+#define DELTA_LAST_CHECKPOINT_BYTES_MAX ((size_t)1 << 20)
+/* Most parts of a multi-part checkpoint. */
+#define DELTA_CHECKPOINT_PARTS_MAX 100000
+
+/* ---- schema ------------------------------------------------------------- */
+
+typedef enum delta_kind {
+    DELTA_STRING,
+    DELTA_LONG,
+    DELTA_INTEGER,
+    DELTA_SHORT,
+    DELTA_BYTE,
+    DELTA_FLOAT,
+    DELTA_DOUBLE,
+    DELTA_DECIMAL,
+    DELTA_BOOLEAN,
+    DELTA_BINARY,
+    DELTA_DATE,
+    DELTA_TIMESTAMP,     /* microseconds, UTC */
+    DELTA_TIMESTAMP_NTZ, /* microseconds, no time zone */
+    DELTA_STRUCT,
+    DELTA_ARRAY,
+    DELTA_MAP,
+    DELTA_KIND_COUNT
+} delta_kind;
+
+/*
+ * A schema is a tree stored depth-first in one array. Node 0 is the root
+ * struct (name ""). The children of node i are i+1, then end(i+1), ...,
+ * while below nodes[i].end. An array has one child (its element), a map two
+ * (key, value); their children have name NULL.
+ */
+typedef struct delta_field {
+    char *name; /* owned; NULL for array elements, map keys and values */
+    delta_kind kind;
+    bool nullable;     /* array elements: containsNull; values: valueContainsNull */
+    uint8_t precision; /* DELTA_DECIMAL: 1..38 */
+    uint8_t scale;     /* DELTA_DECIMAL: 0..precision */
+    int32_t parent;    /* node index, -1 for the root */
+    uint32_t end;      /* one past this node's last descendant */
+} delta_field;
+
+typedef struct delta_schema {
+    delta_field *fields; /* nfields, depth-first; owned */
+    uint32_t nfields;
+    uint32_t *top; /* ntop indexes of the root's children (the columns); owned */
+    uint32_t ntop;
+} delta_schema;
+
+/* Parses a Delta schema string (PROTOCOL.md "Schema Serialization Format")
+ * into *out. TARN_ECORRUPT (malformed, unknown type, nesting deeper than
+ * DELTA_SCHEMA_DEPTH_MAX, duplicate top-level names), TARN_ETOOBIG,
+ * TARN_ENOMEM. On error *out is empty. */
+int delta_schema_parse(const char *json, size_t len, delta_schema *out, tarn_err *err);
+void delta_schema_free(delta_schema *s);
+/* The top-level column with this name (Delta names are case-insensitive),
+ * as a node index, or -1. */
+int32_t delta_schema_find(const delta_schema *s, const char *name);
+/* "long", "decimal", ... (static). */
+const char *delta_kind_name(delta_kind k);
+/* The vec type a primitive column is read as. TARN_ENOTSUP for struct,
+ * array and map (not scannable yet). */
+int delta_kind_vec_type(const delta_field *f, vec_type_info *out);
+
+/* ---- actions (PROTOCOL.md "Actions") --------------------------------------- */
+
+/* A string-to-string map as two parallel arrays; a NULL value is JSON null. */
+typedef struct delta_map {
+    char **keys; /* owned */
+    char **vals; /* owned; entries may be NULL */
+    size_t count;
+} delta_map;
+
+/* Value of `key`: 1 found (*val may be NULL for null), 0 absent. */
+int delta_map_get(const delta_map *m, const char *key, const char **val);
+
+typedef struct delta_protocol {
+    int32_t min_reader_version;
+    int32_t min_writer_version;
+    char **reader_features; /* owned; NULL when the field is absent */
+    size_t n_reader_features;
+    char **writer_features;
+    size_t n_writer_features;
+} delta_protocol;
+
+typedef struct delta_metadata {
+    char *id;
+    char *name;          /* may be NULL */
+    char *schema_string; /* as stored */
+    delta_schema schema;
+    char **partition_columns;
+    size_t n_partition_columns;
+    delta_map configuration;
+    int64_t created_time_ms; /* -1 when absent */
+} delta_metadata;
+
+/* An add or a remove. */
+typedef struct delta_file_action {
+    char *path;                    /* URI-decoded */
+    char *dv_id;                   /* deletion vector unique id, or NULL */
+    delta_map partition_values;    /* add: required; remove: may be empty */
+    int64_t size_bytes;            /* -1 when absent (remove) */
+    int64_t modification_time_ms;  /* add; -1 for remove */
+    int64_t deletion_timestamp_ms; /* remove; -1 when absent */
+    bool data_change;
+    char *stats; /* the stats JSON string, unparsed; may be NULL */
+} delta_file_action;
+
+typedef struct delta_txn {
+    char *app_id;
+    int64_t version;
+    int64_t last_updated_ms; /* -1 when absent */
+} delta_txn;
+
+/* What one JSON commit file holds. */
+typedef struct delta_commit {
+    int64_t version;
+    delta_protocol *protocol; /* NULL when the commit has none */
+    delta_metadata *metadata; /* NULL when the commit has none */
+    delta_file_action *adds;
+    size_t nadds;
+    delta_file_action *removes;
+    size_t nremoves;
+    delta_txn *txns;
+    size_t ntxns;
+    char *commit_info;              /* the commitInfo object as compact JSON, or NULL */
+    int64_t timestamp_ms;           /* commitInfo.timestamp, -1 when absent */
+    int64_t in_commit_timestamp_ms; /* commitInfo.inCommitTimestamp, -1 when absent */
+} delta_commit;
+
+/*
+ * Parses the newline-delimited actions of one commit file (`data`, `len`
+ * bytes, borrowed). `name` (borrowed) is used in error messages. `cdc`,
+ * `domainMetadata`, `checkpointMetadata`, `sidecar` and unknown actions are
+ * skipped, as are unknown fields. Errors: TARN_ECORRUPT ("<name>: line 3:
+ * add: size: expected a non-negative integer"), TARN_ETOOBIG, TARN_ENOMEM.
+ * On success *out owns the result (free with delta_commit_free); on error
+ * *out is NULL.
+ */
+int delta_commit_parse(const char *data, size_t len, const char *name, int64_t version,
+                       delta_commit **out, tarn_err *err);
+void delta_commit_free(delta_commit *c);
+
+/* Decodes the %XX escapes of an add/remove path (RFC 2396). TARN_ECORRUPT
+ * for a bad escape, a decoded NUL, or more than DELTA_PATH_BYTES_MAX bytes.
+ * *out is owned by the caller. */
+int delta_path_decode(const char *s, char **out, tarn_err *err);
+
+/* Parsed per-file statistics (PROTOCOL.md "Per-file Statistics"). Nested
+ * columns are flattened to dotted names ("a.b"). Values are kept as their
+ * compact JSON text ("3", "\"abc\"", "1.5"). */
+typedef struct delta_col_stats {
+    char *column;       /* dotted name; owned */
+    char *min;          /* JSON text or NULL */
+    char *max;          /* JSON text or NULL */
+    int64_t null_count; /* -1 when absent */
+} delta_col_stats;
+
+typedef struct delta_stats {
+    int64_t num_records; /* -1 when absent */
+    delta_col_stats *cols;
+    size_t ncols;
+} delta_stats;
+
+/* Parses a stats string. TARN_ECORRUPT (malformed, wrong types, nesting
+ * deeper than DELTA_SCHEMA_DEPTH_MAX), TARN_ENOMEM. */
+int delta_stats_parse(const char *json, delta_stats *out, tarn_err *err);
+void delta_stats_free(delta_stats *s);
+/* Statistics of a column by dotted name, or NULL. */
+const delta_col_stats *delta_stats_find(const delta_stats *s, const char *column);
+
+/* ---- tables and snapshots ------------------------------------------------- */
+
+typedef struct delta_table delta_table;
+
+/*
+ * Opens the Delta table whose root is `root_key` (e.g. "tables/t"; "" for
+ * a table at the store root) in `os` (borrowed; must outlive the table).
+ * Checks that `<root>/_delta_log/` holds at least one commit or checkpoint.
+ * Errors: TARN_ENOENT (no log), TARN_EINVAL (bad key), store errors,
+ * TARN_ENOMEM. On error *out is NULL.
+ */
+int delta_table_open(objstore *os, const char *root_key, delta_table **out, tarn_err *err);
+void delta_table_close(delta_table *t);
+objstore *delta_table_store(const delta_table *t);
+/* The root key with a trailing '/' ("" for the store root). Borrowed. */
+const char *delta_table_root(const delta_table *t);
+
+/* A live logical file of a snapshot. */
+typedef struct delta_file {
+    char *path;         /* decoded, relative to the table root */
+    char *dv_id;        /* always NULL in a snapshot we return (DVs are refused) */
+    char **part_values; /* one per partition column, in metadata order; NULL: null */
+    int64_t size_bytes;
+    int64_t modification_time_ms;
+    bool data_change;
+    char *stats; /* the stats JSON string, or NULL; parse with delta_stats_parse */
+} delta_file;
+
+/* A table at one version. Read-only for the caller. */
+typedef struct delta_snapshot {
+    int64_t version;
+    int64_t timestamp_ms; /* the commit timestamp of `version` (see README) */
+    delta_protocol protocol;
+    delta_metadata metadata;
+    delta_file *files; /* nfiles, ordered by path */
+    size_t nfiles;
+    delta_txn *txns; /* ntxns, one per appId (latest version), ordered by appId */
+    size_t ntxns;
+    int64_t checkpoint_version; /* the checkpoint replay started from, -1: none */
+} delta_snapshot;
+
+/*
+ * The snapshot at the latest version, at `version`, or at the latest
+ * version whose commit timestamp is at or before `timestamp_ms`.
+ * Errors: TARN_ENOENT (no such version: beyond the latest, before the
+ * earliest reconstructable one, or a timestamp before the first commit),
+ * TARN_ECORRUPT (a gap in the versions, malformed actions, no protocol or
+ * metaData), TARN_ENOTSUP (a protocol feature we do not read; the message
+ * names it), store errors, TARN_ENOMEM. On success *out is owned by the
+ * caller (delta_snapshot_free); on error it is NULL.
+ */
+int delta_snapshot_latest(delta_table *t, delta_snapshot **out, tarn_err *err);
+int delta_snapshot_at_version(delta_table *t, int64_t version, delta_snapshot **out, tarn_err *err);
+int delta_snapshot_at_timestamp(delta_table *t, int64_t timestamp_ms, delta_snapshot **out,
+                                tarn_err *err);
+void delta_snapshot_free(delta_snapshot *s);
+
+/* Checks a protocol and configuration against what this reader implements:
+ * 0, or TARN_ENOTSUP naming the first unsupported feature. */
+int delta_protocol_check(const delta_protocol *p, const delta_map *configuration, tarn_err *err);
+
+/* ---- scanning rows -------------------------------------------------------- */
+
+typedef struct delta_scan_opts {
+    const char *const *columns; /* top-level column names, or NULL: all, in schema order */
+    uint32_t ncols;
+    uint32_t batch_rows;     /* 0: VEC_BATCH_ROWS */
+    size_t mem_budget_bytes; /* per file scan; 0: the Parquet default */
+} delta_scan_opts;
+
+typedef struct delta_scan delta_scan;
+
+/*
+ * Reads the rows of a snapshot's live files, in file order, as batches of
+ * the requested columns typed by the table schema. Partition columns come
+ * from the log (typed constants; null and __HIVE_DEFAULT_PARTITION__ read
+ * as null); columns a file lacks (written before a schema change) read as
+ * null. `t` and `s` are borrowed until delta_scan_close.
+ * Errors: TARN_EINVAL (unknown column), TARN_ENOTSUP (a nested column, a
+ * file column whose type cannot be read as the table type), TARN_ENOMEM.
+ */
+int delta_scan_open(delta_table *t, const delta_snapshot *s, const delta_scan_opts *opts,
+                    delta_scan **out, tarn_err *err);
+/* Prepares `b` with the scan's column types and batch size. */
+int delta_scan_batch_init(const delta_scan *sc, vec_batch *b);
+uint32_t delta_scan_ncols(const delta_scan *sc);
+/* Name of output column i (borrowed from the snapshot). */
+const char *delta_scan_col_name(const delta_scan *sc, uint32_t i);
+/* Fills `b` with the next rows; b->len == 0 at the end. Errors of the
+ * store and the Parquet reader (with the file named), TARN_ECORRUPT (a
+ * file whose size differs from its add action, a bad partition value).
+ * After an error the scan is unusable (TARN_ESTATE). */
+int delta_scan_next(delta_scan *sc, vec_batch *b, tarn_err *err);
+void delta_scan_close(delta_scan *sc);
+
+#endif

@@ -1,0 +1,185 @@
+/*
+ * delta/partval.c: partition values (strings in the log, PROTOCOL.md
+ * "Partition Value Serialization") parsed into typed constants of the
+ * column's vec type. Timestamps without a zone are read as UTC (the
+ * protocol says "the time zone of the writer", which the log does not
+ * record); see delta/README.md.
+ */
+#include "delta/scan_int.h"
+
+#include "base/alloc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil algorithm). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    unsigned yoe = (unsigned)(y - era * 400);
+    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
+    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (int64_t)doe - 719468;
+}
+
+static int parse_date(const char *s, int64_t *days, const char **rest)
+{
+    int y, m, d, n = 0;
+    if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 || m > 12 || d < 1 ||
+        d > 31)
+        return -1;
+    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
+    *rest = s + n;
+    return 0;
+}
+
+/* "YYYY-MM-DD HH:MM:SS[.ffffff]" or the ISO form with 'T' and a 'Z'. */
+static int parse_timestamp(const char *s, int64_t *micros)
+{
+    int64_t days;
+    const char *p;
+    int hh, mi, ss, n = 0;
+    if (parse_date(s, &days, &p) != 0 || (*p != ' ' && *p != 'T'))
+        return -1;
+    bool iso = *p == 'T';
+    if (sscanf(p + 1, "%2d:%2d:%2d%n", &hh, &mi, &ss, &n) != 3 || n != 8 || hh > 23 || mi > 59 ||
+        ss > 60 || hh < 0 || mi < 0 || ss < 0)
+        return -1;
+    p += 1 + n;
+    int64_t frac = 0;
+    if (*p == '.') {
+        int digits = 0;
+        for (p++; *p >= '0' && *p <= '9'; p++, digits++)
+            if (digits < 6)
+                frac = frac * 10 + (*p - '0');
+        if (digits == 0)
+            return -1;
+        for (; digits < 6; digits++)
+            frac *= 10;
+    }
+    if (iso && *p == 'Z')
+        p++;
+    if (*p != '\0')
+        return -1;
+    *micros = ((days * 24 + hh) * 60 + mi) * 60 * INT64_C(1000000) + ss * INT64_C(1000000) + frac;
+    return 0;
+}
+
+/* "[-]digits[.digits]" as an unscaled value with `scale` digits after the
+ * point; more fractional digits than the scale is an error (no rounding). */
+static int parse_decimal(const char *s, unsigned scale, int64_t *out)
+{
+    bool neg = *s == '-';
+    s += neg || *s == '+';
+    int64_t v = 0;
+    int frac = -1, digits = 0;
+    for (; *s; s++) {
+        if (*s == '.' && frac < 0) {
+            frac = 0;
+            continue;
+        }
+        if (*s < '0' || *s > '9' || v > (INT64_MAX - 9) / 10)
+            return -1;
+        v = v * 10 + (*s - '0');
+        digits++;
+        if (frac >= 0 && ++frac > (int)scale)
+            return -1;
+    }
+    for (int f = frac < 0 ? 0 : frac; f < (int)scale; f++) {
+        if (v > INT64_MAX / 10)
+            return -1;
+        v *= 10;
+    }
+    *out = neg ? -v : v;
+    return digits > 0 ? 0 : -1;
+}
+
+static int parse_int(const char *s, int64_t lo, int64_t hi, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_fixed(const delta_field *f, const char *s, delta_const *c)
+{
+    int64_t i = 0;
+    switch (f->kind) {
+    case DELTA_LONG:
+        return parse_int(s, INT64_MIN, INT64_MAX, &c->v.i64);
+    case DELTA_INTEGER:
+        return parse_int(s, INT32_MIN, INT32_MAX, &i) ? -1 : (c->v.i32 = (int32_t)i, 0);
+    case DELTA_SHORT:
+        return parse_int(s, INT16_MIN, INT16_MAX, &i) ? -1 : (c->v.i16 = (int16_t)i, 0);
+    case DELTA_BYTE:
+        return parse_int(s, INT8_MIN, INT8_MAX, &i) ? -1 : (c->v.i8 = (int8_t)i, 0);
+    case DELTA_BOOLEAN:
+        if (strcasecmp(s, "true") != 0 && strcasecmp(s, "false") != 0)
+            return -1;
+        c->v.u8 = strcasecmp(s, "true") == 0;
+        return 0;
+    case DELTA_FLOAT:
+    case DELTA_DOUBLE: {
+        char *end;
+        double d = strtod(s, &end);
+        if (end == s || *end != '\0')
+            return -1;
+        if (f->kind == DELTA_FLOAT)
+            c->v.f32 = (float)d;
+        else
+            c->v.f64 = d;
+        return 0;
+    }
+    case DELTA_DATE: {
+        const char *rest;
+        if (parse_date(s, &i, &rest) != 0 || *rest != '\0' || i < INT32_MIN || i > INT32_MAX)
+            return -1;
+        c->v.i32 = (int32_t)i;
+        return 0;
+    }
+    case DELTA_TIMESTAMP:
+    case DELTA_TIMESTAMP_NTZ:
+        return parse_timestamp(s, &c->v.i64);
+    case DELTA_DECIMAL:
+        return parse_decimal(s, f->scale, &c->v.i64);
+    default:
+        return -1;
+    }
+}
+
+int delta_const_parse(const delta_field *f, const char *text, delta_const *out, tarn_err *err)
+{
+    memset(out, 0, sizeof(*out));
+    /* Hive's marker for null: Spark writes null in the log, but other
+     * writers have put the directory name there. */
+    if (text == NULL || strcmp(text, "__HIVE_DEFAULT_PARTITION__") == 0) {
+        out->is_null = true;
+        return 0;
+    }
+    if (f->kind == DELTA_STRING || f->kind == DELTA_BINARY) {
+        out->str = text;
+        out->str_len = strlen(text);
+        return 0;
+    }
+    if (f->kind == DELTA_DECIMAL && f->precision > 18)
+        return tarn_err_set(err, TARN_ENOTSUP,
+                            "partition column \"%.100s\": decimal(%u,%u) "
+                            "values wider than 18 digits",
+                            f->name, f->precision, f->scale);
+    if (parse_fixed(f, text, out) != 0)
+        return tarn_err_set(err, TARN_ECORRUPT,
+                            "partition column \"%.100s\": \"%.100s\" is "
+                            "not a valid %s",
+                            f->name, text, delta_kind_name(f->kind));
+    return 0;
+}
