@@ -16,4 +16,10 @@ struct pq_file {
     char **col_names; /* owned dotted names */
 };
 
+/* Appends one PLAIN-encoded value (a statistics min or max: byte arrays
+ * without their length prefix) of leaf `ci` to `out`, converted to the
+ * column's vec type. TARN_ECORRUPT when the bytes do not fit the type,
+ * TARN_ERANGE when `out` is full, TARN_ENOMEM. */
+int pq_stat_to_vec(const pq_column_info *ci, const uint8_t *p, uint32_t len, vec_col *out);
+
 #endif

@@ -978,3 +978,25 @@ void pq_scan_close(pq_scan *s)
     tarn_free(s->leaf);
     tarn_free(s);
 }
+
+int pq_stat_to_vec(const pq_column_info *ci, const uint8_t *p, uint32_t len, vec_col *out)
+{
+    if (out->len >= out->cap)
+        return TARN_ERANGE;
+    size_t w = vec_type_width(ci->type.id);
+    if (w == 0)
+        return vec_col_append_str(out, p, len);
+    if (ci->physical == PQ_BOOLEAN) {
+        if (len < 1)
+            return TARN_ECORRUPT;
+        ((uint8_t *)out->data)[out->len++] = p[0] & 1;
+        return 0;
+    }
+    uint32_t pw = phys_width(ci);
+    if (ci->physical != PQ_BYTE_ARRAY && len != pw)
+        return TARN_ECORRUPT;
+    if (convert(ci, p, len, (uint8_t *)out->data + (size_t)out->len * w) != 0)
+        return TARN_ECORRUPT;
+    out->len++;
+    return 0;
+}
