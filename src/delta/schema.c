@@ -58,9 +58,10 @@ static int push_node(sbuild *b, const char *name, int32_t parent, uint32_t *idx)
 static int parse_decimal(sbuild *b, const char *t, delta_field *f)
 {
     unsigned p = 10, sc = 0;
-    char tail;
-    if (strcmp(t, "decimal") != 0 && (sscanf(t, "decimal(%u,%u)%c", &p, &sc, &tail) != 3 ||
-                                      tail != ')' || strchr(t, ')')[1] != '\0'))
+    char tail = 0;
+    int n = 0;
+    if (strcmp(t, "decimal") != 0 &&
+        (sscanf(t, "decimal(%u,%u%c%n", &p, &sc, &tail, &n) != 3 || tail != ')' || t[n] != '\0'))
         return sbad(b, "malformed decimal type", f->name);
     if (p < 1 || p > 38 || sc > p)
         return sbad(b, "decimal precision or scale out of range", f->name);
