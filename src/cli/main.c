@@ -6,19 +6,24 @@
 #include "cli/cli.h"
 
 #include "base/alloc.h"
+#include "parquet/tool.h"
 
 #include <stdio.h>
 #include <string.h>
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: tarn <command> [options]\n\n"
-                 "commands:\n"
-                 "  local                  run the embedded server (tarn local --help)\n"
-                 "  key create --role R    create an API key (R: read, write, admin)\n"
-                 "  key revoke ID          revoke the key with id ID\n"
-                 "  key list               list keys (ids and roles, never secrets)\n"
-                 "  version                print the version\n");
+    fprintf(out,
+            "usage: tarn <command> [options]\n\n"
+            "commands:\n"
+            "  local                  run the embedded server (tarn local --help)\n"
+            "  key create --role R    create an API key (R: read, write, admin)\n"
+            "  key revoke ID          revoke the key with id ID\n"
+            "  key list               list keys (ids and roles, never secrets)\n"
+            "  parquet schema FILE    print a Parquet file's schema\n"
+            "  parquet meta FILE      row groups, columns, encodings, sizes, statistics\n"
+            "  parquet cat FILE       rows [--columns a,b] [--limit N] [--format table|csv|json]\n"
+            "  version                print the version\n");
 }
 
 int main(int argc, char **argv)
@@ -34,6 +39,8 @@ int main(int argc, char **argv)
         return cli_local_main(argc - 2, argv + 2);
     if (strcmp(cmd, "key") == 0)
         return cli_key_main(argc - 2, argv + 2);
+    if (strcmp(cmd, "parquet") == 0)
+        return pq_tool_main(argc - 1, argv + 1, stdout, stderr);
     if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
         printf("tarn %s\n", TARN_VERSION);
         return 0;
