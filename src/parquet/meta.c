@@ -368,6 +368,7 @@ static int rd_stats(rd *r, pq_stats *s)
         if (rc)
             return CORRUPT;
     }
+    s->legacy = (s->has_min && !new_min) || (s->has_max && !new_max);
     return 0;
 }
 

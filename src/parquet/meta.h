@@ -140,6 +140,7 @@ typedef struct pq_stats {
     uint32_t min_len, max_len;
     int64_t null_count;
     int64_t distinct_count;
+    bool legacy; /* min/max from the deprecated fields (signed byte order) */
 } pq_stats;
 
 typedef struct pq_column_meta {

@@ -84,12 +84,38 @@ const pq_column_info *pq_file_column(const pq_file *f, uint32_t i);
 /* The leaf column with this dotted name, or -1. */
 int pq_file_find_column(const pq_file *f, const char *name);
 
+/* A simple predicate on one column, for skipping row groups by their
+ * statistics. Comparisons take `value` (row 0 of a column of exactly the
+ * leaf's vec type, valid); IS [NOT] NULL take none. */
+typedef enum pq_op {
+    PQ_OP_EQ,
+    PQ_OP_LT,
+    PQ_OP_LE,
+    PQ_OP_GT,
+    PQ_OP_GE,
+    PQ_OP_IS_NULL,
+    PQ_OP_IS_NOT_NULL,
+} pq_op;
+
+typedef struct pq_predicate {
+    uint32_t column; /* leaf column index */
+    pq_op op;
+    const vec_col *value; /* borrowed for the scan's lifetime; NULL for IS [NOT] NULL */
+} pq_predicate;
+
 typedef struct pq_scan_opts {
     const uint32_t *columns; /* leaf column indexes, or NULL: all columns */
     uint32_t ncols;
     uint32_t batch_rows;     /* rows per batch; 0: VEC_BATCH_ROWS */
     size_t mem_budget_bytes; /* 0: PQ_SCAN_BUDGET_DEFAULT */
     bool keep_dict;          /* strings from dictionary pages stay as codes */
+    /* Row groups whose statistics prove that no row satisfies all of these
+     * (AND) are skipped without reading them. Rows of the row groups kept
+     * are NOT filtered: that is the executor's job. Statistics are used only
+     * where their order is the type's (not for floats, INT96, or legacy
+     * min/max of unsigned, decimal byte-array and string columns). */
+    const pq_predicate *preds;
+    uint32_t npreds;
 } pq_scan_opts;
 
 typedef struct pq_scan pq_scan;
@@ -104,6 +130,8 @@ int pq_scan_batch_init(const pq_scan *s, vec_batch *b);
  * (TARN_ESTATE). */
 int pq_scan_next(pq_scan *s, vec_batch *b, tarn_err *err);
 void pq_scan_close(pq_scan *s);
+/* Row groups skipped so far by the predicates. */
+uint32_t pq_scan_skipped_row_groups(const pq_scan *s);
 
 /*
  * Writing flat files from vec batches:

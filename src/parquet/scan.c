@@ -75,6 +75,9 @@ struct pq_scan {
     int64_t rg_rows_left; /* rows of the current row group not yet returned */
     bool rg_open;
     int failed; /* sticky error */
+    const pq_predicate *preds;
+    uint32_t npreds;
+    uint32_t skipped; /* row groups skipped by the predicates */
 };
 
 /* ---- memory within the budget ---- */
@@ -843,6 +846,91 @@ static int fill_col(pq_scan *s, col_state *c, vec_col *out, uint32_t rows, tarn_
     return 0;
 }
 
+/* Whether a leaf's min/max statistics follow its vec type's order. */
+static bool stats_ordered(const pq_column_info *ci, const pq_stats *st)
+{
+    vec_type t = ci->type.id;
+    if (ci->unsupported || t == VEC_F32 || t == VEC_F64 || ci->physical == PQ_INT96)
+        return false; /* NaN is left out of min/max; INT96 order is undefined */
+    if (!st->legacy)
+        return true;
+    /* The deprecated fields compare as signed numbers or signed bytes. */
+    bool is_unsigned = t == VEC_U8 || t == VEC_U16 || t == VEC_U32 || t == VEC_U64;
+    return !is_unsigned && ci->physical != PQ_BYTE_ARRAY && ci->physical != PQ_FIXED_LEN_BYTE_ARRAY;
+}
+
+/* False when chunk statistics prove that no row satisfies `p`. */
+static bool pred_may_match(const pq_predicate *p, const pq_column_info *ci, const pq_column_meta *m)
+{
+    const pq_stats *st = &m->stats;
+    bool all_null = st->has_null_count && st->null_count == m->num_values;
+    if (p->op == PQ_OP_IS_NULL)
+        return !(st->has_null_count && st->null_count == 0);
+    if (p->op == PQ_OP_IS_NOT_NULL || all_null)
+        return !all_null;
+    if (!st->has_min || !st->has_max || !stats_ordered(ci, st))
+        return true;
+    vec_col mm;
+    if (vec_col_init(&mm, ci->type, 2) != 0)
+        return true; /* no memory: keeping the row group is always correct */
+    bool may = true;
+    if (pq_stat_to_vec(ci, st->min, st->min_len, &mm) == 0 &&
+        pq_stat_to_vec(ci, st->max, st->max_len, &mm) == 0) {
+        int vs_min = vec_value_cmp(p->value, 0, &mm, 0);
+        int vs_max = vec_value_cmp(p->value, 0, &mm, 1);
+        switch (p->op) {
+        case PQ_OP_EQ:
+            may = vs_min >= 0 && vs_max <= 0;
+            break;
+        case PQ_OP_LT:
+            may = vs_min > 0;
+            break; /* some x < v needs min < v */
+        case PQ_OP_LE:
+            may = vs_min >= 0;
+            break;
+        case PQ_OP_GT:
+            may = vs_max < 0;
+            break; /* some x > v needs max > v */
+        case PQ_OP_GE:
+            may = vs_max <= 0;
+            break;
+        default:
+            break;
+        }
+    }
+    vec_col_free(&mm);
+    return may;
+}
+
+static bool rg_may_match(const pq_scan *s, const pq_row_group *g)
+{
+    for (uint32_t i = 0; i < s->npreds; i++) {
+        const pq_predicate *p = &s->preds[i];
+        const pq_column_chunk *cc = &g->columns[p->column];
+        if (cc->has_meta && !pred_may_match(p, &s->f->cols[p->column], &cc->meta))
+            return false;
+    }
+    return true;
+}
+
+/* Checks the predicates against the file's columns. */
+static int check_preds(const pq_file *f, const pq_scan_opts *o, tarn_err *err)
+{
+    for (uint32_t i = 0; i < o->npreds; i++) {
+        const pq_predicate *p = &o->preds[i];
+        if (p->column >= f->ncols || (unsigned)p->op > PQ_OP_IS_NOT_NULL)
+            return tarn_err_set(err, TARN_EINVAL, "predicate %u: bad column or operator", i);
+        if (p->op >= PQ_OP_IS_NULL)
+            continue;
+        const vec_col *v = p->value;
+        if (v == NULL || v->len < 1 || !vec_col_is_valid(v, 0) ||
+            v->type.id != f->cols[p->column].type.id)
+            return tarn_err_set(err, TARN_EINVAL, "predicate %u: value must be row 0 of a %s", i,
+                                vec_type_name(f->cols[p->column].type.id));
+    }
+    return 0;
+}
+
 /* ---- the scan ---- */
 
 int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *err)
@@ -858,6 +946,9 @@ int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *
     for (uint32_t i = 0; opts->columns && i < ncols; i++)
         if (opts->columns[i] >= f->ncols)
             return tarn_err_set(err, TARN_EINVAL, "column %u of %u", opts->columns[i], f->ncols);
+    int prc = check_preds(f, opts, err);
+    if (prc != 0)
+        return prc;
     pq_scan *s = tarn_calloc(1, sizeof(*s));
     if (s == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "scan");
@@ -872,6 +963,8 @@ int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *
     s->batch_rows = opts->batch_rows ? opts->batch_rows : VEC_BATCH_ROWS;
     s->budget = opts->mem_budget_bytes ? opts->mem_budget_bytes : PQ_SCAN_BUDGET_DEFAULT;
     s->keep_dict = opts->keep_dict;
+    s->preds = opts->preds;
+    s->npreds = opts->npreds;
     for (uint32_t i = 0; i < ncols; i++) {
         s->leaf[i] = opts->columns ? opts->columns[i] : i;
         s->cols[i].ci = &f->cols[s->leaf[i]];
@@ -908,8 +1001,12 @@ static int next_row_group(pq_scan *s, tarn_err *err, uint32_t *bad_col)
     if (s->rg_open)
         s->rg++;
     s->rg_open = false;
-    while (s->rg < m->nrow_groups && m->row_groups[s->rg].num_rows == 0)
-        s->rg++;
+    for (; s->rg < m->nrow_groups; s->rg++) {
+        const pq_row_group *g = &m->row_groups[s->rg];
+        if (g->num_rows != 0 && (g->ncols != s->f->ncols || rg_may_match(s, g)))
+            break; /* to read, or malformed: reported below */
+        s->skipped += g->num_rows != 0;
+    }
     if (s->rg >= m->nrow_groups)
         return 0;
     const pq_row_group *g = &m->row_groups[s->rg];
@@ -999,4 +1096,9 @@ int pq_stat_to_vec(const pq_column_info *ci, const uint8_t *p, uint32_t len, vec
         return TARN_ECORRUPT;
     out->len++;
     return 0;
+}
+
+uint32_t pq_scan_skipped_row_groups(const pq_scan *s)
+{
+    return s->skipped;
 }

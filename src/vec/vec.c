@@ -362,3 +362,60 @@ uint32_t vec_batch_live_count(const vec_batch *b)
 {
     return b->sel_active ? b->sel_count : b->len;
 }
+
+static int cmp_double(double x, double y)
+{
+    if (x != x || y != y) /* NaN: after everything, equal to itself */
+        return (x != x) - (y != y);
+    return x < y ? -1 : x > y;
+}
+
+int vec_value_cmp(const vec_col *a, uint32_t ra, const vec_col *b, uint32_t rb)
+{
+    TARN_ASSERT(a->type.id == b->type.id);
+    const void *x = a->data, *y = b->data;
+#define CMP(T)                                                                                     \
+    return ((const T *)x)[ra] < ((const T *)y)[rb] ? -1 : ((const T *)x)[ra] > ((const T *)y)[rb]
+    switch (a->type.id) {
+    case VEC_BOOL:
+    case VEC_U8:
+        CMP(uint8_t);
+    case VEC_I8:
+        CMP(int8_t);
+    case VEC_I16:
+        CMP(int16_t);
+    case VEC_U16:
+        CMP(uint16_t);
+    case VEC_I32:
+    case VEC_DATE:
+        CMP(int32_t);
+    case VEC_U32:
+        CMP(uint32_t);
+    case VEC_I64:
+    case VEC_TIME:
+    case VEC_TIMESTAMP:
+    case VEC_DECIMAL64:
+        CMP(int64_t);
+    case VEC_U64:
+        CMP(uint64_t);
+    case VEC_F32:
+        return cmp_double(((const float *)x)[ra], ((const float *)y)[rb]);
+    case VEC_F64:
+        return cmp_double(((const double *)x)[ra], ((const double *)y)[rb]);
+    case VEC_DECIMAL128: {
+        vec_i128 p = ((const vec_i128 *)x)[ra], q = ((const vec_i128 *)y)[rb];
+        if (p.hi != q.hi)
+            return p.hi < q.hi ? -1 : 1;
+        return p.lo < q.lo ? -1 : p.lo > q.lo;
+    }
+    default:
+        break;
+    }
+#undef CMP
+    const uint8_t *s, *t;
+    size_t n, m;
+    vec_col_str(a, ra, &s, &n);
+    vec_col_str(b, rb, &t, &m);
+    int c = n && m ? memcmp(s, t, n < m ? n : m) : 0;
+    return c ? (c < 0 ? -1 : 1) : n < m ? -1 : n > m;
+}

@@ -182,6 +182,13 @@ void vec_col_str(const vec_col *col, uint32_t row, const uint8_t **s, size_t *le
  * do not handle codes). No-op on flat columns. TARN_ENOMEM, TARN_ETOOBIG. */
 int vec_col_flatten(vec_col *col);
 
+/* Compares row ra of a with row rb of b (same type id; both valid rows):
+ * -1, 0 or 1 in the type's order (signed or unsigned integers, decimals
+ * as numbers of the same scale, strings and binaries bytewise unsigned).
+ * Floats order NaN after every number and equal to itself, as SQL engines
+ * sort them. */
+int vec_value_cmp(const vec_col *a, uint32_t ra, const vec_col *b, uint32_t rb);
+
 /* Debug check of the invariants in the file comment; returns false and
  * never aborts, so tests can assert on it. */
 bool vec_col_check(const vec_col *col);

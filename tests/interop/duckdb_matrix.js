@@ -73,9 +73,11 @@ function* matrix() {
     const rg = await con.runAndReadAll(
       `SELECT count(DISTINCT row_group_id) FROM parquet_metadata('${file}')`);
     if (Number(rg.getRows()[0][0]) !== m.rgs) throw new Error(`${name}: wrong row group count`);
-    // Batches of 1000 rows (pages and batches misaligned), and of 7 rows with
-    // dictionaries flattened.
-    const problems = await compareFile(dump, file, { variants: [[1000, true], [7, false]] });
+    // Batches of 1000 rows (pages and batches misaligned); for the files with
+    // nulls and several row groups also batches of 7 rows with dictionaries
+    // flattened (slower, so not for every file).
+    const variants = m.nulls && m.rgs > 1 ? [[1000, true], [7, false]] : [[1000, true]];
+    const problems = await compareFile(dump, file, { variants });
     problems.forEach((p) => console.log('MISMATCH ' + p));
     files++;
     bad += problems.length > 0;

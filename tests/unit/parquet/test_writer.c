@@ -322,6 +322,104 @@ static void test_out_of_memory(void **state)
     tarn_buf_free(&m.buf);
 }
 
+/* Scans with one predicate; returns rows read and the ids seen in *lo..*hi. */
+static uint64_t scan_pred(const tarn_buf *file, pq_predicate p, uint32_t *skipped, int64_t *lo,
+                          int64_t *hi, uint64_t *match)
+{
+    pq_file *f;
+    assert_int_equal(pq_file_open_bytes(file->data, file->len, "w", &f, NULL), 0);
+    pq_scan *s;
+    uint32_t col = 0;
+    assert_int_equal(
+        pq_scan_open(f, &(pq_scan_opts){.columns = &col, .ncols = 1, .preds = &p, .npreds = 1}, &s,
+                     NULL),
+        0);
+    vec_batch b;
+    assert_int_equal(pq_scan_batch_init(s, &b), 0);
+    uint64_t rows = 0;
+    *lo = INT64_MAX;
+    *hi = INT64_MIN;
+    *match = 0;
+    while (pq_scan_next(s, &b, NULL) == 0 && b.len > 0) {
+        for (uint32_t k = 0; k < b.len; k++) {
+            int64_t id = ((int64_t *)b.cols[0].data)[k];
+            *lo = id < *lo ? id : *lo;
+            *hi = id > *hi ? id : *hi;
+            *match += p.op == PQ_OP_GE && p.value && id >= ((int64_t *)p.value->data)[0];
+        }
+        rows += b.len;
+    }
+    *skipped = pq_scan_skipped_row_groups(s);
+    vec_batch_free(&b);
+    pq_scan_close(s);
+    pq_file_close(f);
+    return rows;
+}
+
+static void test_predicate_skipping(void **state)
+{
+    (void)state;
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    pq_writer_opts o = {.page_bytes = 4096, .row_group_bytes = 16 << 10};
+    assert_int_equal(write_rows(&m, o, 20000, NULL, NULL), 0);
+    vec_col v;
+    assert_int_equal(vec_col_init(&v, (vec_type_info){.id = VEC_I64}, 1), 0);
+    v.len = 1;
+    uint32_t skipped;
+    int64_t lo, hi;
+    uint64_t match;
+    /* id >= 15000: the row groups before it are skipped, none it needs. */
+    ((int64_t *)v.data)[0] = 15000;
+    uint64_t rows = scan_pred(&m.buf, (pq_predicate){0, PQ_OP_GE, &v}, &skipped, &lo, &hi, &match);
+    assert_true(skipped > 0);
+    assert_true(rows < 10000);
+    assert_int_equal(match, 5000);
+    assert_int_equal(hi, 19999);
+    assert_true(lo <= 15000);
+    /* id == 12345: exactly the one row group holding it. */
+    ((int64_t *)v.data)[0] = 12345;
+    rows = scan_pred(&m.buf, (pq_predicate){0, PQ_OP_EQ, &v}, &skipped, &lo, &hi, &match);
+    assert_true(lo <= 12345 && hi >= 12345);
+    assert_true(rows < 5000);
+    /* id < 0 and id IS NULL: nothing can match. */
+    ((int64_t *)v.data)[0] = 0;
+    assert_int_equal(scan_pred(&m.buf, (pq_predicate){0, PQ_OP_LT, &v}, &skipped, &lo, &hi, &match),
+                     0);
+    assert_int_equal(
+        scan_pred(&m.buf, (pq_predicate){0, PQ_OP_IS_NULL, NULL}, &skipped, &lo, &hi, &match), 0);
+    /* id <= 0 keeps only the first row group. */
+    rows = scan_pred(&m.buf, (pq_predicate){0, PQ_OP_LE, &v}, &skipped, &lo, &hi, &match);
+    assert_true(rows > 0 && lo == 0 && rows < 5000);
+    /* Floats are never skipped by min/max (NaN is outside them). */
+    vec_col fv;
+    assert_int_equal(vec_col_init(&fv, (vec_type_info){.id = VEC_F64}, 1), 0);
+    ((double *)fv.data)[0] = 1e12;
+    fv.len = 1;
+    assert_int_equal(
+        scan_pred(&m.buf, (pq_predicate){1, PQ_OP_GT, &fv}, &skipped, &lo, &hi, &match), 20000);
+    assert_int_equal(skipped, 0);
+    /* Strings: "zzz" is above every name. */
+    vec_col sv;
+    assert_int_equal(vec_col_init(&sv, (vec_type_info){.id = VEC_STRING}, 1), 0);
+    assert_int_equal(vec_col_append_str(&sv, "zzz", 3), 0);
+    assert_int_equal(
+        scan_pred(&m.buf, (pq_predicate){2, PQ_OP_EQ, &sv}, &skipped, &lo, &hi, &match), 0);
+    /* A value of the wrong type is refused. */
+    pq_file *f;
+    pq_scan *s;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(pq_file_open_bytes(m.buf.data, m.buf.len, "w", &f, NULL), 0);
+    pq_predicate bad = {2, PQ_OP_EQ, &v};
+    assert_int_equal(pq_scan_open(f, &(pq_scan_opts){.preds = &bad, .npreds = 1}, &s, &err),
+                     TARN_EINVAL);
+    pq_file_close(f);
+    vec_col_free(&v);
+    vec_col_free(&fv);
+    vec_col_free(&sv);
+    tarn_buf_free(&m.buf);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -333,6 +431,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_required_null_and_sink_failure),
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_predicate_skipping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

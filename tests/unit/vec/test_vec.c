@@ -150,6 +150,45 @@ static void test_batch_and_selection(void **state)
     vec_batch_free(&b);
 }
 
+static void test_value_cmp(void **state)
+{
+    (void)state;
+    vec_col a, b;
+    assert_int_equal(vec_col_init(&a, (vec_type_info){.id = VEC_U64}, 2), 0);
+    ((uint64_t *)a.data)[0] = UINT64_MAX;
+    ((uint64_t *)a.data)[1] = 1;
+    a.len = 2;
+    assert_int_equal(vec_value_cmp(&a, 0, &a, 1), 1); /* unsigned, not signed */
+    assert_int_equal(vec_value_cmp(&a, 1, &a, 1), 0);
+    vec_col_free(&a);
+    assert_int_equal(vec_col_init(&a, (vec_type_info){.id = VEC_F64}, 3), 0);
+    double d[] = {1.0 / 0.0, 0.0 / 0.0, -2.0};
+    memcpy(a.data, d, sizeof(d));
+    a.len = 3;
+    assert_int_equal(vec_value_cmp(&a, 1, &a, 0), 1); /* NaN after +inf */
+    assert_int_equal(vec_value_cmp(&a, 1, &a, 1), 0);
+    assert_int_equal(vec_value_cmp(&a, 2, &a, 0), -1);
+    vec_col_free(&a);
+    assert_int_equal(vec_col_init(&a, (vec_type_info){.id = VEC_DECIMAL128}, 2), 0);
+    ((vec_i128 *)a.data)[0] = (vec_i128){5, -1}; /* negative */
+    ((vec_i128 *)a.data)[1] = (vec_i128){0, 0};
+    a.len = 2;
+    assert_int_equal(vec_value_cmp(&a, 0, &a, 1), -1);
+    vec_col_free(&a);
+    assert_int_equal(vec_col_init(&a, T_STR, 2), 0);
+    assert_int_equal(vec_col_init(&b, T_STR, 2), 0);
+    assert_int_equal(vec_col_append_str(&a, "ab", 2), 0);
+    assert_int_equal(vec_col_append_str(&a, "\xff", 1), 0);
+    assert_int_equal(vec_col_append_str(&b, "abc", 3), 0);
+    assert_int_equal(vec_col_append_str(&b, "", 0), 0);
+    assert_int_equal(vec_value_cmp(&a, 0, &b, 0), -1); /* prefix first */
+    assert_int_equal(vec_value_cmp(&a, 1, &b, 0), 1);  /* bytes unsigned */
+    assert_int_equal(vec_value_cmp(&b, 1, &b, 1), 0);
+    assert_int_equal(vec_value_cmp(&b, 1, &a, 0), -1);
+    vec_col_free(&a);
+    vec_col_free(&b);
+}
+
 static int oom_batch_op(void *ctx)
 {
     vec_batch *b = ctx;
@@ -187,6 +226,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dictionary_strings),
         cmocka_unit_test(test_dict_rejects_bad_offsets),
         cmocka_unit_test(test_batch_and_selection),
+        cmocka_unit_test(test_value_cmp),
         cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
