@@ -238,8 +238,15 @@ int sqlp_is_name(sql_parser *p, unsigned ahead)
 
 int sqlp_name(sql_parser *p, sql_name *out, const char *what)
 {
-    if (!sqlp_is_name(p, 0))
-        return sqlp_fail_expected(p, what);
+    if (!sqlp_is_name(p, 0)) {
+        int rc = sqlp_fail_expected(p, what);
+        const sql_token *t = sqlp_peek(p, 0);
+        if (t->kind == SQL_TOK_WORD && p->err->hint[0] == '\0')
+            snprintf(p->err->hint, sizeof(p->err->hint),
+                     "%s is a reserved word; write \"%.*s\" to use it as a name",
+                     sql_keyword_name(t->kw), (int)t->len, t->start);
+        return rc;
+    }
     sql_token t = sqlp_next(p);
     char buf[SQL_IDENT_MAX_BYTES];
     long n;

@@ -61,19 +61,75 @@ int sql_error_to_err(const sql_error *e, tarn_err *err);
 
 #define SQL_KEYWORD_TABLE(X)                                                                       \
     X(ALL, 1)                                                                                      \
-    X(ANALYZE, 0) X(AND, 1) X(AS, 1) X(ASC, 1) X(BETWEEN, 1) X(BY, 1) X(CASE, 1) X(CAST, 1)        \
-        X(COPY, 0) X(CREATE, 1) X(CROSS, 1) X(DATE, 0) X(DELETE, 1) X(DESC, 1) X(DESCRIBE, 0)      \
-            X(DISTINCT, 1) X(DROP, 1) X(ELSE, 1) X(END, 1) X(EXISTS, 0) X(EXPLAIN, 0) X(FALSE, 1)  \
-                X(FIRST, 0) X(FORMAT, 0) X(FROM, 1) X(FULL, 1) X(GROUP, 1) X(HAVING, 1)            \
-                    X(HISTORY, 0) X(HOURS, 0) X(IF, 0) X(IN, 1) X(INNER, 1) X(INSERT, 1)           \
-                        X(INTERVAL, 0) X(INTO, 1) X(IS, 1) X(JOIN, 1) X(LAST, 0) X(LEFT, 1)        \
-                            X(LIKE, 1) X(LIMIT, 1) X(NOT, 1) X(NULL, 1) X(NULLS, 0) X(OF, 0)       \
-                                X(OFFSET, 1) X(ON, 1) X(OPTIMIZE, 0) X(OR, 1) X(ORDER, 1)          \
-                                    X(OUTER, 1) X(PARTITIONED, 0) X(RETAIN, 0) X(RIGHT, 1)         \
-                                        X(SELECT, 1) X(SHOW, 0) X(TABLE, 1) X(TABLES, 0)           \
-                                            X(THEN, 1) X(TIMESTAMP, 0) X(TRUE, 1) X(UNION, 1)      \
-                                                X(VACUUM, 0) X(VALUES, 1) X(VERSION, 0) X(WHEN, 1) \
-                                                    X(WHERE, 1) X(WITH, 1)
+    X(ANALYZE, 0)                                                                                  \
+    X(AND, 1)                                                                                      \
+    X(AS, 1)                                                                                       \
+    X(ASC, 1)                                                                                      \
+    X(BETWEEN, 1)                                                                                  \
+    X(BY, 1)                                                                                       \
+    X(CASE, 1)                                                                                     \
+    X(CAST, 1)                                                                                     \
+    X(COPY, 0)                                                                                     \
+    X(CREATE, 1)                                                                                   \
+    X(CROSS, 1)                                                                                    \
+    X(DATE, 0)                                                                                     \
+    X(DELETE, 1)                                                                                   \
+    X(DESC, 1)                                                                                     \
+    X(DESCRIBE, 0)                                                                                 \
+    X(DISTINCT, 1)                                                                                 \
+    X(DROP, 1)                                                                                     \
+    X(ELSE, 1)                                                                                     \
+    X(END, 1)                                                                                      \
+    X(EXISTS, 0)                                                                                   \
+    X(EXPLAIN, 0)                                                                                  \
+    X(FALSE, 1)                                                                                    \
+    X(FIRST, 0)                                                                                    \
+    X(FORMAT, 0)                                                                                   \
+    X(FROM, 1)                                                                                     \
+    X(FULL, 1)                                                                                     \
+    X(GROUP, 1)                                                                                    \
+    X(HAVING, 1)                                                                                   \
+    X(HISTORY, 0)                                                                                  \
+    X(HOURS, 0)                                                                                    \
+    X(IF, 0)                                                                                       \
+    X(IN, 1)                                                                                       \
+    X(INNER, 1)                                                                                    \
+    X(INSERT, 1)                                                                                   \
+    X(INTERVAL, 0)                                                                                 \
+    X(INTO, 1)                                                                                     \
+    X(IS, 1)                                                                                       \
+    X(JOIN, 1)                                                                                     \
+    X(LAST, 0)                                                                                     \
+    X(LEFT, 1)                                                                                     \
+    X(LIKE, 1)                                                                                     \
+    X(LIMIT, 1)                                                                                    \
+    X(NOT, 1)                                                                                      \
+    X(NULL, 1)                                                                                     \
+    X(NULLS, 0)                                                                                    \
+    X(OF, 0)                                                                                       \
+    X(OFFSET, 1)                                                                                   \
+    X(ON, 1)                                                                                       \
+    X(OPTIMIZE, 0)                                                                                 \
+    X(OR, 1)                                                                                       \
+    X(ORDER, 1)                                                                                    \
+    X(OUTER, 1)                                                                                    \
+    X(PARTITIONED, 0)                                                                              \
+    X(RETAIN, 0)                                                                                   \
+    X(RIGHT, 1)                                                                                    \
+    X(SELECT, 1)                                                                                   \
+    X(SHOW, 0)                                                                                     \
+    X(TABLE, 1)                                                                                    \
+    X(TABLES, 0)                                                                                   \
+    X(THEN, 1)                                                                                     \
+    X(TIMESTAMP, 0)                                                                                \
+    X(TRUE, 1)                                                                                     \
+    X(UNION, 1)                                                                                    \
+    X(VACUUM, 0)                                                                                   \
+    X(VALUES, 1)                                                                                   \
+    X(VERSION, 0)                                                                                  \
+    X(WHEN, 1)                                                                                     \
+    X(WHERE, 1)                                                                                    \
+    X(WITH, 1)
 
 /* Keywords; X(NAME, reserved). Reserved words cannot be identifiers unless
  * quoted; the others can (a column may be called "date" or "version"). */
