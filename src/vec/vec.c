@@ -49,6 +49,17 @@ int vec_col_init(vec_col *col, vec_type_info type, uint32_t cap)
         return TARN_EINVAL;
     col->type = type;
     col->cap = cap;
+    if (type.list) {
+        /* The list itself: offsets into a child of the element type. */
+        vec_type_info et = type;
+        et.list = false;
+        col->list_offsets = tarn_calloc((size_t)cap + 1, sizeof(uint32_t));
+        col->elems = tarn_calloc(1, sizeof(vec_col));
+        int rc = col->list_offsets && col->elems ? vec_col_init(col->elems, et, cap) : TARN_ENOMEM;
+        if (rc != 0)
+            vec_col_free(col);
+        return rc;
+    }
     if (vec_type_is_var(type.id)) {
         /* calloc: offsets[0] must be 0 (invariant 2). */
         col->offsets = tarn_calloc((size_t)cap + 1, sizeof(uint32_t));
@@ -69,6 +80,12 @@ void vec_col_free(vec_col *col)
     tarn_free(col->bytes);
     tarn_free(col->codes);
     vec_dict_release(col->dict);
+    tarn_free(col->list_offsets);
+    if (col->elems) {
+        TARN_ASSERT(!col->elems->type.list); /* one level: bounded depth */
+        vec_col_free(col->elems);
+        tarn_free(col->elems);
+    }
     memset(col, 0, sizeof(*col));
 }
 
@@ -80,6 +97,8 @@ void vec_col_reset(vec_col *col)
         memset(col->validity, 0xff, ((size_t)col->cap + 7) / 8);
     vec_dict_release(col->dict);
     col->dict = NULL;
+    if (col->elems)
+        vec_col_reset(col->elems);
 }
 
 size_t vec_col_mem_bytes(const vec_col *col)
@@ -93,6 +112,8 @@ size_t vec_col_mem_bytes(const vec_col *col)
         n += ((size_t)col->cap + 1) * sizeof(uint32_t);
     if (col->codes)
         n += (size_t)col->cap * sizeof(uint32_t);
+    if (col->list_offsets)
+        n += ((size_t)col->cap + 1) * sizeof(uint32_t) + vec_col_mem_bytes(col->elems);
     return n;
 }
 
@@ -227,6 +248,14 @@ bool vec_col_check(const vec_col *col)
 {
     if (col->len > col->cap || col->cap > VEC_ROWS_MAX)
         return false;
+    if (col->type.list) {
+        if (col->list_offsets[0] != 0 || col->list_offsets[col->len] != col->elems->len)
+            return false;
+        for (uint32_t i = 0; i < col->len; i++)
+            if (col->list_offsets[i + 1] < col->list_offsets[i])
+                return false;
+        return !col->elems->type.list && vec_col_check(col->elems);
+    }
     if (!vec_type_is_var(col->type.id))
         return col->data != NULL;
     if (col->dict) {
@@ -418,4 +447,52 @@ int vec_value_cmp(const vec_col *a, uint32_t ra, const vec_col *b, uint32_t rb)
     vec_col_str(b, rb, &t, &m);
     int c = n && m ? memcmp(s, t, n < m ? n : m) : 0;
     return c ? (c < 0 ? -1 : 1) : n < m ? -1 : n > m;
+}
+
+/* Reallocates *p from `old` to `new` elements of `size` bytes, zeroing the
+ * new part; leaves *p alone on failure. */
+static int regrow(void **p, size_t old, size_t new, size_t size, int fill)
+{
+    if (*p == NULL)
+        return 0;
+    void *q = tarn_realloc(*p, new *size);
+    if (q == NULL)
+        return TARN_ENOMEM;
+    memset((uint8_t *)q + old * size, fill, (new - old) * size);
+    *p = q;
+    return 0;
+}
+
+int vec_col_grow(vec_col *col, uint32_t cap)
+{
+    if (cap <= col->cap)
+        return 0;
+    if (cap > VEC_ROWS_MAX)
+        return TARN_ETOOBIG;
+    size_t old = col->cap;
+    size_t vold = (old + 7) / 8, vnew = ((size_t)cap + 7) / 8;
+    /* Each array grows on its own; a failure leaves the column valid at its
+     * old cap because cap is raised only at the end. */
+    int rc = regrow(&col->data, old, cap, vec_type_width(col->type.id), 0);
+    if (rc == 0)
+        rc = regrow((void **)&col->offsets, old + 1, (size_t)cap + 1, sizeof(uint32_t), 0);
+    if (rc == 0)
+        rc = regrow((void **)&col->codes, old, cap, sizeof(uint32_t), 0);
+    if (rc == 0)
+        rc = regrow((void **)&col->list_offsets, old + 1, (size_t)cap + 1, sizeof(uint32_t), 0);
+    if (rc == 0)
+        rc = regrow((void **)&col->validity, vold, vnew, 1, 0xff);
+    if (rc == 0)
+        col->cap = cap;
+    return rc;
+}
+
+int vec_col_list_end(vec_col *col)
+{
+    TARN_ASSERT(col->type.list);
+    if (col->len >= col->cap)
+        return TARN_ERANGE;
+    col->len++;
+    col->list_offsets[col->len] = col->elems->len;
+    return 0;
 }

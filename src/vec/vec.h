@@ -10,6 +10,13 @@
  *   string/binary   offsets[cap + 1] into bytes[]        same
  *   dictionary      codes[cap] (uint32) into a vec_dict  same
  *
+ * A list column (type.list) holds, per row, elements
+ * elems[list_offsets[i] .. list_offsets[i+1]) of a child column `elems` of
+ * the same type without the list flag; the row's own validity says whether
+ * the list is null, the child's whether an element is. Lists nest one level
+ * only (the child is never a list), and the child grows as elements arrive,
+ * up to VEC_ROWS_MAX elements.
+ *
  * Strings may be stored either flat (offsets + bytes) or as dictionary codes
  * into a shared, reference-counted vec_dict. A reader keeps codes when the
  * source data was dictionary encoded: comparisons and group-by can then work
@@ -94,6 +101,7 @@ typedef struct vec_type_info {
     bool utc;           /* VEC_TIME, VEC_TIMESTAMP: adjusted to UTC */
     uint8_t precision;  /* decimals: total digits */
     uint8_t scale;      /* decimals: digits after the point */
+    bool list;          /* each row is a list of values of this type (one level) */
 } vec_type_info;
 
 /* A shared dictionary of strings (or binaries). Created with one reference
@@ -107,16 +115,18 @@ typedef struct vec_dict {
 
 typedef struct vec_col {
     vec_type_info type;
-    uint32_t len;      /* rows in use */
-    uint32_t cap;      /* rows allocated */
-    uint8_t *validity; /* (cap + 7) / 8 bytes, or NULL: all valid */
-    void *data;        /* fixed width: cap * width bytes; NULL for strings */
-    uint32_t *offsets; /* flat strings: cap + 1 entries */
-    uint8_t *bytes;    /* flat strings: bytes_cap bytes */
-    size_t bytes_len;  /* flat strings: bytes used */
-    size_t bytes_cap;  /* flat strings: bytes allocated */
-    uint32_t *codes;   /* dictionary strings: cap entries, allocated lazily */
-    vec_dict *dict;    /* dictionary strings: one reference held, or NULL */
+    uint32_t len;           /* rows in use */
+    uint32_t cap;           /* rows allocated */
+    uint8_t *validity;      /* (cap + 7) / 8 bytes, or NULL: all valid */
+    void *data;             /* fixed width: cap * width bytes; NULL for strings */
+    uint32_t *offsets;      /* flat strings: cap + 1 entries */
+    uint8_t *bytes;         /* flat strings: bytes_cap bytes */
+    size_t bytes_len;       /* flat strings: bytes used */
+    size_t bytes_cap;       /* flat strings: bytes allocated */
+    uint32_t *codes;        /* dictionary strings: cap entries, allocated lazily */
+    vec_dict *dict;         /* dictionary strings: one reference held, or NULL */
+    uint32_t *list_offsets; /* lists: cap + 1 entries into elems */
+    struct vec_col *elems;  /* lists: the elements, a growable non-list column */
 } vec_col;
 
 typedef struct vec_batch {
@@ -137,6 +147,14 @@ static inline bool vec_type_is_var(vec_type t)
 {
     return t == VEC_STRING || t == VEC_BINARY;
 }
+
+/* Grows the column to hold at least `cap` rows (<= VEC_ROWS_MAX), keeping
+ * its contents. TARN_ETOOBIG past the limit, TARN_ENOMEM. */
+int vec_col_grow(vec_col *col, uint32_t cap);
+/* Lists: ends row `len` with the elements appended to col->elems since the
+ * previous row ended (none for an empty or null list). TARN_ERANGE when the
+ * column is full. */
+int vec_col_list_end(vec_col *col);
 
 /* Prepares a column of `cap` rows (1..VEC_ROWS_MAX) of type `type`, empty.
  * Allocates the value array (and offsets for strings); validity is

@@ -189,6 +189,45 @@ static void test_value_cmp(void **state)
     vec_col_free(&b);
 }
 
+/* [[1, 2], null, [], [null, 5, ... 300 elements]] with the child growing. */
+static void test_lists(void **state)
+{
+    (void)state;
+    vec_col c;
+    assert_int_equal(vec_col_init(&c, (vec_type_info){.id = VEC_I32, .list = true}, 4), 0);
+    vec_col *e = c.elems;
+    assert_int_equal(e->cap, 4);
+    ((int32_t *)e->data)[0] = 1;
+    ((int32_t *)e->data)[1] = 2;
+    e->len = 2;
+    assert_int_equal(vec_col_list_end(&c), 0);
+    assert_int_equal(vec_col_set_null(&c, 1), 0);
+    assert_int_equal(vec_col_list_end(&c), 0);
+    assert_int_equal(vec_col_list_end(&c), 0);
+    assert_int_equal(vec_col_grow(e, 302), 0);
+    assert_int_equal(vec_col_set_null(e, 2), 0);
+    for (uint32_t i = 3; i < 302; i++)
+        ((int32_t *)e->data)[i] = (int32_t)i;
+    e->len = 302;
+    assert_int_equal(vec_col_list_end(&c), 0);
+    assert_int_equal(vec_col_list_end(&c), TARN_ERANGE);
+    assert_true(vec_col_check(&c));
+    assert_int_equal(c.list_offsets[1], 2);
+    assert_int_equal(c.list_offsets[2], 2);
+    assert_int_equal(c.list_offsets[3], 2);
+    assert_int_equal(c.list_offsets[4], 302);
+    assert_false(vec_col_is_valid(&c, 1));
+    assert_false(vec_col_is_valid(e, 2));
+    assert_true(vec_col_is_valid(e, 301)); /* grown validity bits start valid */
+    assert_int_equal(((int32_t *)e->data)[301], 301);
+    assert_int_equal(vec_col_grow(e, VEC_ROWS_MAX + 1), TARN_ETOOBIG);
+    c.list_offsets[2] = 3; /* not monotone */
+    assert_false(vec_col_check(&c));
+    vec_col_reset(&c);
+    assert_int_equal(e->len, 0);
+    vec_col_free(&c);
+}
+
 static int oom_batch_op(void *ctx)
 {
     vec_batch *b = ctx;
@@ -227,6 +266,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_dict_rejects_bad_offsets),
         cmocka_unit_test(test_batch_and_selection),
         cmocka_unit_test(test_value_cmp),
+        cmocka_unit_test(test_lists),
         cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
