@@ -191,7 +191,8 @@ int kv_tso_reserved(store_txn *txn, uint64_t *reserved_ms)
         return 0;
     if (rc != 0)
         return rc;
-    if (vl != 8)
+    /* Checked here, not asserted later: these are bytes from disk. */
+    if (vl != 8 || kv_le64(v) > KV_TSO_PHYSICAL_MAX)
         return TARN_ECORRUPT;
     *reserved_ms = kv_le64(v);
     return 0;

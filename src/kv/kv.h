@@ -212,7 +212,8 @@ void kv_tso_set_limit(kv_tso_state *s, uint64_t reserved_ms);
  */
 int kv_tso_next(kv_tso_state *s, int64_t now_ms, uint32_t count, uint64_t *first);
 
-/* The reserved window in the store (0 when never reserved). */
+/* The reserved window in the store (0 when never reserved). TARN_ECORRUPT
+ * for a bad record, TARN_EIO. */
 int kv_tso_reserved(store_txn *txn, uint64_t *reserved_ms);
 
 #endif

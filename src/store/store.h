@@ -124,8 +124,10 @@ int store_registry_set(store_registry *reg, uint8_t type, store_apply_fn fn, voi
  * Opens (creating when absent) the state machine in directory dir, which
  * must exist. Removes a snapshot install that a crash left behind.
  * Errors: TARN_EIO, TARN_ENOMEM, TARN_ECORRUPT (not a Tarn store, or a
- * newer format), TARN_EBUSY (another process holds it). On error nothing
- * is left to free. dir is copied.
+ * newer format). On error nothing is left to free. dir is copied. LMDB
+ * allows several processes on one environment; only one may apply, which
+ * the host guarantees by locking its data directory. Within one process
+ * open a directory once (LMDB's rule).
  */
 int store_open(const char *dir, const store_opts *opts, store **out, tarn_err *err);
 /* Closes; no read transaction may be open. Accepts NULL. */
