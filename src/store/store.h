@@ -163,6 +163,12 @@ void store_read_end(store_txn *txn);
 uint64_t store_txn_index(const store_txn *txn);
 uint64_t store_txn_term(const store_txn *txn);
 
+/* The applied index and term the transaction's view contains (in a read
+ * transaction: the last batch committed when it began; node/ compares it
+ * with a ReadIndex, and serializable reads can report it). TARN_ECORRUPT,
+ * TARN_EIO. */
+int store_txn_applied(store_txn *txn, uint64_t *index, uint64_t *term);
+
 /* Looks up table/key. *val is borrowed until the transaction ends or the
  * next write in it. TARN_ENOENT when absent; TARN_EINVAL for a key that is
  * empty or longer than STORE_KEY_MAX_BYTES; TARN_EIO. */

@@ -24,6 +24,11 @@ uint64_t store_txn_term(const store_txn *txn)
     return txn->term;
 }
 
+int store_txn_applied(store_txn *txn, uint64_t *index, uint64_t *term)
+{
+    return store_meta_read_applied(txn->txn, txn->dbi, index, term);
+}
+
 /* Builds the stored key in kb (STORE_KEY_MAX_BYTES + 1 bytes). */
 static int make_key(uint8_t *kb, uint8_t table, const void *key, size_t klen, MDB_val *out)
 {

@@ -7,6 +7,9 @@
 #include "base/rand.h"
 #include "obs/obs.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
+
 typedef struct fixture {
     char *dir;
     store *st;
@@ -260,6 +263,55 @@ static void test_cursor_order_and_bounds(void **state)
     store_read_end(t);
 }
 
+/* Readers on other threads see whole batches: in every view the counter
+ * equals the sum over exactly the applied entries the view reports. */
+typedef struct reader_ctx {
+    store *st;
+    atomic_int stop;
+    long views;
+    int bad;
+} reader_ctx;
+
+static void *reader_main(void *p)
+{
+    reader_ctx *c = p;
+    while (!atomic_load(&c->stop)) {
+        store_txn *t;
+        if (store_read_begin(c->st, &t, NULL) != 0) {
+            c->bad = 1;
+            break;
+        }
+        uint64_t idx, term, cur = 0;
+        const void *v;
+        size_t vl;
+        if (store_txn_applied(t, &idx, &term) != 0)
+            c->bad = 1;
+        if (store_txn_get(t, ST_TABLE_CTR, "c", 1, &v, &vl) == 0)
+            cur = st_get_u64(v);
+        if (cur != tri(idx))
+            c->bad = 1;
+        store_read_end(t);
+        c->views++;
+    }
+    return NULL;
+}
+
+static void test_concurrent_readers_see_whole_batches(void **state)
+{
+    fixture *f = *state;
+    reader_ctx c = {.st = f->st};
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, reader_main, &c), 0);
+    for (uint64_t i = 1; i <= 2000; i += 20)
+        assert_int_equal(apply_range(f, i, i + 19, "c", NULL), 0);
+    atomic_store(&c.stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    assert_int_equal(c.bad, 0);
+    assert_true(c.views > 0);
+}
+
 static void test_metrics(void **state)
 {
     fixture *f = *state;
@@ -341,6 +393,53 @@ static void test_oom_open_apply_read(void **state)
     tarn_test_rmdir(c.dir);
 }
 
+/* Snapshot out of one store and install into another, failing each
+ * allocation in turn: an error, no leak, and the target stays openable. */
+typedef struct snap_oom_ctx {
+    store *src;
+    char *dst;
+} snap_oom_ctx;
+
+static int snap_oom_op(void *p)
+{
+    snap_oom_ctx *c = p;
+    store_snapshot *s = NULL;
+    store_install *in = NULL;
+    store_snapshot_info info;
+    uint8_t buf[8192];
+    size_t got;
+    int rc = store_snapshot_open(c->src, &s, &info, NULL);
+    if (rc == 0)
+        rc = store_install_begin(c->dst, &in, NULL);
+    while (rc == 0) {
+        if ((rc = store_snapshot_read(s, buf, sizeof(buf), &got, NULL)) != 0 || got == 0)
+            break;
+        rc = store_install_write(in, buf, got, NULL);
+    }
+    if (rc == 0) {
+        rc = store_install_finish(in, NULL, NULL);
+        in = NULL;
+    }
+    store_install_abort(in);
+    store_snapshot_close(s);
+    return rc;
+}
+
+static void test_oom_snapshot_install(void **state)
+{
+    fixture *f = *state;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(apply_range(f, 1, 300, "c", &err), 0);
+    snap_oom_ctx c = {.src = f->st, .dst = tarn_test_mkdtemp("store-oom-snap")};
+    assert_true(tarn_test_oom_loop(snap_oom_op, NULL, &c, 100) >= 3);
+    store *st = NULL;
+    assert_int_equal(store_open(c.dst, NULL, &st, &err), 0);
+    assert_int_equal(store_applied_index(st), 300);
+    assert_int_equal(st_counter(st, "c"), tri(300));
+    store_close(st);
+    tarn_test_rmdir(c.dst);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -354,9 +453,11 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_io_error_is_sticky, setup, teardown),
         cmocka_unit_test_setup_teardown(test_registry_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_order_and_bounds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_readers_see_whole_batches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_metrics, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_dir_and_foreign_file, setup, teardown),
         cmocka_unit_test(test_oom_open_apply_read),
+        cmocka_unit_test_setup_teardown(test_oom_snapshot_install, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
