@@ -102,8 +102,9 @@ typedef struct delta_schema {
 } delta_schema;
 
 /* Parses a Delta schema string (PROTOCOL.md "Schema Serialization Format")
- * into *out. TARN_ECORRUPT (malformed, unknown type, nesting deeper than
- * DELTA_SCHEMA_DEPTH_MAX, duplicate top-level names), TARN_ETOOBIG,
+ * into *out. TARN_ECORRUPT (malformed, nesting deeper than
+ * DELTA_SCHEMA_DEPTH_MAX, duplicate top-level names, a bad decimal),
+ * TARN_ENOTSUP (a type we do not know, e.g. variant), TARN_ETOOBIG,
  * TARN_ENOMEM. On error *out is empty. */
 int delta_schema_parse(const char *json, size_t len, delta_schema *out, tarn_err *err);
 void delta_schema_free(delta_schema *s);
