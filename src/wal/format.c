@@ -29,7 +29,11 @@
  *                but where it was written (inside a payload, stale bytes).
  *   4      4     body length in bytes
  *   8      1     type: 1 entry, 2 hard state, 3 snapshot marker, 4 truncate
- *   9      7     reserved, zero
+ *   9      3     reserved, zero
+ *   12     4     synced_off: the segment was durable (fdatasync returned)
+ *                up to this offset when the record was written; at most
+ *                the record's own offset. Recovery uses it to tell damage
+ *                to synced data from a torn unsynced batch.
  *   16     len   body
  *   16+len pad   zeros up to a multiple of 8 (covered by the CRC)
  *
@@ -140,6 +144,8 @@ static int rec_encode(tarn_buf *b, wal_rec_pos pos, int type, const uint8_t *fix
     memset(p, 0, frame); /* zero header reserved bytes and padding */
     put_u32(p + 4, (uint32_t)body_len);
     p[8] = (uint8_t)type;
+    TARN_ASSERT(pos.synced_off <= pos.base_off + b->len);
+    put_u32(p + 12, pos.synced_off);
     memcpy(p + WAL_REC_HDR_SIZE, fixed, fixed_len);
     if (tail_len > 0)
         memcpy(p + WAL_REC_HDR_SIZE + fixed_len, tail, tail_len);
@@ -227,15 +233,19 @@ int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint64_t off, 
     int type = in[8];
     if (!body_len_ok(type, len))
         return *why = "bad record type or length", WAL_DEC_BAD;
-    if (!all_zero(in + 9, 7))
+    if (!all_zero(in + 9, 3))
         return *why = "record reserved bytes not zero", WAL_DEC_BAD;
     size_t frame = wal_frame_size(len);
     if (frame > avail)
         return *why = "record runs past the end of the segment", WAL_DEC_BAD;
     if (get_u32(in) != frame_crc(in, frame, seq, off))
         return *why = "record checksum mismatch", WAL_DEC_BAD;
+    uint32_t synced_off = get_u32(in + 12);
+    if (synced_off > off)
+        return *why = "record claims durability beyond itself", WAL_DEC_BAD;
     const uint8_t *body = in + WAL_REC_HDR_SIZE;
     memset(r, 0, sizeof(*r));
+    r->synced_off = synced_off;
     r->type = type;
     r->frame_bytes = frame;
     r->a = get_u64(body);

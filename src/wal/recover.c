@@ -119,8 +119,10 @@ typedef struct seg_read {
     size_t size;
     char path[4096];
     wal_seg_hdr hdr;
-    size_t end;         /* offset after the last valid record */
-    size_t garbage_end; /* last segment: end of non-zero bytes after `end` */
+    size_t end;                /* offset after the last valid record */
+    size_t garbage_end;        /* end of non-zero bytes after `end` */
+    size_t later_valid;        /* offset of a valid record after `end`, 0: none */
+    uint32_t later_synced_max; /* highest synced_off of those records */
     uint64_t max_index;
 } seg_read;
 
@@ -186,12 +188,14 @@ static int replay_record(wal_state *st, const wal_rec *r, const char **why)
     }
 }
 
-/* After the records end at s->end: is there a valid record further on, and
- * where do the non-zero bytes end? Returns the offset of a valid record or 0. */
-static size_t scan_after_end(seg_read *s)
+/* After the records end at s->end: finds the valid records further on (the
+ * first one's offset, and the highest synced_off any of them claims) and
+ * where the non-zero bytes end. */
+static void scan_after_end(seg_read *s)
 {
-    size_t found = 0;
     s->garbage_end = s->end;
+    s->later_valid = 0;
+    s->later_synced_max = 0;
     for (size_t off = s->end; off < s->size; off += WAL_ALIGN) {
         size_t n = s->size - off < WAL_ALIGN ? s->size - off : WAL_ALIGN;
         for (size_t i = 0; i < n; i++)
@@ -199,11 +203,14 @@ static size_t scan_after_end(seg_read *s)
                 s->garbage_end = off + n;
         wal_rec r;
         const char *why;
-        if (!found && off > s->end &&
-            wal_rec_decode(s->buf + off, s->size - off, s->seq, off, &r, &why) == 0)
-            found = off;
+        if (off > s->end &&
+            wal_rec_decode(s->buf + off, s->size - off, s->seq, off, &r, &why) == WAL_DEC_OK) {
+            if (s->later_valid == 0)
+                s->later_valid = off;
+            if (r.synced_off > s->later_synced_max)
+                s->later_synced_max = r.synced_off;
+        }
     }
-    return found;
 }
 
 /* Replays the records of one segment into st, up to the first non-record. */
@@ -255,15 +262,37 @@ static int cut_tail(wal *w, seg_read *s, tarn_err *err)
 }
 
 /* Decides what the bytes after the last record of a segment mean. */
+/* A valid record after the damage at s->end: refused, unless the damage
+ * is in the last segment, no later record proves it was synced (their
+ * synced_off is at most s->end), and the caller opted in to cutting such
+ * torn batches (out-of-order writeback of an unsynced batch leaves exactly
+ * this). Returns 0 when the tail may be cut. */
+static int later_valid_record(wal *w, const seg_read *s, int last, const char *why, tarn_err *err)
+{
+    int synced = s->later_synced_max > s->end;
+    if (last && !synced && w->repair_torn_batch)
+        return 0;
+    const char *what = !last    ? "in a segment that is not the last"
+                       : synced ? "the damaged bytes had been synced: damage inside the log"
+                                : "maybe an unsynced batch torn by out-of-order writeback; "
+                                  "wal_opts.repair_torn_batch would cut it";
+    return tarn_err_set(err, TARN_ECORRUPT,
+                        "wal segment %s offset %zu: %s, yet a valid record follows at offset %zu "
+                        "(%s)",
+                        s->path, s->end, why, s->later_valid, what);
+}
+
+/* Decides what the bytes after the last record of a segment mean. */
 static int end_of_segment(wal *w, seg_read *s, int last, const char *why, uint64_t *cut,
                           tarn_err *err)
 {
-    size_t valid = scan_after_end(s);
-    if (valid != 0)
-        return tarn_err_set(err, TARN_ECORRUPT,
-                            "wal segment %s offset %zu: %s, yet a valid record follows at offset "
-                            "%zu (damage inside the log, not a torn tail)",
-                            s->path, s->end, why, valid);
+    scan_after_end(s);
+    if (s->later_valid != 0) {
+        int rc = later_valid_record(w, s, last, why, err);
+        if (rc != 0)
+            return rc;
+        why = "torn unsynced batch (valid unsynced records after the damage dropped)";
+    }
     if (s->garbage_end == s->end)
         return 0;
     if (!last)
@@ -316,6 +345,7 @@ static int recover_segment(wal *w, wal_state *st, uint64_t seq, int first, int l
     if (rc == 0 && last) {
         w->cur_fd = s->fd;
         w->cur_off = s->end;
+        w->synced_off = s->end; /* recover_make_durable syncs it before use */
         s->fd = -1;
     }
     if (s->fd >= 0)

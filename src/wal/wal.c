@@ -120,13 +120,16 @@ int wal_sync_locked(wal *w, tarn_err *err)
     if (rc != 0)
         return wal_fail(w, err, rc, "fdatasync segment %" PRIu64, w->segs[w->seg_count - 1].seq);
     w->dirty = 0;
+    w->synced_off = w->cur_off;
     return 0;
 }
 
 /* Where the write buffer will land in the last segment. */
 static wal_rec_pos wal_pos(const wal *w)
 {
-    return (wal_rec_pos){.seq = w->segs[w->seg_count - 1].seq, .base_off = w->cur_off};
+    return (wal_rec_pos){.seq = w->segs[w->seg_count - 1].seq,
+                         .base_off = w->cur_off,
+                         .synced_off = (uint32_t)w->synced_off};
 }
 
 /* Encodes the header and the restated hard state and marker into wbuf. */
@@ -138,7 +141,7 @@ static int wal_seg_prologue(wal *w, uint64_t seq, uint64_t size_bytes)
     wal_seg_hdr h = {.seq = seq, .first_index = w->st.last_index + 1, .size_bytes = size_bytes};
     wal_seg_hdr_encode(w->wbuf.data, &h);
     w->wbuf.len = WAL_SEG_HDR_SIZE;
-    wal_rec_pos pos = {.seq = seq, .base_off = 0};
+    wal_rec_pos pos = {.seq = seq, .base_off = 0, .synced_off = 0};
     if (w->st.has_hs && (rc = wal_rec_encode_hs(&w->wbuf, pos, &w->st.hs)) != 0)
         return rc;
     if (w->st.snap_index > 0 &&
@@ -200,6 +203,7 @@ int wal_seg_create(wal *w, uint64_t seq, uint64_t min_bytes, tarn_err *err)
     w->segs[w->seg_count++] = (wal_segment){.seq = seq, .size_bytes = size, .max_index = 0};
     w->cur_fd = fd;
     w->cur_off = w->wbuf.len;
+    w->synced_off = w->cur_off; /* the prologue was fsynced */
     w->dirty = 0;
     tarn_buf_reset(&w->wbuf);
     return 0;

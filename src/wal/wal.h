@@ -66,6 +66,15 @@ typedef struct wal_opts {
     uint64_t segment_size_bytes; /* target preallocated size; 0: default */
     size_t submit_queue_max;     /* pending wal_submit calls; 0: 1024 */
     obs_registry *metrics;       /* NULL: obs_global(); borrowed */
+    /* Damage in the last segment followed by valid records is refused
+     * (TARN_ECORRUPT) by default. When no later record proves the damaged
+     * bytes were synced, it may instead be an unsynced batch that the page
+     * cache or the device wrote back out of order before a power cut; set
+     * this to cut such a batch off (its records were never acknowledged,
+     * unless the damage struck the last synced batch after its sync, which
+     * nothing on disk can tell apart). Off: refuse and let an operator
+     * decide. */
+    int repair_torn_batch;
 } wal_opts;
 
 /* What recovery found. Free with wal_recovered_free. */

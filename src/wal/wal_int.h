@@ -26,6 +26,7 @@
 TARN_STATIC_ASSERT(WAL_SEG_HDR_CRC_OFF + 4 == WAL_SEG_HDR_SIZE, "segment header ends with crc");
 TARN_STATIC_ASSERT(WAL_SEG_HDR_SIZE % WAL_ALIGN == 0, "records start aligned");
 TARN_STATIC_ASSERT(WAL_REC_HDR_SIZE % WAL_ALIGN == 0, "bodies start aligned");
+TARN_STATIC_ASSERT(WAL_SEGMENT_SIZE_MAX <= UINT32_MAX, "synced_off is a u32");
 
 enum wal_rec_type {
     WAL_REC_ENTRY = 1,
@@ -53,7 +54,8 @@ typedef struct wal_rec {
                                truncate: from */
     const uint8_t *payload; /* entry payload */
     size_t payload_len;
-    size_t frame_bytes; /* header + body + padding */
+    size_t frame_bytes;  /* header + body + padding */
+    uint32_t synced_off; /* bytes of the segment durable before this record was written */
 } wal_rec;
 
 static inline size_t wal_align8(size_t n)
@@ -76,6 +78,7 @@ int wal_seg_hdr_decode(const uint8_t in[WAL_SEG_HDR_SIZE], wal_seg_hdr *h, const
 typedef struct wal_rec_pos {
     uint64_t seq;
     uint64_t base_off;
+    uint32_t synced_off; /* the segment was durable up to here when written */
 } wal_rec_pos;
 
 /* Appends one framed record to b, for the file offset pos->base_off +
@@ -145,11 +148,13 @@ struct wal {
     wal_vfs vfs;
     char *dir;
     uint64_t segment_size_bytes;
-    int failed;        /* sticky: TARN_ESTATE from now on */
-    int cur_fd;        /* -1 when none */
-    uint64_t cur_off;  /* next write offset in the last segment */
-    int dirty;         /* written since the last fdatasync */
-    wal_segment *segs; /* oldest first; the last one is written */
+    int failed;            /* sticky: TARN_ESTATE from now on */
+    int repair_torn_batch; /* wal_opts.repair_torn_batch */
+    int cur_fd;            /* -1 when none */
+    uint64_t cur_off;      /* next write offset in the last segment */
+    uint64_t synced_off;   /* the last segment is durable up to here */
+    int dirty;             /* written since the last fdatasync */
+    wal_segment *segs;     /* oldest first; the last one is written */
     size_t seg_count, seg_cap;
     wal_state st; /* without payloads */
     tarn_buf wbuf;

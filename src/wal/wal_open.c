@@ -54,6 +54,7 @@ static int wal_new(const char *dir, const wal_opts *o, wal **out, tarn_err *err)
     w->segment_size_bytes =
         o->segment_size_bytes ? o->segment_size_bytes : WAL_SEGMENT_SIZE_DEFAULT;
     w->q_cap = o->submit_queue_max ? o->submit_queue_max : WAL_SUBMIT_QUEUE_DEFAULT;
+    w->repair_torn_batch = o->repair_torn_batch;
     w->dir = tarn_strdup(dir);
     w->q = tarn_calloc(w->q_cap, sizeof(*w->q));
     if (w->dir == NULL || w->q == NULL) {

@@ -3,6 +3,7 @@
 
 #include "base/assert.h"
 #include "base/error.h"
+#include "base/rand.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -488,13 +489,27 @@ static void apply_dir_op(simdisk *d, const op *o)
     }
 }
 
-void simdisk_power_cut(simdisk *d, size_t keep_data, size_t torn_bytes, size_t keep_dir)
+#define SECTOR 512
+
+/* Keeps a random subset of a write's sectors. */
+static void apply_scattered(simdisk *d, const op *o, tarn_rng *rng)
 {
-    for (size_t i = 0; i < d->data_ops.n && i < keep_data; i++)
-        apply_data_op(d, &d->data_ops.v[i], 0);
-    if (keep_data < d->data_ops.n && torn_bytes > 0 && d->data_ops.v[keep_data].kind == OP_WRITE &&
-        torn_bytes < d->data_ops.v[keep_data].len)
-        apply_data_op(d, &d->data_ops.v[keep_data], torn_bytes);
+    bytes *b = &d->inodes[o->ino].dur;
+    uint64_t pos = o->off;
+    while (pos < o->off + o->len) {
+        uint64_t next = (pos / SECTOR + 1) * SECTOR;
+        if (next > o->off + o->len)
+            next = o->off + o->len;
+        if (tarn_rng_below(rng, 2))
+            bytes_write(b, pos, o->data + (pos - o->off), (size_t)(next - pos));
+        else if (pos + (next - pos) > b->len)
+            bytes_resize(b, (size_t)next); /* the file is as long; the sector reads zeros */
+        pos = next;
+    }
+}
+
+static void power_cut_finish(simdisk *d, size_t keep_dir)
+{
     for (size_t i = 0; i < d->dir_ops.n && i < keep_dir; i++)
         apply_dir_op(d, &d->dir_ops.v[i]);
     for (size_t i = 0; i < d->ninodes; i++)
@@ -506,4 +521,27 @@ void simdisk_power_cut(simdisk *d, size_t keep_data, size_t torn_bytes, size_t k
         d->fds[i] = -1;
     d->dead = 0;
     d->cut_at = 0;
+}
+
+void simdisk_power_cut_scattered(simdisk *d, uint64_t seed, size_t keep_dir)
+{
+    tarn_rng rng;
+    tarn_rng_seed(&rng, seed);
+    for (size_t i = 0; i < d->data_ops.n; i++) {
+        if (d->data_ops.v[i].kind == OP_WRITE)
+            apply_scattered(d, &d->data_ops.v[i], &rng);
+        else
+            apply_data_op(d, &d->data_ops.v[i], 0);
+    }
+    power_cut_finish(d, keep_dir);
+}
+
+void simdisk_power_cut(simdisk *d, size_t keep_data, size_t torn_bytes, size_t keep_dir)
+{
+    for (size_t i = 0; i < d->data_ops.n && i < keep_data; i++)
+        apply_data_op(d, &d->data_ops.v[i], 0);
+    if (keep_data < d->data_ops.n && torn_bytes > 0 && d->data_ops.v[keep_data].kind == OP_WRITE &&
+        torn_bytes < d->data_ops.v[keep_data].len)
+        apply_data_op(d, &d->data_ops.v[keep_data], torn_bytes);
+    power_cut_finish(d, keep_dir);
 }

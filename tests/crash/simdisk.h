@@ -54,4 +54,11 @@ size_t simdisk_pending_write_len(const simdisk *d, size_t i);
  * descriptors are closed and the volatile state equals the durable one. */
 void simdisk_power_cut(simdisk *d, size_t keep_data, size_t torn_bytes, size_t keep_dir);
 
+/* A power cut with out-of-order writeback: every pending data write
+ * keeps each of its 512-byte sectors (file-aligned) with probability 1/2,
+ * drawn from `seed`; resizes are kept; the first keep_dir pending
+ * directory ops are kept. As a device may persist the sectors of an
+ * unsynced write in any order before a FLUSH. */
+void simdisk_power_cut_scattered(simdisk *d, uint64_t seed, size_t keep_dir);
+
 #endif

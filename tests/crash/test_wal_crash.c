@@ -5,9 +5,11 @@
  * syncs, suffix truncations and conflicting overwrites, snapshot markers
  * with compaction, segment rollovers, clean reopens) runs once to count
  * its write points K. Then for every k in 1..K it runs again with the
- * power cut at write k, in three ways (lose everything unsynced; keep all
+ * power cut at write k, in four ways (lose everything unsynced; keep all
  * of it; keep a random prefix with a torn next write and a random prefix
- * of the directory operations), reopens and checks:
+ * of the directory operations; keep random 512-byte sectors of the
+ * unsynced writes, as out-of-order writeback would, with
+ * wal_opts.repair_torn_batch on), reopens and checks:
  *   - the WAL opens (a power cut is never "corruption");
  *   - the recovered log is exactly the log after some prefix of the
  *     records the workload wrote, no shorter than the prefix whose sync
@@ -163,10 +165,16 @@ typedef struct gen {
     uint64_t terms[IDX_MAX];
 } gen;
 
+/* Set for the scattered-writeback cuts: holes inside an unsynced batch
+ * are then expected, and wal_opts.repair_torn_batch must cut them. */
+static int g_repair_torn_batch;
+
 static const wal_opts *opts_for(simdisk *d)
 {
     static wal_opts o;
-    o = (wal_opts){.vfs = simdisk_vfs(d), .segment_size_bytes = 4096};
+    o = (wal_opts){.vfs = simdisk_vfs(d),
+                   .segment_size_bytes = 4096,
+                   .repair_torn_batch = g_repair_torn_batch};
     return &o;
 }
 
@@ -384,11 +392,13 @@ static void verify_after_cut(simdisk *d, const hist *h, const char *what, tarn_r
     wal_recovered_free(&r);
 }
 
-/* Cuts power in one of three ways. */
+/* Cuts power in one of four ways. */
 static void cut_variant(simdisk *d, int variant, tarn_rng *rng)
 {
     size_t pd = simdisk_pending_data(d), pr = simdisk_pending_dir(d);
-    if (variant == 0) {
+    if (variant == 3) {
+        simdisk_power_cut_scattered(d, tarn_rng_next(rng), (size_t)tarn_rng_below(rng, pr + 1));
+    } else if (variant == 0) {
         simdisk_power_cut(d, 0, 0, 0);
     } else if (variant == 1) {
         simdisk_power_cut(d, SIZE_MAX, 0, SIZE_MAX);
@@ -426,6 +436,7 @@ static void crash_at(uint64_t seed, int steps, uint64_t k, int variant, tarn_rng
     simdisk *d = simdisk_new(DIR_NAME);
     hist h = {0};
     simdisk_cut_at(d, k);
+    g_repair_torn_batch = variant == 3;
     int rc = run_workload(d, seed, steps, &h);
     assert_int_not_equal(rc, 0);
     assert_true(simdisk_dead(d));
@@ -433,7 +444,8 @@ static void crash_at(uint64_t seed, int steps, uint64_t k, int variant, tarn_rng
     char what[128];
     snprintf(what, sizeof(what), "seed %" PRIu64 " cut at write %" PRIu64 " variant %d", seed, k,
              variant);
-    verify_after_cut(d, &h, what, variant == 2 ? rng : NULL);
+    verify_after_cut(d, &h, what, variant >= 2 ? rng : NULL);
+    g_repair_torn_batch = 0;
     simdisk_free(d);
     free(h.v);
 }
@@ -454,9 +466,9 @@ static void test_crash_at_every_write_point(void **state)
         tarn_rng rng;
         tarn_rng_seed(&rng, seeds[s] * 7919);
         for (uint64_t k = 1; k <= k_max; k++)
-            for (int v = 0; v < 3; v++)
+            for (int v = 0; v < 4; v++)
                 crash_at(seeds[s], steps, k, v, &rng);
-        printf("# workload seed %" PRIu64 ": %" PRIu64 " write points x 3 cuts\n", seeds[s], k_max);
+        printf("# workload seed %" PRIu64 ": %" PRIu64 " write points x 4 cuts\n", seeds[s], k_max);
     }
 }
 
@@ -472,7 +484,7 @@ static void test_crash_random(void **state)
         int steps = 20 + (int)tarn_rng_below(&rng, 120);
         uint64_t k_max = count_write_points(wseed, steps, 0);
         for (int c = 0; c < 40; c++)
-            crash_at(wseed, steps, 1 + tarn_rng_below(&rng, k_max), 2, &rng);
+            crash_at(wseed, steps, 1 + tarn_rng_below(&rng, k_max), 2 + c % 2, &rng);
     }
 }
 
