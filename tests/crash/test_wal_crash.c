@@ -460,7 +460,7 @@ static void test_crash_at_every_write_point(void **state)
 {
     (void)state;
     static const uint64_t seeds[] = {1, 2, 3, 4, 5, 6, 7, 8};
-    for (size_t s = 0; s < (long_tests() ? 8u : 3u); s++) {
+    for (size_t s = 0; s < (long_tests() ? 8u : 2u); s++) {
         int steps = 200;
         uint64_t k_max = count_write_points(seeds[s], steps, 1);
         tarn_rng rng;
@@ -478,7 +478,7 @@ static void test_crash_random(void **state)
     uint64_t seed = tarn_test_seed();
     tarn_rng rng;
     tarn_rng_seed(&rng, seed);
-    int workloads = long_tests() ? 200 : 10;
+    int workloads = long_tests() ? 200 : 8;
     for (int i = 0; i < workloads; i++) {
         uint64_t wseed = tarn_rng_next(&rng);
         int steps = 20 + (int)tarn_rng_below(&rng, 120);
