@@ -80,7 +80,7 @@ static int classify(delta_listing *l, const char *name)
     unsigned part, parts;
     char tail[16];
     if (sscanf(rest, "checkpoint.%10u.%10u.%15s", &part, &parts, tail) == 3 &&
-        strcmp(tail, "parquet") == 0 && strlen(rest) == 38 && part >= 1 && part <= parts &&
+        strcmp(tail, "parquet") == 0 && strlen(rest) == 40 && part >= 1 && part <= parts &&
         parts <= DELTA_CHECKPOINT_PARTS_MAX)
         return add_checkpoint(l, v, part, parts);
     return 0;

@@ -329,6 +329,17 @@ static void test_incomplete_checkpoint_ignored(void **state)
     put_file(f, "tables/t/_delta_log/_last_checkpoint", "{oops", 5);
     open_table(f);
     expect_files(f, -1, (const char *[]){"a.parquet", "b.parquet"}, 2);
+    /* Both parts present: the checkpoint is used (and found unreadable
+     * once the JSON it would replace is gone). */
+    put_fixture_checkpoint(
+        f, "tables/t/_delta_log/00000000000000000001.checkpoint.0000000001.0000000002.parquet");
+    put_fixture_checkpoint(
+        f, "tables/t/_delta_log/00000000000000000001.checkpoint.0000000002.0000000002.parquet");
+    expect_files(f, -1, (const char *[]){"a.parquet", "b.parquet"}, 2);
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(objstore_del(f->os, "tables/t/_delta_log/00000000000000000000.json", &err), 0);
+    assert_int_equal(snapshot_rc(f, -1, &err), TARN_ENOTSUP);
+    assert_non_null(strstr(tarn_err_msg(&err), "0000000001.0000000002.parquet: column"));
 }
 
 /* More commits than one list page holds (OBJSTORE_LIST_MAX): the listing
