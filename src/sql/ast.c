@@ -37,6 +37,8 @@ static const struct {
 #undef SQL_X_OP
 };
 
+TARN_STATIC_ASSERT(SQL_EXTRACT + 1 == SQL_QUERY, "expression kinds come first");
+
 #define NAME_OF(table, i) ((size_t)(i) < TARN_ARRAY_LEN(table) ? table[i] : "?")
 
 const char *sql_node_kind_name(sql_node_kind k)
@@ -190,6 +192,39 @@ static size_t expr_slots(const sql_node *n, slot *slots)
     return k;
 }
 
+static size_t stmt_slots(const sql_node *n, slot *slots)
+{
+    size_t k = 0;
+    switch (n->kind) {
+    case SQL_CREATE_TABLE:
+        MANY(n->u.create.columns);
+        ONE(n->u.create.as_query);
+        break;
+    case SQL_INSERT:
+        MANY(n->u.insert.rows);
+        ONE(n->u.insert.query);
+        break;
+    case SQL_VALUES_ROW:
+        MANY(n->u.row.values);
+        break;
+    case SQL_COPY:
+        ONE(n->u.copy.path);
+        break;
+    case SQL_DELETE:
+        ONE(n->u.delete_.where);
+        break;
+    case SQL_VACUUM:
+        ONE(n->u.vacuum.retain_hours);
+        break;
+    case SQL_EXPLAIN:
+        ONE(n->u.explain.stmt);
+        break;
+    default:
+        break;
+    }
+    return k;
+}
+
 static size_t node_slots(const sql_node *n, slot *slots)
 {
     size_t k = 0;
@@ -235,31 +270,8 @@ static size_t node_slots(const sql_node *n, slot *slots)
         ONE(n->u.join.right);
         ONE(n->u.join.on);
         break;
-    case SQL_CREATE_TABLE:
-        MANY(n->u.create.columns);
-        ONE(n->u.create.as_query);
-        break;
-    case SQL_INSERT:
-        MANY(n->u.insert.rows);
-        ONE(n->u.insert.query);
-        break;
-    case SQL_VALUES_ROW:
-        MANY(n->u.row.values);
-        break;
-    case SQL_COPY:
-        ONE(n->u.copy.path);
-        break;
-    case SQL_DELETE:
-        ONE(n->u.delete_.where);
-        break;
-    case SQL_VACUUM:
-        ONE(n->u.vacuum.retain_hours);
-        break;
-    case SQL_EXPLAIN:
-        ONE(n->u.explain.stmt);
-        break;
     default:
-        k = expr_slots(n, slots);
+        k = n->kind < SQL_QUERY ? expr_slots(n, slots) : stmt_slots(n, slots);
         break;
     }
     TARN_ASSERT(k <= MAX_SLOTS);

@@ -112,7 +112,8 @@ typedef struct sql_type {
 /* ---- node kinds ----------------------------------------------------- */
 
 /* X(ENUM, "name"): the name is the S-expression head and the JSON "kind";
- * both are stable. */
+ * both are stable. Expression kinds come first, up to SQL_EXTRACT: code
+ * tests `kind < SQL_QUERY` for "is an expression". */
 #define SQL_NODE_TABLE(X)                                                                          \
     X(SQL_LITERAL, "literal")                                                                      \
     X(SQL_COLUMN, "column")                                                                        \

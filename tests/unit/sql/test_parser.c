@@ -414,12 +414,38 @@ static void oom_cleanup(void *ctx)
     *out = NULL;
 }
 
+/* A query big enough for many arena chunks and list regrowths, so that
+ * failures land in the middle of names, lists and nodes. */
+typedef struct big_ctx {
+    char *sql;
+    sql_script *out;
+} big_ctx;
+
+static int oom_big_op(void *ctx)
+{
+    big_ctx *c = ctx;
+    return sql_parse(c->sql, strlen(c->sql), &c->out, NULL);
+}
+
+static void oom_big_cleanup(void *ctx)
+{
+    big_ctx *c = ctx;
+    sql_script_free(c->out);
+    c->out = NULL;
+}
+
 static void test_oom(void **state)
 {
     (void)state;
     sql_script *out = NULL;
     int points = tarn_test_oom_loop(oom_op, oom_cleanup, &out, 200);
     assert_true(points >= 2);
+    big_ctx big = {repeat("SELECT 0", ", CASE WHEN \"Col\" IN (1, 2, 'x') THEN f(a, b) END AS c",
+                          300, " FROM t"),
+                   NULL};
+    points = tarn_test_oom_loop(oom_big_op, oom_big_cleanup, &big, 1000);
+    assert_true(points >= 20);
+    free(big.sql);
     /* The error names the cause. */
     sql_error e;
     tarn_alloc_fail_at(2, 1);
