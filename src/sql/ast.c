@@ -83,6 +83,7 @@ sql_node *sql_node_new(sql_arena *a, sql_node_kind kind, sql_pos pos)
         return NULL;
     n->kind = kind;
     n->pos = pos;
+    n->op_pos = pos;
     return n;
 }
 

@@ -5,7 +5,8 @@
  * Invariants of every tree the parser returns:
  *  1. Every node and every string lives in the tree's arena; freeing the
  *     arena (sql_script_free) frees the whole tree at once.
- *  2. Every node carries the position of its first token (sql_pos).
+ *  2. Every node carries the position of its first token (pos); operator
+ *     nodes also that of the operator (op_pos).
  *  3. Names keep the text as written (quotes removed, "" unescaped) and a
  *     case-folded form: lower case for plain identifiers, the text itself
  *     for quoted ones. The binder compares folded forms.
@@ -244,7 +245,9 @@ typedef enum sql_copy_format {
 
 struct sql_node {
     sql_node_kind kind;
-    sql_pos pos;
+    sql_pos pos;    /* the node's first token */
+    sql_pos op_pos; /* operator forms (binary, IS NULL, BETWEEN, IN, LIKE, ::): the
+                       operator's first token, for errors about the operation; else pos */
     union {
         struct {
             sql_lit_kind kind;

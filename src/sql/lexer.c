@@ -100,6 +100,7 @@ static sql_token lex_error(sql_lexer *lx, sql_pos pos, const char *fmt, const ch
     lx->err.pos = pos;
     snprintf(lx->err.msg, sizeof(lx->err.msg), fmt, arg);
     lx->err.hint[0] = '\0';
+    lx->err.incomplete = 0;
     /* Sticky: park at the end so every later call returns this error. */
     lx->off = lx->len;
     return (sql_token){.kind = SQL_TOK_ERROR, .pos = pos, .start = lx->text + pos.offset};
@@ -152,10 +153,13 @@ static sql_token lex_quoted(sql_lexer *lx, sql_token t, char q)
     advance(lx, 1);
     for (;;) {
         int c = peek_at(lx, 0);
-        if (c == -1)
-            return lex_error(
+        if (c == -1) {
+            t = lex_error(
                 lx, t.pos,
                 q == '\'' ? "unterminated string literal" : "unterminated quoted identifier", NULL);
+            lx->err.incomplete = 1;
+            return t;
+        }
         if (c == 0)
             return lex_error(lx, here(lx), "NUL byte inside a %s",
                              q == '\'' ? "string literal" : "quoted identifier");
@@ -244,8 +248,11 @@ sql_token sql_lexer_next(sql_lexer *lx)
     if (lx->err.code != 0)
         return (sql_token){.kind = SQL_TOK_ERROR, .pos = lx->err.pos};
     sql_pos cstart;
-    if (skip_space(lx, &cstart) != 0)
-        return lex_error(lx, cstart, "unterminated /* comment", NULL);
+    if (skip_space(lx, &cstart) != 0) {
+        sql_token t = lex_error(lx, cstart, "unterminated /* comment", NULL);
+        lx->err.incomplete = 1;
+        return t;
+    }
     sql_token t = {.kind = SQL_TOK_EOF, .pos = here(lx), .start = lx->text + lx->off};
     int c = peek_at(lx, 0);
     if (c == -1)

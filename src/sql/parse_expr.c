@@ -75,6 +75,7 @@ static int parse_in_list(sql_parser *p, sql_node *n)
 /* [NOT] BETWEEN / IN / LIKE, with `left` already parsed. */
 static int parse_range(sql_parser *p, sql_node *left, sql_node **out)
 {
+    sql_pos op_pos = sqlp_peek(p, 0)->pos;
     int negated = sqlp_accept_kw(p, SQL_KW_NOT);
     sql_token t = sqlp_next(p);
     sql_node *n = sqlp_node(p,
@@ -84,6 +85,7 @@ static int parse_range(sql_parser *p, sql_node *left, sql_node **out)
                             left->pos);
     if (n == NULL)
         return p->err->code;
+    n->op_pos = op_pos;
     int rc = 0;
     if (t.kw == SQL_KW_BETWEEN) {
         n->u.between.arg = left;
@@ -111,6 +113,7 @@ static int parse_range(sql_parser *p, sql_node *left, sql_node **out)
 static int parse_infix(sql_parser *p, int prec, sql_op op, sql_node *left, sql_node **out)
 {
     int rc;
+    sql_pos op_pos = sqlp_peek(p, 0)->pos;
     if (prec == SQL_PREC_RANGE)
         return parse_range(p, left, out);
     if (prec == SQL_PREC_IS) {
@@ -118,6 +121,7 @@ static int parse_infix(sql_parser *p, int prec, sql_op op, sql_node *left, sql_n
         sql_node *n = sqlp_node(p, SQL_IS_NULL, left->pos);
         if (n == NULL)
             return p->err->code;
+        n->op_pos = op_pos;
         n->u.is_null.arg = left;
         n->u.is_null.negated = sqlp_accept_kw(p, SQL_KW_NOT);
         *out = n;
@@ -128,6 +132,7 @@ static int parse_infix(sql_parser *p, int prec, sql_op op, sql_node *left, sql_n
         sql_node *n = sqlp_node(p, SQL_CAST, left->pos);
         if (n == NULL)
             return p->err->code;
+        n->op_pos = op_pos;
         n->u.cast.arg = left;
         n->u.cast.colon_syntax = 1;
         *out = n;
@@ -137,6 +142,7 @@ static int parse_infix(sql_parser *p, int prec, sql_op op, sql_node *left, sql_n
     sql_node *n = sqlp_node(p, SQL_BINARY, left->pos);
     if (n == NULL)
         return p->err->code;
+    n->op_pos = op_pos;
     n->u.binary.op = op;
     n->u.binary.left = left;
     /* Left-associative: the right side binds only tighter operators. */

@@ -139,6 +139,7 @@ int sqlp_fail_at(sql_parser *p, int code, sql_pos pos, const char *fmt, ...)
     p->err->pos = pos;
     vsnprintf(p->err->msg, sizeof(p->err->msg), fmt, ap);
     p->err->hint[0] = '\0';
+    p->err->incomplete = 0;
     va_end(ap);
     return code;
 }
@@ -174,6 +175,7 @@ int sqlp_fail_suggest(sql_parser *p, const char *what, const char *const *cands,
     char found[64];
     describe(t, found, sizeof(found));
     sqlp_fail_at(p, TARN_ESYNTAX, t->pos, "expected %s, found %s", what, found);
+    p->err->incomplete = t->kind == SQL_TOK_EOF;
     const char *s = NULL;
     if (t->kind == SQL_TOK_WORD && n > 0)
         s = suggest(t->start, t->len, cands, n);

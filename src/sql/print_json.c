@@ -319,6 +319,9 @@ static void node(sql_printer *pr, const sql_node *n, int depth)
         return;
     sqlpr_printf(pr, "{\"kind\":\"%s\",\"pos\":{\"offset\":%u,\"line\":%u,\"col\":%u}",
                  sql_node_kind_name(n->kind), n->pos.offset, n->pos.line, n->pos.col);
+    if ((n->kind >= SQL_UNARY && n->kind <= SQL_LIKE) || n->kind == SQL_CAST)
+        sqlpr_printf(pr, ",\"op_pos\":{\"offset\":%u,\"line\":%u,\"col\":%u}", n->op_pos.offset,
+                     n->op_pos.line, n->op_pos.col);
     expr_fields(pr, n, depth);
     query_fields(pr, n, depth);
     stmt_fields(pr, n, depth);

@@ -35,6 +35,9 @@ typedef struct sql_error {
     sql_pos pos;
     char msg[SQL_ERROR_MSG_MAX];   /* "expected FROM, found 'FORM'" */
     char hint[SQL_ERROR_HINT_MAX]; /* "did you mean FROM?" or "" */
+    int incomplete;                /* the input ended too early (end of input where more was
+                                      expected, an unterminated string, identifier or comment):
+                                      an interactive shell reads another line instead */
 } sql_error;
 
 /* "syntax error at line 1, column 15: expected FROM, found 'FORM' (did you

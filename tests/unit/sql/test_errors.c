@@ -143,6 +143,31 @@ static void test_render(void **state)
     tarn_free(r);
 }
 
+static int incomplete(const char *sql)
+{
+    sql_script *s = NULL;
+    sql_error e;
+    assert_int_not_equal(sql_parse(sql, strlen(sql), &s, &e), 0);
+    return e.incomplete;
+}
+
+/* What an interactive shell needs: whether another line could complete
+ * the statement. */
+static void test_incomplete(void **state)
+{
+    (void)state;
+    assert_true(incomplete("SELECT a FROM t WHERE"));
+    assert_true(incomplete("SELECT (1 +"));
+    assert_true(incomplete("SELECT 'it''s"));
+    assert_true(incomplete("SELECT \"abc"));
+    assert_true(incomplete("SELECT 1 /* more"));
+    assert_true(incomplete("CREATE TABLE t (a INT,\n"));
+    assert_false(incomplete("SELECT a FORM t"));
+    assert_false(incomplete("SELECT 1 2"));
+    assert_false(incomplete("SELECT 1e"));
+    assert_false(incomplete("SELECT 1 UNION SELECT 2"));
+}
+
 static void test_to_err(void **state)
 {
     (void)state;
@@ -164,6 +189,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_messages),
         cmocka_unit_test(test_render),
+        cmocka_unit_test(test_incomplete),
         cmocka_unit_test(test_to_err),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

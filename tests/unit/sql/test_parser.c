@@ -254,6 +254,8 @@ static void test_tree_details(void **state)
     assert_int_equal(plus->pos.line, 2);
     assert_int_equal(plus->pos.col, 3);
     assert_int_equal(plus->pos.offset, 9);
+    assert_int_equal(plus->op_pos.line, 2);
+    assert_int_equal(plus->op_pos.col, 9); /* the '+' */
     const sql_name *col = &plus->u.binary.left->u.column.column;
     assert_string_equal(col->text, "Col");
     assert_string_equal(col->folded, "Col");
@@ -456,14 +458,71 @@ static void test_oom(void **state)
     assert_string_equal(e.msg, "out of memory while parsing");
 }
 
+/* Trees built by hand (a future planner rewriting one) can be deeper than
+ * any the parser returns: the printers and the depth check refuse them
+ * instead of recursing without bound; a printer stops at its buffer's
+ * maximum. */
+static void test_hand_built_limits(void **state)
+{
+    (void)state;
+    sql_arena a;
+    sql_arena_init(&a, SQL_ARENA_MAX_BYTES);
+    sql_node *n = sql_node_new(&a, SQL_COLUMN, (sql_pos){0, 1, 1});
+    assert_non_null(n);
+    n->u.column.column = (sql_name){.text = "x", .folded = "x"};
+    sql_node *leaf = n;
+    for (int i = 0; i < 2000; i++) {
+        sql_node *u = sql_node_new(&a, SQL_UNARY, (sql_pos){(uint32_t)i, 1, 1});
+        assert_non_null(u);
+        u->u.unary.op = SQL_OP_NEG;
+        u->u.unary.arg = n;
+        n = u;
+    }
+    const sql_node *deep = NULL;
+    assert_int_equal(sql_tree_check_depth(n, SQL_TREE_DEPTH_MAX, &deep), TARN_ETOOBIG);
+    assert_non_null(deep);
+    assert_int_equal(deep->pos.offset, 2000 - (SQL_TREE_DEPTH_MAX + 1)); /* the 501st level */
+    assert_int_equal(sql_tree_check_depth(leaf, SQL_TREE_DEPTH_MAX, NULL), 0);
+    tarn_buf b;
+    tarn_buf_init(&b, TARN_BUF_UNBOUNDED);
+    assert_int_equal(sql_print_sexpr(n, &b), TARN_ETOOBIG);
+    assert_int_equal(sql_print_sql(n, &b), TARN_ETOOBIG);
+    assert_int_equal(sql_print_json(n, &b), TARN_ETOOBIG);
+    tarn_buf_free(&b);
+    /* Within the limit all three print. */
+    const sql_node *mid = n;
+    for (int i = 0; i < 2000 - 100; i++)
+        mid = mid->u.unary.arg;
+    assert_int_equal(sql_print_sexpr(mid, &b), 0);
+    assert_int_equal(sql_print_sql(mid, &b), 0);
+    assert_int_equal(sql_print_json(mid, &b), 0);
+    tarn_buf_free(&b);
+    /* A bounded buffer: TARN_ETOOBIG, nothing past the maximum. */
+    tarn_buf_init(&b, 64);
+    assert_int_equal(sql_print_json(mid, &b), TARN_ETOOBIG);
+    assert_true(b.len <= 64);
+    tarn_buf_free(&b);
+    sql_arena_free(&a);
+    /* An arena with a small maximum refuses, and says why. */
+    sql_arena_init(&a, 1024);
+    assert_null(sql_arena_alloc(&a, 4096));
+    assert_int_equal(sql_arena_last_error(&a), TARN_ETOOBIG);
+    sql_arena_free(&a);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_precedence),   cmocka_unit_test(test_queries),
-        cmocka_unit_test(test_statements),   cmocka_unit_test(test_tpch_q1),
-        cmocka_unit_test(test_tree_details), cmocka_unit_test(test_json),
-        cmocka_unit_test(test_limits),       cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_precedence),
+        cmocka_unit_test(test_queries),
+        cmocka_unit_test(test_statements),
+        cmocka_unit_test(test_tpch_q1),
+        cmocka_unit_test(test_tree_details),
+        cmocka_unit_test(test_json),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_hand_built_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
