@@ -31,6 +31,11 @@ static size_t raft_quorum(const raft *r)
     return r->n_peers / 2 + 1;
 }
 
+size_t raft_quorum_size(const raft *r)
+{
+    return raft_quorum(r);
+}
+
 static raft_progress *raft_peer(raft *r, uint64_t id)
 {
     for (size_t i = 0; i < r->n_peers; i++)
@@ -113,6 +118,7 @@ static void raft_reset(raft *r, uint64_t term)
     r->heartbeat_elapsed = 0;
     raft_reset_randomized_timeout(r);
     memset(r->votes, 0, sizeof(r->votes));
+    raft_read_reset(r); /* pending reads die with the leadership */
     uint64_t last = raft_log_last_index(&r->log);
     for (size_t i = 0; i < r->n_peers; i++) {
         raft_progress *pr = &r->peers[i];
@@ -318,7 +324,7 @@ static int raft_bcast_append(raft *r, int send_if_empty)
     return 0;
 }
 
-static int raft_bcast_heartbeat(raft *r)
+int raft_bcast_heartbeat(raft *r)
 {
     for (size_t i = 0; i < r->n_peers; i++) {
         raft_progress *pr = &r->peers[i];
@@ -327,6 +333,7 @@ static int raft_bcast_heartbeat(raft *r)
         /* Never tell a follower to commit past what it is known to hold. */
         raft_msg m = {.type = RAFT_MSG_HEARTBEAT, .from = r->id, .to = pr->id, .term = r->term};
         m.commit = pr->match < r->commit ? pr->match : r->commit;
+        m.context = r->n_reads > 0 ? r->read_seq : 0;
         int rc = raft_send(r, &m);
         if (rc != 0)
             return rc;
@@ -356,6 +363,7 @@ static int raft_maybe_commit(raft *r)
     if (index <= r->commit || raft_log_term_at(&r->log, index) != r->term)
         return 0;
     raft_commit_to(r, index);
+    raft_read_on_commit(r);
     return 1;
 }
 
@@ -416,7 +424,10 @@ static int raft_handle_heartbeat(raft *r, const raft_msg *m)
 {
     uint64_t last = raft_log_last_index(&r->log);
     raft_commit_to(r, m->commit < last ? m->commit : last);
-    return raft_reply(r, m, RAFT_MSG_HEARTBEAT_RESP, r->term, 0);
+    raft_msg resp = {.type = RAFT_MSG_HEARTBEAT_RESP, .from = r->id, .to = m->from};
+    resp.term = r->term;
+    resp.context = m->context; /* confirms this leader for ReadIndex */
+    return raft_send(r, &resp);
 }
 
 /* RequestVote and pre-vote (Dissertation 3.4, 3.6.1, 9.6). */
@@ -497,9 +508,11 @@ static int raft_handle_append_resp(raft *r, raft_progress *pr, const raft_msg *m
     return raft_send_append_all(r, pr);
 }
 
-static int raft_handle_heartbeat_resp(raft *r, raft_progress *pr)
+static int raft_handle_heartbeat_resp(raft *r, raft_progress *pr, uint64_t context)
 {
     pr->recent_active = 1;
+    if (context > 0)
+        raft_read_on_heartbeat_resp(r, (size_t)(pr - r->peers), context);
     pr->probe_sent = 0;
     /* A lost append would otherwise stall a full pipeline forever: free one
      * slot so that one more append goes out (and is rejected if needed). */
@@ -612,7 +625,7 @@ static int raft_step_leader(raft *r, const raft_msg *m)
     case RAFT_MSG_APPEND_RESP:
         return raft_handle_append_resp(r, pr, m);
     case RAFT_MSG_HEARTBEAT_RESP:
-        return raft_handle_heartbeat_resp(r, pr);
+        return raft_handle_heartbeat_resp(r, pr, m->context);
     default:
         return 0; /* late votes */
     }

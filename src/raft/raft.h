@@ -54,6 +54,7 @@ typedef struct raft raft;
 #define RAFT_MAX_VOTERS             9
 #define RAFT_MAX_ENTRIES_PER_MSG    4096
 #define RAFT_DEFAULT_MAX_ENTRY_SIZE (1u << 20)
+#define RAFT_MAX_PENDING_READS      256
 
 enum raft_entry_type {
     RAFT_ENTRY_NORMAL = 0, /* client data */
@@ -101,7 +102,9 @@ enum raft_msg_type {
  *                 "conflicting term" optimisation).
  *   VOTE/PREVOTE: index/log_term = candidate's last log index and term.
  *   *_RESP:       reject = 1 when denied.
- *   HEARTBEAT:    commit = min(leader commit, follower's match).
+ *   HEARTBEAT:    commit = min(leader commit, follower's match); context =
+ *                 the newest pending ReadIndex sequence number (0: none),
+ *                 echoed by HEARTBEAT_RESP.
  */
 typedef struct raft_msg {
     uint32_t type; /* enum raft_msg_type */
@@ -113,9 +116,17 @@ typedef struct raft_msg {
     uint64_t log_term;
     uint64_t commit;
     uint64_t reject_hint;
+    uint64_t context;
     raft_entry *entries; /* see raft_entry for ownership */
     size_t n_entries;
 } raft_msg;
+
+/* A linearizable read that is now safe (Dissertation 6.4): once the state
+ * machine has applied `index`, serve the read identified by `ctx`. */
+typedef struct raft_read_state {
+    uint64_t ctx;   /* the host's id from raft_read_index */
+    uint64_t index; /* apply at least this far before reading */
+} raft_read_state;
 
 /* Everything the host does between raft_ready and raft_advance. All
  * pointers are owned by the core and valid until raft_advance. A plain
@@ -131,6 +142,8 @@ struct raft_ready {
     size_t n_msgs_after_persist;
     const raft_entry *committed; /* apply in order */
     size_t n_committed;
+    const raft_read_state *read_states; /* in raft_read_index order */
+    size_t n_read_states;
 };
 
 /*
@@ -198,6 +211,19 @@ int raft_tick(raft *r);
  * committed list. RAFT_ENOTLEADER, TARN_EBUSY (too many uncommitted),
  * TARN_ETOOBIG (len > max_entry_bytes), TARN_ENOMEM (no change). */
 int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, uint64_t *term_out);
+
+/*
+ * Asks for a linearizable read without a log write (ReadIndex, Dissertation
+ * 6.4). `ctx` is the host's id for the read (copied). The read comes back in
+ * a later Ready's read_states once (1) the leader has committed an entry of
+ * its current term, so its commit index covers everything committed before,
+ * and (2) a quorum answered a heartbeat sent after this call, so it was
+ * still the leader. If leadership is lost first the read is dropped
+ * silently: the host times out and retries. RAFT_ENOTLEADER on other nodes
+ * (no forwarding yet), TARN_EBUSY beyond RAFT_MAX_PENDING_READS,
+ * TARN_ENOMEM (failed).
+ */
+int raft_read_index(raft *r, uint64_t ctx);
 
 /* Nonzero when raft_ready would return something to do. */
 int raft_has_ready(const raft *r);

@@ -49,6 +49,14 @@ typedef struct raft_progress {
     uint32_t inflight_count;
 } raft_progress;
 
+/* A ReadIndex request waiting for its index and a quorum's heartbeat. */
+typedef struct raft_read_pending {
+    uint64_t ctx;
+    uint64_t seq;   /* heartbeats carrying >= seq confirm it */
+    uint64_t index; /* 0 until the leader committed in its term */
+    uint32_t acks;  /* bit i: peers[i] confirmed */
+} raft_read_pending;
+
 typedef struct raft_msg_queue {
     raft_msg *msgs;
     size_t n;
@@ -80,6 +88,12 @@ struct raft {
     raft_msg_queue out_after;
     uint64_t msg_bytes;
 
+    raft_read_pending reads[RAFT_MAX_PENDING_READS]; /* FIFO by seq */
+    size_t n_reads;
+    uint64_t read_seq;
+    raft_read_state ready_reads[RAFT_MAX_PENDING_READS]; /* released, for Ready */
+    size_t n_ready_reads;
+
     int ready_pending;
     uint64_t ready_entries_last;   /* last index handed out for persisting */
     uint64_t ready_committed_last; /* last index handed out for applying */
@@ -102,7 +116,14 @@ void raft_entry_free(raft_entry *e);
 int raft_send(raft *r, raft_msg *m); /* takes ownership of m->entries */
 void raft_msg_queue_free(raft *r, raft_msg_queue *q);
 
-/* raft.c, used by ready.c */
+/* raft.c, used by ready.c and read.c */
 int raft_leader_maybe_commit_and_send(raft *r);
+int raft_bcast_heartbeat(raft *r);
+size_t raft_quorum_size(const raft *r);
+
+/* read.c */
+void raft_read_on_commit(raft *r);
+void raft_read_on_heartbeat_resp(raft *r, size_t peer, uint64_t context);
+void raft_read_reset(raft *r);
 
 #endif

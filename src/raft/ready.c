@@ -96,7 +96,7 @@ int raft_has_ready(const raft *r)
     raft_hard_state hs = raft_hard_state_now(r);
     return !raft_hard_state_equal(&hs, &r->prev_hs) ||
            raft_log_last_index(&r->log) > r->log.stable || r->out_now.n > 0 || r->out_after.n > 0 ||
-           r->commit > r->applied;
+           r->commit > r->applied || r->n_ready_reads > 0;
 }
 
 int raft_ready(raft *r, struct raft_ready *rd)
@@ -124,6 +124,8 @@ int raft_ready(raft *r, struct raft_ready *rd)
         rd->committed = raft_log_at(&r->log, r->applied + 1);
         rd->n_committed = (size_t)(r->commit - r->applied);
     }
+    rd->read_states = r->ready_reads;
+    rd->n_read_states = r->n_ready_reads;
     r->ready_pending = 1;
     r->ready_entries_last = last;
     r->ready_committed_last = r->commit;
@@ -141,6 +143,7 @@ int raft_advance(raft *r, struct raft_ready *rd)
     if (rd->n_entries > 0)
         r->log.stable = r->ready_entries_last;
     r->applied = r->ready_committed_last;
+    r->n_ready_reads = 0;
     raft_msg_queue_clear(r, &r->out_now);
     raft_msg_queue_clear(r, &r->out_after);
     memset(rd, 0, sizeof(*rd));

@@ -8,7 +8,7 @@
  * every node and a leader must commit within a bound (liveness).
  *
  *   raft_sim --seed N [--nodes 3|5] [--steps MS] [--seeds K] [-v]
- *   raft_sim --suite          400 fixed seeds + 80 fresh ones, 20 s of faults
+ *   raft_sim --suite          300 fixed seeds + 60 fresh ones, 20 s of faults
  *                             each; TARN_LONG_TESTS=1: 10,000 seeds
  *
  * Exit status 0 when every seed passed, 1 on any violation (each failing
@@ -87,6 +87,13 @@ typedef struct sim {
     size_t cap_props;
     uint64_t final_id; /* the liveness probe proposal */
     uint64_t acked;
+    uint64_t max_acked_index; /* highest index of an acknowledged proposal */
+    sim_u64s read_min_index;  /* read id -> max_acked_index when it was asked */
+    uint64_t n_reads;
+    uint64_t reads_served;
+    double p_read;
+    int pre_vote;
+    int check_quorum;
     uint64_t crashes;
     uint64_t msgs;
     sim_check chk;
@@ -232,7 +239,24 @@ static void node_apply(sim *s, sim_node *nd, const raft_entry *e, size_t n)
             p->term == e[k].term && !p->acked) {
             p->acked = 1;
             s->acked++;
+            if (p->index > s->max_acked_index)
+                s->max_acked_index = p->index;
         }
+    }
+}
+
+/* ReadIndex linearizability: a read must see every write acknowledged
+ * before it was asked for (real-time order). */
+static void node_check_reads(sim *s, sim_node *nd, const raft_read_state *rs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint64_t need = sim_u64s_get(&s->read_min_index, rs[i].ctx);
+        if (rs[i].ctx == 0 || rs[i].ctx > s->n_reads || rs[i].index < need)
+            sim_check_fail(&s->chk,
+                           "stale read: node %" PRIu64 " read %" PRIu64 " at index %" PRIu64
+                           " but index %" PRIu64 " was acknowledged before it was asked",
+                           nd->id, rs[i].ctx, rs[i].index, need);
+        s->reads_served++;
     }
 }
 
@@ -266,6 +290,7 @@ static void node_process(sim *s, sim_node *nd)
         }
         net_send(s, rd.msgs_after_persist, rd.n_msgs_after_persist);
         node_apply(s, nd, rd.committed, rd.n_committed);
+        node_check_reads(s, nd, rd.read_states, rd.n_read_states);
         rc = raft_advance(nd->r, &rd);
         if (rc != 0)
             sim_check_fail(&s->chk, "node %" PRIu64 ": advance: %s", nd->id, tarn_strerror(rc));
@@ -287,6 +312,8 @@ static void node_start(sim *s, sim_node *nd)
     cfg.voters = voters;
     cfg.n_voters = (size_t)s->n;
     cfg.applied = nd->sm_applied;
+    cfg.pre_vote = s->pre_vote;
+    cfg.check_quorum = s->check_quorum;
     cfg.max_inflight = s->max_inflight;
     cfg.max_msg_bytes = s->max_msg_bytes;
     cfg.rng_seed = s->o.seed * 1000003 + nd->id * 7919 + nd->incarnation;
@@ -419,6 +446,22 @@ static uint64_t sim_propose(sim *s, sim_node *nd)
     return id;
 }
 
+/* A client asks node nd for a linearizable read. */
+static void sim_read(sim *s, sim_node *nd)
+{
+    uint64_t id = s->n_reads + 1;
+    int rc = raft_read_index(nd->r, id);
+    if (rc == RAFT_ENOTLEADER || rc == TARN_EBUSY)
+        return;
+    if (rc != 0) {
+        sim_check_fail(&s->chk, "node %" PRIu64 ": read_index: %s", nd->id, tarn_strerror(rc));
+        return;
+    }
+    s->n_reads = id;
+    sim_u64s_set(&s->read_min_index, id, s->max_acked_index);
+    node_process(s, nd);
+}
+
 /* ------------------------------------------------------------ faults */
 
 static void sim_partition(sim *s)
@@ -459,6 +502,11 @@ static void sim_faults(sim *s)
         if (nd->up)
             sim_propose(s, nd);
     }
+    if (sim_chance(s, s->p_read)) {
+        sim_node *nd = &s->nodes[tarn_rng_below(&s->rng, (uint64_t)s->n)];
+        if (nd->up)
+            sim_read(s, nd);
+    }
 }
 
 /* One simulated millisecond. */
@@ -496,6 +544,10 @@ static void sim_init(sim *s, const sim_opts *o)
     s->p_heal = tarn_rng_double(&s->rng) * 0.004;
     s->p_propose = 0.02 + tarn_rng_double(&s->rng) * 0.2;
     s->p_jump = tarn_rng_double(&s->rng) * 0.02;
+    s->p_read = tarn_rng_double(&s->rng) * 0.1;
+    /* Mostly the defaults (both on), sometimes the bare protocol. */
+    s->pre_vote = !sim_chance(s, 0.25);
+    s->check_quorum = !sim_chance(s, 0.25);
     static const uint32_t inflight[] = {1, 2, 4, 64};
     static const uint64_t msg_bytes[] = {1, 64, 256, 1u << 20};
     s->max_inflight = inflight[tarn_rng_below(&s->rng, 4)];
@@ -522,6 +574,7 @@ static void sim_free(sim *s)
         msg_free(&s->net[i].m);
     tarn_free(s->net);
     tarn_free(s->props);
+    sim_u64s_free(&s->read_min_index);
     sim_check_free(&s->chk);
 }
 
@@ -605,10 +658,10 @@ static int sim_run(const sim_opts *o)
     int failed = sim_check_failed(&s.chk);
     if (failed || o->verbose)
         printf("%s seed %" PRIu64 " nodes %d: %" PRIu64 " ms, %zu proposals, %" PRIu64
-               " acked, %" PRIu64 " crashes, %" PRIu64 " msgs, converged %" PRIu64
-               " ms after healing%s%s\n",
-               failed ? "FAIL" : "ok", o->seed, o->nodes, s.now, s.n_props, s.acked, s.crashes,
-               s.msgs, heal_ms, failed ? ": " : "", s.chk.violation);
+               " acked, %" PRIu64 " reads, %" PRIu64 " crashes, %" PRIu64
+               " msgs, converged %" PRIu64 " ms after healing%s%s\n",
+               failed ? "FAIL" : "ok", o->seed, o->nodes, s.now, s.n_props, s.acked, s.reads_served,
+               s.crashes, s.msgs, heal_ms, failed ? ": " : "", s.chk.violation);
     if (failed)
         printf("  replay: raft_sim --seed %" PRIu64 " --nodes %d --steps %" PRIu64 " -v\n", o->seed,
                o->nodes, o->steps);
@@ -633,7 +686,7 @@ static int sim_suite(const sim_opts *base)
 {
     const char *lt = getenv("TARN_LONG_TESTS");
     int is_long = lt != NULL && strcmp(lt, "1") == 0;
-    uint64_t fixed = is_long ? 4000 : 200, fresh = is_long ? 1000 : 40;
+    uint64_t fixed = is_long ? 4000 : 150, fresh = is_long ? 1000 : 30;
     uint64_t ran = 0;
     int failures = 0;
     clock_t t0 = clock();
