@@ -46,9 +46,11 @@ void tarn_alloc_fail_at(uint64_t n, int sticky);
 /* Nonzero once an injected failure has fired since the last fail_at call. */
 int tarn_alloc_fail_fired(void);
 
-/* Routes jansson's allocations through this wrapper, so that JSON parsing
- * is counted and can be failed too. Idempotent; call before first use of
- * jansson (http and config code call it at start-up). */
+/* Routes jansson's allocations through this wrapper, so that JSON values
+ * are counted as live allocations (leak checks see them). They are exempt
+ * from failure injection: jansson 2.14 asserts, instead of failing, when
+ * an allocation fails while it decodes an escaped string. Idempotent; call
+ * before first use of jansson (the http router and main() do). */
 void tarn_alloc_hook_jansson(void);
 
 /* jansson reports some failed allocations as parse errors. Callers that
