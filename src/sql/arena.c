@@ -32,6 +32,33 @@ static void *arena_fail(sql_arena *a, int code)
     return NULL;
 }
 
+/* A new chunk with room for `need` bytes, within the arena's maximum:
+ * normally SQL_ARENA_CHUNK_BYTES, less when only less is left, exactly
+ * `need` for big requests. */
+static sql_arena_chunk *chunk_new(sql_arena *a, size_t need)
+{
+    size_t header = sizeof(sql_arena_chunk);
+    size_t limit = a->max_bytes ? a->max_bytes : SQL_ARENA_MAX_BYTES;
+    if (a->used_bytes > limit || header > limit - a->used_bytes ||
+        need > limit - a->used_bytes - header) {
+        arena_fail(a, TARN_ETOOBIG);
+        return NULL;
+    }
+    size_t room = limit - a->used_bytes - header; /* >= need */
+    size_t cap = need > SQL_ARENA_CHUNK_BYTES / 4 ? need : SQL_ARENA_CHUNK_BYTES;
+    if (cap > room)
+        cap = room;
+    sql_arena_chunk *n = tarn_malloc(header + cap);
+    if (n == NULL) {
+        arena_fail(a, TARN_ENOMEM);
+        return NULL;
+    }
+    n->cap = cap;
+    n->used = 0;
+    a->used_bytes += header + cap;
+    return n;
+}
+
 void *sql_arena_alloc(sql_arena *a, size_t size)
 {
     size_t need = (size + SQL_ARENA_ALIGN - 1) & ~(size_t)(SQL_ARENA_ALIGN - 1);
@@ -39,21 +66,12 @@ void *sql_arena_alloc(sql_arena *a, size_t size)
         return arena_fail(a, TARN_ETOOBIG);
     sql_arena_chunk *c = a->head;
     if (c == NULL || c->cap - c->used < need) {
-        /* Big requests get a chunk of their own so the current chunk's
-         * free space is not wasted. */
-        size_t cap = need > SQL_ARENA_CHUNK_BYTES / 4 ? need : SQL_ARENA_CHUNK_BYTES;
-        size_t total = sizeof(sql_arena_chunk) + cap;
-        size_t limit = a->max_bytes ? a->max_bytes : SQL_ARENA_MAX_BYTES;
-        if (cap > limit || a->used_bytes > limit - total)
-            return arena_fail(a, TARN_ETOOBIG);
-        sql_arena_chunk *n = tarn_malloc(total);
+        sql_arena_chunk *n = chunk_new(a, need);
         if (n == NULL)
-            return arena_fail(a, TARN_ENOMEM);
-        n->cap = cap;
-        n->used = 0;
-        a->used_bytes += total;
+            return NULL;
         if (c != NULL && need > SQL_ARENA_CHUNK_BYTES / 4) {
-            /* Keep filling the current chunk: link the big one behind it. */
+            /* A big request gets a chunk of its own, linked behind the
+             * current one, which keeps serving small requests. */
             n->next = c->next;
             c->next = n;
         } else {
