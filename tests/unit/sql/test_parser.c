@@ -222,6 +222,30 @@ static void test_tpch_q1(void **state)
                 "(order-by (asc l_returnflag) (asc l_linestatus)))");
 }
 
+/* Q6 (in the benchmark): BETWEEN bounds with arithmetic inside an AND
+ * chain; Q3: comma joins, ORDER BY ... LIMIT. */
+static void test_tpch_q6_q3(void **state)
+{
+    (void)state;
+    sqlt_expect("select sum(l_extendedprice * l_discount) as revenue from lineitem\n"
+                "where l_shipdate >= date '1994-01-01'\n"
+                "  and l_shipdate < date '1994-01-01' + interval '1' year\n"
+                "  and l_discount between .06 - 0.01 and .06 + 0.01\n"
+                "  and l_quantity < 24;",
+                "(query (select (items (as (call sum (* l_extendedprice l_discount)) revenue)) "
+                "(from (table lineitem)) (where (and (and (and (>= l_shipdate (date "
+                "'1994-01-01')) (< l_shipdate (+ (date '1994-01-01') (interval '1' year)))) "
+                "(between l_discount (- .06 0.01) (+ .06 0.01))) (< l_quantity 24)))))");
+    sqlt_expect("select l_orderkey, sum(l_extendedprice * (1 - l_discount)) as revenue\n"
+                "from customer, orders, lineitem\n"
+                "where c_mktsegment = 'BUILDING' and c_custkey = o_custkey\n"
+                "group by l_orderkey order by revenue desc limit 10",
+                "(query (select (items l_orderkey (as (call sum (* l_extendedprice (- 1 "
+                "l_discount))) revenue)) (from (join cross (join cross (table customer) (table "
+                "orders)) (table lineitem))) (where (and (= c_mktsegment 'BUILDING') (= c_custkey "
+                "o_custkey))) (group-by l_orderkey)) (order-by (desc revenue)) (limit 10))");
+}
+
 static sql_script *parse_ok(const char *sql)
 {
     sql_script *s = NULL;
@@ -309,6 +333,8 @@ static void test_json(void **state)
     json_t *pos = json_object_get(where, "pos");
     assert_int_equal(json_integer_value(json_object_get(pos, "line")), 16);
     assert_int_equal(json_integer_value(json_object_get(pos, "col")), 5);
+    json_t *op_pos = json_object_get(where, "op_pos");
+    assert_int_equal(json_integer_value(json_object_get(op_pos, "col")), 16); /* the <= */
     json_t *items = json_object_get(body, "items");
     assert_int_equal(json_array_size(items), 10);
     json_t *alias = json_object_get(json_array_get(items, 2), "alias");
@@ -520,15 +546,11 @@ int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_precedence),
-        cmocka_unit_test(test_queries),
-        cmocka_unit_test(test_statements),
-        cmocka_unit_test(test_tpch_q1),
-        cmocka_unit_test(test_tree_details),
-        cmocka_unit_test(test_json),
-        cmocka_unit_test(test_limits),
-        cmocka_unit_test(test_oom),
-        cmocka_unit_test(test_hand_built_limits),
+        cmocka_unit_test(test_precedence), cmocka_unit_test(test_queries),
+        cmocka_unit_test(test_statements), cmocka_unit_test(test_tpch_q1),
+        cmocka_unit_test(test_tpch_q6_q3), cmocka_unit_test(test_tree_details),
+        cmocka_unit_test(test_json),       cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_oom),        cmocka_unit_test(test_hand_built_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
