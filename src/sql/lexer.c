@@ -33,7 +33,7 @@ sql_keyword sql_keyword_lookup(const char *s, size_t n)
 {
     /* The table is sorted, so a binary search would do; the linear scan
      * over 70 short words is cheap next to the rest of parsing. */
-    if (n == 0 || n > 11)
+    if (n == 0)
         return SQL_KW_NONE;
     for (size_t i = 1; i < TARN_ARRAY_LEN(keywords); i++) {
         if (strlen(keywords[i].name) == n && strncasecmp(keywords[i].name, s, n) == 0)

@@ -1,5 +1,6 @@
 /* sql/parse_stmt.c: statements and the entry point sql_parse. */
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/error.h"
 #include "sql/parser_int.h"
 
@@ -294,6 +295,9 @@ int sql_parse(const char *text, size_t len, sql_script **out, sql_error *e)
     memset(e, 0, sizeof(*e));
     *out = NULL;
     e->pos = (sql_pos){0, 1, 1};
+    TARN_ASSERT(text != NULL || len == 0);
+    if (text == NULL)
+        text = ""; /* no arithmetic on a null pointer below */
     if (len > SQL_TEXT_MAX_BYTES) {
         e->code = TARN_ETOOBIG;
         snprintf(e->msg, sizeof(e->msg), "statement text of %zu bytes exceeds the limit of %zu",

@@ -406,6 +406,14 @@ static void test_limits(void **state)
     sql_script_free(ok);
     expect_code(s, big + 1, TARN_ETOOBIG, "exceeds the limit");
     free(s);
+    /* Nothing to parse is an empty script. */
+    sql_script *empty = NULL;
+    assert_int_equal(sql_parse(NULL, 0, &empty, NULL), 0);
+    assert_int_equal(empty->count, 0);
+    sql_script_free(empty);
+    assert_int_equal(sql_parse(" ;; -- nothing\n", 15, &empty, NULL), 0);
+    assert_int_equal(empty->count, 0);
+    sql_script_free(empty);
     /* Identifier length. */
     s = repeat("SELECT ", "x", 256, "");
     expect_code(s, strlen(s), TARN_ETOOBIG, "identifier longer than 255 bytes");
