@@ -183,7 +183,11 @@ static int env_open(store *st, const store_opts *o, tarn_err *err)
     /* NOTLS: read transactions are not tied to threads, so an HTTP thread
      * pool can hold several. NOSUBDIR: the data file is one name we can
      * rename a snapshot over. */
-    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS | (o->no_sync ? MDB_NOSYNC : 0);
+    unsigned flags = MDB_NOSUBDIR | MDB_NOTLS;
+    if (o->durability == STORE_DURABLE_DATA)
+        flags |= MDB_NOMETASYNC;
+    else if (o->durability == STORE_DURABLE_NONE)
+        flags |= MDB_NOSYNC;
     rc = mdb_env_open(st->env, path, flags, 0600);
     tarn_free(path);
     if (rc != 0)
@@ -255,6 +259,19 @@ void store_close(store *st)
     mdb_env_close(st->env);
     tarn_free(st->dir);
     tarn_free(st);
+}
+
+int store_sync(store *st, tarn_err *err)
+{
+    if (st->failed)
+        return tarn_err_set(err, TARN_ESTATE, "store unusable after an earlier I/O error");
+    int rc = mdb_env_sync(st->env, 1);
+    if (rc != 0) {
+        /* A failed fsync leaves the page cache in an unknown state. */
+        st->failed = TARN_EIO;
+        return tarn_err_set(err, TARN_EIO, "sync: %s", mdb_strerror(rc));
+    }
+    return 0;
 }
 
 uint64_t store_applied_index(const store *st)

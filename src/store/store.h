@@ -70,12 +70,22 @@ typedef struct store_install store_install;
 /* Table bytes of store/ itself. */
 #define STORE_TABLE_META 0x00
 
+/* How hard a commit pushes to disk. Losing the last batches in a machine
+ * crash is safe for a Raft state machine (the applied index goes back with
+ * them and the host replays from the WAL, which it compacts only below a
+ * store_sync), but a corrupt file is not. */
+typedef enum store_durability {
+    STORE_DURABLE_FULL = 0, /* fsync data and meta page on every commit (2 fsyncs) */
+    STORE_DURABLE_DATA = 1, /* MDB_NOMETASYNC: one fsync per commit; a machine crash
+                               may undo the last commit, never corrupts */
+    STORE_DURABLE_NONE = 2, /* MDB_NOSYNC: no fsync; safe against process kills
+                               only (tests, benchmarks) */
+} store_durability;
+
 typedef struct store_opts {
-    size_t map_size_bytes; /* LMDB map size; 0: STORE_MAP_SIZE_DEFAULT */
-    int no_sync;           /* nonzero: no fsync per commit (tests; a crash of the
-                              machine may then lose recent batches, which the
-                              host replays from the WAL) */
-    int max_readers;       /* concurrent read transactions; 0: 126 */
+    size_t map_size_bytes;       /* LMDB map size; 0: STORE_MAP_SIZE_DEFAULT */
+    store_durability durability; /* default STORE_DURABLE_FULL */
+    int max_readers;             /* concurrent read transactions; 0: 126 */
 } store_opts;
 
 /* One committed Raft entry. data is borrowed for the call. */
@@ -132,6 +142,11 @@ int store_registry_set(store_registry *reg, uint8_t type, store_apply_fn fn, voi
 int store_open(const char *dir, const store_opts *opts, store **out, tarn_err *err);
 /* Closes; no read transaction may be open. Accepts NULL. */
 void store_close(store *st);
+
+/* Forces everything committed so far to disk (whatever the durability),
+ * so the host may then compact its WAL up to store_applied_index.
+ * TARN_EIO makes the handle unusable. */
+int store_sync(store *st, tarn_err *err);
 
 /* The index and term of the last applied entry (0, 0 when none). */
 uint64_t store_applied_index(const store *st);

@@ -27,7 +27,7 @@ static int setup(void **state)
     fx *f = calloc(1, sizeof(*f));
     f->dir = tarn_test_mkdtemp("catalog");
     assert_int_equal(catalog_register(&f->reg), 0);
-    store_opts o = {.map_size_bytes = 256u << 20, .no_sync = 1};
+    store_opts o = {.map_size_bytes = 256u << 20, .durability = STORE_DURABLE_NONE};
     assert_int_equal(store_open(f->dir, &o, &f->st, NULL), 0);
     tarn_buf_init(&f->b, TARN_BUF_UNBOUNDED);
     *state = f;

@@ -25,7 +25,7 @@ static inline void kvt_open(kvt *t)
     memset(t, 0, sizeof(*t));
     t->dir = tarn_test_mkdtemp("kv");
     assert_int_equal(kv_register(&t->reg), 0);
-    store_opts o = {.map_size_bytes = 256u << 20, .no_sync = 1};
+    store_opts o = {.map_size_bytes = 256u << 20, .durability = STORE_DURABLE_NONE};
     tarn_err err = TARN_ERR_INIT;
     if (store_open(t->dir, &o, &t->st, &err) != 0)
         fail_msg("store_open: %s", tarn_err_msg(&err));
