@@ -87,6 +87,18 @@ int pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, s
     }
 }
 
+uint32_t pq_crc32(const uint8_t *p, size_t len)
+{
+    uLong crc = crc32(0L, Z_NULL, 0);
+    while (len > 0) { /* zlib takes uInt lengths */
+        uInt n = len > UINT_MAX ? UINT_MAX : (uInt)len;
+        crc = crc32(crc, p, n);
+        p += n;
+        len -= n;
+    }
+    return (uint32_t)crc;
+}
+
 int pq_compress(int codec, const uint8_t *src, size_t src_len, tarn_buf *out)
 {
     int rc;

@@ -62,7 +62,8 @@ typedef struct pq_column_info {
     int32_t physical;      /* enum pq_type */
     int32_t type_length;   /* FIXED_LEN_BYTE_ARRAY bytes */
     int16_t max_def;       /* definition levels: 0 when required all the way */
-    int16_t max_rep;       /* repetition levels: 0 for flat columns */
+    int16_t max_rep;       /* repetition levels: 0 for flat columns, 1 for lists */
+    int16_t list_def;      /* lists: definition level of a present but empty list */
     vec_type_info type;    /* what the scan produces */
     int unsupported;       /* 0, or TARN_ENOTSUP when we cannot read it yet */
 } pq_column_info;

@@ -20,6 +20,8 @@ int pq_decompress(int codec, const uint8_t *src, size_t src_len, uint8_t *dst, s
  * SNAPPY, ZSTD, GZIP). TARN_ENOTSUP, TARN_ENOMEM, TARN_ETOOBIG. */
 int pq_compress(int codec, const uint8_t *src, size_t src_len, tarn_buf *out);
 const char *pq_codec_name(int codec);
+/* CRC-32 (zlib's polynomial) of a page's stored bytes: PageHeader.crc. */
+uint32_t pq_crc32(const uint8_t *p, size_t len);
 
 /* Decodes `count` values of the RLE / bit-packed hybrid with bit width
  * `bw` (0..32) from [p, p+len) into out. Values are not range-checked

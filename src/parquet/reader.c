@@ -150,6 +150,7 @@ static void leaf_type(const pq_schema_elem *e, pq_column_info *c)
 typedef struct walk_frame {
     int32_t children_left;
     int16_t def, rep;
+    int16_t rep_def; /* definition level of the repeated ancestor, 0 when none */
     size_t name_len; /* length of the dotted prefix for this group's children */
 } walk_frame;
 
@@ -174,8 +175,13 @@ static int add_leaf(pq_file *f, uint32_t i, const walk_frame *fr, const char *pr
     c->max_def = (int16_t)(fr->def + (e->repetition != PQ_REQUIRED));
     c->max_rep = (int16_t)(fr->rep + (e->repetition == PQ_REPEATED));
     leaf_type(e, c);
-    if (c->max_rep > 0)
-        c->unsupported = TARN_ENOTSUP; /* nested lists: not yet */
+    /* One level of repetition reads as a list column: the list is present
+     * (maybe empty) at the repeated node's definition level minus one. */
+    int16_t rep_def = e->repetition == PQ_REPEATED ? c->max_def : fr->rep_def;
+    c->list_def = (int16_t)(rep_def - 1);
+    c->type.list = c->max_rep == 1;
+    if (c->max_rep > 1)
+        c->unsupported = TARN_ENOTSUP; /* lists of lists: not yet */
     f->ncols++;
     return 0;
 }
@@ -188,7 +194,7 @@ static int resolve_schema(pq_file *f, tarn_err *err)
     walk_frame stack[PQ_SCHEMA_DEPTH_MAX];
     char prefix[1024];
     int top = 0;
-    stack[0] = (walk_frame){m->schema[0].num_children, 0, 0, 0};
+    stack[0] = (walk_frame){m->schema[0].num_children, 0, 0, 0, 0};
     f->cols = tarn_calloc(m->nschema, sizeof(pq_column_info));
     f->col_names = tarn_calloc(m->nschema, sizeof(char *));
     if (f->cols == NULL || f->col_names == NULL)
@@ -214,10 +220,10 @@ static int resolve_schema(pq_file *f, tarn_err *err)
             return tarn_err_set(err, TARN_ENOTSUP, "schema element %u: nesting too deep", i);
         memcpy(prefix + fr->name_len, e->name, nlen);
         prefix[fr->name_len + nlen] = '.';
-        stack[top + 1] = (walk_frame){
-            e->num_children,
-            (int16_t)(fr->def + (e->repetition == PQ_OPTIONAL || e->repetition == PQ_REPEATED)),
-            (int16_t)(fr->rep + (e->repetition == PQ_REPEATED)), fr->name_len + nlen + 1};
+        bool repeated = e->repetition == PQ_REPEATED;
+        int16_t def = (int16_t)(fr->def + (e->repetition == PQ_OPTIONAL || repeated));
+        stack[top + 1] = (walk_frame){e->num_children, def, (int16_t)(fr->rep + repeated),
+                                      repeated ? def : fr->rep_def, fr->name_len + nlen + 1};
         top++;
     }
     while (top >= 0 && stack[top].children_left == 0)

@@ -18,8 +18,9 @@ struct pq_file {
 
 /* Appends one PLAIN-encoded value (a statistics min or max: byte arrays
  * without their length prefix) of leaf `ci` to `out`, converted to the
- * column's vec type. TARN_ECORRUPT when the bytes do not fit the type,
- * TARN_ERANGE when `out` is full, TARN_ENOMEM. */
+ * column's vec type (`out` has that type without the list flag: statistics
+ * are of the elements). TARN_ECORRUPT when the bytes do not fit the type,
+ * TARN_EINVAL for a wrong `out`, TARN_ERANGE when `out` is full, TARN_ENOMEM. */
 int pq_stat_to_vec(const pq_column_info *ci, const uint8_t *p, uint32_t len, vec_col *out);
 
 #endif

@@ -56,6 +56,8 @@ typedef struct col_state {
     size_t page_len;
     uint32_t n, pos;   /* levels in the page, levels consumed */
     uint8_t *defs;     /* n definition levels, or NULL when max_def == 0 */
+    uint8_t *reps;     /* n repetition levels, or NULL when max_rep == 0 */
+    bool row_open;     /* lists: a row has started and not yet ended */
     uint32_t nn, vpos; /* non-null values, values consumed */
     bool is_dict;      /* values are dictionary indexes */
     uint32_t *idx;     /* nn dictionary indexes */
@@ -124,6 +126,8 @@ static void page_free(pq_scan *s, col_state *c)
     decoded_free(s, c, &c->vals);
     give(s, c, c->idx, (size_t)c->nn * 4);
     give(s, c, c->defs, c->n);
+    give(s, c, c->reps, c->n);
+    c->reps = NULL;
     give(s, c, c->page, c->page_len);
     c->idx = NULL;
     c->defs = NULL;
@@ -382,6 +386,30 @@ static int load_dict(pq_scan *s, col_state *c, const pq_page_header *h, const ui
 
 /* Definition levels: n values of bit width bw(max_def), checked <= max_def.
  * Counts the non-null values into c->nn. */
+/* Repetition levels: n values of bit width bw(max_rep), checked <= max_rep;
+ * a chunk's first level must start a row (0). */
+static int load_reps(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
+{
+    uint32_t *tmp = take(s, c, (size_t)c->n * 4, err);
+    if (tmp == NULL)
+        return err ? err->code : TARN_ENOMEM;
+    size_t used;
+    const char *why = "";
+    int rc = pq_rle_decode(p, len, pq_bit_width((uint64_t)c->ci->max_rep), c->n, tmp, &used, &why);
+    if (rc != 0)
+        rc = tarn_err_set(err, rc, "repetition levels: %s", why);
+    if (rc == 0 && (c->reps = take(s, c, c->n, err)) == NULL)
+        rc = err ? err->code : TARN_ENOMEM;
+    for (uint32_t i = 0; rc == 0 && i < c->n; i++) {
+        if (tmp[i] > (uint32_t)c->ci->max_rep)
+            rc = tarn_err_set(err, TARN_ECORRUPT, "repetition level %u above max %d", tmp[i],
+                              c->ci->max_rep);
+        c->reps[i] = (uint8_t)tmp[i];
+    }
+    give(s, c, tmp, (size_t)c->n * 4);
+    return rc;
+}
+
 static int load_defs(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
 {
     c->nn = c->n;
@@ -673,6 +701,17 @@ static int load_v1(pq_scan *s, col_state *c, const pq_page_header *h, const uint
         return rc;
     const uint8_t *p = c->page;
     size_t len = c->page_len;
+    if (c->ci->max_rep > 0) {
+        if (h->rep_encoding != PQ_ENC_RLE)
+            return tarn_err_set(err, TARN_ENOTSUP, "repetition level encoding %d", h->rep_encoding);
+        if (len < 4 || le32(p) > len - 4)
+            return tarn_err_set(err, TARN_ECORRUPT, "repetition levels: bad length");
+        uint32_t rlen = le32(p);
+        if ((rc = load_reps(s, c, p + 4, rlen, err)) != 0)
+            return rc;
+        p += 4 + rlen;
+        len -= 4 + (size_t)rlen;
+    }
     if (c->ci->max_def > 0) {
         if (h->def_encoding != PQ_ENC_RLE)
             return tarn_err_set(err, TARN_ENOTSUP, "definition level encoding %d", h->def_encoding);
@@ -696,7 +735,9 @@ static int load_v2(pq_scan *s, col_state *c, const pq_page_header *h, const uint
     size_t lv = (size_t)h->def_len + (size_t)h->rep_len;
     if (lv > (size_t)h->compressed_size || lv > (size_t)h->uncompressed_size)
         return tarn_err_set(err, TARN_ECORRUPT, "level lengths exceed the page");
-    int rc = load_defs(s, c, src + h->rep_len, (size_t)h->def_len, err);
+    int rc = c->ci->max_rep > 0 ? load_reps(s, c, src, (size_t)h->rep_len, err) : 0;
+    if (rc == 0)
+        rc = load_defs(s, c, src + h->rep_len, (size_t)h->def_len, err);
     if (rc != 0)
         return rc;
     if (h->num_nulls != (int32_t)(c->n - c->nn))
@@ -733,6 +774,8 @@ static int next_page(pq_scan *s, col_state *c, tarn_err *err)
             return tarn_err_set(err, TARN_ECORRUPT, "page of %d bytes overruns the chunk",
                                 h.compressed_size);
         c->chunk_pos += hlen + (size_t)h.compressed_size;
+        if (h.has_crc && pq_crc32(src, (size_t)h.compressed_size) != h.crc)
+            return tarn_err_set(err, TARN_ECORRUPT, "page CRC mismatch");
         if (h.type == PQ_PAGE_DICTIONARY) {
             if ((rc = load_dict(s, c, &h, src, err)) != 0)
                 return rc;
@@ -761,7 +804,8 @@ static int open_chunk(pq_scan *s, col_state *c, const pq_row_group *g, uint32_t 
     if (m->type != c->ci->physical)
         return tarn_err_set(err, TARN_ECORRUPT, "chunk type %d, schema type %d", m->type,
                             c->ci->physical);
-    if (m->num_values != g->num_rows)
+    /* Flat: one value per row; lists: at least one level per row. */
+    if (c->ci->max_rep == 0 ? m->num_values != g->num_rows : m->num_values < g->num_rows)
         return tarn_err_set(err, TARN_ECORRUPT, "chunk has %lld values for %lld rows",
                             (long long)m->num_values, (long long)g->num_rows);
     int64_t start = m->data_page_offset;
@@ -819,9 +863,70 @@ static int append_row(col_state *c, vec_col *out, bool valid)
     return rc;
 }
 
+/* Appends one element (value or null) of the current page to a list's
+ * child column, growing the child first. */
+static int append_elem(col_state *c, vec_col *e, bool valid)
+{
+    if (e->len >= e->cap) {
+        uint32_t cap = e->cap < VEC_ROWS_MAX / 2 ? e->cap * 2 : VEC_ROWS_MAX;
+        int rc = vec_col_grow(e, cap);
+        if (rc == 0 && e->len >= e->cap)
+            rc = TARN_ETOOBIG;
+        if (rc != 0)
+            return rc;
+    }
+    return append_row(c, e, valid);
+}
+
+/* Lists (one repetition level): a row starts at each repetition level 0.
+ * With L = list_def and D = max_def, a level's definition d means: d < L
+ * the list is null, d == L it is empty, d > L an element (null below D).
+ * A batch ends before the level that would start row `rows` + 1; the last
+ * row of a chunk ends with the chunk. */
+static int fill_list(pq_scan *s, col_state *c, vec_col *out, uint32_t rows, tarn_err *err)
+{
+    const int L = c->ci->list_def, D = c->ci->max_def;
+    uint32_t done = 0;
+    for (;;) {
+        int rc = 0;
+        if (c->pos == c->n && c->values_left == 0) {
+            if (c->row_open && (rc = vec_col_list_end(out)) == 0)
+                done++;
+            c->row_open = false;
+            if (rc == 0 && done < rows)
+                rc = tarn_err_set(err, TARN_ECORRUPT,
+                                  "column chunk has fewer rows than its row group");
+            return rc;
+        }
+        if (c->pos == c->n && (rc = next_page(s, c, err)) != 0)
+            return rc;
+        int r = c->reps[c->pos], d = c->defs ? c->defs[c->pos] : D;
+        if (r == 0 && c->row_open) {
+            if ((rc = vec_col_list_end(out)) != 0)
+                return tarn_err_set(err, rc, "appending to the batch");
+            c->row_open = false;
+            if (++done == rows)
+                return 0; /* this level starts the next batch's first row */
+        }
+        if (r == 0) {
+            c->row_open = true;
+            if (d < L && (rc = vec_col_set_null(out, out->len)) != 0)
+                return tarn_err_set(err, rc, "appending to the batch");
+        } else if (!c->row_open || d <= L) {
+            return tarn_err_set(err, TARN_ECORRUPT, "level %u: repetition without an element",
+                                c->pos);
+        }
+        if (d > L && (rc = append_elem(c, out->elems, d == D)) != 0)
+            return tarn_err_set(err, rc, "appending list elements");
+        c->pos++;
+    }
+}
+
 /* Appends `rows` rows of column c to `out`, loading pages as needed. */
 static int fill_col(pq_scan *s, col_state *c, vec_col *out, uint32_t rows, tarn_err *err)
 {
+    if (c->ci->type.list)
+        return fill_list(s, c, out, rows, err);
     uint32_t target = out->len + rows;
     while (out->len < target) {
         int rc = c->pos < c->n ? 0 : next_page(s, c, err);
@@ -920,6 +1025,8 @@ static int check_preds(const pq_file *f, const pq_scan_opts *o, tarn_err *err)
         const pq_predicate *p = &o->preds[i];
         if (p->column >= f->ncols || (unsigned)p->op > PQ_OP_IS_NOT_NULL)
             return tarn_err_set(err, TARN_EINVAL, "predicate %u: bad column or operator", i);
+        if (f->cols[p->column].type.list)
+            return tarn_err_set(err, TARN_EINVAL, "predicate %u: list column", i);
         if (p->op >= PQ_OP_IS_NULL)
             continue;
         const vec_col *v = p->value;
@@ -1078,6 +1185,8 @@ void pq_scan_close(pq_scan *s)
 
 int pq_stat_to_vec(const pq_column_info *ci, const uint8_t *p, uint32_t len, vec_col *out)
 {
+    if (out->type.list || out->type.id != ci->type.id)
+        return TARN_EINVAL;
     if (out->len >= out->cap)
         return TARN_ERANGE;
     size_t w = vec_type_width(ci->type.id);

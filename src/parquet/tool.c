@@ -144,9 +144,40 @@ static void put_blob(tarn_buf *b, const uint8_t *s, size_t n)
     }
 }
 
+static void value_text(tarn_buf *b, const vec_col *c, uint32_t r, bool *quote);
+
+/* A list as a JSON array of element texts (in every format). */
+static void list_text(tarn_buf *b, const vec_col *c, uint32_t r)
+{
+    tarn_buf_append_byte(b, '[');
+    for (uint32_t i = c->list_offsets[r]; i < c->list_offsets[r + 1]; i++) {
+        if (i > c->list_offsets[r])
+            tarn_buf_append_byte(b, ',');
+        bool quote = false;
+        if (!vec_col_is_valid(c->elems, i)) {
+            tarn_buf_append_str(b, "null");
+            continue;
+        }
+        tarn_buf t;
+        tarn_buf_init(&t, TARN_BUF_UNBOUNDED);
+        value_text(&t, c->elems, i, &quote);
+        if (quote)
+            tarn_buf_append_json_str(b, tarn_buf_cstr(&t), t.len);
+        else
+            tarn_buf_append(b, tarn_buf_cstr(&t), t.len);
+        tarn_buf_free(&t);
+    }
+    tarn_buf_append_byte(b, ']');
+}
+
 /* The value text of a valid row; *quote says whether JSON needs quotes. */
 static void value_text(tarn_buf *b, const vec_col *c, uint32_t r, bool *quote)
 {
+    if (c->type.list) {
+        list_text(b, c, r);
+        *quote = false;
+        return;
+    }
     const void *d = c->data;
     *quote = true;
     switch (c->type.id) {
@@ -354,8 +385,8 @@ static int cmd_schema(pq_file *f, FILE *out)
         fprintf(out, "%s: %s", c->name, type_name(c->physical));
         if (c->physical == PQ_FIXED_LEN_BYTE_ARRAY)
             fprintf(out, "(%d)", c->type_length);
-        fprintf(out, " %s -> %s", e->repetition == PQ_OPTIONAL ? "optional" : "required",
-                vec_type_name(c->type.id));
+        fprintf(out, " %s -> %s%s", e->repetition == PQ_OPTIONAL ? "optional" : "required",
+                c->type.list ? "list of " : "", vec_type_name(c->type.id));
         if (c->type.id == VEC_DECIMAL64 || c->type.id == VEC_DECIMAL128)
             fprintf(out, "(%u,%u)", c->type.precision, c->type.scale);
         if (c->type.id == VEC_TIME || c->type.id == VEC_TIMESTAMP)
@@ -376,7 +407,9 @@ static void put_stat(FILE *out, const pq_column_info *ci, const uint8_t *p, uint
     tarn_buf t;
     tarn_buf_init(&t, TARN_BUF_UNBOUNDED);
     bool quote;
-    if (ci->unsupported == 0 && vec_col_init(&c, ci->type, 1) == 0) {
+    vec_type_info et = ci->type;
+    et.list = false; /* statistics are of the elements */
+    if (ci->unsupported == 0 && vec_col_init(&c, et, 1) == 0) {
         if (pq_stat_to_vec(ci, p, len, &c) == 0)
             value_text(&t, &c, 0, &quote);
         else

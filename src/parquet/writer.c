@@ -364,6 +364,9 @@ static int put_page(pq_writer *w, wcol *c, const pq_page_header *h0, const tarn_
     pq_page_header h = *h0;
     h.uncompressed_size = (int32_t)body->len;
     h.compressed_size = (int32_t)z.len;
+    /* A CRC lets readers tell damaged pages from valid ones. */
+    h.has_crc = true;
+    h.crc = pq_crc32(z.data ? z.data : (const uint8_t *)"", z.len);
     size_t before = out->len;
     if (rc == 0)
         rc = pq_page_header_encode(&h, out);

@@ -193,6 +193,7 @@ int vec_col_use_dict(vec_col *col, vec_dict *dict)
 void vec_col_str(const vec_col *col, uint32_t row, const uint8_t **s, size_t *len)
 {
     TARN_ASSERT(row < col->len);
+    TARN_ASSERT(!col->type.list); /* a list's strings are in col->elems */
     if (col->dict) {
         uint32_t c = col->codes[row];
         TARN_ASSERT(c < col->dict->count || !vec_col_is_valid(col, row));

@@ -40,6 +40,16 @@ const COLUMNS = {
   uuid: 'md5(r::VARCHAR)::UUID',
 };
 
+const NESTED_SQL = `SELECT r AS id,
+    CASE WHEN r % 5 = 0 THEN NULL WHEN r % 5 = 1 THEN [] ELSE [r, NULL, r * 2] END::INTEGER[] AS l,
+    CASE WHEN r % 7 = 0 THEN NULL ELSE ['a' || (r % 30), NULL, 'b'] END AS ls,
+    CASE WHEN r % 4 = 0 THEN NULL ELSE MAP {'k' || r: r, 'z': NULL} END AS m,
+    CASE WHEN r % 6 = 0 THEN NULL ELSE {'a': r, 'b': 's' || r, 'c': {'d': r * 1.5}} END AS st,
+    range(r % 4)::BIGINT[] AS big,
+    CASE WHEN r % 9 = 0 THEN NULL ELSE [{'x': r, 'y': 'v' || r}, NULL] END AS lst,
+    [DATE '2020-01-01' + (r % 100)::INTEGER] AS dates
+    FROM range(5000) t(r)`;
+
 function selectSql(nulls, rows) {
   const cols = Object.entries(COLUMNS).map(([name, e]) =>
     nulls ? `CASE WHEN r % 7 = 3 THEN NULL ELSE (${e}) END AS ${name}` : `(${e}) AS ${name}`);
@@ -50,7 +60,9 @@ function* matrix() {
   for (const codec of ['uncompressed', 'snappy', 'zstd', 'gzip', 'lz4'])
     for (const dict of [true, false])
       for (const nulls of [false, true])
-        for (const rgs of [1, 3])
+        // Several row groups for the two codecs the lakehouse writes; the
+        // others once (keeps the suite's run time down).
+        for (const rgs of codec === 'snappy' || codec === 'zstd' ? [1, 3] : [1])
           for (const v of ['V1', 'V2'])
             yield { codec, dict, nulls, rgs, v };
 }
@@ -82,6 +94,20 @@ function* matrix() {
     files++;
     bad += problems.length > 0;
   }
+  // Nested columns with one repetition level: lists, maps, structs, lists of
+  // structs, with null and empty lists, in several row groups.
+  for (const codec of ['snappy', 'zstd'])
+    for (const v of ['V1', 'V2']) {
+      const name = `nested_${codec}_${v}.parquet`;
+      if (!name.includes(filter)) continue;
+      const file = path.join(outDir, name);
+      await con.run(`COPY (${NESTED_SQL}) TO '${file}' (FORMAT parquet, COMPRESSION ${codec},
+                     PARQUET_VERSION ${v}, ROW_GROUP_SIZE 2048)`);
+      const problems = await compareFile(dump, file, { variants: [[1000, true], [7, false]] });
+      problems.forEach((p) => console.log('MISMATCH ' + p));
+      files++;
+      bad += problems.length > 0;
+    }
   console.log(`${files} files, ${bad} with mismatches`);
   if (files === 0 || bad > 0) process.exit(1);
 })().catch((e) => { console.error(e); process.exit(1); });

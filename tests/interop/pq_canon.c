@@ -50,7 +50,28 @@ static void put_nanos(tarn_buf *b, int64_t v, vec_time_unit unit)
     tarn_buf_printf(b, "\"%" PRId64 "%s\"", v, v == 0 ? "" : zeros);
 }
 
+static void canon_scalar(tarn_buf *b, const vec_col *c, uint32_t r);
+
+/* Lists print as JSON arrays of their elements (null elements as null). */
 void pq_canon_value(tarn_buf *b, const vec_col *c, uint32_t r)
+{
+    if (!c->type.list) {
+        canon_scalar(b, c, r);
+        return;
+    }
+    tarn_buf_append_byte(b, '[');
+    for (uint32_t i = c->list_offsets[r]; i < c->list_offsets[r + 1]; i++) {
+        if (i > c->list_offsets[r])
+            tarn_buf_append_byte(b, ',');
+        if (vec_col_is_valid(c->elems, i))
+            canon_scalar(b, c->elems, i);
+        else
+            tarn_buf_append_str(b, "null");
+    }
+    tarn_buf_append_byte(b, ']');
+}
+
+static void canon_scalar(tarn_buf *b, const vec_col *c, uint32_t r)
 {
     const void *d = c->data;
     switch (c->type.id) {

@@ -37,6 +37,33 @@ function canon(v) {
   }
 }
 
+// Nested DuckDB values -> the leaf columns Tarn reads (dotted Parquet
+// paths, as DuckDB and Spark name them), driven by the column's DuckDB type:
+// a struct's fields are leaves (all null when the struct is null), a list is
+// <name>.list.element and a map <name>.key_value.key / .value, each a JSON
+// array (null when the list or map is); a list of structs gives one list
+// per struct field.
+function kind(t) { return t.constructor.name; }
+
+function flatten(name, v, o, t) {
+  if (kind(t) === 'DuckDBStructType') {
+    t.entryNames.forEach((f, i) =>
+      flatten(`${name}.${f}`, v === null ? null : v.entries[f], o, t.entryTypes[i]));
+  } else if (kind(t) === 'DuckDBMapType') {
+    o[`${name}.key_value.key`] = v === null ? null : v.entries.map((e) => canon(e.key));
+    o[`${name}.key_value.value`] = v === null ? null : v.entries.map((e) => canon(e.value));
+  } else if (kind(t) === 'DuckDBListType' && kind(t.valueType) === 'DuckDBStructType') {
+    const st = t.valueType;
+    for (const f of st.entryNames)
+      o[`${name}.list.element.${f}`] =
+        v === null ? null : v.items.map((x) => (x === null ? null : canon(x.entries[f])));
+  } else if (kind(t) === 'DuckDBListType') {
+    o[`${name}.list.element`] = v === null ? null : v.items.map(canon);
+  } else {
+    o[name] = canon(v);
+  }
+}
+
 let instance = null;
 async function connection() {
   if (!instance) instance = await duckdb.DuckDBInstance.create(':memory:');
@@ -48,9 +75,10 @@ async function duckdbRows(file) {
   const sql = `SELECT * FROM read_parquet('${file.replace(/'/g, "''")}', hive_partitioning = false)`;
   const reader = await con.runAndReadAll(sql);
   const names = reader.columnNames();
+  const types = reader.columnTypes();
   return reader.getRows().map((row) => {
     const o = {};
-    row.forEach((v, i) => { o[names[i]] = canon(v); });
+    row.forEach((v, i) => flatten(names[i], v, o, types[i]));
     return o;
   });
 }

@@ -420,6 +420,38 @@ static void test_predicate_skipping(void **state)
     tarn_buf_free(&m.buf);
 }
 
+/* Pages carry a CRC: one flipped byte in a page body is caught. */
+static void test_page_crc(void **state)
+{
+    (void)state;
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    assert_int_equal(
+        write_rows(&m, (pq_writer_opts){.codec = PQ_WRITE_UNCOMPRESSED}, 500, NULL, NULL), 0);
+    pq_file *f;
+    assert_int_equal(pq_file_open_bytes(m.buf.data, m.buf.len, "w", &f, NULL), 0);
+    size_t off = (size_t)pq_file_meta(f)->row_groups[0].columns[0].meta.data_page_offset;
+    pq_file_close(f);
+    pq_page_header h;
+    size_t hlen;
+    assert_int_equal(pq_page_header_decode(m.buf.data + off, m.buf.len - off, &h, &hlen, NULL), 0);
+    assert_true(h.has_crc);
+    m.buf.data[off + hlen + 8] ^= 0x01; /* the value of one id, still decodable */
+    assert_int_equal(pq_file_open_bytes(m.buf.data, m.buf.len, "w", &f, NULL), 0);
+    pq_scan *s;
+    assert_int_equal(pq_scan_open(f, NULL, &s, NULL), 0);
+    vec_batch b;
+    assert_int_equal(pq_scan_batch_init(s, &b), 0);
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(pq_scan_next(s, &b, &err), TARN_ECORRUPT);
+    assert_non_null(strstr(err.msg, "page CRC mismatch"));
+    assert_non_null(strstr(err.msg, "column 'id', page 1")); /* after the dictionary */
+    vec_batch_free(&b);
+    pq_scan_close(s);
+    pq_file_close(f);
+    tarn_buf_free(&m.buf);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -432,6 +464,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_empty_file),
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_predicate_skipping),
+        cmocka_unit_test(test_page_crc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
