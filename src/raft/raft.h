@@ -55,6 +55,7 @@ typedef struct raft raft;
 #define RAFT_MAX_ENTRIES_PER_MSG    4096
 #define RAFT_DEFAULT_MAX_ENTRY_SIZE (1u << 20)
 #define RAFT_MAX_PENDING_READS      256
+#define RAFT_VOTE_TRANSFER          1
 
 enum raft_entry_type {
     RAFT_ENTRY_NORMAL = 0, /* client data */
@@ -88,7 +89,8 @@ enum raft_msg_type {
     RAFT_MSG_PREVOTE_RESP = 6,
     RAFT_MSG_HEARTBEAT = 7, /* empty AppendEntries without log matching */
     RAFT_MSG_HEARTBEAT_RESP = 8,
-    RAFT_MSG_TYPE_MAX = 8,
+    RAFT_MSG_TIMEOUT_NOW = 9, /* leadership transfer, Dissertation 3.10 */
+    RAFT_MSG_TYPE_MAX = 9,
 };
 
 /*
@@ -100,7 +102,9 @@ enum raft_msg_type {
  *                 and log_term = the follower's guess of the last matching
  *                 index and its term (fast backtracking, Dissertation 5.3
  *                 "conflicting term" optimisation).
- *   VOTE/PREVOTE: index/log_term = candidate's last log index and term.
+ *   VOTE/PREVOTE: index/log_term = candidate's last log index and term;
+ *                 VOTE context = RAFT_VOTE_TRANSFER when the campaign follows
+ *                 a TimeoutNow (it may then break a leader's lease).
  *   *_RESP:       reject = 1 when denied.
  *   HEARTBEAT:    commit = min(leader commit, follower's match); context =
  *                 the newest pending ReadIndex sequence number (0: none),
@@ -225,6 +229,16 @@ int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, u
  */
 int raft_read_index(raft *r, uint64_t ctx);
 
+/*
+ * Hands leadership to voter `to` (Dissertation 3.10): the leader stops
+ * taking proposals (TARN_EBUSY), brings `to` up to date, then sends it
+ * TimeoutNow so it campaigns at once. Abandoned if `to` has not taken over
+ * within an election timeout. 0 also when a transfer to `to` is already
+ * under way. RAFT_ENOTLEADER, TARN_EINVAL (`to` is not another voter),
+ * TARN_ENOMEM (failed).
+ */
+int raft_transfer_leader(raft *r, uint64_t to);
+
 /* Nonzero when raft_ready would return something to do. */
 int raft_has_ready(const raft *r);
 
@@ -253,6 +267,7 @@ typedef struct raft_status {
     uint64_t last_index;
     uint64_t stable_index; /* last index the host reported durable */
     uint64_t mem_bytes;    /* payload bytes held (log + queued messages) */
+    uint64_t transferee;   /* leadership transfer target, RAFT_NONE if none */
     int failed;            /* the sticky error, 0 when usable */
 } raft_status;
 

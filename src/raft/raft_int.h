@@ -78,6 +78,8 @@ struct raft {
     uint64_t applied;
     raft_log log;
 
+    uint64_t transferee;       /* leadership transfer under way to this voter */
+    uint32_t transfer_elapsed; /* ticks since it started */
     uint32_t election_elapsed;
     uint32_t heartbeat_elapsed;
     uint32_t randomized_timeout;

@@ -26,6 +26,7 @@ static int raft_msg_needs_persist(uint32_t type)
     case RAFT_MSG_HEARTBEAT:
     case RAFT_MSG_PREVOTE:
     case RAFT_MSG_PREVOTE_RESP:
+    case RAFT_MSG_TIMEOUT_NOW:
         return 0;
     default:
         return 1;

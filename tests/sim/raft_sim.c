@@ -92,6 +92,8 @@ typedef struct sim {
     uint64_t n_reads;
     uint64_t reads_served;
     double p_read;
+    double p_transfer;
+    uint64_t transfers;
     int pre_vote;
     int check_quorum;
     uint64_t crashes;
@@ -462,6 +464,25 @@ static void sim_read(sim *s, sim_node *nd)
     node_process(s, nd);
 }
 
+/* An operator hands leadership to a random other node (maybe a dead one). */
+static void sim_transfer(sim *s)
+{
+    sim_node *ld = sim_leader(s);
+    if (ld == NULL)
+        return;
+    uint64_t to = 1 + tarn_rng_below(&s->rng, (uint64_t)s->n);
+    int rc = raft_transfer_leader(ld->r, to);
+    if (rc == TARN_EINVAL && to == ld->id)
+        return;
+    if (rc != 0) {
+        sim_check_fail(&s->chk, "node %" PRIu64 ": transfer to %" PRIu64 ": %s", ld->id, to,
+                       tarn_strerror(rc));
+        return;
+    }
+    s->transfers++;
+    node_process(s, ld);
+}
+
 /* ------------------------------------------------------------ faults */
 
 static void sim_partition(sim *s)
@@ -502,6 +523,8 @@ static void sim_faults(sim *s)
         if (nd->up)
             sim_propose(s, nd);
     }
+    if (sim_chance(s, s->p_transfer))
+        sim_transfer(s);
     if (sim_chance(s, s->p_read)) {
         sim_node *nd = &s->nodes[tarn_rng_below(&s->rng, (uint64_t)s->n)];
         if (nd->up)
@@ -545,6 +568,7 @@ static void sim_init(sim *s, const sim_opts *o)
     s->p_propose = 0.02 + tarn_rng_double(&s->rng) * 0.2;
     s->p_jump = tarn_rng_double(&s->rng) * 0.02;
     s->p_read = tarn_rng_double(&s->rng) * 0.1;
+    s->p_transfer = tarn_rng_double(&s->rng) * 0.002;
     /* Mostly the defaults (both on), sometimes the bare protocol. */
     s->pre_vote = !sim_chance(s, 0.25);
     s->check_quorum = !sim_chance(s, 0.25);
