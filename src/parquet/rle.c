@@ -42,11 +42,18 @@ static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
 }
 
 /* Unpacks n (<= 8 * groups) values of bw bits, LSB first, from p. */
-static void unpack_bits(const uint8_t *p, int bw, uint32_t n, uint32_t *out)
+static void unpack_bits(const uint8_t *p, int bw, uint32_t n, uint32_t *out, size_t avail)
 {
     uint64_t mask = bw == 32 ? 0xffffffffu : ((1u << bw) - 1);
     size_t bit = 0;
-    for (uint32_t i = 0; i < n; i++, bit += (size_t)bw) {
+    uint32_t i = 0;
+    /* Fast path: one unaligned 8-byte load per value while 8 bytes remain. */
+    for (; i < n && (bit >> 3) + 8 <= avail; i++, bit += (size_t)bw) {
+        uint64_t w;
+        memcpy(&w, p + (bit >> 3), 8); /* little-endian host */
+        out[i] = (uint32_t)((w >> (bit & 7)) & mask);
+    }
+    for (; i < n; i++, bit += (size_t)bw) {
         size_t byte = bit >> 3;
         unsigned shift = bit & 7;
         uint64_t w = 0;
@@ -86,7 +93,7 @@ int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t
             if (bw == 0)
                 memset(out + done, 0, (size_t)take * sizeof(uint32_t));
             else
-                unpack_bits(p, bw, take, out + done);
+                unpack_bits(p, bw, take, out + done, (size_t)(n * (uint64_t)bw));
             p += n * (uint64_t)bw;
             done += take;
         } else {

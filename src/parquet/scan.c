@@ -26,6 +26,9 @@
 
 #include <string.h>
 
+/* PLAIN data is little endian; the fast paths copy it as it is. */
+TARN_STATIC_ASSERT(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian host required");
+
 /* One decoded run of values: converted fixed-width values, or slices of
  * byte arrays (start offset into `base`, length). */
 typedef struct decoded {
@@ -259,6 +262,26 @@ static uint32_t phys_width(const pq_column_info *ci)
     }
 }
 
+/* Whether PLAIN values are already the output's bytes (this reader runs on
+ * little-endian hosts, as the static assertion below checks). */
+static bool same_layout(const pq_column_info *ci)
+{
+    vec_type t = ci->type.id;
+    switch (ci->physical) {
+    case PQ_INT32:
+        return t == VEC_I32 || t == VEC_U32 || t == VEC_DATE;
+    case PQ_INT64:
+        return t == VEC_I64 || t == VEC_U64 || t == VEC_TIMESTAMP || t == VEC_TIME ||
+               t == VEC_DECIMAL64;
+    case PQ_FLOAT:
+        return t == VEC_F32;
+    case PQ_DOUBLE:
+        return t == VEC_F64;
+    default:
+        return false;
+    }
+}
+
 /* ---- PLAIN decoding ---- */
 
 /* Byte arrays: 4-byte little-endian length, then the bytes. Records
@@ -316,6 +339,12 @@ static int plain_decode(pq_scan *s, col_state *c, const uint8_t *p, size_t len, 
     if ((uint64_t)d->n * pw > len)
         return tarn_err_set(err, TARN_ECORRUPT, "PLAIN: %u values of %u bytes need more than %zu",
                             d->n, pw, len);
+    if (same_layout(ci)) {
+        /* Little-endian values of the output's width: one copy. */
+        if (d->n)
+            memcpy(d->vals, p, (size_t)d->n * pw);
+        return 0;
+    }
     for (uint32_t i = 0; i < d->n; i++) {
         if (c->width == 0) {
             d->sstart[i] = i * pw;
@@ -863,6 +892,49 @@ static int append_row(col_state *c, vec_col *out, bool valid)
     return rc;
 }
 
+/* Fixed-width columns: copies the run of valid rows at the page position
+ * in one go (plain) or by index (dictionary); stops at the first null,
+ * which the caller's row-by-row loop takes. */
+static void fill_fixed(col_state *c, vec_col *out, uint32_t target)
+{
+    for (;;) {
+        uint32_t run = 0,
+                 max = target - out->len < c->n - c->pos ? target - out->len : c->n - c->pos;
+        if (c->defs == NULL)
+            run = max;
+        else
+            while (run < max && c->defs[c->pos + run] == c->ci->max_def)
+                run++;
+        if (run == 0)
+            return;
+        size_t w = c->width;
+        uint8_t *dst = (uint8_t *)out->data + (size_t)out->len * w;
+        if (!c->is_dict) {
+            memcpy(dst, c->vals.vals + (size_t)c->vpos * w, (size_t)run * w);
+        } else if (w == 8) {
+            const uint64_t *dict = (const uint64_t *)(void *)c->fdict.vals;
+            for (uint32_t i = 0; i < run; i++)
+                memcpy(dst + 8 * (size_t)i, &dict[c->idx[c->vpos + i]], 8);
+        } else {
+            for (uint32_t i = 0; i < run; i++)
+                memcpy(dst + w * i, c->fdict.vals + (size_t)c->idx[c->vpos + i] * w, w);
+        }
+        out->len += run;
+        c->vpos += run;
+        c->pos += run;
+        if (c->defs == NULL || c->pos == c->n || out->len == target)
+            return;
+        /* A null follows: take the run of nulls here as well. */
+        while (out->len < target && c->pos < c->n && c->defs[c->pos] != c->ci->max_def) {
+            if (vec_col_set_null(out, out->len) != 0)
+                return; /* no memory: the caller's slow path reports it */
+            memset((uint8_t *)out->data + (size_t)out->len * w, 0, w);
+            out->len++;
+            c->pos++;
+        }
+    }
+}
+
 /* Appends one element (value or null) of the current page to a list's
  * child column, growing the child first. */
 static int append_elem(col_state *c, vec_col *e, bool valid)
@@ -940,6 +1012,8 @@ static int fill_col(pq_scan *s, col_state *c, vec_col *out, uint32_t rows, tarn_
             else if (out->dict != NULL && !c->is_dict)
                 rc = vec_col_flatten(out);
         }
+        if (rc == 0 && c->width)
+            fill_fixed(c, out, target);
         while (rc == 0 && c->pos < c->n && out->len < target) {
             bool valid = c->defs == NULL || c->defs[c->pos] == c->ci->max_def;
             rc = append_row(c, out, valid);
