@@ -784,8 +784,8 @@ static int load_v2(pq_scan *s, col_state *c, const pq_page_header *h, const uint
  * after checking its header against the chunk. */
 static int next_page(pq_scan *s, col_state *c, tarn_err *err)
 {
-    page_free(s, c);
     for (;;) {
+        page_free(s, c); /* also after a page of no values, which loops */
         if (c->values_left <= 0)
             return tarn_err_set(err, TARN_ECORRUPT, "column chunk has fewer values than rows");
         if (c->chunk_pos >= c->chunk_len)
