@@ -58,6 +58,7 @@ typedef struct sim_proposal {
     uint64_t term;
     uint32_t len;
     int acked;
+    uint64_t read_floor; /* highest index a read had seen when this was asked */
 } sim_proposal;
 
 typedef struct sim_packet {
@@ -93,6 +94,9 @@ typedef struct sim {
     uint64_t reads_served;
     double p_read;
     double p_transfer;
+    double p_oom; /* chance that a core call meets a failed allocation */
+    uint64_t ooms;
+    uint64_t max_read_index; /* highest index a completed read observed */
     uint64_t transfers;
     int pre_vote;
     int check_quorum;
@@ -243,12 +247,20 @@ static void node_apply(sim *s, sim_node *nd, const raft_entry *e, size_t n)
             s->acked++;
             if (p->index > s->max_acked_index)
                 s->max_acked_index = p->index;
+            /* A write asked for after a read completed must take effect
+             * after what that read saw (a stale leader may accept it at a
+             * lower index, but then it never commits). */
+            if (p->index <= p->read_floor)
+                sim_check_fail(&s->chk,
+                               "write %" PRIu64 " acknowledged at %" PRIu64
+                               " inside what an earlier read saw (%" PRIu64 ")",
+                               id, p->index, p->read_floor);
         }
     }
 }
 
-/* ReadIndex linearizability: a read must see every write acknowledged
- * before it was asked for (real-time order). */
+/* ReadIndex linearizability: a read must see every write acknowledged, and
+ * everything any read saw, before it was asked for (real-time order). */
 static void node_check_reads(sim *s, sim_node *nd, const raft_read_state *rs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -259,6 +271,8 @@ static void node_check_reads(sim *s, sim_node *nd, const raft_read_state *rs, si
                            " but index %" PRIu64 " was acknowledged before it was asked",
                            nd->id, rs[i].ctx, rs[i].index, need);
         s->reads_served++;
+        if (rs[i].index > s->max_read_index)
+            s->max_read_index = rs[i].index;
     }
 }
 
@@ -344,12 +358,43 @@ static void node_start(sim *s, sim_node *nd)
     node_check(s, nd);
 }
 
+/* Out-of-memory injection: makes one of the next few allocations of the
+ * coming core call fail. Disarmed right after the call, so the simulator's
+ * own allocations never fail. */
+static void oom_arm(sim *s)
+{
+    if (s->faults_on && s->p_oom > 0 && sim_chance(s, s->p_oom))
+        tarn_alloc_fail_at(1 + tarn_rng_below(&s->rng, 6), 0);
+}
+
+/* After a core call: an allocation failure that failed the handle makes
+ * the host restart the node from its disk, as the contract says. Returns 1
+ * when the node went down. */
+static int oom_after(sim *s, sim_node *nd, int rc, const char *what)
+{
+    tarn_alloc_fail_at(0, 0);
+    if (rc == 0)
+        return 0;
+    if (rc == TARN_ENOMEM) {
+        raft_status st;
+        raft_get_status(nd->r, &st);
+        s->ooms++;
+        if (st.failed) {
+            node_crash(s, nd);
+            return 1;
+        }
+        return 0; /* refused without a change (a proposal's copy) */
+    }
+    sim_check_fail(&s->chk, "node %" PRIu64 ": %s: %s", nd->id, what, tarn_strerror(rc));
+    return 0;
+}
+
 static void node_step(sim *s, sim_node *nd, const raft_msg *m)
 {
+    oom_arm(s);
     int rc = raft_step(nd->r, m);
-    if (rc != 0)
-        sim_check_fail(&s->chk, "node %" PRIu64 ": step %s from %" PRIu64 ": %s", nd->id,
-                       raft_msg_type_name(m->type), m->from, tarn_strerror(rc));
+    if (oom_after(s, nd, rc, raft_msg_type_name(m->type)))
+        return;
     node_process(s, nd);
 }
 
@@ -398,9 +443,10 @@ static void node_tick(sim *s, sim_node *nd)
     /* A clock jump: several ticks at once, as after a stalled process. */
     int ticks = s->faults_on && sim_chance(s, s->p_jump) ? 2 + (int)tarn_rng_below(&s->rng, 4) : 1;
     for (int t = 0; t < ticks && nd->up; t++) {
+        oom_arm(s);
         int rc = raft_tick(nd->r);
-        if (rc != 0)
-            sim_check_fail(&s->chk, "node %" PRIu64 ": tick: %s", nd->id, tarn_strerror(rc));
+        if (oom_after(s, nd, rc, "tick"))
+            return;
         node_process(s, nd);
     }
 }
@@ -436,13 +482,18 @@ static uint64_t sim_propose(sim *s, sim_node *nd)
     uint8_t data[SIM_PAYLOAD_MAX];
     payload_fill(data, id, len);
     sim_proposal p = {.node = nd->id, .incarnation = nd->incarnation, .len = len};
+    oom_arm(s);
     int rc = raft_propose(nd->r, data, len, &p.index, &p.term);
-    if (rc == RAFT_ENOTLEADER || rc == TARN_EBUSY)
-        return 0;
-    if (rc != 0) {
-        sim_check_fail(&s->chk, "node %" PRIu64 ": propose: %s", nd->id, tarn_strerror(rc));
+    if (rc == RAFT_ENOTLEADER || rc == TARN_EBUSY) {
+        tarn_alloc_fail_at(0, 0);
         return 0;
     }
+    if (rc != 0) {
+        oom_after(s, nd, rc, "propose");
+        return 0;
+    }
+    tarn_alloc_fail_at(0, 0);
+    p.read_floor = s->max_read_index;
     s->props[s->n_props++] = p;
     node_process(s, nd);
     return id;
@@ -452,15 +503,20 @@ static uint64_t sim_propose(sim *s, sim_node *nd)
 static void sim_read(sim *s, sim_node *nd)
 {
     uint64_t id = s->n_reads + 1;
+    oom_arm(s);
     int rc = raft_read_index(nd->r, id);
-    if (rc == RAFT_ENOTLEADER || rc == TARN_EBUSY)
-        return;
-    if (rc != 0) {
-        sim_check_fail(&s->chk, "node %" PRIu64 ": read_index: %s", nd->id, tarn_strerror(rc));
+    if (rc == RAFT_ENOTLEADER || rc == TARN_EBUSY) {
+        tarn_alloc_fail_at(0, 0);
         return;
     }
+    if (rc != 0) {
+        oom_after(s, nd, rc, "read_index");
+        return;
+    }
+    tarn_alloc_fail_at(0, 0);
     s->n_reads = id;
-    sim_u64s_set(&s->read_min_index, id, s->max_acked_index);
+    uint64_t need = s->max_acked_index > s->max_read_index ? s->max_acked_index : s->max_read_index;
+    sim_u64s_set(&s->read_min_index, id, need);
     node_process(s, nd);
 }
 
@@ -569,6 +625,7 @@ static void sim_init(sim *s, const sim_opts *o)
     s->p_jump = tarn_rng_double(&s->rng) * 0.02;
     s->p_read = tarn_rng_double(&s->rng) * 0.1;
     s->p_transfer = tarn_rng_double(&s->rng) * 0.002;
+    s->p_oom = sim_chance(s, 0.3) ? 0.01 : 0;
     /* Mostly the defaults (both on), sometimes the bare protocol. */
     s->pre_vote = !sim_chance(s, 0.25);
     s->check_quorum = !sim_chance(s, 0.25);
@@ -682,10 +739,10 @@ static int sim_run(const sim_opts *o)
     int failed = sim_check_failed(&s.chk);
     if (failed || o->verbose)
         printf("%s seed %" PRIu64 " nodes %d: %" PRIu64 " ms, %zu proposals, %" PRIu64
-               " acked, %" PRIu64 " reads, %" PRIu64 " crashes, %" PRIu64
+               " acked, %" PRIu64 " reads, %" PRIu64 " crashes (%" PRIu64 " OOM), %" PRIu64
                " msgs, converged %" PRIu64 " ms after healing%s%s\n",
                failed ? "FAIL" : "ok", o->seed, o->nodes, s.now, s.n_props, s.acked, s.reads_served,
-               s.crashes, s.msgs, heal_ms, failed ? ": " : "", s.chk.violation);
+               s.crashes, s.ooms, s.msgs, heal_ms, failed ? ": " : "", s.chk.violation);
     if (failed)
         printf("  replay: raft_sim --seed %" PRIu64 " --nodes %d --steps %" PRIu64 " -v\n", o->seed,
                o->nodes, o->steps);
