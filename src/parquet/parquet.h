@@ -205,8 +205,9 @@ typedef struct pq_writer pq_writer;
 /* TARN_EINVAL for bad options or a column type we cannot write, TARN_ENOMEM. */
 int pq_writer_open(const pq_writer_opts *opts, pq_writer **out, tarn_err *err);
 /* Appends the batch's live rows (its selection, when active). The batch's
- * columns must match the writer's in number and type. TARN_EINVAL, TARN_ENOMEM,
- * TARN_ETOOBIG, sink errors. */
+ * columns must match the writer's in number and type; STRING values must be
+ * valid UTF-8 and required columns hold no nulls (else TARN_EINVAL).
+ * TARN_ENOMEM, TARN_ETOOBIG, sink errors. */
 int pq_writer_write(pq_writer *w, const vec_batch *b, tarn_err *err);
 /* Flushes the last row group and writes the footer. */
 int pq_writer_finish(pq_writer *w, tarn_err *err);

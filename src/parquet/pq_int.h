@@ -8,6 +8,7 @@
 #include "base/buf.h"
 #include "base/error.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,6 +32,9 @@ int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t
                   const char **why);
 /* Appends the hybrid encoding of values[0..count) with bit width bw. */
 int pq_rle_encode(const uint32_t *values, uint32_t count, int bw, tarn_buf *out);
+/* Whether p[0..n) is valid UTF-8 (RFC 3629). */
+bool pq_utf8_valid(const uint8_t *p, size_t n);
+
 /* Bits needed for values up to max (0 for 0). */
 int pq_bit_width(uint64_t max);
 

@@ -356,6 +356,18 @@ static int plain_decode(pq_scan *s, col_state *c, const uint8_t *p, size_t len, 
     return 0;
 }
 
+/* STRING values must be valid UTF-8: the executor and every output format
+ * rely on it (DuckDB refuses such files too). */
+static int check_utf8(const col_state *c, const decoded *d, tarn_err *err)
+{
+    if (c->ci->type.id != VEC_STRING || d->sstart == NULL)
+        return 0;
+    for (uint32_t i = 0; i < d->n; i++)
+        if (!pq_utf8_valid(d->base + d->sstart[i], d->slen[i]))
+            return tarn_err_set(err, TARN_ECORRUPT, "value %u is not valid UTF-8", i);
+    return 0;
+}
+
 /* ---- pages ---- */
 
 /* Decompresses `len` stored bytes into a fresh page buffer of `ulen`. */
@@ -382,6 +394,8 @@ static int load_dict(pq_scan *s, col_state *c, const pq_page_header *h, const ui
     decoded d = {.n = (uint32_t)h->num_values};
     if (rc == 0)
         rc = plain_decode(s, c, c->page, c->page_len, &d, err);
+    if (rc == 0)
+        rc = check_utf8(c, &d, err);
     if (rc == 0 && c->width == 0) {
         /* Strings: gather into a vec_dict that batches can share. */
         uint32_t *offs = tarn_malloc_array((size_t)d.n + 1, 4);
@@ -683,8 +697,18 @@ static int load_split(pq_scan *s, col_state *c, const uint8_t *p, size_t len, ta
     return rc;
 }
 
+static int load_values_as(pq_scan *s, col_state *c, int encoding, const uint8_t *p, size_t len,
+                          tarn_err *err);
+
 static int load_values(pq_scan *s, col_state *c, int encoding, const uint8_t *p, size_t len,
                        tarn_err *err)
+{
+    int rc = load_values_as(s, c, encoding, p, len, err);
+    return rc == 0 && !c->is_dict ? check_utf8(c, &c->vals, err) : rc;
+}
+
+static int load_values_as(pq_scan *s, col_state *c, int encoding, const uint8_t *p, size_t len,
+                          tarn_err *err)
 {
     switch (encoding) {
     case PQ_ENC_PLAIN:

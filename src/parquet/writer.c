@@ -420,6 +420,9 @@ static int append_value(pq_writer *w, wcol *c, const vec_col *v, uint32_t r)
     const uint8_t *p;
     size_t n;
     value_bytes(c, v, r, tmp, &p, &n);
+    /* A STRING column promises UTF-8; readers (ours, DuckDB) refuse less. */
+    if (c->spec.type.id == VEC_STRING && !pq_utf8_valid(p, n))
+        return TARN_EINVAL;
     if ((rc = stats_add(c, &c->chunk_st, p, n)) != 0)
         return rc;
     uint8_t pre[4];

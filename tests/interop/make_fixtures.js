@@ -21,6 +21,9 @@ const duckdb = require('@duckdb/node-api');
       CASE WHEN r % 4 = 0 THEN NULL ELSE MAP {'k' || r: r, 'z': NULL} END AS m,
       CASE WHEN r % 6 = 0 THEN NULL ELSE {'a': r, 'b': 's' || r} END AS st
       FROM range(300) t(r)) TO '${dir}/nested_v2.parquet' (FORMAT parquet, PARQUET_VERSION V2)`);
+  // Uncompressed PLAIN strings without page CRCs: test_parquet_reader
+  // patches bytes in place (invalid UTF-8).
+  await con.run(`COPY (${sel}) TO '${dir}/v1_uncompressed_plain.parquet' (FORMAT parquet, COMPRESSION uncompressed, DICTIONARY_SIZE_LIMIT 1, STRING_DICTIONARY_PAGE_SIZE_LIMIT 1)`);
   const r = await con.runAndReadAll(`SELECT sum(i), count(i), count(u), string_agg(s, '') FILTER (WHERE r < 10) FROM (${sel.replace('AS u', 'AS u, r')})`);
   console.log(JSON.stringify(r.getRowsJson()));
 })();

@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "base/rand.h"
 #include "parquet/parquet.h"
+#include "parquet/pq_int.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -394,6 +395,44 @@ static void test_lists(void **state)
     tarn_free(data);
 }
 
+static void test_utf8_validation(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *s;
+        bool ok;
+    } cases[] = {
+        {"plain ascii text, longer than eight", true},
+        {"caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x88", true}, /* 2, 3 and 4 bytes */
+        {"\xc0\x80", false},                                 /* overlong NUL */
+        {"\xe0\x80\xaf", false},                             /* overlong '/' */
+        {"\xed\xa0\x80", false},                             /* surrogate */
+        {"\xf4\x90\x80\x80", false},                         /* above U+10FFFF */
+        {"abc\xe2\x82", false},                              /* truncated */
+        {"\x80", false},                                     /* lone continuation */
+        {"\xff", false},
+    };
+    for (size_t i = 0; i < TARN_ARRAY_LEN(cases); i++)
+        assert_int_equal(pq_utf8_valid((const uint8_t *)cases[i].s, strlen(cases[i].s)),
+                         cases[i].ok);
+    /* A file whose PLAIN string bytes are patched to 0xff is refused. */
+    size_t len;
+    uint8_t *data = load("v1_uncompressed_plain.parquet", &len);
+    uint64_t rows;
+    assert_int_equal(read_all(data, len, NULL, NULL, &rows), 0);
+    uint8_t *hit = NULL;
+    for (size_t k = 0; hit == NULL && k + 4 <= len; k++)
+        if (memcmp(data + k, "w298", 4) == 0)
+            hit = data + k;
+    assert_non_null(hit);
+    hit[0] = 0xff;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(read_all(data, len, NULL, &err, &rows), TARN_ECORRUPT);
+    assert_non_null(strstr(err.msg, "column 'u'"));
+    assert_non_null(strstr(err.msg, "not valid UTF-8"));
+    tarn_free(data);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -401,6 +440,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_values),
         cmocka_unit_test(test_dictionary_codes_kept),
         cmocka_unit_test(test_lists),
+        cmocka_unit_test(test_utf8_validation),
         cmocka_unit_test(test_projection_reads_only_its_chunks),
         cmocka_unit_test(test_budget_and_bad_options),
         cmocka_unit_test(test_error_names_location),

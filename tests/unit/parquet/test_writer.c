@@ -275,6 +275,21 @@ static void test_required_null_and_sink_failure(void **state)
     assert_int_equal(pq_writer_finish(w, NULL), TARN_ESTATE);
     pq_writer_close(w);
     vec_batch_free(&b);
+    /* A STRING value that is not UTF-8 is refused. */
+    pq_write_col scol[] = {{"s", {.id = VEC_STRING}, false}};
+    assert_int_equal(
+        pq_writer_open(&(pq_writer_opts){.cols = scol, .ncols = 1, .sink = mem_put, .sink_ctx = &m},
+                       &w, &err),
+        0);
+    assert_int_equal(vec_batch_init(&b, &scol[0].type, 1, 2), 0);
+    assert_int_equal(vec_col_append_str(&b.cols[0], "ok", 2), 0);
+    assert_int_equal(vec_col_append_str(&b.cols[0], "\xc3(", 2), 0);
+    b.len = 2;
+    tarn_err_clear(&err);
+    assert_int_equal(pq_writer_write(w, &b, &err), TARN_EINVAL);
+    assert_non_null(strstr(err.msg, "column 's'"));
+    pq_writer_close(w);
+    vec_batch_free(&b);
     /* The sink fails on its 3rd call (magic, then the first chunk...). */
     tarn_buf_reset(&m.buf);
     m.fail_after = 3;
