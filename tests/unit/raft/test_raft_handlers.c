@@ -297,6 +297,38 @@ static void test_inflight_batches_bounded(void **state)
     tn_delete(t);
 }
 
+/* A full pipeline whose appends were all lost must not stall: a heartbeat
+ * answer frees one slot, the next append is rejected, and the leader falls
+ * back to probing from the follower's hint. */
+static void test_lost_appends_do_not_stall_pipeline(void **state)
+{
+    (void)state;
+    uint64_t terms[] = {1};
+    tnode *t = leader_with_log(terms, 1, 1); /* term 2, no-op at 2, max_inflight 2 */
+    raft_msg ack = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 2, .index = 2};
+    tn_step(t, &ack); /* replicate */
+    uint8_t b = 1;
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(raft_propose(t->r, &b, 1, NULL, NULL), 0);
+    tn_ready(t, 1);
+    tn_clear_msgs(t); /* the two appends in flight are lost */
+    raft_msg hb = {.type = RAFT_MSG_HEARTBEAT_RESP, .from = 2, .to = 1, .term = 2};
+    tn_step(t, &hb);
+    const raft_msg *app = tn_find(t, RAFT_MSG_APPEND, 2, 0);
+    assert_non_null(app);
+    assert_int_equal(app->index, 4); /* the third batch */
+    raft_msg rej = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 2, .reject = 1};
+    rej.index = 4;
+    rej.reject_hint = 2;
+    rej.log_term = 2;
+    tn_clear_msgs(t);
+    tn_step(t, &rej);
+    app = tn_find(t, RAFT_MSG_APPEND, 2, 0);
+    assert_non_null(app);
+    assert_int_equal(app->index, 2); /* resend from after the match */
+    tn_delete(t);
+}
+
 static void test_leader_commits_with_quorum_and_steps_down_on_higher_term(void **state)
 {
     (void)state;
@@ -487,6 +519,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_heartbeat_commit_capped_by_log),
         cmocka_unit_test(test_reject_backtracks_by_conflict_term),
         cmocka_unit_test(test_inflight_batches_bounded),
+        cmocka_unit_test(test_lost_appends_do_not_stall_pipeline),
         cmocka_unit_test(test_leader_commits_with_quorum_and_steps_down_on_higher_term),
         cmocka_unit_test(test_check_quorum_steps_down),
         cmocka_unit_test(test_malformed_messages_rejected),
