@@ -669,26 +669,34 @@ static int sim_converged(sim *s)
     uint64_t max_commit = 0;
     for (int i = 0; i < s->n; i++) {
         raft_status st;
-        if (!s->nodes[i].up)
-            return 0;
+        if (!s->nodes[i].up) {
+            if (s->nodes[i].restart_at != UINT64_MAX)
+                return 0; /* still to come back */
+            continue;
+        }
         raft_get_status(s->nodes[i].r, &st);
         max_commit = st.commit > max_commit ? st.commit : max_commit;
     }
     for (int i = 0; i < s->n; i++)
-        if (s->nodes[i].sm_applied < max_commit)
+        if (s->nodes[i].up && s->nodes[i].sm_applied < max_commit)
             return 0;
     return 1;
 }
 
-/* After the faults stop: heal everything, restart every node, and require a
- * leader that commits a fresh proposal everywhere within the bound. */
-static void sim_quiet(sim *s, uint64_t *heal_ms)
+/* After the faults stop: heal the network, restart every node but the first
+ * `keep_down`, and require a leader that commits a fresh proposal on every
+ * live node within the bound (liveness with a stable majority). */
+static void sim_quiet(sim *s, int keep_down, uint64_t *heal_ms)
 {
     s->faults_on = 0;
+    s->final_id = 0;
     memset(s->blocked, 0, sizeof(s->blocked));
-    for (int i = 0; i < s->n; i++)
+    for (int i = 0; i < s->n; i++) {
+        if (i < keep_down && s->nodes[i].up)
+            node_crash(s, &s->nodes[i]);
         if (!s->nodes[i].up)
-            s->nodes[i].restart_at = s->now;
+            s->nodes[i].restart_at = i < keep_down ? UINT64_MAX : s->now;
+    }
     uint64_t healed = s->now;
     while (!sim_check_failed(&s->chk) && !sim_converged(s)) {
         if (s->now - healed > SIM_QUIET_LIMIT_MS) {
@@ -733,9 +741,14 @@ static int sim_run(const sim_opts *o, uint64_t *max_heal_ms)
     sim_init(&s, o);
     while (s.now < o->steps && !sim_check_failed(&s.chk))
         sim_step(&s);
-    uint64_t heal_ms = 0;
+    /* Half the seeds first check liveness with only a bare majority up. */
+    uint64_t heal_ms = 0, minority_ms = 0;
+    int keep_down = sim_chance(&s, 0.5) ? (s.n - 1) / 2 : 0;
+    if (!sim_check_failed(&s.chk) && keep_down > 0)
+        sim_quiet(&s, keep_down, &minority_ms);
     if (!sim_check_failed(&s.chk))
-        sim_quiet(&s, &heal_ms);
+        sim_quiet(&s, 0, &heal_ms);
+    heal_ms = heal_ms > minority_ms ? heal_ms : minority_ms;
     if (!sim_check_failed(&s.chk))
         sim_final_checks(&s);
     int failed = sim_check_failed(&s.chk);
