@@ -292,9 +292,10 @@ static void put_fixture_checkpoint(fx *f, const char *key)
 
 #define CP1 "tables/t/_delta_log/00000000000000000001.checkpoint.parquet"
 
-/* A checkpoint whose nested columns the Parquet reader cannot read yet:
- * the JSON commits from version 0 are replayed instead; once version 0 is
- * gone the table is refused with ENOTSUP naming the column. */
+/* A checkpoint we cannot load yet (rows are not decoded; see
+ * delta/checkpoint.c): the JSON commits from version 0 are replayed
+ * instead; once version 0 is gone the table is refused with ENOTSUP naming
+ * the checkpoint file. */
 static void test_checkpoint_fallback(void **state)
 {
     fx *f = *state;
@@ -310,7 +311,7 @@ static void test_checkpoint_fallback(void **state)
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(objstore_del(f->os, "tables/t/_delta_log/00000000000000000000.json", &err), 0);
     assert_int_equal(snapshot_rc(f, -1, &err), TARN_ENOTSUP);
-    assert_non_null(strstr(tarn_err_msg(&err), "not readable by the Parquet reader yet"));
+    assert_non_null(strstr(tarn_err_msg(&err), "00000000000000000001.checkpoint.parquet"));
     assert_int_equal(snapshot_rc(f, 0, &err), TARN_ENOENT);
     /* A checkpoint that is not Parquet at all is corrupt, not skipped. */
     put_file(f, CP1, "garbage!", 8);
@@ -339,7 +340,7 @@ static void test_incomplete_checkpoint_ignored(void **state)
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(objstore_del(f->os, "tables/t/_delta_log/00000000000000000000.json", &err), 0);
     assert_int_equal(snapshot_rc(f, -1, &err), TARN_ENOTSUP);
-    assert_non_null(strstr(tarn_err_msg(&err), "0000000001.0000000002.parquet: column"));
+    assert_non_null(strstr(tarn_err_msg(&err), "0000000001.0000000002.parquet"));
 }
 
 /* More commits than one list page holds (OBJSTORE_LIST_MAX): the listing
