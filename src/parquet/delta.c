@@ -16,6 +16,8 @@
  */
 #include "parquet/pq_int.h"
 
+#include <string.h>
+
 static int uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v = 0;
@@ -120,4 +122,93 @@ int pq_delta_decode(const uint8_t *p, size_t len, uint32_t count, int64_t *out, 
     }
     *used = (size_t)(p - start);
     return 0;
+}
+
+/* ---- encoding ---- */
+
+#define ENC_BLOCK      128
+#define ENC_MINIBLOCKS 4
+#define ENC_PER_MB     (ENC_BLOCK / ENC_MINIBLOCKS)
+
+static int put_uleb(tarn_buf *out, uint64_t v)
+{
+    uint8_t b[10];
+    size_t n = 0;
+    do {
+        b[n] = (uint8_t)(v & 0x7f);
+        v >>= 7;
+        b[n] |= v ? 0x80 : 0;
+        n++;
+    } while (v);
+    return tarn_buf_append(out, b, n);
+}
+
+static int put_zigzag(tarn_buf *out, int64_t v)
+{
+    return put_uleb(out, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+/* Packs 32 values of bw bits, LSB first (bw * 4 bytes). */
+static int put_packed32(tarn_buf *out, const uint64_t *v, int bw)
+{
+    size_t nbytes = (size_t)bw * ENC_PER_MB / 8;
+    int rc = tarn_buf_reserve(out, nbytes);
+    if (rc != 0)
+        return rc;
+    uint8_t *dst = out->data + out->len;
+    memset(dst, 0, nbytes);
+    uint64_t bit = 0;
+    for (int i = 0; i < ENC_PER_MB; i++)
+        for (int b = 0; b < bw; b++, bit++)
+            if ((v[i] >> b) & 1)
+                dst[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    out->len += nbytes;
+    return 0;
+}
+
+/* One block of deltas d[0..n) (n <= 128): min delta, widths, miniblocks. */
+static int put_block(tarn_buf *out, const int64_t *d, uint32_t n)
+{
+    int64_t min = d[0];
+    for (uint32_t i = 1; i < n; i++)
+        min = d[i] < min ? d[i] : min;
+    uint64_t rel[ENC_BLOCK] = {0};
+    uint8_t widths[ENC_MINIBLOCKS] = {0};
+    for (uint32_t i = 0; i < n; i++) {
+        rel[i] = (uint64_t)d[i] - (uint64_t)min;
+        int w = 0;
+        for (uint64_t x = rel[i]; x; x >>= 1)
+            w++;
+        if (w > widths[i / ENC_PER_MB])
+            widths[i / ENC_PER_MB] = (uint8_t)w;
+    }
+    int rc = put_zigzag(out, min);
+    if (rc == 0)
+        rc = tarn_buf_append(out, widths, ENC_MINIBLOCKS);
+    /* Miniblocks past the last value are left out (their widths stay 0). */
+    for (uint32_t m = 0; rc == 0 && m * ENC_PER_MB < n; m++)
+        rc = put_packed32(out, rel + m * ENC_PER_MB, widths[m]);
+    return rc;
+}
+
+int pq_delta_encode(const int64_t *v, uint32_t n, bool is32, tarn_buf *out)
+{
+    int rc = put_uleb(out, ENC_BLOCK);
+    if (rc == 0)
+        rc = put_uleb(out, ENC_MINIBLOCKS);
+    if (rc == 0)
+        rc = put_uleb(out, n);
+    if (rc == 0)
+        rc = put_zigzag(out, n ? v[0] : 0);
+    int64_t d[ENC_BLOCK];
+    for (uint32_t i = 1; rc == 0 && i < n; i += ENC_BLOCK) {
+        uint32_t k = n - i < ENC_BLOCK ? n - i : ENC_BLOCK;
+        for (uint32_t j = 0; j < k; j++) {
+            uint64_t diff = (uint64_t)v[i + j] - (uint64_t)v[i + j - 1];
+            /* INT32 deltas wrap at 32 bits, as other writers compute them. */
+            d[j] = is32 ? (int64_t)(int32_t)(uint32_t)diff : (int64_t)diff;
+        }
+        rc = put_block(out, d, k);
+    }
+    return rc;
 }

@@ -148,8 +148,9 @@ uint32_t pq_scan_skipped_row_groups(const pq_scan *s);
  *
  * Each column chunk is dictionary encoded (RLE_DICTIONARY data pages after a
  * PLAIN dictionary page) until its dictionary passes dict_max_bytes, after
- * which the rest of the chunk is PLAIN. Levels are RLE; pages are data page
- * v1. A row group is buffered in memory until its encoded size reaches
+ * which the rest of the chunk is PLAIN (or, with page_v2, the DELTA and
+ * BYTE_STREAM_SPLIT encodings). Levels are RLE; pages are data page v1
+ * unless page_v2. A row group is buffered in memory until its encoded size reaches
  * row_group_bytes, so memory use is about row_group_bytes plus one page per
  * column. Bytes go out through the sink in order, never seeking back.
  *
@@ -185,8 +186,12 @@ typedef struct pq_writer_opts {
     size_t page_bytes;      /* target encoded page size; 0: default */
     size_t row_group_bytes; /* target encoded row group size; 0: default */
     size_t dict_max_bytes;  /* dictionary size before PLAIN fallback; 0: default */
-    bool no_dict;           /* PLAIN only */
-    const char *name;       /* for error messages; copied */
+    bool no_dict;           /* no dictionaries */
+    /* Data page v2 (levels stored uncompressed ahead of the values), and
+     * instead of PLAIN: DELTA_BINARY_PACKED for INT32/INT64,
+     * DELTA_BYTE_ARRAY for byte arrays, BYTE_STREAM_SPLIT for FLOAT/DOUBLE. */
+    bool page_v2;
+    const char *name; /* for error messages; copied */
 } pq_writer_opts;
 
 /* Column statistics over the whole file. min/max are the PLAIN encoding of

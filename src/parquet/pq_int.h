@@ -44,4 +44,8 @@ int pq_bit_width(uint64_t max);
 int pq_delta_decode(const uint8_t *p, size_t len, uint32_t count, int64_t *out, size_t *used,
                     const char **why);
 
+/* Appends v[0..n) as DELTA_BINARY_PACKED (blocks of 128 values, 4
+ * miniblocks). For INT32 columns (is32) deltas wrap at 32 bits. */
+int pq_delta_encode(const int64_t *v, uint32_t n, bool is32, tarn_buf *out);
+
 #endif

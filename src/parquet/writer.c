@@ -317,52 +317,149 @@ static size_t page_estimate(const wcol *c)
     return c->plain.len + idx_bits / 8 + (c->spec.nullable ? c->page_values / 8 : 0);
 }
 
-/* The page body, uncompressed: [levels] values. */
-static int page_body(const wcol *c, tarn_buf *body)
+/* Definition levels of the page (RLE, no length prefix). */
+static int page_levels(const wcol *c, tarn_buf *lv)
 {
-    int rc = 0;
-    if (c->spec.nullable) {
-        tarn_buf lv;
-        tarn_buf_init(&lv, MAX_BUF);
-        rc = pq_rle_encode(c->defs, c->page_values, 1, &lv);
-        uint8_t len4[4];
-        put_le(len4, lv.len, 4);
-        if (rc == 0)
-            rc = tarn_buf_append(body, len4, 4);
-        if (rc == 0 && lv.len)
-            rc = tarn_buf_append(body, lv.data, lv.len);
-        tarn_buf_free(&lv);
+    return c->spec.nullable ? pq_rle_encode(c->defs, c->page_values, 1, lv) : 0;
+}
+
+/* The encoding of the page's values: RLE_DICTIONARY, PLAIN, or with v2
+ * pages the DELTA / BYTE_STREAM_SPLIT encodings instead of PLAIN. */
+static int page_encoding(const pq_writer *w, const wcol *c)
+{
+    if (c->dict_on)
+        return PQ_ENC_RLE_DICTIONARY;
+    if (!w->o.page_v2)
+        return PQ_ENC_PLAIN;
+    switch (c->physical) {
+    case PQ_INT32:
+    case PQ_INT64:
+        return PQ_ENC_DELTA_BINARY_PACKED;
+    case PQ_BYTE_ARRAY:
+        return PQ_ENC_DELTA_BYTE_ARRAY;
+    case PQ_FLOAT:
+    case PQ_DOUBLE:
+        return PQ_ENC_BYTE_STREAM_SPLIT;
+    default:
+        return PQ_ENC_PLAIN;
     }
-    if (rc == 0 && c->dict_on) {
-        int bw = pq_bit_width(c->dict_count ? c->dict_count - 1 : 0);
-        bw = bw ? bw : 1;
-        rc = tarn_buf_append_byte(body, (uint8_t)bw);
-        if (rc == 0)
-            rc = pq_rle_encode(c->idx, c->idx_len, bw, body);
-    } else if (rc == 0 && c->physical == PQ_BOOLEAN) {
-        /* PLAIN booleans are bit-packed, LSB first. */
-        size_t n = c->plain.len;
-        for (size_t i = 0; rc == 0 && i < n; i += 8) {
-            uint8_t byte = 0;
-            for (size_t k = 0; k < 8 && i + k < n; k++)
-                byte |= (uint8_t)(c->plain.data[i + k] << k);
-            rc = tarn_buf_append_byte(body, byte);
-        }
-    } else if (rc == 0 && c->plain.len) {
-        rc = tarn_buf_append(body, c->plain.data, c->plain.len);
+}
+
+/* PLAIN integers of the page as int64 (n values of 4 or 8 bytes). */
+static int64_t *plain_ints(const wcol *c, uint32_t *n)
+{
+    size_t w = c->physical == PQ_INT32 ? 4 : 8;
+    *n = (uint32_t)(c->plain.len / w);
+    int64_t *v = tarn_malloc_array(*n ? *n : 1, sizeof(int64_t));
+    for (uint32_t i = 0; v && i < *n; i++) {
+        uint64_t x = 0;
+        memcpy(&x, c->plain.data + (size_t)i * w, w);
+        v[i] = w == 4 ? (int64_t)(int32_t)(uint32_t)x : (int64_t)x;
     }
+    return v;
+}
+
+/* DELTA_BYTE_ARRAY of the page's PLAIN byte arrays: shared prefixes with
+ * the previous value, then the suffixes as DELTA_LENGTH_BYTE_ARRAY. */
+static int put_delta_bytes(const wcol *c, tarn_buf *out)
+{
+    uint32_t n = 0;
+    for (size_t pos = 0; pos < c->plain.len; n++) {
+        uint32_t len;
+        memcpy(&len, c->plain.data + pos, 4);
+        pos += 4 + (size_t)len;
+    }
+    int64_t *pre = tarn_malloc_array(n ? n : 1, sizeof(int64_t));
+    int64_t *suf = tarn_malloc_array(n ? n : 1, sizeof(int64_t));
+    int rc = pre && suf ? 0 : TARN_ENOMEM;
+    const uint8_t *prev = NULL;
+    uint32_t prev_len = 0;
+    size_t pos = 0;
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        uint32_t len;
+        memcpy(&len, c->plain.data + pos, 4);
+        const uint8_t *v = c->plain.data + pos + 4;
+        uint32_t k = 0;
+        while (k < len && k < prev_len && v[k] == prev[k])
+            k++;
+        pre[i] = k;
+        suf[i] = len - k;
+        prev = v;
+        prev_len = len;
+        pos += 4 + (size_t)len;
+    }
+    if (rc == 0)
+        rc = pq_delta_encode(pre, n, true, out);
+    if (rc == 0)
+        rc = pq_delta_encode(suf, n, true, out);
+    pos = 0;
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        uint32_t len;
+        memcpy(&len, c->plain.data + pos, 4);
+        if (suf[i] > 0)
+            rc = tarn_buf_append(out, c->plain.data + pos + 4 + pre[i], (size_t)suf[i]);
+        pos += 4 + (size_t)len;
+    }
+    tarn_free(pre);
+    tarn_free(suf);
     return rc;
 }
 
-/* Header and (compressed) body appended to `out`. */
-static int put_page(pq_writer *w, wcol *c, const pq_page_header *h0, const tarn_buf *body,
-                    tarn_buf *out)
+/* The page's values, uncompressed, in `enc`. */
+static int page_values(const wcol *c, int enc, tarn_buf *out)
+{
+    int rc = 0;
+    if (enc == PQ_ENC_RLE_DICTIONARY) {
+        int bw = pq_bit_width(c->dict_count ? c->dict_count - 1 : 0);
+        bw = bw ? bw : 1;
+        rc = tarn_buf_append_byte(out, (uint8_t)bw);
+        return rc ? rc : pq_rle_encode(c->idx, c->idx_len, bw, out);
+    }
+    if (enc == PQ_ENC_DELTA_BINARY_PACKED) {
+        uint32_t n;
+        int64_t *v = plain_ints(c, &n);
+        rc = v ? pq_delta_encode(v, n, c->physical == PQ_INT32, out) : TARN_ENOMEM;
+        tarn_free(v);
+        return rc;
+    }
+    if (enc == PQ_ENC_DELTA_BYTE_ARRAY)
+        return put_delta_bytes(c, out);
+    if (enc == PQ_ENC_BYTE_STREAM_SPLIT) {
+        size_t w = c->physical == PQ_FLOAT ? 4 : 8, n = c->plain.len / w;
+        if ((rc = tarn_buf_reserve(out, c->plain.len)) != 0)
+            return rc;
+        for (size_t k = 0; k < w; k++) /* byte k of value i at k * n + i */
+            for (size_t i = 0; i < n; i++)
+                out->data[out->len + k * n + i] = c->plain.data[i * w + k];
+        out->len += c->plain.len;
+        return 0;
+    }
+    if (c->physical == PQ_BOOLEAN) {
+        /* PLAIN booleans are bit-packed, LSB first. */
+        for (size_t i = 0; rc == 0 && i < c->plain.len; i += 8) {
+            uint8_t byte = 0;
+            for (size_t k = 0; k < 8 && i + k < c->plain.len; k++)
+                byte |= (uint8_t)(c->plain.data[i + k] << k);
+            rc = tarn_buf_append_byte(out, byte);
+        }
+        return rc;
+    }
+    return c->plain.len ? tarn_buf_append(out, c->plain.data, c->plain.len) : 0;
+}
+
+/* Header, then the stored bytes: `raw` as is (v2 levels, or nothing) and
+ * `body` compressed. The CRC covers everything after the header. */
+static int put_page(pq_writer *w, wcol *c, const pq_page_header *h0, const tarn_buf *raw,
+                    const tarn_buf *body, tarn_buf *out)
 {
     tarn_buf z;
     tarn_buf_init(&z, MAX_BUF);
-    int rc = pq_compress(w->codec, body->data ? body->data : (const uint8_t *)"", body->len, &z);
+    int rc = raw && raw->len ? tarn_buf_append(&z, raw->data, raw->len) : 0;
+    if (rc == 0)
+        rc = pq_compress(w->codec, body->data ? body->data : (const uint8_t *)"", body->len, &z);
     pq_page_header h = *h0;
-    h.uncompressed_size = (int32_t)body->len;
+    size_t raw_len = raw ? raw->len : 0;
+    h.uncompressed_size = (int32_t)(raw_len + body->len);
     h.compressed_size = (int32_t)z.len;
     /* A CRC lets readers tell damaged pages from valid ones. */
     h.has_crc = true;
@@ -373,8 +470,50 @@ static int put_page(pq_writer *w, wcol *c, const pq_page_header *h0, const tarn_
     size_t hlen = out->len - before;
     if (rc == 0 && z.len)
         rc = tarn_buf_append(out, z.data, z.len);
-    c->chunk_uncompressed += (int64_t)(hlen + body->len);
+    c->chunk_uncompressed += (int64_t)(hlen + raw_len + body->len);
     tarn_buf_free(&z);
+    return rc;
+}
+
+/* v1: [4-byte length, levels] values, all compressed; v2: levels stored
+ * raw, values compressed, sizes of each in the header. */
+static int write_data_page(pq_writer *w, wcol *c, int enc)
+{
+    tarn_buf lv, vals, body;
+    tarn_buf_init(&lv, MAX_BUF);
+    tarn_buf_init(&vals, MAX_BUF);
+    tarn_buf_init(&body, MAX_BUF);
+    int rc = page_levels(c, &lv);
+    if (rc == 0)
+        rc = page_values(c, enc, &vals);
+    pq_page_header h = {.num_values = (int32_t)c->page_values, .encoding = enc};
+    if (rc == 0 && w->o.page_v2) {
+        uint32_t nulls = 0;
+        for (uint32_t i = 0; c->spec.nullable && i < c->page_values; i++)
+            nulls += c->defs[i] == 0;
+        h.type = PQ_PAGE_DATA_V2;
+        h.num_nulls = (int32_t)nulls;
+        h.num_rows = (int32_t)c->page_values;
+        h.def_len = (int32_t)lv.len;
+        h.is_compressed = w->codec != PQ_CODEC_UNCOMPRESSED;
+        rc = put_page(w, c, &h, &lv, &vals, &c->chunk);
+    } else if (rc == 0) {
+        uint8_t len4[4];
+        put_le(len4, lv.len, 4);
+        h.type = PQ_PAGE_DATA;
+        h.def_encoding = h.rep_encoding = PQ_ENC_RLE;
+        if (c->spec.nullable)
+            rc = tarn_buf_append(&body, len4, 4);
+        if (rc == 0 && lv.len)
+            rc = tarn_buf_append(&body, lv.data, lv.len);
+        if (rc == 0 && vals.len)
+            rc = tarn_buf_append(&body, vals.data, vals.len);
+        if (rc == 0)
+            rc = put_page(w, c, &h, NULL, &body, &c->chunk);
+    }
+    tarn_buf_free(&lv);
+    tarn_buf_free(&vals);
+    tarn_buf_free(&body);
     return rc;
 }
 
@@ -382,20 +521,11 @@ static int flush_page(pq_writer *w, wcol *c)
 {
     if (c->page_values == 0)
         return 0;
-    tarn_buf body;
-    tarn_buf_init(&body, MAX_BUF);
-    int rc = page_body(c, &body);
-    pq_page_header h = {.type = PQ_PAGE_DATA,
-                        .num_values = (int32_t)c->page_values,
-                        .encoding = c->dict_on ? PQ_ENC_RLE_DICTIONARY : PQ_ENC_PLAIN,
-                        .def_encoding = PQ_ENC_RLE,
-                        .rep_encoding = PQ_ENC_RLE};
-    if (rc == 0)
-        rc = put_page(w, c, &h, &body, &c->chunk);
-    tarn_buf_free(&body);
+    int enc = page_encoding(w, c);
+    int rc = write_data_page(w, c, enc);
     if (rc != 0)
         return rc;
-    c->enc_mask |= 1u << h.encoding | 1u << PQ_ENC_RLE;
+    c->enc_mask |= 1u << enc | 1u << PQ_ENC_RLE;
     c->dict_used |= c->dict_on;
     c->chunk_values += c->page_values;
     c->page_values = 0;
@@ -519,7 +649,7 @@ static int write_chunk(pq_writer *w, wcol *c, pq_column_chunk *cc, tarn_err *err
         pq_page_header h = {.type = PQ_PAGE_DICTIONARY,
                             .num_values = (int32_t)c->dict_count,
                             .encoding = PQ_ENC_PLAIN};
-        rc = put_page(w, c, &h, &c->dict, &page);
+        rc = put_page(w, c, &h, NULL, &c->dict, &page);
         m->dictionary_page_offset = (int64_t)w->offset;
         m->total_compressed += (int64_t)page.len;
         if (rc == 0)

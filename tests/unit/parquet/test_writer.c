@@ -140,10 +140,14 @@ static void test_round_trip_codecs(void **state)
 {
     (void)state;
     for (int codec = 0; codec <= PQ_WRITE_UNCOMPRESSED; codec++) {
-        for (int no_dict = 0; no_dict < 2; no_dict++) {
+        for (int variant = 0; variant < 4; variant++) {
             mem_sink m = {.fail_after = 0};
             tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
-            pq_writer_opts o = {.codec = (pq_write_codec)codec, .no_dict = no_dict};
+            /* 0, 1: v1 pages with and without dictionaries; 2, 3: v2 pages. */
+            pq_writer_opts o = {.codec = (pq_write_codec)codec,
+                                .no_dict = variant & 1,
+                                .page_v2 = variant >= 2,
+                                .page_bytes = 2048};
             assert_int_equal(write_rows(&m, o, 4321, NULL, NULL), 0);
             check_file(&m.buf, 4321);
             tarn_buf_free(&m.buf);
