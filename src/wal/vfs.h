@@ -48,6 +48,11 @@ typedef struct wal_vfs {
     int (*list)(void *ctx, const char *dir, wal_vfs_list_fn fn, void *arg);
     /* Makes creations, renames and unlinks in `dir` durable. */
     int (*fsync_dir)(void *ctx, const char *dir);
+    /* Takes an exclusive lock on `dir` for this process (released by
+     * close(*fd_out)): TARN_EBUSY when another process holds it. Two
+     * writers of one log would interleave records and destroy it. NULL
+     * (simulated disks): no locking. */
+    int (*lock_dir)(void *ctx, const char *dir, int *fd_out);
 } wal_vfs;
 
 /* The real disk (POSIX calls). The returned struct is static; never NULL. */

@@ -10,8 +10,10 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -174,6 +176,26 @@ static int px_fsync_dir(void *ctx, const char *dir)
     return rc;
 }
 
+static int px_lock_dir(void *ctx, const char *dir, int *fd_out)
+{
+    (void)ctx;
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof(path), "%s/LOCK", dir) >= (int)sizeof(path))
+        return TARN_EINVAL;
+    int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return px_err();
+    /* flock, not fcntl locks: fcntl locks are per process and released by
+     * any close of the file, flock locks belong to this descriptor. */
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        int rc = errno == EWOULDBLOCK ? TARN_EBUSY : px_err();
+        close(fd);
+        return rc;
+    }
+    *fd_out = fd;
+    return 0;
+}
+
 static const wal_vfs posix_vfs = {
     .ctx = NULL,
     .open = px_open,
@@ -189,6 +211,7 @@ static const wal_vfs posix_vfs = {
     .unlink = px_unlink,
     .list = px_list,
     .fsync_dir = px_fsync_dir,
+    .lock_dir = px_lock_dir,
 };
 
 const wal_vfs *wal_vfs_posix(void)

@@ -150,6 +150,7 @@ struct wal {
     uint64_t segment_size_bytes;
     int failed;            /* sticky: TARN_ESTATE from now on */
     int repair_torn_batch; /* wal_opts.repair_torn_batch */
+    int lock_fd;           /* the directory lock (vfs lock_dir); -1 when none */
     int cur_fd;            /* -1 when none */
     uint64_t cur_off;      /* next write offset in the last segment */
     uint64_t synced_off;   /* the last segment is durable up to here */

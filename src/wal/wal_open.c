@@ -28,6 +28,8 @@ static void wal_free(wal *w)
 {
     if (w->cur_fd >= 0)
         w->vfs.close(w->vfs.ctx, w->cur_fd); /* nothing more to do on error */
+    if (w->lock_fd >= 0)
+        w->vfs.close(w->vfs.ctx, w->lock_fd); /* releases the directory lock */
     wal_state_free(&w->st);
     tarn_buf_free(&w->wbuf);
     tarn_free(w->segs);
@@ -45,6 +47,7 @@ static int wal_new(const char *dir, const wal_opts *o, wal **out, tarn_err *err)
     if (w == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "wal open %s", dir);
     w->cur_fd = -1;
+    w->lock_fd = -1;
     pthread_mutex_init(&w->io_mu, NULL);
     pthread_mutex_init(&w->q_mu, NULL);
     pthread_cond_init(&w->q_cv, NULL);
@@ -81,6 +84,15 @@ int wal_open(const char *dir, const wal_opts *opts, wal **out, wal_recovered *re
         rc = wal_new(dir, &o, &w, err);
     if (rc != 0)
         return rc;
+    if (w->vfs.lock_dir != NULL) {
+        rc = w->vfs.lock_dir(w->vfs.ctx, dir, &w->lock_fd);
+        if (rc != 0) {
+            wal_free(w);
+            return tarn_err_set(err, rc, "wal open %s: %s", dir,
+                                rc == TARN_EBUSY ? "in use by another process (LOCK is held)"
+                                                 : "cannot lock the directory");
+        }
+    }
     rc = wal_recover(w, recovered, err);
     if (rc != 0) {
         wal_free(w);

@@ -10,6 +10,7 @@
 #include "wal/wal.h"
 
 #include <stdio.h>
+#include <string.h>
 
 typedef struct fixture {
     char *dir;
@@ -64,6 +65,25 @@ static void test_empty_open_and_reopen(void **state)
     assert_int_equal(wal_segment_count(f->w), 1);
     reopen(f, 1);
     assert_int_equal(wal_segment_count(f->w), 1);
+}
+
+/* A second writer of the same directory is refused while the first has it
+ * open (two writers would interleave records), and admitted after close. */
+static void test_second_open_refused(void **state)
+{
+    fixture *f = *state;
+    reopen(f, 0);
+    wal *other = NULL;
+    wal_recovered rec;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(wal_open(f->dir, &f->opts, &other, &rec, &err), TARN_EBUSY);
+    assert_null(other);
+    assert_non_null(strstr(tarn_err_msg(&err), "in use by another process"));
+    wal_close(f->w);
+    f->w = NULL;
+    assert_int_equal(wal_open(f->dir, &f->opts, &other, &rec, &err), 0);
+    wal_close(other);
+    wal_recovered_free(&rec);
 }
 
 static void test_roundtrip_sizes(void **state)
@@ -280,6 +300,7 @@ int main(int argc, char **argv)
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_empty_open_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_second_open_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_roundtrip_sizes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_hard_state_and_marker, setup, teardown),
         cmocka_unit_test_setup_teardown(test_suffix_truncation, setup, teardown),
