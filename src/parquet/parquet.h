@@ -163,8 +163,10 @@ typedef int (*pq_sink_fn)(void *ctx, const void *data, size_t len, tarn_err *err
 
 typedef struct pq_write_col {
     const char *name;   /* copied */
-    vec_type_info type; /* the vec type of the batches' column */
-    bool nullable;      /* OPTIONAL (may hold nulls) or REQUIRED */
+    vec_type_info type; /* the vec type of the batches' column; .list: a LIST
+                           column (3 levels: name, list, element; elements
+                           may be null) */
+    bool nullable;      /* OPTIONAL (may hold nulls) or REQUIRED; for a list, the list */
 } pq_write_col;
 
 typedef enum pq_write_codec {

@@ -37,8 +37,11 @@ typedef struct wcol {
     pq_write_col spec;
     int32_t physical, type_length;
     /* current page */
-    uint32_t page_values;
+    uint32_t page_values; /* levels in the page (values, nulls, list levels) */
+    uint32_t page_rows;
     uint32_t *defs, defs_cap;
+    uint32_t *reps, reps_cap; /* list columns only */
+    uint32_t max_def;         /* 0 required, 1 optional; lists: see append_row */
     uint32_t *idx, idx_len, idx_cap;
     tarn_buf plain;
     /* dictionary of the current chunk */
@@ -317,10 +320,16 @@ static size_t page_estimate(const wcol *c)
     return c->plain.len + idx_bits / 8 + (c->spec.nullable ? c->page_values / 8 : 0);
 }
 
-/* Definition levels of the page (RLE, no length prefix). */
-static int page_levels(const wcol *c, tarn_buf *lv)
+/* Repetition (lists) and definition levels of the page (RLE, no length
+ * prefix); empty when the column has none. */
+static int page_levels(const wcol *c, tarn_buf *rl, tarn_buf *dl)
 {
-    return c->spec.nullable ? pq_rle_encode(c->defs, c->page_values, 1, lv) : 0;
+    int rc = 0;
+    if (c->spec.type.list)
+        rc = pq_rle_encode(c->reps, c->page_values, 1, rl);
+    if (rc == 0 && c->max_def > 0)
+        rc = pq_rle_encode(c->defs, c->page_values, pq_bit_width(c->max_def), dl);
+    return rc;
 }
 
 /* The encoding of the page's values: RLE_DICTIONARY, PLAIN, or with v2
@@ -479,30 +488,39 @@ static int put_page(pq_writer *w, wcol *c, const pq_page_header *h0, const tarn_
  * raw, values compressed, sizes of each in the header. */
 static int write_data_page(pq_writer *w, wcol *c, int enc)
 {
-    tarn_buf lv, vals, body;
+    tarn_buf rl, lv, vals, body;
+    tarn_buf_init(&rl, MAX_BUF);
     tarn_buf_init(&lv, MAX_BUF);
     tarn_buf_init(&vals, MAX_BUF);
     tarn_buf_init(&body, MAX_BUF);
-    int rc = page_levels(c, &lv);
+    int rc = page_levels(c, &rl, &lv);
     if (rc == 0)
         rc = page_values(c, enc, &vals);
     pq_page_header h = {.num_values = (int32_t)c->page_values, .encoding = enc};
     if (rc == 0 && w->o.page_v2) {
         uint32_t nulls = 0;
-        for (uint32_t i = 0; c->spec.nullable && i < c->page_values; i++)
-            nulls += c->defs[i] == 0;
+        for (uint32_t i = 0; i < c->page_values; i++)
+            nulls += c->defs[i] < c->max_def;
         h.type = PQ_PAGE_DATA_V2;
         h.num_nulls = (int32_t)nulls;
-        h.num_rows = (int32_t)c->page_values;
+        h.num_rows = (int32_t)c->page_rows;
+        h.rep_len = (int32_t)rl.len;
         h.def_len = (int32_t)lv.len;
         h.is_compressed = w->codec != PQ_CODEC_UNCOMPRESSED;
-        rc = put_page(w, c, &h, &lv, &vals, &c->chunk);
+        rc = lv.len ? tarn_buf_append(&rl, lv.data, lv.len) : 0; /* levels: rep, then def */
+        if (rc == 0)
+            rc = put_page(w, c, &h, &rl, &vals, &c->chunk);
     } else if (rc == 0) {
         uint8_t len4[4];
-        put_le(len4, lv.len, 4);
         h.type = PQ_PAGE_DATA;
         h.def_encoding = h.rep_encoding = PQ_ENC_RLE;
-        if (c->spec.nullable)
+        put_le(len4, rl.len, 4);
+        if (c->spec.type.list)
+            rc = tarn_buf_append(&body, len4, 4);
+        if (rc == 0 && rl.len)
+            rc = tarn_buf_append(&body, rl.data, rl.len);
+        put_le(len4, lv.len, 4);
+        if (rc == 0 && c->max_def > 0)
             rc = tarn_buf_append(&body, len4, 4);
         if (rc == 0 && lv.len)
             rc = tarn_buf_append(&body, lv.data, lv.len);
@@ -511,6 +529,7 @@ static int write_data_page(pq_writer *w, wcol *c, int enc)
         if (rc == 0)
             rc = put_page(w, c, &h, NULL, &body, &c->chunk);
     }
+    tarn_buf_free(&rl);
     tarn_buf_free(&lv);
     tarn_buf_free(&vals);
     tarn_buf_free(&body);
@@ -529,20 +548,27 @@ static int flush_page(pq_writer *w, wcol *c)
     c->dict_used |= c->dict_on;
     c->chunk_values += c->page_values;
     c->page_values = 0;
+    c->page_rows = 0;
     c->idx_len = 0;
     tarn_buf_reset(&c->plain);
     return 0;
 }
 
-/* Appends row r of v to column c's page. */
-static int append_value(pq_writer *w, wcol *c, const vec_col *v, uint32_t r)
+/* Appends one level (rep, def) to column c's page and, when def is the
+ * maximum, the value at row r of v. */
+static int append_level(pq_writer *w, wcol *c, const vec_col *v, uint32_t r, uint32_t rep,
+                        uint32_t def)
 {
-    bool valid = vec_col_is_valid(v, r);
     int rc = grow_u32(&c->defs, &c->defs_cap, c->page_values + 1);
+    if (rc == 0 && c->spec.type.list)
+        rc = grow_u32(&c->reps, &c->reps_cap, c->page_values + 1);
     if (rc != 0)
         return rc;
-    c->defs[c->page_values++] = valid;
-    if (!valid) {
+    c->defs[c->page_values] = def;
+    if (c->spec.type.list)
+        c->reps[c->page_values] = rep;
+    c->page_values++;
+    if (def < c->max_def) {
         c->chunk_st.nulls++;
         return 0;
     }
@@ -587,6 +613,28 @@ static int append_value(pq_writer *w, wcol *c, const vec_col *v, uint32_t r)
         if (rc == 0 && n)
             rc = tarn_buf_append(&c->plain, p, n);
     }
+    return rc;
+}
+
+/* Appends row r of v. A list row becomes levels (Parquet's 3-level LIST):
+ * with b = 1 for a nullable list (else 0), a null list is def 0, an empty
+ * one def b, a null element b + 1 and a value b + 2 = max_def; the first
+ * level of a row has rep 0, the others rep 1. Pages end between rows. */
+static int append_value(pq_writer *w, wcol *c, const vec_col *v, uint32_t r)
+{
+    int rc = 0;
+    bool valid = vec_col_is_valid(v, r);
+    if (!c->spec.type.list) {
+        rc = append_level(w, c, v, r, 0, valid ? c->max_def : c->max_def - 1);
+    } else {
+        uint32_t b = c->spec.nullable, first = v->list_offsets[r], end = v->list_offsets[r + 1];
+        if (!valid || first == end)
+            rc = append_level(w, c, v->elems, 0, 0, valid ? b : 0);
+        for (uint32_t i = first; valid && rc == 0 && i < end; i++)
+            rc = append_level(w, c, v->elems, i, i > first,
+                              vec_col_is_valid(v->elems, i) ? b + 2 : b + 1);
+    }
+    c->page_rows++;
     if (rc == 0 && page_estimate(c) >= w->o.page_bytes)
         rc = flush_page(w, c);
     return rc;
@@ -668,11 +716,14 @@ static int write_chunk(pq_writer *w, wcol *c, pq_column_chunk *cc, tarn_err *err
     m->type = c->physical;
     m->encodings_mask = c->enc_mask;
     m->codec = w->codec;
-    m->path = pq_meta_alloc(&w->meta, sizeof(char *));
+    bool list = c->spec.type.list;
+    m->path = pq_meta_alloc(&w->meta, 3 * sizeof(char *));
     if (m->path == NULL)
         return TARN_ENOMEM;
     m->path[0] = c->spec.name;
-    m->path_len = 1;
+    m->path[1] = "list";
+    m->path[2] = "element";
+    m->path_len = list ? 3 : 1;
     cc->has_meta = true;
     cc->file_offset =
         m->dictionary_page_offset >= 0 ? m->dictionary_page_offset : m->data_page_offset;
@@ -819,9 +870,40 @@ static int leaf_element(const pq_write_col *col, pq_schema_elem *e)
     }
 }
 
+/* A list column's two groups (`name` annotated LIST, repeated `list`);
+ * returns the element after them for the leaf. */
+static pq_schema_elem *list_groups(pq_writer *w, const wcol *c, uint32_t *at)
+{
+    pq_schema_elem *e = &w->meta.schema[*at];
+    if (c->spec.type.list) {
+        pq_schema_elem g = {.name = c->spec.name,
+                            .type = -1,
+                            .type_length = -1,
+                            .repetition = c->spec.nullable ? PQ_OPTIONAL : PQ_REQUIRED,
+                            .num_children = 1,
+                            .converted = PQ_CT_LIST,
+                            .scale = -1,
+                            .precision = -1,
+                            .field_id = -1};
+        g.logical.kind = PQ_LT_LIST;
+        e[0] = g;
+        g.name = "list";
+        g.repetition = PQ_REPEATED;
+        g.converted = -1;
+        g.logical.kind = PQ_LT_NONE;
+        e[1] = g;
+        e += 2;
+        *at += 2;
+    }
+    (*at)++;
+    return e;
+}
+
 static int writer_setup(pq_writer *w, tarn_err *err)
 {
-    w->meta.nschema = w->o.ncols + 1;
+    w->meta.nschema = 1;
+    for (uint32_t i = 0; i < w->o.ncols; i++)
+        w->meta.nschema += w->o.cols[i].type.list ? 3 : 1; /* LIST group, list, element */
     w->meta.schema = pq_meta_alloc(&w->meta, w->meta.nschema * sizeof(pq_schema_elem));
     w->cols = tarn_calloc(w->o.ncols ? w->o.ncols : 1, sizeof(wcol));
     if (w->meta.schema == NULL || w->cols == NULL)
@@ -835,16 +917,24 @@ static int writer_setup(pq_writer *w, tarn_err *err)
                                          .scale = -1,
                                          .precision = -1,
                                          .field_id = -1};
+    uint32_t at = 1; /* next schema element */
     for (uint32_t i = 0; i < w->o.ncols; i++) {
         wcol *c = &w->cols[i];
         c->spec = w->o.cols[i];
         c->spec.name = pq_meta_strndup(&w->meta, c->spec.name, strlen(c->spec.name));
         if (c->spec.name == NULL)
             return tarn_err_set(err, TARN_ENOMEM, "writer");
-        pq_schema_elem *e = &w->meta.schema[i + 1];
+        pq_schema_elem *e = list_groups(w, c, &at);
         if (leaf_element(&c->spec, e) != 0)
             return tarn_err_set(err, TARN_EINVAL, "column '%s': cannot write type %s", c->spec.name,
                                 vec_type_name(c->spec.type.id));
+        if (c->spec.type.list) {
+            e->name = "element";
+            e->repetition = PQ_OPTIONAL; /* elements may be null */
+            c->max_def = c->spec.nullable + 2u;
+        } else {
+            c->max_def = c->spec.nullable;
+        }
         c->physical = e->type;
         c->type_length = e->type_length;
         tarn_buf_init(&c->plain, MAX_BUF);
@@ -908,7 +998,8 @@ int pq_writer_write(pq_writer *w, const vec_batch *b, tarn_err *err)
         return tarn_err_set(err, TARN_EINVAL, "batch has %u columns, writer %u", b->ncols,
                             w->o.ncols);
     for (uint32_t i = 0; i < b->ncols; i++)
-        if (b->cols[i].type.id != w->cols[i].spec.type.id)
+        if (b->cols[i].type.id != w->cols[i].spec.type.id ||
+            b->cols[i].type.list != w->cols[i].spec.type.list)
             return tarn_err_set(err, TARN_EINVAL, "column %u: batch type %s, writer type %s", i,
                                 vec_type_name(b->cols[i].type.id),
                                 vec_type_name(w->cols[i].spec.type.id));
@@ -998,6 +1089,7 @@ const pq_write_stats *pq_writer_stats(const pq_writer *w, uint32_t i)
 static void wcol_free(wcol *c)
 {
     tarn_free(c->defs);
+    tarn_free(c->reps);
     tarn_free(c->idx);
     tarn_free(c->dict_off);
     tarn_free(c->slots);

@@ -47,8 +47,13 @@ static const pq_write_col COLS[] = {
     {"s", {.id = VEC_STRING}, 0},
     {"s_uniq", {.id = VEC_STRING}, 0},
     {"bin", {.id = VEC_BINARY}, 0},
+    {"li", {.id = VEC_I64, .list = true}, 0},
+    {"lstr", {.id = VEC_STRING, .list = true}, 0},
 };
-#define NCOLS (sizeof(COLS) / sizeof(COLS[0]))
+/* The leaf names readers give list columns (Parquet's 3-level LIST). */
+static const char *LEAF_NAMES[] = {"li.list.element", "lstr.list.element"};
+#define FIRST_LIST 23
+#define NCOLS      (sizeof(COLS) / sizeof(COLS[0]))
 
 static void set64(vec_col *c, uint32_t k, uint64_t v)
 {
@@ -154,6 +159,32 @@ static int put(void *ctx, const void *p, size_t n, tarn_err *err)
     return 0;
 }
 
+/* Row r of a list column: null (when asked), empty when r % 5 == 0,
+ * [null] when r % 5 == 1, else r % 6 + 1 values (with a null when r % 3). */
+static void fill_list(vec_col *col, uint32_t c, uint64_t r, bool null_row)
+{
+    vec_col *e = col->elems;
+    uint32_t n = null_row || r % 5 == 0 ? 0 : r % 5 == 1 ? 1 : (uint32_t)(r % 6) + 1;
+    if (e->len + n > e->cap && vec_col_grow(e, e->cap * 2 + n) != 0)
+        abort();
+    for (uint32_t i = 0; i < n; i++) {
+        bool null_elem = r % 5 == 1 || (r % 3 && i == 1);
+        char s[32];
+        int len = snprintf(s, sizeof(s), "e%" PRIu64 "_%u", r, i);
+        if (null_elem)
+            vec_col_set_null(e, e->len);
+        if (c == FIRST_LIST) {
+            ((int64_t *)e->data)[e->len] = null_elem ? 0 : (int64_t)(r * 1000 + i) - 7000;
+            e->len++;
+        } else {
+            vec_col_append_str(e, null_elem ? "" : s, null_elem ? 0 : (size_t)len);
+        }
+    }
+    if (null_row)
+        vec_col_set_null(col, col->len);
+    vec_col_list_end(col);
+}
+
 /* Builds batch bi (rows bi*BATCH ..), nulls at r % 7 == 3 when asked, a
  * selection that drops r % 10 == 9 in batch 2. */
 static void build_batch(vec_batch *b, uint32_t bi, bool nulls)
@@ -163,6 +194,10 @@ static void build_batch(vec_batch *b, uint32_t bi, bool nulls)
         uint64_t r = (uint64_t)bi * BATCH + k;
         for (uint32_t c = 0; c < NCOLS; c++) {
             vec_col *col = &b->cols[c];
+            if (col->type.list) {
+                fill_list(col, c, r, nulls && r % 7 == 3);
+                continue;
+            }
             if (nulls && r % 7 == 3) {
                 vec_col_set_null(col, k);
                 if (vec_type_is_var(col->type.id))
@@ -210,6 +245,21 @@ static void dict_form_s(vec_batch *b, bool nulls)
         c->codes[k] = nulls && r % 7 == 3 ? 0 : (uint32_t)(r % 37);
     }
     c->len = BATCH;
+}
+
+/* Parquet's null_count counts levels below the maximum definition: a null
+ * row, or for lists a null or empty list and each null element. */
+static int64_t null_levels(const vec_col *c, uint32_t r)
+{
+    if (!vec_col_is_valid(c, r))
+        return 1;
+    if (!c->type.list)
+        return 0;
+    uint32_t a = c->list_offsets[r], z = c->list_offsets[r + 1];
+    int64_t n = a == z;
+    for (uint32_t i = a; i < z; i++)
+        n += !vec_col_is_valid(c->elems, i);
+    return n;
 }
 
 /* Returned statistics equal the footer's, read back by our reader. */
@@ -278,7 +328,7 @@ static int write_one(const char *dir, pq_write_codec codec, bool dict, bool null
     for (uint32_t c = 0; c < NCOLS; c++) {
         cols[c] = COLS[c];
         cols[c].nullable = nulls;
-        names[c] = COLS[c].name;
+        names[c] = c >= FIRST_LIST ? LEAF_NAMES[c - FIRST_LIST] : COLS[c].name;
         types[c] = COLS[c].type;
     }
     file_sink fs = {fopen(path, "wb")};
@@ -316,7 +366,7 @@ static int write_one(const char *dir, pq_write_codec codec, bool dict, bool null
             pq_canon_row(&line, &b, r, names);
             fwrite(line.data, 1, line.len, exp);
             for (uint32_t c = 0; c < NCOLS; c++)
-                nulls_want[c] += !vec_col_is_valid(&b.cols[c], r);
+                nulls_want[c] += null_levels(&b.cols[c], r);
         }
     }
     if (rc == 0)

@@ -471,6 +471,75 @@ static void test_page_crc(void **state)
     tarn_buf_free(&m.buf);
 }
 
+/* List columns round trip: [[0..r%4), null every 5th row when nullable,
+ * a null element at index 1], across small pages (rows never split). */
+static void test_list_round_trip(void **state)
+{
+    (void)state;
+    for (int nullable = 0; nullable < 2; nullable++) {
+        for (int v2 = 0; v2 < 2; v2++) {
+            pq_write_col cols[] = {{"l", {.id = VEC_I32, .list = true}, nullable}};
+            mem_sink m = {0};
+            tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+            pq_writer *w;
+            assert_int_equal(pq_writer_open(&(pq_writer_opts){.cols = cols,
+                                                              .ncols = 1,
+                                                              .sink = mem_put,
+                                                              .sink_ctx = &m,
+                                                              .page_bytes = 256,
+                                                              .page_v2 = v2},
+                                            &w, NULL),
+                             0);
+            vec_batch b;
+            assert_int_equal(vec_batch_init(&b, &cols[0].type, 1, 1000), 0);
+            vec_col *c = &b.cols[0];
+            for (uint32_t r = 0; r < 1000; r++) {
+                bool null_row = nullable && r % 5 == 0;
+                for (uint32_t i = 0; !null_row && i < r % 4; i++) {
+                    assert_int_equal(vec_col_grow(c->elems, c->elems->len + 1), 0);
+                    if (i == 1)
+                        assert_int_equal(vec_col_set_null(c->elems, c->elems->len), 0);
+                    ((int32_t *)c->elems->data)[c->elems->len++] = (int32_t)(r * 10 + i);
+                }
+                if (null_row)
+                    assert_int_equal(vec_col_set_null(c, r), 0);
+                assert_int_equal(vec_col_list_end(c), 0);
+            }
+            b.len = 1000;
+            assert_int_equal(pq_writer_write(w, &b, NULL), 0);
+            assert_int_equal(pq_writer_finish(w, NULL), 0);
+            pq_writer_close(w);
+            vec_batch_free(&b);
+            pq_file *f;
+            assert_int_equal(pq_file_open_bytes(m.buf.data, m.buf.len, "l", &f, NULL), 0);
+            assert_int_equal(pq_file_find_column(f, "l.list.element"), 0);
+            pq_scan *s;
+            assert_int_equal(pq_scan_open(f, &(pq_scan_opts){.batch_rows = 333}, &s, NULL), 0);
+            assert_int_equal(pq_scan_batch_init(s, &b), 0);
+            uint32_t r = 0;
+            while (pq_scan_next(s, &b, NULL) == 0 && b.len > 0) {
+                c = &b.cols[0];
+                for (uint32_t k = 0; k < b.len; k++, r++) {
+                    bool null_row = nullable && r % 5 == 0;
+                    assert_int_equal(vec_col_is_valid(c, k), !null_row);
+                    uint32_t a = c->list_offsets[k], n = c->list_offsets[k + 1] - a;
+                    assert_int_equal(n, null_row ? 0 : r % 4);
+                    for (uint32_t i = 0; i < n; i++) {
+                        assert_int_equal(vec_col_is_valid(c->elems, a + i), i != 1);
+                        if (i != 1)
+                            assert_int_equal(((int32_t *)c->elems->data)[a + i], r * 10 + i);
+                    }
+                }
+            }
+            assert_int_equal(r, 1000);
+            vec_batch_free(&b);
+            pq_scan_close(s);
+            pq_file_close(f);
+            tarn_buf_free(&m.buf);
+        }
+    }
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -484,6 +553,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_out_of_memory),
         cmocka_unit_test(test_predicate_skipping),
         cmocka_unit_test(test_page_crc),
+        cmocka_unit_test(test_list_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
