@@ -1,0 +1,361 @@
+/*
+ * node/loop.c: the Ready loop, on the node's own thread. One turn: wait for
+ * work or the next tick; tick; hand queued proposals and read barriers to
+ * the Raft core; then carry out every Ready in the order of the Ready
+ * contract (raft.h, src/raft/README.md): send msgs_now; append and fsync
+ * to the WAL; send msgs_after_persist; apply the committed entries to the
+ * store in one LMDB transaction per batch; complete the proposals and read
+ * barriers those entries answer; raft_advance. Why this order and what a
+ * crash at each step leaves: src/node/README.md.
+ *
+ * Failure: an error of the WAL, the store or the core (I/O, out of memory
+ * inside a Ready) leaves the durable or in-memory state unknown, so the
+ * loop marks the node failed (sticky), fails every waiter with the code and
+ * exits; callers get TARN_ESTATE until the node is closed and reopened,
+ * which recovers from disk.
+ */
+#include "node/node_int.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+
+/* Entries the core keeps in memory behind the applied index. The WAL keeps
+ * them all on disk; the core needs them only for followers (none yet). */
+#define NODE_RAFT_KEEP_ENTRIES 1024
+
+/* The transport seam. A single voter sends nothing; messages that appear
+ * anyway (there is no peer to carry them to) are counted and dropped,
+ * which Raft tolerates as message loss. The peer transport plugs in here. */
+static void node_send_msgs(node *n, const raft_msg *msgs, size_t count)
+{
+    if (count > 0)
+        obs_counter_add(n->m_msgs_dropped, count);
+    (void)msgs;
+}
+
+static int node_scratch(node *n, size_t want_wal, size_t want_st)
+{
+    if (want_wal > n->scratch_wal_cap) {
+        wal_entry *p = tarn_realloc(n->scratch_wal, want_wal * sizeof(*p));
+        if (!p)
+            return TARN_ENOMEM;
+        n->scratch_wal = p;
+        n->scratch_wal_cap = want_wal;
+    }
+    if (want_st > n->scratch_st_cap) {
+        store_entry *e = tarn_realloc(n->scratch_st, want_st * sizeof(*e));
+        if (!e)
+            return TARN_ENOMEM;
+        n->scratch_st = e;
+        store_result *r = tarn_realloc(n->scratch_res, want_st * sizeof(*r));
+        if (!r)
+            return TARN_ENOMEM;
+        n->scratch_res = r;
+        n->scratch_st_cap = want_st;
+    }
+    return 0;
+}
+
+/* Step 2 of the contract: entries, then the hard state, then one fsync. */
+static int node_persist(node *n, const struct raft_ready *rd, tarn_err *err)
+{
+    if (rd->n_entries == 0 && !rd->hard_state_changed)
+        return 0;
+    int64_t t0 = tarn_mono_ns();
+    int rc = node_scratch(n, rd->n_entries, 0);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "persist: scratch for %zu entries", rd->n_entries);
+    for (size_t i = 0; i < rd->n_entries; i++) {
+        const raft_entry *e = &rd->entries[i];
+        n->scratch_wal[i] =
+            (wal_entry){.index = e->index, .term = e->term, .data = e->data, .len = e->len};
+    }
+    wal_hard_state hs = {
+        .term = rd->hard_state.term, .vote = rd->hard_state.vote, .commit = rd->hard_state.commit};
+    rc = wal_append(n->w, n->scratch_wal, rd->n_entries, rd->hard_state_changed ? &hs : NULL, err);
+    if (rc == 0)
+        rc = wal_sync(n->w, err);
+    if (rc != 0)
+        return tarn_err_wrap(err, rc, "persist %zu entries", rd->n_entries);
+    obs_histogram_observe(n->m_fsync, (double)(tarn_mono_ns() - t0) / 1e9);
+    return 0;
+}
+
+/* Completes (under mu) the in-flight proposals answered by entries up to
+ * committed[count-1]: the one proposed at (index, term) gets its result;
+ * one whose index was taken by another term's entry lost its leadership
+ * and gets TARN_EBUSY (retry). */
+static void node_complete_applied(node *n, const store_entry *ents, store_result *res, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        while (n->inflight.head && n->inflight.head->index <= ents[i].index) {
+            node_waiter *w = node_list_pop(&n->inflight);
+            if (w->index == ents[i].index && w->term == ents[i].term) {
+                w->res = res[i];
+                memset(&res[i], 0, sizeof(res[i]));
+                node_waiter_complete(n, w, 0);
+            } else {
+                node_waiter_complete(n, w, TARN_EBUSY);
+            }
+        }
+    }
+}
+
+/* Step 4: apply rd->committed in batches of at most STORE_BATCH_MAX. */
+static int node_apply(node *n, const struct raft_ready *rd, tarn_err *err)
+{
+    size_t done = 0;
+    while (done < rd->n_committed) {
+        size_t count = rd->n_committed - done;
+        if (count > STORE_BATCH_MAX)
+            count = STORE_BATCH_MAX;
+        int rc = node_scratch(n, 0, count);
+        if (rc != 0)
+            return tarn_err_set(err, rc, "apply: scratch for %zu entries", count);
+        for (size_t i = 0; i < count; i++) {
+            const raft_entry *e = &rd->committed[done + i];
+            n->scratch_st[i] =
+                (store_entry){.index = e->index, .term = e->term, .data = e->data, .len = e->len};
+        }
+        memset(n->scratch_res, 0, count * sizeof(*n->scratch_res));
+        rc = store_apply(n->st, n->scratch_st, count, &n->reg, n->scratch_res, err);
+        if (rc == 0) {
+            pthread_mutex_lock(&n->mu);
+            node_complete_applied(n, n->scratch_st, n->scratch_res, count);
+            pthread_mutex_unlock(&n->mu);
+        }
+        for (size_t i = 0; i < count; i++)
+            store_result_free(&n->scratch_res[i]);
+        if (rc != 0)
+            return tarn_err_wrap(err, rc, "apply from index %llu",
+                                 (unsigned long long)n->scratch_st[0].index);
+        done += count;
+        n->applied = store_applied_index(n->st);
+    }
+    return 0;
+}
+
+/* Gives read barriers their read index from rd's read states, then (under
+ * mu) completes those whose index the store has applied. */
+static void node_serve_reads(node *n, const struct raft_ready *rd)
+{
+    for (size_t i = 0; i < rd->n_read_states; i++)
+        for (node_waiter *w = n->read_wait.head; w; w = w->next)
+            if (w->group == rd->read_states[i].ctx) {
+                w->index = rd->read_states[i].index;
+                w->term = 1; /* marks "index known" */
+            }
+    pthread_mutex_lock(&n->mu);
+    node_list keep = {0};
+    node_waiter *w;
+    while ((w = node_list_pop(&n->read_wait)) != NULL) {
+        if (w->term && w->index <= n->applied)
+            node_waiter_complete(n, w, 0);
+        else
+            node_list_push(&keep, w);
+    }
+    n->read_wait = keep;
+    pthread_mutex_unlock(&n->mu);
+}
+
+static int node_handle_ready(node *n, tarn_err *err)
+{
+    struct raft_ready rd;
+    int rc = raft_ready(n->r, &rd);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "raft_ready");
+    node_send_msgs(n, rd.msgs_now, rd.n_msgs_now);
+    TARN_ASSERT(!rd.has_snapshot); /* a single voter never receives one */
+    rc = node_persist(n, &rd, err);
+    if (rc == 0) {
+        node_send_msgs(n, rd.msgs_after_persist, rd.n_msgs_after_persist);
+        rc = node_apply(n, &rd, err);
+    }
+    if (rc == 0)
+        node_serve_reads(n, &rd);
+    if (rc == 0 && (rc = raft_advance(n->r, &rd)) != 0)
+        tarn_err_set(err, rc, "raft_advance");
+    return rc;
+}
+
+/* Hands proposals to the core. A refused one (not leader, too many
+ * uncommitted, too big, out of memory) is completed with the code. */
+static void node_propose_batch(node *n, node_list *props)
+{
+    node_waiter *w;
+    node_list refused = {0};
+    while ((w = node_list_pop(props)) != NULL) {
+        int rc = raft_propose(n->r, w->data, (uint32_t)w->len, &w->index, &w->term);
+        if (rc == RAFT_ENOTLEADER)
+            rc = TARN_EBUSY; /* RAFT_ENOTLEADER aliases ECONFLICT, which means 409 */
+        if (rc == 0)
+            node_list_push(&n->inflight, w);
+        else {
+            w->index = (uint64_t)rc; /* carried to the completion below */
+            node_list_push(&refused, w);
+        }
+    }
+    if (refused.count == 0)
+        return;
+    pthread_mutex_lock(&n->mu);
+    while ((w = node_list_pop(&refused)) != NULL)
+        node_waiter_complete(n, w, (int)(int64_t)w->index);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Asks the core for one ReadIndex shared by every barrier in reads. */
+static void node_read_batch(node *n, node_list *reads)
+{
+    if (reads->count == 0)
+        return;
+    uint64_t ctx = ++n->read_seq;
+    int rc = raft_read_index(n->r, ctx);
+    if (rc == RAFT_ENOTLEADER)
+        rc = TARN_EBUSY;
+    node_waiter *w;
+    pthread_mutex_lock(&n->mu);
+    while ((w = node_list_pop(reads)) != NULL) {
+        if (rc != 0) {
+            node_waiter_complete(n, w, rc);
+            continue;
+        }
+        w->group = ctx;
+        node_list_push(&n->read_wait, w);
+    }
+    pthread_mutex_unlock(&n->mu);
+}
+
+static int node_tick_due(node *n, tarn_err *err)
+{
+    int64_t now = tarn_mono_ns();
+    int64_t step = (int64_t)n->opts.tick_ms * 1000000;
+    if (now < n->next_tick_ns)
+        return 0;
+    /* One tick per turn; a loop that fell far behind (a stalled fsync)
+     * restarts the schedule rather than firing a burst of ticks, which
+     * would expire election timers for no reason. */
+    n->next_tick_ns = n->next_tick_ns + step > now ? n->next_tick_ns + step : now + step;
+    int rc = raft_tick(n->r);
+    return rc ? tarn_err_set(err, rc, "raft_tick") : 0;
+}
+
+/* Publishes the status (under mu) and wakes waiters when it changed. */
+static void node_publish(node *n, int force_wake)
+{
+    raft_status rs;
+    raft_get_status(n->r, &rs);
+    node_status s = n->status;
+    s.is_leader = rs.state == RAFT_LEADER;
+    s.term = rs.term;
+    s.leader = rs.lead;
+    s.commit_index = rs.commit;
+    s.applied_index = n->applied;
+    if (s.is_leader && store_applied_term(n->st) == rs.term)
+        s.leader_ready_term = rs.term; /* its term's no-op (or later) is applied */
+    else if (!s.is_leader)
+        s.leader_ready_term = 0;
+    int changed = memcmp(&s, &n->status, sizeof(s)) != 0;
+    n->status = s;
+    obs_gauge_set(n->m_term, (double)s.term);
+    obs_gauge_set(n->m_leader, s.is_leader);
+    obs_gauge_set(n->m_applied, (double)s.applied_index);
+    obs_gauge_set(n->m_commit, (double)s.commit_index);
+    obs_gauge_set(n->m_queue, (double)n->queue.count);
+    if (changed || force_wake || n->completed)
+        pthread_cond_broadcast(&n->wake_done);
+    n->completed = 0;
+}
+
+/* Waits (under mu) for queued work or the next tick; moves work the loop
+ * may take now into props/reads. Returns 0 to go on, 1 to stop. */
+static int node_take_work(node *n, node_list *props, node_list *reads)
+{
+    for (;;) {
+        if (n->stop)
+            return 1;
+        int leader = n->status.is_leader;
+        if (leader && (n->queue.count || n->reads.count))
+            break;
+        if (tarn_mono_ns() >= n->next_tick_ns)
+            break;
+        struct timespec dl = {.tv_sec = (time_t)(n->next_tick_ns / 1000000000),
+                              .tv_nsec = (long)(n->next_tick_ns % 1000000000)};
+        /* tarn_mono_ns and CLOCK_MONOTONIC agree unless a test installed a
+         * manual clock; the wait is then only a bound on idle sleeping. */
+        pthread_cond_timedwait(&n->wake_loop, &n->mu, &dl);
+    }
+    if (!n->status.is_leader)
+        return 0; /* proposals wait in the queue for a leader (or time out) */
+    node_waiter *w;
+    while (props->count < NODE_PROPOSE_BATCH_MAX && (w = node_list_pop(&n->queue)) != NULL)
+        node_list_push(props, w);
+    while ((w = node_list_pop(&n->reads)) != NULL)
+        node_list_push(reads, w);
+    return 0;
+}
+
+static int node_turn(node *n, node_list *props, node_list *reads, tarn_err *err)
+{
+    int rc = node_tick_due(n, err);
+    if (rc != 0)
+        return rc;
+    node_propose_batch(n, props);
+    node_read_batch(n, reads);
+    int wake = 0;
+    while (rc == 0 && raft_has_ready(n->r)) {
+        rc = node_handle_ready(n, err);
+        wake = 1;
+    }
+    raft_status rs;
+    raft_get_status(n->r, &rs);
+    if (rc == 0 && rs.applied > rs.snapshot_index + 2 * NODE_RAFT_KEEP_ENTRIES) {
+        /* Bounds the core's memory. The WAL still holds every entry, so a
+         * restart loses nothing; with followers this must wait for a
+         * durable store snapshot (README "Next"). */
+        rc = raft_compact(n->r, rs.applied - NODE_RAFT_KEEP_ENTRIES);
+        if (rc != 0)
+            tarn_err_set(err, rc, "raft_compact");
+    }
+    pthread_mutex_lock(&n->mu);
+    node_publish(n, wake);
+    pthread_mutex_unlock(&n->mu);
+    return rc;
+}
+
+void *node_loop_main(void *arg)
+{
+    node *n = arg;
+    tarn_err err = TARN_ERR_INIT;
+    for (;;) {
+        node_list props = {0}, reads = {0};
+        pthread_mutex_lock(&n->mu);
+        int stop = node_take_work(n, &props, &reads);
+        n->status.queue_depth = n->queue.count;
+        pthread_mutex_unlock(&n->mu);
+        if (stop)
+            break;
+        int rc = node_turn(n, &props, &reads, &err);
+        if (rc == 0)
+            continue;
+        TARN_LOGF(TARN_LOG_ERROR, "node", "loop failed; the node must be reopened", TARN_F_ERR(rc),
+                  TARN_F_STR("detail", tarn_err_msg(&err)));
+        pthread_mutex_lock(&n->mu);
+        node_waiter *w;
+        while ((w = node_list_pop(&props)) != NULL) /* not handed to the core */
+            node_list_push(&n->queue, w);
+        while ((w = node_list_pop(&reads)) != NULL)
+            node_list_push(&n->reads, w);
+        n->failed = rc;
+        n->status.failed = rc;
+        node_fail_all(n, TARN_ESTATE);
+        pthread_mutex_unlock(&n->mu);
+        break;
+    }
+    return NULL;
+}

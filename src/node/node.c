@@ -1,0 +1,486 @@
+/*
+ * node/node.c: opening and closing a node (recovery, replay of committed
+ * but unapplied entries, the Raft core from the WAL) and the caller-facing
+ * calls that hand work to the loop thread and wait for it. The loop itself
+ * is in loop.c. Design note: src/node/README.md.
+ */
+#include "node/node_int.h"
+
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/clock.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+void node_list_push(node_list *l, node_waiter *w)
+{
+    w->next = NULL;
+    if (l->tail)
+        l->tail->next = w;
+    else
+        l->head = w;
+    l->tail = w;
+    l->count++;
+}
+
+node_waiter *node_list_pop(node_list *l)
+{
+    node_waiter *w = l->head;
+    if (!w)
+        return NULL;
+    l->head = w->next;
+    if (!l->head)
+        l->tail = NULL;
+    l->count--;
+    w->next = NULL;
+    return w;
+}
+
+void node_waiter_free(node_waiter *w)
+{
+    if (!w)
+        return;
+    store_result_free(&w->res);
+    tarn_free(w);
+}
+
+void node_waiter_complete(node *n, node_waiter *w, int rc)
+{
+    w->rc = rc;
+    w->done = 1;
+    if (w->abandoned) {
+        node_waiter_free(w);
+        return;
+    }
+    n->completed = 1; /* node_publish broadcasts wake_done once per turn */
+}
+
+void node_fail_all(node *n, int rc)
+{
+    node_list *lists[] = {&n->queue, &n->reads, &n->inflight, &n->read_wait};
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+        node_waiter *w;
+        while ((w = node_list_pop(lists[i])) != NULL)
+            node_waiter_complete(n, w, rc);
+    }
+    pthread_cond_broadcast(&n->wake_done);
+}
+
+/* ---- metrics ---------------------------------------------------------- */
+
+static obs_series_t *node_metric(obs_registry *reg, obs_type type, const char *name,
+                                 const char *help, const char *label)
+{
+    obs_family *f = NULL;
+    const char *names[] = {"result"};
+    obs_family_opts o = {.type = type, .name = name, .help = help};
+    if (label) {
+        o.label_names = names;
+        o.label_count = 1;
+    }
+    if (obs_family_register(reg, &o, &f) != 0)
+        return NULL; /* metrics are best effort (obs.h): NULL series are no-ops */
+    const char *values[] = {label};
+    return obs_series(f, label ? values : NULL);
+}
+
+static void node_metrics_init(node *n)
+{
+    obs_registry *reg = n->opts.metrics ? n->opts.metrics : obs_global();
+    n->m_proposals_ok = node_metric(reg, OBS_COUNTER, "tarn_node_proposals_total",
+                                    "Proposals handed to the node, by outcome.", "ok");
+    n->m_proposals_err = node_metric(reg, OBS_COUNTER, "tarn_node_proposals_total",
+                                     "Proposals handed to the node, by outcome.", "error");
+    n->m_latency = node_metric(reg, OBS_HISTOGRAM, "tarn_node_proposal_seconds",
+                               "Time from node_propose to the entry applied.", NULL);
+    n->m_queue = node_metric(reg, OBS_GAUGE, "tarn_node_queue_depth",
+                             "Proposals waiting for the Ready loop.", NULL);
+    n->m_applied = node_metric(reg, OBS_GAUGE, "tarn_node_applied_index",
+                               "Last Raft index applied to the state machine.", NULL);
+    n->m_commit = node_metric(reg, OBS_GAUGE, "tarn_node_commit_index", "Raft commit index.", NULL);
+    n->m_term = node_metric(reg, OBS_GAUGE, "tarn_raft_term", "Current Raft term.", NULL);
+    n->m_leader = node_metric(reg, OBS_GAUGE, "tarn_raft_is_leader",
+                              "1 when this node is the Raft leader.", NULL);
+    n->m_fsync = node_metric(reg, OBS_HISTOGRAM, "tarn_node_persist_seconds",
+                             "WAL append and fsync of one Ready.", NULL);
+    n->m_msgs_dropped = node_metric(reg, OBS_COUNTER, "tarn_node_msgs_dropped_total",
+                                    "Raft messages with no transport to carry them.", NULL);
+}
+
+/* ---- open ------------------------------------------------------------- */
+
+static int node_mkdir(const char *path, tarn_err *err)
+{
+    if (mkdir(path, 0700) != 0 && errno != EEXIST)
+        return tarn_err_set(err, tarn_err_from_errno(errno), "mkdir %s: %s", path, strerror(errno));
+    return 0;
+}
+
+static int node_log_entry(void *ctx, uint64_t index, raft_entry *out)
+{
+    const wal_recovered *rec = ctx;
+    if (index <= rec->snap_index || index > rec->last_index)
+        return TARN_ERANGE;
+    const wal_entry *e = &rec->entries[index - rec->snap_index - 1];
+    TARN_ASSERT(e->index == index);
+    /* The WAL keeps no entry type: an empty payload is a leader's no-op,
+     * since node_propose refuses empty proposals (node.h). */
+    *out = (raft_entry){.term = e->term,
+                        .index = e->index,
+                        .len = (uint32_t)e->len,
+                        .type = e->len ? RAFT_ENTRY_NORMAL : RAFT_ENTRY_NOOP,
+                        .data = (uint8_t *)e->data};
+    return 0;
+}
+
+/* Applies recovered entries (applied, commit] to the store: they were
+ * committed (the durable hard state says so) but the crash came before the
+ * LMDB commit. Results go nowhere: nobody waits for them any more. */
+static int node_replay(node *n, const wal_recovered *rec, tarn_err *err)
+{
+    uint64_t commit = rec->has_hard_state ? rec->hard_state.commit : 0;
+    uint64_t applied = store_applied_index(n->st);
+    if (commit > rec->last_index)
+        return tarn_err_set(err, TARN_ECORRUPT, "WAL commit index %llu beyond its log %llu",
+                            (unsigned long long)commit, (unsigned long long)rec->last_index);
+    if (applied < commit && applied < rec->snap_index)
+        return tarn_err_set(err, TARN_ECORRUPT, "store applied %llu but the WAL starts after %llu",
+                            (unsigned long long)applied, (unsigned long long)rec->snap_index);
+    while (applied < commit) {
+        size_t count = (size_t)(commit - applied);
+        store_entry batch[64];
+        store_result res[64];
+        if (count > 64)
+            count = 64;
+        for (size_t i = 0; i < count; i++) {
+            const wal_entry *e = &rec->entries[applied + i - rec->snap_index];
+            batch[i] =
+                (store_entry){.index = e->index, .term = e->term, .data = e->data, .len = e->len};
+        }
+        memset(res, 0, sizeof(res));
+        int rc = store_apply(n->st, batch, count, &n->reg, res, err);
+        for (size_t i = 0; i < count; i++)
+            store_result_free(&res[i]);
+        if (rc != 0)
+            return tarn_err_wrap(err, rc, "replay from index %llu",
+                                 (unsigned long long)(applied + 1));
+        applied += count;
+    }
+    if (applied > 0)
+        TARN_LOGF(TARN_LOG_INFO, "node", "recovered", TARN_F_UINT("applied", applied),
+                  TARN_F_UINT("last_index", rec->last_index), TARN_F_UINT("commit", commit));
+    return 0;
+}
+
+static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
+{
+    raft_config cfg;
+    raft_config_init(&cfg);
+    uint64_t voters[1] = {n->opts.id};
+    cfg.id = n->opts.id;
+    cfg.voters = voters;
+    cfg.n_voters = 1;
+    cfg.election_ticks = n->opts.election_ticks;
+    cfg.heartbeat_ticks = n->opts.heartbeat_ticks;
+    cfg.applied = store_applied_index(n->st);
+    cfg.rng_seed = n->opts.rng_seed ? n->opts.rng_seed : (uint64_t)tarn_mono_ns() | 1;
+    raft_hard_state hs = {0};
+    if (rec->has_hard_state)
+        hs = (raft_hard_state){.term = rec->hard_state.term,
+                               .vote = rec->hard_state.vote,
+                               .commit = rec->hard_state.commit};
+    raft_log_view view = {.ctx = (void *)rec,
+                          .snapshot_index = rec->snap_index,
+                          .snapshot_term = rec->snap_term,
+                          .first_index = rec->snap_index + 1,
+                          .last_index = rec->last_index,
+                          .entry = node_log_entry};
+    int rc = raft_open(&cfg, rec->has_hard_state ? &hs : NULL, &view, &n->r, err);
+    if (rc != 0)
+        return tarn_err_wrap(err, rc, "open raft");
+    n->applied = cfg.applied;
+    return 0;
+}
+
+static int node_open_disk(node *n, tarn_err *err)
+{
+    char path[NODE_PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/wal", n->data_dir);
+    int rc = node_mkdir(path, err);
+    wal_recovered rec;
+    memset(&rec, 0, sizeof(rec));
+    wal_opts wo = {.metrics = n->opts.metrics};
+    if (rc == 0 && (rc = wal_open(path, &wo, &n->w, &rec, err)) != 0)
+        return tarn_err_wrap(err, rc, "open WAL %s", path);
+    snprintf(path, sizeof(path), "%s/state", n->data_dir);
+    if (rc == 0)
+        rc = node_mkdir(path, err);
+    store_opts so = {.durability = n->opts.durability, .map_size_bytes = n->opts.map_size_bytes};
+    if (rc == 0 && (rc = store_open(path, &so, &n->st, err)) != 0)
+        tarn_err_wrap(err, rc, "open store %s", path);
+    if (rc == 0)
+        rc = node_replay(n, &rec, err);
+    if (rc == 0)
+        rc = node_raft_open(n, &rec, err);
+    wal_recovered_free(&rec);
+    return rc;
+}
+
+static int node_opts_check(const node_opts *o, node *n, tarn_err *err)
+{
+    if (!o || !o->data_dir || strlen(o->data_dir) >= NODE_PATH_MAX)
+        return tarn_err_set(err, TARN_EINVAL, "node: data_dir missing or too long");
+    n->opts = *o;
+    snprintf(n->data_dir, sizeof(n->data_dir), "%s", o->data_dir);
+    n->opts.data_dir = n->data_dir;
+    if (!n->opts.id)
+        n->opts.id = 1;
+    if (!n->opts.election_ticks)
+        n->opts.election_ticks = NODE_ELECTION_TICKS_DEFAULT;
+    if (!n->opts.heartbeat_ticks)
+        n->opts.heartbeat_ticks = NODE_HEARTBEAT_TICKS_DEFAULT;
+    if (!n->opts.tick_ms)
+        n->opts.tick_ms = NODE_TICK_MS_DEFAULT;
+    if (!n->opts.queue_max)
+        n->opts.queue_max = NODE_QUEUE_MAX_DEFAULT;
+    if (!n->opts.reads_max)
+        n->opts.reads_max = NODE_READS_MAX_DEFAULT;
+    if (n->opts.heartbeat_ticks >= n->opts.election_ticks)
+        return tarn_err_set(err, TARN_EINVAL, "node: heartbeat_ticks must be < election_ticks");
+    return 0;
+}
+
+static int node_sync_init(node *n, tarn_err *err)
+{
+    pthread_condattr_t ca;
+    if (pthread_condattr_init(&ca) != 0)
+        return tarn_err_set(err, TARN_ENOMEM, "node: condattr");
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    int ok = pthread_mutex_init(&n->mu, NULL) == 0;
+    if (ok && pthread_cond_init(&n->wake_loop, &ca) != 0) {
+        pthread_mutex_destroy(&n->mu);
+        ok = 0;
+    }
+    if (ok && pthread_cond_init(&n->wake_done, &ca) != 0) {
+        pthread_cond_destroy(&n->wake_loop);
+        pthread_mutex_destroy(&n->mu);
+        ok = 0;
+    }
+    pthread_condattr_destroy(&ca);
+    return ok ? 0 : tarn_err_set(err, TARN_ENOMEM, "node: mutex/cond init");
+}
+
+static void node_free_disk(node *n)
+{
+    raft_close(n->r);
+    store_close(n->st);
+    wal_close(n->w);
+    tarn_free(n->scratch_wal);
+    tarn_free(n->scratch_st);
+    tarn_free(n->scratch_res);
+}
+
+int node_open(const node_opts *opts, const store_registry *reg, node **out, tarn_err *err)
+{
+    node *n = tarn_calloc(1, sizeof(*n));
+    if (!n)
+        return tarn_err_set(err, TARN_ENOMEM, "node: allocate");
+    int rc = node_opts_check(opts, n, err);
+    if (rc == 0 && reg)
+        n->reg = *reg;
+    if (rc == 0)
+        rc = node_open_disk(n, err);
+    if (rc == 0 && (rc = node_sync_init(n, err)) != 0)
+        node_free_disk(n);
+    else if (rc != 0)
+        node_free_disk(n);
+    if (rc != 0) {
+        tarn_free(n);
+        return rc;
+    }
+    node_metrics_init(n);
+    n->status.id = n->opts.id;
+    n->status.applied_index = n->applied;
+    n->next_tick_ns = tarn_mono_ns() + (int64_t)n->opts.tick_ms * 1000000;
+    if (pthread_create(&n->thread, NULL, node_loop_main, n) != 0) {
+        n->thread_started = 0;
+        node_close(n);
+        return tarn_err_set(err, TARN_ENOMEM, "node: start loop thread");
+    }
+    n->thread_started = 1;
+    *out = n;
+    return 0;
+}
+
+void node_close(node *n)
+{
+    if (!n)
+        return;
+    pthread_mutex_lock(&n->mu);
+    n->stop = 1;
+    pthread_cond_broadcast(&n->wake_loop);
+    pthread_mutex_unlock(&n->mu);
+    if (n->thread_started)
+        pthread_join(n->thread, NULL);
+    pthread_mutex_lock(&n->mu);
+    node_fail_all(n, TARN_ECLOSED);
+    while (n->callers > 0) /* they return once they see done/closed */
+        pthread_cond_wait(&n->wake_done, &n->mu);
+    pthread_mutex_unlock(&n->mu);
+    node_free_disk(n);
+    pthread_cond_destroy(&n->wake_done);
+    pthread_cond_destroy(&n->wake_loop);
+    pthread_mutex_destroy(&n->mu);
+    tarn_free(n);
+}
+
+/* ---- calls from other threads ----------------------------------------- */
+
+static struct timespec node_deadline(int timeout_ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = (int64_t)ts.tv_nsec + (int64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+    ts.tv_sec += (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    return ts;
+}
+
+/* Waits (under mu) until w is done or the deadline passes. On timeout the
+ * waiter is abandoned to the loop (node_int.h). Returns the waiter's rc, or
+ * TARN_ETIMEDOUT. On return with 0 the caller owns w. */
+static int node_wait(node *n, node_waiter *w, int timeout_ms, int *owned)
+{
+    struct timespec dl = node_deadline(timeout_ms);
+    while (!w->done) {
+        if (pthread_cond_timedwait(&n->wake_done, &n->mu, &dl) == ETIMEDOUT && !w->done) {
+            w->abandoned = 1;
+            *owned = 0;
+            return TARN_ETIMEDOUT;
+        }
+    }
+    *owned = 1;
+    return w->rc;
+}
+
+static void node_caller_leave(node *n)
+{
+    if (--n->callers == 0 && n->stop)
+        pthread_cond_broadcast(&n->wake_done);
+    pthread_mutex_unlock(&n->mu);
+}
+
+/* Queues w on list (bounded by max) and waits for it. */
+static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int timeout_ms,
+                       const char *what, tarn_err *err)
+{
+    pthread_mutex_lock(&n->mu);
+    int rc = 0;
+    if (n->stop)
+        rc = tarn_err_set(err, TARN_ECLOSED, "%s: node closed", what);
+    else if (n->failed)
+        rc = tarn_err_set(err, TARN_ESTATE, "%s: node failed (%s); reopen it", what,
+                          tarn_error_name(n->failed));
+    else if (list->count >= max)
+        rc = tarn_err_set(err, TARN_EBUSY, "%s: %zu requests queued", what, list->count);
+    if (rc != 0) {
+        pthread_mutex_unlock(&n->mu);
+        tarn_free(w);
+        return rc;
+    }
+    n->callers++;
+    node_list_push(list, w);
+    n->status.queue_depth = n->queue.count;
+    pthread_cond_signal(&n->wake_loop);
+    int owned = 0;
+    rc = node_wait(n, w, timeout_ms, &owned);
+    node_caller_leave(n);
+    if (rc == TARN_ETIMEDOUT)
+        return tarn_err_set(err, rc, "%s: not done within %d ms (it may still take effect)", what,
+                            timeout_ms);
+    if (rc != 0) {
+        node_waiter_free(w);
+        return tarn_err_set(err, rc, "%s: %s", what, tarn_error_name(rc));
+    }
+    return 0;
+}
+
+int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_result *res,
+                 tarn_err *err)
+{
+    if (len == 0 || !data)
+        return tarn_err_set(err, TARN_EINVAL, "propose: empty command");
+    if (len > RAFT_DEFAULT_MAX_ENTRY_SIZE)
+        return tarn_err_set(err, TARN_ETOOBIG, "propose: %zu bytes, at most %u", len,
+                            RAFT_DEFAULT_MAX_ENTRY_SIZE);
+    node_waiter *w = tarn_calloc(1, sizeof(*w) + len);
+    if (!w)
+        return tarn_err_set(err, TARN_ENOMEM, "propose: allocate %zu bytes", len);
+    memcpy(w->data, data, len);
+    w->len = len;
+    w->start_ns = tarn_mono_ns();
+    int rc = node_submit(n, &n->queue, n->opts.queue_max, w, timeout_ms, "propose", err);
+    obs_counter_add(rc == 0 ? n->m_proposals_ok : n->m_proposals_err, 1);
+    if (rc != 0)
+        return rc;
+    obs_histogram_observe(n->m_latency, (double)(tarn_mono_ns() - w->start_ns) / 1e9);
+    *res = w->res;
+    memset(&w->res, 0, sizeof(w->res));
+    node_waiter_free(w);
+    return 0;
+}
+
+int node_read_barrier(node *n, int timeout_ms, uint64_t *index_out, tarn_err *err)
+{
+    node_waiter *w = tarn_calloc(1, sizeof(*w));
+    if (!w)
+        return tarn_err_set(err, TARN_ENOMEM, "read barrier: allocate");
+    int rc = node_submit(n, &n->reads, n->opts.reads_max, w, timeout_ms, "read barrier", err);
+    if (rc != 0)
+        return rc;
+    if (index_out)
+        *index_out = w->index;
+    node_waiter_free(w);
+    return 0;
+}
+
+int node_wait_leader(node *n, int timeout_ms, tarn_err *err)
+{
+    struct timespec dl = node_deadline(timeout_ms);
+    pthread_mutex_lock(&n->mu);
+    n->callers++;
+    int rc = 0;
+    for (;;) {
+        if (n->stop || n->failed) {
+            rc = n->stop ? TARN_ECLOSED : TARN_ESTATE;
+            break;
+        }
+        if (n->status.is_leader && n->status.leader_ready_term == n->status.term)
+            break;
+        if (pthread_cond_timedwait(&n->wake_done, &n->mu, &dl) == ETIMEDOUT) {
+            rc = TARN_ETIMEDOUT;
+            break;
+        }
+    }
+    node_caller_leave(n);
+    return rc ? tarn_err_set(err, rc, "wait for leadership: %s", tarn_error_name(rc)) : 0;
+}
+
+store *node_store(node *n)
+{
+    return n->st;
+}
+
+void node_get_status(node *n, node_status *st)
+{
+    pthread_mutex_lock(&n->mu);
+    *st = n->status;
+    st->queue_depth = n->queue.count;
+    st->failed = n->failed;
+    pthread_mutex_unlock(&n->mu);
+}

@@ -1,0 +1,133 @@
+/*
+ * node/node.h: the metadata service's replication host. It joins the Raft
+ * core (raft/), the durable log (wal/) and the LMDB state machine (store/)
+ * and runs the Ready loop on one thread of its own. Design note (the loop
+ * order and why, threads, crash points): src/node/README.md.
+ *
+ * This slice runs ONE voter in-process (the embedded default of `tarn
+ * local`). The loop already separates the messages Raft wants sent (before
+ * and after the fsync) and hands them to node_send_msgs, which has no
+ * transport yet: a single voter produces none.
+ *
+ * Data directory layout:
+ *   DATA/wal/    the WAL segments (wal/README.md)
+ *   DATA/state/  the LMDB environment (store/README.md)
+ *
+ * Commands are opaque bytes whose first byte is the command type that the
+ * store registry dispatches on (store.h): node/ knows nothing about kv or
+ * catalog. A Raft entry with no payload is a leader's no-op; proposals
+ * must therefore be at least one byte long.
+ *
+ * Threads: node_open and node_close run on one thread and must not race
+ * with anything else on the handle. Every other function may be called
+ * from any number of threads at once (HTTP server threads); they block the
+ * caller, never the loop. The loop thread owns the raft, wal and store
+ * write handles; callers only use store read transactions.
+ */
+#ifndef TARN_NODE_NODE_H
+#define TARN_NODE_NODE_H
+
+#include "base/error.h"
+#include "obs/obs.h"
+#include "store/store.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct node node;
+
+/* Limits and defaults. */
+#define NODE_QUEUE_MAX_DEFAULT       1024 /* proposals waiting for the loop */
+#define NODE_READS_MAX_DEFAULT       1024 /* read barriers waiting for the loop */
+#define NODE_PROPOSE_BATCH_MAX       256  /* proposals taken per loop turn */
+#define NODE_TICK_MS_DEFAULT         10
+#define NODE_ELECTION_TICKS_DEFAULT  10
+#define NODE_HEARTBEAT_TICKS_DEFAULT 1
+#define NODE_PATH_MAX                4096
+
+typedef struct node_opts {
+    const char *data_dir;        /* must exist; copied */
+    uint64_t id;                 /* this voter's id; 0: 1 */
+    uint32_t election_ticks;     /* 0: NODE_ELECTION_TICKS_DEFAULT */
+    uint32_t heartbeat_ticks;    /* 0: NODE_HEARTBEAT_TICKS_DEFAULT */
+    uint32_t tick_ms;            /* 0: NODE_TICK_MS_DEFAULT */
+    size_t queue_max;            /* 0: NODE_QUEUE_MAX_DEFAULT */
+    size_t reads_max;            /* 0: NODE_READS_MAX_DEFAULT */
+    store_durability durability; /* of the LMDB commits (store.h); default FULL */
+    size_t map_size_bytes;       /* LMDB map; 0: store's default */
+    obs_registry *metrics;       /* NULL: obs_global(); borrowed */
+    uint64_t rng_seed;           /* election randomness; 0: from the clock */
+} node_opts;
+
+/*
+ * Opens DATA/wal and DATA/state (creating them), recovers the WAL, applies
+ * the entries that the durable commit index covers but the store had not
+ * applied yet (a crash between the WAL fsync and the LMDB commit), opens
+ * the Raft core from the recovered log and starts the loop thread. The
+ * single voter elects itself after one election timeout (node_wait_leader).
+ * `reg` is copied. Errors: TARN_EINVAL (bad options), TARN_EIO,
+ * TARN_ECORRUPT (WAL or store damage, or a store behind a compacted WAL),
+ * TARN_ENOMEM. On error nothing is left to free.
+ */
+int node_open(const node_opts *opts, const store_registry *reg, node **out, tarn_err *err);
+
+/*
+ * Stops the loop (after the Ready it is carrying out, if any), fails every
+ * proposal and read barrier still waiting with TARN_ECLOSED, then closes
+ * the WAL and the store. Callers blocked in node_* return before it frees;
+ * no call may start after it began. Accepts NULL.
+ */
+void node_close(node *n);
+
+/*
+ * Proposes `len` bytes (copied; data[0] is the command type, len >= 1) and
+ * blocks until the entry is applied, then hands over the state machine's
+ * result (*res, owned by the caller: store_result_free). Errors:
+ * TARN_EINVAL (len 0), TARN_ETOOBIG (len beyond the Raft entry limit),
+ * TARN_EBUSY (the proposal queue or Raft's uncommitted window is full:
+ * nothing was proposed, retry later), TARN_ETIMEDOUT (not applied within
+ * timeout_ms: the entry MAY still be committed and applied later, so a
+ * client retrying must make its command idempotent or compare-guarded),
+ * TARN_ECLOSED (node_close ran; same caveat), TARN_ESTATE (the node failed
+ * on an I/O or memory error and must be reopened; same caveat),
+ * TARN_ENOMEM (nothing proposed). res is untouched on error.
+ */
+int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_result *res,
+                 tarn_err *err);
+
+/*
+ * A linearizable read barrier (ReadIndex, Raft dissertation 6.4): returns
+ * once the state machine has applied everything committed at the time of
+ * the call, including the current leader's first entry of its term. Then a
+ * store read transaction (node_store) sees every write acknowledged before
+ * the call. *index_out (may be NULL) receives the read index. Errors:
+ * TARN_ETIMEDOUT, TARN_EBUSY (too many barriers waiting), TARN_ECLOSED,
+ * TARN_ESTATE, TARN_ENOMEM.
+ */
+int node_read_barrier(node *n, int timeout_ms, uint64_t *index_out, tarn_err *err);
+
+/* Blocks until this node is the leader and has applied its term's first
+ * entry (so reads and proposals are served without waiting for an
+ * election). TARN_ETIMEDOUT, TARN_ECLOSED, TARN_ESTATE. */
+int node_wait_leader(node *n, int timeout_ms, tarn_err *err);
+
+/* The state machine, for read transactions (store_read_begin/end) on any
+ * thread. Borrowed; valid until node_close. */
+store *node_store(node *n);
+
+typedef struct node_status {
+    uint64_t id;
+    int is_leader;
+    uint64_t term;
+    uint64_t leader; /* RAFT_NONE (0) when unknown */
+    uint64_t commit_index;
+    uint64_t applied_index;
+    uint64_t leader_ready_term; /* term whose first entry this leader applied; 0: none */
+    size_t queue_depth;         /* proposals waiting for the loop */
+    int failed;                 /* the sticky error, 0 when healthy */
+} node_status;
+
+/* A consistent copy of the loop's last published state. Never fails. */
+void node_get_status(node *n, node_status *st);
+
+#endif
