@@ -39,6 +39,7 @@ typedef struct decoded {
     uint32_t n;
     uint8_t *own; /* base when values were rebuilt (DELTA_BYTE_ARRAY) */
     size_t own_len;
+    bool borrowed; /* vals points into the page buffer (not to be freed) */
 } decoded;
 
 typedef struct col_state {
@@ -117,7 +118,8 @@ static void give(pq_scan *s, col_state *c, void *p, size_t n)
 static void decoded_free(pq_scan *s, col_state *c, decoded *d)
 {
     size_t w = c->width;
-    give(s, c, d->vals, (size_t)d->n * w);
+    if (!d->borrowed)
+        give(s, c, d->vals, (size_t)d->n * w);
     give(s, c, d->sstart, (size_t)d->n * 4);
     give(s, c, d->slen, (size_t)d->n * 4);
     give(s, c, d->own, d->own_len);
@@ -713,6 +715,14 @@ static int load_values_as(pq_scan *s, col_state *c, int encoding, const uint8_t 
     switch (encoding) {
     case PQ_ENC_PLAIN:
         c->vals.n = c->nn;
+        if (same_layout(c->ci) && (uint64_t)c->nn * c->width <= len) {
+            /* Zero copy: the values stay in the page buffer, which lives
+             * exactly as long as c->vals (both go in page_free). Readers
+             * copy them out with memcpy, so alignment does not matter. */
+            c->vals.vals = (uint8_t *)(uintptr_t)p;
+            c->vals.borrowed = true;
+            return 0;
+        }
         return plain_decode(s, c, p, len, &c->vals, err);
     case PQ_ENC_PLAIN_DICTIONARY:
     case PQ_ENC_RLE_DICTIONARY:
