@@ -1,12 +1,13 @@
 /*
- * parquet/parquet.h: reading Parquet files into vec batches (writing: see
- * pq_writer below when present). Design note and format tables:
- * parquet/README.md.
+ * parquet/parquet.h: reading Parquet files into vec batches (pq_file,
+ * pq_scan) and writing them from vec batches (pq_writer, further below).
+ * Design note and format tables: parquet/README.md. The `tarn parquet`
+ * command is parquet/tool.h.
  *
  * Reading:
  *
  *   pq_source src = {.read = my_read, .ctx = obj, .size = file_size, .name = "t/a.parquet"};
- *   pq_file *f;  pq_file_open(&src, NULL, &f, &err);
+ *   pq_file *f;  pq_file_open(&src, &f, &err);
  *   pq_scan *s;  pq_scan_open(f, &(pq_scan_opts){.columns = idx, .ncols = 2}, &s, &err);
  *   vec_batch b; pq_scan_batch_init(s, &b);
  *   while ((rc = pq_scan_next(s, &b, &err)) == 0 && b.len > 0) { ...use b... }
