@@ -87,6 +87,36 @@ void raft_log_truncate_from(raft_log *l, uint64_t index)
         l->stable = index - 1;
 }
 
+/* Drops entries <= index, which a durable snapshot covers. */
+void raft_log_compact(raft_log *l, uint64_t index)
+{
+    TARN_ASSERT(index > l->offset);
+    TARN_ASSERT(index <= l->stable);
+    size_t k = (size_t)(index - l->offset);
+    uint64_t term = raft_log_term_at(l, index);
+    for (size_t i = 0; i < k; i++) {
+        l->bytes -= l->ents[i].len;
+        raft_entry_free(&l->ents[i]);
+    }
+    memmove(l->ents, l->ents + k, (l->n - k) * sizeof(raft_entry));
+    l->n -= k;
+    l->offset = index;
+    l->offset_term = term;
+}
+
+/* Replaces the whole log by a snapshot at (index, term), as the host's
+ * durable log will be once it installed it. */
+void raft_log_restore(raft_log *l, uint64_t index, uint64_t term)
+{
+    for (size_t i = 0; i < l->n; i++)
+        raft_entry_free(&l->ents[i]);
+    l->n = 0;
+    l->bytes = 0;
+    l->offset = index;
+    l->offset_term = term;
+    l->stable = index;
+}
+
 void raft_log_free(raft_log *l)
 {
     for (size_t i = 0; i < l->n; i++)

@@ -270,11 +270,29 @@ static int raft_fill_entries(raft *r, raft_msg *m, uint64_t next)
 
 /* Sends the entries pr lacks, if flow control allows (Dissertation 10.2.2
  * pipelining, bounded by max_inflight batches). */
+/* The follower needs entries we compacted: send our snapshot's metadata
+ * (the host sends the data), and wait for the ack as for a probe. */
+static int raft_send_snapshot(raft *r, raft_progress *pr, int *sent)
+{
+    raft_msg m = {.type = RAFT_MSG_SNAPSHOT, .from = r->id, .to = pr->id, .term = r->term};
+    m.index = r->log.offset;
+    m.log_term = r->log.offset_term;
+    m.commit = r->commit;
+    pr->state = RAFT_PROGRESS_PROBE;
+    raft_inflight_reset(pr);
+    int rc = raft_send(r, &m);
+    pr->probe_sent = rc == 0;
+    *sent = rc == 0;
+    return rc;
+}
+
 static int raft_send_append(raft *r, raft_progress *pr, int send_if_empty, int *sent)
 {
     *sent = 0;
     if (raft_progress_paused(r, pr))
         return 0;
+    if (pr->next - 1 < r->log.offset)
+        return raft_send_snapshot(r, pr, sent);
     raft_msg m = {.type = RAFT_MSG_APPEND, .from = r->id, .to = pr->id, .term = r->term};
     m.index = pr->next - 1;
     m.log_term = raft_log_term_at(&r->log, m.index);
@@ -436,6 +454,30 @@ static int raft_handle_heartbeat(raft *r, const raft_msg *m)
     return raft_send(r, &resp);
 }
 
+/* InstallSnapshot (Dissertation 5.1): a snapshot we already cover only
+ * moves the commit index; otherwise it replaces our whole log, and the next
+ * Ready tells the host to install it. The ack waits for that (after persist). */
+static int raft_handle_snapshot(raft *r, const raft_msg *m)
+{
+    raft_msg resp = {.type = RAFT_MSG_APPEND_RESP, .from = r->id, .to = m->from};
+    resp.term = r->term;
+    if (m->index <= r->commit) {
+        resp.index = r->commit;
+        return raft_send(r, &resp);
+    }
+    if (raft_log_term_at(&r->log, m->index) == m->log_term) {
+        raft_commit_to(r, m->index);
+    } else {
+        raft_log_restore(&r->log, m->index, m->log_term);
+        r->commit = m->index;
+        r->has_pending_snapshot = 1;
+        r->pending_snapshot.index = m->index;
+        r->pending_snapshot.term = m->log_term;
+    }
+    resp.index = m->index;
+    return raft_send(r, &resp);
+}
+
 /* RequestVote and pre-vote (Dissertation 3.4, 3.6.1, 9.6). */
 static int raft_handle_vote(raft *r, const raft_msg *m)
 {
@@ -555,6 +597,9 @@ static int raft_msg_validate(const raft *r, const raft_msg *m)
         return TARN_EINVAL;
     if (m->type == RAFT_MSG_APPEND && m->log_term > m->term)
         return TARN_EINVAL;
+    if (m->type == RAFT_MSG_SNAPSHOT &&
+        (m->index == 0 || m->log_term == 0 || m->log_term > m->term))
+        return TARN_EINVAL;
     uint64_t prev_term = m->log_term;
     for (size_t k = 0; k < m->n_entries; k++) {
         const raft_entry *e = &m->entries[k];
@@ -590,7 +635,8 @@ static int raft_step_term(raft *r, const raft_msg *m, int *rc)
             return 1;
         if (m->type == RAFT_MSG_PREVOTE || (m->type == RAFT_MSG_PREVOTE_RESP && !m->reject))
             return 0; /* pre-votes never change our term */
-        int from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT;
+        int from_leader = m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT ||
+                          m->type == RAFT_MSG_SNAPSHOT;
         raft_become_follower(r, m->term, from_leader ? m->from : RAFT_NONE);
         return 0;
     }
@@ -598,7 +644,7 @@ static int raft_step_term(raft *r, const raft_msg *m, int *rc)
         return 0;
     /* A lower term. A stale leader (or one cut off by pre-vote, which never
      * raises its term) must learn the current term to step down. */
-    if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT)
+    if (m->type == RAFT_MSG_APPEND || m->type == RAFT_MSG_HEARTBEAT || m->type == RAFT_MSG_SNAPSHOT)
         *rc = raft_reply(r, m, RAFT_MSG_APPEND_RESP, r->term, 0);
     else if (m->type == RAFT_MSG_PREVOTE)
         *rc = raft_reply(r, m, RAFT_MSG_PREVOTE_RESP, r->term, 1);
@@ -610,12 +656,15 @@ static int raft_step_follower(raft *r, const raft_msg *m)
     switch (m->type) {
     case RAFT_MSG_APPEND:
     case RAFT_MSG_HEARTBEAT:
+    case RAFT_MSG_SNAPSHOT:
         if (r->state != RAFT_FOLLOWER)
             raft_become_follower(r, r->term, m->from); /* lost this election */
         r->election_elapsed = 0;
         r->lead = m->from;
         if (m->type == RAFT_MSG_APPEND)
             return raft_handle_append(r, m);
+        if (m->type == RAFT_MSG_SNAPSHOT)
+            return raft_handle_snapshot(r, m);
         return raft_handle_heartbeat(r, m);
     case RAFT_MSG_TIMEOUT_NOW:
         /* Our leader hands over (3.10): campaign now, no pre-vote. */
@@ -641,6 +690,7 @@ static int raft_step_leader(raft *r, const raft_msg *m)
     switch (m->type) {
     case RAFT_MSG_APPEND:
     case RAFT_MSG_HEARTBEAT:
+    case RAFT_MSG_SNAPSHOT:
         return TARN_ECORRUPT; /* two leaders in one term */
     case RAFT_MSG_APPEND_RESP:
         return raft_handle_append_resp(r, pr, m);
@@ -750,6 +800,19 @@ int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, u
     return 0;
 }
 
+int raft_compact(raft *r, uint64_t index)
+{
+    if (r->failed)
+        return TARN_ESTATE;
+    TARN_ASSERT(!r->ready_pending);
+    if (index <= r->log.offset)
+        return 0;
+    if (index > r->applied || index > r->log.stable)
+        return TARN_EINVAL;
+    raft_log_compact(&r->log, index);
+    return 0;
+}
+
 int raft_transfer_leader(raft *r, uint64_t to)
 {
     if (r->failed)
@@ -805,11 +868,19 @@ static int raft_config_check(const raft_config *cfg, tarn_err *err)
 /* Copies the durable log into memory, checking what Raft relies on. */
 static int raft_load_log(raft *r, const raft_log_view *view, tarn_err *err)
 {
-    if (view == NULL || view->last_index < view->first_index)
+    if (view == NULL)
         return 0;
-    if (view->first_index != 1)
-        return tarn_err_set(err, TARN_ENOTSUP, "raft open: log starts at %llu (no snapshots yet)",
-                            (unsigned long long)view->first_index);
+    if ((view->snapshot_index == 0) != (view->snapshot_term == 0))
+        return tarn_err_set(err, TARN_ECORRUPT, "raft open: snapshot index/term mismatch");
+    r->log.offset = view->snapshot_index;
+    r->log.offset_term = view->snapshot_term;
+    r->log.stable = view->snapshot_index;
+    if (view->last_index < view->first_index)
+        return 0;
+    if (view->first_index != view->snapshot_index + 1)
+        return tarn_err_set(err, TARN_ECORRUPT, "raft open: log starts at %llu, snapshot at %llu",
+                            (unsigned long long)view->first_index,
+                            (unsigned long long)view->snapshot_index);
     for (uint64_t i = view->first_index; i <= view->last_index; i++) {
         raft_entry e;
         int rc = view->entry(view->ctx, i, &e);
@@ -854,6 +925,8 @@ static int raft_load_state(raft *r, const raft_hard_state *hs, tarn_err *err)
         return tarn_err_set(err, TARN_ECORRUPT, "raft open: applied %llu beyond log end %llu",
                             (unsigned long long)r->cfg.applied, (unsigned long long)last);
     r->applied = r->cfg.applied;
+    if (r->applied < r->log.offset)
+        r->applied = r->log.offset; /* the snapshot is the applied state */
     if (r->commit < r->applied)
         r->commit = r->applied; /* applied entries were committed */
     return 0;
@@ -923,6 +996,7 @@ void raft_get_status(const raft *r, raft_status *st)
     st->stable_index = r->log.stable;
     st->mem_bytes = r->log.bytes + r->msg_bytes;
     st->failed = r->failed;
+    st->snapshot_index = r->log.offset;
     st->transferee = r->transferee;
 }
 
@@ -942,6 +1016,7 @@ const char *raft_msg_type_name(uint32_t type)
 {
     static const char *const names[] = {
         "?",       "append",       "append_resp", "vote",           "vote_resp",
-        "prevote", "prevote_resp", "heartbeat",   "heartbeat_resp", "timeout_now"};
+        "prevote", "prevote_resp", "heartbeat",   "heartbeat_resp", "timeout_now",
+        "snapshot"};
     return type < TARN_ARRAY_LEN(names) ? names[type] : "unknown";
 }

@@ -12,6 +12,9 @@
  *   raft_advance(r, &rd)   the host has carried out that Ready
  *
  * The Ready contract (README.md "Ready contract"), in this order:
+ *   0. if rd.has_snapshot: install the snapshot that came with the
+ *      RAFT_MSG_SNAPSHOT message (state machine replaced, durable log
+ *      emptied after rd.snapshot.index), durably;
  *   1. send rd.msgs_now (they may leave before the local fsync);
  *   2. persist rd.entries (replacing the durable log from
  *      rd.entries[0].index on), then rd.hard_state when
@@ -90,7 +93,8 @@ enum raft_msg_type {
     RAFT_MSG_HEARTBEAT = 7, /* empty AppendEntries without log matching */
     RAFT_MSG_HEARTBEAT_RESP = 8,
     RAFT_MSG_TIMEOUT_NOW = 9, /* leadership transfer, Dissertation 3.10 */
-    RAFT_MSG_TYPE_MAX = 9,
+    RAFT_MSG_SNAPSHOT = 10,   /* InstallSnapshot, Dissertation 5.1 */
+    RAFT_MSG_TYPE_MAX = 10,
 };
 
 /*
@@ -106,6 +110,9 @@ enum raft_msg_type {
  *                 VOTE context = RAFT_VOTE_TRANSFER when the campaign follows
  *                 a TimeoutNow (it may then break a leader's lease).
  *   *_RESP:       reject = 1 when denied.
+ *   SNAPSHOT:     index/log_term = the last index and term the leader's
+ *                 snapshot covers; the host sends the snapshot's data with it
+ *                 (streamed in chunks as it likes). Answered by APPEND_RESP.
  *   HEARTBEAT:    commit = min(leader commit, follower's match); context =
  *                 the newest pending ReadIndex sequence number (0: none),
  *                 echoed by HEARTBEAT_RESP.
@@ -125,6 +132,12 @@ typedef struct raft_msg {
     size_t n_entries;
 } raft_msg;
 
+/* A snapshot: the state machine after applying entries 1..index. */
+typedef struct raft_snapshot_meta {
+    uint64_t index;
+    uint64_t term; /* term of the entry at index */
+} raft_snapshot_meta;
+
 /* A linearizable read that is now safe (Dissertation 6.4): once the state
  * machine has applied `index`, serve the read identified by `ctx`. */
 typedef struct raft_read_state {
@@ -136,6 +149,8 @@ typedef struct raft_read_state {
  * pointers are owned by the core and valid until raft_advance. A plain
  * struct tag (no typedef), since raft_ready is also the function's name. */
 struct raft_ready {
+    int has_snapshot;            /* install the received snapshot first */
+    raft_snapshot_meta snapshot; /* which one */
     int hard_state_changed;
     raft_hard_state hard_state;
     const raft_entry *entries; /* to persist, contiguous; may overwrite a suffix */
@@ -151,14 +166,18 @@ struct raft_ready {
 };
 
 /*
- * The durable log as the host hands it to raft_open: entries
- * [first_index, last_index] (empty when last_index < first_index).
+ * The durable log as the host hands it to raft_open: a snapshot covering
+ * 1..snapshot_index (0 when none) and entries [first_index, last_index]
+ * (empty when last_index < first_index; else first_index = snapshot_index
+ * + 1).
  * entry() fills *out with a borrowed view valid until the next call; it
  * returns 0 or a TARN_E* code. The WAL implements this view; the core
  * copies every entry into its in-memory log at open.
  */
 typedef struct raft_log_view {
     void *ctx;
+    uint64_t snapshot_index;
+    uint64_t snapshot_term;
     uint64_t first_index;
     uint64_t last_index;
     int (*entry)(void *ctx, uint64_t index, raft_entry *out);
@@ -239,6 +258,16 @@ int raft_read_index(raft *r, uint64_t ctx);
  */
 int raft_transfer_leader(raft *r, uint64_t to);
 
+/*
+ * Tells the core that the host holds a durable snapshot of the state
+ * machine covering 1..index (index <= applied and <= the durable log): the
+ * core drops those entries from memory (the host may drop them from its
+ * WAL once the snapshot is durable). Followers that need them later get
+ * RAFT_MSG_SNAPSHOT instead. 0 also when index is already compacted;
+ * TARN_EINVAL beyond applied or the durable log.
+ */
+int raft_compact(raft *r, uint64_t index);
+
 /* Nonzero when raft_ready would return something to do. */
 int raft_has_ready(const raft *r);
 
@@ -265,10 +294,11 @@ typedef struct raft_status {
     uint64_t commit;
     uint64_t applied;
     uint64_t last_index;
-    uint64_t stable_index; /* last index the host reported durable */
-    uint64_t mem_bytes;    /* payload bytes held (log + queued messages) */
-    uint64_t transferee;   /* leadership transfer target, RAFT_NONE if none */
-    int failed;            /* the sticky error, 0 when usable */
+    uint64_t stable_index;   /* last index the host reported durable */
+    uint64_t snapshot_index; /* entries up to here are compacted away */
+    uint64_t mem_bytes;      /* payload bytes held (log + queued messages) */
+    uint64_t transferee;     /* leadership transfer target, RAFT_NONE if none */
+    int failed;              /* the sticky error, 0 when usable */
 } raft_status;
 
 /* Read-only snapshot of the node's state; never fails. */

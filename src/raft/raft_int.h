@@ -96,6 +96,9 @@ struct raft {
     raft_read_state ready_reads[RAFT_MAX_PENDING_READS]; /* released, for Ready */
     size_t n_ready_reads;
 
+    int has_pending_snapshot; /* received, to hand out in the next Ready */
+    raft_snapshot_meta pending_snapshot;
+
     int ready_pending;
     uint64_t ready_entries_last;   /* last index handed out for persisting */
     uint64_t ready_committed_last; /* last index handed out for applying */
@@ -109,6 +112,8 @@ const raft_entry *raft_log_at(const raft_log *l, uint64_t index);
 int raft_log_append_copy(raft_log *l, const raft_entry *e);
 void raft_log_truncate_from(raft_log *l, uint64_t index);
 void raft_log_free(raft_log *l);
+void raft_log_compact(raft_log *l, uint64_t index);
+void raft_log_restore(raft_log *l, uint64_t index, uint64_t term);
 int raft_log_is_up_to_date(const raft_log *l, uint64_t last_index, uint64_t last_term);
 uint64_t raft_log_find_conflict_by_term(const raft_log *l, uint64_t index, uint64_t term);
 int raft_entry_copy(raft_entry *dst, const raft_entry *src);

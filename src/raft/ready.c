@@ -27,6 +27,7 @@ static int raft_msg_needs_persist(uint32_t type)
     case RAFT_MSG_PREVOTE:
     case RAFT_MSG_PREVOTE_RESP:
     case RAFT_MSG_TIMEOUT_NOW:
+    case RAFT_MSG_SNAPSHOT:
         return 0;
     default:
         return 1;
@@ -97,7 +98,7 @@ int raft_has_ready(const raft *r)
     raft_hard_state hs = raft_hard_state_now(r);
     return !raft_hard_state_equal(&hs, &r->prev_hs) ||
            raft_log_last_index(&r->log) > r->log.stable || r->out_now.n > 0 || r->out_after.n > 0 ||
-           r->commit > r->applied || r->n_ready_reads > 0;
+           r->commit > r->applied || r->n_ready_reads > 0 || r->has_pending_snapshot;
 }
 
 int raft_ready(raft *r, struct raft_ready *rd)
@@ -121,9 +122,16 @@ int raft_ready(raft *r, struct raft_ready *rd)
     rd->n_msgs_after_persist = r->out_after.n;
     /* The commit index never passes the in-memory log (invariant 4). */
     TARN_ASSERT(r->commit <= last);
-    if (r->commit > r->applied) {
-        rd->committed = raft_log_at(&r->log, r->applied + 1);
-        rd->n_committed = (size_t)(r->commit - r->applied);
+    uint64_t applied = r->applied;
+    if (r->has_pending_snapshot) {
+        rd->has_snapshot = 1;
+        rd->snapshot = r->pending_snapshot;
+        applied = r->pending_snapshot.index; /* the snapshot applies these */
+    }
+    TARN_ASSERT(applied >= r->log.offset);
+    if (r->commit > applied) {
+        rd->committed = raft_log_at(&r->log, applied + 1);
+        rd->n_committed = (size_t)(r->commit - applied);
     }
     rd->read_states = r->ready_reads;
     rd->n_read_states = r->n_ready_reads;
@@ -145,6 +153,8 @@ int raft_advance(raft *r, struct raft_ready *rd)
         r->log.stable = r->ready_entries_last;
     r->applied = r->ready_committed_last;
     r->n_ready_reads = 0;
+    if (rd->has_snapshot)
+        r->has_pending_snapshot = 0;
     raft_msg_queue_clear(r, &r->out_now);
     raft_msg_queue_clear(r, &r->out_after);
     memset(rd, 0, sizeof(*rd));

@@ -39,6 +39,14 @@ typedef struct sim_opts {
     int verbose;
 } sim_opts;
 
+/* A snapshot of a node's state machine (durable, like an LMDB copy). */
+typedef struct sim_snap {
+    uint64_t index;
+    uint64_t term;
+    uint64_t chain; /* prefix hash at index, for the checker */
+    sim_u64s ids;   /* the state machine: proposal id -> times applied */
+} sim_snap;
+
 typedef struct sim_node {
     uint64_t id;
     raft *r;
@@ -48,8 +56,10 @@ typedef struct sim_node {
     uint32_t tick_phase;
     sim_disk disk;
     sim_mirror mirror;
-    uint64_t sm_applied; /* durable with the state machine, like LMDB */
-    sim_u64s id_count;   /* proposal id -> times applied */
+    uint64_t sm_applied;      /* durable with the state machine, like LMDB */
+    sim_u64s id_count;        /* proposal id -> times applied */
+    sim_snap snap;            /* latest snapshot (durable); index 0: none */
+    const sim_snap *incoming; /* data of the snapshot message being stepped */
 } sim_node;
 
 typedef struct sim_proposal {
@@ -65,7 +75,8 @@ typedef struct sim_proposal {
 typedef struct sim_packet {
     uint64_t at;
     uint64_t seq;
-    raft_msg m; /* deep copy owned by the network */
+    raft_msg m;     /* deep copy owned by the network */
+    sim_snap *snap; /* the data sent with a RAFT_MSG_SNAPSHOT, owned */
 } sim_packet;
 
 typedef struct sim {
@@ -95,6 +106,8 @@ typedef struct sim {
     uint64_t reads_served;
     double p_read;
     double p_transfer;
+    double p_compact; /* chance per Ready that a node snapshots and compacts */
+    uint64_t snapshots_installed;
     double p_oom; /* chance that a core call meets a failed allocation */
     uint64_t ooms;
     uint64_t max_read_index; /* highest index a completed read observed */
@@ -138,7 +151,20 @@ static void msg_free(raft_msg *m)
     tarn_free(m->entries);
 }
 
-static void net_push(sim *s, const raft_msg *m)
+static void u64s_copy(sim_u64s *dst, const sim_u64s *src)
+{
+    sim_u64s_free(dst);
+    for (size_t i = 0; i < src->n; i++)
+        sim_u64s_set(dst, i, src->v[i]);
+}
+
+static void snap_free(sim_snap *sn)
+{
+    sim_u64s_free(&sn->ids);
+    memset(sn, 0, sizeof(*sn));
+}
+
+static void net_push(sim *s, const raft_msg *m, const sim_snap *snap)
 {
     /* A message storm is a bug (amplification), not a slow test. */
     if (s->n_net >= SIM_MAX_IN_FLIGHT) {
@@ -154,17 +180,34 @@ static void net_push(sim *s, const raft_msg *m)
     p->at = s->now + 1 + tarn_rng_below(&s->rng, s->max_delay);
     p->seq = s->seq++;
     msg_copy(&p->m, m);
+    p->snap = NULL;
+    if (m->type == RAFT_MSG_SNAPSHOT) {
+        TARN_ASSERT(snap != NULL && snap->index == m->index && snap->term == m->log_term);
+        p->snap = tarn_calloc(1, sizeof(sim_snap));
+        TARN_ASSERT(p->snap != NULL);
+        *p->snap = *snap;
+        memset(&p->snap->ids, 0, sizeof(p->snap->ids));
+        u64s_copy(&p->snap->ids, &snap->ids);
+    }
 }
 
-static void net_send(sim *s, const raft_msg *msgs, size_t n)
+static void packet_free(sim_packet *p)
+{
+    msg_free(&p->m);
+    if (p->snap)
+        snap_free(p->snap);
+    tarn_free(p->snap);
+}
+
+static void net_send(sim *s, const sim_snap *snap, const raft_msg *msgs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         s->msgs++;
         if (s->faults_on && sim_chance(s, s->p_loss))
             continue;
-        net_push(s, &msgs[i]);
+        net_push(s, &msgs[i], snap);
         if (s->faults_on && sim_chance(s, s->p_dup))
-            net_push(s, &msgs[i]);
+            net_push(s, &msgs[i], snap);
     }
 }
 
@@ -290,6 +333,50 @@ static void node_check(sim *s, sim_node *nd)
         sim_check_leader(&s->chk, &nd->mirror, nd->id, st.term);
 }
 
+/* Ready contract step 0: the snapshot that came with the message replaces
+ * the state machine and the log, durably. */
+static void node_install_snapshot(sim *s, sim_node *nd, const raft_snapshot_meta *meta)
+{
+    const sim_snap *in = nd->incoming;
+    if (in == NULL || in->index != meta->index || in->term != meta->term) {
+        sim_check_fail(&s->chk, "node %" PRIu64 ": Ready asks for a snapshot it never got", nd->id);
+        return;
+    }
+    sim_check_snapshot(&s->chk, nd->id, in->index, in->chain);
+    snap_free(&nd->snap);
+    nd->snap = *in;
+    memset(&nd->snap.ids, 0, sizeof(nd->snap.ids));
+    u64s_copy(&nd->snap.ids, &in->ids);
+    u64s_copy(&nd->id_count, &in->ids);
+    nd->sm_applied = in->index;
+    sim_disk_reset(&nd->disk, in->index, in->term);
+    sim_mirror_reset(&nd->mirror, in->index, in->term, in->chain);
+    s->snapshots_installed++;
+}
+
+/* The host snapshots its state machine and lets the core drop the log
+ * prefix (and drops it from its own disk). */
+static void node_compact(sim *s, sim_node *nd)
+{
+    raft_status st;
+    raft_get_status(nd->r, &st);
+    uint64_t index = nd->sm_applied;
+    if (index <= nd->disk.base || index > st.stable_index)
+        return;
+    snap_free(&nd->snap);
+    nd->snap.index = index;
+    nd->snap.term = sim_u64s_get(&nd->mirror.term, index);
+    nd->snap.chain = sim_u64s_get(&nd->mirror.chain, index);
+    u64s_copy(&nd->snap.ids, &nd->id_count);
+    sim_check_snapshot(&s->chk, nd->id, index, nd->snap.chain);
+    sim_disk_compact(&nd->disk, index, nd->snap.term);
+    nd->mirror.offset = index;
+    int rc = raft_compact(nd->r, index);
+    if (rc != 0)
+        sim_check_fail(&s->chk, "node %" PRIu64 ": compact %" PRIu64 ": %s", nd->id, index,
+                       tarn_strerror(rc));
+}
+
 /* The host's Ready loop (src/raft/raft.h): send early messages, persist,
  * send the rest, apply, advance. */
 static void node_process(sim *s, sim_node *nd)
@@ -298,19 +385,23 @@ static void node_process(sim *s, sim_node *nd)
         struct raft_ready rd;
         int rc = raft_ready(nd->r, &rd);
         TARN_ASSERT(rc == 0);
+        if (rd.has_snapshot)
+            node_install_snapshot(s, nd, &rd.snapshot);
         sim_check_entries(&s->chk, &nd->mirror, nd->id, rd.entries, rd.n_entries);
         node_check(s, nd);
-        net_send(s, rd.msgs_now, rd.n_msgs_now);
+        net_send(s, &nd->snap, rd.msgs_now, rd.n_msgs_now);
         if (!node_persist(s, nd, &rd)) {
             node_crash(s, nd);
             return;
         }
-        net_send(s, rd.msgs_after_persist, rd.n_msgs_after_persist);
+        net_send(s, &nd->snap, rd.msgs_after_persist, rd.n_msgs_after_persist);
         node_apply(s, nd, rd.committed, rd.n_committed);
         node_check_reads(s, nd, rd.read_states, rd.n_read_states);
         rc = raft_advance(nd->r, &rd);
         if (rc != 0)
             sim_check_fail(&s->chk, "node %" PRIu64 ": advance: %s", nd->id, tarn_strerror(rc));
+        if (nd->up && s->faults_on && sim_chance(s, s->p_compact))
+            node_compact(s, nd);
     }
     if (nd->up)
         node_check(s, nd);
@@ -334,7 +425,11 @@ static void node_start(sim *s, sim_node *nd)
     cfg.max_inflight = s->max_inflight;
     cfg.max_msg_bytes = s->max_msg_bytes;
     cfg.rng_seed = s->o.seed * 1000003 + nd->id * 7919 + nd->incarnation;
-    raft_log_view view = {&nd->disk, 1, sim_disk_last_index(&nd->disk), sim_disk_entry};
+    raft_log_view view = {.ctx = &nd->disk, .entry = sim_disk_entry};
+    view.snapshot_index = nd->disk.base;
+    view.snapshot_term = nd->disk.base_term;
+    view.first_index = nd->disk.base + 1;
+    view.last_index = sim_disk_last_index(&nd->disk);
     tarn_err err = TARN_ERR_INIT;
     int rc = raft_open(&cfg, nd->disk.has_hs ? &nd->disk.hs : NULL, &view, &nd->r, &err);
     if (rc != 0) {
@@ -348,7 +443,10 @@ static void node_start(sim *s, sim_node *nd)
     sim_u64s_free(&nd->mirror.term);
     sim_u64s_free(&nd->mirror.chain);
     memset(&nd->mirror, 0, sizeof(nd->mirror));
-    for (uint64_t i = 1; i <= sim_disk_last_index(&nd->disk); i++) {
+    if (nd->disk.base > 0)
+        sim_mirror_reset(&nd->mirror, nd->snap.index, nd->snap.term, nd->snap.chain);
+    nd->mirror.seen_commit = 0;
+    for (uint64_t i = nd->disk.base + 1; i <= sim_disk_last_index(&nd->disk); i++) {
         raft_entry e;
         sim_disk_entry(&nd->disk, i, &e);
         sim_check_entries(&s->chk, &nd->mirror, nd->id, &e, 1);
@@ -390,13 +488,15 @@ static int oom_after(sim *s, sim_node *nd, int rc, const char *what)
     return 0;
 }
 
-static void node_step(sim *s, sim_node *nd, const raft_msg *m)
+static void node_step(sim *s, sim_node *nd, const raft_msg *m, const sim_snap *snap)
 {
     oom_arm(s);
     int rc = raft_step(nd->r, m);
     if (oom_after(s, nd, rc, raft_msg_type_name(m->type)))
         return;
+    nd->incoming = snap;
     node_process(s, nd);
+    nd->incoming = NULL;
 }
 
 static int packet_cmp(const void *a, const void *b)
@@ -431,8 +531,8 @@ static void net_deliver(sim *s)
         raft_msg *m = &due[i].m;
         sim_node *to = &s->nodes[m->to - 1];
         if (to->up && !s->blocked[m->from - 1][m->to - 1] && !sim_check_failed(&s->chk))
-            node_step(s, to, m);
-        msg_free(m);
+            node_step(s, to, m, due[i].snap);
+        packet_free(&due[i]);
     }
     tarn_free(due);
 }
@@ -627,6 +727,7 @@ static void sim_init(sim *s, const sim_opts *o)
     s->p_read = tarn_rng_double(&s->rng) * 0.1;
     s->p_transfer = tarn_rng_double(&s->rng) * 0.002;
     s->p_oom = sim_chance(s, 0.3) ? 0.01 : 0;
+    s->p_compact = sim_chance(s, 0.5) ? 0.02 : 0;
     /* Mostly the defaults (both on), sometimes the bare protocol. */
     s->pre_vote = !sim_chance(s, 0.25);
     s->check_quorum = !sim_chance(s, 0.25);
@@ -651,9 +752,10 @@ static void sim_free(sim *s)
         sim_u64s_free(&nd->mirror.term);
         sim_u64s_free(&nd->mirror.chain);
         sim_u64s_free(&nd->id_count);
+        snap_free(&nd->snap);
     }
     for (size_t i = 0; i < s->n_net; i++)
-        msg_free(&s->net[i].m);
+        packet_free(&s->net[i]);
     tarn_free(s->net);
     tarn_free(s->props);
     sim_u64s_free(&s->read_min_index);
@@ -756,10 +858,12 @@ static int sim_run(const sim_opts *o, uint64_t *max_heal_ms)
         *max_heal_ms = heal_ms;
     if (failed || o->verbose)
         printf("%s seed %" PRIu64 " nodes %d: %" PRIu64 " ms, %zu proposals, %" PRIu64
-               " acked, %" PRIu64 " reads, %" PRIu64 " crashes (%" PRIu64 " OOM), %" PRIu64
-               " msgs, converged %" PRIu64 " ms after healing%s%s\n",
+               " acked, %" PRIu64 " reads, %" PRIu64 " snapshots installed, %" PRIu64
+               " crashes (%" PRIu64 " OOM), %" PRIu64 " msgs, converged %" PRIu64
+               " ms after healing%s%s\n",
                failed ? "FAIL" : "ok", o->seed, o->nodes, s.now, s.n_props, s.acked, s.reads_served,
-               s.crashes, s.ooms, s.msgs, heal_ms, failed ? ": " : "", s.chk.violation);
+               s.snapshots_installed, s.crashes, s.ooms, s.msgs, heal_ms, failed ? ": " : "",
+               s.chk.violation);
     if (failed)
         printf("  replay: raft_sim --seed %" PRIu64 " --nodes %d --steps %" PRIu64 " -v\n", o->seed,
                o->nodes, o->steps);

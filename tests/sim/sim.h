@@ -28,6 +28,8 @@ typedef struct sim_disk {
     size_t cap_offs;
     raft_hard_state hs; /* the hard-state slot (atomic writes) */
     int has_hs;
+    uint64_t base; /* the log starts after the snapshot at base */
+    uint64_t base_term;
 } sim_disk;
 
 void sim_disk_truncate(sim_disk *d, uint64_t index);
@@ -37,6 +39,8 @@ void sim_disk_recover(sim_disk *d);
 uint64_t sim_disk_last_index(const sim_disk *d);
 int sim_disk_entry(void *ctx, uint64_t index, raft_entry *out);
 void sim_disk_free(sim_disk *d);
+void sim_disk_compact(sim_disk *d, uint64_t index, uint64_t term);
+void sim_disk_reset(sim_disk *d, uint64_t index, uint64_t term);
 
 /* A growable array of uint64_t. */
 typedef struct sim_u64s {
@@ -68,6 +72,7 @@ typedef struct sim_mirror {
     sim_u64s term;  /* index -> term */
     sim_u64s chain; /* index -> chain hash */
     uint64_t last;
+    uint64_t offset; /* entries <= offset are in a snapshot */
     uint64_t seen_commit;
 } sim_mirror;
 
@@ -81,5 +86,9 @@ void sim_check_entries(sim_check *c, sim_mirror *m, uint64_t node, const raft_en
 void sim_check_commit(sim_check *c, sim_mirror *m, uint64_t node, uint64_t commit, uint64_t term);
 void sim_check_leader(sim_check *c, const sim_mirror *m, uint64_t node, uint64_t term);
 void sim_check_apply(sim_check *c, const sim_mirror *m, uint64_t node, uint64_t index);
+/* A snapshot at index must be the committed prefix. */
+void sim_check_snapshot(sim_check *c, uint64_t node, uint64_t index, uint64_t chain);
+/* Resets m to a log that starts after a snapshot (index, term, chain). */
+void sim_mirror_reset(sim_mirror *m, uint64_t index, uint64_t term, uint64_t chain);
 
 #endif

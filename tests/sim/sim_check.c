@@ -133,7 +133,7 @@ void sim_check_entries(sim_check *c, sim_mirror *m, uint64_t node, const raft_en
     if (n == 0)
         return;
     uint64_t first = e[0].index;
-    if (first == 0 || first > m->last + 1) {
+    if (first <= m->offset || first > m->last + 1) {
         sim_check_fail(c, "node %llu: ready entries start at %llu past log end %llu",
                        (unsigned long long)node, (unsigned long long)first,
                        (unsigned long long)m->last);
@@ -164,6 +164,8 @@ void sim_check_commit(sim_check *c, sim_mirror *m, uint64_t node, uint64_t commi
                        (unsigned long long)commit, (unsigned long long)m->last);
         return;
     }
+    if (m->seen_commit < m->offset)
+        m->seen_commit = m->offset; /* checked when the snapshot was made */
     for (uint64_t i = m->seen_commit + 1; i <= commit; i++) {
         uint64_t chain = sim_u64s_get(&m->chain, i);
         uint64_t known = sim_u64s_get(&c->committed_chain, i);
@@ -199,12 +201,30 @@ void sim_check_leader(sim_check *c, const sim_mirror *m, uint64_t node, uint64_t
     for (uint64_t i = c->committed_max; i > 0; i--) {
         if (sim_u64s_get(&c->commit_term, i) >= term)
             continue;
+        if (i < m->offset)
+            return; /* in its snapshot, checked against the committed prefix */
         if (i > m->last || sim_u64s_get(&m->chain, i) != sim_u64s_get(&c->committed_chain, i))
             sim_check_fail(c, "leader completeness: leader %llu of term %llu lacks index %llu",
                            (unsigned long long)node, (unsigned long long)term,
                            (unsigned long long)i);
         return;
     }
+}
+
+void sim_check_snapshot(sim_check *c, uint64_t node, uint64_t index, uint64_t chain)
+{
+    if (index > 0 && sim_u64s_get(&c->committed_chain, index) != chain)
+        sim_check_fail(c, "node %llu: snapshot at %llu is not the committed prefix",
+                       (unsigned long long)node, (unsigned long long)index);
+}
+
+void sim_mirror_reset(sim_mirror *m, uint64_t index, uint64_t term, uint64_t chain)
+{
+    m->offset = index;
+    m->last = index;
+    m->seen_commit = index;
+    sim_u64s_set(&m->term, index, term);
+    sim_u64s_set(&m->chain, index, chain);
 }
 
 void sim_check_apply(sim_check *c, const sim_mirror *m, uint64_t node, uint64_t index)

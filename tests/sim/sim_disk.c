@@ -76,18 +76,43 @@ static void offs_push(sim_disk *d, size_t off)
 
 void sim_disk_truncate(sim_disk *d, uint64_t index)
 {
-    TARN_ASSERT(index >= 1);
-    if (index > d->n_offs)
+    TARN_ASSERT(index > d->base);
+    if (index > d->base + d->n_offs)
         return;
-    d->len = d->offs[index - 1];
-    d->n_offs = (size_t)index - 1;
+    d->len = d->offs[index - d->base - 1];
+    d->n_offs = (size_t)(index - d->base - 1);
+}
+
+/* Drops the records a durable snapshot at index covers. */
+void sim_disk_compact(sim_disk *d, uint64_t index, uint64_t term)
+{
+    TARN_ASSERT(index > d->base);
+    TARN_ASSERT(index <= d->base + d->n_offs);
+    size_t k = (size_t)(index - d->base);
+    size_t cut = k < d->n_offs ? d->offs[k] : d->len;
+    memmove(d->bytes, d->bytes + cut, d->len - cut);
+    d->len -= cut;
+    for (size_t i = k; i < d->n_offs; i++)
+        d->offs[i - k] = d->offs[i] - cut;
+    d->n_offs -= k;
+    d->base = index;
+    d->base_term = term;
+}
+
+/* An installed snapshot replaces the whole log. */
+void sim_disk_reset(sim_disk *d, uint64_t index, uint64_t term)
+{
+    d->len = 0;
+    d->n_offs = 0;
+    d->base = index;
+    d->base_term = term;
 }
 
 /* Writes the record for *e; with torn_bytes < record size only that prefix
  * reaches the disk (the crash happened mid-write). */
 void sim_disk_append(sim_disk *d, const raft_entry *e, size_t torn_bytes)
 {
-    TARN_ASSERT(e->index == d->n_offs + 1);
+    TARN_ASSERT(e->index == d->base + d->n_offs + 1);
     size_t size = SIM_REC_HDR + e->len;
     disk_reserve(d, size);
     uint8_t *p = d->bytes + d->len;
@@ -124,7 +149,7 @@ void sim_disk_recover(sim_disk *d)
             break;
         if (crc32c(0, p + 8, SIM_REC_HDR - 8 + len) != get_u32(p + 4))
             break;
-        if (get_u64(p + 16) != d->n_offs + 1)
+        if (get_u64(p + 16) != d->base + d->n_offs + 1)
             break;
         offs_push(d, off);
         off += SIM_REC_HDR + len;
@@ -134,15 +159,15 @@ void sim_disk_recover(sim_disk *d)
 
 uint64_t sim_disk_last_index(const sim_disk *d)
 {
-    return d->n_offs;
+    return d->base + d->n_offs;
 }
 
 int sim_disk_entry(void *ctx, uint64_t index, raft_entry *out)
 {
     const sim_disk *d = ctx;
-    if (index == 0 || index > d->n_offs)
+    if (index <= d->base || index > d->base + d->n_offs)
         return TARN_ENOENT;
-    const uint8_t *p = d->bytes + d->offs[index - 1];
+    const uint8_t *p = d->bytes + d->offs[index - d->base - 1];
     out->len = get_u32(p);
     out->term = get_u64(p + 8);
     out->index = get_u64(p + 16);

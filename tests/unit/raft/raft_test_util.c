@@ -60,7 +60,7 @@ static int tn_entry(void *ctx, uint64_t index, raft_entry *out)
 
 void tn_open(tnode *t)
 {
-    raft_log_view view = {t, 1, t->n_log, tn_entry};
+    raft_log_view view = {.ctx = t, .first_index = 1, .last_index = t->n_log, .entry = tn_entry};
     t->cfg.voters = t->voters;
     t->cfg.applied = t->applied;
     tarn_err err = TARN_ERR_INIT;

@@ -417,7 +417,7 @@ static void test_open_rejects_inconsistent_state(void **state)
     cfg.id = 1;
     cfg.voters = voters;
     cfg.n_voters = 3;
-    raft_log_view view = {NULL, 1, 2, empty_entry};
+    raft_log_view view = {.first_index = 1, .last_index = 2, .entry = empty_entry};
     raft_hard_state hs = {.term = 1, .commit = 3};
     raft *r = NULL;
     tarn_err err = TARN_ERR_INIT;
@@ -475,7 +475,7 @@ static int oom_open_and_elect(void *arg)
     cfg.id = 1;
     cfg.voters = voters;
     cfg.n_voters = 1;
-    raft_log_view view = {NULL, 1, 3, empty_entry};
+    raft_log_view view = {.first_index = 1, .last_index = 3, .entry = empty_entry};
     int rc = raft_open(&cfg, NULL, &view, &c->r, NULL);
     for (int i = 0; rc == 0 && i < 30; i++)
         rc = raft_tick(c->r);
