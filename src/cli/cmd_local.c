@@ -4,6 +4,12 @@
  * creates an admin API key and writes it to DATA/admin.key (mode 0600).
  * It runs until SIGINT or SIGTERM, then stops the server cleanly.
  *
+ * The metadata service runs embedded: one Raft voter (node/) with its WAL
+ * in DATA/wal and the LMDB state machine in DATA/state, serving the kv
+ * routes (/v1/kv, /v1/tso) and applying the catalog's commands. Shutdown
+ * stops the HTTP server first (no handler is inside the node any more),
+ * then closes the node.
+ *
  * Start-up prints two lines on stdout, for people and for scripts:
  *   tarn: listening on http://127.0.0.1:7070
  *   tarn: admin API key in ./tarn-data/admin.key (created now)
@@ -11,7 +17,11 @@
 #include "cli/cli.h"
 
 #include "base/log.h"
+#include "catalog/catalog.h"
 #include "http/http.h"
+#include "kv/kv.h"
+#include "kv/kv_routes.h"
+#include "node/node.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -50,7 +60,37 @@ typedef struct local_state {
     http_keystore *keys;
     http_router *router;
     http_server *server;
+    node *node;
+    kv_routes *kv;
 } local_state;
+
+/* How long start-up waits for the single voter to elect itself and apply
+ * its term's first entry (about one election timeout). */
+#define LOCAL_LEADER_WAIT_MS 10000
+
+/* Opens the embedded metadata service under the data directory and adds
+ * the kv routes to the router. */
+static int local_start_node(const tarn_config *cfg, local_state *st, tarn_err *err)
+{
+    store_registry reg;
+    memset(&reg, 0, sizeof(reg));
+    int rc = kv_register(&reg);
+    if (rc == 0)
+        rc = catalog_register(&reg);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "register state machine commands");
+    /* One fsync per LMDB commit: a machine crash may undo the last batch,
+     * which node/ replays from the WAL (store.h). */
+    node_opts no = {.data_dir = cfg->data_dir, .durability = STORE_DURABLE_DATA};
+    rc = node_open(&no, &reg, &st->node, err);
+    if (rc == 0)
+        rc = node_wait_leader(st->node, LOCAL_LEADER_WAIT_MS, err);
+    if (rc == 0 && (rc = kv_routes_new(st->node, 0, &st->kv)) != 0)
+        tarn_err_set(err, rc, "create kv routes");
+    if (rc == 0 && (rc = kv_routes_add(st->router, st->kv)) != 0)
+        tarn_err_set(err, rc, "register kv routes");
+    return rc;
+}
 
 static int local_start(const tarn_config *cfg, local_state *st, tarn_err *err)
 {
@@ -66,6 +106,8 @@ static int local_start(const tarn_config *cfg, local_state *st, tarn_err *err)
         tarn_err_set(err, rc, "create HTTP router");
     if (rc == 0 && (rc = http_router_add_builtin(st->router, st->keys)) != 0)
         tarn_err_set(err, rc, "register built-in routes");
+    if (rc == 0)
+        rc = local_start_node(cfg, st, err);
     http_server_opts opts;
     server_opts_from_config(cfg, &opts);
     if (rc == 0)
@@ -90,6 +132,8 @@ static int local_start(const tarn_config *cfg, local_state *st, tarn_err *err)
 static void local_stop(local_state *st)
 {
     http_server_stop(st->server);
+    node_close(st->node);
+    kv_routes_free(st->kv);
     http_router_free(st->router);
     http_keystore_close(st->keys);
 }
