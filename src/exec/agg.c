@@ -1,0 +1,762 @@
+/*
+ * exec/agg.c: hash aggregate (GROUP BY), in one phase or split into
+ * partial and final phases. Design note: exec/README.md, "Hash aggregate".
+ *
+ * Layout:
+ *   slots[nslots]   uint64: (top 32 bits of the hash) << 32 | (group id + 1);
+ *                   0 = empty. Open addressing, linear probing, load <= 1/2.
+ *                   The slot index is the hash's top bits, so growing
+ *                   rehashes from the stored bits without touching groups.
+ *   groups          one fixed-size record per group, in insertion order:
+ *                   [key words][null mask u32, pad][agg states, 16 bytes each]
+ *                   a fixed key is one normalized u64 word; a string key is
+ *                   two (offset into the arena, length).
+ *   arena           the bytes of string keys.
+ *
+ * A batch goes through in passes, each a tight loop: normalize keys into
+ * row-major words, hash them column by column, probe (find or insert) to
+ * get a group id per row, then update each aggregate column by column.
+ */
+#include "base/alloc.h"
+#include "base/assert.h"
+#include "base/hash.h"
+#include "exec/exec_int.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct agg_state {
+    union {
+        int64_t i;
+        double f;
+    } v;
+    int64_t cnt; /* rows seen (count), or nonzero once v holds a value */
+} agg_state;
+
+typedef enum acc_kind { ACC_I64, ACC_F64 } acc_kind;
+
+typedef struct agg_desc {
+    exec_agg_fn fn;
+    uint32_t in_col, in_col2; /* argument / partial state columns of the input */
+    vec_type_info in_type;    /* type of in_col */
+    acc_kind acc;
+    uint32_t off; /* state offset in the group record */
+    vec_type_info out_type, out_type2;
+    uint32_t nout; /* output columns (2 for a partial avg) */
+} agg_desc;
+
+typedef struct agg_op {
+    exec_op base;
+    exec_agg_phase phase;
+    uint32_t nkeys, naggs;
+    uint32_t keys[EXEC_AGG_KEYS_MAX];
+    bool key_str[EXEC_AGG_KEYS_MAX];
+    uint32_t key_off[EXEC_AGG_KEYS_MAX]; /* byte offset of the key's words */
+    uint32_t null_off;                   /* byte offset of the null mask */
+    agg_desc aggs[EXEC_AGG_AGGS_MAX];
+    uint32_t rec_bytes;
+    /* hash table */
+    uint64_t *slots;
+    uint32_t slot_bits;
+    uint8_t *groups;
+    uint32_t ngroups, groups_cap;
+    uint8_t *arena;
+    size_t arena_len, arena_cap;
+    /* per batch scratch (VEC_ROWS_MAX bounded by the batch's len) */
+    uint32_t scratch_rows;
+    uint32_t *rows;  /* live rows */
+    uint64_t *hash;  /* per live row */
+    uint64_t *words; /* per live row, per key */
+    uint32_t *nulls; /* per live row */
+    uint32_t *gid;   /* per live row */
+    /* string key hashes per dictionary entry */
+    const vec_dict *hdict[EXEC_AGG_KEYS_MAX];
+    uint64_t *dhash[EXEC_AGG_KEYS_MAX];
+    uint32_t dhash_cap[EXEC_AGG_KEYS_MAX];
+    size_t acct_bytes;
+    /* output */
+    bool built;
+    uint32_t emitted;
+    vec_batch out;
+    bool out_ready;
+} agg_op;
+
+#define AGG_SEED 0x5ca1ab1e0ddba11ULL
+
+static inline uint64_t mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdULL;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ULL;
+    h ^= h >> 33;
+    return h;
+}
+
+static int agg_reserve(agg_op *a, size_t bytes, tarn_err *err)
+{
+    int rc = exec_budget_reserve(a->base.budget, bytes, "hash aggregate", err);
+    if (rc == 0)
+        a->acct_bytes += bytes;
+    return rc;
+}
+
+/* Grows *p (elem bytes each) from *cap to at least `want` elements. */
+static int agg_grow(agg_op *a, void **p, uint32_t *cap, uint32_t want, size_t elem, tarn_err *err)
+{
+    if (*cap >= want)
+        return 0;
+    uint64_t n = *cap ? (uint64_t)*cap * 2 : 64;
+    while (n < want)
+        n *= 2;
+    if (n > UINT32_MAX / 2)
+        return tarn_err_set(err, TARN_ETOOBIG, "hash aggregate: too many groups");
+    int rc = agg_reserve(a, (size_t)(n - *cap) * elem, err);
+    if (rc != 0)
+        return rc;
+    void *q = tarn_realloc(*p, (size_t)n * elem);
+    if (q == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "hash aggregate: %llu entries",
+                            (unsigned long long)n);
+    *p = q;
+    *cap = (uint32_t)n;
+    return 0;
+}
+
+static int scratch_room(agg_op *a, uint32_t rows, tarn_err *err)
+{
+    if (a->scratch_rows >= rows)
+        return 0;
+    size_t k = a->nkeys ? a->nkeys : 1;
+    size_t per_row = 4 + 8 + 8 * k + 4 + 4;
+    int rc = agg_reserve(a, (size_t)(rows - a->scratch_rows) * per_row, err);
+    if (rc != 0)
+        return rc;
+    void *p[5] = {tarn_realloc(a->rows, rows * 4), NULL, NULL, NULL, NULL};
+    if (p[0])
+        a->rows = p[0];
+    p[1] = tarn_realloc(a->hash, rows * 8);
+    if (p[1])
+        a->hash = p[1];
+    p[2] = tarn_realloc(a->words, rows * 8 * k);
+    if (p[2])
+        a->words = p[2];
+    p[3] = tarn_realloc(a->nulls, rows * 4);
+    if (p[3])
+        a->nulls = p[3];
+    p[4] = tarn_realloc(a->gid, rows * 4);
+    if (p[4])
+        a->gid = p[4];
+    for (int i = 0; i < 5; i++)
+        if (p[i] == NULL)
+            return tarn_err_set(err, TARN_ENOMEM, "hash aggregate scratch");
+    a->scratch_rows = rows;
+    return 0;
+}
+
+/* Floats group by value: -0.0 with 0.0, every NaN with every NaN. */
+static uint64_t f64_word(double d)
+{
+    uint64_t w;
+    if (d == 0)
+        d = 0;
+    if (d != d)
+        d = NAN;
+    memcpy(&w, &d, 8);
+    return w;
+}
+
+/* Hash per dictionary entry, computed once per dictionary. */
+static int dict_hashes(agg_op *a, uint32_t j, const vec_dict *d, tarn_err *err)
+{
+    if (a->hdict[j] == d)
+        return 0;
+    int rc = agg_grow(a, (void **)&a->dhash[j], &a->dhash_cap[j], d->count ? d->count : 1, 8, err);
+    if (rc != 0)
+        return rc;
+    for (uint32_t c = 0; c < d->count; c++)
+        a->dhash[j][c] =
+            tarn_hash64(d->bytes + d->offsets[c], d->offsets[c + 1] - d->offsets[c], AGG_SEED);
+    a->hdict[j] = d;
+    return 0;
+}
+
+/* Key j of every live row: its word (string keys: the row index, compared
+ * by bytes later), its null bit, and its contribution to the hash. */
+static int keys_normalize(agg_op *a, const vec_col *c, uint32_t j, uint32_t n, tarn_err *err)
+{
+    uint64_t *w = a->words, *h = a->hash;
+    const uint32_t *rows = a->rows;
+    uint32_t K = a->nkeys;
+    switch (exec_phys_of(c->type.id)) {
+    case EXEC_P_BOOL:
+        for (uint32_t k = 0; k < n; k++)
+            w[k * K + j] = ((const uint8_t *)c->data)[rows[k]];
+        break;
+    case EXEC_P_I32:
+        for (uint32_t k = 0; k < n; k++)
+            w[k * K + j] = (uint64_t)(int64_t)((const int32_t *)c->data)[rows[k]];
+        break;
+    case EXEC_P_I64:
+        for (uint32_t k = 0; k < n; k++)
+            w[k * K + j] = (uint64_t)((const int64_t *)c->data)[rows[k]];
+        break;
+    case EXEC_P_F64:
+        for (uint32_t k = 0; k < n; k++)
+            w[k * K + j] = f64_word(((const double *)c->data)[rows[k]]);
+        break;
+    default: /* strings: hash the bytes (null rows a constant) */
+        if (c->dict && c->codes) {
+            int rc = dict_hashes(a, j, c->dict, err);
+            if (rc != 0)
+                return rc;
+        }
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = rows[k];
+            uint64_t sh;
+            if (!vec_col_is_valid(c, i))
+                sh = 0x6e756c6cULL;
+            else if (c->dict && c->codes)
+                sh = a->dhash[j][c->codes[i]];
+            else
+                sh = tarn_hash64(c->bytes + c->offsets[i], c->offsets[i + 1] - c->offsets[i],
+                                 AGG_SEED);
+            h[k] = mix64(h[k] ^ sh);
+            w[k * K + j] = i;
+        }
+    }
+    if (c->validity) {
+        for (uint32_t k = 0; k < n; k++)
+            if (!vec_col_is_valid(c, rows[k])) {
+                a->nulls[k] |= 1u << j;
+                if (!a->key_str[j])
+                    w[k * K + j] = 0;
+            }
+    }
+    if (!a->key_str[j])
+        for (uint32_t k = 0; k < n; k++)
+            h[k] = mix64(h[k] ^ (w[k * K + j] + (uint64_t)j));
+    return 0;
+}
+
+static inline uint8_t *group_rec(const agg_op *a, uint32_t g)
+{
+    return a->groups + (size_t)g * a->rec_bytes;
+}
+
+static bool key_eq(const agg_op *a, const uint8_t *rec, uint32_t k, const vec_col *const *kc)
+{
+    uint32_t nm;
+    memcpy(&nm, rec + a->null_off, 4);
+    if (nm != a->nulls[k])
+        return false;
+    const uint64_t *w = a->words + (size_t)k * a->nkeys;
+    for (uint32_t j = 0; j < a->nkeys; j++) {
+        uint64_t rw[2];
+        memcpy(rw, rec + a->key_off[j], a->key_str[j] ? 16 : 8);
+        if ((nm >> j) & 1)
+            continue;
+        if (!a->key_str[j]) {
+            if (rw[0] != w[j])
+                return false;
+            continue;
+        }
+        const uint8_t *s;
+        size_t len;
+        vec_col_str(kc[j], (uint32_t)w[j], &s, &len);
+        if (len != rw[1] || memcmp(s, a->arena + rw[0], len) != 0)
+            return false;
+    }
+    return true;
+}
+
+static int arena_append(agg_op *a, const uint8_t *s, size_t len, uint64_t *off, tarn_err *err)
+{
+    if (a->arena_len + len > a->arena_cap) {
+        size_t cap = a->arena_cap ? a->arena_cap * 2 : 4096;
+        while (cap < a->arena_len + len)
+            cap *= 2;
+        int rc = agg_reserve(a, cap - a->arena_cap, err);
+        if (rc != 0)
+            return rc;
+        uint8_t *p = tarn_realloc(a->arena, cap);
+        if (p == NULL)
+            return tarn_err_set(err, TARN_ENOMEM, "hash aggregate: string keys");
+        a->arena = p;
+        a->arena_cap = cap;
+    }
+    memcpy(a->arena + a->arena_len, s, len);
+    *off = a->arena_len;
+    a->arena_len += len;
+    return 0;
+}
+
+/* Appends the group of live row k; room for the record was made before. */
+static int group_insert(agg_op *a, uint32_t k, const vec_col *const *kc, tarn_err *err)
+{
+    uint8_t *rec = group_rec(a, a->ngroups);
+    memset(rec, 0, a->rec_bytes);
+    memcpy(rec + a->null_off, &a->nulls[k], 4);
+    const uint64_t *w = a->words + (size_t)k * a->nkeys;
+    for (uint32_t j = 0; j < a->nkeys; j++) {
+        if (!a->key_str[j]) {
+            memcpy(rec + a->key_off[j], &w[j], 8);
+        } else if (!((a->nulls[k] >> j) & 1)) {
+            const uint8_t *s;
+            size_t len;
+            vec_col_str(kc[j], (uint32_t)w[j], &s, &len);
+            uint64_t rw[2] = {0, len};
+            int rc = arena_append(a, s, len, &rw[0], err);
+            if (rc != 0)
+                return rc;
+            memcpy(rec + a->key_off[j], rw, 16);
+        }
+    }
+    a->ngroups++;
+    return 0;
+}
+
+/* Doubles the slot array, rehashing from the stored top hash bits. */
+static int slots_resize(agg_op *a, uint32_t bits, tarn_err *err)
+{
+    size_t n = (size_t)1 << bits;
+    int rc = agg_reserve(a, n * 8, err);
+    if (rc != 0)
+        return rc;
+    uint64_t *s = tarn_calloc(n, 8);
+    if (s == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "hash aggregate: %zu slots", n);
+    size_t old = a->slots ? (size_t)1 << a->slot_bits : 0;
+    for (size_t i = 0; i < old; i++) {
+        uint64_t v = a->slots[i];
+        if (v == 0)
+            continue;
+        size_t idx = (size_t)((v >> 32) >> (32 - bits));
+        while (s[idx] != 0)
+            idx = (idx + 1) & (n - 1);
+        s[idx] = v;
+    }
+    tarn_free(a->slots);
+    exec_budget_release(a->base.budget, old * 8);
+    a->acct_bytes -= old * 8;
+    a->slots = s;
+    a->slot_bits = bits;
+    return 0;
+}
+
+static int probe(agg_op *a, uint32_t n, const vec_col *const *kc, tarn_err *err)
+{
+    uint32_t bits = a->slot_bits;
+    while (((uint64_t)a->ngroups + n) * 2 > ((uint64_t)1 << bits))
+        bits++;
+    if (bits > 31)
+        return tarn_err_set(err, TARN_ETOOBIG, "hash aggregate: too many groups");
+    int rc = bits != a->slot_bits || a->slots == NULL ? slots_resize(a, bits, err) : 0;
+    if (rc == 0)
+        rc = agg_grow(a, (void **)&a->groups, &a->groups_cap, a->ngroups + n, a->rec_bytes, err);
+    if (rc != 0)
+        return rc;
+    size_t mask = ((size_t)1 << bits) - 1;
+    for (uint32_t k = 0; k < n; k++) {
+        uint64_t tag = a->hash[k] >> 32;
+        size_t idx = (size_t)(tag >> (32 - bits));
+        for (;;) {
+            uint64_t v = a->slots[idx];
+            if (v == 0) {
+                a->gid[k] = a->ngroups;
+                a->slots[idx] = tag << 32 | (uint64_t)(a->ngroups + 1);
+                rc = group_insert(a, k, kc, err);
+                if (rc != 0)
+                    return rc;
+                break;
+            }
+            uint32_t g = (uint32_t)v - 1;
+            if ((v >> 32) == tag && key_eq(a, group_rec(a, g), k, kc)) {
+                a->gid[k] = g;
+                break;
+            }
+            idx = (idx + 1) & mask;
+        }
+    }
+    return 0;
+}
+
+/* One loop per (aggregate, input class); BODY sees st (the row's state),
+ * x (the value) and i (the row). Invalid rows are skipped. */
+#define AGG_LOOP(T, BODY)                                                                          \
+    do {                                                                                           \
+        const T *xs = c->data;                                                                     \
+        for (uint32_t k = 0; k < n; k++) {                                                         \
+            uint32_t i = a->rows[k];                                                               \
+            if (c->validity && !vec_col_is_valid(c, i))                                            \
+                continue;                                                                          \
+            agg_state *st = (agg_state *)(group_rec(a, a->gid[k]) + d->off);                       \
+            T x = xs[i];                                                                           \
+            BODY;                                                                                  \
+        }                                                                                          \
+    } while (0)
+
+#define AGG_BY_CLASS(BODY_I, BODY_F)                                                               \
+    switch (exec_phys_of(c->type.id)) {                                                            \
+    case EXEC_P_BOOL:                                                                              \
+        AGG_LOOP(uint8_t, BODY_I);                                                                 \
+        break;                                                                                     \
+    case EXEC_P_I32:                                                                               \
+        AGG_LOOP(int32_t, BODY_I);                                                                 \
+        break;                                                                                     \
+    case EXEC_P_I64:                                                                               \
+        AGG_LOOP(int64_t, BODY_I);                                                                 \
+        break;                                                                                     \
+    default:                                                                                       \
+        AGG_LOOP(double, BODY_F);                                                                  \
+    }
+
+static int sum_overflow(tarn_err *err)
+{
+    return tarn_err_set(err, TARN_ERANGE, "integer overflow in sum");
+}
+
+static int agg_update(agg_op *a, const agg_desc *d, const vec_batch *b, uint32_t n, tarn_err *err)
+{
+    bool final = a->phase == EXEC_AGG_FINAL;
+    if (d->fn == EXEC_AGG_COUNT_STAR && !final) {
+        for (uint32_t k = 0; k < n; k++)
+            ((agg_state *)(group_rec(a, a->gid[k]) + d->off))->cnt++;
+        return 0;
+    }
+    const vec_col *c = &b->cols[d->in_col];
+    bool ovf = false;
+    switch (d->fn) {
+    case EXEC_AGG_COUNT_STAR:
+    case EXEC_AGG_COUNT:
+        if (final) {
+            AGG_LOOP(int64_t, st->cnt += x);
+        } else {
+            for (uint32_t k = 0; k < n; k++) /* only validity is read */
+                ((agg_state *)(group_rec(a, a->gid[k]) + d->off))->cnt +=
+                    vec_col_is_valid(c, a->rows[k]);
+        }
+        break;
+    case EXEC_AGG_AVG:
+        if (final) { /* partial sums (NULL for empty partials), then partial counts */
+            AGG_BY_CLASS(ovf |= __builtin_add_overflow(st->v.i, (int64_t)x, &st->v.i),
+                         st->v.f += x);
+            if (ovf)
+                return sum_overflow(err);
+            c = &b->cols[d->in_col2];
+            AGG_LOOP(int64_t, st->cnt += x);
+            return 0;
+        }
+        /* fall through */
+    case EXEC_AGG_SUM:
+        AGG_BY_CLASS(ovf |= __builtin_add_overflow(st->v.i, (int64_t)x, &st->v.i);
+                     st->cnt++, st->v.f += x; st->cnt++);
+        break;
+    case EXEC_AGG_MIN:
+        AGG_BY_CLASS(if (!st->cnt || x < st->v.i) st->v.i = x;
+                     st->cnt = 1, if (!st->cnt || x < st->v.f) st->v.f = x; st->cnt = 1);
+        break;
+    case EXEC_AGG_MAX:
+        AGG_BY_CLASS(if (!st->cnt || x > st->v.i) st->v.i = x;
+                     st->cnt = 1, if (!st->cnt || x > st->v.f) st->v.f = x; st->cnt = 1);
+        break;
+    }
+    return ovf ? sum_overflow(err) : 0;
+}
+
+static int agg_consume(agg_op *a, const vec_batch *b, tarn_err *err)
+{
+    uint32_t n = vec_batch_live_count(b);
+    int rc = scratch_room(a, n, err);
+    if (rc != 0)
+        return rc;
+    for (uint32_t k = 0; k < n; k++) {
+        a->rows[k] = b->sel_active ? b->sel[k] : k;
+        a->hash[k] = AGG_SEED;
+        a->nulls[k] = 0;
+    }
+    const vec_col *kc[EXEC_AGG_KEYS_MAX];
+    for (uint32_t j = 0; j < a->nkeys && rc == 0; j++) {
+        kc[j] = &b->cols[a->keys[j]];
+        rc = keys_normalize(a, kc[j], j, n, err);
+    }
+    if (rc == 0)
+        rc = probe(a, n, kc, err);
+    for (uint32_t i = 0; i < a->naggs && rc == 0; i++)
+        rc = agg_update(a, &a->aggs[i], b, n, err);
+    return rc;
+}
+
+static void put_state(vec_col *c, uint32_t row, const agg_state *st, bool as_f64)
+{
+    switch (exec_phys_of(c->type.id)) {
+    case EXEC_P_BOOL:
+        ((uint8_t *)c->data)[row] = (uint8_t)st->v.i;
+        break;
+    case EXEC_P_I32:
+        ((int32_t *)c->data)[row] = (int32_t)st->v.i;
+        break;
+    case EXEC_P_I64:
+        ((int64_t *)c->data)[row] = st->v.i;
+        break;
+    default:
+        ((double *)c->data)[row] = as_f64 ? st->v.f : (double)st->v.i;
+    }
+}
+
+static const double pow10_f64[19] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
+                                     1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
+
+/* Writes aggregate d of one group at `row` of output columns c[0..nout). */
+static int put_agg(const agg_op *a, const agg_desc *d, const agg_state *st, vec_col *c,
+                   uint32_t row)
+{
+    bool f = d->acc == ACC_F64;
+    if (d->fn == EXEC_AGG_COUNT || d->fn == EXEC_AGG_COUNT_STAR) {
+        ((int64_t *)c[0].data)[row] = st->cnt;
+        return 0;
+    }
+    if (d->fn == EXEC_AGG_AVG && a->phase == EXEC_AGG_PARTIAL) {
+        ((int64_t *)c[1].data)[row] = st->cnt;
+        if (st->cnt == 0)
+            return vec_col_set_null(&c[0], row);
+        put_state(&c[0], row, st, f);
+        return 0;
+    }
+    if (st->cnt == 0)
+        return vec_col_set_null(&c[0], row);
+    if (d->fn == EXEC_AGG_AVG) {
+        double sum = f ? st->v.f : (double)st->v.i;
+        if (d->in_type.id == VEC_DECIMAL64)
+            sum /= pow10_f64[d->in_type.scale];
+        ((double *)c[0].data)[row] = sum / (double)st->cnt;
+        return 0;
+    }
+    put_state(&c[0], row, st, f);
+    return 0;
+}
+
+static int put_key(const agg_op *a, const uint8_t *rec, uint32_t j, vec_col *c, uint32_t row)
+{
+    uint32_t nm;
+    memcpy(&nm, rec + a->null_off, 4);
+    bool null = (nm >> j) & 1;
+    uint64_t w[2];
+    memcpy(w, rec + a->key_off[j], a->key_str[j] ? 16 : 8);
+    if (a->key_str[j]) {
+        int rc =
+            vec_col_append_str(c, null ? (const uint8_t *)"" : a->arena + w[0], null ? 0 : w[1]);
+        if (rc != 0)
+            return rc;
+    } else {
+        agg_state st = {.v.i = (int64_t)w[0]};
+        memcpy(&st.v.f, &w[0], 8);
+        if (exec_phys_of(c->type.id) != EXEC_P_F64)
+            st.v.i = (int64_t)w[0];
+        put_state(c, row, &st, true);
+    }
+    return null ? vec_col_set_null(c, row) : 0;
+}
+
+static int agg_emit(agg_op *a, const vec_batch **out, tarn_err *err)
+{
+    if (a->emitted >= a->ngroups)
+        return 0;
+    vec_batch_reset(&a->out);
+    uint32_t m = a->ngroups - a->emitted;
+    if (m > a->out.cap)
+        m = a->out.cap;
+    int rc = 0;
+    for (uint32_t j = 0; j < a->nkeys; j++) {
+        vec_col *c = &a->out.cols[j];
+        for (uint32_t r = 0; r < m && rc == 0; r++)
+            rc = put_key(a, group_rec(a, a->emitted + r), j, c, r);
+        c->len = m;
+    }
+    uint32_t col = a->nkeys;
+    for (uint32_t i = 0; i < a->naggs; i++) {
+        const agg_desc *d = &a->aggs[i];
+        for (uint32_t r = 0; r < m && rc == 0; r++)
+            rc = put_agg(a, d, (const agg_state *)(group_rec(a, a->emitted + r) + d->off),
+                         &a->out.cols[col], r);
+        for (uint32_t o = 0; o < d->nout; o++)
+            a->out.cols[col + o].len = m;
+        col += d->nout;
+    }
+    if (rc != 0)
+        return tarn_err_set(err, rc, "hash aggregate: output");
+    a->out.len = m;
+    a->emitted += m;
+    *out = &a->out;
+    return 0;
+}
+
+static int agg_next(exec_op *op, const vec_batch **out, tarn_err *err)
+{
+    agg_op *a = (agg_op *)op;
+    while (!a->built) {
+        const vec_batch *b;
+        int rc = exec_op_next(op->child, &b, err);
+        if (rc != 0)
+            return rc;
+        if (b == NULL) {
+            a->built = true;
+            break;
+        }
+        rc = agg_consume(a, b, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (a->nkeys == 0 && a->ngroups == 0) { /* SQL: one row even over no input */
+        int rc = agg_grow(a, (void **)&a->groups, &a->groups_cap, 1, a->rec_bytes, err);
+        if (rc != 0)
+            return rc;
+        memset(a->groups, 0, a->rec_bytes);
+        a->ngroups = 1;
+    }
+    return agg_emit(a, out, err);
+}
+
+static int agg_open(exec_op *op, tarn_err *err)
+{
+    agg_op *a = (agg_op *)op;
+    int rc = agg_reserve(a, (size_t)op->ncols * VEC_BATCH_ROWS * 9, err);
+    if (rc != 0)
+        return rc;
+    rc = vec_batch_init(&a->out, op->types, op->ncols, VEC_BATCH_ROWS);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "hash aggregate: output batch");
+    a->out_ready = true;
+    return 0;
+}
+
+static void agg_close(exec_op *op)
+{
+    agg_op *a = (agg_op *)op;
+    if (a->out_ready)
+        vec_batch_free(&a->out);
+    tarn_free(a->slots);
+    tarn_free(a->groups);
+    tarn_free(a->arena);
+    tarn_free(a->rows);
+    tarn_free(a->hash);
+    tarn_free(a->words);
+    tarn_free(a->nulls);
+    tarn_free(a->gid);
+    for (uint32_t j = 0; j < EXEC_AGG_KEYS_MAX; j++)
+        tarn_free(a->dhash[j]);
+    exec_budget_release(op->budget, a->acct_bytes);
+}
+
+static const exec_op_vt agg_vt = {"hash aggregate", agg_open, agg_next, agg_close};
+
+/* Resolves one aggregate: its input columns and types, its output types.
+ * *cursor walks a FINAL's input state columns. */
+static int agg_resolve(const exec_agg_spec *s, exec_agg_phase phase, const exec_op *child,
+                       uint32_t *cursor, agg_desc *d, tarn_err *err)
+{
+    const vec_type_info *t = child->types;
+    vec_type_info i64 = {.id = VEC_I64}, f64 = {.id = VEC_F64};
+    bool final = phase == EXEC_AGG_FINAL;
+    d->fn = s->fn;
+    d->nout = 1;
+    d->in_col = final ? *cursor : s->col;
+    uint32_t need = final && s->fn == EXEC_AGG_AVG ? 2 : 1;
+    if ((s->fn != EXEC_AGG_COUNT_STAR || final) && d->in_col + need > child->ncols)
+        return tarn_err_set(err, TARN_EINVAL, "aggregate input column %u out of range", d->in_col);
+    *cursor += need;
+    d->in_col2 = d->in_col + 1;
+    d->in_type = s->fn == EXEC_AGG_COUNT_STAR && !final ? i64 : t[d->in_col];
+    exec_phys p = exec_phys_of(d->in_type.id);
+    d->acc = p == EXEC_P_F64 ? ACC_F64 : ACC_I64;
+    if (s->fn == EXEC_AGG_COUNT_STAR || s->fn == EXEC_AGG_COUNT) {
+        d->out_type = i64;
+        return final && d->in_type.id != VEC_I64
+                   ? tarn_err_set(err, TARN_EINVAL, "final count wants an i64 state")
+                   : 0;
+    }
+    bool numeric = p == EXEC_P_I32 || p == EXEC_P_I64 || p == EXEC_P_F64;
+    if (s->fn == EXEC_AGG_SUM || s->fn == EXEC_AGG_AVG) {
+        if (!numeric || d->in_type.id == VEC_DATE || d->in_type.id == VEC_TIMESTAMP ||
+            d->in_type.id == VEC_TIME)
+            return tarn_err_set(err, TARN_EINVAL, "sum/avg of %s", vec_type_name(d->in_type.id));
+        vec_type_info sum = p == EXEC_P_F64 ? f64 : i64;
+        if (d->in_type.id == VEC_DECIMAL64)
+            sum = (vec_type_info){.id = VEC_DECIMAL64, .precision = 18, .scale = d->in_type.scale};
+        d->out_type = sum;
+        if (s->fn == EXEC_AGG_AVG && phase == EXEC_AGG_PARTIAL) {
+            d->nout = 2;
+            d->out_type2 = i64;
+        } else if (s->fn == EXEC_AGG_AVG) {
+            d->out_type = f64;
+        }
+        return 0;
+    }
+    if (!numeric && p != EXEC_P_BOOL)
+        return tarn_err_set(err, TARN_ENOTSUP, "min/max of %s", vec_type_name(d->in_type.id));
+    d->out_type = d->in_type;
+    return 0;
+}
+
+static int agg_layout(agg_op *a, const exec_agg_opts *o, exec_op *child, vec_type_info *types,
+                      tarn_err *err)
+{
+    uint32_t off = 0, ncol = 0;
+    for (uint32_t j = 0; j < o->nkeys; j++) {
+        if (o->keys[j] >= child->ncols)
+            return tarn_err_set(err, TARN_EINVAL, "group key column %u out of range", o->keys[j]);
+        vec_type_info t = child->types[o->keys[j]];
+        if (exec_phys_of(t.id) == EXEC_P_NONE || t.list)
+            return tarn_err_set(err, TARN_ENOTSUP, "group key of type %s", vec_type_name(t.id));
+        a->keys[j] = o->keys[j];
+        a->key_str[j] = exec_phys_of(t.id) == EXEC_P_STR;
+        a->key_off[j] = off;
+        off += a->key_str[j] ? 16 : 8;
+        types[ncol++] = t;
+    }
+    a->null_off = off;
+    off += 8;
+    uint32_t cursor = o->nkeys;
+    for (uint32_t i = 0; i < o->naggs; i++) {
+        agg_desc *d = &a->aggs[i];
+        int rc = agg_resolve(&o->aggs[i], o->phase, child, &cursor, d, err);
+        if (rc != 0)
+            return rc;
+        d->off = off;
+        off += (uint32_t)sizeof(agg_state);
+        types[ncol++] = d->out_type;
+        if (d->nout == 2)
+            types[ncol++] = d->out_type2;
+    }
+    a->rec_bytes = off;
+    return (int)ncol;
+}
+
+int exec_agg_new(exec_op *child, const exec_agg_opts *opts, exec_op **out, tarn_err *err)
+{
+    *out = NULL;
+    if (opts->nkeys > EXEC_AGG_KEYS_MAX || opts->naggs > EXEC_AGG_AGGS_MAX) {
+        exec_op_close(child);
+        return tarn_err_set(err, TARN_EINVAL, "hash aggregate: too many keys or aggregates");
+    }
+    agg_op tmp;
+    memset(&tmp, 0, sizeof(tmp));
+    vec_type_info types[EXEC_AGG_KEYS_MAX + 2 * EXEC_AGG_AGGS_MAX];
+    int ncol = agg_layout(&tmp, opts, child, types, err);
+    if (ncol < 0) {
+        exec_op_close(child);
+        return ncol;
+    }
+    int rc = exec_op_alloc(sizeof(agg_op), &agg_vt, child, child->budget, types, (uint32_t)ncol,
+                           out, err);
+    if (rc != 0)
+        return rc;
+    agg_op *a = (agg_op *)*out;
+    exec_op base = a->base;
+    *a = tmp;
+    a->base = base;
+    a->phase = opts->phase;
+    a->nkeys = opts->nkeys;
+    a->naggs = opts->naggs;
+    return 0;
+}

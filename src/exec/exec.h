@@ -1,0 +1,178 @@
+/*
+ * exec/exec.h: the vectorized executor: expression trees evaluated a batch
+ * at a time with typed kernels, and operators (source, filter, project, hash
+ * aggregate, sort / top-N, limit) that pass vec batches. Design note:
+ * exec/README.md.
+ *
+ *   exec_budget bud; exec_budget_init(&bud, 256 << 20);
+ *   exec_op *src, *f, *a;
+ *   exec_source_new(types, 3, my_next, ctx, &bud, &src, &err);
+ *   exec_expr *pred; exec_expr_from_json("{\"op\":\"<=\",...}", types, 3, &bud, &pred, &err);
+ *   exec_filter_new(src, pred, &f, &err);              (takes src and pred)
+ *   exec_agg_new(f, &agg_opts, &a, &err);              (takes f)
+ *   exec_op_open(a, &err);
+ *   const vec_batch *b;
+ *   while ((rc = exec_op_next(a, &b, &err)) == 0 && b != NULL) { ...read b's live rows... }
+ *   exec_op_close(a);                                  (closes and frees the whole tree)
+ *
+ * Batches handed out by exec_op_next are borrowed: valid until the next call
+ * on that operator or its close. Their columns may alias the child's
+ * columns (filter and project move no data; they narrow the selection or
+ * add computed columns).
+ *
+ * Memory: every operator and expression accounts the memory it holds
+ * against one exec_budget per query; going over fails that query with
+ * TARN_ENOMEM_BUDGET (and a message naming the operator), never the process.
+ *
+ * Errors: TARN_EINVAL (bad plan: types, column indexes), TARN_ENOTSUP (a
+ * type or function this slice does not evaluate), TARN_ERANGE ("integer
+ * overflow", "division by zero"), TARN_ENOMEM, TARN_ENOMEM_BUDGET. After an
+ * error from next, only close is allowed.
+ *
+ * Threads: a tree of operators, its expressions and its budget belong to one
+ * thread.
+ */
+#ifndef TARN_EXEC_EXEC_H
+#define TARN_EXEC_EXEC_H
+
+#include "base/error.h"
+#include "vec/vec.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* ---- memory budget ---- */
+
+typedef struct exec_budget {
+    size_t limit_bytes; /* fail reservations past this */
+    size_t used_bytes;  /* reserved now */
+    size_t peak_bytes;  /* highest used_bytes seen */
+} exec_budget;
+
+void exec_budget_init(exec_budget *b, size_t limit_bytes);
+/* Accounts `bytes` more; TARN_ENOMEM_BUDGET (message naming `what`) when
+ * that would pass the limit, in which case nothing is accounted. */
+int exec_budget_reserve(exec_budget *b, size_t bytes, const char *what, tarn_err *err);
+void exec_budget_release(exec_budget *b, size_t bytes);
+
+/* ---- expressions ---- */
+
+typedef struct exec_expr exec_expr;
+
+/*
+ * Builds an expression over input columns of the given types from its JSON
+ * form (the planner's serializable plan; grammar in README.md), e.g.
+ *   {"op":"<=","args":[{"col":7},{"const":10471,"type":"date"}]}
+ * Types must match exactly (the binder inserts casts); decimals compare and
+ * add at equal scale. TARN_EINVAL for malformed JSON or a type error (with
+ * the node's path in the message), TARN_ENOTSUP, TARN_ENOMEM. `types` is
+ * copied; `budget` is borrowed for the expression's lifetime.
+ */
+int exec_expr_from_json(const char *json, const vec_type_info *types, uint32_t ncols,
+                        exec_budget *budget, exec_expr **out, tarn_err *err);
+/* The JSON form (tarn_malloc'd, caller frees); from_json of it builds an
+ * equal tree. NULL on ENOMEM. */
+char *exec_expr_to_json(const exec_expr *e);
+vec_type_info exec_expr_type(const exec_expr *e);
+/* Evaluates over the live rows of `b`: *out (owned by the expression or,
+ * for a column reference, by the batch; valid until the next evaluation)
+ * has b->len rows whose values and validity are defined at the live rows.
+ * Errors: TARN_ERANGE, TARN_ENOMEM, TARN_ENOMEM_BUDGET. */
+int exec_expr_eval(exec_expr *e, const vec_batch *b, const vec_col **out, tarn_err *err);
+/* Boolean expressions: writes the live rows of `b` where the expression is
+ * TRUE (not FALSE, not NULL) to sel_out (b->len entries of room), ascending,
+ * and their number to *count. */
+int exec_expr_select(exec_expr *e, const vec_batch *b, uint32_t *sel_out, uint32_t *count,
+                     tarn_err *err);
+void exec_expr_free(exec_expr *e);
+
+/* LIKE with % (any run) and _ (one UTF-8 character); no escape character.
+ * Pure; exposed for tests. */
+bool exec_like_match(const uint8_t *s, size_t slen, const uint8_t *p, size_t plen);
+
+/* ---- operators ---- */
+
+typedef struct exec_op exec_op;
+
+/* Prepares the tree (allocates state); open of a parent opens its child. */
+int exec_op_open(exec_op *op, tarn_err *err);
+/* Next batch with at least one live row, or *out = NULL at the end. */
+int exec_op_next(exec_op *op, const vec_batch **out, tarn_err *err);
+/* Frees the operator, its expressions and its children. Accepts NULL. */
+void exec_op_close(exec_op *op);
+uint32_t exec_op_ncols(const exec_op *op);
+const vec_type_info *exec_op_types(const exec_op *op);
+
+/*
+ * Constructors. Each takes ownership of its child operator and expressions
+ * at once, also when it fails (so a planner can build bottom-up and free
+ * only the root). Errors: TARN_EINVAL for a bad plan, TARN_ENOMEM.
+ */
+
+/* A source pulling batches from a callback: fills *out with a batch
+ * (borrowed until the next call) or NULL at the end. */
+typedef int (*exec_source_fn)(void *ctx, const vec_batch **out, tarn_err *err);
+int exec_source_new(const vec_type_info *types, uint32_t ncols, exec_source_fn fn, void *ctx,
+                    exec_budget *budget, exec_op **out, tarn_err *err);
+/* Keeps the rows where `pred` (boolean) is TRUE. */
+int exec_filter_new(exec_op *child, exec_expr *pred, exec_op **out, tarn_err *err);
+/* Output column i is exprs[i] over the child's batch (the array is copied,
+ * the expressions taken). */
+int exec_project_new(exec_op *child, exec_expr **exprs, uint32_t nexprs, exec_op **out,
+                     tarn_err *err);
+/* Skips `offset` live rows, then passes at most `limit` (UINT64_MAX: all). */
+int exec_limit_new(exec_op *child, uint64_t limit, uint64_t offset, exec_op **out, tarn_err *err);
+
+typedef enum exec_agg_fn {
+    EXEC_AGG_COUNT_STAR, /* count(*): i64 */
+    EXEC_AGG_COUNT,      /* count(x): non-null rows, i64 */
+    EXEC_AGG_SUM,        /* i32/i64 -> i64 (overflow is TARN_ERANGE), f64 -> f64,
+                            decimal64(p,s) -> decimal64(18,s); NULL when no rows */
+    EXEC_AGG_MIN,        /* same type as x; fixed-width types and strings */
+    EXEC_AGG_MAX,
+    EXEC_AGG_AVG, /* f64 (decimals divided by 10^scale) */
+} exec_agg_fn;
+
+typedef enum exec_agg_phase {
+    EXEC_AGG_SINGLE,  /* input rows -> final values */
+    EXEC_AGG_PARTIAL, /* input rows -> keys + partial states */
+    EXEC_AGG_FINAL,   /* keys + partial states (a PARTIAL's output layout) -> final values */
+} exec_agg_phase;
+
+typedef struct exec_agg_spec {
+    exec_agg_fn fn;
+    uint32_t col; /* argument column of the input (unused for count(*)) */
+} exec_agg_spec;
+
+/*
+ * Hash aggregate. Output: the key columns (in `keys` order), then per
+ * aggregate its value (SINGLE, FINAL) or its partial state (PARTIAL: one
+ * column, two for avg: sum then count; count(*) and count give an i64
+ * count). A FINAL takes as input exactly a PARTIAL's output layout with the
+ * same keys (0..nkeys-1) and specs; its specs' `col` are ignored. With no
+ * keys, exactly one output row (count 0, other aggregates NULL) even over
+ * empty input, as SQL wants.
+ */
+typedef struct exec_agg_opts {
+    const uint32_t *keys; /* group key columns of the input */
+    uint32_t nkeys;       /* <= EXEC_AGG_KEYS_MAX */
+    const exec_agg_spec *aggs;
+    uint32_t naggs; /* <= EXEC_AGG_AGGS_MAX */
+    exec_agg_phase phase;
+} exec_agg_opts;
+#define EXEC_AGG_KEYS_MAX 32
+#define EXEC_AGG_AGGS_MAX 64
+int exec_agg_new(exec_op *child, const exec_agg_opts *opts, exec_op **out, tarn_err *err);
+
+typedef struct exec_sort_key {
+    uint32_t col;
+    bool desc;
+    bool nulls_first;
+} exec_sort_key;
+/* Sorts by the keys (stable: ties keep input order). With limit !=
+ * UINT64_MAX it is a top-N: memory stays about limit + one batch rows. */
+int exec_sort_new(exec_op *child, const exec_sort_key *keys, uint32_t nkeys, uint64_t limit,
+                  exec_op **out, tarn_err *err);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * exec/exec_int.h: what the executor's files share: the expression node,
+ * the operator base, the kernels and column helpers. Design note:
+ * exec/README.md.
+ */
+#ifndef TARN_EXEC_EXEC_INT_H
+#define TARN_EXEC_EXEC_INT_H
+
+#include "exec/exec.h"
+
+typedef enum exec_kind {
+    EXEC_K_COL,
+    EXEC_K_CONST,
+    EXEC_K_CMP,
+    EXEC_K_ARITH,
+    EXEC_K_AND,
+    EXEC_K_OR,
+    EXEC_K_NOT,
+    EXEC_K_IS_NULL,
+    EXEC_K_IS_NOT_NULL,
+    EXEC_K_LIKE,
+    EXEC_K_CAST,
+    EXEC_K_COALESCE,
+} exec_kind;
+
+typedef enum exec_cmp_op { EXEC_EQ, EXEC_NE, EXEC_LT, EXEC_LE, EXEC_GT, EXEC_GE } exec_cmp_op;
+typedef enum exec_arith_op { EXEC_ADD, EXEC_SUB, EXEC_MUL, EXEC_DIV } exec_arith_op;
+
+/* Physical classes the kernels are written for. */
+typedef enum exec_phys {
+    EXEC_P_BOOL,
+    EXEC_P_I32,
+    EXEC_P_I64,
+    EXEC_P_F64,
+    EXEC_P_STR,
+    EXEC_P_NONE
+} exec_phys;
+exec_phys exec_phys_of(vec_type t);
+
+/* Bounded depth of expression trees (the evaluator recurses). */
+#define EXEC_EXPR_DEPTH_MAX 64
+/* Bounded arguments of one node (IN lists desugar into OR chains). */
+#define EXEC_EXPR_ARGS_MAX 256
+
+struct exec_expr {
+    exec_kind kind;
+    int op; /* exec_cmp_op or exec_arith_op */
+    vec_type_info type;
+    exec_expr **args;
+    uint32_t nargs;
+    uint32_t col; /* EXEC_K_COL */
+    /* EXEC_K_CONST: */
+    bool is_null;
+    int64_t ival; /* ints, dates, decimals (unscaled), bools */
+    double fval;
+    uint8_t *sval; /* tarn_malloc'd, slen bytes */
+    size_t slen;
+    /* Scratch result, reused batch to batch. */
+    vec_col out;
+    uint8_t *vbuf;       /* validity buffer; out.validity is vbuf or NULL */
+    bool const_filled;   /* constants: out holds the broadcast value */
+    size_t acct_bytes;   /* accounted against budget */
+    exec_budget *budget; /* borrowed */
+    uint32_t *sbuf;      /* AND/OR: rows the right side is evaluated on */
+    uint32_t sbuf_cap;
+    /* Strings in dictionary form vs a constant: result per dictionary entry. */
+    const vec_dict *dcache;
+    uint32_t dcache_count;
+    uint8_t *dres;
+    size_t dres_bytes;
+};
+
+/* Kernels over rows sel[0..n) (or 0..n-1 when sel is NULL). */
+void exec_k_cmp(exec_cmp_op op, const vec_col *a, const vec_col *b, const uint32_t *sel, uint32_t n,
+                uint8_t *res);
+int exec_k_arith(exec_arith_op op, const vec_col *a, const vec_col *b, const uint32_t *sel,
+                 uint32_t n, vec_col *out, tarn_err *err);
+/* out = valid(a) AND valid(b) over `len` rows; returns false (and leaves
+ * out untouched) when both are all-valid. */
+bool exec_validity_and(uint8_t *out, const vec_col *a, const vec_col *b, uint32_t len);
+static inline void exec_bit_set(uint8_t *bits, uint32_t i, bool v)
+{
+    if (v)
+        bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+    else
+        bits[i >> 3] &= (uint8_t) ~(1u << (i & 7));
+}
+
+/* Makes `col` (zeroed or earlier prepared) a column of `type` with room for
+ * `rows`, accounting growth in *acct against the budget. */
+int exec_col_prepare(vec_col *col, vec_type_info type, uint32_t rows, exec_budget *bud,
+                     size_t *acct, const char *what, tarn_err *err);
+/* Appends rows[0..n) of src (any form; dictionary strings are decoded) to
+ * dst (flat, same type id), growing it; accounts growth. */
+int exec_col_append_rows(vec_col *dst, const vec_col *src, const uint32_t *rows, uint32_t n,
+                         exec_budget *bud, size_t *acct, tarn_err *err);
+
+/* The operator base: each kind embeds it first. */
+typedef struct exec_op_vt {
+    const char *name;
+    int (*open)(exec_op *op, tarn_err *err);
+    int (*next)(exec_op *op, const vec_batch **out, tarn_err *err);
+    void (*close)(exec_op *op); /* frees the kind's state, not the base or child */
+} exec_op_vt;
+
+struct exec_op {
+    const exec_op_vt *vt;
+    exec_op *child;
+    exec_budget *budget;
+    vec_type_info *types; /* output schema */
+    uint32_t ncols;
+    bool failed;
+};
+/* Allocates an operator of `size` bytes with the base filled in. */
+int exec_op_alloc(size_t size, const exec_op_vt *vt, exec_op *child, exec_budget *bud,
+                  const vec_type_info *types, uint32_t ncols, exec_op **out, tarn_err *err);
+
+#endif
