@@ -215,8 +215,9 @@ static int node_open_disk(node *n, tarn_err *err)
     wal_recovered rec;
     memset(&rec, 0, sizeof(rec));
     wal_opts wo = {.metrics = n->opts.metrics};
+    /* The WAL's own messages name the directory ("wal open DIR: ..."). */
     if (rc == 0 && (rc = wal_open(path, &wo, &n->w, &rec, err)) != 0)
-        return tarn_err_wrap(err, rc, "open WAL %s", path);
+        return rc;
     snprintf(path, sizeof(path), "%s/state", n->data_dir);
     if (rc == 0)
         rc = node_mkdir(path, err);

@@ -86,9 +86,18 @@ start
 grep -q "(created now)" "$work/out" && fail "a second start created another admin key"
 [[ $(status GET /v1/whoami "$admin") == 200 ]] || fail "admin key lost across restart"
 
+# A second server on the same data directory is refused (the WAL's lock),
+# and the first keeps serving.
+set +e
+timeout 10 "$tarn" local --listen 127.0.0.1:0 --data "$work/data" >/dev/null 2>"$work/second"; rc=$?
+set -e
+[[ $rc -eq 1 ]] || fail "second server on one data directory: exit $rc, want 1"
+grep -q "in use by another process" "$work/second" || fail "second server message: $(cat "$work/second")"
+[[ $(status GET /health) == 200 ]] || fail "first server hurt by the second start"
+
 # A port in use is a clear error and exit 1, not a hang.
 set +e
-timeout 10 "$tarn" local --listen "${url#http://}" --data "$work/data" >/dev/null 2>"$work/busy"; rc=$?
+timeout 10 "$tarn" local --listen "${url#http://}" --data "$work/data2" >/dev/null 2>"$work/busy"; rc=$?
 set -e
 [[ $rc -eq 1 ]] || fail "port in use: exit $rc, want 1"
 [[ $(status GET /health) == 200 ]] || fail "first server hurt by the second start"
