@@ -1,0 +1,80 @@
+/*
+ * exec/exec_pq.c: the Parquet scan as an operator. The scan fills one batch
+ * that is handed on as is (dictionary strings stay codes when the scan
+ * keeps them, which the kernels and the hash aggregate use).
+ */
+#include "exec/exec_pq.h"
+
+#include "base/alloc.h"
+#include "exec/exec_int.h"
+
+#include <string.h>
+
+typedef struct pqsrc_op {
+    exec_op base;
+    pq_scan *scan;
+    vec_batch b;
+    bool ready;
+    size_t acct_bytes;
+} pqsrc_op;
+
+static int pqsrc_open(exec_op *op, tarn_err *err)
+{
+    pqsrc_op *p = (pqsrc_op *)op;
+    int rc = pq_scan_batch_init(p->scan, &p->b);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "parquet source: batch");
+    p->ready = true;
+    size_t bytes = 0;
+    for (uint32_t i = 0; i < p->b.ncols; i++)
+        bytes += vec_col_mem_bytes(&p->b.cols[i]);
+    rc = exec_budget_reserve(op->budget, bytes, "parquet source", err);
+    if (rc == 0)
+        p->acct_bytes = bytes;
+    return rc;
+}
+
+static int pqsrc_next(exec_op *op, const vec_batch **out, tarn_err *err)
+{
+    pqsrc_op *p = (pqsrc_op *)op;
+    for (;;) {
+        int rc = pq_scan_next(p->scan, &p->b, err);
+        if (rc != 0 || p->b.len == 0)
+            return rc;
+        if (vec_batch_live_count(&p->b) > 0) {
+            *out = &p->b;
+            return 0;
+        }
+    }
+}
+
+static void pqsrc_close(exec_op *op)
+{
+    pqsrc_op *p = (pqsrc_op *)op;
+    if (p->ready)
+        vec_batch_free(&p->b);
+    exec_budget_release(op->budget, p->acct_bytes);
+}
+
+static const exec_op_vt pqsrc_vt = {"parquet source", pqsrc_open, pqsrc_next, pqsrc_close};
+
+int exec_pq_source_new(pq_scan *scan, exec_budget *budget, exec_op **out, tarn_err *err)
+{
+    vec_batch probe;
+    int rc = pq_scan_batch_init(scan, &probe);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "parquet source: schema");
+    vec_type_info types[256];
+    uint32_t n = probe.ncols;
+    if (n > 256) {
+        vec_batch_free(&probe);
+        return tarn_err_set(err, TARN_ENOTSUP, "parquet source: over 256 columns");
+    }
+    for (uint32_t i = 0; i < n; i++)
+        types[i] = probe.cols[i].type;
+    vec_batch_free(&probe);
+    rc = exec_op_alloc(sizeof(pqsrc_op), &pqsrc_vt, NULL, budget, types, n, out, err);
+    if (rc == 0)
+        ((pqsrc_op *)*out)->scan = scan;
+    return rc;
+}
