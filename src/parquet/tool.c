@@ -4,8 +4,9 @@
  * pread, so it shows the reader exactly as the engine uses it.
  *
  * Value text (the `json` format of every command that prints rows):
- *   NULL null; booleans and numbers as JSON; 64-bit integers and decimals as
- *   strings; DATE "YYYY-MM-DD"; TIME "HH:MM:SS[.fff...]"; TIMESTAMP
+ *   NULL null; booleans and numbers (64-bit integers too) as JSON numbers,
+ *   floats in the shortest form that reads back exactly; decimals as
+ *   strings (exact); DATE "YYYY-MM-DD"; TIME "HH:MM:SS[.fff...]"; TIMESTAMP
  *   "YYYY-MM-DD HH:MM:SS[.fff...]" with "+00" when UTC-adjusted; BLOB as a
  *   string with non-printable bytes as \xNN. The `csv` and `table` formats
  *   use the same text, unquoted where the format allows.
@@ -170,6 +171,21 @@ static void list_text(tarn_buf *b, const vec_col *c, uint32_t r)
     tarn_buf_append_byte(b, ']');
 }
 
+/* The fewest significant digits (up to 9 for a float, 17 for a double)
+ * that read back as the same value: 1.1, not 1.1000000000000001. */
+static void put_shortest_float(tarn_buf *b, double x, bool is_float)
+{
+    char text[40];
+    int max_digits = is_float ? 9 : 17;
+    for (int digits = 1; digits <= max_digits; digits++) {
+        snprintf(text, sizeof(text), "%.*g", digits, x);
+        double back = strtod(text, NULL);
+        if (is_float ? (float)back == (float)x : back == x)
+            break;
+    }
+    tarn_buf_append_str(b, text);
+}
+
 /* The value text of a valid row; *quote says whether JSON needs quotes. */
 static void value_text(tarn_buf *b, const vec_col *c, uint32_t r, bool *quote)
 {
@@ -204,10 +220,10 @@ static void value_text(tarn_buf *b, const vec_col *c, uint32_t r, bool *quote)
         break;
     case VEC_I64:
         tarn_buf_printf(b, "%" PRId64, ((const int64_t *)d)[r]);
-        return;
+        break;
     case VEC_U64:
         tarn_buf_printf(b, "%" PRIu64, ((const uint64_t *)d)[r]);
-        return;
+        break;
     case VEC_F32:
     case VEC_F64: {
         double x = c->type.id == VEC_F32 ? ((const float *)d)[r] : ((const double *)d)[r];
@@ -215,7 +231,7 @@ static void value_text(tarn_buf *b, const vec_col *c, uint32_t r, bool *quote)
             tarn_buf_append_str(b, isnan(x) ? "NaN" : x > 0 ? "Infinity" : "-Infinity");
             return;
         }
-        tarn_buf_printf(b, "%.*g", c->type.id == VEC_F32 ? 9 : 17, x);
+        put_shortest_float(b, x, c->type.id == VEC_F32);
         break;
     }
     case VEC_DATE:
