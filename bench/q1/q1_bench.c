@@ -1,0 +1,116 @@
+/*
+ * bench/q1/q1_bench.c: runs TPC-H Q1 (q1_plan.c) over a lineitem Parquet
+ * file through our Parquet scan and exec operators, `runs` times, and
+ * prints the result rows (CSV, prefixed "row,") and the timings ("time_ms,"
+ * min, median, then each run). Not a test: run.sh compares the rows with
+ * DuckDB's and prints both timings.
+ *
+ *   q1_bench FILE [RUNS]
+ */
+#include "q1_plan.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+static int file_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
+{
+    int fd = *(int *)ctx;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)dst + done, len - done, (off_t)(off + done));
+        if (n <= 0)
+            return tarn_err_set(err, TARN_EIO, "pread at %llu", (unsigned long long)(off + done));
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* One run: open the file, build the plan, drain it. */
+static int run_once(const char *path, int fd, uint64_t size, FILE *out, tarn_err *err)
+{
+    pq_source src = {.read = file_read, .ctx = &fd, .size = size, .name = path};
+    pq_file *f;
+    int rc = pq_file_open(&src, &f, err);
+    if (rc != 0)
+        return rc;
+    exec_budget bud;
+    exec_budget_init(&bud, (size_t)1 << 30);
+    pq_scan *scan;
+    exec_op *root;
+    rc = q1_plan_build(f, &bud, &scan, &root, err);
+    if (rc == 0) {
+        rc = q1_plan_run(root, out, err);
+        exec_op_close(root);
+        pq_scan_close(scan);
+    }
+    pq_file_close(f);
+    return rc < 0 ? rc : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: q1_bench FILE [RUNS]\n");
+        return 2;
+    }
+    int runs = argc > 2 ? atoi(argv[2]) : 5;
+    if (runs < 1 || runs > 100)
+        runs = 5;
+    int fd = open(argv[1], O_RDONLY);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        perror(argv[1]);
+        return 1;
+    }
+    double ms[100];
+    tarn_err err = TARN_ERR_INIT;
+    for (int i = 0; i < runs; i++) {
+        double t0 = now_ms();
+        int rc = run_once(argv[1], fd, (uint64_t)st.st_size, NULL, &err);
+        ms[i] = now_ms() - t0;
+        if (rc != 0) {
+            fprintf(stderr, "q1: %s\n", tarn_err_msg(&err));
+            return 1;
+        }
+    }
+    printf("row,");
+    fflush(stdout);
+    /* the rows once more, printed (outside the timed runs) */
+    char *text = NULL;
+    size_t len = 0;
+    FILE *mem = open_memstream(&text, &len);
+    if (run_once(argv[1], fd, (uint64_t)st.st_size, mem, &err) != 0) {
+        fprintf(stderr, "q1: %s\n", tarn_err_msg(&err));
+        return 1;
+    }
+    fclose(mem);
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
+        printf("%s%s\n", line == text ? "" : "row,", line);
+    free(text);
+    double sorted[100];
+    memcpy(sorted, ms, sizeof(double) * (size_t)runs);
+    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
+    printf("time_ms,%.1f,%.1f", sorted[0], sorted[runs / 2]);
+    for (int i = 0; i < runs; i++)
+        printf(",%.1f", ms[i]);
+    printf("\n");
+    close(fd);
+    return 0;
+}
