@@ -56,6 +56,17 @@ exec_phys exec_phys_of(vec_type t)
     }
 }
 
+/* When a selection keeps most rows, kernels without side effects run
+ * densely over 0..last selected row instead: the dense loop vectorizes, and
+ * values at unselected rows are never read (invariant 3 of README.md). */
+static const uint32_t *dense_if_most(const uint32_t *sel, uint32_t *n)
+{
+    if (sel == NULL || *n == 0 || (uint64_t)*n * 4 < (uint64_t)(sel[*n - 1] + 1) * 3)
+        return sel;
+    *n = sel[*n - 1] + 1;
+    return NULL;
+}
+
 /* One loop per (type, operator): the compiler vectorizes the dense form. */
 #define CMP_LOOP(T, EXPR)                                                                          \
     do {                                                                                           \
@@ -295,6 +306,7 @@ int exec_k_arith(exec_arith_op op, const vec_col *a, const vec_col *b, const uin
     case EXEC_P_I64:
         return arith_i64(op, a, b, sel, n, out->data, err);
     case EXEC_P_F64:
+        sel = dense_if_most(sel, &n);
         arith_f64(op, a, b, sel, n, out->data);
         return 0;
     default:
