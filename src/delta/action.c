@@ -200,7 +200,7 @@ int delta_action_file(const delta_where *w, json_t *v, bool is_add, delta_file_a
     return rc;
 }
 
-static int action_txn(const delta_where *w, json_t *v, delta_txn *out)
+int delta_action_txn(const delta_where *w, json_t *v, delta_txn *out)
 {
     memset(out, 0, sizeof(*out));
     out->last_updated_ms = -1;
@@ -272,7 +272,7 @@ static int parse_action(delta_where *w, const char *kind, json_t *v, delta_commi
     if (strcmp(kind, "txn") == 0) {
         if (delta_grow(&c->txns, &caps->txns, c->ntxns, sizeof(*c->txns)) != 0)
             return tarn_err_set(w->err, TARN_ENOMEM, "%s: txn", w->file);
-        int rc = action_txn(w, v, &c->txns[c->ntxns]);
+        int rc = delta_action_txn(w, v, &c->txns[c->ntxns]);
         c->ntxns += rc == 0;
         return rc;
     }

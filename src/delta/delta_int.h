@@ -49,10 +49,11 @@ int delta_metadata_copy(const delta_metadata *src, delta_metadata *dst, tarn_err
 void delta_file_action_free(delta_file_action *a);
 void delta_file_free(delta_file *f);
 
-/* Parses one action object into the commit (used by the JSON reader and,
- * when the Parquet reader supports nested columns, by checkpoints). */
+/* Parse one action object (used by the JSON reader and by checkpoints,
+ * whose rows are turned back into action objects: checkpoint.c). */
 int delta_action_protocol(const delta_where *w, json_t *v, delta_protocol *out);
 int delta_action_metadata(const delta_where *w, json_t *v, delta_metadata *out);
 int delta_action_file(const delta_where *w, json_t *v, bool is_add, delta_file_action *out);
+int delta_action_txn(const delta_where *w, json_t *v, delta_txn *out);
 
 #endif

@@ -49,9 +49,11 @@ int delta_replay_commit(delta_replay *r, delta_commit *c, tarn_err *err);
 int delta_replay_finish(delta_replay *r, int64_t version, delta_snapshot *s, tarn_err *err);
 void delta_replay_free(delta_replay *r);
 
-/* Loads a checkpoint into the replay. TARN_ENOTSUP while the Parquet
- * reader cannot read the checkpoint's nested columns (the caller then
- * replays JSON commits from version 0 when they all exist). */
+/* Loads a checkpoint (all its parts) into the replay as one commit.
+ * TARN_ECORRUPT (not Parquet, wrong column shapes or types, bad actions),
+ * TARN_ENOTSUP (a column the Parquet reader cannot read: the caller then
+ * replays JSON commits from version 0 when they all exist), store errors,
+ * TARN_ENOMEM. */
 int delta_checkpoint_load(delta_table *t, const delta_cp *cp, delta_replay *r, tarn_err *err);
 
 #endif

@@ -3,7 +3,8 @@
  * a temp directory through the object store: add/remove reconciliation,
  * txn, gaps, missing versions, time travel by version and timestamp
  * (inCommitTimestamp and file modification times), refused reader
- * features, and checkpoints that cannot be read yet (fallback to JSON).
+ * features, classic and multi-part checkpoints (equal to the JSON replay
+ * they replace), unreadable checkpoints (fallback to JSON) and corrupt ones.
  */
 #include "common/test_util.h"
 #include "delta_test_util.h"
@@ -281,66 +282,182 @@ static void put_file(fx *f, const char *key, const void *data, size_t len)
     assert_int_equal(objstore_put(f->os, key, data, len, &err), 0);
 }
 
-static void put_fixture_checkpoint(fx *f, const char *key)
+#define CP2 "tables/t/_delta_log/00000000000000000002.checkpoint.parquet"
+#define CP2_PART(i)                                                                                \
+    "tables/t/_delta_log/00000000000000000002.checkpoint.000000000" #i ".0000000002.parquet"
+
+/* The log whose state at version 2 the checkpoint fixtures hold
+ * (data/make_checkpoints.mjs): partitioned by p, a null partition value,
+ * an escaped path, stats, a txn, a configuration entry, a tombstone. */
+#define CP_SCHEMA                                                                                  \
+    "\"{\\\"type\\\":\\\"struct\\\",\\\"fields\\\":[{\\\"name\\\":\\\"x\\\",\\\"type\\\":"         \
+    "\\\"long\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}},{\\\"name\\\":\\\"p\\\","             \
+    "\\\"type\\\":"                                                                                \
+    "\\\"string\\\",\\\"nullable\\\":true,\\\"metadata\\\":{}}]}\""
+#define CP_ADD(path, pv, size, stats)                                                              \
+    "{\"add\":{\"path\":\"" path "\",\"partitionValues\":" pv ",\"size\":" #size                   \
+    ",\"modificationTime\":1,\"dataChange\":true" stats "}}\n"
+static const char *const cp_log[] = {
+    PROTO "{\"metaData\":{\"id\":\"t1\",\"format\":{\"provider\":\"parquet\",\"options\":{}},"
+          "\"schemaString\":" CP_SCHEMA ",\"partitionColumns\":[\"p\"],"
+          "\"configuration\":{\"delta.appendOnly\":\"false\"},\"createdTime\":1000}}\n" CP_ADD(
+              "a.parquet", "{\"p\":\"x\"}", 10, ",\"stats\":\"{\\\"numRecords\\\":1}\"")
+              CP_ADD("b.parquet", "{\"p\":null}", 20, ""),
+    CP_ADD("c%20d.parquet", "{\"p\":\"y\"}", 30,
+           "") "{\"txn\":{\"appId\":\"app\",\"version\":4,\"lastUpdated\":5}}\n",
+    "{\"remove\":{\"path\":\"a.parquet\",\"deletionTimestamp\":9,\"dataChange\":true}}\n" CP_ADD(
+        "e.parquet", "{\"p\":\"x\"}", 40, ",\"stats\":\"{\\\"numRecords\\\":2}\""),
+    CP_ADD(
+        "f.parquet", "{\"p\":\"z\"}", 50,
+        "") "{\"remove\":{\"path\":\"b.parquet\",\"deletionTimestamp\":9,\"dataChange\":true}}\n",
+};
+
+/* What a snapshot says about the table, as text, leaving out how it was
+ * built (checkpoint_version, timestamp) and dataChange (Spark writes false
+ * in checkpoints). */
+static char *snapshot_text(fx *f, long long version)
 {
+    tarn_err err = TARN_ERR_INIT;
+    delta_snapshot *s = NULL;
+    int rc = delta_snapshot_at_version(f->t, version, &s, &err);
+    if (rc != 0)
+        print_error("snapshot %lld: %s\n", version, tarn_err_msg(&err));
+    assert_int_equal(rc, 0);
+    char *text = NULL;
     size_t len = 0;
-    char *data = tarn_test_read_file(DELTA_TEST_DATA "/checkpoint_nested.parquet", &len);
+    FILE *m = open_memstream(&text, &len);
+    fprintf(m, "v%lld r%d w%d id=%s schema=%s\n", (long long)s->version,
+            s->protocol.min_reader_version, s->protocol.min_writer_version, s->metadata.id,
+            s->metadata.schema_string);
+    for (size_t i = 0; i < s->metadata.n_partition_columns; i++)
+        fprintf(m, "part %s\n", s->metadata.partition_columns[i]);
+    for (size_t i = 0; i < s->metadata.configuration.count; i++)
+        fprintf(m, "conf %s=%s\n", s->metadata.configuration.keys[i],
+                s->metadata.configuration.vals[i]);
+    for (size_t i = 0; i < s->nfiles; i++)
+        fprintf(m, "file %s p=%s size=%lld mtime=%lld stats=%s\n", s->files[i].path,
+                s->files[i].part_values[0] ? s->files[i].part_values[0] : "(null)",
+                (long long)s->files[i].size_bytes, (long long)s->files[i].modification_time_ms,
+                s->files[i].stats ? s->files[i].stats : "(none)");
+    for (size_t i = 0; i < s->ntxns; i++)
+        fprintf(m, "txn %s %lld %lld\n", s->txns[i].app_id, (long long)s->txns[i].version,
+                (long long)s->txns[i].last_updated_ms);
+    fclose(m);
+    delta_snapshot_free(s);
+    return text;
+}
+
+/* Writes cp_log and returns the JSON-replayed texts of versions 2 and 3. */
+static void cp_reference(fx *f, char **v2, char **v3)
+{
+    for (long long v = 0; v < 4; v++)
+        dt_put_commit(f->os, "tables/t", v, cp_log[v]);
+    open_table(f);
+    *v2 = snapshot_text(f, 2);
+    *v3 = snapshot_text(f, 3);
+    assert_non_null(strstr(*v3, "file c d.parquet p=y size=30"));
+    assert_non_null(strstr(*v2, "file b.parquet p=(null)"));
+}
+
+static void delete_json_upto(fx *f, long long last)
+{
+    tarn_err err = TARN_ERR_INIT;
+    char key[128];
+    for (long long v = 0; v <= last; v++) {
+        snprintf(key, sizeof(key), "tables/t/_delta_log/%020lld.json", v);
+        assert_int_equal(objstore_del(f->os, key, &err), 0);
+    }
+}
+
+/* The checkpoint's state equals the JSON replay's, at the checkpoint
+ * version and after it, once the JSON it replaces is gone. */
+static void expect_cp_equal(fx *f, const char *v2, const char *v3)
+{
+    delete_json_upto(f, 2);
+    char *c2 = snapshot_text(f, 2), *c3 = snapshot_text(f, 3);
+    assert_string_equal(c2, v2);
+    assert_string_equal(c3, v3);
+    free(c2);
+    free(c3);
+    tarn_err err = TARN_ERR_INIT;
+    delta_snapshot *s = NULL;
+    assert_int_equal(delta_snapshot_latest(f->t, &s, &err), 0);
+    assert_int_equal(s->version, 3);
+    assert_int_equal(s->checkpoint_version, 2);
+    delta_snapshot_free(s);
+    assert_int_equal(snapshot_rc(f, 1, &err), TARN_ENOENT);
+}
+
+static void put_data_file(fx *f, const char *key, const char *name)
+{
+    char path[512];
+    snprintf(path, sizeof(path), "%s/%s", DELTA_TEST_DATA, name);
+    size_t len = 0;
+    char *data = tarn_test_read_file(path, &len);
     assert_non_null(data);
     put_file(f, key, data, len);
     free(data);
 }
 
-#define CP1 "tables/t/_delta_log/00000000000000000001.checkpoint.parquet"
-
-/* A checkpoint we cannot load yet (rows are not decoded; see
- * delta/checkpoint.c): the JSON commits from version 0 are replayed
- * instead; once version 0 is gone the table is refused with ENOTSUP naming
- * the checkpoint file. */
-static void test_checkpoint_fallback(void **state)
+static void test_checkpoint_equals_json_replay(void **state)
 {
     fx *f = *state;
-    dt_put_commit(f->os, "tables/t", 0, PROTO META ADD("a.parquet"));
-    dt_put_commit(f->os, "tables/t", 1, ADD("b.parquet"));
-    dt_put_commit(f->os, "tables/t", 2, REMOVE("a.parquet"));
-    put_fixture_checkpoint(f, CP1);
-    const char *lc = "{\"version\":1,\"size\":3}";
+    char *v2, *v3;
+    cp_reference(f, &v2, &v3);
+    put_data_file(f, CP2, "checkpoint_v2.parquet");
+    const char *lc = "{\"version\":2,\"size\":7}";
     put_file(f, "tables/t/_delta_log/_last_checkpoint", lc, strlen(lc));
-    open_table(f);
-    expect_files(f, -1, (const char *[]){"b.parquet"}, 1);
-    expect_files(f, 1, (const char *[]){"a.parquet", "b.parquet"}, 2);
-    tarn_err err = TARN_ERR_INIT;
-    assert_int_equal(objstore_del(f->os, "tables/t/_delta_log/00000000000000000000.json", &err), 0);
-    assert_int_equal(snapshot_rc(f, -1, &err), TARN_ENOTSUP);
-    assert_non_null(strstr(tarn_err_msg(&err), "00000000000000000001.checkpoint.parquet"));
-    assert_int_equal(snapshot_rc(f, 0, &err), TARN_ENOENT);
-    /* A checkpoint that is not Parquet at all is corrupt, not skipped. */
-    put_file(f, CP1, "garbage!", 8);
-    assert_int_equal(snapshot_rc(f, -1, &err), TARN_ECORRUPT);
+    expect_cp_equal(f, v2, v3);
+    free(v2);
+    free(v3);
 }
 
-/* Part 1 of 2 alone is an incomplete checkpoint: ignored. A
- * _last_checkpoint that is not JSON is only a hint: ignored. */
-static void test_incomplete_checkpoint_ignored(void **state)
+/* Part 1 of 2 alone is an incomplete checkpoint: ignored. Both parts: the
+ * state is the union of their rows. A _last_checkpoint that is not JSON
+ * is only a hint: ignored. */
+static void test_multipart_checkpoint(void **state)
 {
     fx *f = *state;
-    dt_put_commit(f->os, "tables/t", 0, PROTO META ADD("a.parquet"));
-    dt_put_commit(f->os, "tables/t", 1, ADD("b.parquet"));
-    put_file(f, "tables/t/_delta_log/00000000000000000001.checkpoint.0000000001.0000000002.parquet",
-             "x", 1);
+    char *v2, *v3;
+    cp_reference(f, &v2, &v3);
     put_file(f, "tables/t/_delta_log/_last_checkpoint", "{oops", 5);
-    open_table(f);
-    expect_files(f, -1, (const char *[]){"a.parquet", "b.parquet"}, 2);
-    /* Both parts present: the checkpoint is used (and found unreadable
-     * once the JSON it would replace is gone). */
-    put_fixture_checkpoint(
-        f, "tables/t/_delta_log/00000000000000000001.checkpoint.0000000001.0000000002.parquet");
-    put_fixture_checkpoint(
-        f, "tables/t/_delta_log/00000000000000000001.checkpoint.0000000002.0000000002.parquet");
-    expect_files(f, -1, (const char *[]){"a.parquet", "b.parquet"}, 2);
+    put_data_file(f, CP2_PART(1), "checkpoint_v2_part1.parquet");
+    char *t3 = snapshot_text(f, 3);
+    assert_string_equal(t3, v3);
+    free(t3);
+    put_data_file(f, CP2_PART(2), "checkpoint_v2_part2.parquet");
+    expect_cp_equal(f, v2, v3);
+    free(v2);
+    free(v3);
+}
+
+/* A checkpoint with a column the Parquet reader cannot read (a list of
+ * lists) falls back to the JSON commits from version 0 while they exist,
+ * then is refused naming the file. Wrong column types, a checkpoint
+ * without a protocol, and a file that is not Parquet are corrupt. */
+static void test_checkpoint_unreadable_and_corrupt(void **state)
+{
+    fx *f = *state;
+    char *v2, *v3;
+    cp_reference(f, &v2, &v3);
+    put_data_file(f, CP2, "checkpoint_unreadable.parquet");
+    char *t3 = snapshot_text(f, 3);
+    assert_string_equal(t3, v3);
+    free(t3);
     tarn_err err = TARN_ERR_INIT;
-    assert_int_equal(objstore_del(f->os, "tables/t/_delta_log/00000000000000000000.json", &err), 0);
+    put_data_file(f, CP2, "checkpoint_bad_size.parquet");
+    assert_int_equal(snapshot_rc(f, -1, &err), TARN_ECORRUPT);
+    assert_non_null(strstr(tarn_err_msg(&err), "add.size"));
+    put_data_file(f, CP2, "checkpoint_nested.parquet");
+    assert_int_equal(snapshot_rc(f, -1, &err), TARN_ECORRUPT);
+    put_file(f, CP2, "garbage!", 8);
+    assert_int_equal(snapshot_rc(f, -1, &err), TARN_ECORRUPT);
+    put_data_file(f, CP2, "checkpoint_unreadable.parquet");
+    delete_json_upto(f, 0);
     assert_int_equal(snapshot_rc(f, -1, &err), TARN_ENOTSUP);
-    assert_non_null(strstr(tarn_err_msg(&err), "0000000001.0000000002.parquet"));
+    assert_non_null(strstr(tarn_err_msg(&err), "00000000000000000002.checkpoint.parquet"));
+    free(v2);
+    free(v3);
 }
 
 /* More commits than one list page holds (OBJSTORE_LIST_MAX): the listing
@@ -380,8 +497,9 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_time_travel_modification_times, setup, teardown),
         cmocka_unit_test_setup_teardown(test_refused_reader_features, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deletion_vector_keys, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_checkpoint_fallback, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_incomplete_checkpoint_ignored, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_equals_json_replay, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_multipart_checkpoint, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_unreadable_and_corrupt, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paginated_listing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
