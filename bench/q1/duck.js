@@ -1,7 +1,7 @@
 // bench/q1/duck.js: the DuckDB side of the Q1 benchmark (run from the repo
 // root so that node finds @duckdb/node-api).
 //   node bench/q1/duck.js gen ROWS OUT.parquet   lineitem-gen.sql at ROWS rows
-//   node bench/q1/duck.js q1 FILE RUNS           Q1 on 2 threads: rows, then timings
+//   node bench/q1/duck.js q1 FILE RUNS           Q1 on $THREADS (2) threads: rows, then timings
 //   node bench/q1/duck.js compare A B            rows of two outputs, 1e-9 relative
 'use strict';
 const fs = require('fs');
@@ -26,7 +26,7 @@ async function gen(rows, out) {
 async function q1(file, runs) {
   const db = await duckdb.DuckDBInstance.create(':memory:');
   const c = await db.connect();
-  await c.run('SET threads = 2');
+  await c.run(`SET threads = ${Number(process.env.THREADS || 2)}`);
   const sql = Q1.replace('FILE', file);
   const ms = [];
   let rows;

@@ -5,7 +5,9 @@
  * min, median, then each run). Not a test: run.sh compares the rows with
  * DuckDB's and prints both timings.
  *
- *   q1_bench FILE [RUNS]
+ *   q1_bench FILE [RUNS] [scan]
+ * With "scan", each run only drains the Parquet scan of Q1's 7 columns (how
+ * much of the time is the reader's).
  */
 #include "q1_plan.h"
 
@@ -43,6 +45,8 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* One run: open the file, build the plan, drain it. */
+static bool scan_only;
+
 static int run_once(const char *path, int fd, uint64_t size, FILE *out, tarn_err *err)
 {
     pq_source src = {.read = file_read, .ctx = &fd, .size = size, .name = path};
@@ -55,7 +59,18 @@ static int run_once(const char *path, int fd, uint64_t size, FILE *out, tarn_err
     pq_scan *scan;
     exec_op *root;
     rc = q1_plan_build(f, &bud, &scan, &root, err);
-    if (rc == 0) {
+    if (rc == 0 && scan_only) {
+        exec_op_close(root);
+        exec_op *leaf;
+        rc = exec_pq_source_new(scan, &bud, &leaf, err);
+        const vec_batch *b = NULL;
+        if (rc == 0)
+            rc = exec_op_open(leaf, err);
+        while (rc == 0 && (rc = exec_op_next(leaf, &b, err)) == 0 && b != NULL)
+            ;
+        exec_op_close(leaf);
+        pq_scan_close(scan);
+    } else if (rc == 0) {
         rc = q1_plan_run(root, out, err);
         exec_op_close(root);
         pq_scan_close(scan);
@@ -71,6 +86,7 @@ int main(int argc, char **argv)
         return 2;
     }
     int runs = argc > 2 ? atoi(argv[2]) : 5;
+    scan_only = argc > 3 && strcmp(argv[3], "scan") == 0;
     if (runs < 1 || runs > 100)
         runs = 5;
     int fd = open(argv[1], O_RDONLY);
@@ -90,6 +106,7 @@ int main(int argc, char **argv)
             return 1;
         }
     }
+    scan_only = false;
     printf("row,");
     fflush(stdout);
     /* the rows once more, printed (outside the timed runs) */

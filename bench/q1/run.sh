@@ -23,8 +23,14 @@ if [[ ! -s "$file" ]]; then
 fi
 "$build/bench/q1/q1_bench" "$file" "$runs" > "$data/tarn.out"
 node bench/q1/duck.js q1 "$file" "$runs" > "$data/duck.out"
+THREADS=1 node bench/q1/duck.js q1 "$file" "$runs" > "$data/duck1.out"
+"$build/bench/q1/q1_bench" "$file" "$runs" scan > "$data/scan.out"
 node bench/q1/duck.js compare "$data/tarn.out" "$data/duck.out"
 t=$(grep '^time_ms' "$data/tarn.out"); d=$(grep '^time_ms' "$data/duck.out")
+d1=$(grep '^time_ms' "$data/duck1.out"); s=$(grep '^time_ms' "$data/scan.out")
 echo "file $file ($(du -h "$file" | cut -f1), $rows rows), $runs runs each"
 echo "tarn   (1 thread):  min $(echo "$t" | cut -d, -f2) ms, median $(echo "$t" | cut -d, -f3) ms"
 echo "duckdb (2 threads): min $(echo "$d" | cut -d, -f2) ms, median $(echo "$d" | cut -d, -f3) ms"
+echo "duckdb (1 thread):  min $(echo "$d1" | cut -d, -f2) ms, median $(echo "$d1" | cut -d, -f3) ms"
+echo "tarn Parquet scan of the 7 columns alone: min $(echo "$s" | cut -d, -f2) ms, median $(echo "$s" | cut -d, -f3) ms"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg) (timings on a loaded machine are inflated)"
