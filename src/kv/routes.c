@@ -336,12 +336,17 @@ static int cas_from_headers(const http_call *c, const char *key, size_t klen, kv
 /* 409 with the key's current version (0 when absent). */
 static int reply_conflict(http_response *resp, const kv_result *r)
 {
+    char now[48];
+    if (r->version == 0)
+        snprintf(now, sizeof(now), "the key does not exist");
+    else
+        snprintf(now, sizeof(now), "the key is at version %" PRIu64, r->version);
     reply_begin(resp);
     int rc = tarn_buf_printf(&resp->body,
                              "{\"error\":{\"code\":\"conflict\",\"message\":\"compare %" PRIu32
-                             " failed\"},\"failed_compare\":%" PRIu32 ",\"version\":%" PRIu64
+                             " failed: %s\"},\"failed_compare\":%" PRIu32 ",\"version\":%" PRIu64
                              ",\"mod_index\":%" PRIu64 "}",
-                             r->failed_compare, r->failed_compare, r->version, r->mod_index);
+                             r->failed_compare, now, r->failed_compare, r->version, r->mod_index);
     return reply_end(resp, 409, rc);
 }
 
