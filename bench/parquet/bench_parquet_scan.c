@@ -1,0 +1,252 @@
+/*
+ * bench/parquet/bench_parquet_scan.c: times our Parquet scan (one thread)
+ * over a file and prints per-column checksums, for run.sh to set next to
+ * DuckDB on the same file. Not a test; no timing assertions.
+ *
+ *   bench_parquet_scan FILE RUNS SOURCE [COL...]
+ *
+ * SOURCE is `pread` (pq_file_open over a pread callback, as a file on disk
+ * is read) or `mmap` (pq_file_open_bytes over the mapped file). COLs are
+ * column names; none means every column.
+ *
+ * Each timed run opens the file, scans the columns in batches of
+ * VEC_BATCH_ROWS (strings from dictionary pages kept as codes) and folds
+ * each column into a cheap sum so the decoded values are used: integers
+ * and dates summed as integers, doubles summed as doubles, strings' byte
+ * lengths summed. One untimed run computes the exact checksums compared
+ * with DuckDB's: integers and dates summed, doubles as the sum of
+ * llround(x * 100), strings as the sum of 1000 * length + first byte.
+ *
+ * Output lines (CSV): `time_ms,<median>,<min>,<each run...>` (wall),
+ * `cpu_ms,<median>` (process CPU time: the machine may be shared),
+ * `rows,<n>`, `bytes,<uncompressed bytes of the scanned column chunks>`,
+ * `sum,<column>,<exact checksum>`.
+ */
+#include "parquet/parquet.h"
+
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_COLS 64
+
+typedef struct bench {
+    const char *path;
+    int fd;
+    uint64_t size;
+    const uint8_t *map; /* NULL for the pread source */
+    uint32_t cols[MAX_COLS];
+    uint32_t ncols;
+    int64_t acc[MAX_COLS]; /* integer folds (wrapping) */
+    double facc[MAX_COLS]; /* double folds */
+    int64_t rows;
+} bench;
+
+static int file_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
+{
+    int fd = *(int *)ctx;
+    size_t done = 0;
+    while (done < len) {
+        ssize_t n = pread(fd, (char *)dst + done, len - done, (off_t)(off + done));
+        if (n <= 0)
+            return tarn_err_set(err, TARN_EIO, "pread at %llu", (unsigned long long)(off + done));
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+static double clock_ms(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int open_file(bench *b, pq_file **f, tarn_err *err)
+{
+    if (b->map)
+        return pq_file_open_bytes(b->map, b->size, b->path, f, err);
+    pq_source src = {.read = file_read, .ctx = &b->fd, .size = b->size, .name = b->path};
+    return pq_file_open(&src, f, err);
+}
+
+/* String column: byte length (and first byte, for the exact checksum). */
+static int64_t fold_str(const vec_col *c, uint32_t r, bool exact)
+{
+    const uint8_t *s;
+    size_t n;
+    vec_col_str(c, r, &s, &n);
+    return exact ? (int64_t)(1000 * n + (n ? s[0] : 0)) : (int64_t)n;
+}
+
+/* Folds one column of a batch into acc/facc (valid rows only). */
+static void fold_col(bench *b, uint32_t i, const vec_col *c, bool exact)
+{
+    uint64_t a = (uint64_t)b->acc[i];
+    double fa = b->facc[i];
+    for (uint32_t r = 0; r < c->len; r++) {
+        if (!vec_col_is_valid(c, r))
+            continue;
+        switch (c->type.id) {
+        case VEC_I32:
+        case VEC_DATE:
+            a += (uint64_t)(int64_t)((const int32_t *)c->data)[r];
+            break;
+        case VEC_I64:
+            a += (uint64_t)((const int64_t *)c->data)[r];
+            break;
+        case VEC_F64: {
+            double x = ((const double *)c->data)[r];
+            if (exact)
+                a += (uint64_t)llround(x * 100);
+            else
+                fa += x;
+            break;
+        }
+        case VEC_STRING:
+            a += (uint64_t)fold_str(c, r, exact);
+            break;
+        default:
+            break;
+        }
+    }
+    b->acc[i] = (int64_t)a;
+    b->facc[i] = fa;
+}
+
+/* One scan of the chosen columns; folds every batch. */
+static int scan_once(bench *b, bool exact, tarn_err *err)
+{
+    pq_file *f;
+    int rc = open_file(b, &f, err);
+    if (rc != 0)
+        return rc;
+    pq_scan *s;
+    pq_scan_opts o = {.columns = b->cols, .ncols = b->ncols, .keep_dict = true};
+    rc = pq_scan_open(f, &o, &s, err);
+    if (rc == 0) {
+        vec_batch batch;
+        rc = pq_scan_batch_init(s, &batch);
+        memset(b->acc, 0, sizeof(b->acc));
+        memset(b->facc, 0, sizeof(b->facc));
+        b->rows = 0;
+        while (rc == 0 && (rc = pq_scan_next(s, &batch, err)) == 0 && batch.len > 0) {
+            for (uint32_t i = 0; i < b->ncols; i++)
+                fold_col(b, i, &batch.cols[i], exact);
+            b->rows += batch.len;
+        }
+        vec_batch_free(&batch);
+        pq_scan_close(s);
+    }
+    pq_file_close(f);
+    return rc;
+}
+
+/* Resolves column names (none: all) and sums the chunks' uncompressed sizes. */
+static int pick_columns(bench *b, char **names, int n, int64_t *bytes, tarn_err *err)
+{
+    pq_file *f;
+    int rc = open_file(b, &f, err);
+    if (rc != 0)
+        return rc;
+    b->ncols = n > 0 ? (uint32_t)n : pq_file_ncols(f);
+    if (b->ncols > MAX_COLS)
+        rc = tarn_err_set(err, TARN_EINVAL, "more than %d columns", MAX_COLS);
+    for (uint32_t i = 0; rc == 0 && i < b->ncols; i++) {
+        int k = n > 0 ? pq_file_find_column(f, names[i]) : (int)i;
+        if (k < 0)
+            rc = tarn_err_set(err, TARN_EINVAL, "no column %s", names[i]);
+        else
+            b->cols[i] = (uint32_t)k;
+    }
+    const pq_meta *m = pq_file_meta(f);
+    *bytes = 0;
+    for (uint32_t g = 0; rc == 0 && g < m->nrow_groups; g++)
+        for (uint32_t i = 0; i < b->ncols; i++)
+            *bytes += m->row_groups[g].columns[b->cols[i]].meta.total_uncompressed;
+    if (rc == 0)
+        for (uint32_t i = 0; i < b->ncols; i++)
+            printf("col,%s\n", pq_file_column(f, b->cols[i])->name);
+    pq_file_close(f);
+    return rc;
+}
+
+static int run(bench *b, int runs, char **names, int n, tarn_err *err)
+{
+    int64_t bytes;
+    int rc = pick_columns(b, names, n, &bytes, err);
+    if (rc != 0)
+        return rc;
+    double ms[100], cpu[100];
+    for (int i = 0; i < runs && rc == 0; i++) {
+        double t0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        rc = scan_once(b, false, err);
+        ms[i] = clock_ms(CLOCK_MONOTONIC) - t0;
+        cpu[i] = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    }
+    if (rc == 0)
+        rc = scan_once(b, true, err);
+    if (rc != 0)
+        return rc;
+    double sorted[100];
+    memcpy(sorted, ms, sizeof(double) * (size_t)runs);
+    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
+    printf("time_ms,%.1f,%.1f", sorted[runs / 2], sorted[0]);
+    for (int i = 0; i < runs; i++)
+        printf(",%.1f", ms[i]);
+    qsort(cpu, (size_t)runs, sizeof(double), cmp_double);
+    printf("\ncpu_ms,%.1f", cpu[runs / 2]);
+    printf("\nrows,%lld\nbytes,%lld\n", (long long)b->rows, (long long)bytes);
+    for (uint32_t i = 0; i < b->ncols; i++)
+        printf("sum,%u,%lld\n", i, (long long)b->acc[i]);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 4 || (strcmp(argv[3], "pread") != 0 && strcmp(argv[3], "mmap") != 0)) {
+        fprintf(stderr, "usage: bench_parquet_scan FILE RUNS pread|mmap [COL...]\n");
+        return 2;
+    }
+    bench b = {.path = argv[1]};
+    int runs = atoi(argv[2]);
+    if (runs < 1 || runs > 100)
+        runs = 5;
+    struct stat st;
+    b.fd = open(argv[1], O_RDONLY);
+    if (b.fd < 0 || fstat(b.fd, &st) != 0) {
+        perror(argv[1]);
+        return 1;
+    }
+    b.size = (uint64_t)st.st_size;
+    if (strcmp(argv[3], "mmap") == 0) {
+        void *m = mmap(NULL, b.size, PROT_READ, MAP_PRIVATE, b.fd, 0);
+        if (m == MAP_FAILED) {
+            perror("mmap");
+            return 1;
+        }
+        b.map = m;
+    }
+    tarn_err err = {0};
+    int rc = run(&b, runs, argv + 4, argc - 4, &err);
+    if (rc != 0) {
+        fprintf(stderr, "bench_parquet_scan: %s\n", err.msg);
+        return 1;
+    }
+    if (b.map)
+        munmap((void *)(uintptr_t)b.map, b.size);
+    close(b.fd);
+    return 0;
+}

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# bench/parquet/run.sh: our Parquet scan (one thread) next to DuckDB
+# (threads=1 and 2) over the same lineitem Parquet file, in the same run:
+# every column, and a 4-column projection. Prints median wall time, rows/s
+# and MB/s (uncompressed bytes of the scanned column chunks, per the
+# footer), the ratios, and checks per-column checksums equal. What each
+# side computes: bench_parquet_scan.c and duck.js (top comments).
+#   bench/parquet/run.sh [ROWS]   (default 6000000, lineitem-gen.sql's full table)
+# Env: BUILD (default /work/build-pqbench, release: cmake --preset default
+# -B "$BUILD"), DATA_DIR (the cached Parquet file and outputs; default
+# $TMPDIR/tarn-pqbench), RUNS (median of; default 5).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+rows=${1:-6000000}
+runs=${RUNS:-5}
+build=${BUILD:-/work/build-pqbench}
+data=${DATA_DIR:-${TMPDIR:-/tmp}/tarn-pqbench}
+proj=(l_quantity l_extendedprice l_discount l_shipdate)
+mkdir -p "$data"
+file="$data/lineitem-$rows.parquet"
+cd "$root"
+[[ -f "$build/build.ninja" ]] || cmake --preset default -B "$build" >/dev/null
+cmake --build "$build" --target bench_parquet_scan >/dev/null
+if [[ ! -s "$file" ]]; then
+  echo "generating $rows lineitem rows into $file (DuckDB)"
+  node bench/parquet/duck.js gen "$rows" "$file.tmp" && mv "$file.tmp" "$file"
+fi
+bin="$build/bench/parquet/bench_parquet_scan"
+for set in all proj; do
+  cols=(); [[ $set == proj ]] && cols=("${proj[@]}")
+  for src in pread mmap; do
+    "$bin" "$file" "$runs" "$src" "${cols[@]}" > "$data/tarn-$set-$src.out"
+  done
+  for th in 1 2; do
+    node bench/parquet/duck.js scan "$file" "$runs" "$th" "${cols[@]}" > "$data/duck-$set-t$th.out"
+  done
+  node bench/parquet/duck.js sums "$file" "${cols[@]}" > "$data/sums-$set.out"
+done
+echo "file $file ($(du -h "$file" | cut -f1), $rows rows), median of $runs runs;" \
+     "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+node bench/parquet/duck.js report "$data"
