@@ -8,55 +8,30 @@
 static const char *const q1_cols[7] = {"l_quantity",   "l_extendedprice", "l_discount", "l_tax",
                                        "l_returnflag", "l_linestatus",    "l_shipdate"};
 
-/* Scan columns: 0 qty, 1 price, 2 disc, 3 tax, 4 flag, 5 status, 6 shipdate. */
-static const char *const q1_filter =
-    "{\"op\":\"<=\",\"args\":[{\"col\":6},{\"const\":\"1998-09-02\",\"type\":\"date\"}]}";
+/* The plan in exec's JSON form (what a planner emits). Scan columns: 0
+ * qty, 1 price, 2 disc, 3 tax, 4 flag, 5 status, 6 shipdate; after the
+ * projection: 0 flag, 1 status, 2 qty, 3 price, 4 disc_price, 5 charge,
+ * 6 disc. */
 #define DISC_PRICE                                                                                 \
     "{\"op\":\"*\",\"args\":[{\"col\":1},{\"op\":\"-\",\"args\":[{\"const\":1.0,\"type\":"         \
     "\"f64\"},{\"col\":2}]}]}"
-static const char *const q1_project[7] = {
-    "{\"col\":4}",
-    "{\"col\":5}",
-    "{\"col\":0}",
-    "{\"col\":1}",
-    DISC_PRICE,
-    "{\"op\":\"*\",\"args\":[" DISC_PRICE ",{\"op\":\"+\",\"args\":[{\"const\":1.0,\"type\":"
-    "\"f64\"},{\"col\":3}]}]}",
-    "{\"col\":2}",
-};
+static const char q1_json[] =
+    "{\"op\":\"sort\",\"keys\":[{\"col\":0},{\"col\":1}],\"input\":"
+    "{\"op\":\"aggregate\",\"keys\":[0,1],\"aggs\":["
+    "{\"fn\":\"sum\",\"col\":2},{\"fn\":\"sum\",\"col\":3},{\"fn\":\"sum\",\"col\":4},"
+    "{\"fn\":\"sum\",\"col\":5},{\"fn\":\"avg\",\"col\":2},{\"fn\":\"avg\",\"col\":3},"
+    "{\"fn\":\"avg\",\"col\":6},{\"fn\":\"count_star\"}],\"input\":"
+    "{\"op\":\"project\",\"exprs\":[{\"col\":4},{\"col\":5},{\"col\":0},{\"col\":1}," DISC_PRICE
+    ",{\"op\":\"*\",\"args\":[" DISC_PRICE ",{\"op\":\"+\",\"args\":[{\"const\":1.0,\"type\":"
+    "\"f64\"},{\"col\":3}]}]},{\"col\":2}],\"input\":"
+    "{\"op\":\"filter\",\"pred\":{\"op\":\"<=\",\"args\":[{\"col\":6},{\"const\":"
+    "\"1998-09-02\",\"type\":\"date\"}]},\"input\":{\"op\":\"source\",\"name\":\"lineitem\"}}}}}";
 
-static int build_ops(exec_op *src, exec_budget *bud, exec_op **root, tarn_err *err)
+static int resolve(void *ctx, const char *name, exec_budget *bud, exec_op **out, tarn_err *err)
 {
-    const vec_type_info *t = exec_op_types(src);
-    exec_expr *pred, *proj[7] = {NULL};
-    int rc = exec_expr_from_json(q1_filter, t, 7, bud, &pred, err);
-    if (rc != 0) {
-        exec_op_close(src);
-        return rc;
-    }
-    exec_op *f, *p, *a;
-    if ((rc = exec_filter_new(src, pred, &f, err)) != 0)
-        return rc;
-    for (int i = 0; i < 7 && rc == 0; i++)
-        rc = exec_expr_from_json(q1_project[i], t, 7, bud, &proj[i], err);
-    if (rc != 0) {
-        for (int i = 0; i < 7; i++)
-            exec_expr_free(proj[i]);
-        exec_op_close(f);
-        return rc;
-    }
-    if ((rc = exec_project_new(f, proj, 7, &p, err)) != 0)
-        return rc;
-    static const uint32_t keys[2] = {0, 1};
-    static const exec_agg_spec aggs[8] = {
-        {EXEC_AGG_SUM, 2}, {EXEC_AGG_SUM, 3}, {EXEC_AGG_SUM, 4}, {EXEC_AGG_SUM, 5},
-        {EXEC_AGG_AVG, 2}, {EXEC_AGG_AVG, 3}, {EXEC_AGG_AVG, 6}, {EXEC_AGG_COUNT_STAR, 0},
-    };
-    exec_agg_opts o = {keys, 2, aggs, 8, EXEC_AGG_SINGLE};
-    if ((rc = exec_agg_new(p, &o, &a, err)) != 0)
-        return rc;
-    static const exec_sort_key order[2] = {{0, false, false}, {1, false, false}};
-    return exec_sort_new(a, order, 2, UINT64_MAX, root, err);
+    if (strcmp(name, "lineitem") != 0)
+        return tarn_err_set(err, TARN_ENOENT, "no table %s", name);
+    return exec_pq_source_new(ctx, bud, out, err);
 }
 
 int q1_plan_build(pq_file *f, exec_budget *bud, pq_scan **scan, exec_op **root, tarn_err *err)
@@ -72,10 +47,7 @@ int q1_plan_build(pq_file *f, exec_budget *bud, pq_scan **scan, exec_op **root, 
     int rc = pq_scan_open(f, &so, scan, err);
     if (rc != 0)
         return rc;
-    exec_op *src;
-    rc = exec_pq_source_new(*scan, bud, &src, err);
-    if (rc == 0)
-        rc = build_ops(src, bud, root, err);
+    rc = exec_plan_from_json(q1_json, resolve, *scan, bud, root, err);
     if (rc != 0) {
         pq_scan_close(*scan);
         *scan = NULL;

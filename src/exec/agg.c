@@ -259,6 +259,9 @@ static int dict_ids(agg_op *a, uint32_t j, const vec_dict *d, tarn_err *err)
 {
     if (a->hdict[j] == d && a->hdict_count[j] == d->count)
         return 0;
+    /* The cache holds a reference: a freed dictionary's address could
+     * otherwise come back as a new dictionary and hit a stale map. */
+    vec_dict_release((vec_dict *)a->hdict[j]);
     a->hdict[j] = NULL;
     int rc = agg_grow(a, (void **)&a->dmap[j], &a->dmap_cap[j], d->count ? d->count : 1, 4, err);
     for (uint32_t c = 0; c < d->count && rc == 0; c++)
@@ -266,7 +269,7 @@ static int dict_ids(agg_op *a, uint32_t j, const vec_dict *d, tarn_err *err)
                         &a->dmap[j][c], err);
     if (rc != 0)
         return rc;
-    a->hdict[j] = d;
+    a->hdict[j] = vec_dict_retain((vec_dict *)d);
     a->hdict_count[j] = d->count;
     return 0;
 }
@@ -785,8 +788,10 @@ static void agg_close(exec_op *op)
     tarn_free(a->nulls);
     tarn_free(a->gid);
     tarn_free(a->srows);
-    for (uint32_t j = 0; j < EXEC_AGG_KEYS_MAX; j++)
+    for (uint32_t j = 0; j < EXEC_AGG_KEYS_MAX; j++) {
         tarn_free(a->dmap[j]);
+        vec_dict_release((vec_dict *)a->hdict[j]);
+    }
     tarn_free(a->str_slots);
     tarn_free(a->str_pos);
     exec_budget_release(op->budget, a->acct_bytes);

@@ -175,4 +175,24 @@ typedef struct exec_sort_key {
 int exec_sort_new(exec_op *child, const exec_sort_key *keys, uint32_t nkeys, uint64_t limit,
                   exec_op **out, tarn_err *err);
 
+/* ---- plans ---- */
+
+/* Resolves a leaf {"op":"source","name":...} of a plan to an operator
+ * (transferred to the caller). */
+typedef int (*exec_resolve_fn)(void *ctx, const char *name, exec_budget *budget, exec_op **out,
+                               tarn_err *err);
+
+/*
+ * Builds an operator tree from its JSON form (grammar in README.md, "Plan
+ * JSON"), e.g.
+ *   {"op":"sort","keys":[{"col":0}],"input":
+ *     {"op":"aggregate","keys":[0],"aggs":[{"fn":"count_star"}],"input":
+ *       {"op":"filter","pred":{...},"input":{"op":"source","name":"t"}}}}
+ * Expressions are typed against their input's schema. TARN_EINVAL for a
+ * malformed plan (message names the operator), errors of `resolve`,
+ * TARN_ENOMEM. On error nothing is left to free.
+ */
+int exec_plan_from_json(const char *json, exec_resolve_fn resolve, void *ctx, exec_budget *budget,
+                        exec_op **out, tarn_err *err);
+
 #endif

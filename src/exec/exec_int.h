@@ -70,6 +70,10 @@ struct exec_expr {
     size_t dres_bytes;
 };
 
+/* exec_expr_from_json over an already parsed jansson node (json_t *). */
+int exec_expr_from_jsonv(const void *jnode, const vec_type_info *types, uint32_t ncols,
+                         exec_budget *budget, exec_expr **out, tarn_err *err);
+
 /* Kernels over rows sel[0..n) (or 0..n-1 when sel is NULL). */
 void exec_k_cmp(exec_cmp_op op, const vec_col *a, const vec_col *b, const uint32_t *sel, uint32_t n,
                 uint8_t *res);

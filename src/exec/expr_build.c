@@ -368,6 +368,14 @@ static int build(json_t *j, build_ctx *c, int depth, exec_expr **out)
     return rc;
 }
 
+int exec_expr_from_jsonv(const void *jnode, const vec_type_info *types, uint32_t ncols,
+                         exec_budget *budget, exec_expr **out, tarn_err *err)
+{
+    build_ctx c = {types, ncols, budget, err};
+    int rc = build((json_t *)jnode, &c, 0, out);
+    return rc != 0 ? tarn_err_wrap(err, rc, "build expression") : 0;
+}
+
 int exec_expr_from_json(const char *json, const vec_type_info *types, uint32_t ncols,
                         exec_budget *budget, exec_expr **out, tarn_err *err)
 {

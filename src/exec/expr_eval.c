@@ -96,6 +96,10 @@ static int dict_results(exec_expr *e, const vec_col *s, const exec_expr *c, tarn
 {
     if (e->dcache == s->dict && e->dcache_count == s->dict->count)
         return 0;
+    /* The cache holds a reference: a freed dictionary's address could
+     * otherwise come back as a new dictionary and hit stale results. */
+    vec_dict_release((vec_dict *)e->dcache);
+    e->dcache = NULL;
     uint32_t cnt = s->dict->count;
     if (e->dres_bytes < cnt) {
         int rc = exec_budget_reserve(e->budget, cnt, "dictionary predicate", err);
@@ -124,7 +128,7 @@ static int dict_results(exec_expr *e, const vec_col *s, const exec_expr *c, tarn
             e->dres[j] = (uint8_t)want[e->op][r + 1];
         }
     }
-    e->dcache = s->dict;
+    e->dcache = vec_dict_retain(s->dict);
     e->dcache_count = cnt;
     return 0;
 }
@@ -525,6 +529,7 @@ void exec_expr_free(exec_expr *e)
     tarn_free(e->vbuf);
     tarn_free(e->sbuf);
     tarn_free(e->dres);
+    vec_dict_release((vec_dict *)e->dcache);
     if (e->budget)
         exec_budget_release(e->budget, e->acct_bytes);
     tarn_free(e);

@@ -582,6 +582,68 @@ static void test_oom_pipeline(void **state)
     free_table(&t);
 }
 
+static int resolve_table(void *ctx, const char *name, exec_budget *bud, exec_op **out,
+                         tarn_err *err)
+{
+    if (strcmp(name, "t") != 0)
+        return tarn_err_set(err, TARN_ENOENT, "no table %s", name);
+    *out = source(ctx, 0, ((table *)ctx)->nb, bud);
+    return 0;
+}
+
+/* A plan from JSON gives what the hand-built tree gives; bad plans fail
+ * with EINVAL (or the resolver's error) and leave nothing behind. */
+static void test_plan_json(void **state)
+{
+    tarn_rng r;
+    tarn_rng_seed(&r, tarn_test_seed());
+    table t;
+    make_table(&t, &r, 12, 30, 4);
+    ref_group *g = calloc(12 * 1000 + 1, sizeof(ref_group));
+    uint32_t ng = ref_agg(&t, g);
+    exec_budget bud;
+    exec_budget_init(&bud, 64 << 20);
+    tarn_err err = TARN_ERR_INIT;
+    exec_op *op;
+    const char *plan =
+        "{\"op\":\"aggregate\",\"phase\":\"final\",\"keys\":[0,1],\"aggs\":[{\"fn\":"
+        "\"count_star\"},{\"fn\":\"count\"},{\"fn\":\"sum\"},{\"fn\":\"sum\"},{\"fn\":\"sum\"},"
+        "{\"fn\":\"min\"},{\"fn\":\"max\"},{\"fn\":\"avg\"},{\"fn\":\"avg\"}],\"input\":"
+        "{\"op\":\"aggregate\",\"phase\":\"partial\",\"keys\":[0,1],\"aggs\":[{\"fn\":"
+        "\"count_star\"},{\"fn\":\"count\",\"col\":2},{\"fn\":\"sum\",\"col\":2},{\"fn\":"
+        "\"sum\",\"col\":3},{\"fn\":\"sum\",\"col\":4},{\"fn\":\"min\",\"col\":5},{\"fn\":"
+        "\"max\",\"col\":3},{\"fn\":\"avg\",\"col\":2},{\"fn\":\"avg\",\"col\":4}],\"input\":"
+        "{\"op\":\"limit\",\"input\":{\"op\":\"source\",\"name\":\"t\"}}}}";
+    if (exec_plan_from_json(plan, resolve_table, &t, &bud, &op, &err) != 0)
+        fail_msg("plan: %s", tarn_err_msg(&err));
+    assert_int_equal(exec_op_open(op, &err), 0);
+    check_agg(op, g, ng);
+    exec_op_close(op);
+    static const char *bad[] = {
+        "{\"op\":\"frob\",\"input\":{\"op\":\"source\",\"name\":\"t\"}}",
+        "{\"op\":\"source\",\"name\":\"nope\"}",
+        "{\"op\":\"sort\",\"keys\":[],\"input\":{\"op\":\"source\",\"name\":\"t\"}}",
+        "{\"op\":\"sort\",\"keys\":[{\"col\":99}],\"input\":{\"op\":\"source\",\"name\":\"t\"}}",
+        "{\"op\":\"aggregate\",\"keys\":[0],\"aggs\":[{\"fn\":\"median\",\"col\":2}],"
+        "\"input\":{\"op\":\"source\",\"name\":\"t\"}}",
+        "{\"op\":\"filter\",\"pred\":{\"col\":0},\"input\":{\"op\":\"source\",\"name\":\"t\"}}",
+        "{\"op\":\"project\",\"exprs\":[{\"col\":0},{\"col\":77}],\"input\":{\"op\":\"source\","
+        "\"name\":\"t\"}}",
+        "{\"op\":\"limit\",\"limit\":-1,\"input\":{\"op\":\"source\",\"name\":\"t\"}}",
+        "{\"op\":\"limit\"}",
+        "not json",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        int rc = exec_plan_from_json(bad[i], resolve_table, &t, &bud, &op, &err);
+        if (rc != TARN_EINVAL && rc != TARN_ENOENT)
+            fail_msg("plan %zu: rc %d", i, rc);
+        assert_null(op);
+    }
+    assert_int_equal(bud.used_bytes, 0);
+    free(g);
+    free_table(&t);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -589,7 +651,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_agg_random),           cmocka_unit_test(test_agg_no_keys_empty),
         cmocka_unit_test(test_agg_sum_overflow),     cmocka_unit_test(test_sort_and_topn),
         cmocka_unit_test(test_limit_filter_project), cmocka_unit_test(test_budget_exceeded),
-        cmocka_unit_test(test_oom_pipeline),
+        cmocka_unit_test(test_oom_pipeline),         cmocka_unit_test(test_plan_json),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,202 @@
+/*
+ * exec/plan.c: operator trees from their JSON form, the serializable plan a
+ * planner (or a coordinator shipping stage plans to workers) hands over.
+ * Grammar: exec/README.md, "Plan JSON". Built bottom-up with a depth bound;
+ * each constructor takes its input, so a failure frees what was built.
+ */
+#include "base/alloc.h"
+#include "exec/exec_int.h"
+
+#include <jansson.h>
+#include <string.h>
+
+/* Deepest operator nesting accepted. */
+#define EXEC_PLAN_DEPTH_MAX 64
+
+typedef struct plan_ctx {
+    exec_resolve_fn resolve;
+    void *ctx;
+    exec_budget *budget;
+    tarn_err *err;
+} plan_ctx;
+
+static int plan_build(json_t *j, plan_ctx *c, int depth, exec_op **out);
+
+static int bad(plan_ctx *c, exec_op *input, const char *op, const char *what)
+{
+    exec_op_close(input);
+    return tarn_err_set(c->err, TARN_EINVAL, "plan: %s: %s", op, what);
+}
+
+/* Reads an array of small non-negative integers. */
+static bool read_u32s(json_t *a, uint32_t *dst, size_t max, size_t *n)
+{
+    if (!json_is_array(a) || json_array_size(a) > max)
+        return false;
+    *n = json_array_size(a);
+    for (size_t i = 0; i < *n; i++) {
+        json_t *v = json_array_get(a, i);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > UINT32_MAX)
+            return false;
+        dst[i] = (uint32_t)json_integer_value(v);
+    }
+    return true;
+}
+
+static int build_exprs(json_t *arr, exec_op *input, plan_ctx *c, exec_expr **ex, size_t n)
+{
+    int rc = 0;
+    size_t i = 0;
+    for (; i < n && rc == 0; i++)
+        rc = exec_expr_from_jsonv(json_array_get(arr, i), exec_op_types(input),
+                                  exec_op_ncols(input), c->budget, &ex[i], c->err);
+    if (rc != 0) {
+        for (size_t k = 0; k + 1 < i; k++)
+            exec_expr_free(ex[k]);
+        exec_op_close(input);
+    }
+    return rc;
+}
+
+static int plan_project(json_t *j, exec_op *in, plan_ctx *c, exec_op **out)
+{
+    json_t *arr = json_object_get(j, "exprs");
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr) || n == 0 || n > 4096)
+        return bad(c, in, "project", "\"exprs\" must be an array of 1..4096 expressions");
+    exec_expr **ex = tarn_calloc(n, sizeof(*ex));
+    if (ex == NULL) {
+        exec_op_close(in);
+        return tarn_err_set(c->err, TARN_ENOMEM, "plan: project");
+    }
+    int rc = build_exprs(arr, in, c, ex, n);
+    if (rc == 0)
+        rc = exec_project_new(in, ex, (uint32_t)n, out, c->err);
+    tarn_free(ex);
+    return rc;
+}
+
+static const char *const agg_names[] = {"count_star", "count", "sum", "min", "max", "avg"};
+static const char *const phase_names[] = {"single", "partial", "final"};
+
+static int name_index(const char *s, const char *const *names, int n)
+{
+    for (int i = 0; s && i < n; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
+
+static int plan_aggregate(json_t *j, exec_op *in, plan_ctx *c, exec_op **out)
+{
+    uint32_t keys[EXEC_AGG_KEYS_MAX];
+    exec_agg_spec specs[EXEC_AGG_AGGS_MAX];
+    size_t nkeys = 0;
+    json_t *keyj = json_object_get(j, "keys");
+    if (keyj && !read_u32s(keyj, keys, EXEC_AGG_KEYS_MAX, &nkeys))
+        return bad(c, in, "aggregate", "\"keys\" must be column indexes");
+    json_t *aggs = json_object_get(j, "aggs");
+    size_t naggs = json_array_size(aggs);
+    if (!json_is_array(aggs) || naggs > EXEC_AGG_AGGS_MAX)
+        return bad(c, in, "aggregate", "\"aggs\" must be an array");
+    for (size_t i = 0; i < naggs; i++) {
+        json_t *a = json_array_get(aggs, i);
+        int fn = name_index(json_string_value(json_object_get(a, "fn")), agg_names, 6);
+        json_t *col = json_object_get(a, "col");
+        if (fn < 0 || (col && (!json_is_integer(col) || json_integer_value(col) < 0)))
+            return bad(c, in, "aggregate", "aggregate needs a known \"fn\" and a \"col\"");
+        specs[i] = (exec_agg_spec){(exec_agg_fn)fn, (uint32_t)json_integer_value(col)};
+    }
+    json_t *ph = json_object_get(j, "phase");
+    int phase = ph ? name_index(json_string_value(ph), phase_names, 3) : 0;
+    if (phase < 0)
+        return bad(c, in, "aggregate", "\"phase\" is single, partial or final");
+    exec_agg_opts o = {keys, (uint32_t)nkeys, specs, (uint32_t)naggs, (exec_agg_phase)phase};
+    return exec_agg_new(in, &o, out, c->err);
+}
+
+static int plan_sort(json_t *j, exec_op *in, plan_ctx *c, exec_op **out)
+{
+    exec_sort_key keys[EXEC_AGG_KEYS_MAX];
+    json_t *arr = json_object_get(j, "keys");
+    size_t n = json_array_size(arr);
+    if (!json_is_array(arr) || n == 0 || n > EXEC_AGG_KEYS_MAX)
+        return bad(c, in, "sort", "\"keys\" must be an array of 1..32 keys");
+    for (size_t i = 0; i < n; i++) {
+        json_t *k = json_array_get(arr, i), *col = json_object_get(k, "col");
+        if (!json_is_integer(col) || json_integer_value(col) < 0)
+            return bad(c, in, "sort", "key without \"col\"");
+        keys[i] = (exec_sort_key){(uint32_t)json_integer_value(col),
+                                  json_is_true(json_object_get(k, "desc")),
+                                  json_is_true(json_object_get(k, "nulls_first"))};
+    }
+    json_t *lim = json_object_get(j, "limit");
+    if (lim && (!json_is_integer(lim) || json_integer_value(lim) < 0))
+        return bad(c, in, "sort", "\"limit\" must be a non-negative integer");
+    uint64_t limit = lim ? (uint64_t)json_integer_value(lim) : UINT64_MAX;
+    return exec_sort_new(in, keys, (uint32_t)n, limit, out, c->err);
+}
+
+static int plan_limit(json_t *j, exec_op *in, plan_ctx *c, exec_op **out)
+{
+    json_t *lim = json_object_get(j, "limit"), *off = json_object_get(j, "offset");
+    if ((lim && (!json_is_integer(lim) || json_integer_value(lim) < 0)) ||
+        (off && (!json_is_integer(off) || json_integer_value(off) < 0)))
+        return bad(c, in, "limit", "\"limit\" and \"offset\" must be non-negative integers");
+    return exec_limit_new(in, lim ? (uint64_t)json_integer_value(lim) : UINT64_MAX,
+                          off ? (uint64_t)json_integer_value(off) : 0, out, c->err);
+}
+
+static int plan_build(json_t *j, plan_ctx *c, int depth, exec_op **out)
+{
+    *out = NULL;
+    if (depth > EXEC_PLAN_DEPTH_MAX)
+        return tarn_err_set(c->err, TARN_EINVAL, "plan deeper than %d", EXEC_PLAN_DEPTH_MAX);
+    const char *op = json_string_value(json_object_get(j, "op"));
+    if (op == NULL)
+        return tarn_err_set(c->err, TARN_EINVAL, "plan: operator without \"op\"");
+    if (strcmp(op, "source") == 0) {
+        const char *name = json_string_value(json_object_get(j, "name"));
+        if (name == NULL)
+            return tarn_err_set(c->err, TARN_EINVAL, "plan: source without \"name\"");
+        return c->resolve(c->ctx, name, c->budget, out, c->err);
+    }
+    exec_op *in;
+    int rc = plan_build(json_object_get(j, "input"), c, depth + 1, &in);
+    if (rc != 0)
+        return rc;
+    if (strcmp(op, "filter") == 0) {
+        exec_expr *pred;
+        rc = exec_expr_from_jsonv(json_object_get(j, "pred"), exec_op_types(in), exec_op_ncols(in),
+                                  c->budget, &pred, c->err);
+        if (rc != 0) {
+            exec_op_close(in);
+            return rc;
+        }
+        return exec_filter_new(in, pred, out, c->err);
+    }
+    if (strcmp(op, "project") == 0)
+        return plan_project(j, in, c, out);
+    if (strcmp(op, "aggregate") == 0)
+        return plan_aggregate(j, in, c, out);
+    if (strcmp(op, "sort") == 0)
+        return plan_sort(j, in, c, out);
+    if (strcmp(op, "limit") == 0)
+        return plan_limit(j, in, c, out);
+    return bad(c, in, op, "unknown operator");
+}
+
+int exec_plan_from_json(const char *json, exec_resolve_fn resolve, void *ctx, exec_budget *budget,
+                        exec_op **out, tarn_err *err)
+{
+    json_error_t jerr;
+    *out = NULL;
+    tarn_alloc_hook_jansson();
+    json_t *j = json_loads(json, 0, &jerr);
+    if (j == NULL)
+        return tarn_err_set(err, TARN_EINVAL, "plan JSON: %s at %d", jerr.text, jerr.position);
+    plan_ctx c = {resolve, ctx, budget, err};
+    int rc = plan_build(j, &c, 0, out);
+    json_decref(j);
+    return rc;
+}
