@@ -582,6 +582,52 @@ static void test_oom_pipeline(void **state)
     free_table(&t);
 }
 
+/* Regression: the per-dictionary caches (aggregate code -> string id map,
+ * a predicate's result per entry) were keyed by the dictionary's address
+ * only, so a freed dictionary whose address came back for a new one hit a
+ * stale cache (Q1 grouped wrongly). They now hold a reference, which keeps
+ * the address from being reused while cached: checked here by the count. */
+static void test_dict_cache_holds_reference(void **state)
+{
+    static const vec_type_info ts[1] = {{.id = VEC_STRING}};
+    vec_batch b;
+    assert_int_equal(vec_batch_init(&b, ts, 1, 8), 0);
+    uint32_t offs[3] = {0, 1, 2};
+    vec_dict *dict;
+    assert_int_equal(vec_dict_new(offs, (const uint8_t *)"xy", 2, &dict), 0);
+    assert_int_equal(vec_col_use_dict(&b.cols[0], dict), 0);
+    for (uint32_t i = 0; i < 8; i++)
+        b.cols[0].codes[i] = i % 2;
+    b.cols[0].len = b.len = 8;
+    table t = {&b, 1, 0, 0, 1};
+    exec_budget bud;
+    exec_budget_init(&bud, 1 << 20);
+    tarn_err err = TARN_ERR_INIT;
+    exec_op *src, *f, *a;
+    exec_expr *p;
+    assert_int_equal(exec_source_new(ts, 1, table_next, &t, &bud, &src, &err), 0);
+    assert_int_equal(exec_expr_from_json("{\"op\":\"=\",\"args\":[{\"col\":0},{\"const\":\"y\","
+                                         "\"type\":\"string\"}]}",
+                                         ts, 1, &bud, &p, &err),
+                     0);
+    assert_int_equal(exec_filter_new(src, p, &f, &err), 0);
+    static const uint32_t key = 0;
+    static const exec_agg_spec cnt = {EXEC_AGG_COUNT_STAR, 0};
+    exec_agg_opts o = {&key, 1, &cnt, 1, EXEC_AGG_SINGLE};
+    assert_int_equal(exec_agg_new(f, &o, &a, &err), 0);
+    assert_int_equal(exec_op_open(a, &err), 0);
+    assert_int_equal(dict->refs, 2); /* ours and the column's */
+    const vec_batch *out;
+    assert_int_equal(exec_op_next(a, &out, &err), 0);
+    assert_int_equal(out->len, 1);
+    assert_int_equal(((const int64_t *)out->cols[1].data)[0], 4);
+    assert_int_equal(dict->refs, 4); /* + the filter's cache + the aggregate's */
+    exec_op_close(a);
+    assert_int_equal(dict->refs, 2);
+    vec_dict_release(dict);
+    vec_batch_free(&b);
+}
+
 static int resolve_table(void *ctx, const char *name, exec_budget *bud, exec_op **out,
                          tarn_err *err)
 {
@@ -648,10 +694,15 @@ int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_agg_random),           cmocka_unit_test(test_agg_no_keys_empty),
-        cmocka_unit_test(test_agg_sum_overflow),     cmocka_unit_test(test_sort_and_topn),
-        cmocka_unit_test(test_limit_filter_project), cmocka_unit_test(test_budget_exceeded),
-        cmocka_unit_test(test_oom_pipeline),         cmocka_unit_test(test_plan_json),
+        cmocka_unit_test(test_agg_random),
+        cmocka_unit_test(test_agg_no_keys_empty),
+        cmocka_unit_test(test_agg_sum_overflow),
+        cmocka_unit_test(test_sort_and_topn),
+        cmocka_unit_test(test_limit_filter_project),
+        cmocka_unit_test(test_budget_exceeded),
+        cmocka_unit_test(test_oom_pipeline),
+        cmocka_unit_test(test_plan_json),
+        cmocka_unit_test(test_dict_cache_holds_reference),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
