@@ -21,6 +21,7 @@ typedef enum exec_kind {
     EXEC_K_LIKE,
     EXEC_K_CAST,
     EXEC_K_COALESCE,
+    EXEC_K_CASE, /* args: cond, value, cond, value, ... [, else] */
 } exec_kind;
 
 typedef enum exec_cmp_op { EXEC_EQ, EXEC_NE, EXEC_LT, EXEC_LE, EXEC_GT, EXEC_GE } exec_cmp_op;

@@ -41,6 +41,7 @@ static const struct {
     {"like", EXEC_K_LIKE, 0},
     {"cast", EXEC_K_CAST, 0},
     {"coalesce", EXEC_K_COALESCE, 0},
+    {"case", EXEC_K_CASE, 0},
 };
 
 static int parse_type(json_t *j, vec_type_info *t, build_ctx *c)
@@ -207,6 +208,15 @@ static int check_types(exec_expr *e, build_ctx *c)
         return 0;
     case EXEC_K_CAST:
         return check_cast(e, c);
+    case EXEC_K_CASE:
+        for (uint32_t i = 0; i < e->nargs; i++) {
+            bool cond = i % 2 == 0 && i + 1 < e->nargs;
+            if (cond ? a[i]->type.id != VEC_BOOL : !same_type(a[i]->type, a[1]->type))
+                return tarn_err_set(c->err, TARN_EINVAL,
+                                    "CASE wants boolean conditions and values of one type");
+        }
+        e->type = a[1]->type;
+        return 0;
     case EXEC_K_COALESCE:
         for (uint32_t i = 1; i < e->nargs; i++)
             if (!same_type(a[i]->type, a[0]->type))
@@ -291,7 +301,8 @@ static int build_op(json_t *j, const char *name, build_ctx *c, int depth, exec_e
                           kind == EXEC_K_CAST
                       ? 1
                       : 2;
-    bool many = kind == EXEC_K_AND || kind == EXEC_K_OR || kind == EXEC_K_COALESCE;
+    bool many =
+        kind == EXEC_K_AND || kind == EXEC_K_OR || kind == EXEC_K_COALESCE || kind == EXEC_K_CASE;
     if (n > EXEC_EXPR_ARGS_MAX || n < (kind == EXEC_K_COALESCE ? 1 : want) || (!many && n != want))
         return tarn_err_set(c->err, TARN_EINVAL, "\"%s\": wrong number of arguments", name);
     exec_expr *a[EXEC_EXPR_ARGS_MAX];
@@ -315,7 +326,7 @@ static int build_op(json_t *j, const char *name, build_ctx *c, int depth, exec_e
         rc = check_cast(*out, c);
         return rc;
     }
-    if (kind == EXEC_K_COALESCE || n <= 2)
+    if (kind == EXEC_K_COALESCE || kind == EXEC_K_CASE || n <= 2)
         return make(kind, ops[k].op, a, (uint32_t)n, c, out);
     /* AND/OR of more than two: a left-deep chain */
     exec_expr *acc = a[0];

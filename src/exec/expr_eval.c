@@ -431,6 +431,81 @@ static int eval_coalesce(exec_expr *e, const vec_batch *b, const uint32_t *sel, 
     return 0;
 }
 
+/* Writes row i of the result from column x (NULL: a NULL result). */
+static int put_row(exec_expr *e, uint32_t i, const vec_col *x)
+{
+    bool valid = x != NULL && vec_col_is_valid(x, i);
+    exec_bit_set(e->vbuf, i, valid);
+    if (vec_type_is_var(e->type.id)) {
+        const uint8_t *s = (const uint8_t *)"";
+        size_t l = 0;
+        if (valid)
+            vec_col_str(x, i, &s, &l);
+        return vec_col_append_str(&e->out, s, l);
+    }
+    size_t w = vec_type_width(e->type.id);
+    if (valid)
+        memcpy((uint8_t *)e->out.data + i * w, (const uint8_t *)x->data + i * w, w);
+    return 0;
+}
+
+/* CASE WHEN c1 THEN v1 ... ELSE e END: each condition runs on the rows no
+ * earlier condition took, each value only on the rows its condition took
+ * (so a value's errors cannot come from rows it does not produce). */
+static int eval_case(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint32_t n,
+                     tarn_err *err)
+{
+    int rc = sbuf_room(e, 3 * b->len, err);
+    if (rc != 0)
+        return rc;
+    uint32_t *rest = e->sbuf, *took = e->sbuf + b->len, *pick = e->sbuf + 2 * b->len;
+    const vec_col *vals[EXEC_EXPR_ARGS_MAX / 2 + 1];
+    uint32_t nrest = n, nwhen = e->nargs / 2;
+    for (uint32_t k = 0; k < n; k++) {
+        rest[k] = sel ? sel[k] : k;
+        pick[rest[k]] = UINT32_MAX;
+    }
+    for (uint32_t w = 0; w <= nwhen && nrest > 0 && rc == 0; w++) {
+        vals[w] = NULL;
+        uint32_t ntook = 0, keep = 0;
+        if (w == nwhen) { /* ELSE (when present) takes whatever is left */
+            if (e->nargs % 2 == 0)
+                break;
+            memcpy(took, rest, nrest * sizeof(uint32_t));
+            ntook = nrest;
+        } else {
+            const vec_col *c;
+            rc = eval(e->args[2 * w], b, rest, nrest, &c, err);
+            for (uint32_t k = 0; k < nrest && rc == 0; k++) {
+                uint32_t i = rest[k];
+                if (vec_col_is_valid(c, i) && ((const uint8_t *)c->data)[i])
+                    took[ntook++] = i;
+                else
+                    rest[keep++] = i;
+            }
+            nrest = keep;
+        }
+        if (rc == 0 && ntook > 0)
+            rc =
+                eval(e->args[w == nwhen ? e->nargs - 1 : 2 * w + 1], b, took, ntook, &vals[w], err);
+        for (uint32_t k = 0; k < ntook && rc == 0; k++)
+            pick[took[k]] = w;
+    }
+    if (rc == 0)
+        rc = node_prepare(e, b->len, err);
+    if (rc != 0)
+        return rc;
+    for (uint32_t i = 0, k = 0; i < b->len; i++) {
+        bool live = sel ? (k < n && sel[k] == i) : i < n;
+        k += sel && live;
+        rc = put_row(e, i, live && pick[i] != UINT32_MAX ? vals[pick[i]] : NULL);
+        if (rc != 0)
+            return tarn_err_set(err, rc, "case: result row %u", i);
+    }
+    e->out.validity = e->vbuf;
+    return 0;
+}
+
 static int eval(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint32_t n,
                 const vec_col **out, tarn_err *err)
 {
@@ -459,6 +534,9 @@ static int eval(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint32_t 
         break;
     case EXEC_K_COALESCE:
         rc = eval_coalesce(e, b, sel, n, err);
+        break;
+    case EXEC_K_CASE:
+        rc = eval_case(e, b, sel, n, err);
         break;
     default:
         rc = eval_unary(e, b, sel, n, err);

@@ -554,6 +554,64 @@ static void test_sugar_and_cast(void **state)
     }
 }
 
+/* CASE against the reference: first TRUE condition wins; no ELSE is NULL. */
+static void test_case(void **state)
+{
+    tarn_rng r;
+    tarn_rng_seed(&r, tarn_test_seed());
+    exec_budget bud;
+    exec_budget_init(&bud, 1 << 20);
+    for (int iter = 0; iter < 20; iter++) {
+        vec_batch b;
+        fill_batch(&b, &r, 1 + (uint32_t)tarn_rng_below(&r, 400));
+        exec_expr *ci = build("{\"op\":\"case\",\"args\":[{\"op\":\">\",\"args\":[{\"col\":0},"
+                              "{\"col\":1}]},{\"col\":2},{\"col\":12},{\"const\":7,\"type\":"
+                              "\"i64\"},{\"col\":3}]}",
+                              &bud);
+        exec_expr *cs = build("{\"op\":\"case\",\"args\":[{\"op\":\"<\",\"args\":[{\"col\":4},"
+                              "{\"const\":0.0,\"type\":\"f64\"}]},{\"col\":8},{\"col\":13},"
+                              "{\"col\":9}]}",
+                              &bud);
+        const vec_col *oi, *os;
+        tarn_err err = TARN_ERR_INIT;
+        assert_int_equal(exec_expr_eval(ci, &b, &oi, &err), 0);
+        assert_int_equal(exec_expr_eval(cs, &b, &os, &err), 0);
+        for (uint32_t k = 0; k < vec_batch_live_count(&b); k++) {
+            uint32_t i = live_row(&b, k);
+            sval x = get(&b.cols[0], i), y = get(&b.cols[1], i), c12 = get(&b.cols[12], i);
+            sval want = (x.valid && y.valid && x.i > y.i) ? get(&b.cols[2], i)
+                        : (c12.valid && c12.i)            ? (sval){.valid = true, .i = 7}
+                                                          : get(&b.cols[3], i);
+            assert_int_equal(vec_col_is_valid(oi, i), want.valid);
+            if (want.valid)
+                assert_int_equal(((const int64_t *)oi->data)[i], want.i);
+            sval f = get(&b.cols[4], i), c13 = get(&b.cols[13], i);
+            sval ws = (f.valid && f.f < 0)   ? get(&b.cols[8], i)
+                      : (c13.valid && c13.i) ? get(&b.cols[9], i)
+                                             : (sval){.valid = false};
+            sval gs = get(os, i);
+            assert_int_equal(gs.valid, ws.valid);
+            if (ws.valid)
+                assert_true(gs.l == ws.l && memcmp(gs.s, ws.s, ws.l) == 0);
+        }
+        exec_expr_free(ci);
+        exec_expr_free(cs);
+        vec_batch_free(&b);
+    }
+    /* a THEN is evaluated only on the rows its WHEN took: no division by zero */
+    int64_t x[3] = {6, 5, 9}, y[3] = {2, 0, 3};
+    vec_batch b;
+    mk2(&b, x, y, 3, -1);
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(eval2("{\"op\":\"case\",\"args\":[{\"op\":\"<>\",\"args\":[{\"col\":1},"
+                           "{\"const\":0,\"type\":\"i64\"}]},{\"op\":\"/\",\"args\":[{\"col\":0},"
+                           "{\"col\":1}]},{\"const\":-1,\"type\":\"i64\"}]}",
+                           &b, &err),
+                     0);
+    vec_batch_free(&b);
+    assert_int_equal(bud.used_bytes, 0);
+}
+
 static void test_json_round_trip_and_errors(void **state)
 {
     exec_budget bud;
@@ -651,15 +709,11 @@ int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cmp_random),
-        cmocka_unit_test(test_arith_random),
-        cmocka_unit_test(test_overflow),
-        cmocka_unit_test(test_three_valued),
-        cmocka_unit_test(test_like),
-        cmocka_unit_test(test_sugar_and_cast),
-        cmocka_unit_test(test_json_round_trip_and_errors),
-        cmocka_unit_test(test_budget),
-        cmocka_unit_test(test_oom),
+        cmocka_unit_test(test_cmp_random), cmocka_unit_test(test_arith_random),
+        cmocka_unit_test(test_overflow),   cmocka_unit_test(test_three_valued),
+        cmocka_unit_test(test_like),       cmocka_unit_test(test_sugar_and_cast),
+        cmocka_unit_test(test_case),       cmocka_unit_test(test_json_round_trip_and_errors),
+        cmocka_unit_test(test_budget),     cmocka_unit_test(test_oom),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
