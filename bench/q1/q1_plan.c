@@ -9,23 +9,24 @@ static const char *const q1_cols[7] = {"l_quantity",   "l_extendedprice", "l_dis
                                        "l_returnflag", "l_linestatus",    "l_shipdate"};
 
 /* The plan in exec's JSON form (what a planner emits). Scan columns: 0
- * qty, 1 price, 2 disc, 3 tax, 4 flag, 5 status, 6 shipdate; after the
- * projection: 0 flag, 1 status, 2 qty, 3 price, 4 disc_price, 5 charge,
- * 6 disc. */
-#define DISC_PRICE                                                                                 \
-    "{\"op\":\"*\",\"args\":[{\"col\":1},{\"op\":\"-\",\"args\":[{\"const\":1.0,\"type\":"         \
-    "\"f64\"},{\"col\":2}]}]}"
+ * qty, 1 price, 2 disc, 3 tax, 4 flag, 5 status, 6 shipdate. The first
+ * projection computes disc_price once (column 7 of its output: 0..6 pass
+ * through as views); the second uses it for charge: 0 flag, 1 status, 2 qty,
+ * 3 price, 4 disc_price, 5 charge, 6 disc. */
 static const char q1_json[] =
     "{\"op\":\"sort\",\"keys\":[{\"col\":0},{\"col\":1}],\"input\":"
     "{\"op\":\"aggregate\",\"keys\":[0,1],\"aggs\":["
     "{\"fn\":\"sum\",\"col\":2},{\"fn\":\"sum\",\"col\":3},{\"fn\":\"sum\",\"col\":4},"
     "{\"fn\":\"sum\",\"col\":5},{\"fn\":\"avg\",\"col\":2},{\"fn\":\"avg\",\"col\":3},"
     "{\"fn\":\"avg\",\"col\":6},{\"fn\":\"count_star\"}],\"input\":"
-    "{\"op\":\"project\",\"exprs\":[{\"col\":4},{\"col\":5},{\"col\":0},{\"col\":1}," DISC_PRICE
-    ",{\"op\":\"*\",\"args\":[" DISC_PRICE ",{\"op\":\"+\",\"args\":[{\"const\":1.0,\"type\":"
+    "{\"op\":\"project\",\"exprs\":[{\"col\":4},{\"col\":5},{\"col\":0},{\"col\":1},{\"col\":7},"
+    "{\"op\":\"*\",\"args\":[{\"col\":7},{\"op\":\"+\",\"args\":[{\"const\":1.0,\"type\":"
     "\"f64\"},{\"col\":3}]}]},{\"col\":2}],\"input\":"
+    "{\"op\":\"project\",\"exprs\":[{\"col\":0},{\"col\":1},{\"col\":2},{\"col\":3},{\"col\":4},"
+    "{\"col\":5},{\"col\":6},{\"op\":\"*\",\"args\":[{\"col\":1},{\"op\":\"-\",\"args\":"
+    "[{\"const\":1.0,\"type\":\"f64\"},{\"col\":2}]}]}],\"input\":"
     "{\"op\":\"filter\",\"pred\":{\"op\":\"<=\",\"args\":[{\"col\":6},{\"const\":"
-    "\"1998-09-02\",\"type\":\"date\"}]},\"input\":{\"op\":\"source\",\"name\":\"lineitem\"}}}}}";
+    "\"1998-09-02\",\"type\":\"date\"}]},\"input\":{\"op\":\"source\",\"name\":\"lineitem\"}}}}}}";
 
 static int resolve(void *ctx, const char *name, exec_budget *bud, exec_op **out, tarn_err *err)
 {

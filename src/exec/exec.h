@@ -50,7 +50,9 @@ typedef struct exec_budget {
     size_t peak_bytes;  /* highest used_bytes seen */
 } exec_budget;
 
+/* limit_bytes 0: the default, EXEC_BUDGET_RAM_DIVISOR-th of physical memory. */
 void exec_budget_init(exec_budget *b, size_t limit_bytes);
+#define EXEC_BUDGET_RAM_DIVISOR 4
 /* Accounts `bytes` more; TARN_ENOMEM_BUDGET (message naming `what`) when
  * that would pass the limit, in which case nothing is accounted. */
 int exec_budget_reserve(exec_budget *b, size_t bytes, const char *what, tarn_err *err);

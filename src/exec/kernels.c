@@ -9,10 +9,17 @@
 #include "exec/exec_int.h"
 
 #include <string.h>
+#include <unistd.h>
 
 void exec_budget_init(exec_budget *b, size_t limit_bytes)
 {
     memset(b, 0, sizeof(*b));
+    if (limit_bytes == 0) {
+        long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+        /* 1 GiB when the system does not say */
+        limit_bytes = pages > 0 && page > 0 ? (size_t)pages / EXEC_BUDGET_RAM_DIVISOR * (size_t)page
+                                            : (size_t)1 << 30;
+    }
     b->limit_bytes = limit_bytes;
 }
 
