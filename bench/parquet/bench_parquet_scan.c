@@ -91,36 +91,43 @@ static int64_t fold_str(const vec_col *c, uint32_t r, bool exact)
     return exact ? (int64_t)(1000 * n + (n ? s[0] : 0)) : (int64_t)n;
 }
 
-/* Folds one column of a batch into acc/facc (valid rows only). */
+/* Folds one column of a batch into acc/facc (valid rows only). The type
+ * switch sits outside the row loops so that they stay tight, as an
+ * engine's sum would be. */
 static void fold_col(bench *b, uint32_t i, const vec_col *c, bool exact)
 {
     uint64_t a = (uint64_t)b->acc[i];
     double fa = b->facc[i];
-    for (uint32_t r = 0; r < c->len; r++) {
-        if (!vec_col_is_valid(c, r))
-            continue;
-        switch (c->type.id) {
-        case VEC_I32:
-        case VEC_DATE:
-            a += (uint64_t)(int64_t)((const int32_t *)c->data)[r];
-            break;
-        case VEC_I64:
-            a += (uint64_t)((const int64_t *)c->data)[r];
-            break;
-        case VEC_F64: {
-            double x = ((const double *)c->data)[r];
+    bool all = c->validity == NULL;
+    const int32_t *i32 = c->data;
+    const int64_t *i64 = c->data;
+    const double *f64 = c->data;
+    switch (c->type.id) {
+    case VEC_I32:
+    case VEC_DATE:
+        for (uint32_t r = 0; r < c->len; r++)
+            a += all || vec_col_is_valid(c, r) ? (uint64_t)(int64_t)i32[r] : 0;
+        break;
+    case VEC_I64:
+        for (uint32_t r = 0; r < c->len; r++)
+            a += all || vec_col_is_valid(c, r) ? (uint64_t)i64[r] : 0;
+        break;
+    case VEC_F64:
+        for (uint32_t r = 0; r < c->len; r++) {
+            if (!all && !vec_col_is_valid(c, r))
+                continue;
             if (exact)
-                a += (uint64_t)llround(x * 100);
+                a += (uint64_t)llround(f64[r] * 100);
             else
-                fa += x;
-            break;
+                fa += f64[r];
         }
-        case VEC_STRING:
-            a += (uint64_t)fold_str(c, r, exact);
-            break;
-        default:
-            break;
-        }
+        break;
+    case VEC_STRING:
+        for (uint32_t r = 0; r < c->len; r++)
+            a += all || vec_col_is_valid(c, r) ? (uint64_t)fold_str(c, r, exact) : 0;
+        break;
+    default:
+        break;
     }
     b->acc[i] = (int64_t)a;
     b->facc[i] = fa;

@@ -30,6 +30,14 @@ uint32_t pq_crc32(const uint8_t *p, size_t len);
  * early or is malformed. *used gets the bytes consumed. */
 int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t *out, size_t *used,
                   const char **why);
+/* Levels (bit width bw <= 8): decodes `count` values into bytes, each
+ * checked <= max (else TARN_ECORRUPT, reason in *why); *nmax gets how many
+ * equal max. */
+int pq_rle_decode_levels(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t max,
+                         uint8_t *out, uint32_t *nmax, const char **why);
+/* Whether the hybrid data starts with an RLE run of at least `count`
+ * copies of `value` (all levels equal: the common all-valid page). */
+bool pq_rle_starts_with_run(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t value);
 /* Appends the hybrid encoding of values[0..count) with bit width bw. */
 int pq_rle_encode(const uint32_t *values, uint32_t count, int bw, tarn_buf *out);
 /* Whether p[0..n) is valid UTF-8 (RFC 3629). */

@@ -297,7 +297,10 @@ int pq_file_open(const pq_source *src, pq_file **out, tarn_err *err)
 int pq_file_open_bytes(const void *data, size_t len, const char *name, pq_file **out, tarn_err *err)
 {
     pq_source src = {.read = mem_read, .ctx = (void *)(uintptr_t)data, .size = len, .name = name};
-    return pq_file_open(&src, out, err);
+    int rc = pq_file_open(&src, out, err);
+    if (rc == 0)
+        (*out)->bytes = data; /* scans read column chunks in place, uncopied */
+    return rc;
 }
 
 void pq_file_close(pq_file *f)

@@ -13,7 +13,8 @@ struct pq_file {
     pq_meta meta;         /* decoded footer */
     pq_column_info *cols; /* ncols leaf columns, in schema order */
     uint32_t ncols;
-    char **col_names; /* owned dotted names */
+    char **col_names;     /* owned dotted names */
+    const uint8_t *bytes; /* the whole file when opened from memory, else NULL */
 };
 
 /* Appends one PLAIN-encoded value (a statistics min or max: byte arrays

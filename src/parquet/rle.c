@@ -117,6 +117,90 @@ int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t
     return 0;
 }
 
+bool pq_rle_starts_with_run(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t value)
+{
+    const uint8_t *end = p + len;
+    uint64_t h;
+    size_t vbytes = ((size_t)bw + 7) / 8;
+    if (bw < 0 || bw > 32 || read_uleb(&p, end, &h) != 0 || (h & 1) || (h >> 1) < count ||
+        (size_t)(end - p) < vbytes)
+        return false;
+    uint32_t v = 0;
+    for (size_t k = 0; k < vbytes; k++)
+        v |= (uint32_t)p[k] << (8 * k);
+    return v == value;
+}
+
+/* Bit-packed levels: n values of bw (<= 8) bits into bytes, checked <= max;
+ * *nmax counts those equal to max. Returns false on a level above max. */
+static bool unpack_levels(const uint8_t *p, int bw, uint32_t n, uint8_t *out, uint32_t max,
+                          uint32_t *nmax, size_t avail)
+{
+    uint32_t tmp[64], bad = 0, eq = 0;
+    for (uint32_t i = 0; i < n; i += 64) {
+        uint32_t k = n - i < 64 ? n - i : 64;
+        size_t off = (size_t)i * (size_t)bw / 8; /* i is a multiple of 8 */
+        unpack_bits(p + off, bw, k, tmp, avail - off);
+        for (uint32_t j = 0; j < k; j++) {
+            bad |= tmp[j] > max;
+            eq += tmp[j] == max;
+            out[i + j] = (uint8_t)tmp[j];
+        }
+    }
+    *nmax += eq;
+    return !bad;
+}
+
+int pq_rle_decode_levels(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t max,
+                         uint8_t *out, uint32_t *nmax, const char **why)
+{
+    const uint8_t *end = p + len;
+    uint32_t done = 0;
+    *nmax = 0;
+    if (bw < 0 || bw > 8 || max > 255) {
+        *why = "level bit width above 8";
+        return TARN_ECORRUPT;
+    }
+    while (done < count) {
+        uint64_t h;
+        if (read_uleb(&p, end, &h) != 0) {
+            *why = "RLE data ends early";
+            return TARN_ECORRUPT;
+        }
+        uint64_t n = h >> 1;
+        uint32_t v = 0, take;
+        if (h & 1) {
+            if (n > (uint64_t)(end - p) || n * (uint64_t)bw > (uint64_t)(end - p)) {
+                *why = "bit-packed run longer than the data";
+                return TARN_ECORRUPT;
+            }
+            take = n * 8 < count - done ? (uint32_t)(n * 8) : count - done;
+            if (bw > 0 && !unpack_levels(p, bw, take, out + done, max, nmax, (size_t)n * bw)) {
+                *why = "level above the maximum";
+                return TARN_ECORRUPT;
+            }
+            p += n * (uint64_t)bw;
+        } else {
+            if (bw > 0 && p >= end) {
+                *why = "RLE run value ends early";
+                return TARN_ECORRUPT;
+            }
+            v = bw > 0 ? *p++ : 0;
+            take = n < count - done ? (uint32_t)n : count - done;
+        }
+        if (v > max) {
+            *why = "level above the maximum";
+            return TARN_ECORRUPT;
+        }
+        if (!(h & 1) || bw == 0) {
+            memset(out + done, (int)v, take);
+            *nmax += v == max ? take : 0;
+        }
+        done += take;
+    }
+    return 0;
+}
+
 /* Writes a bit-packed run of values[0..n) (n a multiple of 8, padded). */
 static int put_packed(const uint32_t *v, uint32_t n, int bw, tarn_buf *out)
 {

@@ -10,7 +10,8 @@
  *
  * Invariants:
  *  1. pos <= n (levels of the current page) and vpos <= nn (its values);
- *     the number of defs[0..pos) equal to max_def is vpos.
+ *     the number of defs[0..pos) equal to max_def is vpos (defs == NULL:
+ *     every level is max_def, so vpos == pos).
  *  2. Every dictionary index in idx[] is < the dictionary's count (checked
  *     when the page is decoded, so batches never check again).
  *  3. s->mem_used is the sum of the bytes every col_state holds, and never
@@ -42,10 +43,19 @@ typedef struct decoded {
     bool borrowed; /* vals points into the page buffer (not to be freed) */
 } decoded;
 
+/* A buffer reused from page to page and row group to row group: a fresh
+ * allocation per page cost page faults on every page. Charged to the
+ * budget at its capacity. */
+typedef struct scratch {
+    uint8_t *p;
+    size_t cap;
+} scratch;
+
 typedef struct col_state {
     const pq_column_info *ci;
-    size_t width;   /* vec_type_width of the output, 0 for strings */
-    uint8_t *chunk; /* the column chunk's bytes */
+    size_t width;        /* vec_type_width of the output, 0 for strings */
+    uint8_t *chunk;      /* the column chunk's bytes */
+    bool chunk_borrowed; /* chunk points into the file's bytes in memory */
     size_t chunk_len, chunk_pos;
     uint64_t chunk_offset; /* file offset of chunk[0] */
     int codec;
@@ -56,17 +66,18 @@ typedef struct col_state {
     vec_dict *sdict; /* string dictionary */
     decoded fdict;   /* fixed-width dictionary values */
     /* current page */
-    uint8_t *page; /* uncompressed page (values section for v2) */
+    uint8_t *page; /* uncompressed page (values section for v2): in page_buf or the chunk */
     size_t page_len;
     uint32_t n, pos;   /* levels in the page, levels consumed */
-    uint8_t *defs;     /* n definition levels, or NULL when max_def == 0 */
+    uint8_t *defs;     /* n definition levels (in defs_buf), or NULL: all at max_def */
     uint8_t *reps;     /* n repetition levels, or NULL when max_rep == 0 */
     bool row_open;     /* lists: a row has started and not yet ended */
     uint32_t nn, vpos; /* non-null values, values consumed */
     bool is_dict;      /* values are dictionary indexes */
-    uint32_t *idx;     /* nn dictionary indexes */
+    uint32_t *idx;     /* nn dictionary indexes (in idx_buf) */
     decoded vals;      /* nn plain values */
     size_t mem;        /* bytes held, for the budget */
+    scratch page_buf, defs_buf, idx_buf; /* kept until the scan closes */
 } col_state;
 
 struct pq_scan {
@@ -115,6 +126,26 @@ static void give(pq_scan *s, col_state *c, void *p, size_t n)
     tarn_free(p);
 }
 
+/* A buffer of at least n bytes, reusing b's when it is large enough. */
+static void *scratch_get(pq_scan *s, col_state *c, scratch *b, size_t n, tarn_err *err)
+{
+    if (n <= b->cap && b->p != NULL)
+        return b->p;
+    give(s, c, b->p, b->cap);
+    b->cap = 0;
+    b->p = take(s, c, n, err);
+    if (b->p != NULL)
+        b->cap = n;
+    return b->p;
+}
+
+static void scratch_free(pq_scan *s, col_state *c, scratch *b)
+{
+    give(s, c, b->p, b->cap);
+    b->p = NULL;
+    b->cap = 0;
+}
+
 static void decoded_free(pq_scan *s, col_state *c, decoded *d)
 {
     size_t w = c->width;
@@ -129,11 +160,8 @@ static void decoded_free(pq_scan *s, col_state *c, decoded *d)
 static void page_free(pq_scan *s, col_state *c)
 {
     decoded_free(s, c, &c->vals);
-    give(s, c, c->idx, (size_t)c->nn * 4);
-    give(s, c, c->defs, c->n);
     give(s, c, c->reps, c->n);
     c->reps = NULL;
-    give(s, c, c->page, c->page_len);
     c->idx = NULL;
     c->defs = NULL;
     c->page = NULL;
@@ -142,16 +170,22 @@ static void page_free(pq_scan *s, col_state *c)
     c->is_dict = false;
 }
 
+/* Frees what a row group's chunk holds; the scratch buffers stay. */
 static void col_free(pq_scan *s, col_state *c)
 {
     page_free(s, c);
     decoded_free(s, c, &c->fdict);
-    give(s, c, c->chunk, c->chunk_len);
+    if (!c->chunk_borrowed)
+        give(s, c, c->chunk, c->chunk_len);
     vec_dict_release(c->sdict);
-    const pq_column_info *ci = c->ci;
-    TARN_ASSERT(c->mem == 0);
+    col_state keep = *c;
+    TARN_ASSERT(c->mem == c->page_buf.cap + c->defs_buf.cap + c->idx_buf.cap);
     memset(c, 0, sizeof(*c));
-    c->ci = ci;
+    c->ci = keep.ci;
+    c->mem = keep.mem;
+    c->page_buf = keep.page_buf;
+    c->defs_buf = keep.defs_buf;
+    c->idx_buf = keep.idx_buf;
 }
 
 /* ---- value conversion ---- */
@@ -372,11 +406,17 @@ static int check_utf8(const col_state *c, const decoded *d, tarn_err *err)
 
 /* ---- pages ---- */
 
-/* Decompresses `len` stored bytes into a fresh page buffer of `ulen`. */
+/* Decompresses `len` stored bytes into the page buffer (`ulen` bytes);
+ * an uncompressed page is used where it lies in the chunk, uncopied. */
 static int page_inflate(pq_scan *s, col_state *c, const uint8_t *src, size_t len, size_t ulen,
                         int codec, tarn_err *err)
 {
-    c->page = take(s, c, ulen, err);
+    if (codec == PQ_CODEC_UNCOMPRESSED && len == ulen) {
+        c->page = (uint8_t *)(uintptr_t)src; /* read only, like the chunk */
+        c->page_len = ulen;
+        return 0;
+    }
+    c->page = scratch_get(s, c, &c->page_buf, ulen, err);
     if (c->page == NULL)
         return err ? err->code : TARN_ENOMEM;
     c->page_len = ulen;
@@ -422,15 +462,12 @@ static int load_dict(pq_scan *s, col_state *c, const pq_page_header *h, const ui
     } else {
         decoded_free(s, c, &d);
     }
-    give(s, c, c->page, c->page_len);
     c->page = NULL;
     c->page_len = 0;
     c->has_dict = rc == 0;
     return rc;
 }
 
-/* Definition levels: n values of bit width bw(max_def), checked <= max_def.
- * Counts the non-null values into c->nn. */
 /* Repetition levels: n values of bit width bw(max_rep), checked <= max_rep;
  * a chunk's first level must start a row (0). */
 static int load_reps(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
@@ -455,35 +492,27 @@ static int load_reps(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tar
     return rc;
 }
 
+/* Definition levels: n values of bit width bw(max_def), checked <= max_def.
+ * Counts the non-null values into c->nn; c->defs stays NULL when all are
+ * max_def. */
 static int load_defs(pq_scan *s, col_state *c, const uint8_t *p, size_t len, tarn_err *err)
 {
     c->nn = c->n;
-    if (c->ci->max_def == 0)
+    c->defs = NULL;
+    int max = c->ci->max_def, bw = pq_bit_width((uint64_t)max);
+    /* A page without nulls is one RLE run of max_def: no levels to keep,
+     * and batches copy its values in whole runs. */
+    if (max == 0 || pq_rle_starts_with_run(p, len, bw, c->n, (uint32_t)max))
         return 0;
-    uint32_t *tmp = take(s, c, (size_t)c->n * 4, err);
-    if (tmp == NULL)
+    uint8_t *defs = scratch_get(s, c, &c->defs_buf, c->n, err);
+    if (defs == NULL)
         return err ? err->code : TARN_ENOMEM;
-    size_t used;
-    const char *why = NULL;
-    int rc = pq_rle_decode(p, len, pq_bit_width((uint64_t)c->ci->max_def), c->n, tmp, &used, &why);
-    if (rc == 0)
-        c->defs = take(s, c, c->n, err);
-    if (rc == 0 && c->defs == NULL)
-        rc = err ? err->code : TARN_ENOMEM;
-    c->nn = 0;
-    for (uint32_t i = 0; rc == 0 && i < c->n; i++) {
-        if (tmp[i] > (uint32_t)c->ci->max_def)
-            rc = tarn_err_set(err, TARN_ECORRUPT, "definition level %u above max %d", tmp[i],
-                              c->ci->max_def);
-        else {
-            c->defs[i] = (uint8_t)tmp[i];
-            c->nn += tmp[i] == (uint32_t)c->ci->max_def;
-        }
-    }
-    if (rc == TARN_ECORRUPT && why)
-        tarn_err_set(err, rc, "definition levels: %s", why);
-    give(s, c, tmp, (size_t)c->n * 4);
-    return rc;
+    const char *why = "";
+    if (pq_rle_decode_levels(p, len, bw, c->n, (uint32_t)max, defs, &c->nn, &why) != 0)
+        return tarn_err_set(err, TARN_ECORRUPT, "definition levels: %s", why);
+    if (c->nn < c->n)
+        c->defs = defs;
+    return 0;
 }
 
 /* Dictionary indexes: a bit-width byte, then the hybrid RLE. */
@@ -492,7 +521,7 @@ static int load_indexes(pq_scan *s, col_state *c, const uint8_t *p, size_t len, 
     if (!c->has_dict)
         return tarn_err_set(err, TARN_ECORRUPT, "dictionary-encoded page without a dictionary");
     c->is_dict = true;
-    c->idx = take(s, c, (size_t)c->nn * 4, err);
+    c->idx = scratch_get(s, c, &c->idx_buf, (size_t)c->nn * 4, err);
     if (c->idx == NULL)
         return err ? err->code : TARN_ENOMEM;
     if (c->nn == 0)
@@ -503,11 +532,12 @@ static int load_indexes(pq_scan *s, col_state *c, const uint8_t *p, size_t len, 
     const char *why = "";
     if (pq_rle_decode(p + 1, len - 1, p[0], c->nn, c->idx, &used, &why) != 0)
         return tarn_err_set(err, TARN_ECORRUPT, "dictionary indexes: %s", why);
-    uint32_t count = c->sdict ? c->sdict->count : c->fdict.n;
+    /* The largest index, without an early exit, so the loop vectorizes. */
+    uint32_t count = c->sdict ? c->sdict->count : c->fdict.n, top = 0;
     for (uint32_t i = 0; i < c->nn; i++)
-        if (c->idx[i] >= count)
-            return tarn_err_set(err, TARN_ECORRUPT, "dictionary index %u of %u entries", c->idx[i],
-                                count);
+        top = c->idx[i] > top ? c->idx[i] : top;
+    if (top >= count)
+        return tarn_err_set(err, TARN_ECORRUPT, "dictionary index %u of %u entries", top, count);
     return 0;
 }
 
@@ -884,6 +914,12 @@ static int open_chunk(pq_scan *s, col_state *c, const pq_row_group *g, uint32_t 
     c->values_left = m->num_values;
     c->chunk_offset = (uint64_t)start;
     c->chunk_len = (size_t)m->total_compressed;
+    if (s->f->bytes != NULL) {
+        /* The file is in memory (pq_file_open_bytes): read it in place. */
+        c->chunk = (uint8_t *)(uintptr_t)(s->f->bytes + start);
+        c->chunk_borrowed = true;
+        return 0;
+    }
     c->chunk = take(s, c, c->chunk_len, err);
     if (c->chunk == NULL)
         return err ? err->code : TARN_ENOMEM;
@@ -926,6 +962,27 @@ static int append_row(col_state *c, vec_col *out, bool valid)
     return rc;
 }
 
+/* Copies dictionary entries idx[0..n) of width w to dst. The widths of
+ * the common types get a loop of their own: a memcpy call of a runtime
+ * width per value cost more than the rest of the gather. */
+static void dict_gather(uint8_t *dst, const uint8_t *dict, const uint32_t *idx, uint32_t n,
+                        size_t w)
+{
+    if (w == 8) {
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(dst + 8 * (size_t)i, dict + 8 * (size_t)idx[i], 8);
+    } else if (w == 4) {
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(dst + 4 * (size_t)i, dict + 4 * (size_t)idx[i], 4);
+    } else if (w == 16) {
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(dst + 16 * (size_t)i, dict + 16 * (size_t)idx[i], 16);
+    } else {
+        for (uint32_t i = 0; i < n; i++)
+            memcpy(dst + w * i, dict + (size_t)idx[i] * w, w);
+    }
+}
+
 /* Fixed-width columns: copies the run of valid rows at the page position
  * in one go (plain) or by index (dictionary); stops at the first null,
  * which the caller's row-by-row loop takes. */
@@ -943,16 +1000,10 @@ static void fill_fixed(col_state *c, vec_col *out, uint32_t target)
             return;
         size_t w = c->width;
         uint8_t *dst = (uint8_t *)out->data + (size_t)out->len * w;
-        if (!c->is_dict) {
+        if (!c->is_dict)
             memcpy(dst, c->vals.vals + (size_t)c->vpos * w, (size_t)run * w);
-        } else if (w == 8) {
-            const uint64_t *dict = (const uint64_t *)(void *)c->fdict.vals;
-            for (uint32_t i = 0; i < run; i++)
-                memcpy(dst + 8 * (size_t)i, &dict[c->idx[c->vpos + i]], 8);
-        } else {
-            for (uint32_t i = 0; i < run; i++)
-                memcpy(dst + w * i, c->fdict.vals + (size_t)c->idx[c->vpos + i] * w, w);
-        }
+        else
+            dict_gather(dst, c->fdict.vals, c->idx + c->vpos, run, w);
         out->len += run;
         c->vpos += run;
         c->pos += run;
@@ -1283,8 +1334,13 @@ void pq_scan_close(pq_scan *s)
 {
     if (s == NULL)
         return;
-    for (uint32_t i = 0; s->cols && i < s->ncols; i++)
-        col_free(s, &s->cols[i]);
+    for (uint32_t i = 0; s->cols && i < s->ncols; i++) {
+        col_state *c = &s->cols[i];
+        col_free(s, c);
+        scratch_free(s, c, &c->page_buf);
+        scratch_free(s, c, &c->defs_buf);
+        scratch_free(s, c, &c->idx_buf);
+    }
     TARN_ASSERT(s->mem_used == 0);
     tarn_free(s->cols);
     tarn_free(s->leaf);
