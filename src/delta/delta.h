@@ -319,4 +319,127 @@ const char *delta_scan_col_name(const delta_scan *sc, uint32_t i);
 int delta_scan_next(delta_scan *sc, vec_batch *b, tarn_err *err);
 void delta_scan_close(delta_scan *sc);
 
+/* ---- writing (write.c, commit.c; README "Writing" and "Commit protocol") -- */
+
+/* Longest table name (the catalog's rule: [A-Za-z_][A-Za-z0-9_]*). */
+#define DELTA_TABLE_NAME_MAX 128
+/* Most distinct partitions one append may write (one file each). */
+#define DELTA_APPEND_PARTITIONS_MAX 1024
+/* Largest data file one append writes (held in memory, then uploaded). */
+#define DELTA_DATA_FILE_BYTES_MAX ((size_t)1 << 30)
+/* Longest txn id (the catalog's limit). */
+#define DELTA_TXN_ID_MAX 64
+/* Most commits a pending-log pass finishes. */
+#define DELTA_PENDING_MAX 4096
+
+/* A version recorded by the metadata service whose log file may be
+ * missing. For version 0, `actions` is empty: the log file is built from
+ * the table's schema and partition columns (delta_create_table). */
+typedef struct delta_pending {
+    char *table; /* owned */
+    int64_t version;
+    char *actions; /* owned; the newline-delimited JSON of the commit */
+    size_t actions_len;
+    char *schema; /* version 0: the schema string; owned */
+    char **parts; /* version 0: partition columns; owned */
+    size_t nparts;
+    uint64_t created_id; /* version 0: what makes metaData.id unique */
+} delta_pending;
+
+/*
+ * The metadata service as the write path sees it (ARCHITECTURE.md "Commit
+ * protocol"). Two implementations: delta_committer_node (a catalog behind
+ * node_propose) and delta_committer_mem (in memory, the same rules, for
+ * tests and tools without a node). Every function returns 0 or a TARN_E*
+ * code with err set.
+ *
+ * create: records version 0 of `name` (schema string, partition columns);
+ *   *created_id receives a number unique to this creation. TARN_EEXIST
+ *   when the name exists.
+ * commit: records `actions` as version base_version + 1. 0: *version_out
+ *   is the new version (or, for a txn_id committed before, the version it
+ *   got then, with *duplicate_out true). TARN_ECONFLICT: base_version is
+ *   stale and *version_out is the latest version. TARN_ENOENT: no table.
+ *   TARN_ETIMEDOUT / TARN_ECLOSED: unknown whether it committed (retry
+ *   with the same txn_id to find out).
+ * log_written: records that `_delta_log/<version>.json` exists.
+ * pending: the versions whose log is not recorded as written, in table
+ *   then version order (at most DELTA_PENDING_MAX); *out owned by the
+ *   caller (delta_pending_free).
+ */
+typedef struct delta_committer {
+    void *ctx;
+    int (*create)(void *ctx, const char *name, const char *schema, const char *const *parts,
+                  size_t nparts, uint64_t *created_id, tarn_err *err);
+    int (*commit)(void *ctx, const char *name, int64_t base_version, const char *txn_id,
+                  const char *actions, size_t len, int64_t *version_out, bool *duplicate_out,
+                  tarn_err *err);
+    int (*log_written)(void *ctx, const char *name, int64_t version, tarn_err *err);
+    int (*pending)(void *ctx, delta_pending **out, size_t *count, tarn_err *err);
+    void (*close)(void *ctx);
+} delta_committer;
+
+void delta_pending_free(delta_pending *p, size_t count);
+
+/* The in-memory committer (catalog rules, no replication). TARN_ENOMEM. */
+int delta_committer_mem(delta_committer *out);
+typedef struct node node;
+/* The committer over a node whose registry has the catalog commands
+ * (catalog_register). `n` is borrowed; it must outlive the committer.
+ * timeout_ms bounds each proposal (0: 10 s). */
+int delta_committer_node(node *n, int timeout_ms, delta_committer *out);
+/* Frees the committer's own state (not the node). Accepts a zeroed one. */
+void delta_committer_close(delta_committer *c);
+
+/* A column of a new table: its name and the vec type its values have. */
+typedef struct delta_column {
+    const char *name;
+    vec_type_info type;
+    bool nullable;
+} delta_column;
+
+/*
+ * Creates table `name` at `tables/<name>/` in `os`: records version 0 with
+ * the committer, then writes `_delta_log/00000000000000000000.json`
+ * (protocol 1/2 and metaData) with put-if-absent and marks it written.
+ * Column types: every vec type delta_kind_vec_type produces except
+ * timestamps without zone. Partition columns must be columns of type
+ * string, an integer, date or boolean. TARN_EINVAL (bad name or columns),
+ * TARN_ENOTSUP (a type), TARN_EEXIST, committer and store errors.
+ */
+int delta_create_table(delta_committer *c, objstore *os, const char *name, const delta_column *cols,
+                       size_t ncols, const char *const *parts, size_t nparts, tarn_err *err);
+
+typedef struct delta_append_opts {
+    const char *txn_id; /* NULL: a random one; reuse it to retry safely */
+    /* Times a conflict is answered by committing the same files on the
+     * latest version (an append reads nothing, so it can always rebase);
+     * 0: report the conflict. */
+    uint32_t rebase_max;
+    /* Test seam for crash tests: stop as a killed process would (no
+     * cleanup) right after the upload (1) or right after the commit was
+     * accepted, before the log file is written (2); returns TARN_EIO. */
+    int crash_point;
+} delta_append_opts;
+
+/*
+ * Appends the rows of `batches` (typed as the table's columns, in schema
+ * order) to the table whose latest state is `base` (borrowed): writes one
+ * Parquet file (snappy) per partition under tables/<name>/<partition
+ * path>/<uuid>.parquet, uploads them, then commits add actions with stats
+ * and writes the log file. 0: *version_out is the committed version.
+ * TARN_ECONFLICT (a newer version exists and rebase_max is spent;
+ * *version_out is the latest): the uploaded files are removed.
+ * TARN_EINVAL (batches do not match the schema), TARN_ETOOBIG, committer,
+ * Parquet and store errors (files removed when possible).
+ */
+int delta_append(delta_committer *c, objstore *os, const char *name, const delta_snapshot *base,
+                 const vec_batch *batches, size_t nbatches, const delta_append_opts *opts,
+                 int64_t *version_out, tarn_err *err);
+
+/* Writes the log file of every version the committer has and the log
+ * lacks (a new leader's duty; README "Crash points"), then marks each
+ * written. *done_out (may be NULL) counts them. */
+int delta_finish_pending_logs(delta_committer *c, objstore *os, size_t *done_out, tarn_err *err);
+
 #endif
