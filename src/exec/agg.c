@@ -89,6 +89,11 @@ typedef struct agg_op {
     uint32_t nstr, str_cap;
     /* per string key: its dictionary's entries as string ids */
     const vec_dict *hdict[EXEC_AGG_KEYS_MAX];
+    /* keys all dictionary strings with few combinations: group id per
+     * combination of codes (UINT32_MAX: not seen), while the dictionaries
+     * stay the same */
+    uint32_t *direct;
+    bool direct_stale;
     uint32_t hdict_count[EXEC_AGG_KEYS_MAX];
     uint32_t *dmap[EXEC_AGG_KEYS_MAX];
     uint32_t dmap_cap[EXEC_AGG_KEYS_MAX];
@@ -270,6 +275,7 @@ static int dict_ids(agg_op *a, uint32_t j, const vec_dict *d, tarn_err *err)
     if (rc != 0)
         return rc;
     a->hdict[j] = vec_dict_retain((vec_dict *)d);
+    a->direct_stale = true;
     a->hdict_count[j] = d->count;
     return 0;
 }
@@ -605,6 +611,64 @@ static void segment(agg_op *a, uint32_t n)
         a->srows[a->seg_fill[a->gid[k]]++] = a->rows[k];
 }
 
+/* Combinations of dictionary codes (one extra per key for NULL) a direct
+ * map covers. */
+#define AGG_DIRECT_MAX 4096
+
+/* When every key is a dictionary string and the codes have few
+ * combinations, a row's combination indexes a direct map of group ids
+ * (filled from the probe of earlier batches), which skips hashing and
+ * probing. Sets *eligible when the map applies (each row's combination
+ * is then in a->srows, which is free until segment()), and *hit when every
+ * row found its group there. */
+static int direct_try(agg_op *a, const vec_col *const *kc, uint32_t n, bool *eligible, bool *hit,
+                      tarn_err *err)
+{
+    uint64_t total = 1;
+    uint32_t *idx = a->srows;
+    *eligible = *hit = false;
+    for (uint32_t j = 0; j < a->nkeys; j++) {
+        if (!(kc[j]->dict && kc[j]->codes) || (total *= kc[j]->dict->count + 1) > AGG_DIRECT_MAX)
+            return 0;
+        int rc = dict_ids(a, j, kc[j]->dict, err);
+        if (rc != 0)
+            return rc;
+    }
+    if (a->nkeys == 0)
+        return 0;
+    if (a->direct == NULL) {
+        int rc = agg_reserve(a, AGG_DIRECT_MAX * 4, err);
+        if (rc != 0)
+            return rc;
+        a->direct = tarn_malloc(AGG_DIRECT_MAX * 4);
+        if (a->direct == NULL)
+            return tarn_err_set(err, TARN_ENOMEM, "hash aggregate: direct map");
+        a->direct_stale = true;
+    }
+    if (a->direct_stale)
+        memset(a->direct, 0xff, AGG_DIRECT_MAX * 4);
+    a->direct_stale = false;
+    *eligible = true;
+    for (uint32_t k = 0; k < n; k++)
+        idx[k] = 0;
+    for (uint32_t j = 0, stride = 1; j < a->nkeys; j++) {
+        const vec_col *c = kc[j];
+        uint32_t cnt = c->dict->count;
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = a->rows[k];
+            idx[k] += (vec_col_is_valid(c, i) ? c->codes[i] : cnt) * stride;
+        }
+        stride *= cnt + 1;
+    }
+    bool all = true;
+    for (uint32_t k = 0; k < n; k++) {
+        a->gid[k] = a->direct[idx[k]];
+        all &= a->gid[k] != UINT32_MAX;
+    }
+    *hit = all;
+    return 0;
+}
+
 static int agg_consume(agg_op *a, const vec_batch *b, tarn_err *err)
 {
     uint32_t n = vec_batch_live_count(b);
@@ -617,12 +681,17 @@ static int agg_consume(agg_op *a, const vec_batch *b, tarn_err *err)
         a->nulls[k] = 0;
     }
     const vec_col *kc[EXEC_AGG_KEYS_MAX];
-    for (uint32_t j = 0; j < a->nkeys && rc == 0; j++) {
+    for (uint32_t j = 0; j < a->nkeys; j++)
         kc[j] = &b->cols[a->keys[j]];
+    bool hit = false, direct = false;
+    rc = direct_try(a, kc, n, &direct, &hit, err);
+    for (uint32_t j = 0; j < a->nkeys && rc == 0 && !hit; j++)
         rc = keys_normalize(a, kc[j], j, n, err);
-    }
-    if (rc == 0)
+    if (rc == 0 && !hit)
         rc = probe(a, n, err);
+    if (rc == 0 && direct && !hit) /* learn the combinations of this batch */
+        for (uint32_t k = 0; k < n; k++)
+            a->direct[a->srows[k]] = a->gid[k];
     if (rc == 0)
         segment(a, n);
     for (uint32_t i = 0; i < a->naggs && rc == 0; i++)
@@ -794,6 +863,7 @@ static void agg_close(exec_op *op)
     }
     tarn_free(a->str_slots);
     tarn_free(a->str_pos);
+    tarn_free(a->direct);
     exec_budget_release(op->budget, a->acct_bytes);
 }
 
