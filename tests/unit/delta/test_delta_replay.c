@@ -460,6 +460,32 @@ static void test_checkpoint_unreadable_and_corrupt(void **state)
     free(v3);
 }
 
+static int cp_oom_op(void *ctx)
+{
+    fx *f = ctx;
+    tarn_err err = TARN_ERR_INIT;
+    delta_snapshot *s = NULL;
+    int rc = delta_snapshot_at_version(f->t, 3, &s, &err);
+    if (rc == 0 && s->checkpoint_version != 2)
+        rc = TARN_EINVAL;
+    delta_snapshot_free(s);
+    return rc;
+}
+
+/* Out of memory anywhere in loading a checkpoint (Parquet scan, rows to
+ * actions, replay) is an error and leaks nothing. */
+static void test_checkpoint_out_of_memory(void **state)
+{
+    fx *f = *state;
+    char *v2, *v3;
+    cp_reference(f, &v2, &v3);
+    put_data_file(f, CP2, "checkpoint_v2.parquet");
+    delete_json_upto(f, 2);
+    assert_true(tarn_test_oom_loop(cp_oom_op, NULL, f, 20000) > 10);
+    free(v2);
+    free(v3);
+}
+
 /* More commits than one list page holds (OBJSTORE_LIST_MAX): the listing
  * is paginated. */
 static void test_paginated_listing(void **state)
@@ -500,6 +526,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_checkpoint_equals_json_replay, setup, teardown),
         cmocka_unit_test_setup_teardown(test_multipart_checkpoint, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_unreadable_and_corrupt, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_out_of_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_paginated_listing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
