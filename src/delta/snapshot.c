@@ -136,6 +136,16 @@ static int replay_range(delta_table *t, int64_t from, int64_t to, delta_replay *
     return 0;
 }
 
+static int checkpoint_time(delta_table *t, int64_t version, int64_t *out, tarn_err *err)
+{
+    delta_commit *c = NULL;
+    int rc = delta_commit_read(t, version, &c, err);
+    if (rc == 0)
+        rc = commit_time(t, c, out, err);
+    delta_commit_free(c);
+    return rc;
+}
+
 /* Starts the replay from the checkpoint `cp` when it can be read; else,
  * when every commit from 0 still exists, from version 0 (*from_out). */
 static int start_replay(delta_table *t, const delta_listing *l, const delta_cp *cp, delta_replay *r,
@@ -187,6 +197,10 @@ static int build(delta_table *t, const delta_listing *l, int64_t version, delta_
         s->timestamp_ms = -1;
     if (rc == 0)
         rc = replay_range(t, from, version, &r, &s->timestamp_ms, err);
+    /* At the checkpoint's own version no commit was replayed; its JSON
+     * file, while it exists, still gives the commit timestamp. */
+    if (rc == 0 && from > version && find_version(l, version) >= 0)
+        rc = checkpoint_time(t, version, &s->timestamp_ms, err);
     if (rc == 0)
         rc = delta_replay_finish(&r, version, s, err);
     delta_replay_free(&r);

@@ -407,6 +407,14 @@ static void test_checkpoint_equals_json_replay(void **state)
     put_data_file(f, CP2, "checkpoint_v2.parquet");
     const char *lc = "{\"version\":2,\"size\":7}";
     put_file(f, "tables/t/_delta_log/_last_checkpoint", lc, strlen(lc));
+    /* While version 2's JSON exists, the snapshot at the checkpoint has
+     * its commit timestamp (the file's mtime here). */
+    tarn_err err = TARN_ERR_INIT;
+    delta_snapshot *s = NULL;
+    assert_int_equal(delta_snapshot_at_version(f->t, 2, &s, &err), 0);
+    assert_int_equal(s->checkpoint_version, 2);
+    assert_true(s->timestamp_ms > 0);
+    delta_snapshot_free(s);
     expect_cp_equal(f, v2, v3);
     free(v2);
     free(v3);
