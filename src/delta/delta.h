@@ -366,6 +366,9 @@ typedef struct delta_pending {
  * pending: the versions whose log is not recorded as written, in table
  *   then version order (at most DELTA_PENDING_MAX); *out owned by the
  *   caller (delta_pending_free).
+ *
+ * Threads: the node committer may be used by several threads at once
+ * (node_propose is); the in-memory one by one thread at a time.
  */
 typedef struct delta_committer {
     void *ctx;
