@@ -41,27 +41,68 @@ static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
     return -1;
 }
 
-/* Unpacks n (<= 8 * groups) values of bw bits, LSB first, from p. */
-static void unpack_bits(const uint8_t *p, int bw, uint32_t n, uint32_t *out, size_t avail)
+/* Unpacks n values of bw bits, LSB first, from p: one unaligned 8-byte
+ * load per value while 8 bytes remain (a little-endian host), then byte by
+ * byte. Inlined with a constant bw (unpack_bits below), the shifts and
+ * offsets of each group of 8 become constants. */
+static inline __attribute__((always_inline)) void unpack_bw(const uint8_t *p, int bw, uint32_t n,
+                                                            uint32_t *out, size_t avail)
 {
     uint64_t mask = bw == 32 ? 0xffffffffu : ((1u << bw) - 1);
-    size_t bit = 0;
     uint32_t i = 0;
-    /* Fast path: one unaligned 8-byte load per value while 8 bytes remain. */
-    for (; i < n && (bit >> 3) + 8 <= avail; i++, bit += (size_t)bw) {
-        uint64_t w;
-        memcpy(&w, p + (bit >> 3), 8); /* little-endian host */
-        out[i] = (uint32_t)((w >> (bit & 7)) & mask);
+    /* Whole groups of 8 values (bw bytes each) whose loads stay inside. */
+    /* Group g reads up to byte g * bw + 7 * bw / 8 + 8 < (g + 1) * bw + 8. */
+    size_t fast_groups = avail >= 8 ? (avail - 8) / (size_t)bw : 0;
+    uint32_t fast = fast_groups < n / 8 ? (uint32_t)fast_groups : n / 8;
+    for (uint32_t g = 0; g < fast; g++, p += bw, out += 8) {
+#pragma GCC unroll 8
+        for (int k = 0; k < 8; k++) {
+            uint64_t w;
+            memcpy(&w, p + (k * bw) / 8, 8);
+            out[k] = (uint32_t)((w >> ((k * bw) % 8)) & mask);
+        }
     }
+    avail -= (size_t)fast * (size_t)bw;
+    n -= fast * 8;
+    size_t bit = 0;
     for (; i < n; i++, bit += (size_t)bw) {
         size_t byte = bit >> 3;
         unsigned shift = bit & 7;
         uint64_t w = 0;
         /* bw + shift <= 39 bits: at most 5 bytes, all inside the group. */
         size_t nbytes = (shift + (unsigned)bw + 7) / 8;
-        for (size_t k = 0; k < nbytes; k++)
+        for (size_t k = 0; k < nbytes && byte + k < avail; k++)
             w |= (uint64_t)p[byte + k] << (8 * k);
         out[i] = (uint32_t)((w >> shift) & mask);
+    }
+}
+
+#define UNPACK_CASE(k)                                                                             \
+    case k:                                                                                        \
+        unpack_bw(p, k, n, out, avail);                                                            \
+        return;
+
+static void unpack_bits(const uint8_t *p, int bw, uint32_t n, uint32_t *out, size_t avail)
+{
+    switch (bw) {
+        UNPACK_CASE(1)
+        UNPACK_CASE(2)
+        UNPACK_CASE(3)
+        UNPACK_CASE(4)
+        UNPACK_CASE(5)
+        UNPACK_CASE(6)
+        UNPACK_CASE(7)
+        UNPACK_CASE(8)
+        UNPACK_CASE(9)
+        UNPACK_CASE(10)
+        UNPACK_CASE(11)
+        UNPACK_CASE(12)
+        UNPACK_CASE(13)
+        UNPACK_CASE(14)
+        UNPACK_CASE(15)
+        UNPACK_CASE(16)
+    default:
+        unpack_bw(p, bw, n, out, avail);
     }
 }
 
@@ -83,12 +124,13 @@ int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t
         }
         uint64_t n = h >> 1;
         if (h & 1) {
-            /* n groups of 8 values take n * bw bytes. */
-            if (n > (uint64_t)(end - p) || n * (uint64_t)bw > (uint64_t)(end - p)) {
+            /* n groups of 8 values take n * bw bytes (none at width 0,
+             * which our writer emits for a one-entry dictionary). */
+            if (bw > 0 && (n > (uint64_t)(end - p) || n * (uint64_t)bw > (uint64_t)(end - p))) {
                 *why = "bit-packed run longer than the data";
                 return TARN_ECORRUPT;
             }
-            uint64_t vals = n * 8;
+            uint64_t vals = n > count ? (uint64_t)count : n * 8;
             uint32_t take = vals < count - done ? (uint32_t)vals : count - done;
             if (bw == 0)
                 memset(out + done, 0, (size_t)take * sizeof(uint32_t));
@@ -170,11 +212,12 @@ int pq_rle_decode_levels(const uint8_t *p, size_t len, int bw, uint32_t count, u
         uint64_t n = h >> 1;
         uint32_t v = 0, take;
         if (h & 1) {
-            if (n > (uint64_t)(end - p) || n * (uint64_t)bw > (uint64_t)(end - p)) {
+            if (bw > 0 && (n > (uint64_t)(end - p) || n * (uint64_t)bw > (uint64_t)(end - p))) {
                 *why = "bit-packed run longer than the data";
                 return TARN_ECORRUPT;
             }
-            take = n * 8 < count - done ? (uint32_t)(n * 8) : count - done;
+            uint64_t vals = n > count ? (uint64_t)count : n * 8;
+            take = vals < count - done ? (uint32_t)vals : count - done;
             if (bw > 0 && !unpack_levels(p, bw, take, out + done, max, nmax, (size_t)n * bw)) {
                 *why = "level above the maximum";
                 return TARN_ECORRUPT;
