@@ -38,7 +38,7 @@ void tarn_hex_encode(const void *data, size_t n, char *out)
     out[2 * n] = '\0';
 }
 
-static int hex_value(char c)
+int tarn_hex_digit(char c)
 {
     if (c >= '0' && c <= '9')
         return c - '0';
@@ -54,23 +54,13 @@ int tarn_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t n)
     if (hex_len != 2 * n)
         return TARN_EINVAL;
     for (size_t i = 0; i < n; i++) {
-        int hi = hex_value(hex[2 * i]);
-        int lo = hex_value(hex[2 * i + 1]);
+        int hi = tarn_hex_digit(hex[2 * i]);
+        int lo = tarn_hex_digit(hex[2 * i + 1]);
         if (hi < 0 || lo < 0)
             return TARN_EINVAL;
         out[i] = (uint8_t)(hi << 4 | lo);
     }
     return 0;
-}
-
-static inline uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xFF51AFD7ED558CCDull;
-    h ^= h >> 33;
-    h *= 0xC4CEB9FE1A85EC53ull;
-    h ^= h >> 33;
-    return h;
 }
 
 uint64_t tarn_hash64(const void *data, size_t len, uint64_t seed)
@@ -82,13 +72,13 @@ uint64_t tarn_hash64(const void *data, size_t len, uint64_t seed)
     while (len >= 8) {
         uint64_t w;
         memcpy(&w, p, 8);
-        h = (h ^ mix64(w)) * 0x9E3779B97F4A7C15ull;
+        h = (h ^ tarn_mix64(w)) * 0x9E3779B97F4A7C15ull;
         h = (h << 31) | (h >> 33);
         p += 8;
         len -= 8;
     }
     uint64_t tail = 0;
     memcpy(&tail, p, len);
-    h ^= mix64(tail ^ len);
-    return mix64(h);
+    h ^= tarn_mix64(tail ^ len);
+    return tarn_mix64(h);
 }

@@ -26,6 +26,21 @@ void tarn_hex_encode(const void *data, size_t n, char *out);
  * wrong length or a non-hex digit. */
 int tarn_hex_decode(const char *hex, size_t hex_len, uint8_t *out, size_t n);
 
+/* The value of one hex digit (either case), or -1 for any other char. */
+int tarn_hex_digit(char c);
+
+/* The MurmurHash3 64-bit finaliser: spreads the bits of h (a cheap hash of
+ * one integer key, and the last step of tarn_hash64). */
+static inline uint64_t tarn_mix64(uint64_t h)
+{
+    h ^= h >> 33;
+    h *= 0xFF51AFD7ED558CCDull;
+    h ^= h >> 33;
+    h *= 0xC4CEB9FE1A85EC53ull;
+    h ^= h >> 33;
+    return h;
+}
+
 /* A fast non-cryptographic 64-bit hash for hash tables (not for untrusted
  * keys where flooding matters: seed it). */
 uint64_t tarn_hash64(const void *data, size_t len, uint64_t seed);

@@ -12,20 +12,10 @@
 #include "delta/delta_int.h"
 
 #include "base/alloc.h"
+#include "base/hash.h"
 
 #include <stdio.h>
 #include <string.h>
-
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
 
 int delta_path_decode(const char *s, char **out, tarn_err *err)
 {
@@ -41,8 +31,8 @@ int delta_path_decode(const char *s, char **out, tarn_err *err)
             d[j++] = s[i];
             continue;
         }
-        int hi = i + 2 < n ? hexval(s[i + 1]) : -1;
-        int lo = hi >= 0 ? hexval(s[i + 2]) : -1;
+        int hi = i + 2 < n ? tarn_hex_digit(s[i + 1]) : -1;
+        int lo = hi >= 0 ? tarn_hex_digit(s[i + 2]) : -1;
         if (hi < 0 || lo < 0 || (hi == 0 && lo == 0)) {
             tarn_free(d);
             return tarn_err_set(err, TARN_ECORRUPT, "path \"%.200s\": bad %%-escape at byte %zu", s,

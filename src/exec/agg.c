@@ -107,16 +107,6 @@ typedef struct agg_op {
 
 #define AGG_SEED 0x5ca1ab1e0ddba11ULL
 
-static inline uint64_t mix64(uint64_t h)
-{
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    h *= 0xc4ceb9fe1a85ec53ULL;
-    h ^= h >> 33;
-    return h;
-}
-
 static int agg_reserve(agg_op *a, size_t bytes, tarn_err *err)
 {
     int rc = exec_budget_reserve(a->base.budget, bytes, "hash aggregate", err);
@@ -332,7 +322,7 @@ static int keys_normalize(agg_op *a, const vec_col *c, uint32_t j, uint32_t n, t
             }
     }
     for (uint32_t k = 0; k < n; k++)
-        h[k] = mix64(h[k] ^ (w[k * K + j] + (uint64_t)j));
+        h[k] = tarn_mix64(h[k] ^ (w[k * K + j] + (uint64_t)j));
     return 0;
 }
 

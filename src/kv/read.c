@@ -1,11 +1,12 @@
 /*
  * kv/read.c: reads in a store read transaction: get, and range scans in
- * key byte order with a continuation token (lowercase hex of the next key
- * to return). Design note: src/kv/README.md ("Reads").
+ * key byte order with a continuation token (hex of the next key to
+ * return). Design note: src/kv/README.md ("Reads").
  */
 #include "kv/kv_int.h"
 
 #include "base/alloc.h"
+#include "base/hash.h"
 
 #include <string.h>
 
@@ -23,37 +24,14 @@ int kv_get(store_txn *txn, const void *key, size_t klen, kv_item *out)
     return kv_record_parse(v, vl, out);
 }
 
-static void hex_encode(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = 0;
-}
-
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-/* Decodes an untrusted token into key (KV_KEY_MAX_BYTES). */
+/* Decodes an untrusted token (hex of a key) into key (KV_KEY_MAX_BYTES). */
 static int token_decode(const char *tok, uint8_t *key, size_t *klen)
 {
     size_t n = strnlen(tok, KV_TOKEN_MAX_BYTES);
     if (n == 0 || n % 2 != 0 || n >= KV_TOKEN_MAX_BYTES)
         return TARN_EINVAL;
-    for (size_t i = 0; i < n / 2; i++) {
-        int hi = hex_digit(tok[2 * i]), lo = hex_digit(tok[2 * i + 1]);
-        if (hi < 0 || lo < 0)
-            return TARN_EINVAL;
-        key[i] = (uint8_t)(hi << 4 | lo);
-    }
+    if (tarn_hex_decode(tok, n, key, n / 2) != 0)
+        return TARN_EINVAL;
     *klen = n / 2;
     return 0;
 }
@@ -102,7 +80,7 @@ static int scan_collect(store_cursor *c, const kv_scan_opts *o, const void *from
         if (o->end && o->end_len > 0 && key_cmp(k, kl, o->end, o->end_len) >= 0)
             return 0;
         if (page->count == limit) {
-            hex_encode(k, kl, page->next_token);
+            tarn_hex_encode(k, kl, page->next_token);
             return 0;
         }
         kv_item *it = &page->items[page->count];

@@ -9,6 +9,7 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
+#include "base/hash.h"
 #include "kv/kv.h"
 
 #include <inttypes.h>
@@ -118,17 +119,6 @@ static int b64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len)
     return 0;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Finds `name` in an untrusted query string and percent-decodes its value
  * ('+' is a space) into out (cap bytes, NUL-terminated; *len_out bytes).
  * 0 when found, TARN_ENOENT when absent, TARN_EINVAL for a bad escape,
@@ -146,8 +136,8 @@ static int query_get(const char *q, const char *name, char *out, size_t cap, siz
             for (; v < end; v++) {
                 int c = (unsigned char)*v;
                 if (c == '%') {
-                    int h = v + 2 < end ? hexval(v[1]) : -1;
-                    int l = h >= 0 ? hexval(v[2]) : -1;
+                    int h = v + 2 < end ? tarn_hex_digit(v[1]) : -1;
+                    int l = h >= 0 ? tarn_hex_digit(v[2]) : -1;
                     if (h < 0 || l < 0)
                         return TARN_EINVAL;
                     c = h << 4 | l;
