@@ -7,35 +7,8 @@
 set -euo pipefail
 tarn=${1:?usage: test_tarn_kv.sh PATH/TO/tarn}
 work=$(mktemp -d /tmp/tarn-e2e-kv-XXXXXX)
-pid=""
-cleanup() {
-  [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
+source "$(dirname "$0")/lib.sh"
 
-fail() { echo "FAIL: $*" >&2; [[ -f "$work/out" ]] && { echo "--- server stdout/stderr:"; cat "$work/out" "$work/err"; } >&2; exit 1; }
-start() {
-  "$tarn" local --listen "127.0.0.1:0" --data "$work/data" "$@" >"$work/out" 2>"$work/err" &
-  pid=$!
-  for _ in $(seq 150); do
-    url=$(sed -n 's/^tarn: listening on \(http:\/\/127.0.0.1:[0-9]*\)$/\1/p' "$work/out" 2>/dev/null)
-    [[ -n "$url" && "$url" != "http://127.0.0.1:0" ]] && return 0
-    kill -0 "$pid" 2>/dev/null || fail "tarn local exited during start-up"
-    sleep 0.1
-  done
-  fail "tarn local did not print its URL within 15 s"
-}
-stop() {
-  kill -TERM "$pid"
-  wait "$pid" || fail "tarn local exited non-zero after SIGTERM"
-  pid=""
-}
-crash() {
-  kill -9 "$pid"
-  wait "$pid" 2>/dev/null || true
-  pid=""
-}
 # req METHOD PATH [curl args...] -> prints the status; body in $work/body
 req() {
   local m=$1 p=$2

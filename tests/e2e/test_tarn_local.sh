@@ -5,33 +5,7 @@
 set -euo pipefail
 tarn=${1:?usage: test_tarn_local.sh PATH/TO/tarn}
 work=$(mktemp -d /tmp/tarn-e2e-XXXXXX)
-pid=""
-cleanup() {
-  [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*" >&2; [[ -f "$work/out" ]] && { echo "--- server stdout/stderr:"; cat "$work/out" "$work/err"; } >&2; exit 1; }
-# Starts tarn local on an ephemeral port (--listen 127.0.0.1:0) and sets
-# $url from the line it prints.
-start() {
-  "$tarn" local --listen "127.0.0.1:0" --data "$work/data" "$@" >"$work/out" 2>"$work/err" &
-  pid=$!
-  for _ in $(seq 100); do
-    url=$(sed -n 's/^tarn: listening on \(http:\/\/127.0.0.1:[0-9]*\)$/\1/p' "$work/out" 2>/dev/null)
-    [[ -n "$url" && "$url" != "http://127.0.0.1:0" ]] && return 0
-    kill -0 "$pid" 2>/dev/null || fail "tarn local exited during start-up"
-    sleep 0.1
-  done
-  fail "tarn local did not print its URL within 10 s"
-}
-
-stop() {
-  kill -TERM "$pid"
-  wait "$pid" || fail "tarn local exited non-zero after SIGTERM"
-  pid=""
-}
+source "$(dirname "$0")/lib.sh"
 
 # status METHOD PATH [KEY] -> prints the HTTP status
 status() {
