@@ -77,32 +77,50 @@ function lines(path, key) {
     .map((l) => l.split(',').slice(1));
 }
 
-// DIR holds tarn-<set>-<source>.out, duck-<set>-t<threads>.out, sums-<set>.out.
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+// One figure over rounds: the median of each round's median.
+function overRounds(dir, stem, key) {
+  const files = fs.readdirSync(dir).filter((f) => f.startsWith(stem + '-r') && f.endsWith('.out'))
+    .sort();
+  return files.map((f) => Number(lines(`${dir}/${f}`, key)[0][0]));
+}
+
+// DIR holds tarn-<set>-<source>-r<round>.out, duck-<set>-t<threads>-r<round>.out,
+// sums-<set>.out.
 function report(dir) {
   let bad = 0;
-  const row = (who, set, file, rows, bytes) => {
-    const ms = Number(lines(`${dir}/${file}`, 'time_ms')[0][0]);
-    const cpu = Number(lines(`${dir}/${file}`, 'cpu_ms')[0][0]);
-    console.log(`| ${set.padEnd(4)} | ${who.padEnd(22)} | ${ms.toFixed(1).padStart(9)} | ${cpu.toFixed(1).padStart(9)} | ` +
-                `${(rows / ms / 1e3).toFixed(1).padStart(7)} | ` +
-                `${(bytes / ms / 1e3).toFixed(0).padStart(6)} | ${''.padStart(22)} |`);
-    return ms;
+  const row = (who, set, stem, rows, bytes) => {
+    const wall = overRounds(dir, stem, 'time_ms'), ms = median(wall);
+    const cpu = median(overRounds(dir, stem, 'cpu_ms'));
+    console.log(`| ${set.padEnd(4)} | ${who.padEnd(22)} | ${ms.toFixed(1).padStart(9)} | ` +
+                `${cpu.toFixed(1).padStart(9)} | ${(rows / ms / 1e3).toFixed(1).padStart(7)} | ` +
+                `${(bytes / ms / 1e3).toFixed(0).padStart(6)} | ${''.padStart(26)} |`);
+    return wall;
   };
-  console.log('| set  | engine                 | median ms |    cpu ms | Mrows/s |   MB/s | tarn speed vs duckdb   |');
-  console.log('|------|------------------------|-----------|-----------|---------|--------|------------------------|');
+  console.log('| set  | engine                 | median ms |    cpu ms | Mrows/s |   MB/s | ' +
+              'tarn (pread) vs duckdb wall |');
+  console.log('|------|------------------------|-----------|-----------|---------|--------|' +
+              '----------------------------|');
   for (const set of ['all', 'proj']) {
-    const t = `tarn-${set}-pread.out`;
-    const rows = Number(lines(`${dir}/${t}`, 'rows')[0][0]);
-    const bytes = Number(lines(`${dir}/${t}`, 'bytes')[0][0]);
-    const ours = row('tarn 1 thread (pread)', set, t, rows, bytes);
-    row('tarn 1 thread (mmap)', set, `tarn-${set}-mmap.out`, rows, bytes);
+    const first = fs.readdirSync(dir).find((f) => f.startsWith(`tarn-${set}-pread-r`));
+    const rows = Number(lines(`${dir}/${first}`, 'rows')[0][0]);
+    const bytes = Number(lines(`${dir}/${first}`, 'bytes')[0][0]);
+    const ours = row('tarn 1 thread (pread)', set, `tarn-${set}-pread`, rows, bytes);
+    row('tarn 1 thread (mmap)', set, `tarn-${set}-mmap`, rows, bytes);
     for (const th of [1, 2]) {
-      const d = Number(lines(`${dir}/duck-${set}-t${th}.out`, 'time_ms')[0][0]);
-      row(`duckdb ${th} thread${th > 1 ? 's' : ''}`, set, `duck-${set}-t${th}.out`, rows, bytes);
-      console.log(`|      |                        |           |           |         |        | ${('(wall) vs ' + th + ' thr: ' + (d / ours).toFixed(2) + 'x').padStart(22)} |`);
+      const d = row(`duckdb ${th} thread${th > 1 ? 's' : ''}`, set, `duck-${set}-t${th}`, rows, bytes);
+      const ratios = d.map((x, k) => x / ours[k]);
+      const per = ratios.map((x) => x.toFixed(2)).join(' ');
+      const txt = `vs ${th} thr: ${median(ratios).toFixed(2)}x (median)`;
+      console.log(`|      | ${('rounds: ' + per).padEnd(22)} |           |           |         |        | ` +
+                  `${txt.padStart(26)} |`);
     }
-    const ours_s = lines(`${dir}/${t}`, 'sum'), theirs = lines(`${dir}/sums-${set}.out`, 'sum');
-    const names = lines(`${dir}/${t}`, 'col').map((x) => x[0]);
+    const ours_s = lines(`${dir}/${first}`, 'sum'), theirs = lines(`${dir}/sums-${set}.out`, 'sum');
+    const names = lines(`${dir}/${first}`, 'col').map((x) => x[0]);
     ours_s.forEach(([i, v], k) => {
       if (!theirs[k] || theirs[k][1] !== v) {
         console.log(`CHECKSUM MISMATCH ${set} column ${names[k]}: tarn ${v}, duckdb ${theirs[k] && theirs[k][1]}`);

@@ -8,11 +8,12 @@
 #   bench/parquet/run.sh [ROWS]   (default 6000000, lineitem-gen.sql's full table)
 # Env: BUILD (default /work/build-pqbench, release: cmake --preset default
 # -B "$BUILD"), DATA_DIR (the cached Parquet file and outputs; default
-# $TMPDIR/tarn-pqbench), RUNS (median of; default 5).
+# $TMPDIR/tarn-pqbench), RUNS (runs per round; default 5), ROUNDS (default 3).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 rows=${1:-6000000}
 runs=${RUNS:-5}
+rounds=${ROUNDS:-3}
 build=${BUILD:-/work/build-pqbench}
 data=${DATA_DIR:-${TMPDIR:-/tmp}/tarn-pqbench}
 proj=(l_quantity l_extendedprice l_discount l_shipdate)
@@ -26,16 +27,25 @@ if [[ ! -s "$file" ]]; then
   node bench/parquet/duck.js gen "$rows" "$file.tmp" && mv "$file.tmp" "$file"
 fi
 bin="$build/bench/parquet/bench_parquet_scan"
+rm -f "$data"/*.out
+# Rounds alternate the engines so that a busy moment of a shared machine
+# falls on both sides; the table takes the median over rounds.
+for round in $(seq "$rounds"); do
+  for set in all proj; do
+    cols=(); [[ $set == proj ]] && cols=("${proj[@]}")
+    for src in pread mmap; do
+      "$bin" "$file" "$runs" "$src" "${cols[@]}" > "$data/tarn-$set-$src-r$round.out"
+    done
+    for th in 1 2; do
+      node bench/parquet/duck.js scan "$file" "$runs" "$th" "${cols[@]}" \
+        > "$data/duck-$set-t$th-r$round.out"
+    done
+  done
+done
 for set in all proj; do
   cols=(); [[ $set == proj ]] && cols=("${proj[@]}")
-  for src in pread mmap; do
-    "$bin" "$file" "$runs" "$src" "${cols[@]}" > "$data/tarn-$set-$src.out"
-  done
-  for th in 1 2; do
-    node bench/parquet/duck.js scan "$file" "$runs" "$th" "${cols[@]}" > "$data/duck-$set-t$th.out"
-  done
   node bench/parquet/duck.js sums "$file" "${cols[@]}" > "$data/sums-$set.out"
 done
-echo "file $file ($(du -h "$file" | cut -f1), $rows rows), median of $runs runs;" \
+echo "file $file ($(du -h "$file" | cut -f1), $rows rows), $rounds rounds of $runs runs;" \
      "$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
 node bench/parquet/duck.js report "$data"

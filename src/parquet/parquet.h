@@ -75,7 +75,9 @@ typedef struct pq_file pq_file;
  * resolves the schema into leaf columns. TARN_ECORRUPT, TARN_ENOMEM,
  * errors of the read callback. On error nothing is left to free. */
 int pq_file_open(const pq_source *src, pq_file **out, tarn_err *err);
-/* Same, over bytes in memory (borrowed until pq_file_close). */
+/* Same, over bytes in memory (borrowed until pq_file_close). Scans read
+ * the column chunks in place, without copying them (an mmap of a file
+ * makes a zero-copy scan). */
 int pq_file_open_bytes(const void *data, size_t len, const char *name, pq_file **out,
                        tarn_err *err);
 void pq_file_close(pq_file *f);
