@@ -259,7 +259,7 @@ static int read_tail(pq_file *f, uint32_t *footer_len, tarn_err *err)
 
 static int open_footer(pq_file *f, tarn_err *err)
 {
-    uint32_t flen;
+    uint32_t flen = 0; /* set by read_tail on success */
     int rc = read_tail(f, &flen, err);
     if (rc != 0)
         return rc;

@@ -528,7 +528,7 @@ int pq_tool_main(int argc, char **argv, FILE *out, FILE *errout)
     if (argc < 3)
         return usage(errout);
     const char *cmd = argv[1], *path = argv[2];
-    cat_opts co;
+    cat_opts co = {0}; /* parse_cat fills it for `cat` */
     bool is_cat = strcmp(cmd, "cat") == 0;
     if (!is_cat && (strcmp(cmd, "schema") != 0 && strcmp(cmd, "meta") != 0))
         return usage(errout);

@@ -196,7 +196,7 @@ static int parse_select(sql_parser *p, sql_node **out)
         sqlp_accept_kw(p, SQL_KW_ALL);
     int rc;
     do {
-        sql_node *item;
+        sql_node *item = NULL;
         if ((rc = parse_select_item(p, &item)) != 0 ||
             (rc = sqlp_push(p, &n->u.select.items, item)) != 0)
             return rc;
@@ -293,7 +293,7 @@ static int parse_query_tail(sql_parser *p, sql_node *q)
         if ((rc = sqlp_expect_kw(p, SQL_KW_BY)) != 0)
             return rc;
         do {
-            sql_node *o;
+            sql_node *o = NULL;
             if ((rc = parse_order_item(p, &o)) != 0 ||
                 (rc = sqlp_push(p, &q->u.query.order_by, o)) != 0)
                 return rc;
@@ -323,7 +323,7 @@ int sqlp_query(sql_parser *p, sql_node **out)
     }
     if (sqlp_accept_kw(p, SQL_KW_WITH)) {
         do {
-            sql_node *c;
+            sql_node *c = NULL;
             if ((rc = parse_cte(p, &c)) != 0 || (rc = sqlp_push(p, &q->u.query.ctes, c)) != 0)
                 goto done;
         } while (sqlp_accept(p, SQL_TOK_COMMA));

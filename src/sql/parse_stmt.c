@@ -68,7 +68,7 @@ static int parse_create(sql_parser *p, sql_node *n)
         return sqlp_fail_expected(p, "'(' or AS");
     sqlp_next(p);
     do {
-        sql_node *c;
+        sql_node *c = NULL;
         if ((rc = parse_column_def(p, &c)) != 0 ||
             (rc = sqlp_push(p, &n->u.create.columns, c)) != 0)
             return rc;
@@ -117,7 +117,7 @@ static int parse_insert(sql_parser *p, sql_node *n)
         return sqlp_fail_suggest(p, "VALUES or SELECT", c, 2);
     }
     do {
-        sql_node *r;
+        sql_node *r = NULL;
         if ((rc = parse_values_row(p, &r)) != 0 || (rc = sqlp_push(p, &n->u.insert.rows, r)) != 0)
             return rc;
     } while (sqlp_accept(p, SQL_TOK_COMMA));
