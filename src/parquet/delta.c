@@ -18,26 +18,10 @@
 
 #include <string.h>
 
-static int uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
-{
-    uint64_t v = 0;
-    for (unsigned shift = 0; shift < 64; shift += 7) {
-        if (*p >= end)
-            return -1;
-        uint8_t b = *(*p)++;
-        v |= (uint64_t)(b & 0x7f) << shift;
-        if (!(b & 0x80)) {
-            *out = v;
-            return 0;
-        }
-    }
-    return -1;
-}
-
 static int zigzag(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v;
-    if (uleb(p, end, &v) != 0)
+    if (pq_uleb_read(p, end, &v) != 0)
         return -1;
     *out = (v >> 1) ^ (0 - (v & 1));
     return 0;
@@ -97,8 +81,8 @@ int pq_delta_decode(const uint8_t *p, size_t len, uint32_t count, int64_t *out, 
 {
     const uint8_t *start = p, *end = p + len;
     uint64_t block, mbs, total, first;
-    if (uleb(&p, end, &block) || uleb(&p, end, &mbs) || uleb(&p, end, &total) ||
-        zigzag(&p, end, &first)) {
+    if (pq_uleb_read(&p, end, &block) || pq_uleb_read(&p, end, &mbs) ||
+        pq_uleb_read(&p, end, &total) || zigzag(&p, end, &first)) {
         *why = "DELTA_BINARY_PACKED header ends early";
         return TARN_ECORRUPT;
     }

@@ -24,6 +24,11 @@ const char *pq_codec_name(int codec);
 /* CRC-32 (zlib's polynomial) of a page's stored bytes: PageHeader.crc. */
 uint32_t pq_crc32(const uint8_t *p, size_t len);
 
+/* Reads one ULEB128 varint (the RLE hybrid's run headers, the DELTA
+ * encodings' headers) at *p, not past `end`, advancing *p. -1 when it is
+ * truncated or longer than 64 bits. */
+int pq_uleb_read(const uint8_t **p, const uint8_t *end, uint64_t *out);
+
 /* Decodes `count` values of the RLE / bit-packed hybrid with bit width
  * `bw` (0..32) from [p, p+len) into out. Values are not range-checked
  * beyond the bit width. TARN_ECORRUPT (reason in *why) when the data ends

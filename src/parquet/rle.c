@@ -25,7 +25,7 @@ int pq_bit_width(uint64_t max)
     return bw;
 }
 
-static int read_uleb(const uint8_t **p, const uint8_t *end, uint64_t *out)
+int pq_uleb_read(const uint8_t **p, const uint8_t *end, uint64_t *out)
 {
     uint64_t v = 0;
     for (unsigned shift = 0; shift < 64; shift += 7) {
@@ -118,7 +118,7 @@ int pq_rle_decode(const uint8_t *p, size_t len, int bw, uint32_t count, uint32_t
     size_t vbytes = ((size_t)bw + 7) / 8;
     while (done < count) {
         uint64_t h;
-        if (read_uleb(&p, end, &h) != 0) {
+        if (pq_uleb_read(&p, end, &h) != 0) {
             *why = "RLE data ends early";
             return TARN_ECORRUPT;
         }
@@ -164,7 +164,7 @@ bool pq_rle_starts_with_run(const uint8_t *p, size_t len, int bw, uint32_t count
     const uint8_t *end = p + len;
     uint64_t h;
     size_t vbytes = ((size_t)bw + 7) / 8;
-    if (bw < 0 || bw > 32 || read_uleb(&p, end, &h) != 0 || (h & 1) || (h >> 1) < count ||
+    if (bw < 0 || bw > 32 || pq_uleb_read(&p, end, &h) != 0 || (h & 1) || (h >> 1) < count ||
         (size_t)(end - p) < vbytes)
         return false;
     uint32_t v = 0;
@@ -205,7 +205,7 @@ int pq_rle_decode_levels(const uint8_t *p, size_t len, int bw, uint32_t count, u
     }
     while (done < count) {
         uint64_t h;
-        if (read_uleb(&p, end, &h) != 0) {
+        if (pq_uleb_read(&p, end, &h) != 0) {
             *why = "RLE data ends early";
             return TARN_ECORRUPT;
         }
