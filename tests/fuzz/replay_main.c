@@ -5,6 +5,8 @@
  * found, so a missing corpus cannot pass silently. A crash is the failure
  * the sanitizers report.
  */
+#include "common/test_util.h"
+
 #include <dirent.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,12 +19,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int run_file(const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (f == NULL)
-        return -1;
-    uint8_t *buf = malloc(1 << 20);
-    size_t n = buf ? fread(buf, 1, 1 << 20, f) : 0;
-    fclose(f);
+    size_t n = 0;
+    uint8_t *buf = (uint8_t *)tarn_test_read_file(path, &n);
     if (buf == NULL)
         return -1;
     LLVMFuzzerTestOneInput(buf, n);

@@ -6,6 +6,7 @@
  * seed is $TARN_SEED or fixed at 1 for a reproducible suite.
  */
 #include "base/rand.h"
+#include "common/test_util.h"
 
 #include <dirent.h>
 #include <stdint.h>
@@ -14,24 +15,6 @@
 #include <string.h>
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, fp) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(fp);
-    *len = (size_t)n;
-    return p;
-}
 
 static void mutate(tarn_rng *rng, uint8_t *p, size_t len)
 {
@@ -71,7 +54,7 @@ int main(int argc, char **argv)
         char path[4096];
         snprintf(path, sizeof(path), "%s/%s", argv[1], e->d_name);
         size_t len;
-        uint8_t *data = slurp(path, &len);
+        uint8_t *data = (uint8_t *)tarn_test_read_file(path, &len);
         if (data == NULL)
             continue;
         LLVMFuzzerTestOneInput(data, len);

@@ -19,29 +19,13 @@
 #include "parquet/parquet.h"
 #include "pq_canon.h"
 
+#include "common/test_util.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *fp = fopen(path, "rb");
-    if (fp == NULL)
-        return NULL;
-    fseek(fp, 0, SEEK_END);
-    long n = ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    char *p = malloc(n > 0 ? (size_t)n : 1);
-    if (p && fread(p, 1, (size_t)n, fp) != (size_t)n) {
-        free(p);
-        p = NULL;
-    }
-    fclose(fp);
-    *len = (size_t)n;
-    return p;
-}
 
 static int dump(pq_file *f, uint32_t batch_rows, int keep_dict, tarn_err *err)
 {
@@ -81,7 +65,7 @@ int main(int argc, char **argv)
         return 2;
     }
     size_t len;
-    char *data = slurp(argv[1], &len);
+    char *data = tarn_test_read_file(argv[1], &len);
     if (data == NULL) {
         fprintf(stderr, "cannot read %s\n", argv[1]);
         return 1;

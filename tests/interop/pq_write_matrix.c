@@ -13,6 +13,8 @@
 #include "parquet/parquet.h"
 #include "pq_canon.h"
 
+#include "common/test_util.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -266,14 +268,11 @@ static int64_t null_levels(const vec_col *c, uint32_t r)
 static int check_stats(pq_writer *w, const char *path, int64_t nulls_want[NCOLS])
 {
     size_t len;
-    FILE *fp = fopen(path, "rb");
-    fseek(fp, 0, SEEK_END);
-    len = (size_t)ftell(fp);
-    fseek(fp, 0, SEEK_SET);
-    uint8_t *data = malloc(len);
-    if (fread(data, 1, len, fp) != len)
-        abort();
-    fclose(fp);
+    uint8_t *data = (uint8_t *)tarn_test_read_file(path, &len);
+    if (data == NULL) {
+        fprintf(stderr, "%s: cannot read the file just written\n", path);
+        return 1;
+    }
     pq_file *f;
     tarn_err err = TARN_ERR_INIT;
     int bad = 0;
