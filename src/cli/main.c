@@ -1,7 +1,6 @@
 /*
- * cli/main.c: the `tarn` binary. One binary for every role: today the
- * embedded server (`tarn local`) and key management; later `tarn meta`,
- * `tarn worker`, `tarn sql`. See README.md for the tour.
+ * cli/main.c: the `tarn` binary. One binary for every role; main dispatches
+ * on argv[1] through the command table below. See README.md for the tour.
  */
 #include "cli/cli.h"
 
@@ -11,19 +10,47 @@
 #include <stdio.h>
 #include <string.h>
 
+static int parquet_main(int argc, char **argv)
+{
+    /* pq_tool_main wants the command word itself as argv[0]. */
+    return pq_tool_main(argc + 1, argv - 1, stdout, stderr);
+}
+
+static int version_main(int argc, char **argv)
+{
+    (void)argc;
+    (void)argv;
+    printf("tarn %s\n", TARN_VERSION);
+    return 0;
+}
+
+/* One row per command: main passes the arguments after the command word.
+ * `usage` is the command's lines in `tarn help`. */
+typedef struct cli_command {
+    const char *name;
+    int (*main)(int argc, char **argv);
+    const char *usage;
+} cli_command;
+
+static const cli_command commands[] = {
+    {"local", cli_local_main,
+     "  local                  run the embedded server (tarn local --help)\n"},
+    {"key", cli_key_main,
+     "  key create --role R    create an API key (R: read, write, admin)\n"
+     "  key revoke ID          revoke the key with id ID\n"
+     "  key list               list keys (ids and roles, never secrets)\n"},
+    {"parquet", parquet_main,
+     "  parquet schema FILE    print a Parquet file's schema\n"
+     "  parquet meta FILE      row groups, columns, encodings, sizes, statistics\n"
+     "  parquet cat FILE       rows [--columns a,b] [--limit N] [--format table|csv|json]\n"},
+    {"version", version_main, "  version                print the version\n"},
+};
+
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: tarn <command> [options]\n\n"
-            "commands:\n"
-            "  local                  run the embedded server (tarn local --help)\n"
-            "  key create --role R    create an API key (R: read, write, admin)\n"
-            "  key revoke ID          revoke the key with id ID\n"
-            "  key list               list keys (ids and roles, never secrets)\n"
-            "  parquet schema FILE    print a Parquet file's schema\n"
-            "  parquet meta FILE      row groups, columns, encodings, sizes, statistics\n"
-            "  parquet cat FILE       rows [--columns a,b] [--limit N] [--format table|csv|json]\n"
-            "  version                print the version\n");
+    fputs("usage: tarn <command> [options]\n\ncommands:\n", out);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fputs(commands[i].usage, out);
 }
 
 int main(int argc, char **argv)
@@ -35,16 +62,11 @@ int main(int argc, char **argv)
         return 2;
     }
     const char *cmd = argv[1];
-    if (strcmp(cmd, "local") == 0)
-        return cli_local_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "key") == 0)
-        return cli_key_main(argc - 2, argv + 2);
-    if (strcmp(cmd, "parquet") == 0)
-        return pq_tool_main(argc - 1, argv + 1, stdout, stderr);
-    if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
-        printf("tarn %s\n", TARN_VERSION);
-        return 0;
-    }
+    if (strcmp(cmd, "--version") == 0)
+        cmd = "version";
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].main(argc - 2, argv + 2);
     if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
         usage(stdout);
         return 0;
