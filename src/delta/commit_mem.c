@@ -174,6 +174,38 @@ static int mem_pending(void *ctx, delta_pending **out, size_t *count, tarn_err *
     return 0;
 }
 
+static int mem_read(void *ctx, const char *name, int64_t from, int64_t to, delta_pending **out,
+                    size_t *count, int64_t *latest_out, tarn_err *err)
+{
+    mem_table *t = find(ctx, name);
+    *out = NULL;
+    *count = 0;
+    if (t == NULL)
+        return tarn_err_set(err, TARN_ENOENT, "no table %s", name);
+    int64_t latest = (int64_t)t->nv - 1;
+    *latest_out = latest;
+    if (from < 0 || from > latest)
+        return tarn_err_set(err, TARN_ENOENT, "table %s has no version %lld (latest %lld)", name,
+                            (long long)from, (long long)latest);
+    if (to < 0 || to > latest)
+        to = latest;
+    if (to - from + 1 > DELTA_READ_VERSIONS_MAX)
+        to = from + DELTA_READ_VERSIONS_MAX - 1;
+    size_t n = to >= from ? (size_t)(to - from + 1) : 0;
+    delta_pending *p = tarn_calloc(n + 1, sizeof(*p));
+    int rc = p ? 0 : TARN_ENOMEM;
+    size_t done = 0;
+    for (; rc == 0 && done < n; done++)
+        rc = copy_pending(t, (size_t)from + done, &p[done]);
+    if (rc != 0) {
+        delta_pending_free(p, done);
+        return tarn_err_set(err, rc, "reading %s", name);
+    }
+    *out = p;
+    *count = n;
+    return 0;
+}
+
 static void mem_close(void *ctx)
 {
     mem_cat *m = ctx;
@@ -199,6 +231,7 @@ int delta_committer_mem(delta_committer *out)
     mem_cat *m = tarn_calloc(1, sizeof(*m));
     if (m == NULL)
         return TARN_ENOMEM;
-    *out = (delta_committer){m, mem_create, mem_commit, mem_log_written, mem_pending, mem_close};
+    *out = (delta_committer){m,           mem_create, mem_commit, mem_log_written,
+                             mem_pending, mem_close,  mem_read};
     return 0;
 }

@@ -208,6 +208,64 @@ static int node_pending(void *ctx, delta_pending **out, size_t *count, tarn_err 
     return 0;
 }
 
+/* Copies versions from..to of one table out of one read transaction. */
+static int read_versions(store_txn *txn, const char *name, int64_t from, int64_t to,
+                         delta_pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        p[i].table = tarn_strdup(name);
+        p[i].version = from + (int64_t)i;
+        if (p[i].table == NULL)
+            return TARN_ENOMEM;
+        int rc = pend_fill(txn, &p[i]);
+        if (rc != 0)
+            return rc;
+    }
+    (void)to;
+    return 0;
+}
+
+static int node_read(void *ctx, const char *name, int64_t from, int64_t to, delta_pending **out,
+                     size_t *count, int64_t *latest_out, tarn_err *err)
+{
+    node_cm *m = ctx;
+    *out = NULL;
+    *count = 0;
+    store_txn *txn = NULL;
+    int rc = node_read_barrier(m->n, m->timeout_ms, NULL, err);
+    if (rc == 0)
+        rc = store_read_begin(node_store(m->n), &txn, err);
+    if (rc != 0)
+        return rc;
+    catalog_table t;
+    rc = catalog_table_get(txn, name, strlen(name), &t);
+    int64_t latest = rc == 0 ? (int64_t)t.latest_version : -1;
+    *latest_out = latest;
+    if (rc == 0 && (from < 0 || from > latest))
+        rc = TARN_ENOENT;
+    if (to < 0 || to > latest)
+        to = latest;
+    if (to - from + 1 > DELTA_READ_VERSIONS_MAX)
+        to = from + DELTA_READ_VERSIONS_MAX - 1;
+    size_t n = rc == 0 && to >= from ? (size_t)(to - from + 1) : 0;
+    delta_pending *p = rc == 0 ? tarn_calloc(n + 1, sizeof(*p)) : NULL;
+    if (rc == 0 && p == NULL)
+        rc = TARN_ENOMEM;
+    if (rc == 0)
+        rc = read_versions(txn, name, from, to, p, n);
+    store_read_end(txn);
+    if (rc != 0) {
+        delta_pending_free(p, n);
+        if (rc == TARN_ENOENT && latest >= 0)
+            return tarn_err_set(err, rc, "table %s has no version %lld (latest %lld)", name,
+                                (long long)from, (long long)latest);
+        return tarn_err_set(err, rc, "reading table %s from the catalog", name);
+    }
+    *out = p;
+    *count = n;
+    return 0;
+}
+
 static void node_cm_close(void *ctx)
 {
     tarn_free(ctx);
@@ -222,6 +280,6 @@ int delta_committer_node(node *n, int timeout_ms, delta_committer *out)
     m->n = n;
     m->timeout_ms = timeout_ms > 0 ? timeout_ms : NODE_COMMIT_TIMEOUT_MS_DEFAULT;
     *out = (delta_committer){
-        m, node_create, node_commit, node_log_written, node_pending, node_cm_close};
+        m, node_create, node_commit, node_log_written, node_pending, node_cm_close, node_read};
     return 0;
 }

@@ -331,6 +331,8 @@ void delta_scan_close(delta_scan *sc);
 #define DELTA_TXN_ID_MAX 64
 /* Most commits a pending-log pass finishes. */
 #define DELTA_PENDING_MAX 4096
+/* Most versions one committer read returns (readers page through). */
+#define DELTA_READ_VERSIONS_MAX 256
 
 /* A version recorded by the metadata service whose log file may be
  * missing. For version 0, `actions` is empty: the log file is built from
@@ -366,6 +368,13 @@ typedef struct delta_pending {
  * pending: the versions whose log is not recorded as written, in table
  *   then version order (at most DELTA_PENDING_MAX); *out owned by the
  *   caller (delta_pending_free).
+ * read: versions from..to of `name` (to < 0: up to the latest), at most
+ *   DELTA_READ_VERSIONS_MAX of them, in version order, as the metadata
+ *   service recorded them (the same fields as `pending`: actions, and for
+ *   version 0 the schema, partition columns and created_id); *latest_out
+ *   is the latest version. A linearizable read (the node committer passes
+ *   a read barrier first). TARN_ENOENT: no table, or `from` beyond the
+ *   latest. *out owned by the caller (delta_pending_free).
  *
  * Threads: the node committer may be used by several threads at once
  * (node_propose is); the in-memory one by one thread at a time.
@@ -380,6 +389,8 @@ typedef struct delta_committer {
     int (*log_written)(void *ctx, const char *name, int64_t version, tarn_err *err);
     int (*pending)(void *ctx, delta_pending **out, size_t *count, tarn_err *err);
     void (*close)(void *ctx);
+    int (*read)(void *ctx, const char *name, int64_t from, int64_t to, delta_pending **out,
+                size_t *count, int64_t *latest_out, tarn_err *err);
 } delta_committer;
 
 void delta_pending_free(delta_pending *p, size_t count);
@@ -439,6 +450,35 @@ typedef struct delta_append_opts {
 int delta_append(delta_committer *c, objstore *os, const char *name, const delta_snapshot *base,
                  const vec_batch *batches, size_t nbatches, const delta_append_opts *opts,
                  int64_t *version_out, tarn_err *err);
+
+/* ---- Tarn's tables: snapshots from the metadata service (managed.c) ---- */
+
+/*
+ * Opens the handle of Tarn's table `name` (tables/<name>/ in `os`) for
+ * scans, without listing its log: the metadata service, not the store,
+ * says which versions exist. TARN_EINVAL (bad name), TARN_ENOMEM.
+ */
+int delta_table_open_managed(objstore *os, const char *name, delta_table **out, tarn_err *err);
+
+/*
+ * Snapshots of Tarn's table `name` from the metadata service: the versions
+ * and their actions as the committer recorded them (c->read), replayed as
+ * a log would be, so a version accepted but not yet published in
+ * `_delta_log/` is visible at once and a directory listing is never
+ * consulted. Time travel by version, or by timestamp: the newest version
+ * whose commit time (commitInfo.timestamp, made increasing over versions;
+ * version 0: its log file's time) is at or before timestamp_ms.
+ * timestamp_ms of the result is that commit time.
+ * Errors as delta_snapshot_latest, plus the committer's; TARN_ENOENT for a
+ * missing table, a version beyond the latest, a time before the first
+ * commit. *out owned by the caller (delta_snapshot_free).
+ */
+int delta_managed_snapshot_latest(delta_committer *c, objstore *os, const char *name,
+                                  delta_snapshot **out, tarn_err *err);
+int delta_managed_snapshot_at_version(delta_committer *c, objstore *os, const char *name,
+                                      int64_t version, delta_snapshot **out, tarn_err *err);
+int delta_managed_snapshot_at_timestamp(delta_committer *c, objstore *os, const char *name,
+                                        int64_t timestamp_ms, delta_snapshot **out, tarn_err *err);
 
 /* Writes the log file of every version the committer has and the log
  * lacks (a new leader's duty; README "Crash points"), then marks each

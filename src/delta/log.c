@@ -159,7 +159,7 @@ int64_t delta_last_checkpoint(delta_table *t)
     return rc == 0 ? v : -1;
 }
 
-int delta_table_open(objstore *os, const char *root_key, delta_table **out, tarn_err *err)
+int delta_table_open_root(objstore *os, const char *root_key, delta_table **out, tarn_err *err)
 {
     *out = NULL;
     size_t n = strlen(root_key);
@@ -176,8 +176,18 @@ int delta_table_open(objstore *os, const char *root_key, delta_table **out, tarn
     memcpy(t->root + n, "/", n > 0 ? 2 : 1);
     t->root[n > 0 ? n + 1 : 0] = '\0';
     t->os = os;
+    *out = t;
+    return 0;
+}
+
+int delta_table_open(objstore *os, const char *root_key, delta_table **out, tarn_err *err)
+{
+    delta_table *t;
+    int rc = delta_table_open_root(os, root_key, &t, err);
+    if (rc != 0)
+        return rc;
     delta_listing l;
-    int rc = delta_log_list(t, NULL, &l, err);
+    rc = delta_log_list(t, NULL, &l, err);
     if (rc == 0 && l.nversions == 0 && l.ncheckpoints == 0)
         rc = tarn_err_set(err, TARN_ENOENT, "no Delta log under \"%s_delta_log/\"", t->root);
     delta_listing_free(&l);

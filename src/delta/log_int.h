@@ -22,6 +22,9 @@ typedef struct delta_listing {
     size_t ncheckpoints, cp_cap;
 } delta_listing;
 
+/* The table handle for `root_key`, without looking at the store. */
+int delta_table_open_root(objstore *os, const char *root_key, delta_table **out, tarn_err *err);
+
 /* Lists the log, all of it or after the file name `start_after_name`
  * (e.g. a 20-digit version). */
 int delta_log_list(delta_table *t, const char *start_after_name, delta_listing *out, tarn_err *err);

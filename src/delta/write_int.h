@@ -20,6 +20,10 @@ int delta_version0_actions(const char *name, const char *schema, const char *con
 int delta_log_publish(delta_committer *c, objstore *os, const char *name, int64_t version,
                       const char *actions, size_t len, tarn_err *err);
 
+/* Parses a version the committer recorded (version 0 rebuilt from its
+ * schema and partition columns). */
+int delta_pending_parse(const delta_pending *p, delta_commit **out, tarn_err *err);
+
 /* Checks a table name against the catalog's rule. TARN_EINVAL. */
 int delta_name_check(const char *name, tarn_err *err);
 
