@@ -13,6 +13,9 @@
 /* `tarn local`: the embedded server (see cmd_local.c). */
 int cli_local_main(int argc, char **argv);
 
+/* `tarn gen lineitem`: the deterministic lineitem generator (cmd_gen.c). */
+int cli_gen_main(int argc, char **argv);
+
 /* `tarn key create|revoke|list`: API keys in a data directory. */
 int cli_key_main(int argc, char **argv);
 
