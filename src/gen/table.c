@@ -9,7 +9,6 @@
 
 #include "base/alloc.h"
 
-#include <stdio.h>
 #include <string.h>
 
 /* Checks that an existing table has the lineitem columns of these options,
@@ -53,8 +52,8 @@ static int ensure_table(const gen_lineitem_opts *o, delta_committer *c, objstore
 
 /* Appends rows [first, first + n) as one file and one commit. */
 static int append_chunk(const gen_lineitem_opts *o, delta_committer *c, objstore *os,
-                        const char *name, delta_table *t, int64_t first, int64_t n,
-                        int64_t *version_out, tarn_err *err)
+                        const char *name, int64_t first, int64_t n, int64_t *version_out,
+                        tarn_err *err)
 {
     size_t nb = (size_t)((n + GEN_BATCH_ROWS - 1) / GEN_BATCH_ROWS);
     vec_batch *b = tarn_calloc(nb, sizeof(vec_batch));
@@ -72,7 +71,7 @@ static int append_chunk(const gen_lineitem_opts *o, delta_committer *c, objstore
             rc = gen_lineitem_fill(o, row, k, &b[i], err);
     }
     if (rc == 0)
-        rc = delta_snapshot_latest(t, &base, err);
+        rc = delta_managed_snapshot_latest(c, os, name, &base, err);
     if (rc == 0)
         rc = check_schema(o, base, name, err);
     /* Another writer may commit meanwhile: an append can always rebase. */
@@ -97,13 +96,9 @@ int gen_lineitem_write_table(const gen_lineitem_opts *o, delta_committer *c, obj
         return tarn_err_set(err, TARN_EINVAL, "table_file_rows must not be negative");
     int64_t file_rows = o->table_file_rows > 0 ? o->table_file_rows : GEN_TABLE_FILE_ROWS;
     int rc = ensure_table(o, c, os, name, err);
-    char root[DELTA_TABLE_NAME_MAX + 16];
-    snprintf(root, sizeof(root), "tables/%s", name);
-    delta_table *t = NULL;
-    if (rc == 0)
-        rc = delta_table_open(os, root, &t, err);
     delta_snapshot *s = NULL;
-    if (rc == 0 && (rc = delta_snapshot_latest(t, &s, err)) == 0) {
+    /* The metadata service, not a listing of the log, says what exists. */
+    if (rc == 0 && (rc = delta_managed_snapshot_latest(c, os, name, &s, err)) == 0) {
         rc = check_schema(o, s, name, err);
         if (version_out)
             *version_out = s->version;
@@ -112,7 +107,7 @@ int gen_lineitem_write_table(const gen_lineitem_opts *o, delta_committer *c, obj
     for (int64_t row = 0; rc == 0 && row < o->rows;) {
         int64_t n = o->rows - row < file_rows ? o->rows - row : file_rows;
         int64_t v = -1;
-        rc = append_chunk(o, c, os, name, t, row, n, &v, err);
+        rc = append_chunk(o, c, os, name, row, n, &v, err);
         if (rc != 0) {
             tarn_err_wrap(err, rc, "append rows %lld..%lld to %s", (long long)row,
                           (long long)(row + n - 1), name);
@@ -124,6 +119,5 @@ int gen_lineitem_write_table(const gen_lineitem_opts *o, delta_committer *c, obj
         if (progress)
             progress(progress_ctx, row);
     }
-    delta_table_close(t);
     return rc;
 }
