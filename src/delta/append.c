@@ -17,32 +17,6 @@
 #include <stdio.h>
 #include <string.h>
 
-/* One partition being written. */
-typedef struct part_file {
-    char *dir;     /* "p=x/q=1/" escaped for the store, "" unpartitioned */
-    char **values; /* one per partition column; NULL: null */
-    tarn_buf bytes;
-    pq_writer *w;
-    char key[OBJSTORE_KEY_MAX + 1]; /* set once uploaded */
-    char *rel;                      /* the key relative to the table root */
-    bool uploaded;
-} part_file;
-
-typedef struct appender {
-    const char *name;
-    const delta_snapshot *base;
-    objstore *os;
-    tarn_err *err;
-    uint32_t ncols;
-    int32_t *part_of;     /* per column: index among partition columns, or -1 */
-    uint32_t *data_of;    /* nwcols: the batch column of each data column */
-    vec_type_info *types; /* per column: the type the schema gives it */
-    pq_write_col *wcols;
-    uint32_t nwcols;
-    part_file *files;
-    size_t nfiles, cap;
-} appender;
-
 static int sink(void *ctx, const void *data, size_t len, tarn_err *err)
 {
     part_file *f = ctx;
@@ -52,7 +26,7 @@ static int sink(void *ctx, const void *data, size_t len, tarn_err *err)
 
 /* Bytes outside [A-Za-z0-9._-] as %XX: Hive-style partition directories,
  * and (applied to the key) the URI encoding of add.path. */
-static int escape(tarn_buf *out, const char *s, size_t len, const char *keep)
+int delta_uri_escape(tarn_buf *out, const char *s, size_t len, const char *keep)
 {
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < len; i++) {
@@ -152,11 +126,11 @@ static int part_open(appender *a, char **vals, size_t nparts, size_t *idx)
     int rc = 0;
     for (size_t p = 0; rc == 0 && p < nparts; p++) {
         const char *col = a->base->metadata.partition_columns[p];
-        rc = escape(&dir, col, strlen(col), "");
+        rc = delta_uri_escape(&dir, col, strlen(col), "");
         if (rc == 0)
             rc = tarn_buf_append_byte(&dir, '=');
         if (rc == 0)
-            rc = vals[p] ? escape(&dir, vals[p], strlen(vals[p]), "")
+            rc = vals[p] ? delta_uri_escape(&dir, vals[p], strlen(vals[p]), "")
                          : tarn_buf_append_str(&dir, "__HIVE_DEFAULT_PARTITION__");
         if (rc == 0)
             rc = tarn_buf_append_byte(&dir, '/');
@@ -369,7 +343,7 @@ static int stats_json(const appender *a, const part_file *f, tarn_buf *out)
 
 /* Finishes and uploads every file (upload first: until a commit names
  * them they are invisible). */
-static int upload(appender *a)
+int delta_appender_upload(appender *a)
 {
     for (size_t i = 0; i < a->nfiles; i++) {
         part_file *f = &a->files[i];
@@ -401,13 +375,14 @@ static int upload(appender *a)
 }
 
 /* One add action line. */
-static int add_line(const appender *a, const part_file *f, int64_t now_ms, tarn_buf *out)
+static int add_line(const appender *a, const part_file *f, int64_t now_ms, bool data_change,
+                    tarn_buf *out)
 {
     tarn_buf path, stats;
     tarn_buf_init(&path, OBJSTORE_KEY_MAX * 3 + 1);
     tarn_buf_init(&stats, DELTA_LINE_BYTES_MAX);
     /* add.path is a URI: the key's own %XX escapes become %25XX. */
-    int rc = escape(&path, f->rel, strlen(f->rel), "/=");
+    int rc = delta_uri_escape(&path, f->rel, strlen(f->rel), "/=");
     if (rc == 0)
         rc = stats_json(a, f, &stats);
     if (rc == 0)
@@ -429,9 +404,9 @@ static int add_line(const appender *a, const part_file *f, int64_t now_ms, tarn_
     }
     if (rc == 0)
         rc = tarn_buf_printf(out,
-                             "},\"size\":%zu,\"modificationTime\":%lld,\"dataChange\":true,"
+                             "},\"size\":%zu,\"modificationTime\":%lld,\"dataChange\":%s,"
                              "\"stats\":",
-                             f->bytes.len, (long long)now_ms);
+                             f->bytes.len, (long long)now_ms, data_change ? "true" : "false");
     if (rc == 0)
         rc = tarn_buf_append_json_str(out, (const char *)stats.data, stats.len);
     if (rc == 0)
@@ -455,12 +430,26 @@ static int build_actions(const appender *a, const char *txn_id, tarn_buf *out)
     if (rc == 0)
         rc = tarn_buf_append_str(out, "}}\n");
     for (size_t i = 0; rc == 0 && i < a->nfiles; i++)
-        rc = add_line(a, &a->files[i], now, out);
+        rc = add_line(a, &a->files[i], now, true, out);
     return rc == 0 ? 0 : tarn_err_set(a->err, rc, "building the commit");
 }
 
+int delta_appender_write(appender *a, const vec_batch *b, size_t bi)
+{
+    int rc = check_batch(a, b, bi);
+    return rc == 0 ? write_batch(a, b) : rc;
+}
+
+int delta_appender_add_lines(const appender *a, int64_t now_ms, bool data_change, tarn_buf *out)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < a->nfiles; i++)
+        rc = add_line(a, &a->files[i], now_ms, data_change, out);
+    return rc;
+}
+
 /* Column types, partition positions and writer columns from the base. */
-static int appender_init(appender *a)
+int delta_appender_init(appender *a)
 {
     const delta_schema *s = &a->base->metadata.schema;
     a->ncols = s->ntop;
@@ -491,7 +480,7 @@ static int appender_init(appender *a)
     return 0;
 }
 
-static void appender_free(appender *a, bool remove_files)
+void delta_appender_free(appender *a, bool remove_files)
 {
     for (size_t i = 0; i < a->nfiles; i++) {
         /* Best effort: a file left behind is referenced by nothing, so
@@ -526,7 +515,7 @@ static int commit_rebasing(delta_committer *c, const appender *a, const char *tx
 
 /* A fresh txn id: 24 hex digits of OS entropy. A failure is an error,
  * never a fixed id (two appends sharing an id would be one commit). */
-static int random_txn_id(char *out, size_t cap, tarn_err *err)
+int delta_txn_id_random(char *out, size_t cap, tarn_err *err)
 {
     uint8_t b[12];
     int rc = tarn_entropy_bytes(b, sizeof(b));
@@ -542,14 +531,12 @@ static int random_txn_id(char *out, size_t cap, tarn_err *err)
 static int prepare(appender *a, const vec_batch *batches, size_t nbatches, const char *txn_id,
                    tarn_buf *actions)
 {
-    int rc = appender_init(a);
+    int rc = delta_appender_init(a);
     for (size_t i = 0; rc == 0 && i < nbatches; i++) {
-        rc = check_batch(a, &batches[i], i);
-        if (rc == 0)
-            rc = write_batch(a, &batches[i]);
+        rc = delta_appender_write(a, &batches[i], i);
     }
     if (rc == 0 && a->nfiles > 0)
-        rc = upload(a);
+        rc = delta_appender_upload(a);
     if (rc == 0 && a->nfiles > 0)
         rc = build_actions(a, txn_id, actions);
     return rc;
@@ -570,7 +557,7 @@ int delta_append(delta_committer *c, objstore *os, const char *name, const delta
     if (rc == 0 && opts->txn_id != NULL)
         snprintf(txn_id, sizeof(txn_id), "%s", opts->txn_id);
     else if (rc == 0)
-        rc = random_txn_id(txn_id, sizeof(txn_id), err);
+        rc = delta_txn_id_random(txn_id, sizeof(txn_id), err);
     if (rc != 0)
         return rc;
     appender a = {.name = name, .base = base, .os = os, .err = err};
@@ -587,7 +574,7 @@ int delta_append(delta_committer *c, objstore *os, const char *name, const delta
         /* A retry of a commit that happened: the first attempt's files are
          * the ones referenced; this attempt's go. Its log file is written
          * by the first attempt or by delta_finish_pending_logs. */
-        appender_free(&a, true);
+        delta_appender_free(&a, true);
         tarn_buf_free(&actions);
         return 0;
     }
@@ -609,7 +596,7 @@ int delta_append(delta_committer *c, objstore *os, const char *name, const delta
      * version references them. */
     bool definite = rc == TARN_ECONFLICT || rc == TARN_ENOENT || rc == TARN_EINVAL ||
                     rc == TARN_ETOOBIG || rc == TARN_ENOMEM || !attempted;
-    appender_free(&a, rc != 0 && !committed && definite && opts->crash_point == 0);
+    delta_appender_free(&a, rc != 0 && !committed && definite && opts->crash_point == 0);
     tarn_buf_free(&actions);
     return rc;
 }

@@ -480,6 +480,67 @@ int delta_managed_snapshot_at_version(delta_committer *c, objstore *os, const ch
 int delta_managed_snapshot_at_timestamp(delta_committer *c, objstore *os, const char *name,
                                         int64_t timestamp_ms, delta_snapshot **out, tarn_err *err);
 
+/* ---- delete and overwrite (rewrite.c; README "Delete and overwrite") ---- */
+
+/* What a delete's file callback says about a whole file. */
+typedef enum delta_file_match {
+    DELTA_FILE_MAYBE = 0, /* read its rows through the row predicate */
+    DELTA_FILE_NONE,      /* no row can match: the file stays */
+    DELTA_FILE_ALL        /* every row matches: the file is removed whole */
+} delta_file_match;
+
+typedef struct delta_delete_opts {
+    /* Required. `b` holds a batch of one file's rows, every table column
+     * in schema order (partition columns included); set match[r] = 1 for
+     * each row r (0 <= r < b->len) to delete. Return 0 or an error (which
+     * aborts the delete). */
+    int (*rows)(void *ctx, const vec_batch *b, uint8_t *match, tarn_err *err);
+    /* Optional, for pruning: decides a file from its partition values and
+     * stats (delta_file_prune helps) before any row is read. */
+    int (*files)(void *ctx, const delta_snapshot *s, const delta_file *f, delta_file_match *out,
+                 tarn_err *err);
+    void *ctx;
+    const char *predicate; /* text for the history (commitInfo), or NULL */
+    const char *txn_id;    /* NULL: a random one; reuse it to retry safely */
+    /* Times a conflict is answered by committing on the latest version
+     * when the commits since the base only added files (they hold rows
+     * this delete never read: the result is "delete, then their append",
+     * Delta's WriteSerializable); a commit that removed a file this one
+     * removes, or changed the metadata, is always a conflict. */
+    uint32_t rebase_max;
+    int crash_point; /* test seam, as delta_append_opts */
+} delta_delete_opts;
+
+typedef struct delta_write_result {
+    int64_t version;      /* the committed version (the base's when nothing changed) */
+    int64_t rows_deleted; /* delete: rows removed */
+    int64_t rows_written; /* rows in the added files */
+    size_t files_removed;
+    size_t files_added;
+} delta_write_result;
+
+/*
+ * Deletes the rows of the table (at `base`) that opts->rows matches,
+ * copy-on-write: each file with a matching row is removed and, when rows
+ * remain, one new file with them (same partition) is added, all in one
+ * commit against base->version (rebased as rebase_max says). A delete
+ * that matches nothing commits nothing. New files of a commit that surely
+ * failed are removed at once. Errors: the callbacks', TARN_ECONFLICT,
+ * committer, Parquet and store errors, TARN_EINVAL (no row callback).
+ */
+int delta_delete(delta_committer *c, objstore *os, const char *name, const delta_snapshot *base,
+                 const delta_delete_opts *opts, delta_write_result *res, tarn_err *err);
+
+/*
+ * Replaces every row of the table (at `base`) with the rows of `batches`
+ * (typed as delta_append's): one commit removes every live file of the
+ * base and adds the new ones. Any commit since the base is a conflict
+ * (the overwrite replaced what it read; opts->rebase_max is ignored).
+ */
+int delta_overwrite(delta_committer *c, objstore *os, const char *name, const delta_snapshot *base,
+                    const vec_batch *batches, size_t nbatches, const delta_append_opts *opts,
+                    delta_write_result *res, tarn_err *err);
+
 /* Writes the log file of every version the committer has and the log
  * lacks (a new leader's duty; README "Crash points"), then marks each
  * written. *done_out (may be NULL) counts them. */

@@ -256,6 +256,194 @@ static void test_managed_snapshots_node(void **state)
     assert_int_equal(delta_committer_mem(&f->c), 0);
 }
 
+/* ---- delete and overwrite ------------------------------------------------------ */
+
+typedef struct del_ctx {
+    int64_t mod;         /* delete ids divisible by mod */
+    const char *skip_p;  /* files of this partition cannot match */
+    const char *whole_p; /* files of this partition match whole */
+    int calls;
+} del_ctx;
+
+static int del_rows(void *ctx, const vec_batch *b, uint8_t *match, tarn_err *err)
+{
+    del_ctx *d = ctx;
+    (void)err;
+    d->calls++;
+    assert_int_equal(b->ncols, 3);
+    for (uint32_t r = 0; r < b->len; r++)
+        match[r] = ((const int64_t *)b->cols[0].data)[r] % d->mod == 0;
+    return 0;
+}
+
+static int del_files(void *ctx, const delta_snapshot *s, const delta_file *f, delta_file_match *out,
+                     tarn_err *err)
+{
+    del_ctx *d = ctx;
+    (void)s;
+    (void)err;
+    const char *p = f->part_values[0];
+    *out = d->skip_p && p && strcmp(p, d->skip_p) == 0     ? DELTA_FILE_NONE
+           : d->whole_p && p && strcmp(p, d->whole_p) == 0 ? DELTA_FILE_ALL
+                                                           : DELTA_FILE_MAYBE;
+    return 0;
+}
+
+static bool not_mult3(int64_t id)
+{
+    return id % 3 != 0;
+}
+
+static bool odd_or_not_mult3(int64_t id)
+{
+    return id % 2 != 0 || id % 3 != 0;
+}
+
+static bool even_not_mult3(int64_t id)
+{
+    return id % 2 == 0 && id % 3 != 0;
+}
+
+static void test_delete(void **state)
+{
+    fx *f = *state;
+    create(f, "d", true);
+    append_rows(f, "d", 1, 10);
+    append_rows(f, "d", 11, 10);
+    delta_snapshot *s = managed(f, "d", -1);
+    assert_int_equal(s->nfiles, 4);
+    tarn_err err = TARN_ERR_INIT;
+    delta_write_result res;
+    /* Delete ids divisible by 3 in partition a only (b cannot match). */
+    del_ctx dc = {.mod = 3, .skip_p = "b"};
+    delta_delete_opts o = {
+        .rows = del_rows, .files = del_files, .ctx = &dc, .predicate = "id % 3 = 0"};
+    assert_int_equal(delta_delete(&f->c, f->os, "d", s, &o, &res, &err), 0);
+    assert_int_equal(res.version, 3);
+    assert_int_equal(res.rows_deleted, 3); /* 6, 12, 18 */
+    assert_int_equal(res.files_removed, 2);
+    assert_int_equal(res.files_added, 2);
+    assert_int_equal(dc.calls, 2); /* only partition a's files were read */
+    delta_snapshot *s3 = managed(f, "d", -1);
+    assert_rows(f, "d", s3, 1, 20, odd_or_not_mult3, "after delete in a");
+    /* The old version still reads as it was. */
+    delta_snapshot *s2 = managed(f, "d", 2);
+    assert_rows(f, "d", s2, 1, 20, NULL, "version 2 after the delete");
+    /* Files of partition b match whole: removed without being read. */
+    dc = (del_ctx){.mod = 3, .whole_p = "b"};
+    assert_int_equal(delta_delete(&f->c, f->os, "d", s3, &o, &res, &err), 0);
+    assert_int_equal(res.version, 4);
+    assert_int_equal(res.rows_deleted, 10);
+    assert_int_equal(res.files_removed, 2);
+    assert_int_equal(res.files_added, 0);
+    assert_int_equal(dc.calls, 2); /* a's files: read, nothing matched, kept */
+    delta_snapshot *s4 = managed(f, "d", -1);
+    assert_rows(f, "d", s4, 1, 20, even_not_mult3, "after dropping b");
+    /* A delete that matches nothing commits nothing. */
+    dc = (del_ctx){.mod = 1000};
+    assert_int_equal(delta_delete(&f->c, f->os, "d", s4, &o, &res, &err), 0);
+    assert_int_equal(res.version, 4);
+    /* The log agrees with the catalog: DuckDB-free check through the log. */
+    delta_table *t = NULL;
+    delta_snapshot *logged = NULL;
+    assert_int_equal(delta_table_open(f->os, "tables/d", &t, &err), 0);
+    assert_int_equal(delta_snapshot_latest(t, &logged, &err), 0);
+    assert_int_equal(logged->version, 4);
+    assert_rows(f, "d", logged, 1, 20, even_not_mult3, "the log after deletes");
+    delta_snapshot_free(logged);
+    delta_table_close(t);
+    delta_snapshot_free(s);
+    delta_snapshot_free(s2);
+    delta_snapshot_free(s3);
+    delta_snapshot_free(s4);
+}
+
+/* Keys under a prefix that end in ".parquet". */
+static size_t count_parquet(fx *f, const char *prefix)
+{
+    objstore_list_page pg;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(objstore_list(f->os, prefix, NULL, OBJSTORE_LIST_MAX, &pg, &err), 0);
+    size_t n = 0;
+    for (size_t i = 0; i < pg.count; i++) {
+        const char *k = pg.entries[i].key;
+        n += strlen(k) > 8 && strcmp(k + strlen(k) - 8, ".parquet") == 0;
+    }
+    objstore_list_page_free(&pg);
+    return n;
+}
+
+/* A delete whose base went stale: rebased over an append, refused over a
+ * commit that removed the same files; the refused one leaves no file. */
+static void test_delete_conflicts(void **state)
+{
+    fx *f = *state;
+    create(f, "dc", false);
+    append_rows(f, "dc", 1, 6);
+    delta_snapshot *s1 = managed(f, "dc", -1);
+    append_rows(f, "dc", 7, 6); /* version 2: only adds */
+    tarn_err err = TARN_ERR_INIT;
+    delta_write_result res;
+    del_ctx dc = {.mod = 3};
+    delta_delete_opts o = {.rows = del_rows, .ctx = &dc};
+    assert_int_equal(delta_delete(&f->c, f->os, "dc", s1, &o, &res, &err), TARN_ECONFLICT);
+    assert_int_equal(count_parquet(f, "tables/dc/"), 2); /* the rewrite's file is gone */
+    o.rebase_max = 2;
+    assert_int_equal(delta_delete(&f->c, f->os, "dc", s1, &o, &res, &err), 0);
+    assert_int_equal(res.version, 3);
+    delta_snapshot *s3 = managed(f, "dc", -1);
+    /* Rows 7..12 were appended after the delete's base: they stay. */
+    dt_rows got = {0}, want = {0};
+    rows_of(f, "dc", s3, &got);
+    want_rows(&want, 1, 6, not_mult3);
+    want_rows(&want, 7, 12, NULL);
+    dt_rows_sort(&want);
+    dt_rows_assert_equal(&got, &want, "delete rebased over an append");
+    dt_rows_free(&got);
+    dt_rows_free(&want);
+    /* A second delete from base 1 removes the same file version 3 removed. */
+    size_t before = count_parquet(f, "tables/dc/");
+    dc.mod = 2;
+    assert_int_equal(delta_delete(&f->c, f->os, "dc", s1, &o, &res, &err), TARN_ECONFLICT);
+    assert_non_null(strstr(tarn_err_msg(&err), "also removes"));
+    assert_int_equal(count_parquet(f, "tables/dc/"), before);
+    delta_snapshot_free(s1);
+    delta_snapshot_free(s3);
+}
+
+static void test_overwrite(void **state)
+{
+    fx *f = *state;
+    create(f, "o", true);
+    append_rows(f, "o", 1, 10);
+    delta_snapshot *s1 = managed(f, "o", -1);
+    vec_batch b;
+    make_batch(&b, 100, 5);
+    tarn_err err = TARN_ERR_INIT;
+    delta_write_result res;
+    assert_int_equal(delta_overwrite(&f->c, f->os, "o", s1, &b, 1, NULL, &res, &err), 0);
+    assert_int_equal(res.version, 2);
+    assert_int_equal(res.files_removed, 2);
+    assert_int_equal(res.files_added, 2);
+    assert_int_equal(res.rows_written, 5);
+    delta_snapshot *s2 = managed(f, "o", -1);
+    assert_rows(f, "o", s2, 100, 104, NULL, "overwritten");
+    assert_rows(f, "o", s1, 1, 10, NULL, "version 1 after the overwrite");
+    /* From a stale base: a conflict, and its files are removed. */
+    size_t before = count_parquet(f, "tables/o/");
+    assert_int_equal(delta_overwrite(&f->c, f->os, "o", s1, &b, 1, NULL, &res, &err),
+                     TARN_ECONFLICT);
+    assert_int_equal(count_parquet(f, "tables/o/"), before);
+    /* Overwrite with nothing empties the table. */
+    assert_int_equal(delta_overwrite(&f->c, f->os, "o", s2, NULL, 0, NULL, &res, &err), 0);
+    delta_snapshot *s3 = managed(f, "o", -1);
+    assert_int_equal(s3->nfiles, 0);
+    vec_batch_free(&b);
+    delta_snapshot_free(s1);
+    delta_snapshot_free(s2);
+    delta_snapshot_free(s3);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -263,6 +451,9 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_managed_snapshots, setup, teardown),
         cmocka_unit_test_setup_teardown(test_managed_snapshots_node, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_conflicts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_overwrite, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
