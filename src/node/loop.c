@@ -8,6 +8,10 @@
  * barriers those entries answer; raft_advance. Why this order and what a
  * crash at each step leaves: src/node/README.md.
  *
+ * In a cluster each turn first steps the frames peers sent (Raft messages,
+ * and proposals/reads a follower forwarded), and a follower forwards its
+ * callers' proposals and reads to the leader (README "Cluster").
+ *
  * Failure: an error of the WAL, the store or the core (I/O, out of memory
  * inside a Ready) leaves the durable or in-memory state unknown, so the
  * loop marks the node failed (sticky), fails every waiter with the code and
@@ -26,17 +30,23 @@
 #include <time.h>
 
 /* Entries the core keeps in memory behind the applied index. The WAL keeps
- * them all on disk; the core needs them only for followers (none yet). */
+ * them all on disk. Only a single voter compacts: a cluster's followers may
+ * need old entries, and without a shipped store snapshot (README "Next")
+ * the leader must keep them all. */
 #define NODE_RAFT_KEEP_ENTRIES 1024
 
-/* The transport seam. A single voter sends nothing; messages that appear
- * anyway (there is no peer to carry them to) are counted and dropped,
- * which Raft tolerates as message loss. The peer transport plugs in here. */
+/* Hands Raft messages to the transport. A message that cannot be queued
+ * (no transport, peer queue full) is dropped and counted: Raft tolerates
+ * loss and retransmits. */
 static void node_send_msgs(node *n, const raft_msg *msgs, size_t count)
 {
-    if (count > 0)
-        obs_counter_add(n->m_msgs_dropped, count);
-    (void)msgs;
+    for (size_t i = 0; i < count; i++) {
+        int rc = n->tp ? node_wire_encode_raft(&n->sendbuf, &msgs[i]) : TARN_ENOENT;
+        if (rc == 0)
+            rc = node_tp_send(n->tp, msgs[i].to, n->sendbuf.data, n->sendbuf.len);
+        if (rc != 0)
+            obs_counter_add(n->m_msgs_dropped, 1);
+    }
 }
 
 static int node_scratch(node *n, size_t want_wal, size_t want_st)
@@ -124,7 +134,9 @@ static int node_apply(node *n, const struct raft_ready *rd, tarn_err *err)
                 (store_entry){.index = e->index, .term = e->term, .data = e->data, .len = e->len};
         }
         memset(n->scratch_res, 0, count * sizeof(*n->scratch_res));
+        int64_t t0 = tarn_mono_ns();
         rc = store_apply(n->st, n->scratch_st, count, &n->reg, n->scratch_res, err);
+        obs_histogram_observe(n->m_apply_latency, (double)(tarn_mono_ns() - t0) / 1e9);
         if (rc == 0) {
             pthread_mutex_lock(&n->mu);
             node_complete_applied(n, n->scratch_st, n->scratch_res, count);
@@ -141,26 +153,38 @@ static int node_apply(node *n, const struct raft_ready *rd, tarn_err *err)
     return 0;
 }
 
-/* Gives read barriers their read index from rd's read states, then (under
- * mu) completes those whose index the store has applied. */
-static void node_serve_reads(node *n, const struct raft_ready *rd)
+/* Completes (under mu) the read barriers whose read index is known and
+ * applied here; a barrier a peer forwarded is answered as soon as its
+ * index is known (the peer waits for its own apply). A barrier whose index
+ * is unknown on a node that no longer leads was dropped by the core: it is
+ * failed with TARN_EBUSY (retry), so nothing waits forever. */
+static void node_complete_reads(node *n, int is_leader)
 {
-    for (size_t i = 0; i < rd->n_read_states; i++)
-        for (node_waiter *w = n->read_wait.head; w; w = w->next)
-            if (w->group == rd->read_states[i].ctx) {
-                w->index = rd->read_states[i].index;
-                w->term = 1; /* marks "index known" */
-            }
-    pthread_mutex_lock(&n->mu);
     node_list keep = {0};
     node_waiter *w;
     while ((w = node_list_pop(&n->read_wait)) != NULL) {
-        if (w->term && w->index <= n->applied)
+        if (w->term && (w->origin || w->index <= n->applied))
             node_waiter_complete(n, w, 0);
+        else if (!w->term && !is_leader)
+            node_waiter_complete(n, w, TARN_EBUSY);
         else
             node_list_push(&keep, w);
     }
     n->read_wait = keep;
+}
+
+/* Gives read barriers their read index from rd's read states, then
+ * completes those that are ready. */
+static void node_serve_reads(node *n, const struct raft_ready *rd)
+{
+    pthread_mutex_lock(&n->mu);
+    for (size_t i = 0; i < rd->n_read_states; i++)
+        for (node_waiter *w = n->read_wait.head; w; w = w->next)
+            if (!w->term && w->group == rd->read_states[i].ctx) {
+                w->index = rd->read_states[i].index;
+                w->term = 1; /* marks "index known" */
+            }
+    node_complete_reads(n, 1);
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -170,8 +194,15 @@ static int node_handle_ready(node *n, tarn_err *err)
     int rc = raft_ready(n->r, &rd);
     if (rc != 0)
         return tarn_err_set(err, rc, "raft_ready");
+    if (rd.has_snapshot) {
+        /* Only a leader that compacted its log sends one, and this version
+         * never compacts in a cluster (README "Next"). A peer that sends
+         * one anyway cannot be followed safely. */
+        raft_advance(n->r, &rd);
+        return tarn_err_set(err, TARN_ENOTSUP, "snapshot install at index %llu is not supported",
+                            (unsigned long long)rd.snapshot.index);
+    }
     node_send_msgs(n, rd.msgs_now, rd.n_msgs_now);
-    TARN_ASSERT(!rd.has_snapshot); /* a single voter never receives one */
     rc = node_persist(n, &rd, err);
     if (rc == 0) {
         node_send_msgs(n, rd.msgs_after_persist, rd.n_msgs_after_persist);
@@ -184,13 +215,53 @@ static int node_handle_ready(node *n, tarn_err *err)
     return rc;
 }
 
-/* Hands proposals to the core. A refused one (not leader, too many
- * uncommitted, too big, out of memory) is completed with the code. */
+/* Sends w to the leader (a follower's own caller's proposal or read) and
+ * parks it in `forwarded` until the leader's FWD_REPLY. A frame that
+ * cannot be queued fails w with TARN_EBUSY. */
+static void node_forward(node *n, node_waiter *w, uint64_t leader)
+{
+    w->req_id = ++n->fwd_seq;
+    w->fwd_ns = tarn_mono_ns();
+    uint8_t kind = w->is_read ? NODE_WIRE_FWD_READ : NODE_WIRE_FWD_PROPOSE;
+    int rc = node_wire_encode_fwd(&n->sendbuf, kind, w->req_id, w->is_read ? NULL : w->data,
+                                  w->is_read ? 0 : w->len);
+    if (rc == 0)
+        rc = node_tp_send(n->tp, leader, n->sendbuf.data, n->sendbuf.len);
+    pthread_mutex_lock(&n->mu);
+    if (rc == 0)
+        node_list_push(&n->forwarded, w);
+    else
+        node_waiter_complete(n, w, TARN_EBUSY);
+    pthread_mutex_unlock(&n->mu);
+    if (rc == 0)
+        obs_counter_add(n->m_forwarded, 1);
+}
+
+/* Whether w should go to another member: this one does not lead but knows
+ * who does. Work a peer forwarded to us is never forwarded again. */
+static uint64_t node_forward_target(node *n, const node_waiter *w)
+{
+    raft_status rs;
+    raft_get_status(n->r, &rs);
+    if (rs.state == RAFT_LEADER || !n->tp || w->origin || rs.lead == RAFT_NONE ||
+        rs.lead == n->opts.id)
+        return RAFT_NONE;
+    return rs.lead;
+}
+
+/* Hands proposals to the core (or forwards them). A refused one (not
+ * leader, too many uncommitted, too big, out of memory) is completed with
+ * the code. */
 static void node_propose_batch(node *n, node_list *props)
 {
     node_waiter *w;
     node_list refused = {0};
     while ((w = node_list_pop(props)) != NULL) {
+        uint64_t to = node_forward_target(n, w);
+        if (to != RAFT_NONE) {
+            node_forward(n, w, to);
+            continue;
+        }
         int rc = raft_propose(n->r, w->data, (uint32_t)w->len, &w->index, &w->term);
         if (rc == RAFT_ENOTLEADER)
             rc = TARN_EBUSY; /* RAFT_ENOTLEADER aliases ECONFLICT, which means 409 */
@@ -204,23 +275,35 @@ static void node_propose_batch(node *n, node_list *props)
     if (refused.count == 0)
         return;
     pthread_mutex_lock(&n->mu);
-    while ((w = node_list_pop(&refused)) != NULL)
-        node_waiter_complete(n, w, (int)(int64_t)w->index);
+    while ((w = node_list_pop(&refused)) != NULL) {
+        int rc = (int)(int64_t)w->index;
+        w->index = 0;
+        node_waiter_complete(n, w, rc);
+    }
     pthread_mutex_unlock(&n->mu);
 }
 
-/* Asks the core for one ReadIndex shared by every barrier in reads. */
+/* Asks the core for one ReadIndex shared by every barrier in reads that
+ * stays here; a follower forwards its callers' barriers to the leader. */
 static void node_read_batch(node *n, node_list *reads)
 {
-    if (reads->count == 0)
+    node_list local = {0};
+    node_waiter *w;
+    while ((w = node_list_pop(reads)) != NULL) {
+        uint64_t to = node_forward_target(n, w);
+        if (to != RAFT_NONE)
+            node_forward(n, w, to);
+        else
+            node_list_push(&local, w);
+    }
+    if (local.count == 0)
         return;
     uint64_t ctx = ++n->read_seq;
     int rc = raft_read_index(n->r, ctx);
     if (rc == RAFT_ENOTLEADER)
         rc = TARN_EBUSY;
-    node_waiter *w;
     pthread_mutex_lock(&n->mu);
-    while ((w = node_list_pop(reads)) != NULL) {
+    while ((w = node_list_pop(&local)) != NULL) {
         if (rc != 0) {
             node_waiter_complete(n, w, rc);
             continue;
@@ -229,6 +312,111 @@ static void node_read_batch(node *n, node_list *reads)
         node_list_push(&n->read_wait, w);
     }
     pthread_mutex_unlock(&n->mu);
+}
+
+/* The leader answered one of our forwarded waiters. Under mu. */
+static void node_forward_done(node *n, const node_inmsg *m)
+{
+    node_waiter *w = NULL;
+    node_list keep = {0};
+    node_waiter *x;
+    while ((x = node_list_pop(&n->forwarded)) != NULL) {
+        if (!w && x->req_id == m->req_id)
+            w = x;
+        else
+            node_list_push(&keep, x);
+    }
+    n->forwarded = keep;
+    if (!w)
+        return; /* expired already */
+    if (m->rc != 0 || !w->is_read) {
+        if (m->rc == 0 && m->len) {
+            w->res.data = tarn_malloc(m->len);
+            if (!w->res.data) {
+                node_waiter_complete(n, w, TARN_ENOMEM);
+                return;
+            }
+            memcpy(w->res.data, m->data, m->len);
+            w->res.len = m->len;
+        }
+        w->res.code = m->code;
+        w->index = m->index;
+        node_waiter_complete(n, w, m->rc);
+        return;
+    }
+    w->index = m->index; /* a read: wait until applied here */
+    w->term = 1;
+    node_list_push(&n->read_wait, w);
+}
+
+/* A waiter for work a peer forwarded to us; NULL on out of memory. */
+static node_waiter *node_remote_waiter(const node_inmsg *m)
+{
+    size_t len = m->kind == NODE_WIRE_FWD_PROPOSE ? m->len : 0;
+    node_waiter *w = tarn_calloc(1, sizeof(*w) + len);
+    if (!w)
+        return NULL;
+    w->origin = m->from;
+    w->req_id = m->req_id;
+    w->is_read = m->kind == NODE_WIRE_FWD_READ;
+    w->start_ns = tarn_mono_ns();
+    w->len = len;
+    if (len)
+        memcpy(w->data, m->data, len);
+    return w;
+}
+
+/* Steps every frame peers sent; forwarded work joins props/reads. Only an
+ * out-of-memory or failed core is an error (the node then fails). */
+static int node_step_inbox(node *n, node_inmsg *m, node_list *props, node_list *reads,
+                           tarn_err *err)
+{
+    int rc = 0;
+    while (m) {
+        node_inmsg *next = m->next;
+        if (rc == 0 && m->kind == NODE_WIRE_RAFT) {
+            int s = raft_step(n->r, &m->msg);
+            if (s == TARN_ENOMEM || s == TARN_ESTATE)
+                rc = tarn_err_set(err, s, "raft_step %s from %llu", raft_msg_type_name(m->msg.type),
+                                  (unsigned long long)m->from);
+        } else if (rc == 0 && m->kind == NODE_WIRE_FWD_REPLY) {
+            pthread_mutex_lock(&n->mu);
+            node_forward_done(n, m);
+            pthread_mutex_unlock(&n->mu);
+        } else if (rc == 0) {
+            node_waiter *w = node_remote_waiter(m);
+            if (w)
+                node_list_push(w->is_read ? reads : props, w);
+        }
+        tarn_free(m);
+        m = next;
+    }
+    return rc;
+}
+
+static void node_inbox_free(node_inmsg *m)
+{
+    while (m) {
+        node_inmsg *next = m->next;
+        tarn_free(m);
+        m = next;
+    }
+}
+
+/* Fails forwarded waiters the leader never answered (a lost connection
+ * lost the answer). Under mu. */
+static void node_expire_forwarded(node *n)
+{
+    int64_t now = tarn_mono_ns();
+    node_list keep = {0};
+    node_waiter *w;
+    while ((w = node_list_pop(&n->forwarded)) != NULL) {
+        if (now - w->fwd_ns > (int64_t)NODE_FORWARD_TTL_MS * 1000000)
+            node_waiter_complete(n, w, TARN_ETIMEDOUT);
+        else
+            node_list_push(&keep, w);
+    }
+    n->forwarded = keep;
 }
 
 static int node_tick_due(node *n, tarn_err *err)
@@ -251,7 +439,16 @@ static void node_publish(node *n, int force_wake)
     raft_status rs;
     raft_get_status(n->r, &rs);
     node_status s = n->status;
+    if (rs.term != s.term || rs.lead != s.leader) {
+        obs_counter_add(n->m_elections, rs.lead != s.leader);
+        if (n->tp)
+            TARN_LOGF(TARN_LOG_INFO, "raft", rs.lead == RAFT_NONE ? "no leader" : "leader elected",
+                      TARN_F_UINT("member", n->opts.id), TARN_F_UINT("term", rs.term),
+                      TARN_F_UINT("leader", rs.lead), TARN_F_STR("role", raft_state_name(rs.state)),
+                      TARN_F_UINT("commit", rs.commit), TARN_F_UINT("applied", n->applied));
+    }
     s.is_leader = rs.state == RAFT_LEADER;
+    s.state = rs.state;
     s.term = rs.term;
     s.leader = rs.lead;
     s.commit_index = rs.commit;
@@ -272,15 +469,24 @@ static void node_publish(node *n, int force_wake)
     n->completed = 0;
 }
 
-/* Waits (under mu) for queued work or the next tick; moves work the loop
- * may take now into props/reads. Returns 0 to go on, 1 to stop. */
-static int node_take_work(node *n, node_list *props, node_list *reads)
+/* Whether the loop may take callers' work now: as leader, or as a cluster
+ * follower that knows the leader to forward to. */
+static int node_can_take(const node *n)
+{
+    return n->status.is_leader || (n->tp && n->status.leader != RAFT_NONE);
+}
+
+/* Waits (under mu) for queued work, peer frames or the next tick; moves
+ * what the loop may take now into inbox/props/reads. 0 to go on, 1 to
+ * stop. */
+static int node_take_work(node *n, node_inmsg **inbox, node_list *props, node_list *reads)
 {
     for (;;) {
         if (n->stop)
             return 1;
-        int leader = n->status.is_leader;
-        if (leader && (n->queue.count || n->reads.count))
+        if (n->inbox_count)
+            break;
+        if (node_can_take(n) && (n->queue.count || n->reads.count))
             break;
         if (tarn_mono_ns() >= n->next_tick_ns)
             break;
@@ -290,7 +496,10 @@ static int node_take_work(node *n, node_list *props, node_list *reads)
          * manual clock; the wait is then only a bound on idle sleeping. */
         pthread_cond_timedwait(&n->wake_loop, &n->mu, &dl);
     }
-    if (!n->status.is_leader)
+    *inbox = n->inbox_head;
+    n->inbox_head = n->inbox_tail = NULL;
+    n->inbox_count = 0;
+    if (!node_can_take(n))
         return 0; /* proposals wait in the queue for a leader (or time out) */
     node_waiter *w;
     while (props->count < NODE_PROPOSE_BATCH_MAX && (w = node_list_pop(&n->queue)) != NULL)
@@ -300,9 +509,14 @@ static int node_take_work(node *n, node_list *props, node_list *reads)
     return 0;
 }
 
-static int node_turn(node *n, node_list *props, node_list *reads, tarn_err *err)
+static int node_turn(node *n, node_inmsg *inbox, node_list *props, node_list *reads, tarn_err *err)
 {
     int rc = node_tick_due(n, err);
+    if (rc != 0) {
+        node_inbox_free(inbox);
+        return rc;
+    }
+    rc = node_step_inbox(n, inbox, props, reads, err);
     if (rc != 0)
         return rc;
     node_propose_batch(n, props);
@@ -314,7 +528,7 @@ static int node_turn(node *n, node_list *props, node_list *reads, tarn_err *err)
     }
     raft_status rs;
     raft_get_status(n->r, &rs);
-    if (rc == 0 && rs.applied > rs.snapshot_index + 2 * NODE_RAFT_KEEP_ENTRIES) {
+    if (rc == 0 && !n->tp && rs.applied > rs.snapshot_index + 2 * NODE_RAFT_KEEP_ENTRIES) {
         /* Bounds the core's memory. The WAL still holds every entry, so a
          * restart loses nothing; with followers this must wait for a
          * durable store snapshot (README "Next"). */
@@ -323,6 +537,8 @@ static int node_turn(node *n, node_list *props, node_list *reads, tarn_err *err)
             tarn_err_set(err, rc, "raft_compact");
     }
     pthread_mutex_lock(&n->mu);
+    node_expire_forwarded(n);
+    node_complete_reads(n, rs.state == RAFT_LEADER);
     node_publish(n, wake);
     pthread_mutex_unlock(&n->mu);
     return rc;
@@ -334,13 +550,16 @@ void *node_loop_main(void *arg)
     tarn_err err = TARN_ERR_INIT;
     for (;;) {
         node_list props = {0}, reads = {0};
+        node_inmsg *inbox = NULL;
         pthread_mutex_lock(&n->mu);
-        int stop = node_take_work(n, &props, &reads);
+        int stop = node_take_work(n, &inbox, &props, &reads);
         n->status.queue_depth = n->queue.count;
         pthread_mutex_unlock(&n->mu);
-        if (stop)
+        if (stop) {
+            node_inbox_free(inbox);
             break;
-        int rc = node_turn(n, &props, &reads, &err);
+        }
+        int rc = node_turn(n, inbox, &props, &reads, &err);
         if (rc == 0)
             continue;
         TARN_LOGF(TARN_LOG_ERROR, "node", "loop failed; the node must be reopened", TARN_F_ERR(rc),

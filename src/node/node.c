@@ -49,8 +49,27 @@ void node_waiter_free(node_waiter *w)
     tarn_free(w);
 }
 
+/* Answers a waiter a peer forwarded to us (FWD_REPLY). A lost answer
+ * only means the peer's caller times out. */
+static void node_reply_origin(node *n, node_waiter *w, int rc)
+{
+    tarn_buf b;
+    tarn_buf_init(&b, NODE_TP_FRAME_MAX);
+    const store_result *r = &w->res;
+    int erc =
+        node_wire_encode_reply(&b, w->req_id, rc, r->code, w->index, r->data, rc == 0 ? r->len : 0);
+    if (erc == 0 && n->tp)
+        (void)node_tp_send(n->tp, w->origin, b.data, b.len); /* dropped: the peer times out */
+    tarn_buf_free(&b);
+}
+
 void node_waiter_complete(node *n, node_waiter *w, int rc)
 {
+    if (w->origin) {
+        node_reply_origin(n, w, rc);
+        node_waiter_free(w);
+        return;
+    }
     w->rc = rc;
     w->done = 1;
     if (w->abandoned) {
@@ -62,7 +81,7 @@ void node_waiter_complete(node *n, node_waiter *w, int rc)
 
 void node_fail_all(node *n, int rc)
 {
-    node_list *lists[] = {&n->queue, &n->reads, &n->inflight, &n->read_wait};
+    node_list *lists[] = {&n->queue, &n->reads, &n->inflight, &n->read_wait, &n->forwarded};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         node_waiter *w;
         while ((w = node_list_pop(lists[i])) != NULL)
@@ -109,7 +128,18 @@ static void node_metrics_init(node *n)
     n->m_fsync = node_metric(reg, OBS_HISTOGRAM, "tarn_node_persist_seconds",
                              "WAL append and fsync of one Ready.", NULL);
     n->m_msgs_dropped = node_metric(reg, OBS_COUNTER, "tarn_node_msgs_dropped_total",
-                                    "Raft messages with no transport to carry them.", NULL);
+                                    "Raft messages the transport could not queue.", NULL);
+    n->m_inbox_dropped =
+        node_metric(reg, OBS_COUNTER, "tarn_node_inbox_dropped_total",
+                    "Peer frames dropped because the loop's inbox was full.", NULL);
+    n->m_forwarded =
+        node_metric(reg, OBS_COUNTER, "tarn_node_forwarded_total",
+                    "Proposals and reads this follower forwarded to the leader.", NULL);
+    n->m_apply_latency = node_metric(reg, OBS_HISTOGRAM, "tarn_node_apply_seconds",
+                                     "One LMDB transaction applying a batch of entries.", NULL);
+    n->m_elections =
+        node_metric(reg, OBS_COUNTER, "tarn_raft_leader_changes_total",
+                    "Times this member saw a new leader (or none) in a new term.", NULL);
 }
 
 /* ---- open ------------------------------------------------------------- */
@@ -181,10 +211,14 @@ static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
 {
     raft_config cfg;
     raft_config_init(&cfg);
-    uint64_t voters[1] = {n->opts.id};
+    uint64_t voters[NODE_TP_PEERS_MAX] = {n->opts.id};
+    size_t n_voters = 1;
+    if (n->n_members > 1)
+        for (n_voters = 0; n_voters < n->n_members; n_voters++)
+            voters[n_voters] = n->members[n_voters].id;
     cfg.id = n->opts.id;
     cfg.voters = voters;
-    cfg.n_voters = 1;
+    cfg.n_voters = n_voters;
     cfg.election_ticks = n->opts.election_ticks;
     cfg.heartbeat_ticks = n->opts.heartbeat_ticks;
     cfg.applied = store_applied_index(n->st);
@@ -232,6 +266,38 @@ static int node_open_disk(node *n, tarn_err *err)
     return rc;
 }
 
+/* Copies and checks the member list: ids unique and non-zero, this node's
+ * id among them. */
+static int node_members_check(const node_opts *o, node *n, tarn_err *err)
+{
+    if (o->n_members <= 1)
+        return 0;
+    if (o->n_members > NODE_TP_PEERS_MAX || !o->members)
+        return tarn_err_set(err, TARN_EINVAL, "node: 2..%d members", NODE_TP_PEERS_MAX);
+    int self = 0;
+    for (size_t i = 0; i < o->n_members; i++) {
+        if (o->members[i].id == 0)
+            return tarn_err_set(err, TARN_EINVAL, "node: member id 0 is reserved");
+        for (size_t j = 0; j < i; j++)
+            if (o->members[j].id == o->members[i].id)
+                return tarn_err_set(err, TARN_EINVAL, "node: member id %llu listed twice",
+                                    (unsigned long long)o->members[i].id);
+        self |= o->members[i].id == n->opts.id;
+        n->members[i] = o->members[i];
+    }
+    if (!self)
+        return tarn_err_set(err, TARN_EINVAL,
+                            "node: this member's id %llu is not in the member list",
+                            (unsigned long long)n->opts.id);
+    n->n_members = o->n_members;
+    snprintf(n->http_url, sizeof(n->http_url), "%s", o->http_url ? o->http_url : "");
+    n->opts.members = NULL;
+    n->opts.peer_listen = NULL;
+    n->opts.cluster_name = NULL;
+    n->opts.http_url = NULL;
+    return 0;
+}
+
 static int node_opts_check(const node_opts *o, node *n, tarn_err *err)
 {
     if (!o || !o->data_dir || strlen(o->data_dir) >= NODE_PATH_MAX)
@@ -253,7 +319,7 @@ static int node_opts_check(const node_opts *o, node *n, tarn_err *err)
         n->opts.reads_max = NODE_READS_MAX_DEFAULT;
     if (n->opts.heartbeat_ticks >= n->opts.election_ticks)
         return tarn_err_set(err, TARN_EINVAL, "node: heartbeat_ticks must be < election_ticks");
-    return 0;
+    return node_members_check(o, n, err);
 }
 
 static int node_sync_init(node *n, tarn_err *err)
@@ -286,6 +352,68 @@ static void node_free_disk(node *n)
     tarn_free(n->scratch_res);
 }
 
+/* The transport's receive callback (reader threads): decodes the frame
+ * and queues it for the loop. A malformed body closes the connection. */
+static int node_on_frame(void *ctx, uint64_t from, const uint8_t *body, size_t len)
+{
+    node *n = ctx;
+    node_inmsg *m = NULL;
+    int rc = node_wire_decode(from, body, len, &m);
+    if (rc == TARN_ENOMEM)
+        return 0; /* not the peer's fault: drop the frame, keep the connection */
+    if (rc != 0)
+        return rc;
+    if (m->kind == NODE_WIRE_RAFT && (m->msg.from != from || m->msg.to != n->opts.id)) {
+        tarn_free(m);
+        return TARN_EINVAL; /* a peer speaking for someone else */
+    }
+    pthread_mutex_lock(&n->mu);
+    if (n->inbox_count >= NODE_INBOX_MAX || n->stop) {
+        pthread_mutex_unlock(&n->mu);
+        obs_counter_add(n->m_inbox_dropped, 1);
+        tarn_free(m);
+        return 0;
+    }
+    if (n->inbox_tail)
+        n->inbox_tail->next = m;
+    else
+        n->inbox_head = m;
+    n->inbox_tail = m;
+    n->inbox_count++;
+    pthread_cond_signal(&n->wake_loop);
+    pthread_mutex_unlock(&n->mu);
+    return 0;
+}
+
+/* Starts the peer transport for a cluster member (nothing for a single
+ * voter). */
+static int node_transport_open(node *n, const node_opts *o, tarn_err *err)
+{
+    if (n->n_members <= 1)
+        return 0;
+    node_peer peers[NODE_TP_PEERS_MAX];
+    size_t np = 0;
+    const char *listen = o->peer_listen;
+    for (size_t i = 0; i < n->n_members; i++) {
+        if (n->members[i].id == n->opts.id)
+            listen = listen ? listen : n->members[i].addr;
+        else
+            peers[np++] = n->members[i];
+    }
+    node_tp_opts to = {.cluster_id = node_tp_cluster_id(o->cluster_name ? o->cluster_name : "tarn"),
+                       .self_id = n->opts.id,
+                       .listen = listen,
+                       .self_url = n->http_url,
+                       .peers = peers,
+                       .n_peers = np,
+                       .recv = node_on_frame,
+                       .recv_ctx = n,
+                       .metrics = n->opts.metrics};
+    int rc = node_tp_open(&to, &n->tp, err);
+    return rc ? tarn_err_wrap(err, rc, "node %llu: peer transport", (unsigned long long)n->opts.id)
+              : 0;
+}
+
 int node_open(const node_opts *opts, const store_registry *reg, node **out, tarn_err *err)
 {
     node *n = tarn_calloc(1, sizeof(*n));
@@ -305,6 +433,12 @@ int node_open(const node_opts *opts, const store_registry *reg, node **out, tarn
         return rc;
     }
     node_metrics_init(n);
+    tarn_buf_init(&n->sendbuf, NODE_TP_FRAME_MAX);
+    if (node_transport_open(n, opts, err) != 0) {
+        int code = err ? err->code : TARN_EIO;
+        node_close(n);
+        return code ? code : TARN_EIO;
+    }
     n->status.id = n->opts.id;
     n->status.applied_index = n->applied;
     n->next_tick_ns = tarn_mono_ns() + (int64_t)n->opts.tick_ms * 1000000;
@@ -333,6 +467,13 @@ void node_close(node *n)
     while (n->callers > 0) /* they return once they see done/closed */
         pthread_cond_wait(&n->wake_done, &n->mu);
     pthread_mutex_unlock(&n->mu);
+    node_tp_close(n->tp); /* after node_fail_all, which answers forwarded requests */
+    while (n->inbox_head) {
+        node_inmsg *m = n->inbox_head;
+        n->inbox_head = m->next;
+        tarn_free(m);
+    }
+    tarn_buf_free(&n->sendbuf);
     node_free_disk(n);
     pthread_cond_destroy(&n->wake_done);
     pthread_cond_destroy(&n->wake_loop);
@@ -441,6 +582,7 @@ int node_read_barrier(node *n, int timeout_ms, uint64_t *index_out, tarn_err *er
     node_waiter *w = tarn_calloc(1, sizeof(*w));
     if (!w)
         return tarn_err_set(err, TARN_ENOMEM, "read barrier: allocate");
+    w->is_read = 1;
     int rc = node_submit(n, &n->reads, n->opts.reads_max, w, timeout_ms, "read barrier", err);
     if (rc != 0)
         return rc;
@@ -484,4 +626,31 @@ void node_get_status(node *n, node_status *st)
     st->queue_depth = n->queue.count;
     st->failed = n->failed;
     pthread_mutex_unlock(&n->mu);
+}
+
+int node_leader_url(node *n, char *buf, size_t cap)
+{
+    node_status st;
+    node_get_status(n, &st);
+    if (st.leader == RAFT_NONE)
+        return TARN_ENOENT;
+    if (st.leader == n->opts.id) {
+        if (!n->http_url[0])
+            return TARN_ENOENT;
+        if (strlen(n->http_url) >= cap)
+            return TARN_ERANGE;
+        memcpy(buf, n->http_url, strlen(n->http_url) + 1);
+        return 0;
+    }
+    return n->tp ? node_tp_peer_url(n->tp, st.leader, buf, cap) : TARN_ENOENT;
+}
+
+uint16_t node_peer_port(node *n)
+{
+    return n->tp ? node_tp_port(n->tp) : 0;
+}
+
+size_t node_member_count(node *n)
+{
+    return n->n_members > 1 ? n->n_members : 1;
 }

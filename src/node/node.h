@@ -4,10 +4,11 @@
  * and runs the Ready loop on one thread of its own. Design note (the loop
  * order and why, threads, crash points): src/node/README.md.
  *
- * This slice runs ONE voter in-process (the embedded default of `tarn
- * local`). The loop already separates the messages Raft wants sent (before
- * and after the fsync) and hands them to node_send_msgs, which has no
- * transport yet: a single voter produces none.
+ * It runs as ONE voter in-process (the embedded default of `tarn local`)
+ * or as a member of a cluster (`tarn meta`): with node_opts.members the
+ * loop sends Raft messages to its peers over the transport (transport.h)
+ * and a follower forwards proposals and linearizable reads to the leader
+ * (README "Cluster"), so callers use the same calls on every member.
  *
  * Data directory layout:
  *   DATA/wal/    the WAL segments (wal/README.md)
@@ -28,6 +29,7 @@
 #define TARN_NODE_NODE_H
 
 #include "base/error.h"
+#include "node/transport.h"
 #include "obs/obs.h"
 #include "store/store.h"
 
@@ -57,6 +59,14 @@ typedef struct node_opts {
     size_t map_size_bytes;       /* LMDB map; 0: store's default */
     obs_registry *metrics;       /* NULL: obs_global(); borrowed */
     uint64_t rng_seed;           /* election randomness; 0: from the clock */
+    /* Cluster (README "Cluster"). n_members <= 1: a single voter, no
+     * transport. Otherwise every voter with its peer address, this one
+     * included; every member must be given the same list. */
+    const node_peer *members; /* copied */
+    size_t n_members;         /* <= NODE_TP_PEERS_MAX */
+    const char *peer_listen;  /* NULL: this member's address in members; copied */
+    const char *cluster_name; /* NULL: "tarn"; members of one cluster must agree */
+    const char *http_url;     /* this member's HTTP URL, told to peers; copied */
 } node_opts;
 
 /*
@@ -118,6 +128,7 @@ store *node_store(node *n);
 typedef struct node_status {
     uint64_t id;
     int is_leader;
+    uint32_t state; /* enum raft_state_type (raft.h): follower, (pre)candidate, leader */
     uint64_t term;
     uint64_t leader; /* RAFT_NONE (0) when unknown */
     uint64_t commit_index;
@@ -129,5 +140,17 @@ typedef struct node_status {
 
 /* A consistent copy of the loop's last published state. Never fails. */
 void node_get_status(node *n, node_status *st);
+
+/* The HTTP URL of the current leader (this member's own http_url when it
+ * leads, else what the leader announced in its transport handshake).
+ * TARN_ENOENT when no leader is known or it announced none, TARN_ERANGE
+ * when cap is too small. Thread-safe. */
+int node_leader_url(node *n, char *buf, size_t cap);
+
+/* The bound peer port (0 for a single voter). */
+uint16_t node_peer_port(node *n);
+
+/* Number of voters (1 for the embedded single voter). */
+size_t node_member_count(node *n);
 
 #endif

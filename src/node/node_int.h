@@ -15,7 +15,9 @@
 #ifndef TARN_NODE_NODE_INT_H
 #define TARN_NODE_NODE_INT_H
 
+#include "base/buf.h"
 #include "node/node.h"
+#include "node/transport.h"
 #include "raft/raft.h"
 #include "wal/wal.h"
 
@@ -32,6 +34,10 @@ struct node_waiter {
     uint64_t term;  /* proposal: the term it was appended in */
     uint64_t group; /* read: the ctx of the raft_read_index it rides on */
     int64_t start_ns;
+    int is_read;      /* a read barrier (else a proposal) */
+    uint64_t origin;  /* the peer that forwarded it here (0: a local caller) */
+    uint64_t req_id;  /* origin's id for it, or ours when we forwarded it */
+    int64_t fwd_ns;   /* when we forwarded it to the leader (tarn_mono_ns) */
     store_result res; /* proposal: the state machine's answer */
     size_t len;
     uint8_t data[]; /* proposal payload (copied) */
@@ -45,6 +51,43 @@ typedef struct node_list {
 
 void node_list_push(node_list *l, node_waiter *w);
 node_waiter *node_list_pop(node_list *l);
+
+/* Frame kinds of node/wire.c (1 is the transport's HELLO). */
+#define NODE_WIRE_RAFT        2
+#define NODE_WIRE_FWD_PROPOSE 3
+#define NODE_WIRE_FWD_READ    4
+#define NODE_WIRE_FWD_REPLY   5
+
+/* A decoded frame from a peer, waiting in the inbox for the loop. One
+ * allocation holds it, its entry array and a copy of the body that the
+ * entries and data point into. */
+typedef struct node_inmsg node_inmsg;
+struct node_inmsg {
+    node_inmsg *next;
+    uint8_t kind;
+    uint64_t from;
+    raft_msg msg; /* RAFT */
+    raft_entry *ents;
+    uint64_t req_id; /* FWD_* */
+    int32_t rc, code;
+    uint64_t index;
+    const uint8_t *data;
+    size_t len;
+};
+
+/* Frames from peers waiting for the loop, beyond which they are dropped
+ * (Raft treats it as message loss). */
+#define NODE_INBOX_MAX 8192
+/* A forwarded proposal or read with no answer from the leader after this
+ * long is failed (the answer was lost with a connection). */
+#define NODE_FORWARD_TTL_MS 30000
+
+int node_wire_encode_raft(tarn_buf *b, const raft_msg *m);
+int node_wire_encode_fwd(tarn_buf *b, uint8_t kind, uint64_t req_id, const void *data, size_t len);
+int node_wire_encode_reply(tarn_buf *b, uint64_t req_id, int rc_out, int code, uint64_t index,
+                           const void *data, size_t len);
+/* TARN_EINVAL for a malformed body, TARN_ENOMEM. *out: tarn_free. */
+int node_wire_decode(uint64_t from, const uint8_t *body, size_t len, node_inmsg **out);
 
 struct node {
     node_opts opts;
@@ -61,17 +104,28 @@ struct node {
     pthread_cond_t wake_done; /* some waiter completed or the status changed */
     /* Guarded by mu. */
     int stop;
-    int failed;         /* sticky: TARN_ESTATE-worthy failure code, 0 healthy */
-    node_list queue;    /* proposals not yet handed to raft_propose */
-    node_list reads;    /* read barriers not yet asked for */
-    node_status status; /* published after every loop turn */
-    size_t callers;     /* threads inside node_* calls (node_close waits) */
-    int completed;      /* a waiter completed since the last broadcast */
+    int failed;                          /* sticky: TARN_ESTATE-worthy failure code, 0 healthy */
+    node_list queue;                     /* proposals not yet handed to raft_propose */
+    node_list reads;                     /* read barriers not yet asked for */
+    node_status status;                  /* published after every loop turn */
+    node_inmsg *inbox_head, *inbox_tail; /* frames from peers */
+    size_t inbox_count;
+    size_t callers; /* threads inside node_* calls (node_close waits) */
+    int completed;  /* a waiter completed since the last broadcast */
 
     /* Owned by the loop thread. */
     node_list inflight;  /* proposed, in index order, waiting for apply */
     node_list read_wait; /* asked for; waiting for their read state/apply */
     uint64_t read_seq;   /* last ctx handed to raft_read_index */
+    node_list forwarded; /* sent to the leader, waiting for its FWD_REPLY */
+    uint64_t fwd_seq;    /* last req_id we gave a forwarded waiter */
+    tarn_buf sendbuf;    /* encoding of outgoing frames */
+
+    /* Cluster (immutable after open). */
+    node_transport *tp; /* NULL for a single voter */
+    node_peer members[NODE_TP_PEERS_MAX];
+    size_t n_members;
+    char http_url[NODE_TP_URL_MAX];
     int64_t next_tick_ns;
     uint64_t applied;
     wal_entry *scratch_wal; /* Ready entries converted for the WAL */
@@ -82,7 +136,8 @@ struct node {
 
     /* Metrics (borrowed series; NULL-safe). */
     obs_series_t *m_proposals_ok, *m_proposals_err, *m_latency, *m_queue, *m_applied, *m_term,
-        *m_leader, *m_commit, *m_fsync, *m_msgs_dropped;
+        *m_leader, *m_commit, *m_fsync, *m_msgs_dropped, *m_inbox_dropped, *m_forwarded,
+        *m_apply_latency, *m_elections;
 };
 
 /* The loop thread's body (loop.c). */

@@ -1,0 +1,867 @@
+/*
+ * node/transport.c: the peer transport (transport.h): a listener with an
+ * accept thread, a reader thread per inbound connection, and a sender
+ * thread per peer with a bounded queue. Frame format and handshake:
+ * transport.h; design note: src/node/README.md ("Transport").
+ *
+ * Invariants:
+ *  1. A frame reaches the receive callback only after the connection's
+ *     HELLO named this cluster, this member, and a known peer, and only
+ *     when its length and CRC32C check out.
+ *  2. Every queue is bounded (frames and bytes); a full queue drops.
+ *  3. No thread blocks forever: reads before the handshake time out, writes
+ *     time out (SO_SNDTIMEO) so a stalled peer costs a reconnect, and
+ *     close shuts every socket down before joining.
+ */
+#include "node/transport.h"
+
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "base/crc32c.h"
+#include "base/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TP_HEADER_BYTES   8
+#define TP_HELLO_FIXED    (1 + 8 + 2 + 2 + 8 + 8 + 8 + 2)
+#define TP_SEND_TIMEOUT_S 5
+#define TP_CONNECT_MS     1000
+#define TP_IDLE_CHECK_MS  100
+
+typedef struct tp_frame tp_frame;
+struct tp_frame {
+    tp_frame *next;
+    size_t len; /* header + body */
+    uint8_t data[];
+};
+
+typedef struct tp_peer {
+    node_transport *t;
+    node_peer p;
+    pthread_t thread;
+    int started;
+    pthread_cond_t cond; /* frames queued or stop; CLOCK_MONOTONIC */
+    /* Guarded by t->mu. */
+    tp_frame *head, *tail;
+    size_t count, bytes;
+    int fd; /* the outbound connection, -1 when none */
+    char url[NODE_TP_URL_MAX];
+} tp_peer;
+
+typedef struct tp_inbound {
+    node_transport *t;
+    pthread_t thread;
+    int used; /* slot taken (thread not joined yet) */
+    int done; /* the thread finished; join and reuse */
+    int fd;   /* guarded by t->mu once the thread runs */
+    uint64_t from;
+} tp_inbound;
+
+struct node_transport {
+    node_tp_opts opts;
+    char self_url[NODE_TP_URL_MAX];
+    int lfd;
+    uint16_t port;
+    int wake[2]; /* pipe: wakes the accept thread at close */
+    pthread_t accept_thread;
+    int accept_started;
+    pthread_mutex_t mu;
+    int stop; /* guarded by mu */
+    tp_peer peers[NODE_TP_PEERS_MAX];
+    size_t n_peers;
+    tp_inbound in[NODE_TP_INBOUND_MAX];
+    node_tp_stats stats; /* guarded by mu */
+    obs_series_t *m_sent, *m_recv, *m_dropped, *m_bad, *m_connects;
+};
+
+/* ---- little-endian helpers ---------------------------------------------- */
+
+static void put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint16_t get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | p[1] << 8);
+}
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t get_u64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 7; i >= 0; i--)
+        v = v << 8 | p[i];
+    return v;
+}
+
+uint64_t node_tp_cluster_id(const char *name)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (const unsigned char *s = (const unsigned char *)name; s && *s; s++) {
+        h ^= *s;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* ---- sockets ------------------------------------------------------------ */
+
+/* Splits "host:port" and resolves it (IPv4). TARN_EINVAL when malformed or
+ * unresolvable. */
+static int tp_resolve(const char *addr, struct sockaddr_in *out, tarn_err *err)
+{
+    char host[NODE_TP_ADDR_MAX];
+    const char *colon = addr ? strrchr(addr, ':') : NULL;
+    if (!colon || colon == addr || (size_t)(colon - addr) >= sizeof(host) || !colon[1])
+        return tarn_err_set(err, TARN_EINVAL, "peer address '%s' is not host:port",
+                            addr ? addr : "");
+    memcpy(host, addr, (size_t)(colon - addr));
+    host[colon - addr] = '\0';
+    char *end = NULL;
+    long port = strtol(colon + 1, &end, 10);
+    if (*end != '\0' || port < 0 || port > 65535)
+        return tarn_err_set(err, TARN_EINVAL, "peer address '%s': bad port", addr);
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_STREAM}, *res = NULL;
+    int g = getaddrinfo(host, NULL, &hints, &res);
+    if (g != 0 || !res)
+        return tarn_err_set(err, TARN_EINVAL, "peer address '%s': %s", addr, gai_strerror(g));
+    *out = *(struct sockaddr_in *)(void *)res->ai_addr;
+    out->sin_port = htons((uint16_t)port);
+    freeaddrinfo(res);
+    return 0;
+}
+
+static void tp_sock_opts(int fd)
+{
+    int one = 1;
+    /* Best effort: a socket without them still works, only slower. */
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    struct timeval tv = {.tv_sec = TP_SEND_TIMEOUT_S};
+    (void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+static void tp_recv_timeout(int fd, int ms)
+{
+    struct timeval tv = {.tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000};
+    (void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)); /* best effort */
+}
+
+/* Connects with a timeout. The fd is blocking on return; -1 on failure. */
+static int tp_dial(const struct sockaddr_in *sa)
+{
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    if (fd < 0)
+        return -1;
+    int rc = connect(fd, (const struct sockaddr *)sa, sizeof(*sa));
+    if (rc != 0 && errno == EINPROGRESS) {
+        struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+        int soerr = 0;
+        socklen_t sl = sizeof(soerr);
+        if (poll(&pfd, 1, TP_CONNECT_MS) == 1 &&
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl) == 0 && soerr == 0)
+            rc = 0;
+    }
+    if (rc != 0) {
+        close(fd);
+        return -1;
+    }
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+    tp_sock_opts(fd);
+    return fd;
+}
+
+static int tp_write_all(int fd, const uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t w = send(fd, p, len, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+static int tp_read_all(int fd, uint8_t *p, size_t len)
+{
+    while (len > 0) {
+        ssize_t r = recv(fd, p, len, 0);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            return -1;
+        p += r;
+        len -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Reads one frame into *buf (grown as needed, at most NODE_TP_FRAME_MAX).
+ * 0 ok; TARN_ECLOSED (end of stream or socket error); TARN_ECORRUPT (a
+ * bad length or CRC, *why says which). */
+static int tp_read_frame(int fd, uint8_t **buf, size_t *cap, size_t *len, const char **why)
+{
+    uint8_t h[TP_HEADER_BYTES];
+    if (tp_read_all(fd, h, sizeof(h)) != 0)
+        return TARN_ECLOSED;
+    uint32_t n = get_u32(h);
+    if (n == 0 || n > NODE_TP_FRAME_MAX) {
+        *why = "frame length out of range";
+        return TARN_ECORRUPT;
+    }
+    if (n > *cap) {
+        uint8_t *p = tarn_realloc(*buf, n);
+        if (!p) {
+            *why = "out of memory for a frame";
+            return TARN_ECORRUPT;
+        }
+        *buf = p;
+        *cap = n;
+    }
+    if (tp_read_all(fd, *buf, n) != 0)
+        return TARN_ECLOSED;
+    if (crc32c(0, *buf, n) != get_u32(h + 4)) {
+        *why = "frame CRC32C mismatch";
+        return TARN_ECORRUPT;
+    }
+    *len = n;
+    return 0;
+}
+
+/* A frame (header + body) ready to write. NULL on out of memory. */
+static tp_frame *tp_frame_new(const uint8_t *body, size_t len)
+{
+    tp_frame *f = tarn_malloc(sizeof(*f) + TP_HEADER_BYTES + len);
+    if (!f)
+        return NULL;
+    f->next = NULL;
+    f->len = TP_HEADER_BYTES + len;
+    put_u32(f->data, (uint32_t)len);
+    put_u32(f->data + 4, crc32c(0, body, len));
+    memcpy(f->data + TP_HEADER_BYTES, body, len);
+    return f;
+}
+
+/* ---- handshake ----------------------------------------------------------- */
+
+static size_t tp_hello_encode(const node_transport *t, uint64_t to, uint8_t *out)
+{
+    size_t ul = strlen(t->self_url);
+    uint8_t *p = out;
+    *p++ = NODE_TP_KIND_HELLO;
+    memcpy(p, "TARNPEER", 8);
+    p += 8;
+    put_u16(p, 1);
+    put_u16(p + 2, 0);
+    put_u64(p + 4, t->opts.cluster_id);
+    put_u64(p + 12, t->opts.self_id);
+    put_u64(p + 20, to);
+    put_u16(p + 28, (uint16_t)ul);
+    memcpy(p + 30, t->self_url, ul);
+    return TP_HELLO_FIXED + ul;
+}
+
+static int tp_hello_send(node_transport *t, int fd, uint64_t to)
+{
+    uint8_t body[TP_HELLO_FIXED + NODE_TP_URL_MAX];
+    size_t n = tp_hello_encode(t, to, body);
+    tp_frame *f = tp_frame_new(body, n);
+    if (!f)
+        return -1;
+    int rc = tp_write_all(fd, f->data, f->len);
+    tarn_free(f);
+    return rc;
+}
+
+static tp_peer *tp_peer_find(node_transport *t, uint64_t id)
+{
+    for (size_t i = 0; i < t->n_peers; i++)
+        if (t->peers[i].p.id == id)
+            return &t->peers[i];
+    return NULL;
+}
+
+/* Checks a HELLO body (untrusted). Returns NULL when fine, else why not;
+ * *from and url receive the sender's id and URL. */
+static const char *tp_hello_check(node_transport *t, const uint8_t *b, size_t len, uint64_t *from,
+                                  char *url)
+{
+    if (len < TP_HELLO_FIXED || b[0] != NODE_TP_KIND_HELLO || memcmp(b + 1, "TARNPEER", 8) != 0)
+        return "not a Tarn peer handshake";
+    if (get_u16(b + 9) != 1)
+        return "unsupported peer protocol version";
+    if (get_u64(b + 13) != t->opts.cluster_id)
+        return "handshake from another cluster";
+    *from = get_u64(b + 21);
+    if (get_u64(b + 29) != t->opts.self_id)
+        return "handshake addressed to another member id";
+    size_t ul = get_u16(b + 37);
+    if (ul >= NODE_TP_URL_MAX || TP_HELLO_FIXED + ul != len)
+        return "handshake URL length does not match the frame";
+    if (!tp_peer_find(t, *from))
+        return "handshake from an unknown member id";
+    memcpy(url, b + TP_HELLO_FIXED, ul);
+    url[ul] = '\0';
+    return NULL;
+}
+
+static void tp_set_url(node_transport *t, uint64_t id, const char *url)
+{
+    pthread_mutex_lock(&t->mu);
+    tp_peer *p = tp_peer_find(t, id);
+    if (p)
+        snprintf(p->url, sizeof(p->url), "%s", url);
+    pthread_mutex_unlock(&t->mu);
+}
+
+/* ---- sender threads -------------------------------------------------------- */
+
+static void tp_queue_clear(tp_peer *p, size_t *dropped)
+{
+    tp_frame *f = p->head;
+    while (f) {
+        tp_frame *next = f->next;
+        tarn_free(f);
+        (*dropped)++;
+        f = next;
+    }
+    p->head = p->tail = NULL;
+    p->count = p->bytes = 0;
+}
+
+/* Sleeps up to ms unless the transport stops; under t->mu. Returns stop. */
+static int tp_wait(tp_peer *p, int ms)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    int64_t ns = ts.tv_nsec + (int64_t)ms * 1000000;
+    ts.tv_sec += (time_t)(ns / 1000000000);
+    ts.tv_nsec = (long)(ns % 1000000000);
+    if (!p->t->stop)
+        pthread_cond_timedwait(&p->cond, &p->t->mu, &ts);
+    return p->t->stop;
+}
+
+/* Dials the peer and completes the handshake; the fd or -1. */
+static int tp_connect_peer(tp_peer *p)
+{
+    node_transport *t = p->t;
+    struct sockaddr_in sa;
+    if (tp_resolve(p->p.addr, &sa, NULL) != 0)
+        return -1;
+    int fd = tp_dial(&sa);
+    if (fd < 0)
+        return -1;
+    uint8_t *buf = NULL;
+    size_t cap = 0, len = 0;
+    const char *why = NULL;
+    uint64_t from = 0;
+    char url[NODE_TP_URL_MAX];
+    tp_recv_timeout(fd, NODE_TP_HELLO_TIMEOUT_MS);
+    int ok = tp_hello_send(t, fd, p->p.id) == 0 && tp_read_frame(fd, &buf, &cap, &len, &why) == 0;
+    if (ok && (why = tp_hello_check(t, buf, len, &from, url)) == NULL && from != p->p.id)
+        why = "the member at this address has another id";
+    tarn_free(buf);
+    if (!ok || why) {
+        if (why)
+            TARN_LOGF(TARN_LOG_WARN, "transport", "peer handshake refused",
+                      TARN_F_UINT("peer", p->p.id), TARN_F_STR("addr", p->p.addr),
+                      TARN_F_STR("reason", why));
+        close(fd);
+        return -1;
+    }
+    tp_recv_timeout(fd, 0);
+    tp_set_url(t, p->p.id, url);
+    return fd;
+}
+
+/* Whether the peer closed our idle outbound connection. */
+static int tp_peer_gone(int fd)
+{
+    char c;
+    ssize_t r = recv(fd, &c, 1, MSG_PEEK | MSG_DONTWAIT);
+    return r == 0 || (r < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
+}
+
+/* Writes queued frames until an error or stop. */
+static void tp_pump(tp_peer *p, int fd)
+{
+    node_transport *t = p->t;
+    pthread_mutex_lock(&t->mu);
+    for (;;) {
+        while (!t->stop && !p->head) {
+            if (tp_wait(p, TP_IDLE_CHECK_MS))
+                break;
+            if (!p->head && tp_peer_gone(fd)) {
+                pthread_mutex_unlock(&t->mu);
+                return;
+            }
+        }
+        if (t->stop)
+            break;
+        tp_frame *batch = p->head;
+        size_t n = p->count;
+        p->head = p->tail = NULL;
+        p->count = p->bytes = 0;
+        pthread_mutex_unlock(&t->mu);
+        int failed = 0;
+        size_t sent = 0;
+        while (batch) {
+            tp_frame *next = batch->next;
+            if (!failed && tp_write_all(fd, batch->data, batch->len) != 0)
+                failed = 1;
+            else if (!failed)
+                sent++;
+            tarn_free(batch);
+            batch = next;
+        }
+        obs_counter_add(t->m_sent, sent);
+        obs_counter_add(t->m_dropped, n - sent);
+        pthread_mutex_lock(&t->mu);
+        t->stats.frames_sent += sent;
+        t->stats.frames_dropped += n - sent;
+        if (failed)
+            break;
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void *tp_sender_main(void *arg)
+{
+    tp_peer *p = arg;
+    node_transport *t = p->t;
+    int backoff = NODE_TP_BACKOFF_MIN_MS;
+    int was_connected = 0;
+    for (;;) {
+        pthread_mutex_lock(&t->mu);
+        int stop = t->stop;
+        pthread_mutex_unlock(&t->mu);
+        if (stop)
+            break;
+        int fd = tp_connect_peer(p);
+        pthread_mutex_lock(&t->mu);
+        if (fd < 0) {
+            size_t dropped = 0;
+            tp_queue_clear(p, &dropped); /* stale by the time the peer is back */
+            t->stats.frames_dropped += dropped;
+            obs_counter_add(t->m_dropped, dropped);
+            int jitter = (int)(tarn_mono_ns() % (backoff / 2 + 1));
+            stop = tp_wait(p, backoff + jitter);
+            backoff = backoff * 2 > NODE_TP_BACKOFF_MAX_MS ? NODE_TP_BACKOFF_MAX_MS : backoff * 2;
+            pthread_mutex_unlock(&t->mu);
+            if (was_connected) {
+                TARN_LOGF(TARN_LOG_INFO, "transport", "peer unreachable, retrying",
+                          TARN_F_UINT("peer", p->p.id), TARN_F_STR("addr", p->p.addr));
+                was_connected = 0;
+            }
+            if (stop)
+                break;
+            continue;
+        }
+        p->fd = fd;
+        t->stats.connects++;
+        pthread_mutex_unlock(&t->mu);
+        obs_counter_add(t->m_connects, 1);
+        TARN_LOGF(TARN_LOG_INFO, "transport", "peer connected", TARN_F_UINT("peer", p->p.id),
+                  TARN_F_STR("addr", p->p.addr));
+        was_connected = 1;
+        backoff = NODE_TP_BACKOFF_MIN_MS;
+        tp_pump(p, fd);
+        pthread_mutex_lock(&t->mu);
+        p->fd = -1;
+        pthread_mutex_unlock(&t->mu);
+        close(fd);
+    }
+    return NULL;
+}
+
+/* ---- inbound connections ----------------------------------------------------- */
+
+static void tp_bad_frame(tp_inbound *in, const char *why)
+{
+    node_transport *t = in->t;
+    TARN_LOGF(TARN_LOG_WARN, "transport", "closing peer connection: malformed frame",
+              TARN_F_UINT("peer", in->from), TARN_F_STR("reason", why));
+    pthread_mutex_lock(&t->mu);
+    t->stats.bad_frames++;
+    pthread_mutex_unlock(&t->mu);
+    obs_counter_add(t->m_bad, 1);
+}
+
+/* After a HELLO from `from`: older inbound connections of the same peer
+ * are stale (it reconnected), so shut them down. Under mu. */
+static void tp_inbound_replace(node_transport *t, tp_inbound *self)
+{
+    for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++) {
+        tp_inbound *o = &t->in[i];
+        if (o != self && o->used && !o->done && o->from == self->from && o->fd >= 0)
+            shutdown(o->fd, SHUT_RDWR);
+    }
+}
+
+static int tp_inbound_hello(tp_inbound *in, uint8_t **buf, size_t *cap)
+{
+    node_transport *t = in->t;
+    size_t len = 0;
+    const char *why = NULL;
+    tp_recv_timeout(in->fd, NODE_TP_HELLO_TIMEOUT_MS);
+    int rc = tp_read_frame(in->fd, buf, cap, &len, &why);
+    if (rc == TARN_ECLOSED)
+        return rc;
+    char url[NODE_TP_URL_MAX];
+    uint64_t from = 0;
+    if (rc == 0)
+        why = tp_hello_check(t, *buf, len, &from, url);
+    if (why) {
+        tp_bad_frame(in, why);
+        return TARN_ECORRUPT;
+    }
+    if (tp_hello_send(t, in->fd, from) != 0)
+        return TARN_ECLOSED;
+    tp_recv_timeout(in->fd, 0);
+    tp_set_url(t, from, url);
+    pthread_mutex_lock(&t->mu);
+    in->from = from;
+    tp_inbound_replace(t, in);
+    pthread_mutex_unlock(&t->mu);
+    return 0;
+}
+
+static void *tp_reader_main(void *arg)
+{
+    tp_inbound *in = arg;
+    node_transport *t = in->t;
+    uint8_t *buf = NULL;
+    size_t cap = 0;
+    int rc = tp_inbound_hello(in, &buf, &cap);
+    while (rc == 0) {
+        size_t len = 0;
+        const char *why = NULL;
+        rc = tp_read_frame(in->fd, &buf, &cap, &len, &why);
+        if (rc == TARN_ECORRUPT) {
+            tp_bad_frame(in, why);
+            break;
+        }
+        if (rc != 0)
+            break;
+        if (buf[0] == NODE_TP_KIND_HELLO) {
+            tp_bad_frame(in, "a second handshake on one connection");
+            break;
+        }
+        pthread_mutex_lock(&t->mu);
+        t->stats.frames_received++;
+        pthread_mutex_unlock(&t->mu);
+        obs_counter_add(t->m_recv, 1);
+        if (t->opts.recv(t->opts.recv_ctx, in->from, buf, len) != 0) {
+            tp_bad_frame(in, "message body refused by the node");
+            break;
+        }
+    }
+    tarn_free(buf);
+    pthread_mutex_lock(&t->mu);
+    close(in->fd);
+    in->fd = -1;
+    in->done = 1;
+    pthread_mutex_unlock(&t->mu);
+    return NULL;
+}
+
+/* Joins finished readers and returns a free slot, or NULL. Under mu. */
+static tp_inbound *tp_inbound_slot(node_transport *t)
+{
+    tp_inbound *free_slot = NULL;
+    for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++) {
+        tp_inbound *in = &t->in[i];
+        if (in->used && in->done) {
+            pthread_join(in->thread, NULL);
+            in->used = 0;
+        }
+        if (!in->used && !free_slot)
+            free_slot = in;
+    }
+    return free_slot;
+}
+
+static void tp_accept_one(node_transport *t)
+{
+    int fd = accept(t->lfd, NULL, NULL);
+    if (fd < 0)
+        return; /* ECONNABORTED, EMFILE ...: the peer retries */
+    fcntl(fd, F_SETFD, FD_CLOEXEC);
+    tp_sock_opts(fd);
+    pthread_mutex_lock(&t->mu);
+    tp_inbound *in = t->stop ? NULL : tp_inbound_slot(t);
+    if (in) {
+        *in = (tp_inbound){.t = t, .used = 1, .fd = fd};
+        if (pthread_create(&in->thread, NULL, tp_reader_main, in) != 0) {
+            in->used = 0;
+            in = NULL;
+        }
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (!in) {
+        TARN_LOG(TARN_LOG_WARN, "transport", "refusing a peer connection: too many open");
+        close(fd);
+    }
+}
+
+static void *tp_accept_main(void *arg)
+{
+    node_transport *t = arg;
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = t->lfd, .events = POLLIN},
+                                {.fd = t->wake[0], .events = POLLIN}};
+        int r = poll(pfd, 2, -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 || pfd[1].revents)
+            break;
+        if (pfd[0].revents & POLLIN)
+            tp_accept_one(t);
+    }
+    return NULL;
+}
+
+/* ---- open / close / send ------------------------------------------------------ */
+
+static int tp_listen(node_transport *t, tarn_err *err)
+{
+    struct sockaddr_in sa;
+    int rc = tp_resolve(t->opts.listen, &sa, err);
+    if (rc != 0)
+        return rc;
+    t->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (t->lfd < 0)
+        return tarn_err_set(err, TARN_EIO, "peer socket: %s", strerror(errno));
+    int one = 1;
+    (void)setsockopt(t->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)); /* quick restarts */
+    if (bind(t->lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(t->lfd, 64) != 0)
+        return tarn_err_set(err, TARN_EIO, "peer listener %s: %s", t->opts.listen, strerror(errno));
+    socklen_t sl = sizeof(sa);
+    getsockname(t->lfd, (struct sockaddr *)&sa, &sl);
+    t->port = ntohs(sa.sin_port);
+    return 0;
+}
+
+static int tp_opts_check(const node_tp_opts *o, tarn_err *err)
+{
+    if (!o || !o->self_id || !o->listen || !o->recv)
+        return tarn_err_set(err, TARN_EINVAL, "transport: self_id, listen and recv are required");
+    if (o->n_peers > NODE_TP_PEERS_MAX)
+        return tarn_err_set(err, TARN_EINVAL, "transport: at most %d peers", NODE_TP_PEERS_MAX);
+    if (o->self_url && strlen(o->self_url) >= NODE_TP_URL_MAX)
+        return tarn_err_set(err, TARN_EINVAL, "transport: advertised URL too long");
+    for (size_t i = 0; i < o->n_peers; i++) {
+        struct sockaddr_in sa;
+        if (o->peers[i].id == 0 || o->peers[i].id == o->self_id)
+            return tarn_err_set(err, TARN_EINVAL, "transport: peer id %llu is invalid",
+                                (unsigned long long)o->peers[i].id);
+        int rc = tp_resolve(o->peers[i].addr, &sa, err);
+        if (rc != 0)
+            return rc;
+        for (size_t j = 0; j < i; j++)
+            if (o->peers[j].id == o->peers[i].id)
+                return tarn_err_set(err, TARN_EINVAL, "transport: peer id %llu twice",
+                                    (unsigned long long)o->peers[i].id);
+    }
+    return 0;
+}
+
+static void tp_metrics(node_transport *t)
+{
+    obs_registry *reg = t->opts.metrics ? t->opts.metrics : obs_global();
+    struct {
+        obs_series_t **s;
+        const char *name, *help;
+    } m[] = {
+        {&t->m_sent, "tarn_peer_frames_sent_total", "Frames written to peers."},
+        {&t->m_recv, "tarn_peer_frames_received_total", "Frames received from peers."},
+        {&t->m_dropped, "tarn_peer_frames_dropped_total",
+         "Frames dropped (queue full, peer unreachable, write failed)."},
+        {&t->m_bad, "tarn_peer_bad_frames_total", "Peer connections closed for a malformed frame."},
+        {&t->m_connects, "tarn_peer_connects_total", "Outbound peer handshakes completed."},
+    };
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++) {
+        obs_family *f = NULL;
+        obs_family_opts o = {.type = OBS_COUNTER, .name = m[i].name, .help = m[i].help};
+        *m[i].s = obs_family_register(reg, &o, &f) == 0 ? obs_series(f, NULL) : NULL;
+    }
+}
+
+static void tp_start_threads(node_transport *t)
+{
+    for (size_t i = 0; i < t->n_peers; i++)
+        t->peers[i].started =
+            pthread_create(&t->peers[i].thread, NULL, tp_sender_main, &t->peers[i]) == 0;
+    t->accept_started = pthread_create(&t->accept_thread, NULL, tp_accept_main, t) == 0;
+}
+
+int node_tp_open(const node_tp_opts *opts, node_transport **out, tarn_err *err)
+{
+    int rc = tp_opts_check(opts, err);
+    if (rc != 0)
+        return rc;
+    signal(SIGPIPE, SIG_IGN); /* belt and braces: writes use MSG_NOSIGNAL */
+    node_transport *t = tarn_calloc(1, sizeof(*t));
+    if (!t)
+        return tarn_err_set(err, TARN_ENOMEM, "transport: allocate");
+    t->opts = *opts;
+    t->opts.peers = NULL;
+    if (!t->opts.queue_max)
+        t->opts.queue_max = NODE_TP_QUEUE_MAX_DEFAULT;
+    snprintf(t->self_url, sizeof(t->self_url), "%s", opts->self_url ? opts->self_url : "");
+    t->lfd = -1;
+    t->wake[0] = t->wake[1] = -1;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&t->mu, NULL);
+    t->n_peers = opts->n_peers;
+    for (size_t i = 0; i < t->n_peers; i++) {
+        t->peers[i] = (tp_peer){.t = t, .p = opts->peers[i], .fd = -1};
+        pthread_cond_init(&t->peers[i].cond, &ca);
+    }
+    for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++)
+        t->in[i].fd = -1;
+    pthread_condattr_destroy(&ca);
+    rc = tp_listen(t, err);
+    if (rc == 0 && pipe(t->wake) != 0)
+        rc = tarn_err_set(err, TARN_EIO, "transport: pipe: %s", strerror(errno));
+    if (rc != 0) {
+        node_tp_close(t);
+        return rc;
+    }
+    tp_metrics(t);
+    tp_start_threads(t);
+    *out = t;
+    return 0;
+}
+
+void node_tp_close(node_transport *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_lock(&t->mu);
+    t->stop = 1;
+    for (size_t i = 0; i < t->n_peers; i++) {
+        pthread_cond_broadcast(&t->peers[i].cond);
+        if (t->peers[i].fd >= 0)
+            shutdown(t->peers[i].fd, SHUT_RDWR);
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (t->wake[1] >= 0 && write(t->wake[1], "x", 1) < 0) {
+        /* The accept thread also ends when the listener closes below. */
+    }
+    if (t->accept_started)
+        pthread_join(t->accept_thread, NULL);
+    for (size_t i = 0; i < t->n_peers; i++)
+        if (t->peers[i].started)
+            pthread_join(t->peers[i].thread, NULL);
+    pthread_mutex_lock(&t->mu);
+    for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++)
+        if (t->in[i].used && t->in[i].fd >= 0)
+            shutdown(t->in[i].fd, SHUT_RDWR);
+    pthread_mutex_unlock(&t->mu);
+    for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++)
+        if (t->in[i].used)
+            pthread_join(t->in[i].thread, NULL);
+    for (size_t i = 0; i < t->n_peers; i++) {
+        size_t dropped = 0;
+        tp_queue_clear(&t->peers[i], &dropped);
+        pthread_cond_destroy(&t->peers[i].cond);
+    }
+    if (t->lfd >= 0)
+        close(t->lfd);
+    if (t->wake[0] >= 0)
+        close(t->wake[0]);
+    if (t->wake[1] >= 0)
+        close(t->wake[1]);
+    pthread_mutex_destroy(&t->mu);
+    tarn_free(t);
+}
+
+uint16_t node_tp_port(const node_transport *t)
+{
+    return t->port;
+}
+
+int node_tp_send(node_transport *t, uint64_t to, const uint8_t *body, size_t len)
+{
+    if (len == 0 || len > NODE_TP_FRAME_MAX)
+        return TARN_ETOOBIG;
+    tp_frame *f = tp_frame_new(body, len);
+    if (!f)
+        return TARN_ENOMEM;
+    pthread_mutex_lock(&t->mu);
+    tp_peer *p = tp_peer_find(t, to);
+    int rc = 0;
+    if (!p)
+        rc = TARN_ENOENT;
+    else if (p->count >= t->opts.queue_max || p->bytes + f->len > NODE_TP_QUEUE_BYTES_MAX)
+        rc = TARN_EBUSY;
+    if (rc == 0) {
+        if (p->tail)
+            p->tail->next = f;
+        else
+            p->head = f;
+        p->tail = f;
+        p->count++;
+        p->bytes += f->len;
+        pthread_cond_signal(&p->cond);
+    } else if (rc == TARN_EBUSY) {
+        t->stats.frames_dropped++;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (rc != 0) {
+        if (rc == TARN_EBUSY)
+            obs_counter_add(t->m_dropped, 1);
+        tarn_free(f);
+    }
+    return rc;
+}
+
+int node_tp_peer_url(node_transport *t, uint64_t id, char *buf, size_t cap)
+{
+    pthread_mutex_lock(&t->mu);
+    tp_peer *p = tp_peer_find(t, id);
+    int rc = !p || !p->url[0] ? TARN_ENOENT : strlen(p->url) >= cap ? TARN_ERANGE : 0;
+    if (rc == 0)
+        memcpy(buf, p->url, strlen(p->url) + 1);
+    pthread_mutex_unlock(&t->mu);
+    return rc;
+}
+
+void node_tp_get_stats(node_transport *t, node_tp_stats *out)
+{
+    pthread_mutex_lock(&t->mu);
+    *out = t->stats;
+    pthread_mutex_unlock(&t->mu);
+}

@@ -1,0 +1,353 @@
+/* Tests of the peer transport (node/transport.h) over loopback: frames
+ * arrive intact and in order both ways with the peers' URLs learned from
+ * the handshake; garbage, a bad CRC, an oversized length, a handshake of
+ * another cluster or member id, and a body the receiver refuses each close
+ * that one connection (counted) while the transport goes on working; a
+ * peer that restarts is reconnected; a full queue drops (TARN_EBUSY) at
+ * once instead of blocking. */
+#include "common/test_util.h"
+
+#include "base/crc32c.h"
+#include "node/transport.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAX_FRAMES 4096
+
+typedef struct sink {
+    pthread_mutex_t mu;
+    uint32_t seq[MAX_FRAMES]; /* first 4 bytes after the kind of each frame */
+    size_t count;
+    int refuse_kind; /* frames of this kind are refused (closes the connection) */
+    uint64_t last_from;
+} sink;
+
+static int sink_recv(void *ctx, uint64_t from, const uint8_t *body, size_t len)
+{
+    sink *s = ctx;
+    if (s->refuse_kind && body[0] == s->refuse_kind)
+        return -1;
+    pthread_mutex_lock(&s->mu);
+    if (s->count < MAX_FRAMES && len >= 5) {
+        uint32_t v;
+        memcpy(&v, body + 1, 4);
+        s->seq[s->count++] = v;
+    }
+    s->last_from = from;
+    pthread_mutex_unlock(&s->mu);
+    return 0;
+}
+
+static size_t sink_count(sink *s)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = s->count;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+typedef struct pair {
+    int port[2];
+    sink sinks[2];
+    node_transport *t[2];
+    char addr[2][64];
+} pair;
+
+static void open_one(pair *p, int i, const char *cluster)
+{
+    node_peer peer = {.id = (uint64_t)(2 - i)};
+    snprintf(peer.addr, sizeof(peer.addr), "%s", p->addr[1 - i]);
+    char url[64];
+    snprintf(url, sizeof(url), "http://member-%d", i + 1);
+    node_tp_opts o = {.cluster_id = node_tp_cluster_id(cluster),
+                      .self_id = (uint64_t)(i + 1),
+                      .listen = p->addr[i],
+                      .self_url = url,
+                      .peers = &peer,
+                      .n_peers = 1,
+                      .queue_max = 8,
+                      .recv = sink_recv,
+                      .recv_ctx = &p->sinks[i]};
+    tarn_err err = TARN_ERR_INIT;
+    int rc = node_tp_open(&o, &p->t[i], &err);
+    if (rc != 0)
+        fail_msg("node_tp_open: %s", tarn_err_msg(&err));
+}
+
+static void pair_open(pair *p)
+{
+    memset(p, 0, sizeof(*p));
+    for (int i = 0; i < 2; i++) {
+        pthread_mutex_init(&p->sinks[i].mu, NULL);
+        p->port[i] = tarn_test_free_port();
+        snprintf(p->addr[i], sizeof(p->addr[i]), "127.0.0.1:%d", p->port[i]);
+    }
+    open_one(p, 0, "test");
+    open_one(p, 1, "test");
+}
+
+static void pair_close(pair *p)
+{
+    node_tp_close(p->t[0]);
+    node_tp_close(p->t[1]);
+    pthread_mutex_destroy(&p->sinks[0].mu);
+    pthread_mutex_destroy(&p->sinks[1].mu);
+}
+
+/* Sends frame `seq` (kind 7) from side i, retrying while the queue is full. */
+static void send_seq(pair *p, int i, uint32_t seq)
+{
+    uint8_t body[64] = {7};
+    memcpy(body + 1, &seq, 4);
+    for (int tries = 0; tries < 2000; tries++) {
+        int rc = node_tp_send(p->t[i], (uint64_t)(2 - i), body, sizeof(body));
+        if (rc == 0)
+            return;
+        assert_int_equal(rc, TARN_EBUSY);
+        usleep(1000);
+    }
+    fail_msg("queue stayed full");
+}
+
+/* Sends warm-up frames from side i until one arrives (frames queued
+ * before the first handshake may be dropped, as Raft allows). */
+static void warm_up(pair *p, int i)
+{
+    for (uint32_t k = 0; k < 1000 && sink_count(&p->sinks[1 - i]) == 0; k++) {
+        send_seq(p, i, k % 500);
+        usleep(5000);
+    }
+    assert_true(sink_count(&p->sinks[1 - i]) > 0);
+}
+
+/* Counts frames with seq >= base and checks they are base, base+1, ... */
+static size_t count_run(sink *s, uint32_t base)
+{
+    pthread_mutex_lock(&s->mu);
+    size_t n = 0;
+    for (size_t k = 0; k < s->count; k++)
+        if (s->seq[k] >= base) {
+            assert_int_equal(s->seq[k], base + n);
+            n++;
+        }
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+static void test_frames_both_ways_in_order(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p);
+    warm_up(&p, 0);
+    warm_up(&p, 1);
+    for (uint32_t k = 0; k < 200; k++) {
+        send_seq(&p, 0, 1000 + k);
+        send_seq(&p, 1, 1000 + k);
+    }
+    /* Once connected nothing is lost: every frame, in order. */
+    for (int i = 0;
+         i < 1000 && (count_run(&p.sinks[0], 1000) < 200 || count_run(&p.sinks[1], 1000) < 200);
+         i++)
+        usleep(10000);
+    assert_int_equal(count_run(&p.sinks[0], 1000), 200);
+    assert_int_equal(count_run(&p.sinks[1], 1000), 200);
+    assert_int_equal(p.sinks[1].last_from, 1);
+    assert_int_equal(p.sinks[0].last_from, 2);
+    char url[64];
+    assert_int_equal(node_tp_peer_url(p.t[0], 2, url, sizeof(url)), 0);
+    assert_string_equal(url, "http://member-2");
+    assert_int_equal(node_tp_peer_url(p.t[1], 1, url, sizeof(url)), 0);
+    assert_string_equal(url, "http://member-1");
+    assert_int_equal(node_tp_peer_url(p.t[0], 9, url, sizeof(url)), TARN_ENOENT);
+    uint8_t one = 7;
+    assert_int_equal(node_tp_send(p.t[0], 9, &one, 1), TARN_ENOENT);
+    assert_int_equal(node_tp_send(p.t[0], 2, &one, 0), TARN_ETOOBIG);
+    pair_close(&p);
+}
+
+static int raw_connect(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+    assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+    struct timeval tv = {.tv_sec = 10};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    return fd;
+}
+
+/* Sends bytes on a raw connection and expects the transport to close it
+ * (read returns 0 or an error, never data beyond a HELLO). */
+static void expect_closed(int port, const uint8_t *bytes, size_t len)
+{
+    int fd = raw_connect(port);
+    assert_int_equal(send(fd, bytes, len, MSG_NOSIGNAL), (ssize_t)len);
+    char buf[256];
+    ssize_t r;
+    while ((r = recv(fd, buf, sizeof(buf), 0)) > 0) {
+    }
+    assert_true(r == 0 || r < 0);
+    close(fd);
+}
+
+static size_t frame(uint8_t *out, const uint8_t *body, uint32_t len)
+{
+    memcpy(out, &len, 4);
+    uint32_t c = crc32c(0, body, len);
+    memcpy(out + 4, &c, 4);
+    memcpy(out + 8, body, len);
+    return 8 + len;
+}
+
+static size_t hello(uint8_t *out, const char *cluster, uint64_t from, uint64_t to)
+{
+    uint8_t b[64] = {1, 'T', 'A', 'R', 'N', 'P', 'E', 'E', 'R', 1, 0, 0, 0};
+    uint64_t cid = node_tp_cluster_id(cluster);
+    memcpy(b + 13, &cid, 8);
+    memcpy(b + 21, &from, 8);
+    memcpy(b + 29, &to, 8);
+    b[37] = 0;
+    b[38] = 0;
+    return frame(out, b, 39);
+}
+
+static void test_garbage_closes_connection_only(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p);
+    uint64_t seed = tarn_test_seed();
+    srand((unsigned)seed);
+    uint8_t junk[512];
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (uint8_t)rand();
+    expect_closed(p.port[1], junk, sizeof(junk));
+    const char *http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n";
+    expect_closed(p.port[1], (const uint8_t *)http, strlen(http));
+    uint8_t buf[256];
+    uint32_t huge = NODE_TP_FRAME_MAX + 1;
+    memcpy(buf, &huge, 4);
+    memset(buf + 4, 0, 8);
+    expect_closed(p.port[1], buf, 12);
+    size_t n = hello(buf, "test", 1, 2);
+    buf[10] ^= 0x40; /* bad CRC */
+    expect_closed(p.port[1], buf, n);
+    expect_closed(p.port[1], buf, hello(buf, "other-cluster", 1, 2));
+    expect_closed(p.port[1], buf, hello(buf, "test", 1, 5)); /* to another id */
+    expect_closed(p.port[1], buf, hello(buf, "test", 9, 2)); /* unknown member */
+    node_tp_stats st;
+    node_tp_get_stats(p.t[1], &st);
+    assert_true(st.bad_frames >= 6);
+    /* A valid handshake followed by a second one is refused too. */
+    size_t m = hello(buf, "test", 1, 2);
+    m += hello(buf + m, "test", 1, 2);
+    expect_closed(p.port[1], buf, m);
+    /* The real peer still gets through. */
+    warm_up(&p, 0);
+    pair_close(&p);
+}
+
+static void test_refused_body_then_reconnect(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p);
+    p.sinks[1].refuse_kind = 9;
+    warm_up(&p, 0);
+    uint8_t bad[8] = {9};
+    assert_int_equal(node_tp_send(p.t[0], 2, bad, sizeof(bad)), 0);
+    /* The connection closes; the sender notices and reconnects. */
+    for (int i = 0; i < 1000 && sink_count(&p.sinks[1]) < 3; i++) {
+        send_seq(&p, 0, (uint32_t)(10 + i));
+        usleep(10000);
+    }
+    assert_true(sink_count(&p.sinks[1]) >= 3);
+    node_tp_stats st;
+    node_tp_get_stats(p.t[1], &st);
+    assert_true(st.bad_frames >= 1);
+    node_tp_get_stats(p.t[0], &st);
+    assert_true(st.connects >= 2);
+    pair_close(&p);
+}
+
+static void test_peer_restart_reconnects(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p);
+    warm_up(&p, 0);
+    node_tp_close(p.t[1]);
+    p.t[1] = NULL;
+    for (uint32_t k = 0; k < 50; k++) { /* dropped: nobody listens */
+        uint8_t body[8] = {7};
+        (void)node_tp_send(p.t[0], 2, body, sizeof(body));
+    }
+    size_t before = sink_count(&p.sinks[1]);
+    open_one(&p, 1, "test");
+    for (int i = 0; i < 1000 && sink_count(&p.sinks[1]) <= before; i++) {
+        send_seq(&p, 0, (uint32_t)(100 + i));
+        usleep(10000);
+    }
+    assert_true(sink_count(&p.sinks[1]) > before);
+    pair_close(&p);
+}
+
+static void test_full_queue_drops_at_once(void **state)
+{
+    (void)state;
+    int port = tarn_test_free_port(); /* nobody listens there */
+    int self = tarn_test_free_port();
+    char laddr[64];
+    sink s;
+    memset(&s, 0, sizeof(s));
+    pthread_mutex_init(&s.mu, NULL);
+    snprintf(laddr, sizeof(laddr), "127.0.0.1:%d", self);
+    node_peer peer = {.id = 2};
+    snprintf(peer.addr, sizeof(peer.addr), "127.0.0.1:%d", port);
+    node_tp_opts o = {.cluster_id = 1,
+                      .self_id = 1,
+                      .listen = laddr,
+                      .peers = &peer,
+                      .n_peers = 1,
+                      .queue_max = 4,
+                      .recv = sink_recv,
+                      .recv_ctx = &s};
+    node_transport *t = NULL;
+    assert_int_equal(node_tp_open(&o, &t, NULL), 0);
+    int busy = 0;
+    uint8_t body[8] = {7};
+    for (int i = 0; i < 100; i++)
+        busy += node_tp_send(t, 2, body, sizeof(body)) == TARN_EBUSY;
+    assert_true(busy > 0);
+    node_tp_close(t);
+    pthread_mutex_destroy(&s.mu);
+    /* Bad options are refused. */
+    o.n_peers = 1;
+    snprintf(peer.addr, sizeof(peer.addr), "no-port");
+    assert_int_equal(node_tp_open(&o, &t, NULL), TARN_EINVAL);
+    peer.id = 1; /* itself */
+    snprintf(peer.addr, sizeof(peer.addr), "127.0.0.1:%d", port);
+    assert_int_equal(node_tp_open(&o, &t, NULL), TARN_EINVAL);
+}
+
+int main(int argc, char **argv)
+{
+    tarn_test_init(argc, argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_frames_both_ways_in_order),
+        cmocka_unit_test(test_garbage_closes_connection_only),
+        cmocka_unit_test(test_refused_body_then_reconnect),
+        cmocka_unit_test(test_peer_restart_reconnects),
+        cmocka_unit_test(test_full_queue_drops_at_once),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
