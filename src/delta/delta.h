@@ -541,6 +541,51 @@ int delta_overwrite(delta_committer *c, objstore *os, const char *name, const de
                     const vec_batch *batches, size_t nbatches, const delta_append_opts *opts,
                     delta_write_result *res, tarn_err *err);
 
+/* ---- file pruning (prune.c; README "File pruning") ---- */
+
+typedef enum delta_cmp {
+    DELTA_CMP_EQ,
+    DELTA_CMP_NE,
+    DELTA_CMP_LT,
+    DELTA_CMP_LE,
+    DELTA_CMP_GT,
+    DELTA_CMP_GE,
+    DELTA_CMP_IS_NULL, /* the constant is ignored */
+    DELTA_CMP_IS_NOT_NULL
+} delta_cmp;
+
+typedef enum delta_value_kind {
+    DELTA_VALUE_INT,   /* integers, booleans (0/1), dates (days since 1970-01-01),
+                          timestamps (microseconds since the epoch, UTC) */
+    DELTA_VALUE_FLOAT, /* float and double columns (an INT is accepted too) */
+    DELTA_VALUE_STRING /* string and binary columns (bytes compared unsigned) */
+} delta_value_kind;
+
+/* `column op constant`, column a top-level column (case-insensitive). */
+typedef struct delta_pred {
+    const char *column;
+    delta_cmp op;
+    delta_value_kind kind;
+    int64_t i64;
+    double f64;
+    const char *str; /* NUL-terminated; borrowed */
+} delta_pred;
+
+/*
+ * Whether file `f` of `s` may hold a row satisfying every predicate (AND),
+ * from its partition values (exact) and stats (min/max/nullCount); false
+ * only when certain. Columns or stats we cannot use (decimals, timestamps'
+ * stats, missing or bad stats, truncated string maxima) keep the file.
+ * TARN_EINVAL: an unknown column, or a constant whose kind does not fit
+ * the column (*may is then true).
+ */
+int delta_file_may_match(const delta_snapshot *s, const delta_file *f, const delta_pred *preds,
+                         size_t npreds, bool *may, tarn_err *err);
+/* delta_file_may_match over every file: keep[i] for file i (keep has
+ * s->nfiles entries), *nkept the count kept. */
+int delta_prune(const delta_snapshot *s, const delta_pred *preds, size_t npreds, bool *keep,
+                size_t *nkept, tarn_err *err);
+
 /* Writes the log file of every version the committer has and the log
  * lacks (a new leader's duty; README "Crash points"), then marks each
  * written. *done_out (may be NULL) counts them. */

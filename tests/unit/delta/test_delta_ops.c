@@ -444,6 +444,83 @@ static void test_overwrite(void **state)
     delta_snapshot_free(s3);
 }
 
+/* ---- file pruning ------------------------------------------------------------- */
+
+static size_t kept(const delta_snapshot *s, const delta_pred *p, size_t n)
+{
+    bool keep[16];
+    size_t k = 0;
+    tarn_err err = TARN_ERR_INIT;
+    assert_true(s->nfiles <= 16);
+    int rc = delta_prune(s, p, n, keep, &k, &err);
+    if (rc != 0)
+        print_error("prune: %s\n", tarn_err_msg(&err));
+    assert_int_equal(rc, 0);
+    return k;
+}
+
+static void test_prune(void **state)
+{
+    fx *f = *state;
+    create(f, "pr", true);
+    append_rows(f, "pr", 1, 10);  /* a: 2..10, b: 1..9 */
+    append_rows(f, "pr", 11, 10); /* a: 12..20, b: 11..19 */
+    delta_snapshot *s = managed(f, "pr", -1);
+    assert_int_equal(s->nfiles, 4);
+    delta_pred p = {.column = "id", .op = DELTA_CMP_EQ, .kind = DELTA_VALUE_INT, .i64 = 12};
+    assert_int_equal(kept(s, &p, 1), 2); /* id 12: only the second append's files */
+    p.op = DELTA_CMP_GT;
+    p.i64 = 19;
+    assert_int_equal(kept(s, &p, 1), 1); /* only a's 12..20 */
+    p.op = DELTA_CMP_LT;
+    p.i64 = 1;
+    assert_int_equal(kept(s, &p, 1), 0);
+    p.op = DELTA_CMP_LE;
+    assert_int_equal(kept(s, &p, 1), 1);
+    p.op = DELTA_CMP_GE;
+    p.i64 = 20;
+    assert_int_equal(kept(s, &p, 1), 1);
+    p.op = DELTA_CMP_NE;
+    assert_int_equal(kept(s, &p, 1), 4);
+    p.op = DELTA_CMP_IS_NULL;
+    assert_int_equal(kept(s, &p, 1), 0); /* nullCount 0 everywhere */
+    p.op = DELTA_CMP_IS_NOT_NULL;
+    assert_int_equal(kept(s, &p, 1), 4);
+    /* The partition column, exactly; AND of two predicates. */
+    delta_pred two[2] = {
+        {.column = "P", .op = DELTA_CMP_EQ, .kind = DELTA_VALUE_STRING, .str = "a"},
+        {.column = "id", .op = DELTA_CMP_LE, .kind = DELTA_VALUE_INT, .i64 = 10}};
+    assert_int_equal(kept(s, two, 1), 2);
+    assert_int_equal(kept(s, two, 2), 1);
+    two[0].op = DELTA_CMP_IS_NULL;
+    assert_int_equal(kept(s, two, 1), 0);
+    /* Strings by stats: s is "s1".."s9" | "s11".."s19" ... bytewise. */
+    delta_pred ps = {.column = "s", .op = DELTA_CMP_LT, .kind = DELTA_VALUE_STRING, .str = "s0"};
+    assert_int_equal(kept(s, &ps, 1), 0);
+    ps.op = DELTA_CMP_EQ;
+    ps.str = "s5";
+    assert_int_equal(kept(s, &ps, 1), 2); /* ["s1","s9"] and ["s10","s8"] of append 1 */
+    ps.op = DELTA_CMP_GT;
+    ps.str = "s9";
+    assert_int_equal(kept(s, &ps, 1), 0);
+    /* A constant of the wrong kind, an unknown column: errors. */
+    bool keep[4];
+    size_t k;
+    tarn_err err = TARN_ERR_INIT;
+    ps.column = "id";
+    assert_int_equal(delta_prune(s, &ps, 1, keep, &k, &err), TARN_EINVAL);
+    ps.column = "zz";
+    assert_int_equal(delta_prune(s, &ps, 1, keep, &k, &err), TARN_EINVAL);
+    /* A file without stats is always kept. */
+    char *saved = s->files[0].stats;
+    s->files[0].stats = NULL;
+    p.op = DELTA_CMP_LT;
+    p.i64 = -5;
+    assert_int_equal(kept(s, &p, 1), 1);
+    s->files[0].stats = saved;
+    delta_snapshot_free(s);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -454,6 +531,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_delete, setup, teardown),
         cmocka_unit_test_setup_teardown(test_delete_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overwrite, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
