@@ -63,10 +63,13 @@ typedef struct pq_column_info {
     int32_t physical;      /* enum pq_type */
     int32_t type_length;   /* FIXED_LEN_BYTE_ARRAY bytes */
     int16_t max_def;       /* definition levels: 0 when required all the way */
-    int16_t max_rep;       /* repetition levels: 0 for flat columns, 1 for lists */
+    int16_t max_rep;       /* repetition levels: 0 for flat columns, k for k nested lists */
     int16_t list_def;      /* lists: definition level of a present but empty list */
-    vec_type_info type;    /* what the scan produces */
-    int unsupported;       /* 0, or TARN_ENOTSUP when we cannot read it yet */
+    /* Lists of lists: list_defs[i] is list_def of the list at depth i (the
+     * outermost at 0; list_defs[0] == list_def), for i < max_rep. */
+    int16_t list_defs[VEC_LIST_DEPTH_MAX];
+    vec_type_info type; /* what the scan produces (list depth max_rep) */
+    int unsupported;    /* 0, or TARN_ENOTSUP when we cannot read it yet */
 } pq_column_info;
 
 typedef struct pq_file pq_file;
@@ -138,7 +141,7 @@ void pq_scan_close(pq_scan *s);
 uint32_t pq_scan_skipped_row_groups(const pq_scan *s);
 
 /*
- * Writing flat files from vec batches:
+ * Writing files from vec batches (flat here; nested schemas further below):
  *
  *   pq_write_col cols[] = {{"id", {.id = VEC_I64}, false}, {"name", {.id = VEC_STRING}, true}};
  *   pq_writer *w;
@@ -172,6 +175,62 @@ typedef struct pq_write_col {
     bool nullable;      /* OPTIONAL (may hold nulls) or REQUIRED; for a list, the list */
 } pq_write_col;
 
+/*
+ * Nested schemas (structs, lists, maps, any mix; Delta checkpoints): give
+ * pq_writer_opts.nodes instead of .cols. The schema is a forest of nodes in
+ * pre-order (each node followed by its children's subtrees), the top-level
+ * nodes being the file's columns:
+ *
+ *   kind            nchildren  Parquet written
+ *   PQ_NODE_LEAF    0          a primitive of `type` (type.list clear)
+ *   PQ_NODE_STRUCT  >= 1       a group
+ *   PQ_NODE_LIST    1          `name` (LIST) { repeated group list { element } }
+ *   PQ_NODE_MAP     2          `name` (MAP) { repeated group key_value { key; value } }
+ *
+ * The child of a list is the element, the children of a map the key (a
+ * required leaf) and the value; any node may be a struct, list or map. A
+ * Delta checkpoint's `add` column, for example:
+ *
+ *   {"add", PQ_NODE_STRUCT, .nullable = true, .nchildren = 3},
+ *     {"path", PQ_NODE_LEAF, {.id = VEC_STRING}, false},
+ *     {"partitionValues", PQ_NODE_MAP, .nullable = true, .nchildren = 2},
+ *       {"key", PQ_NODE_LEAF, {.id = VEC_STRING}, false},
+ *       {"value", PQ_NODE_LEAF, {.id = VEC_STRING}, true},
+ *     {"size", PQ_NODE_LEAF, {.id = VEC_I64}, false},
+ *
+ * The batches then carry, in the same pre-order, one column per leaf and
+ * one per nullable struct:
+ *  - a leaf's column holds its values; under k lists or maps (counting
+ *    every list or map above it) it is a list column of depth k (type.list
+ *    set and type.list_inner = k - 1, elements of the leaf's type), the
+ *    same shape the reader returns: "add.partitionValues.key_value.key" is
+ *    a list of strings, one list per row;
+ *  - a nullable struct's column is VEC_BOOL (at the same depth as the
+ *    struct: a list of booleans for a struct inside a list) whose validity
+ *    says whether the struct is present; its values are ignored. Where a
+ *    struct is null, the columns of its fields are not read at that row;
+ *  - a list or map has no column of its own: it is null, empty or holds
+ *    n elements as its leaves' columns say, which must therefore agree
+ *    (same list offsets and same list validity at its level) for every
+ *    column below it: TARN_EINVAL otherwise.
+ * Statistics (pq_writer_stats) are per leaf, in pre-order; a null list,
+ * map or struct counts as a null of each leaf below it.
+ */
+typedef enum pq_node_kind { PQ_NODE_LEAF, PQ_NODE_STRUCT, PQ_NODE_LIST, PQ_NODE_MAP } pq_node_kind;
+
+typedef struct pq_write_node {
+    const char *name; /* copied; NULL for a list element or a map key/value takes the
+                         standard name ("element", "key", "value") */
+    pq_node_kind kind;
+    vec_type_info type; /* leaves: the value type, list flag clear */
+    bool nullable;      /* OPTIONAL or REQUIRED (map keys must be REQUIRED) */
+    uint32_t nchildren; /* see the table above */
+} pq_write_node;
+
+/* Deepest path of nodes from a top-level node to a leaf, and most nodes. */
+#define PQ_WRITE_DEPTH_MAX 16
+#define PQ_WRITE_NODES_MAX 4096
+
 typedef enum pq_write_codec {
     PQ_WRITE_SNAPPY = 0, /* the default */
     PQ_WRITE_ZSTD,
@@ -183,8 +242,10 @@ typedef enum pq_write_codec {
 #define PQ_WRITE_DICT_BYTES_DEFAULT      ((size_t)1 << 20)
 
 typedef struct pq_writer_opts {
-    const pq_write_col *cols;
+    const pq_write_col *cols; /* a flat schema (lists one level deep), or: */
     uint32_t ncols;
+    const pq_write_node *nodes; /* a nested schema (see above); cols must be NULL */
+    uint32_t nnodes;
     pq_sink_fn sink;
     void *sink_ctx; /* borrowed until pq_writer_close */
     pq_write_codec codec;
@@ -212,18 +273,27 @@ typedef struct pq_write_stats {
 
 typedef struct pq_writer pq_writer;
 
-/* TARN_EINVAL for bad options or a column type we cannot write, TARN_ENOMEM. */
+/* TARN_EINVAL for bad options, a malformed node tree, or a column type we
+ * cannot write, TARN_ENOMEM. */
 int pq_writer_open(const pq_writer_opts *opts, pq_writer **out, tarn_err *err);
 /* Appends the batch's live rows (its selection, when active). The batch's
  * columns must match the writer's in number and type; STRING values must be
- * valid UTF-8 and required columns hold no nulls (else TARN_EINVAL).
+ * valid UTF-8, required columns and fields hold no nulls, and columns under
+ * the same list or map agree on its shape (else TARN_EINVAL).
  * TARN_ENOMEM, TARN_ETOOBIG, sink errors. */
 int pq_writer_write(pq_writer *w, const vec_batch *b, tarn_err *err);
 /* Flushes the last row group and writes the footer. */
 int pq_writer_finish(pq_writer *w, tarn_err *err);
-/* Rows written so far; statistics of column i once finished (else NULL). */
+/* Rows written so far; statistics of leaf i once finished (else NULL).
+ * With a flat schema the leaves are the columns. */
 int64_t pq_writer_rows(const pq_writer *w);
 const pq_write_stats *pq_writer_stats(const pq_writer *w, uint32_t i);
+/* Leaves of the schema; leaf i's dotted path as the reader names it
+ * ("add.partitionValues.key_value.key"), owned by the writer. */
+uint32_t pq_writer_nleaves(const pq_writer *w);
+const char *pq_writer_leaf_name(const pq_writer *w, uint32_t i);
+/* Columns a batch must have: one per leaf and per nullable struct. */
+uint32_t pq_writer_batch_ncols(const pq_writer *w);
 /* Frees the writer (finished or not). Accepts NULL. */
 void pq_writer_close(pq_writer *w);
 

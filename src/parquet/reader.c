@@ -150,18 +150,18 @@ static void leaf_type(const pq_schema_elem *e, pq_column_info *c)
 typedef struct walk_frame {
     int32_t children_left;
     int16_t def, rep;
-    int16_t rep_def; /* definition level of the repeated ancestor, 0 when none */
     size_t name_len; /* length of the dotted prefix for this group's children */
 } walk_frame;
 
-/* Adds leaf `i` with its levels and dotted name to f->cols. */
-static int add_leaf(pq_file *f, uint32_t i, const walk_frame *fr, const char *prefix,
-                    size_t prefix_len)
+/* Adds leaf `i` with its levels and dotted name to f->cols; stack[0..top]
+ * are its ancestors (stack[0] the root). */
+static int add_leaf(pq_file *f, uint32_t i, const walk_frame *stack, int top, const char *prefix)
 {
+    const walk_frame *fr = &stack[top];
     const pq_schema_elem *e = &f->meta.schema[i];
     pq_column_info *c = &f->cols[f->ncols];
     memset(c, 0, sizeof(*c));
-    size_t nlen = strlen(e->name);
+    size_t nlen = strlen(e->name), prefix_len = fr->name_len;
     char *name = tarn_malloc(prefix_len + nlen + 1);
     if (name == NULL)
         return TARN_ENOMEM;
@@ -175,13 +175,21 @@ static int add_leaf(pq_file *f, uint32_t i, const walk_frame *fr, const char *pr
     c->max_def = (int16_t)(fr->def + (e->repetition != PQ_REQUIRED));
     c->max_rep = (int16_t)(fr->rep + (e->repetition == PQ_REPEATED));
     leaf_type(e, c);
-    /* One level of repetition reads as a list column: the list is present
-     * (maybe empty) at the repeated node's definition level minus one. */
-    int16_t rep_def = e->repetition == PQ_REPEATED ? c->max_def : fr->rep_def;
-    c->list_def = (int16_t)(rep_def - 1);
-    c->type.list = c->max_rep == 1;
-    if (c->max_rep > 1)
-        c->unsupported = TARN_ENOTSUP; /* lists of lists: not yet */
+    /* Each repeated ancestor (or the leaf itself) makes a list level: its
+     * list is present (maybe empty) at the repeated node's definition
+     * level minus one. */
+    if (c->max_rep > VEC_LIST_DEPTH_MAX) {
+        c->unsupported = TARN_ENOTSUP;
+    } else if (c->max_rep > 0) {
+        for (int t = 1; t <= top; t++)
+            if (stack[t].rep > stack[t - 1].rep)
+                c->list_defs[stack[t].rep - 1] = (int16_t)(stack[t].def - 1);
+        if (e->repetition == PQ_REPEATED)
+            c->list_defs[c->max_rep - 1] = (int16_t)(c->max_def - 1);
+        c->list_def = c->list_defs[0];
+        c->type.list = true;
+        c->type.list_inner = (uint8_t)(c->max_rep - 1);
+    }
     f->ncols++;
     return 0;
 }
@@ -194,7 +202,7 @@ static int resolve_schema(pq_file *f, tarn_err *err)
     walk_frame stack[PQ_SCHEMA_DEPTH_MAX];
     char prefix[1024];
     int top = 0;
-    stack[0] = (walk_frame){m->schema[0].num_children, 0, 0, 0, 0};
+    stack[0] = (walk_frame){m->schema[0].num_children, 0, 0, 0};
     f->cols = tarn_calloc(m->nschema, sizeof(pq_column_info));
     f->col_names = tarn_calloc(m->nschema, sizeof(char *));
     if (f->cols == NULL || f->col_names == NULL)
@@ -211,7 +219,7 @@ static int resolve_schema(pq_file *f, tarn_err *err)
         if (e->num_children == 0) {
             if (e->type < 0)
                 return tarn_err_set(err, TARN_ECORRUPT, "schema element %u: leaf without type", i);
-            if (add_leaf(f, i, fr, prefix, fr->name_len) != 0)
+            if (add_leaf(f, i, stack, top, prefix) != 0)
                 return tarn_err_set(err, TARN_ENOMEM, "schema");
             continue;
         }
@@ -223,7 +231,7 @@ static int resolve_schema(pq_file *f, tarn_err *err)
         bool repeated = e->repetition == PQ_REPEATED;
         int16_t def = (int16_t)(fr->def + (e->repetition == PQ_OPTIONAL || repeated));
         stack[top + 1] = (walk_frame){e->num_children, def, (int16_t)(fr->rep + repeated),
-                                      repeated ? def : fr->rep_def, fr->name_len + nlen + 1};
+                                      fr->name_len + nlen + 1};
         top++;
     }
     while (top >= 0 && stack[top].children_left == 0)

@@ -68,15 +68,15 @@ typedef struct col_state {
     /* current page */
     uint8_t *page; /* uncompressed page (values section for v2): in page_buf or the chunk */
     size_t page_len;
-    uint32_t n, pos;   /* levels in the page, levels consumed */
-    uint8_t *defs;     /* n definition levels (in defs_buf), or NULL: all at max_def */
-    uint8_t *reps;     /* n repetition levels, or NULL when max_rep == 0 */
-    bool row_open;     /* lists: a row has started and not yet ended */
-    uint32_t nn, vpos; /* non-null values, values consumed */
-    bool is_dict;      /* values are dictionary indexes */
-    uint32_t *idx;     /* nn dictionary indexes (in idx_buf) */
-    decoded vals;      /* nn plain values */
-    size_t mem;        /* bytes held, for the budget */
+    uint32_t n, pos;               /* levels in the page, levels consumed */
+    uint8_t *defs;                 /* n definition levels (in defs_buf), or NULL: all at max_def */
+    uint8_t *reps;                 /* n repetition levels, or NULL when max_rep == 0 */
+    bool open[VEC_LIST_DEPTH_MAX]; /* lists: the list at depth i has elements coming */
+    uint32_t nn, vpos;             /* non-null values, values consumed */
+    bool is_dict;                  /* values are dictionary indexes */
+    uint32_t *idx;                 /* nn dictionary indexes (in idx_buf) */
+    decoded vals;                  /* nn plain values */
+    size_t mem;                    /* bytes held, for the budget */
     scratch page_buf, defs_buf, idx_buf; /* kept until the scan closes */
 } col_state;
 
@@ -1032,60 +1032,89 @@ static void fill_codes(col_state *c, vec_col *out, uint32_t target)
     c->pos += run;
 }
 
-/* Appends one element (value or null) of the current page to a list's
- * child column, growing the child first. */
-static int append_elem(col_state *c, vec_col *e, bool valid)
+/* Makes room for one more row in e, a list's child column. */
+static int child_room(vec_col *e)
 {
-    if (e->len >= e->cap) {
-        uint32_t cap = e->cap < VEC_ROWS_MAX / 2 ? e->cap * 2 : VEC_ROWS_MAX;
-        int rc = vec_col_grow(e, cap);
-        if (rc == 0 && e->len >= e->cap)
-            rc = TARN_ETOOBIG;
+    if (e->len < e->cap)
+        return 0;
+    uint32_t cap = e->cap < VEC_ROWS_MAX / 2 ? e->cap * 2 : VEC_ROWS_MAX;
+    int rc = vec_col_grow(e, cap);
+    return rc == 0 && e->len >= e->cap ? TARN_ETOOBIG : rc;
+}
+
+/* Ends the open lists at depths >= from, innermost first. */
+static int lists_close(col_state *c, vec_col **lv, int from)
+{
+    for (int i = c->ci->max_rep - 1; i >= from; i--) {
+        if (!c->open[i])
+            continue;
+        c->open[i] = false;
+        int rc = i > 0 ? child_room(lv[i]) : 0;
+        if (rc == 0)
+            rc = vec_col_list_end(lv[i]);
         if (rc != 0)
             return rc;
     }
-    return append_row(c, e, valid);
+    return 0;
 }
 
-/* Lists (one repetition level): a row starts at each repetition level 0.
- * With L = list_def and D = max_def, a level's definition d means: d < L
- * the list is null, d == L it is empty, d > L an element (null below D).
+/* Appends to lv[j..] what level (d) says, from depth j down: at each list
+ * depth i, d < L[i] is a null list, d == L[i] an empty one, more an open
+ * list whose next element comes from depth i + 1; at the leaf depth, a
+ * value (d == D) or a null. */
+static int level_put(col_state *c, vec_col **lv, int j, int d)
+{
+    const int K = c->ci->max_rep, D = c->ci->max_def;
+    for (;; j++) {
+        int rc = j > 0 ? child_room(lv[j]) : 0;
+        if (rc != 0)
+            return rc;
+        if (j == K)
+            return append_row(c, lv[j], d == D);
+        int L = c->ci->list_defs[j];
+        if (d > L) {
+            c->open[j] = true;
+            continue;
+        }
+        if (d < L && (rc = vec_col_set_null(lv[j], lv[j]->len)) != 0)
+            return rc;
+        return vec_col_list_end(lv[j]);
+    }
+}
+
+/* Lists, nested max_rep deep (Dremel record assembly of one column): a row
+ * starts at each repetition level 0, and a level with repetition r > 0 is
+ * a new element of the open list at depth r - 1 (the lists below it end).
  * A batch ends before the level that would start row `rows` + 1; the last
  * row of a chunk ends with the chunk. */
 static int fill_list(pq_scan *s, col_state *c, vec_col *out, uint32_t rows, tarn_err *err)
 {
-    const int L = c->ci->list_def, D = c->ci->max_def;
-    uint32_t done = 0;
+    vec_col *lv[VEC_LIST_DEPTH_MAX + 1];
+    lv[0] = out;
+    for (int i = 0; i < c->ci->max_rep; i++)
+        lv[i + 1] = lv[i]->elems;
+    uint32_t started = 0;
     for (;;) {
         int rc = 0;
         if (c->pos == c->n && c->values_left == 0) {
-            if (c->row_open && (rc = vec_col_list_end(out)) == 0)
-                done++;
-            c->row_open = false;
-            if (rc == 0 && done < rows)
-                rc = tarn_err_set(err, TARN_ECORRUPT,
-                                  "column chunk has fewer rows than its row group");
-            return rc;
+            if ((rc = lists_close(c, lv, 0)) != 0)
+                return tarn_err_set(err, rc, "appending to the batch");
+            if (started < rows)
+                return tarn_err_set(err, TARN_ECORRUPT,
+                                    "column chunk has fewer rows than its row group");
+            return 0;
         }
         if (c->pos == c->n && (rc = next_page(s, c, err)) != 0)
             return rc;
-        int r = c->reps[c->pos], d = c->defs ? c->defs[c->pos] : D;
-        if (r == 0 && c->row_open) {
-            if ((rc = vec_col_list_end(out)) != 0)
-                return tarn_err_set(err, rc, "appending to the batch");
-            c->row_open = false;
-            if (++done == rows)
-                return 0; /* this level starts the next batch's first row */
-        }
-        if (r == 0) {
-            c->row_open = true;
-            if (d < L && (rc = vec_col_set_null(out, out->len)) != 0)
-                return tarn_err_set(err, rc, "appending to the batch");
-        } else if (!c->row_open || d <= L) {
+        int r = c->reps[c->pos], d = c->defs ? c->defs[c->pos] : c->ci->max_def;
+        if (r > 0 && (!c->open[r - 1] || d <= c->ci->list_defs[r - 1]))
             return tarn_err_set(err, TARN_ECORRUPT, "level %u: repetition without an element",
                                 c->pos);
-        }
-        if (d > L && (rc = append_elem(c, out->elems, d == D)) != 0)
+        if ((rc = lists_close(c, lv, r)) != 0)
+            return tarn_err_set(err, rc, "appending to the batch");
+        if (r == 0 && started++ == rows)
+            return 0; /* this level starts the next batch's first row */
+        if ((rc = level_put(c, lv, r, d)) != 0)
             return tarn_err_set(err, rc, "appending list elements");
         c->pos++;
     }

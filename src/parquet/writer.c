@@ -1,6 +1,13 @@
 /*
- * parquet/writer.c: writing flat Parquet files from vec batches. The
- * contract is in parquet.h; formats in parquet/README.md.
+ * parquet/writer.c: writing Parquet files (flat or nested) from vec
+ * batches. The contract is in parquet.h; formats in parquet/README.md.
+ *
+ * A flat schema (pq_write_col) is turned into the node form first, so one
+ * path serves both. Each leaf is one column chunk (wcol) with the path of
+ * nodes from its top-level node down to it; each row of a batch is
+ * shredded into the leaf's (repetition, definition) levels by walking that
+ * path (shred), reading list shape from the leaf's own batch column and
+ * struct presence from the structs' columns.
  *
  * Per column the writer keeps the current page (definition levels, and
  * either dictionary indexes or PLAIN bytes), the chunk's dictionary (PLAIN
@@ -34,14 +41,19 @@ typedef struct wstats {
 } wstats;
 
 typedef struct wcol {
-    pq_write_col spec;
+    pq_write_col spec; /* dotted path, leaf type (list clear), leaf nullable */
     int32_t physical, type_length;
     /* current page */
     uint32_t page_values; /* levels in the page (values, nulls, list levels) */
     uint32_t page_rows;
     uint32_t *defs, defs_cap;
-    uint32_t *reps, reps_cap; /* list columns only */
-    uint32_t max_def;         /* 0 required, 1 optional; lists: see append_row */
+    uint32_t *reps, reps_cap; /* when max_rep > 0 */
+    uint32_t max_def, max_rep;
+    uint32_t path[PQ_WRITE_DEPTH_MAX]; /* nodes from the top-level one to the leaf */
+    uint32_t path_len;
+    const char **schema_path; /* path_in_schema (list/key_value groups included) */
+    uint32_t schema_path_len;
+    uint32_t bcol; /* the leaf's batch column */
     uint32_t *idx, idx_len, idx_cap;
     tarn_buf plain;
     /* dictionary of the current chunk */
@@ -59,11 +71,22 @@ typedef struct wcol {
     pq_write_stats out;
 } wcol;
 
+/* A node of the schema, resolved. */
+typedef struct wnode {
+    pq_write_node n; /* name in the metadata arena */
+    uint32_t depth;  /* lists and maps strictly above */
+    int32_t bcol;    /* batch column (leaves, nullable structs), else -1 */
+    int32_t ref;     /* lists and maps: batch column whose shape the others match */
+    uint32_t end;    /* index past the node's subtree */
+} wnode;
+
 struct pq_writer {
     pq_writer_opts o;
     char *name;
-    wcol *cols;
-    int codec; /* enum pq_codec */
+    wnode *nodes;
+    uint32_t nnodes, nbcols;
+    wcol *cols; /* o.ncols leaves (o.ncols is set to the leaf count) */
+    int codec;  /* enum pq_codec */
     uint64_t offset;
     int64_t rows, rg_rows;
     pq_meta meta; /* arena for names and statistics; row groups below */
@@ -317,7 +340,8 @@ static int grow_u32(uint32_t **a, uint32_t *cap, uint32_t need)
 static size_t page_estimate(const wcol *c)
 {
     size_t idx_bits = (size_t)c->idx_len * (size_t)pq_bit_width(c->dict_count);
-    return c->plain.len + idx_bits / 8 + (c->spec.nullable ? c->page_values / 8 : 0);
+    return c->plain.len + idx_bits / 8 + (c->max_def ? c->page_values / 8 : 0) +
+           (c->max_rep ? c->page_values / 8 : 0);
 }
 
 /* Repetition (lists) and definition levels of the page (RLE, no length
@@ -325,8 +349,8 @@ static size_t page_estimate(const wcol *c)
 static int page_levels(const wcol *c, tarn_buf *rl, tarn_buf *dl)
 {
     int rc = 0;
-    if (c->spec.type.list)
-        rc = pq_rle_encode(c->reps, c->page_values, 1, rl);
+    if (c->max_rep > 0)
+        rc = pq_rle_encode(c->reps, c->page_values, pq_bit_width(c->max_rep), rl);
     if (rc == 0 && c->max_def > 0)
         rc = pq_rle_encode(c->defs, c->page_values, pq_bit_width(c->max_def), dl);
     return rc;
@@ -515,7 +539,7 @@ static int write_data_page(pq_writer *w, wcol *c, int enc)
         h.type = PQ_PAGE_DATA;
         h.def_encoding = h.rep_encoding = PQ_ENC_RLE;
         put_le(len4, rl.len, 4);
-        if (c->spec.type.list)
+        if (c->max_rep > 0)
             rc = tarn_buf_append(&body, len4, 4);
         if (rc == 0 && rl.len)
             rc = tarn_buf_append(&body, rl.data, rl.len);
@@ -560,12 +584,12 @@ static int append_level(pq_writer *w, wcol *c, const vec_col *v, uint32_t r, uin
                         uint32_t def)
 {
     int rc = grow_u32(&c->defs, &c->defs_cap, c->page_values + 1);
-    if (rc == 0 && c->spec.type.list)
+    if (rc == 0 && c->max_rep > 0)
         rc = grow_u32(&c->reps, &c->reps_cap, c->page_values + 1);
     if (rc != 0)
         return rc;
     c->defs[c->page_values] = def;
-    if (c->spec.type.list)
+    if (c->max_rep > 0)
         c->reps[c->page_values] = rep;
     c->page_values++;
     if (def < c->max_def) {
@@ -616,27 +640,70 @@ static int append_level(pq_writer *w, wcol *c, const vec_col *v, uint32_t r, uin
     return rc;
 }
 
-/* Appends row r of v. A list row becomes levels (Parquet's 3-level LIST):
- * with b = 1 for a nullable list (else 0), a null list is def 0, an empty
- * one def b, a null element b + 1 and a value b + 2 = max_def; the first
- * level of a row has rep 0, the others rep 1. Pages end between rows. */
-static int append_value(pq_writer *w, wcol *c, const vec_col *v, uint32_t r)
+/* What shred reads for one leaf and one batch: the leaf column's levels
+ * (lv[i] the list column of depth i, lv[depth] the values) and, per path
+ * step that is a nullable struct, the innermost level of its column. */
+typedef struct shred_ctx {
+    pq_writer *w;
+    wcol *c;
+    const vec_col *lv[VEC_LIST_DEPTH_MAX + 1];
+    const vec_col *present[PQ_WRITE_DEPTH_MAX];
+} shred_ctx;
+
+/* The vec column at list depth `depth` of column v. */
+static const vec_col *col_level(const vec_col *v, uint32_t depth)
 {
-    int rc = 0;
-    bool valid = vec_col_is_valid(v, r);
-    if (!c->spec.type.list) {
-        rc = append_level(w, c, v, r, 0, valid ? c->max_def : c->max_def - 1);
-    } else {
-        uint32_t b = c->spec.nullable, first = v->list_offsets[r], end = v->list_offsets[r + 1];
-        if (!valid || first == end)
-            rc = append_level(w, c, v->elems, 0, 0, valid ? b : 0);
-        for (uint32_t i = first; valid && rc == 0 && i < end; i++)
-            rc = append_level(w, c, v->elems, i, i > first,
-                              vec_col_is_valid(v->elems, i) ? b + 2 : b + 1);
+    for (uint32_t i = 0; i < depth; i++)
+        v = v->elems;
+    return v;
+}
+
+/* Emits the levels of path step s at index e of its level (a row for the
+ * top-level node, an element index below lists), with definition level d
+ * reached so far and repetition level r for the first level emitted (the
+ * Dremel shredding of one column). Struct: null at d, else its field one
+ * level deeper when nullable. List or map: null at d, empty at d + b
+ * (b = 1 when nullable), else each element at d + b + 1, the first with r
+ * and the others with this list's repetition level (its depth + 1). Leaf:
+ * null at d, a value at d + b. Recursion depth is the path length
+ * (<= PQ_WRITE_DEPTH_MAX, checked at open). */
+static int shred(shred_ctx *x, uint32_t s, uint32_t e, uint32_t d, uint32_t r)
+{
+    wcol *c = x->c;
+    const wnode *nd = &x->w->nodes[c->path[s]];
+    uint32_t b = nd->n.nullable;
+    if (nd->n.kind == PQ_NODE_LEAF) {
+        const vec_col *v = x->lv[nd->depth];
+        bool valid = vec_col_is_valid(v, e);
+        if (!valid && !b)
+            return TARN_EINVAL;
+        return append_level(x->w, c, v, e, r, valid ? d + b : d);
     }
+    if (nd->n.kind == PQ_NODE_STRUCT) {
+        if (b && !vec_col_is_valid(x->present[s], e))
+            return append_level(x->w, c, NULL, 0, r, d);
+        return shred(x, s + 1, e, d + b, r);
+    }
+    const vec_col *v = x->lv[nd->depth];
+    if (!vec_col_is_valid(v, e))
+        return b ? append_level(x->w, c, NULL, 0, r, d) : TARN_EINVAL;
+    uint32_t first = v->list_offsets[e], end = v->list_offsets[e + 1];
+    if (first == end)
+        return append_level(x->w, c, NULL, 0, r, d + b);
+    int rc = 0;
+    for (uint32_t i = first; rc == 0 && i < end; i++)
+        rc = shred(x, s + 1, i, d + b + 1, i == first ? r : nd->depth + 1);
+    return rc;
+}
+
+/* Appends row `row` of the batch to leaf column c. Pages end between rows. */
+static int append_row(shred_ctx *x, uint32_t row)
+{
+    wcol *c = x->c;
+    int rc = shred(x, 0, row, 0, 0);
     c->page_rows++;
-    if (rc == 0 && page_estimate(c) >= w->o.page_bytes)
-        rc = flush_page(w, c);
+    if (rc == 0 && page_estimate(c) >= x->w->o.page_bytes)
+        rc = flush_page(x->w, c);
     return rc;
 }
 
@@ -716,14 +783,8 @@ static int write_chunk(pq_writer *w, wcol *c, pq_column_chunk *cc, tarn_err *err
     m->type = c->physical;
     m->encodings_mask = c->enc_mask;
     m->codec = w->codec;
-    bool list = c->spec.type.list;
-    m->path = pq_meta_alloc(&w->meta, 3 * sizeof(char *));
-    if (m->path == NULL)
-        return TARN_ENOMEM;
-    m->path[0] = c->spec.name;
-    m->path[1] = "list";
-    m->path[2] = "element";
-    m->path_len = list ? 3 : 1;
+    m->path = c->schema_path;
+    m->path_len = c->schema_path_len;
     cc->has_meta = true;
     cc->file_offset =
         m->dictionary_page_offset >= 0 ? m->dictionary_page_offset : m->data_page_offset;
@@ -870,89 +931,257 @@ static int leaf_element(const pq_write_col *col, pq_schema_elem *e)
     }
 }
 
-/* A list column's two groups (`name` annotated LIST, repeated `list`);
- * returns the element after them for the leaf. */
-static pq_schema_elem *list_groups(pq_writer *w, const wcol *c, uint32_t *at)
+static pq_schema_elem group_element(const char *name, int repetition, int32_t nchildren)
 {
-    pq_schema_elem *e = &w->meta.schema[*at];
-    if (c->spec.type.list) {
-        pq_schema_elem g = {.name = c->spec.name,
+    return (pq_schema_elem){.name = name,
                             .type = -1,
                             .type_length = -1,
-                            .repetition = c->spec.nullable ? PQ_OPTIONAL : PQ_REQUIRED,
-                            .num_children = 1,
-                            .converted = PQ_CT_LIST,
+                            .repetition = repetition,
+                            .num_children = nchildren,
+                            .converted = -1,
                             .scale = -1,
                             .precision = -1,
                             .field_id = -1};
-        g.logical.kind = PQ_LT_LIST;
-        e[0] = g;
-        g.name = "list";
-        g.repetition = PQ_REPEATED;
-        g.converted = -1;
-        g.logical.kind = PQ_LT_NONE;
-        e[1] = g;
-        e += 2;
-        *at += 2;
-    }
-    (*at)++;
-    return e;
 }
 
-static int writer_setup(pq_writer *w, tarn_err *err)
+/* The flat options as nodes: a column is a leaf, a list column a LIST
+ * node with a nullable element. */
+static int nodes_from_cols(pq_writer *w, pq_write_node **out, uint32_t *n)
 {
-    w->meta.nschema = 1;
+    uint32_t k = 0;
     for (uint32_t i = 0; i < w->o.ncols; i++)
-        w->meta.nschema += w->o.cols[i].type.list ? 3 : 1; /* LIST group, list, element */
+        k += w->o.cols[i].type.list ? 2 : 1;
+    pq_write_node *nodes = tarn_calloc(k ? k : 1, sizeof(*nodes));
+    if (nodes == NULL)
+        return TARN_ENOMEM;
+    k = 0;
+    for (uint32_t i = 0; i < w->o.ncols; i++) {
+        const pq_write_col *c = &w->o.cols[i];
+        if (c->type.list || c->type.list_inner) {
+            nodes[k++] = (pq_write_node){c->name, PQ_NODE_LIST, {0}, c->nullable, 1};
+            vec_type_info et = c->type;
+            et.list = false;
+            nodes[k++] = (pq_write_node){NULL, PQ_NODE_LEAF, et, true, 0};
+            if (c->type.list_inner)
+                return TARN_EINVAL; /* lists of lists: through nodes */
+        } else {
+            nodes[k++] = (pq_write_node){c->name, PQ_NODE_LEAF, c->type, c->nullable, 0};
+        }
+    }
+    *out = nodes;
+    *n = k;
+    return 0;
+}
+
+/* Checks one node against its parent (kind, children, names) and records
+ * its depth; `pos` is its place among its parent's children. */
+static const char *node_check(const pq_write_node *nd, const wnode *parent, uint32_t pos,
+                              uint32_t depth)
+{
+    if ((unsigned)nd->kind > PQ_NODE_MAP)
+        return "unknown kind";
+    bool std_child = parent && (parent->n.kind == PQ_NODE_LIST || parent->n.kind == PQ_NODE_MAP);
+    if (nd->name == NULL && !std_child)
+        return "no name";
+    if (nd->name && (nd->name[0] == '\0' || strchr(nd->name, '.') != NULL))
+        return "empty name or a name with '.'";
+    if (nd->kind == PQ_NODE_LEAF     ? nd->nchildren != 0 || nd->type.list || nd->type.list_inner
+        : nd->kind == PQ_NODE_STRUCT ? nd->nchildren == 0
+        : nd->kind == PQ_NODE_LIST   ? nd->nchildren != 1
+                                     : nd->nchildren != 2)
+        return "wrong number of children (or a leaf of list type)";
+    if (parent && parent->n.kind == PQ_NODE_MAP && pos == 0 &&
+        (nd->kind != PQ_NODE_LEAF || nd->nullable))
+        return "map key must be a required leaf";
+    if (depth > VEC_LIST_DEPTH_MAX)
+        return "lists nested too deep";
+    return NULL;
+}
+
+/* Copies and checks the node forest (pre-order, explicit stack), giving
+ * each node its depth, batch column and subtree end. */
+static int nodes_resolve(pq_writer *w, const pq_write_node *in, uint32_t n, tarn_err *err)
+{
+    uint32_t stack[PQ_WRITE_DEPTH_MAX], left[PQ_WRITE_DEPTH_MAX], top = 0;
+    if (n == 0 || n > PQ_WRITE_NODES_MAX)
+        return tarn_err_set(err, TARN_EINVAL, "%u schema nodes (1..%u)", n, PQ_WRITE_NODES_MAX);
+    w->nodes = tarn_calloc(n, sizeof(wnode));
+    if (w->nodes == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "writer");
+    w->nnodes = n;
+    for (uint32_t i = 0; i < n; i++) {
+        while (top > 0 && left[top - 1] == 0)
+            w->nodes[stack[--top]].end = i;
+        const wnode *parent = top ? &w->nodes[stack[top - 1]] : NULL;
+        wnode *nd = &w->nodes[i];
+        nd->n = in[i];
+        uint32_t pos = parent ? parent->n.nchildren - left[top - 1] : 0;
+        nd->depth = parent ? parent->depth + (parent->n.kind >= PQ_NODE_LIST) : 0;
+        const char *why = node_check(&in[i], parent, pos, nd->depth + (in[i].kind >= PQ_NODE_LIST));
+        if (why == NULL && top == PQ_WRITE_DEPTH_MAX && in[i].kind != PQ_NODE_LEAF)
+            why = "nested too deep";
+        if (why != NULL)
+            return tarn_err_set(err, TARN_EINVAL, "schema node %u ('%s'): %s", i,
+                                in[i].name ? in[i].name : "", why);
+        if (nd->n.name == NULL)
+            nd->n.name = parent->n.kind == PQ_NODE_LIST ? "element" : pos == 0 ? "key" : "value";
+        nd->n.name = pq_meta_strndup(&w->meta, nd->n.name, strlen(nd->n.name));
+        if (nd->n.name == NULL)
+            return tarn_err_set(err, TARN_ENOMEM, "writer");
+        if (top)
+            left[top - 1]--;
+        bool has_col =
+            nd->n.kind == PQ_NODE_LEAF || (nd->n.kind == PQ_NODE_STRUCT && nd->n.nullable);
+        nd->bcol = has_col ? (int32_t)w->nbcols++ : -1;
+        nd->ref = nd->n.kind >= PQ_NODE_LIST ? (int32_t)w->nbcols : -1;
+        w->o.ncols += nd->n.kind == PQ_NODE_LEAF;
+        nd->end = i + 1;
+        if (nd->n.kind != PQ_NODE_LEAF) {
+            stack[top] = i;
+            left[top++] = nd->n.nchildren;
+        }
+    }
+    while (top > 0 && left[top - 1] == 0)
+        w->nodes[stack[--top]].end = n;
+    if (top > 0)
+        return tarn_err_set(err, TARN_EINVAL, "schema nodes: node %u lacks children",
+                            stack[top - 1]);
+    return 0;
+}
+
+/* Schema elements of node i (2 for lists and maps) at *at. */
+static int node_elements(pq_writer *w, uint32_t i, uint32_t *at)
+{
+    const wnode *nd = &w->nodes[i];
+    pq_schema_elem *e = &w->meta.schema[*at];
+    int rep = nd->n.nullable ? PQ_OPTIONAL : PQ_REQUIRED;
+    if (nd->n.kind == PQ_NODE_LEAF) {
+        pq_write_col col = {nd->n.name, nd->n.type, nd->n.nullable};
+        (*at)++;
+        return leaf_element(&col, e);
+    }
+    if (nd->n.kind == PQ_NODE_STRUCT) {
+        e[0] = group_element(nd->n.name, rep, (int32_t)nd->n.nchildren);
+        (*at)++;
+        return 0;
+    }
+    bool list = nd->n.kind == PQ_NODE_LIST;
+    e[0] = group_element(nd->n.name, rep, 1);
+    e[0].converted = list ? PQ_CT_LIST : PQ_CT_MAP;
+    e[0].logical.kind = list ? PQ_LT_LIST : PQ_LT_MAP;
+    e[1] = group_element(list ? "list" : "key_value", PQ_REPEATED, (int32_t)nd->n.nchildren);
+    *at += 2;
+    return 0;
+}
+
+/* Leaf column c ends at node `leaf`; stack[0..top) are its ancestors. */
+static int leaf_setup(pq_writer *w, wcol *c, const uint32_t *stack, uint32_t top, uint32_t leaf)
+{
+    char name[1024];
+    size_t len = 0;
+    c->schema_path = pq_meta_alloc(&w->meta, 2 * (top + 1) * sizeof(char *));
+    if (c->schema_path == NULL)
+        return TARN_ENOMEM;
+    for (uint32_t k = 0; k <= top; k++) {
+        const wnode *nd = &w->nodes[k < top ? stack[k] : leaf];
+        c->path[c->path_len++] = k < top ? stack[k] : leaf;
+        c->max_def += nd->n.nullable;
+        c->schema_path[c->schema_path_len++] = nd->n.name;
+        if (nd->n.kind >= PQ_NODE_LIST) {
+            c->max_def++;
+            c->max_rep++;
+            c->schema_path[c->schema_path_len++] =
+                nd->n.kind == PQ_NODE_LIST ? "list" : "key_value";
+        }
+    }
+    for (uint32_t k = 0; k < c->schema_path_len; k++) {
+        size_t n = strlen(c->schema_path[k]);
+        if (len + n + 2 > sizeof(name))
+            return TARN_EINVAL;
+        memcpy(name + len, c->schema_path[k], n);
+        len += n;
+        name[len++] = k + 1 < c->schema_path_len ? '.' : '\0';
+    }
+    const wnode *lf = &w->nodes[leaf];
+    c->spec = (pq_write_col){pq_meta_strndup(&w->meta, name, len - 1), lf->n.type, lf->n.nullable};
+    c->bcol = (uint32_t)lf->bcol;
+    return c->spec.name ? 0 : TARN_ENOMEM;
+}
+
+static void wcol_init(pq_writer *w, wcol *c, const pq_schema_elem *e)
+{
+    c->physical = e->type;
+    c->type_length = e->type_length;
+    tarn_buf_init(&c->plain, MAX_BUF);
+    tarn_buf_init(&c->dict, MAX_BUF);
+    tarn_buf_init(&c->chunk, MAX_BUF);
+    tarn_buf_init(&c->chunk_st.min, MAX_BUF);
+    tarn_buf_init(&c->chunk_st.max, MAX_BUF);
+    tarn_buf_init(&c->file_st.min, MAX_BUF);
+    tarn_buf_init(&c->file_st.max, MAX_BUF);
+    dict_reset(w, c);
+}
+
+/* Schema elements and leaf columns from the resolved nodes. */
+static int schema_setup(pq_writer *w, tarn_err *err)
+{
+    uint32_t ntop = 0, stack[PQ_WRITE_DEPTH_MAX], top = 0, at = 1, leaf = 0;
+    w->meta.nschema = 1 + w->nnodes;
+    for (uint32_t i = 0; i < w->nnodes; i = w->nodes[i].end)
+        ntop++;
+    for (uint32_t i = 0; i < w->nnodes; i++)
+        w->meta.nschema += w->nodes[i].n.kind >= PQ_NODE_LIST;
     w->meta.schema = pq_meta_alloc(&w->meta, w->meta.nschema * sizeof(pq_schema_elem));
     w->cols = tarn_calloc(w->o.ncols ? w->o.ncols : 1, sizeof(wcol));
     if (w->meta.schema == NULL || w->cols == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "writer");
-    w->meta.schema[0] = (pq_schema_elem){.name = "schema",
-                                         .type = -1,
-                                         .type_length = -1,
-                                         .repetition = -1,
-                                         .num_children = (int32_t)w->o.ncols,
-                                         .converted = -1,
-                                         .scale = -1,
-                                         .precision = -1,
-                                         .field_id = -1};
-    uint32_t at = 1; /* next schema element */
-    for (uint32_t i = 0; i < w->o.ncols; i++) {
-        wcol *c = &w->cols[i];
-        c->spec = w->o.cols[i];
-        c->spec.name = pq_meta_strndup(&w->meta, c->spec.name, strlen(c->spec.name));
-        if (c->spec.name == NULL)
-            return tarn_err_set(err, TARN_ENOMEM, "writer");
-        pq_schema_elem *e = list_groups(w, c, &at);
-        if (leaf_element(&c->spec, e) != 0)
-            return tarn_err_set(err, TARN_EINVAL, "column '%s': cannot write type %s", c->spec.name,
-                                vec_type_name(c->spec.type.id));
-        if (c->spec.type.list) {
-            e->name = "element";
-            e->repetition = PQ_OPTIONAL; /* elements may be null */
-            c->max_def = c->spec.nullable + 2u;
-        } else {
-            c->max_def = c->spec.nullable;
+    w->meta.schema[0] = group_element("schema", -1, (int32_t)ntop);
+    for (uint32_t i = 0; i < w->nnodes; i++) {
+        while (top > 0 && w->nodes[stack[top - 1]].end <= i)
+            top--;
+        uint32_t elem = at;
+        int rc = node_elements(w, i, &at);
+        if (rc != 0)
+            return tarn_err_set(err, TARN_EINVAL, "column '%s': cannot write type %s",
+                                w->nodes[i].n.name, vec_type_name(w->nodes[i].n.type.id));
+        if (w->nodes[i].n.kind != PQ_NODE_LEAF) {
+            stack[top++] = i;
+            continue;
         }
-        c->physical = e->type;
-        c->type_length = e->type_length;
-        tarn_buf_init(&c->plain, MAX_BUF);
-        tarn_buf_init(&c->dict, MAX_BUF);
-        tarn_buf_init(&c->chunk, MAX_BUF);
-        tarn_buf_init(&c->chunk_st.min, MAX_BUF);
-        tarn_buf_init(&c->chunk_st.max, MAX_BUF);
-        tarn_buf_init(&c->file_st.min, MAX_BUF);
-        tarn_buf_init(&c->file_st.max, MAX_BUF);
-        dict_reset(w, c);
+        wcol *c = &w->cols[leaf++];
+        if ((rc = leaf_setup(w, c, stack, top, i)) != 0)
+            return tarn_err_set(err, rc, "column '%s': path too long", w->nodes[i].n.name);
+        wcol_init(w, c, &w->meta.schema[elem]);
     }
+    TARN_ASSERT(at == w->meta.nschema && leaf == w->o.ncols);
     return 0;
+}
+
+static int writer_setup(pq_writer *w, tarn_err *err)
+{
+    pq_write_node *own = NULL;
+    const pq_write_node *nodes = w->o.nodes;
+    uint32_t n = w->o.nnodes;
+    bool flat = nodes == NULL;
+    if (flat && nodes_from_cols(w, &own, &n) != 0) {
+        tarn_free(own);
+        return tarn_err_set(err, TARN_EINVAL, "columns: list of lists (use nodes) or no memory");
+    }
+    if (flat)
+        nodes = own;
+    w->o.ncols = 0; /* counted again as leaves */
+    int rc = flat && n == 0 ? 0 : nodes_resolve(w, nodes, n, err);
+    tarn_free(own);
+    if (rc == 0)
+        rc = schema_setup(w, err);
+    return rc;
 }
 
 int pq_writer_open(const pq_writer_opts *opts, pq_writer **out, tarn_err *err)
 {
     *out = NULL;
     if (opts->sink == NULL || (opts->ncols > 0 && opts->cols == NULL) ||
+        (opts->cols != NULL && opts->nodes != NULL) || (opts->nnodes > 0 && opts->nodes == NULL) ||
         (unsigned)opts->codec > PQ_WRITE_UNCOMPRESSED)
         return tarn_err_set(err, TARN_EINVAL, "writer options");
     pq_writer *w = tarn_calloc(1, sizeof(*w));
@@ -990,45 +1219,142 @@ static int fail(pq_writer *w, int rc, tarn_err *err)
  * slices, with every column at the same row. */
 #define SLICE_ROWS 1024
 
+/* Column x's list levels are well formed: at each depth the offsets of
+ * the n rows in use ascend and stay within the level below. */
+static bool levels_ok(const vec_col *x, uint32_t depth, uint32_t rows)
+{
+    uint32_t n = rows;
+    for (uint32_t k = 0; k < depth; k++) {
+        if (n > x->cap || x->list_offsets == NULL || x->elems == NULL)
+            return false;
+        for (uint32_t i = 0; i < n; i++)
+            if (x->list_offsets[i + 1] < x->list_offsets[i])
+                return false;
+        if (x->list_offsets[n] > x->elems->len)
+            return false;
+        n = x->elems->len;
+        x = x->elems;
+    }
+    return n <= x->cap;
+}
+
+/* Columns x and ref have the same lists (validity and offsets) at depth. */
+static bool same_shape(const vec_col *x, const vec_col *ref, uint32_t depth, uint32_t rows)
+{
+    uint32_t n = depth == 0 ? rows : col_level(x, depth)->len;
+    x = col_level(x, depth);
+    ref = col_level(ref, depth);
+    if (depth > 0 && n != ref->len)
+        return false;
+    for (uint32_t i = 0; i < n; i++)
+        if (vec_col_is_valid(x, i) != vec_col_is_valid(ref, i))
+            return false;
+    return memcmp(x->list_offsets, ref->list_offsets, ((size_t)n + 1) * sizeof(uint32_t)) == 0;
+}
+
+/* Types and shapes of the batch's columns (before anything is written, so
+ * a refused batch leaves the writer usable). */
+static int batch_check(const pq_writer *w, const vec_batch *b, tarn_err *err)
+{
+    if (b->ncols != w->nbcols)
+        return tarn_err_set(err, TARN_EINVAL, "batch has %u columns, writer %u", b->ncols,
+                            w->nbcols);
+    for (uint32_t i = 0; i < w->nnodes; i++) {
+        const wnode *nd = &w->nodes[i];
+        if (nd->bcol < 0)
+            continue;
+        const vec_col *x = &b->cols[nd->bcol];
+        vec_type want = nd->n.kind == PQ_NODE_LEAF ? nd->n.type.id : VEC_BOOL;
+        if (x->type.id != want || x->type.list != (nd->depth > 0) ||
+            (nd->depth > 0 && x->type.list_inner != nd->depth - 1))
+            return tarn_err_set(err, TARN_EINVAL,
+                                "column %d ('%s'): batch type %s (list depth %u), writer type %s "
+                                "(list depth %u)",
+                                nd->bcol, nd->n.name, vec_type_name(x->type.id),
+                                x->type.list ? x->type.list_inner + 1u : 0u, vec_type_name(want),
+                                nd->depth);
+        if (!levels_ok(x, nd->depth, b->len))
+            return tarn_err_set(err, TARN_EINVAL, "column %d ('%s'): malformed list offsets",
+                                nd->bcol, nd->n.name);
+    }
+    for (uint32_t i = 0; i < w->nnodes; i++) {
+        const wnode *nd = &w->nodes[i];
+        if (nd->ref < 0)
+            continue;
+        const vec_col *ref = &b->cols[nd->ref];
+        for (uint32_t k = i + 1; k < nd->end; k++) {
+            int32_t bc = w->nodes[k].bcol;
+            if (bc > nd->ref && !same_shape(&b->cols[bc], ref, nd->depth, b->len))
+                return tarn_err_set(err, TARN_EINVAL,
+                                    "columns %d and %d disagree on the lists of '%s'", nd->ref, bc,
+                                    nd->n.name);
+        }
+    }
+    return 0;
+}
+
+/* Appends rows [start, end) of the batch's live rows to leaf column c. */
+static int append_rows(pq_writer *w, wcol *c, const vec_batch *b, uint32_t start, uint32_t end,
+                       tarn_err *err)
+{
+    shred_ctx x = {.w = w, .c = c};
+    const vec_col *v = &b->cols[c->bcol];
+    for (uint32_t k = 0; k <= w->nodes[c->path[c->path_len - 1]].depth; k++)
+        x.lv[k] = col_level(v, k);
+    for (uint32_t s = 0; s < c->path_len; s++) {
+        const wnode *nd = &w->nodes[c->path[s]];
+        if (nd->n.kind == PQ_NODE_STRUCT && nd->bcol >= 0)
+            x.present[s] = col_level(&b->cols[nd->bcol], nd->depth);
+    }
+    for (uint32_t k = start; k < end; k++) {
+        int rc = append_row(&x, b->sel_active ? b->sel[k] : k);
+        if (rc == TARN_EINVAL)
+            return tarn_err_set(err, rc,
+                                "null in required column '%s' (or a required field above it)",
+                                c->spec.name);
+        if (rc != 0)
+            return tarn_err_set(err, rc, "column '%s'", c->spec.name);
+    }
+    return 0;
+}
+
 int pq_writer_write(pq_writer *w, const vec_batch *b, tarn_err *err)
 {
     if (w->failed || w->finished)
         return tarn_err_set(err, TARN_ESTATE, "parquet writer %s: unusable", w->name);
-    if (b->ncols != w->o.ncols)
-        return tarn_err_set(err, TARN_EINVAL, "batch has %u columns, writer %u", b->ncols,
-                            w->o.ncols);
-    for (uint32_t i = 0; i < b->ncols; i++)
-        if (b->cols[i].type.id != w->cols[i].spec.type.id ||
-            b->cols[i].type.list != w->cols[i].spec.type.list)
-            return tarn_err_set(err, TARN_EINVAL, "column %u: batch type %s, writer type %s", i,
-                                vec_type_name(b->cols[i].type.id),
-                                vec_type_name(w->cols[i].spec.type.id));
+    int rc = batch_check(w, b, err);
+    if (rc != 0)
+        return tarn_err_wrap(err, rc, "parquet writer %s", w->name);
     uint32_t live = vec_batch_live_count(b);
     for (uint32_t start = 0; start < live; start += SLICE_ROWS) {
         uint32_t end = live - start < SLICE_ROWS ? live : start + SLICE_ROWS;
-        for (uint32_t i = 0; i < b->ncols; i++) {
-            wcol *c = &w->cols[i];
-            for (uint32_t k = start; k < end; k++) {
-                uint32_t r = b->sel_active ? b->sel[k] : k;
-                if (!c->spec.nullable && !vec_col_is_valid(&b->cols[i], r))
-                    return fail(w,
-                                tarn_err_set(err, TARN_EINVAL, "null in required column '%s'",
-                                             c->spec.name),
-                                err);
-                int rc = append_value(w, c, &b->cols[i], r);
-                if (rc != 0)
-                    return fail(w, tarn_err_set(err, rc, "column '%s'", c->spec.name), err);
-            }
-        }
+        for (uint32_t i = 0; i < w->o.ncols; i++)
+            if ((rc = append_rows(w, &w->cols[i], b, start, end, err)) != 0)
+                return fail(w, rc, err);
         w->rows += end - start;
         w->rg_rows += end - start;
         if (row_group_estimate(w) >= w->o.row_group_bytes) {
-            int rc = flush_row_group(w, err);
+            rc = flush_row_group(w, err);
             if (rc != 0)
                 return fail(w, rc, err);
         }
     }
     return 0;
+}
+
+uint32_t pq_writer_nleaves(const pq_writer *w)
+{
+    return w->o.ncols;
+}
+
+const char *pq_writer_leaf_name(const pq_writer *w, uint32_t i)
+{
+    return i < w->o.ncols ? w->cols[i].spec.name : NULL;
+}
+
+uint32_t pq_writer_batch_ncols(const pq_writer *w)
+{
+    return w->nbcols;
 }
 
 static int write_footer(pq_writer *w, tarn_err *err)
@@ -1109,6 +1435,7 @@ void pq_writer_close(pq_writer *w)
     for (uint32_t i = 0; w->cols && i < w->o.ncols; i++)
         wcol_free(&w->cols[i]);
     tarn_free(w->cols);
+    tarn_free(w->nodes);
     tarn_free(w->rgs);
     pq_meta_free(&w->meta);
     tarn_free(w->name);

@@ -45,14 +45,16 @@ const char *vec_type_name(vec_type t)
 int vec_col_init(vec_col *col, vec_type_info type, uint32_t cap)
 {
     memset(col, 0, sizeof(*col));
-    if (cap == 0 || cap > VEC_ROWS_MAX || (unsigned)type.id >= VEC_TYPE_COUNT)
+    if (cap == 0 || cap > VEC_ROWS_MAX || (unsigned)type.id >= VEC_TYPE_COUNT ||
+        type.list_inner >= VEC_LIST_DEPTH_MAX || (type.list_inner > 0 && !type.list))
         return TARN_EINVAL;
     col->type = type;
     col->cap = cap;
     if (type.list) {
         /* The list itself: offsets into a child of the element type. */
         vec_type_info et = type;
-        et.list = false;
+        et.list = type.list_inner > 0;
+        et.list_inner = type.list_inner > 0 ? (uint8_t)(type.list_inner - 1) : 0;
         col->list_offsets = tarn_calloc((size_t)cap + 1, sizeof(uint32_t));
         col->elems = tarn_calloc(1, sizeof(vec_col));
         int rc = col->list_offsets && col->elems ? vec_col_init(col->elems, et, cap) : TARN_ENOMEM;
@@ -82,7 +84,8 @@ void vec_col_free(vec_col *col)
     vec_dict_release(col->dict);
     tarn_free(col->list_offsets);
     if (col->elems) {
-        TARN_ASSERT(!col->elems->type.list); /* one level: bounded depth */
+        /* Depth bounded by VEC_LIST_DEPTH_MAX (checked in vec_col_init). */
+        TARN_ASSERT(col->elems->type.list_inner < col->type.list_inner || !col->elems->type.list);
         vec_col_free(col->elems);
         tarn_free(col->elems);
     }
@@ -255,7 +258,7 @@ bool vec_col_check(const vec_col *col)
         for (uint32_t i = 0; i < col->len; i++)
             if (col->list_offsets[i + 1] < col->list_offsets[i])
                 return false;
-        return !col->elems->type.list && vec_col_check(col->elems);
+        return col->elems->type.list == (col->type.list_inner > 0) && vec_col_check(col->elems);
     }
     if (!vec_type_is_var(col->type.id))
         return col->data != NULL;

@@ -13,9 +13,10 @@
  * A list column (type.list) holds, per row, elements
  * elems[list_offsets[i] .. list_offsets[i+1]) of a child column `elems` of
  * the same type without the list flag; the row's own validity says whether
- * the list is null, the child's whether an element is. Lists nest one level
- * only (the child is never a list), and the child grows as elements arrive,
- * up to VEC_ROWS_MAX elements.
+ * the list is null, the child's whether an element is. The child grows as
+ * elements arrive, up to VEC_ROWS_MAX elements. Lists of lists
+ * (type.list_inner > 0) have a child that is itself a list column, with
+ * list_inner - 1 further levels, at most VEC_LIST_DEPTH_MAX levels in all.
  *
  * Strings may be stored either flat (offsets + bytes) or as dictionary codes
  * into a shared, reference-counted vec_dict. A reader keeps codes when the
@@ -60,6 +61,8 @@
 #define VEC_BATCH_ROWS 2048
 /* Hard limit on rows per batch (codes and offsets are uint32). */
 #define VEC_ROWS_MAX (1u << 20)
+/* Deepest nesting of lists (a list of lists of ... counts each level). */
+#define VEC_LIST_DEPTH_MAX 8
 /* Hard limit on string bytes held by one column of one batch. */
 #define VEC_COL_BYTES_MAX ((size_t)1 << 31)
 
@@ -101,7 +104,9 @@ typedef struct vec_type_info {
     bool utc;           /* VEC_TIME, VEC_TIMESTAMP: adjusted to UTC */
     uint8_t precision;  /* decimals: total digits */
     uint8_t scale;      /* decimals: digits after the point */
-    bool list;          /* each row is a list of values of this type (one level) */
+    bool list;          /* each row is a list of values of this type */
+    uint8_t list_inner; /* lists: levels of list below the first (0: a list of
+                           values; 1: a list of lists of values; ...) */
 } vec_type_info;
 
 /* A shared dictionary of strings (or binaries). Created with one reference
