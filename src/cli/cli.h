@@ -16,6 +16,12 @@ int cli_local_main(int argc, char **argv);
 /* `tarn gen lineitem`: the deterministic lineitem generator (cmd_gen.c). */
 int cli_gen_main(int argc, char **argv);
 
+/* `tarn meta`: one member of the replicated metadata service (cmd_meta.c). */
+int cli_meta_main(int argc, char **argv);
+
+/* `tarn cluster up|status|down|restart`: a local cluster (cmd_cluster.c). */
+int cli_cluster_main(int argc, char **argv);
+
 /* `tarn key create|revoke|list`: API keys in a data directory. */
 int cli_key_main(int argc, char **argv);
 

@@ -35,6 +35,10 @@ typedef struct cli_command {
 static const cli_command commands[] = {
     {"local", cli_local_main,
      "  local                  run the embedded server (tarn local --help)\n"},
+    {"meta", cli_meta_main,
+     "  meta --id N --peers ...  run one member of a cluster (tarn meta --help)\n"},
+    {"cluster", cli_cluster_main,
+     "  cluster up|status|down|restart   a local cluster of tarn meta (tarn cluster --help)\n"},
     {"key", cli_key_main,
      "  key create --role R    create an API key (R: read, write, admin)\n"
      "  key revoke ID          revoke the key with id ID\n"

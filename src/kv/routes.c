@@ -722,6 +722,31 @@ static int tso_next(kv_routes *kr, uint32_t count, uint64_t *first, tarn_err *er
     return rc;
 }
 
+/* The oracle's allocator lives on the leader only: a follower answers 307
+ * with the leader's URL (node_leader_url), or 503 while none is known. */
+static int tso_redirect(kv_routes *kr, const http_call *c, http_response *resp, tarn_err *err)
+{
+    char url[256];
+    if (node_leader_url(kr->n, url, sizeof(url)) != 0)
+        return tarn_err_set(err, TARN_EBUSY, "not the leader, and no leader known yet; retry");
+    const char *q = http_call_request(c)->query;
+    char loc[sizeof(((http_header *)0)->value)];
+    int n = snprintf(loc, sizeof(loc), "%s/v1/tso%s%s", url, q && *q ? "?" : "", q ? q : "");
+    if (n < 0 || (size_t)n >= sizeof(loc))
+        return tarn_err_set(err, TARN_EBUSY, "not the leader; the leader is %s", url);
+    reply_begin(resp);
+    int rc = http_response_add_header(resp, "Location", loc);
+    if (rc == 0)
+        rc = tarn_buf_printf(&resp->body,
+                             "{\"error\":{\"code\":\"not_leader\",\"message\":\"timestamps "
+                             "come from the leader\"},\"leader\":");
+    if (rc == 0)
+        rc = tarn_buf_append_json_str(&resp->body, url, strlen(url));
+    if (rc == 0)
+        rc = tarn_buf_append_byte(&resp->body, '}');
+    return reply_end(resp, 307, rc);
+}
+
 static int h_tso(void *ctx, const http_call *c, http_response *resp, tarn_err *err)
 {
     char v[24];
@@ -732,6 +757,10 @@ static int h_tso(void *ctx, const http_call *c, http_response *resp, tarn_err *e
         return tarn_err_set(err, TARN_EINVAL, "count must be 1..%d", KV_TSO_BATCH_MAX);
     if (rc != 0 && rc != TARN_ENOENT)
         return tarn_err_set(err, TARN_EINVAL, "bad count parameter");
+    node_status st;
+    node_get_status(((kv_routes *)ctx)->n, &st);
+    if (!st.is_leader)
+        return tso_redirect(ctx, c, resp, err);
     uint64_t first = 0;
     rc = tso_next(ctx, (uint32_t)count, &first, err);
     if (rc != 0)

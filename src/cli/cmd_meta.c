@@ -1,0 +1,403 @@
+/*
+ * cli/cmd_meta.c: `tarn meta`, one member of the replicated metadata
+ * service. The same node/ as `tarn local`, with peers: the Raft group
+ * spans the members named by --peers, talking over the peer transport on
+ * --peer-listen, and every member serves the HTTP API on --listen.
+ *
+ *   tarn meta --id 1 --listen 127.0.0.1:7001 --peer-listen 127.0.0.1:7101 \
+ *             --peers 1=127.0.0.1:7101,2=127.0.0.1:7102,3=127.0.0.1:7103 \
+ *             --data ./m1 [--keys DIR] [--cluster-name NAME] [options of tarn local]
+ *
+ * On any member: writes (PUT/DELETE/txn, catalog commands) are forwarded
+ * by node/ to the leader and answered with the leader's result;
+ * linearizable reads take a ReadIndex from the leader and read locally;
+ * ?consistency=serializable reads the local state at once; POST /v1/tso on
+ * a follower answers 307 to the leader. GET /v1/status (no key needed)
+ * says who this member is and what it knows about the group.
+ *
+ * API keys live in --keys (default: the data directory). `tarn cluster
+ * up` points every member at one directory, so one admin key works
+ * everywhere. Start-up prints, for people and scripts:
+ *   tarn: member 1 listening on http://127.0.0.1:7001 (peers on 127.0.0.1:7101)
+ *   tarn: admin API key in DIR/admin.key
+ */
+#include "cli/cli.h"
+
+#include "base/alloc.h"
+#include "base/log.h"
+#include "catalog/catalog.h"
+#include "http/http.h"
+#include "kv/kv.h"
+#include "kv/kv_routes.h"
+#include "node/node.h"
+#include "raft/raft.h"
+
+#include <arpa/inet.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Raft timing of a member: a 20 ms tick, elections after 0.5-1 s of
+ * silence, heartbeats every 60 ms. Slower than the embedded node's, since
+ * a cluster on a loaded machine must not re-elect on every fsync stall. */
+#define CLI_META_TICK_MS         20
+#define CLI_META_ELECTION_TICKS  25
+#define CLI_META_HEARTBEAT_TICKS 3
+
+/* Options of `tarn meta` on top of tarn local's configuration. */
+typedef struct meta_opts {
+    uint64_t id;
+    char peer_listen[NODE_TP_ADDR_MAX];
+    node_peer members[NODE_TP_PEERS_MAX];
+    size_t n_members;
+    char keys_dir[TARN_CONFIG_PATH_MAX];
+    char cluster_name[64];
+    unsigned tick_ms, election_ticks, heartbeat_ticks;
+} meta_opts;
+
+/* Parses "1=host:port,2=host:port". */
+static int meta_parse_peers(const char *s, meta_opts *m, tarn_err *err)
+{
+    m->n_members = 0;
+    while (*s) {
+        if (m->n_members >= NODE_TP_PEERS_MAX)
+            return tarn_err_set(err, TARN_EINVAL, "--peers: at most %d members", NODE_TP_PEERS_MAX);
+        char *end = NULL;
+        unsigned long long id = strtoull(s, &end, 10);
+        if (end == s || *end != '=' || id == 0)
+            return tarn_err_set(err, TARN_EINVAL, "--peers: expected ID=HOST:PORT at '%s'", s);
+        const char *addr = end + 1;
+        const char *comma = strchr(addr, ',');
+        size_t len = comma ? (size_t)(comma - addr) : strlen(addr);
+        if (len == 0 || len >= NODE_TP_ADDR_MAX || !memchr(addr, ':', len))
+            return tarn_err_set(err, TARN_EINVAL, "--peers: member %llu needs HOST:PORT", id);
+        node_peer *p = &m->members[m->n_members++];
+        p->id = id;
+        memcpy(p->addr, addr, len);
+        p->addr[len] = '\0';
+        s = comma ? comma + 1 : addr + len;
+    }
+    if (m->n_members == 0)
+        return tarn_err_set(err, TARN_EINVAL, "--peers is empty");
+    return 0;
+}
+
+static int meta_uint(const char *name, const char *v, unsigned long long max,
+                     unsigned long long *out, tarn_err *err)
+{
+    char *end = NULL;
+    unsigned long long x = strtoull(v, &end, 10);
+    if (!*v || *end || x == 0 || x > max)
+        return tarn_err_set(err, TARN_EINVAL, "--%s: '%s' is not a number in 1..%llu", name, v,
+                            max);
+    *out = x;
+    return 0;
+}
+
+/* Applies one meta-only flag; TARN_ENOENT when `name` is not one. */
+static int meta_flag(meta_opts *m, const char *name, const char *v, tarn_err *err)
+{
+    unsigned long long x = 0;
+    int rc = 0;
+    if (strcmp(name, "id") == 0) {
+        rc = meta_uint(name, v, UINT64_MAX - 1, &x, err);
+        m->id = x;
+    } else if (strcmp(name, "peers") == 0) {
+        rc = meta_parse_peers(v, m, err);
+    } else if (strcmp(name, "peer-listen") == 0) {
+        if (strlen(v) >= sizeof(m->peer_listen) || !strchr(v, ':'))
+            return tarn_err_set(err, TARN_EINVAL, "--peer-listen: expected HOST:PORT");
+        snprintf(m->peer_listen, sizeof(m->peer_listen), "%s", v);
+    } else if (strcmp(name, "keys") == 0) {
+        if (strlen(v) >= sizeof(m->keys_dir) || !*v)
+            return tarn_err_set(err, TARN_EINVAL, "--keys: bad directory");
+        snprintf(m->keys_dir, sizeof(m->keys_dir), "%s", v);
+    } else if (strcmp(name, "cluster-name") == 0) {
+        if (strlen(v) >= sizeof(m->cluster_name) || !*v)
+            return tarn_err_set(err, TARN_EINVAL, "--cluster-name: 1..63 characters");
+        snprintf(m->cluster_name, sizeof(m->cluster_name), "%s", v);
+    } else if (strcmp(name, "tick-ms") == 0) {
+        rc = meta_uint(name, v, 10000, &x, err);
+        m->tick_ms = (unsigned)x;
+    } else if (strcmp(name, "election-ticks") == 0) {
+        rc = meta_uint(name, v, 10000, &x, err);
+        m->election_ticks = (unsigned)x;
+    } else if (strcmp(name, "heartbeat-ticks") == 0) {
+        rc = meta_uint(name, v, 10000, &x, err);
+        m->heartbeat_ticks = (unsigned)x;
+    } else {
+        return TARN_ENOENT;
+    }
+    return rc;
+}
+
+/* Splits argv into meta flags (applied to m) and the rest (left in
+ * rest[], for tarn_config_parse_args). */
+static int meta_parse_args(int argc, char **argv, meta_opts *m, char **rest, int *n_rest,
+                           tarn_err *err)
+{
+    *n_rest = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *eq = strchr(a, '=');
+        char name[64];
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (strncmp(a, "--", 2) != 0 || nl - 2 >= sizeof(name)) {
+            rest[(*n_rest)++] = argv[i];
+            continue;
+        }
+        memcpy(name, a + 2, nl - 2);
+        name[nl - 2] = '\0';
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
+        int rc = v ? meta_flag(m, name, v, err) : TARN_ENOENT;
+        if (rc == TARN_ENOENT) {
+            rest[(*n_rest)++] = argv[i];
+            continue;
+        }
+        if (rc != 0)
+            return rc;
+        if (!eq)
+            i++;
+    }
+    if (m->id == 0)
+        return tarn_err_set(err, TARN_EINVAL, "--id N is required");
+    if (m->n_members == 0)
+        return tarn_err_set(err, TARN_EINVAL, "--peers ID=HOST:PORT,... is required");
+    for (size_t i = 0; i < m->n_members; i++)
+        if (m->members[i].id == m->id && !m->peer_listen[0])
+            snprintf(m->peer_listen, sizeof(m->peer_listen), "%s", m->members[i].addr);
+    if (!m->peer_listen[0])
+        return tarn_err_set(err, TARN_EINVAL,
+                            "--peers does not name this member (--id %" PRIu64 ")", m->id);
+    return 0;
+}
+
+typedef struct meta_state {
+    http_keystore *keys;
+    http_router *router;
+    http_server *server;
+    node *node;
+    kv_routes *kv;
+    char url[300];
+} meta_state;
+
+/* GET /v1/status: this member's view of the group (no key needed, like
+ * /health: it names no data). */
+static int h_status(void *ctx, const http_call *c, http_response *resp, tarn_err *err)
+{
+    meta_state *ms = ctx;
+    (void)c;
+    node_status st;
+    node_get_status(ms->node, &st);
+    char leader_url[NODE_TP_URL_MAX] = "";
+    if (node_leader_url(ms->node, leader_url, sizeof(leader_url)) != 0)
+        leader_url[0] = '\0';
+    json_t *o = json_pack(
+        "{sI sI ss ss sI sI ss sI sI sI ss sb}", "id", (json_int_t)st.id, "pid",
+        (json_int_t)getpid(), "url", ms->url, "role", st.is_leader ? "leader" : "follower", "term",
+        (json_int_t)st.term, "leader", (json_int_t)st.leader, "leader_url", leader_url,
+        "commit_index", (json_int_t)st.commit_index, "applied_index", (json_int_t)st.applied_index,
+        "members", (json_int_t)node_member_count(ms->node), "state", raft_state_name(st.state),
+        "failed", st.failed != 0);
+    if (!o)
+        return tarn_err_set(err, TARN_ENOMEM, "status");
+    int rc = http_reply_json(resp, 200, o);
+    json_decref(o);
+    return rc;
+}
+
+/* Picks a free port for an HTTP listen address ending in ":0", so the
+ * member can tell its peers its URL before the server starts. */
+static int meta_fix_port(char *listen, size_t cap, tarn_err *err)
+{
+    size_t n = strlen(listen);
+    if (n < 2 || strcmp(listen + n - 2, ":0") != 0)
+        return 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t sl = sizeof(sa);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &sl) != 0) {
+        if (fd >= 0)
+            close(fd);
+        return tarn_err_set(err, TARN_EIO, "pick a free port for --listen");
+    }
+    close(fd);
+    listen[n - 1] = '\0';
+    if (n - 1 + 6 >= cap)
+        return tarn_err_set(err, TARN_EINVAL, "--listen too long");
+    snprintf(listen + n - 1, cap - (n - 1), "%u", (unsigned)ntohs(sa.sin_port));
+    return 0;
+}
+
+static int meta_start_node(const tarn_config *cfg, const meta_opts *m, meta_state *st,
+                           tarn_err *err)
+{
+    store_registry reg;
+    memset(&reg, 0, sizeof(reg));
+    int rc = kv_register(&reg);
+    if (rc == 0)
+        rc = catalog_register(&reg);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "register state machine commands");
+    node_opts no = {.data_dir = cfg->data_dir,
+                    .id = m->id,
+                    .durability = STORE_DURABLE_DATA,
+                    .tick_ms = m->tick_ms,
+                    .election_ticks = m->election_ticks,
+                    .heartbeat_ticks = m->heartbeat_ticks,
+                    .members = m->members,
+                    .n_members = m->n_members,
+                    .peer_listen = m->peer_listen,
+                    .cluster_name = m->cluster_name[0] ? m->cluster_name : "tarn",
+                    .http_url = st->url};
+    rc = node_open(&no, &reg, &st->node, err);
+    if (rc == 0 && (rc = kv_routes_new(st->node, 0, &st->kv)) != 0)
+        tarn_err_set(err, rc, "create kv routes");
+    if (rc == 0 && (rc = kv_routes_add(st->router, st->kv)) != 0)
+        tarn_err_set(err, rc, "register kv routes");
+    if (rc == 0 &&
+        (rc = http_router_add(st->router, "GET", "/v1/status", HTTP_ROLE_NONE, h_status, st)) != 0)
+        tarn_err_set(err, rc, "register status route");
+    return rc;
+}
+
+static void server_opts_from_config(const tarn_config *cfg, http_server_opts *o)
+{
+    http_server_opts_default(o);
+    o->listen = cfg->listen;
+    o->max_body_bytes = cfg->max_body_bytes;
+    o->max_connections = cfg->max_connections;
+    o->connection_timeout_s = cfg->connection_timeout_s;
+    o->threads = cfg->http_threads;
+    o->metrics_require_key = cfg->metrics_require_key;
+    o->rate_per_s[HTTP_ROLE_READ] = cfg->rate_read_per_s;
+    o->burst[HTTP_ROLE_READ] = cfg->burst_read;
+    o->rate_per_s[HTTP_ROLE_WRITE] = cfg->rate_write_per_s;
+    o->burst[HTTP_ROLE_WRITE] = cfg->burst_write;
+    o->rate_per_s[HTTP_ROLE_ADMIN] = cfg->rate_admin_per_s;
+    o->burst[HTTP_ROLE_ADMIN] = cfg->burst_admin;
+}
+
+static int meta_start(tarn_config *cfg, meta_opts *m, meta_state *st, tarn_err *err)
+{
+    if (!m->keys_dir[0])
+        snprintf(m->keys_dir, sizeof(m->keys_dir), "%s", cfg->data_dir);
+    int rc = cli_mkdir_p(cfg->data_dir, err);
+    if (rc == 0)
+        rc = cli_mkdir_p(m->keys_dir, err);
+    if (rc == 0)
+        rc = http_keystore_open(m->keys_dir, &st->keys, err);
+    char key_path[TARN_CONFIG_PATH_MAX + 16];
+    snprintf(key_path, sizeof(key_path), "%s/admin.key", m->keys_dir);
+    int created = 0;
+    if (rc == 0)
+        rc = http_keystore_ensure_admin(st->keys, key_path, &created, err);
+    if (rc == 0)
+        rc = meta_fix_port(cfg->listen, sizeof(cfg->listen), err);
+    snprintf(st->url, sizeof(st->url), "http://%s", cfg->listen);
+    if (rc == 0 && (rc = http_router_new(&st->router)) != 0)
+        tarn_err_set(err, rc, "create HTTP router");
+    if (rc == 0 && (rc = http_router_add_builtin(st->router, st->keys)) != 0)
+        tarn_err_set(err, rc, "register built-in routes");
+    if (rc == 0)
+        rc = meta_start_node(cfg, m, st, err);
+    http_server_opts opts;
+    server_opts_from_config(cfg, &opts);
+    if (rc == 0)
+        rc = http_server_start(&opts, st->router, st->keys, &st->server, err);
+    if (rc != 0)
+        return rc;
+    printf("tarn: member %" PRIu64 " listening on %s (peers on %s)\n", m->id, st->url,
+           m->peer_listen);
+    printf("tarn: admin API key in %s%s\n", key_path, created ? " (created now)" : "");
+    fflush(stdout);
+    TARN_LOGF(TARN_LOG_INFO, "cli", "tarn meta started", TARN_F_UINT("member", m->id),
+              TARN_F_STR("url", st->url), TARN_F_STR("peer_listen", m->peer_listen),
+              TARN_F_UINT("members", m->n_members), TARN_F_STR("data", cfg->data_dir),
+              TARN_F_STR("version", TARN_VERSION));
+    return 0;
+}
+
+static void meta_stop(meta_state *st)
+{
+    http_server_stop(st->server);
+    node_close(st->node);
+    kv_routes_free(st->kv);
+    http_router_free(st->router);
+    http_keystore_close(st->keys);
+}
+
+static void meta_usage(FILE *out)
+{
+    fprintf(out,
+            "usage: tarn meta --id N --peers ID=HOST:PORT,... [--peer-listen HOST:PORT]\n"
+            "                 [--listen HOST:PORT] [--data DIR] [--keys DIR] [options]\n\n"
+            "Runs one member of the replicated metadata service.\n\n"
+            "  --id N                  this member's id (>= 1), one of --peers\n"
+            "  --peers LIST            every member's peer address: 1=127.0.0.1:7101,2=...\n"
+            "  --peer-listen HOST:PORT where this member accepts peers (default: its --peers "
+            "entry)\n"
+            "  --keys DIR              directory of keys.json and admin.key (default: --data)\n"
+            "  --cluster-name NAME     members of one cluster must agree (default: tarn)\n"
+            "  --tick-ms N             Raft tick (default %d)\n"
+            "  --election-ticks N      election timeout in ticks, randomised up to 2x "
+            "(default %d)\n"
+            "  --heartbeat-ticks N     leader heartbeat interval in ticks (default %d)\n\n",
+            CLI_META_TICK_MS, CLI_META_ELECTION_TICKS, CLI_META_HEARTBEAT_TICKS);
+    tarn_config_print_help(out);
+}
+
+int cli_meta_main(int argc, char **argv)
+{
+    tarn_config cfg;
+    tarn_config_defaults(&cfg);
+    tarn_err err = TARN_ERR_INIT;
+    meta_opts m = {.tick_ms = CLI_META_TICK_MS,
+                   .election_ticks = CLI_META_ELECTION_TICKS,
+                   .heartbeat_ticks = CLI_META_HEARTBEAT_TICKS};
+    char **rest = tarn_calloc((size_t)argc + 1, sizeof(char *));
+    int n_rest = 0, help = 0;
+    if (!rest)
+        return 1;
+    for (int i = 0; i < argc; i++)
+        help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    int rc = help ? 0 : meta_parse_args(argc, argv, &m, rest, &n_rest, &err);
+    if (rc == 0 && !help)
+        rc = tarn_config_parse_args(&cfg, n_rest, rest, &help, &err);
+    tarn_free(rest);
+    if (help) {
+        meta_usage(stdout);
+        return 0;
+    }
+    if (rc != 0) {
+        fprintf(stderr, "tarn meta: %s\n(see tarn meta --help)\n", tarn_err_msg(&err));
+        return 2;
+    }
+    tarn_log_level level = TARN_LOG_INFO;
+    tarn_log_level_parse(cfg.log_level, &level);
+    tarn_log_set_level(level);
+    sigset_t stop;
+    sigemptyset(&stop);
+    sigaddset(&stop, SIGINT);
+    sigaddset(&stop, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    meta_state st = {0};
+    if (meta_start(&cfg, &m, &st, &err) != 0) {
+        fprintf(stderr, "tarn meta: %s\n", tarn_err_msg(&err));
+        meta_stop(&st);
+        return 1;
+    }
+    int sig = 0;
+    sigwait(&stop, &sig);
+    TARN_LOGF(TARN_LOG_INFO, "cli", "stopping",
+              TARN_F_STR("signal", sig == SIGINT ? "INT" : "TERM"));
+    meta_stop(&st);
+    return 0;
+}
