@@ -66,6 +66,12 @@ typedef struct exec_expr exec_expr;
  * Builds an expression over input columns of the given types from its JSON
  * form (the planner's serializable plan; grammar in README.md), e.g.
  *   {"op":"<=","args":[{"col":7},{"const":10471,"type":"date"}]}
+ * Scalar functions (README.md, "Scalar functions"): extract, date_trunc,
+ * add_interval / sub_interval (date/timestamp +/- INTERVAL), lower, upper,
+ * length, substr, concat, ||, abs, round; CAST between all types
+ * ("Casts"; text that does not parse is TARN_EINVAL, out of range
+ * TARN_ERANGE). Columns of i8/i16/u8/u16/u32/f32 are taken only by CAST,
+ * IS [NOT] NULL and projections: the binder widens them.
  * Types must match exactly (the binder inserts casts); decimals compare and
  * add at equal scale. TARN_EINVAL for malformed JSON or a type error (with
  * the node's path in the message), TARN_ENOTSUP, TARN_ENOMEM. `types` is

@@ -22,7 +22,46 @@ typedef enum exec_kind {
     EXEC_K_CAST,
     EXEC_K_COALESCE,
     EXEC_K_CASE, /* args: cond, value, cond, value, ... [, else] */
+    EXEC_K_FUNC, /* scalar function: op is an exec_fn, parameters in param[] */
 } exec_kind;
+
+/* Scalar functions (func.c); the JSON names are in expr_build.c's table. */
+typedef enum exec_fn {
+    EXEC_FN_EXTRACT,      /* param[0]: exec_dt_field */
+    EXEC_FN_DATE_TRUNC,   /* param[0]: exec_dt_field (the unit) */
+    EXEC_FN_ADD_INTERVAL, /* param[0..2]: months, days, micros */
+    EXEC_FN_LOWER,
+    EXEC_FN_UPPER,
+    EXEC_FN_LENGTH,
+    EXEC_FN_SUBSTR,    /* 2 or 3 arguments */
+    EXEC_FN_CONCAT,    /* NULL arguments are skipped */
+    EXEC_FN_CONCAT_OP, /* ||: NULL when any argument is */
+    EXEC_FN_ABS,
+    EXEC_FN_ROUND, /* param[0]: digits (a constant) */
+} exec_fn;
+
+/* Fields of extract and units of date_trunc. */
+typedef enum exec_dt_field {
+    EXEC_DT_MILLENNIUM,
+    EXEC_DT_CENTURY,
+    EXEC_DT_DECADE,
+    EXEC_DT_YEAR,
+    EXEC_DT_QUARTER,
+    EXEC_DT_MONTH,
+    EXEC_DT_WEEK, /* ISO week; date_trunc: the Monday */
+    EXEC_DT_DAY,
+    EXEC_DT_HOUR,
+    EXEC_DT_MINUTE,
+    EXEC_DT_SECOND,
+    EXEC_DT_MILLISECOND,
+    EXEC_DT_MICROSECOND,
+    EXEC_DT_DOW,    /* extract only: Sunday 0 .. Saturday 6 */
+    EXEC_DT_ISODOW, /* extract only: Monday 1 .. Sunday 7 */
+    EXEC_DT_DOY,    /* extract only: 1 .. 366 */
+    EXEC_DT_EPOCH,  /* extract only: seconds since 1970 (f64) */
+    EXEC_DT_COUNT
+} exec_dt_field;
+extern const char *const exec_dt_names[EXEC_DT_COUNT];
 
 typedef enum exec_cmp_op { EXEC_EQ, EXEC_NE, EXEC_LT, EXEC_LE, EXEC_GT, EXEC_GE } exec_cmp_op;
 typedef enum exec_arith_op { EXEC_ADD, EXEC_SUB, EXEC_MUL, EXEC_DIV } exec_arith_op;
@@ -62,6 +101,7 @@ struct exec_expr {
     bool const_filled;   /* constants: out holds the broadcast value */
     size_t acct_bytes;   /* accounted against budget */
     exec_budget *budget; /* borrowed */
+    int64_t param[3];    /* EXEC_K_FUNC: see exec_fn */
     uint32_t *sbuf;      /* AND/OR: rows the right side is evaluated on */
     uint32_t sbuf_cap;
     /* Strings in dictionary form vs a constant: result per dictionary entry. */
@@ -70,6 +110,44 @@ struct exec_expr {
     uint8_t *dres;
     size_t dres_bytes;
 };
+
+/* ---- dates and timestamps (datetime.c); days since 1970-01-01, micros
+ * since 1970-01-01 00:00:00, proleptic Gregorian ---- */
+#define EXEC_US_PER_DAY INT64_C(86400000000)
+int64_t exec_days_from_civil(int64_t y, int m, int d);
+void exec_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+int exec_days_in_month(int64_t y, int m);
+/* "YYYY-MM-DD" (surrounding spaces allowed); false when malformed or not a
+ * real date (2024-02-30). */
+bool exec_parse_date(const char *s, size_t len, int64_t *days);
+/* "YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]]]"; false when malformed. */
+bool exec_parse_timestamp(const char *s, size_t len, int64_t *micros);
+/* Writes the text form into buf (>= 40 bytes); returns its length. */
+size_t exec_format_date(int64_t days, char *buf);
+size_t exec_format_timestamp(int64_t micros, char *buf);
+static inline int64_t exec_floor_div(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    return q - ((a % b != 0) && ((a < 0) != (b < 0)));
+}
+
+/* ---- casts and scalar functions ---- */
+/* Whether CAST(from AS to) is supported (cast.c). */
+bool exec_cast_ok(vec_type_info from, vec_type_info to);
+/* Casts the live rows sel[0..n) of x (a batch of `rows` rows) into out,
+ * prepared for the target type (string targets: empty, filled with all
+ * `rows` rows, empty at dead rows); validity is the caller's. TARN_EINVAL
+ * for text that does not parse, TARN_ERANGE for a value out of the
+ * target's range; both only at valid rows. */
+int exec_cast_rows(const vec_col *x, vec_col *out, const uint32_t *sel, uint32_t n, uint32_t rows,
+                   exec_budget *bud, size_t *acct, tarn_err *err);
+/* Type-checks a function node and sets e->type (func.c). */
+int exec_func_check(exec_expr *e, tarn_err *err);
+/* Evaluates the function node's rows sel[0..n) from its argument columns. */
+int exec_func_eval(exec_expr *e, const vec_col *const *args, uint32_t rows, const uint32_t *sel,
+                   uint32_t n, tarn_err *err);
+/* Reserves budget for flat string output of `extra` more bytes. */
+int exec_str_room(vec_col *col, size_t extra, exec_budget *bud, size_t *acct, tarn_err *err);
 
 /* exec_expr_from_json over an already parsed jansson node (json_t *). */
 int exec_expr_from_jsonv(const void *jnode, const vec_type_info *types, uint32_t ncols,

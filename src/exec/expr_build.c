@@ -8,6 +8,7 @@
 #include "exec/exec_int.h"
 
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -42,9 +43,45 @@ static const struct {
     {"cast", EXEC_K_CAST, 0},
     {"coalesce", EXEC_K_COALESCE, 0},
     {"case", EXEC_K_CASE, 0},
+    {"extract", EXEC_K_FUNC, EXEC_FN_EXTRACT},
+    {"date_trunc", EXEC_K_FUNC, EXEC_FN_DATE_TRUNC},
+    {"add_interval", EXEC_K_FUNC, EXEC_FN_ADD_INTERVAL},
+    {"sub_interval", EXEC_K_FUNC, EXEC_FN_ADD_INTERVAL}, /* the interval negated */
+    {"lower", EXEC_K_FUNC, EXEC_FN_LOWER},
+    {"upper", EXEC_K_FUNC, EXEC_FN_UPPER},
+    {"length", EXEC_K_FUNC, EXEC_FN_LENGTH},
+    {"substr", EXEC_K_FUNC, EXEC_FN_SUBSTR},
+    {"concat", EXEC_K_FUNC, EXEC_FN_CONCAT},
+    {"||", EXEC_K_FUNC, EXEC_FN_CONCAT_OP},
+    {"abs", EXEC_K_FUNC, EXEC_FN_ABS},
+    {"round", EXEC_K_FUNC, EXEC_FN_ROUND},
 };
 
-static int parse_type(json_t *j, vec_type_info *t, build_ctx *c)
+/* Types that columns may have and CAST may read or produce, but that no
+ * other node computes on (the binder widens them: i8/i16/u8/u16 -> i32,
+ * u32 -> i64, f32 -> f64). */
+static bool narrow_type(vec_type t)
+{
+    return t == VEC_I8 || t == VEC_I16 || t == VEC_U8 || t == VEC_U16 || t == VEC_U32 ||
+           t == VEC_F32;
+}
+
+static const char *const unit_names[] = {"ms", "us", "ns"};
+
+/* Timestamps and times: "unit" ms|us|ns, microseconds when absent. */
+static int parse_unit(json_t *j, vec_type_info *t, build_ctx *c)
+{
+    const char *u = json_string_value(json_object_get(j, "unit"));
+    t->unit = VEC_UNIT_MICROS;
+    for (int k = 0; u && k < 3; k++)
+        if (strcmp(u, unit_names[k]) == 0) {
+            t->unit = (vec_time_unit)k;
+            return 0;
+        }
+    return u ? tarn_err_set(c->err, TARN_EINVAL, "unknown time unit \"%s\"", u) : 0;
+}
+
+static int parse_type_ex(json_t *j, vec_type_info *t, bool narrow_ok, build_ctx *c)
 {
     const char *name = json_string_value(json_object_get(j, "type"));
     memset(t, 0, sizeof(*t));
@@ -55,12 +92,24 @@ static int parse_type(json_t *j, vec_type_info *t, build_ctx *c)
             t->scale = (uint8_t)json_integer_value(json_object_get(j, "scale"));
             if (t->id == VEC_DECIMAL64 && (t->scale > 18 || t->precision > 18))
                 return tarn_err_set(c->err, TARN_EINVAL, "decimal64 scale/precision over 18");
-            if (exec_phys_of(t->id) == EXEC_P_NONE)
+            if (t->id == VEC_DECIMAL64 && t->precision != 0 && t->scale > t->precision)
+                return tarn_err_set(c->err, TARN_EINVAL, "decimal64 scale over its precision");
+            if (t->id == VEC_TIMESTAMP || t->id == VEC_TIME) {
+                int rc = parse_unit(j, t, c);
+                if (rc != 0)
+                    return rc;
+            }
+            if (exec_phys_of(t->id) == EXEC_P_NONE && !(narrow_ok && narrow_type(t->id)))
                 return tarn_err_set(c->err, TARN_ENOTSUP, "type %s in expressions", name);
             return 0;
         }
     }
     return tarn_err_set(c->err, TARN_EINVAL, "unknown type \"%s\"", name ? name : "(none)");
+}
+
+static int parse_type(json_t *j, vec_type_info *t, build_ctx *c)
+{
+    return parse_type_ex(j, t, false, c);
 }
 
 static int new_node(exec_kind kind, uint32_t nargs, build_ctx *c, exec_expr **out)
@@ -77,22 +126,6 @@ static int new_node(exec_kind kind, uint32_t nargs, build_ctx *c, exec_expr **ou
     e->budget = c->budget;
     *out = e;
     return 0;
-}
-
-/* "1998-09-02" -> days since 1970-01-01 (proleptic Gregorian). */
-static bool parse_date(const char *s, int64_t *days)
-{
-    int y, m, d;
-    char tail;
-    if (sscanf(s, "%d-%d-%d%c", &y, &m, &d, &tail) != 3 || m < 1 || m > 12 || d < 1 || d > 31)
-        return false;
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    *days = (int64_t)era * 146097 + doe - 719468;
-    return true;
 }
 
 static int build_const(json_t *j, build_ctx *c, exec_expr **out)
@@ -118,14 +151,23 @@ static int build_const(json_t *j, build_ctx *c, exec_expr **out)
         e->ival = json_is_true(v);
     } else if (p == EXEC_P_F64 && json_is_number(v)) {
         e->fval = json_number_value(v);
+    } else if (p == EXEC_P_F64 && json_is_string(v) && strcmp(json_string_value(v), "inf") == 0) {
+        e->fval = INFINITY; /* JSON has no infinities or NaN: "inf", "-inf", "nan" */
+    } else if (p == EXEC_P_F64 && json_is_string(v) && strcmp(json_string_value(v), "-inf") == 0) {
+        e->fval = -INFINITY;
+    } else if (p == EXEC_P_F64 && json_is_string(v) && strcmp(json_string_value(v), "nan") == 0) {
+        e->fval = NAN;
     } else if ((p == EXEC_P_I32 || p == EXEC_P_I64) && json_is_integer(v)) {
         e->ival = json_integer_value(v);
         if (p == EXEC_P_I32 && (e->ival < INT32_MIN || e->ival > INT32_MAX))
             return tarn_err_set(c->err, TARN_ERANGE, "constant %lld out of i32 range",
                                 (long long)e->ival);
     } else if (t.id == VEC_DATE && json_is_string(v) &&
-               parse_date(json_string_value(v), &e->ival)) {
+               exec_parse_date(json_string_value(v), json_string_length(v), &e->ival)) {
         /* dates may be written as "YYYY-MM-DD" */
+    } else if (t.id == VEC_TIMESTAMP && t.unit == VEC_UNIT_MICROS && json_is_string(v) &&
+               exec_parse_timestamp(json_string_value(v), json_string_length(v), &e->ival)) {
+        /* timestamps as "YYYY-MM-DD HH:MM:SS[.ffffff]" */
     } else {
         return tarn_err_set(c->err, TARN_EINVAL, "constant does not fit type %s",
                             vec_type_name(t.id));
@@ -137,17 +179,14 @@ static int build(json_t *j, build_ctx *c, int depth, exec_expr **out);
 
 static bool same_type(vec_type_info a, vec_type_info b)
 {
-    return a.id == b.id && (a.id != VEC_DECIMAL64 || a.scale == b.scale);
+    return a.id == b.id && (a.id != VEC_DECIMAL64 || a.scale == b.scale) &&
+           ((a.id != VEC_TIMESTAMP && a.id != VEC_TIME) || a.unit == b.unit);
 }
 
 static int check_cast(exec_expr *e, build_ctx *c)
 {
     vec_type_info f = e->args[0]->type, t = e->type;
-    exec_phys fp = exec_phys_of(f.id);
-    bool from_int = fp == EXEC_P_I32 || fp == EXEC_P_I64;
-    bool ok = same_type(f, t) || (t.id == VEC_F64 && (from_int || fp == EXEC_P_F64)) ||
-              ((t.id == VEC_I64 || t.id == VEC_I32) && from_int && f.id != VEC_DECIMAL64) ||
-              (t.id == VEC_DECIMAL64 && from_int && (f.id != VEC_DECIMAL64 || f.scale <= t.scale));
+    bool ok = exec_cast_ok(f, t) || (same_type(f, t) && !f.list);
     if (!ok)
         return tarn_err_set(c->err, TARN_ENOTSUP, "cast from %s to %s", vec_type_name(f.id),
                             vec_type_name(t.id));
@@ -159,7 +198,14 @@ static int check_types(exec_expr *e, build_ctx *c)
 {
     exec_expr **a = e->args;
     vec_type_info boolean = {.id = VEC_BOOL};
+    for (uint32_t i = 0; i < e->nargs; i++)
+        if (exec_phys_of(a[i]->type.id) == EXEC_P_NONE && e->kind != EXEC_K_IS_NULL &&
+            e->kind != EXEC_K_IS_NOT_NULL)
+            return tarn_err_set(c->err, TARN_EINVAL, "%s operand (cast it to a wider type first)",
+                                vec_type_name(a[i]->type.id));
     switch (e->kind) {
+    case EXEC_K_FUNC:
+        return exec_func_check(e, c->err);
     case EXEC_K_CMP:
         if (!same_type(a[0]->type, a[1]->type))
             return tarn_err_set(c->err, TARN_EINVAL, "comparison of %s and %s (cast first)",
@@ -285,6 +331,61 @@ static int build_sugar(json_t *args, bool between, build_ctx *c, int depth, exec
     return 0;
 }
 
+/* The parameters of a function node: "field" (extract) or "part"
+ * (date_trunc) by name; "months", "days", "micros" (add_interval,
+ * sub_interval); an optional result "type" (date functions). */
+static int func_params(json_t *j, const char *name, exec_expr *e, build_ctx *c)
+{
+    e->type.id = VEC_TYPE_COUNT; /* unset: the function decides */
+    if (e->op == EXEC_FN_EXTRACT || e->op == EXEC_FN_DATE_TRUNC) {
+        const char *f =
+            json_string_value(json_object_get(j, e->op == EXEC_FN_EXTRACT ? "field" : "part"));
+        int64_t k = 0;
+        while (f && k < EXEC_DT_COUNT && strcmp(exec_dt_names[k], f) != 0)
+            k++;
+        if (f == NULL || k == EXEC_DT_COUNT)
+            return tarn_err_set(c->err, TARN_EINVAL, "%s: unknown date part \"%s\"", name,
+                                f ? f : "(none)");
+        e->param[0] = k;
+    }
+    if (e->op == EXEC_FN_ADD_INTERVAL) {
+        static const char *const parts[3] = {"months", "days", "micros"};
+        for (int k = 0; k < 3; k++) {
+            json_t *v = json_object_get(j, parts[k]);
+            if (v && !json_is_integer(v))
+                return tarn_err_set(c->err, TARN_EINVAL, "%s: \"%s\" must be an integer", name,
+                                    parts[k]);
+            e->param[k] = json_integer_value(v);
+            if (name[0] == 's' && __builtin_sub_overflow(0, e->param[k], &e->param[k]))
+                return tarn_err_set(c->err, TARN_ERANGE, "%s: interval out of range", name);
+        }
+    }
+    if (json_object_get(j, "type") != NULL) {
+        int rc = parse_type(j, &e->type, c);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+static int build_func(json_t *j, const char *name, int fn, exec_expr **a, uint32_t n, build_ctx *c,
+                      exec_expr **out)
+{
+    int rc = new_node(EXEC_K_FUNC, n, c, out);
+    if (rc != 0) {
+        for (uint32_t i = 0; i < n; i++)
+            exec_expr_free(a[i]);
+        return rc;
+    }
+    exec_expr *e = *out;
+    e->op = fn;
+    memcpy(e->args, a, n * sizeof(exec_expr *));
+    rc = func_params(j, name, e, c);
+    if (rc == 0)
+        rc = check_types(e, c);
+    return rc; /* on failure build() frees *out with its arguments */
+}
+
 static int build_op(json_t *j, const char *name, build_ctx *c, int depth, exec_expr **out)
 {
     json_t *args = json_object_get(j, "args");
@@ -301,8 +402,10 @@ static int build_op(json_t *j, const char *name, build_ctx *c, int depth, exec_e
                           kind == EXEC_K_CAST
                       ? 1
                       : 2;
-    bool many =
-        kind == EXEC_K_AND || kind == EXEC_K_OR || kind == EXEC_K_COALESCE || kind == EXEC_K_CASE;
+    bool many = kind == EXEC_K_AND || kind == EXEC_K_OR || kind == EXEC_K_COALESCE ||
+                kind == EXEC_K_CASE || kind == EXEC_K_FUNC;
+    if (kind == EXEC_K_FUNC)
+        want = 1;
     if (n > EXEC_EXPR_ARGS_MAX || n < (kind == EXEC_K_COALESCE ? 1 : want) || (!many && n != want))
         return tarn_err_set(c->err, TARN_EINVAL, "\"%s\": wrong number of arguments", name);
     exec_expr *a[EXEC_EXPR_ARGS_MAX];
@@ -317,7 +420,7 @@ static int build_op(json_t *j, const char *name, build_ctx *c, int depth, exec_e
     }
     if (kind == EXEC_K_CAST) {
         vec_type_info t;
-        if ((rc = parse_type(j, &t, c)) != 0 || (rc = new_node(kind, 1, c, out)) != 0) {
+        if ((rc = parse_type_ex(j, &t, true, c)) != 0 || (rc = new_node(kind, 1, c, out)) != 0) {
             exec_expr_free(a[0]);
             return rc;
         }
@@ -326,6 +429,8 @@ static int build_op(json_t *j, const char *name, build_ctx *c, int depth, exec_e
         rc = check_cast(*out, c);
         return rc;
     }
+    if (kind == EXEC_K_FUNC)
+        return build_func(j, name, ops[k].op, a, (uint32_t)n, c, out);
     if (kind == EXEC_K_COALESCE || kind == EXEC_K_CASE || n <= 2)
         return make(kind, ops[k].op, a, (uint32_t)n, c, out);
     /* AND/OR of more than two: a left-deep chain */
@@ -357,7 +462,8 @@ static int build(json_t *j, build_ctx *c, int depth, exec_expr **out)
         if (!json_is_integer(col) || i < 0 || i >= (json_int_t)c->ncols)
             return tarn_err_set(c->err, TARN_EINVAL, "column %lld out of range (%u columns)",
                                 (long long)i, c->ncols);
-        if (exec_phys_of(c->types[i].id) == EXEC_P_NONE || c->types[i].list)
+        if ((exec_phys_of(c->types[i].id) == EXEC_P_NONE && !narrow_type(c->types[i].id)) ||
+            c->types[i].list)
             return tarn_err_set(c->err, TARN_ENOTSUP, "column %lld of type %s", (long long)i,
                                 vec_type_name(c->types[i].id));
         if ((rc = new_node(EXEC_K_COL, 0, c, out)) != 0)
@@ -412,7 +518,23 @@ static json_t *type_json(json_t *o, vec_type_info t)
         json_object_set_new(o, "precision", json_integer(t.precision));
         json_object_set_new(o, "scale", json_integer(t.scale));
     }
+    if ((t.id == VEC_TIMESTAMP || t.id == VEC_TIME) && t.unit != VEC_UNIT_MICROS)
+        json_object_set_new(o, "unit", json_string(unit_names[t.unit]));
     return o;
+}
+
+static void func_json(json_t *o, const exec_expr *e)
+{
+    if (e->op == EXEC_FN_EXTRACT || e->op == EXEC_FN_DATE_TRUNC)
+        json_object_set_new(o, e->op == EXEC_FN_EXTRACT ? "field" : "part",
+                            json_string(exec_dt_names[e->param[0]]));
+    if (e->op == EXEC_FN_ADD_INTERVAL) {
+        json_object_set_new(o, "months", json_integer(e->param[0]));
+        json_object_set_new(o, "days", json_integer(e->param[1]));
+        json_object_set_new(o, "micros", json_integer(e->param[2]));
+    }
+    if (e->op == EXEC_FN_DATE_TRUNC || e->op == EXEC_FN_ADD_INTERVAL)
+        type_json(o, e->type);
 }
 
 static json_t *const_json(const exec_expr *e)
@@ -425,6 +547,10 @@ static json_t *const_json(const exec_expr *e)
     case EXEC_P_BOOL:
         return json_boolean(e->ival);
     case EXEC_P_F64:
+        if (isnan(e->fval))
+            return json_string("nan");
+        if (isinf(e->fval))
+            return json_string(e->fval > 0 ? "inf" : "-inf");
         return json_real(e->fval);
     default:
         return json_integer(e->ival);
@@ -446,8 +572,9 @@ static json_t *to_json(const exec_expr *e)
         return type_json(o, e->type);
     }
     for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++)
-        if (ops[k].kind == e->kind && (ops[k].op == e->op || e->kind != EXEC_K_CMP) &&
-            (ops[k].op == e->op || e->kind != EXEC_K_ARITH)) {
+        if (ops[k].kind == e->kind &&
+            (ops[k].op == e->op ||
+             (e->kind != EXEC_K_CMP && e->kind != EXEC_K_ARITH && e->kind != EXEC_K_FUNC))) {
             json_object_set_new(o, "op", json_string(ops[k].name));
             break;
         }
@@ -457,6 +584,8 @@ static json_t *to_json(const exec_expr *e)
     json_object_set_new(o, "args", args);
     if (e->kind == EXEC_K_CAST)
         type_json(o, e->type);
+    if (e->kind == EXEC_K_FUNC)
+        func_json(o, e);
     return o;
 }
 

@@ -376,6 +376,15 @@ static int cast_row(exec_expr *e, const vec_col *x, uint32_t i, tarn_err *err)
     return 0;
 }
 
+/* The casts of the Q1 era stay per-row loops without the general path's
+ * scalar round trip: integers to f64 or i64, decimals to f64. */
+static bool cast_fast(vec_type_info f, vec_type_info t)
+{
+    bool from_int = f.id == VEC_I32 || f.id == VEC_I64;
+    return (t.id == VEC_F64 && (from_int || f.id == VEC_DECIMAL64 || f.id == VEC_F64)) ||
+           (t.id == VEC_I64 && from_int);
+}
+
 static int eval_cast(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint32_t n,
                      tarn_err *err)
 {
@@ -385,10 +394,28 @@ static int eval_cast(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint
         rc = node_prepare(e, b->len, err);
     if (rc != 0)
         return rc;
-    set_validity(e, x, NULL);
+    /* e->out.len is 0 for a string result being built: use the batch's */
+    if (exec_validity_and(e->vbuf, x, NULL, b->len))
+        e->out.validity = e->vbuf;
+    if (!cast_fast(x->type, e->type))
+        return exec_cast_rows(x, &e->out, sel, n, b->len, e->budget, &e->acct_bytes, err);
     for (uint32_t k = 0; k < n && rc == 0; k++)
         rc = cast_row(e, x, sel ? sel[k] : k, err);
     return rc;
+}
+
+static int eval_func(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint32_t n,
+                     tarn_err *err)
+{
+    const vec_col *xs[EXEC_EXPR_ARGS_MAX];
+    int rc = 0;
+    for (uint32_t a = 0; a < e->nargs && rc == 0; a++)
+        rc = eval(e->args[a], b, sel, n, &xs[a], err);
+    if (rc == 0)
+        rc = node_prepare(e, b->len, err);
+    if (rc != 0)
+        return rc;
+    return exec_func_eval(e, xs, b->len, sel, n, err);
 }
 
 /* COALESCE: per row the first valid argument; every argument is evaluated
@@ -537,6 +564,9 @@ static int eval(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint32_t 
         break;
     case EXEC_K_CASE:
         rc = eval_case(e, b, sel, n, err);
+        break;
+    case EXEC_K_FUNC:
+        rc = eval_func(e, b, sel, n, err);
         break;
     default:
         rc = eval_unary(e, b, sel, n, err);
