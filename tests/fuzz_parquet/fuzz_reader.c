@@ -29,7 +29,9 @@ static void scan_all(pq_file *f, bool keep_dict, uint32_t batch_rows)
         volatile uint8_t sink = 0;
         while (pq_scan_next(s, &b, NULL) == 0 && b.len > 0)
             for (uint32_t c = 0; c < b.ncols; c++) {
-                const vec_col *col = b.cols[c].type.list ? b.cols[c].elems : &b.cols[c];
+                const vec_col *col = &b.cols[c];
+                while (col->type.list) /* lists of lists: down to the values */
+                    col = col->elems;
                 for (uint32_t r = 0; vec_type_is_var(col->type.id) && r < col->len; r++) {
                     const uint8_t *p;
                     size_t n;

@@ -52,7 +52,8 @@ static void put_nanos(tarn_buf *b, int64_t v, vec_time_unit unit)
 
 static void canon_scalar(tarn_buf *b, const vec_col *c, uint32_t r);
 
-/* Lists print as JSON arrays of their elements (null elements as null). */
+/* Lists print as JSON arrays of their elements (null elements as null;
+ * lists of lists as arrays of arrays). */
 void pq_canon_value(tarn_buf *b, const vec_col *c, uint32_t r)
 {
     if (!c->type.list) {
@@ -64,7 +65,7 @@ void pq_canon_value(tarn_buf *b, const vec_col *c, uint32_t r)
         if (i > c->list_offsets[r])
             tarn_buf_append_byte(b, ',');
         if (vec_col_is_valid(c->elems, i))
-            canon_scalar(b, c->elems, i);
+            pq_canon_value(b, c->elems, i); /* lists of lists: depth <= VEC_LIST_DEPTH_MAX */
         else
             tarn_buf_append_str(b, "null");
     }

@@ -39,29 +39,32 @@ function canon(v) {
 
 // Nested DuckDB values -> the leaf columns Tarn reads (dotted Parquet
 // paths, as DuckDB and Spark name them), driven by the column's DuckDB type:
-// a struct's fields are leaves (all null when the struct is null), a list is
+// a struct's fields are leaves (null where the struct is null), a list is
 // <name>.list.element and a map <name>.key_value.key / .value, each a JSON
 // array (null when the list or map is); a list of structs gives one list
-// per struct field.
+// per struct field (a null struct element: null in each); lists of lists
+// give arrays of arrays.
 function kind(t) { return t.constructor.name; }
 
+// [leaf name, function from a value of type t to the leaf's value] pairs.
+function leafPaths(t, name) {
+  const orNull = (f) => (v) => (v === null || v === undefined ? null : f(v));
+  if (kind(t) === 'DuckDBStructType')
+    return t.entryNames.flatMap((f, i) => leafPaths(t.entryTypes[i], `${name}.${f}`)
+      .map(([n, ex]) => [n, orNull((v) => ex(v.entries[f]))]));
+  if (kind(t) === 'DuckDBListType')
+    return leafPaths(t.valueType, `${name}.list.element`)
+      .map(([n, ex]) => [n, orNull((v) => v.items.map(ex))]);
+  if (kind(t) === 'DuckDBMapType')
+    return [...leafPaths(t.keyType, `${name}.key_value.key`)
+      .map(([n, ex]) => [n, orNull((v) => v.entries.map((e) => ex(e.key)))]),
+            ...leafPaths(t.valueType, `${name}.key_value.value`)
+      .map(([n, ex]) => [n, orNull((v) => v.entries.map((e) => ex(e.value)))])];
+  return [[name, canon]];
+}
+
 function flatten(name, v, o, t) {
-  if (kind(t) === 'DuckDBStructType') {
-    t.entryNames.forEach((f, i) =>
-      flatten(`${name}.${f}`, v === null ? null : v.entries[f], o, t.entryTypes[i]));
-  } else if (kind(t) === 'DuckDBMapType') {
-    o[`${name}.key_value.key`] = v === null ? null : v.entries.map((e) => canon(e.key));
-    o[`${name}.key_value.value`] = v === null ? null : v.entries.map((e) => canon(e.value));
-  } else if (kind(t) === 'DuckDBListType' && kind(t.valueType) === 'DuckDBStructType') {
-    const st = t.valueType;
-    for (const f of st.entryNames)
-      o[`${name}.list.element.${f}`] =
-        v === null ? null : v.items.map((x) => (x === null ? null : canon(x.entries[f])));
-  } else if (kind(t) === 'DuckDBListType') {
-    o[`${name}.list.element`] = v === null ? null : v.items.map(canon);
-  } else {
-    o[name] = canon(v);
-  }
+  for (const [n, ex] of leafPaths(t, name)) o[n] = ex(v);
 }
 
 let instance = null;

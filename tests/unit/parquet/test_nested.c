@@ -479,10 +479,24 @@ static void test_nested_round_trip(void **state)
     for (size_t v = 0; v < sizeof(variants) / sizeof(variants[0]); v++) {
         tarn_buf file = write_file(2000, variants[v]);
         check_file(&file, 2000);
-        /* Optional: keep a copy for the interop test and the fuzz corpus. */
-        const char *dump = getenv("PQ_NESTED_OUT");
-        if (dump && v == 0)
-            tarn_test_write_file(dump, file.data, file.len);
+        /* tests/interop/nested.js has DuckDB and hyparquet read these. */
+        const char *dir = getenv("PQ_NESTED_OUT");
+        if (dir) {
+            static const char *const names[] = {"snappy", "v2_zstd", "plain_small_pages"};
+            char path[4096];
+            snprintf(path, sizeof(path), "%s/tarn_nested_%s.parquet", dir, names[v]);
+            tarn_test_write_file(path, file.data, file.len);
+        }
+        tarn_buf_free(&file);
+    }
+    /* A small file too (fuzz corpus seed size). */
+    const char *dir = getenv("PQ_NESTED_OUT");
+    if (dir) {
+        tarn_buf file = write_file(40, (pq_writer_opts){.page_bytes = 256});
+        check_file(&file, 40);
+        char path[4096];
+        snprintf(path, sizeof(path), "%s/tarn_nested_small.parquet", dir);
+        tarn_test_write_file(path, file.data, file.len);
         tarn_buf_free(&file);
     }
 }
