@@ -419,12 +419,18 @@ static int add_line(const appender *a, const part_file *f, int64_t now_ms, bool 
 /* The commit's actions: commitInfo, then one add per file. */
 static int build_actions(const appender *a, const char *txn_id, tarn_buf *out)
 {
-    int64_t now = tarn_wall_ms();
+    int64_t now = tarn_wall_ms(), rows = 0, bytes = 0;
+    for (size_t i = 0; i < a->nfiles; i++) {
+        rows += pq_writer_rows(a->files[i].w);
+        bytes += (int64_t)a->files[i].bytes.len;
+    }
     int rc = tarn_buf_printf(out,
                              "{\"commitInfo\":{\"timestamp\":%lld,\"operation\":\"WRITE\","
                              "\"operationParameters\":{\"mode\":\"Append\"},"
+                             "\"operationMetrics\":{\"numFiles\":\"%zu\",\"numOutputRows\":"
+                             "\"%lld\",\"numOutputBytes\":\"%lld\"},"
                              "\"isBlindAppend\":true,\"txnId\":",
-                             (long long)now);
+                             (long long)now, a->nfiles, (long long)rows, (long long)bytes);
     if (rc == 0)
         rc = tarn_buf_append_json_str(out, txn_id, strlen(txn_id));
     if (rc == 0)

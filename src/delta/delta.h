@@ -586,6 +586,91 @@ int delta_file_may_match(const delta_snapshot *s, const delta_file *f, const del
 int delta_prune(const delta_snapshot *s, const delta_pred *preds, size_t npreds, bool *keep,
                 size_t *nkept, tarn_err *err);
 
+/* ---- maintenance (optimize.c, vacuum.c; README "OPTIMIZE", "VACUUM") ---- */
+
+typedef struct delta_optimize_opts {
+    int64_t target_bytes;   /* size of the files to make; 0: 128 MiB */
+    int64_t min_file_bytes; /* files under this are compacted; 0: 3/4 of the target */
+    uint32_t retries;       /* plans tried when other commits removed our files; 0: 3 */
+    int crash_point;        /* test seam, as delta_append_opts */
+    /* Test seam: called after the new files are uploaded, right before
+     * each commit attempt (tests land other commits there). */
+    void (*before_commit)(void *ctx);
+    void *ctx;
+} delta_optimize_opts;
+
+typedef struct delta_optimize_result {
+    int64_t version; /* committed, or the version read when there was nothing to do */
+    size_t files_removed, files_added;
+    int64_t rows; /* rows rewritten (read = written) */
+    int64_t bytes_removed, bytes_added;
+    uint32_t attempts;
+} delta_optimize_result;
+
+/*
+ * Compacts Tarn's table `name` at its latest version (from the metadata
+ * service): per partition, files smaller than min_file_bytes are packed
+ * into bins of at most target_bytes (by their sizes) and each bin of two
+ * or more files becomes one file. One commit (operation OPTIMIZE,
+ * dataChange false) removes the old files and adds the new ones against
+ * the version read; a later commit that only added files is rebased over,
+ * one that removed a file being compacted makes it plan again from the
+ * new latest version (up to `retries` plans, then TARN_ECONFLICT). The
+ * rows written must equal the rows read (else TARN_ECORRUPT, nothing
+ * committed). Nothing to compact: 0 with files_removed 0.
+ */
+int delta_optimize(delta_committer *c, objstore *os, const char *name,
+                   const delta_optimize_opts *opts, delta_optimize_result *res, tarn_err *err);
+
+typedef struct delta_vacuum_opts {
+    int64_t retention_ms;     /* < 0: 7 days */
+    int64_t min_retention_ms; /* the configured minimum; < 0: 7 days */
+    bool force;               /* allow a retention below the minimum */
+    bool dry_run;             /* decide and report, delete nothing */
+    /* Called for each file removed (or, dry_run, that would be): its path
+     * relative to the table root and size. May be NULL. */
+    void (*on_file)(void *ctx, const char *path, uint64_t size_bytes);
+    void *ctx;
+} delta_vacuum_opts;
+
+typedef struct delta_vacuum_result {
+    size_t files_deleted; /* or, dry_run, that would be */
+    int64_t bytes_deleted;
+    size_t files_kept;
+    int64_t cutoff_ms; /* files removed (or orphaned) before this went */
+} delta_vacuum_result;
+
+/*
+ * Removes the files under tables/<name>/ that no version inside the
+ * retention period references: removed from the table (by a commit the
+ * metadata service recorded) before now - retention, or never referenced
+ * (a failed commit's upload) and last modified before then. Live files,
+ * the log and hidden paths stay. TARN_EINVAL: a retention below the
+ * minimum without force. Store and committer errors.
+ */
+int delta_vacuum(delta_committer *c, objstore *os, const char *name, const delta_vacuum_opts *opts,
+                 delta_vacuum_result *res, tarn_err *err);
+
+typedef struct delta_history_entry {
+    int64_t version;
+    int64_t timestamp_ms; /* the commit time used for time travel */
+    char *operation;      /* commitInfo.operation; "CREATE TABLE" for Tarn's version 0 */
+    char *commit_info;    /* the commitInfo object as compact JSON, or NULL */
+} delta_history_entry;
+
+typedef struct delta_history {
+    delta_history_entry *entries; /* oldest first */
+    size_t count, cap;
+} delta_history;
+
+/* Every version of Tarn's table `name` from the metadata service, or of
+ * any Delta table from its log (versions still in the log), oldest first.
+ * The operation metrics are in commit_info ("operationMetrics"). */
+int delta_history_managed(delta_committer *c, objstore *os, const char *name, delta_history *out,
+                          tarn_err *err);
+int delta_history_log(delta_table *t, delta_history *out, tarn_err *err);
+void delta_history_free(delta_history *h);
+
 /* Writes the log file of every version the committer has and the log
  * lacks (a new leader's duty; README "Crash points"), then marks each
  * written. *done_out (may be NULL) counts them. */

@@ -31,6 +31,9 @@ int delta_log_list(delta_table *t, const char *start_after_name, delta_listing *
 void delta_listing_free(delta_listing *l);
 int64_t delta_last_checkpoint(delta_table *t);
 
+/* A commit's timestamp: inCommitTimestamp, else its file's mtime. */
+int delta_commit_time(delta_table *t, const delta_commit *c, int64_t *out, tarn_err *err);
+
 /* Reads and parses the JSON commit of `version`. */
 int delta_commit_read(delta_table *t, int64_t version, delta_commit **out, tarn_err *err);
 

@@ -59,7 +59,7 @@ static int64_t version0_time(objstore *os, const char *name)
 /* A commit's time: inCommitTimestamp, else commitInfo.timestamp (ours
  * always carry one; the metadata service is the truth for these tables,
  * and the log file's mtime says only when it was published). */
-static int64_t recorded_time(const delta_commit *c, objstore *os, const char *name)
+int64_t delta_recorded_time(const delta_commit *c, objstore *os, const char *name)
 {
     if (c->in_commit_timestamp_ms >= 0)
         return c->in_commit_timestamp_ms;
@@ -86,7 +86,7 @@ static int walk_one(managed_walk *w, const delta_pending *p, bool *stop, tarn_er
     int rc = delta_pending_parse(p, &c, err);
     if (rc != 0)
         return rc;
-    int64_t ts = recorded_time(c, w->os, w->name);
+    int64_t ts = delta_recorded_time(c, w->os, w->name);
     if (p->version > 0 && ts <= w->prev_ts)
         ts = w->prev_ts + 1; /* increasing, as readers of the log make them */
     if (ts > w->timestamp_ms) {

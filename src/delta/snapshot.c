@@ -102,7 +102,7 @@ static int check_contiguous(const delta_listing *l, int64_t from, int64_t to, ta
 /* The commit timestamp of a JSON commit: inCommitTimestamp when the commit
  * has one, else the file's modification time (PROTOCOL.md "In-Commit
  * Timestamps"). */
-static int commit_time(delta_table *t, const delta_commit *c, int64_t *out, tarn_err *err)
+int delta_commit_time(delta_table *t, const delta_commit *c, int64_t *out, tarn_err *err)
 {
     if (c->in_commit_timestamp_ms >= 0) {
         *out = c->in_commit_timestamp_ms;
@@ -126,7 +126,7 @@ static int replay_range(delta_table *t, int64_t from, int64_t to, delta_replay *
         delta_commit *c = NULL;
         int rc = delta_commit_read(t, v, &c, err);
         if (rc == 0 && v == to)
-            rc = commit_time(t, c, ts_out, err);
+            rc = delta_commit_time(t, c, ts_out, err);
         if (rc == 0)
             rc = delta_replay_commit(r, c, err);
         delta_commit_free(c);
@@ -141,7 +141,7 @@ static int checkpoint_time(delta_table *t, int64_t version, int64_t *out, tarn_e
     delta_commit *c = NULL;
     int rc = delta_commit_read(t, version, &c, err);
     if (rc == 0)
-        rc = commit_time(t, c, out, err);
+        rc = delta_commit_time(t, c, out, err);
     delta_commit_free(c);
     return rc;
 }
@@ -275,7 +275,7 @@ static int version_at(delta_table *t, const delta_listing *l, int64_t ts, int64_
         int64_t ct = 0;
         int rc = delta_commit_read(t, l->versions[i], &c, err);
         if (rc == 0)
-            rc = commit_time(t, c, &ct, err);
+            rc = delta_commit_time(t, c, &ct, err);
         delta_commit_free(c);
         if (rc != 0)
             return rc;

@@ -25,6 +25,9 @@ int delta_log_publish(delta_committer *c, objstore *os, const char *name, int64_
  * schema and partition columns). */
 int delta_pending_parse(const delta_pending *p, delta_commit **out, tarn_err *err);
 
+/* The time of a version the metadata service recorded (managed.c). */
+int64_t delta_recorded_time(const delta_commit *c, objstore *os, const char *name);
+
 /* Checks a table name against the catalog's rule. TARN_EINVAL. */
 int delta_name_check(const char *name, tarn_err *err);
 

@@ -373,6 +373,46 @@ static size_t count_parquet(fx *f, const char *prefix)
     return n;
 }
 
+/* Every data file under tables/<name>/ is live in some version: no upload
+ * of a failed or abandoned commit was left behind. */
+static void assert_no_orphans(fx *f, const char *name)
+{
+    delta_snapshot *last = managed(f, name, -1);
+    dt_rows seen = {0};
+    for (int64_t v = 0; v <= last->version; v++) {
+        delta_snapshot *s = managed(f, name, v);
+        for (size_t i = 0; i < s->nfiles; i++) {
+            char key[1024];
+            snprintf(key, sizeof(key), "tables/%s/%s", name, s->files[i].path);
+            if (seen.n == seen.cap) {
+                seen.cap = seen.cap ? seen.cap * 2 : 64;
+                seen.rows = realloc(seen.rows, seen.cap * sizeof(char *));
+            }
+            seen.rows[seen.n++] = strdup(key);
+        }
+        delta_snapshot_free(s);
+    }
+    objstore_list_page pg;
+    tarn_err err = TARN_ERR_INIT;
+    char prefix[256];
+    snprintf(prefix, sizeof(prefix), "tables/%s/", name);
+    assert_int_equal(objstore_list(f->os, prefix, NULL, OBJSTORE_LIST_MAX, &pg, &err), 0);
+    for (size_t i = 0; i < pg.count; i++) {
+        const char *k = pg.entries[i].key;
+        if (strlen(k) < 8 || strcmp(k + strlen(k) - 8, ".parquet") != 0)
+            continue;
+        bool found = false;
+        for (size_t j = 0; j < seen.n && !found; j++)
+            found = strcmp(seen.rows[j], k) == 0;
+        if (!found)
+            print_error("orphan: %s\n", k);
+        assert_true(found);
+    }
+    objstore_list_page_free(&pg);
+    dt_rows_free(&seen);
+    delta_snapshot_free(last);
+}
+
 /* A delete whose base went stale: rebased over an append, refused over a
  * commit that removed the same files; the refused one leaves no file. */
 static void test_delete_conflicts(void **state)
@@ -407,6 +447,7 @@ static void test_delete_conflicts(void **state)
     assert_int_equal(delta_delete(&f->c, f->os, "dc", s1, &o, &res, &err), TARN_ECONFLICT);
     assert_non_null(strstr(tarn_err_msg(&err), "also removes"));
     assert_int_equal(count_parquet(f, "tables/dc/"), before);
+    assert_no_orphans(f, "dc");
     delta_snapshot_free(s1);
     delta_snapshot_free(s3);
 }
@@ -438,6 +479,7 @@ static void test_overwrite(void **state)
     assert_int_equal(delta_overwrite(&f->c, f->os, "o", s2, NULL, 0, NULL, &res, &err), 0);
     delta_snapshot *s3 = managed(f, "o", -1);
     assert_int_equal(s3->nfiles, 0);
+    assert_no_orphans(f, "o");
     vec_batch_free(&b);
     delta_snapshot_free(s1);
     delta_snapshot_free(s2);
@@ -521,6 +563,237 @@ static void test_prune(void **state)
     delta_snapshot_free(s);
 }
 
+/* ---- OPTIMIZE, VACUUM, history ------------------------------------------------- */
+
+static void test_optimize(void **state)
+{
+    fx *f = *state;
+    create(f, "op", true);
+    for (int i = 0; i < 6; i++)
+        append_rows(f, "op", 1 + 3 * i, 3);
+    delta_snapshot *s6 = managed(f, "op", -1);
+    assert_int_equal(s6->nfiles, 12);
+    tarn_err err = TARN_ERR_INIT;
+    delta_optimize_result res;
+    int rc = delta_optimize(&f->c, f->os, "op", NULL, &res, &err);
+    if (rc != 0)
+        print_error("optimize: %s\n", tarn_err_msg(&err));
+    assert_int_equal(rc, 0);
+    assert_int_equal(res.version, 7);
+    assert_int_equal(res.files_removed, 12);
+    assert_int_equal(res.files_added, 2); /* one per partition */
+    assert_int_equal(res.rows, 18);
+    delta_snapshot *s7 = managed(f, "op", -1);
+    assert_int_equal(s7->nfiles, 2);
+    for (size_t i = 0; i < s7->nfiles; i++)
+        assert_false(s7->files[i].data_change);
+    assert_rows(f, "op", s7, 1, 18, NULL, "after optimize");
+    assert_rows(f, "op", s6, 1, 18, NULL, "version 6 after optimize");
+    /* Nothing left to compact. */
+    assert_int_equal(delta_optimize(&f->c, f->os, "op", NULL, &res, &err), 0);
+    assert_int_equal(res.files_removed, 0);
+    assert_int_equal(res.version, 7);
+    /* A target below the file sizes: nothing is small enough. */
+    append_rows(f, "op", 19, 3);
+    delta_optimize_opts tiny = {.target_bytes = 10};
+    assert_int_equal(delta_optimize(&f->c, f->os, "op", &tiny, &res, &err), 0);
+    assert_int_equal(res.files_removed, 0);
+    delta_snapshot_free(s6);
+    delta_snapshot_free(s7);
+}
+
+typedef struct race {
+    fx *f;
+    int calls;
+    bool remove_theirs; /* delete rows of partition a (removing its files) */
+} race;
+
+static int del_all_even(void *ctx, const vec_batch *b, uint8_t *match, tarn_err *err)
+{
+    (void)ctx;
+    (void)err;
+    for (uint32_t r = 0; r < b->len; r++)
+        match[r] = ((const int64_t *)b->cols[0].data)[r] == 2;
+    return 0;
+}
+
+/* Lands another commit between the compaction's upload and its commit. */
+static void race_hook(void *ctx)
+{
+    race *r = ctx;
+    if (r->calls++ > 0)
+        return;
+    if (!r->remove_theirs) {
+        append_rows(r->f, "or", 100, 4);
+        return;
+    }
+    delta_snapshot *s = managed(r->f, "or", -1);
+    delta_write_result res;
+    tarn_err err = TARN_ERR_INIT;
+    delta_delete_opts o = {.rows = del_all_even};
+    assert_int_equal(delta_delete(&r->f->c, r->f->os, "or", s, &o, &res, &err), 0);
+    assert_int_equal(res.rows_deleted, 1);
+    delta_snapshot_free(s);
+}
+
+static bool not_2(int64_t id)
+{
+    return id != 2;
+}
+
+static void test_optimize_races(void **state)
+{
+    fx *f = *state;
+    create(f, "or", true);
+    for (int i = 0; i < 4; i++)
+        append_rows(f, "or", 1 + 3 * i, 3);
+    /* An append lands first: the compaction rebases over it. */
+    race r = {.f = f};
+    delta_optimize_opts o = {.before_commit = race_hook, .ctx = &r};
+    delta_optimize_result res;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(delta_optimize(&f->c, f->os, "or", &o, &res, &err), 0);
+    assert_int_equal(res.attempts, 1);
+    assert_int_equal(res.version, 6);
+    dt_rows got = {0}, want = {0};
+    delta_snapshot *s = managed(f, "or", -1);
+    assert_int_equal(s->nfiles, 4); /* 2 compacted + the racing append's 2 */
+    rows_of(f, "or", s, &got);
+    want_rows(&want, 1, 12, NULL);
+    want_rows(&want, 100, 103, NULL);
+    dt_rows_sort(&want);
+    dt_rows_assert_equal(&got, &want, "optimize rebased over an append");
+    dt_rows_free(&got);
+    dt_rows_free(&want);
+    delta_snapshot_free(s);
+    /* A delete removes a file being compacted: the compaction re-plans. */
+    for (int i = 0; i < 3; i++)
+        append_rows(f, "or", 20 + 3 * i, 3);
+    r = (race){.f = f, .remove_theirs = true};
+    assert_int_equal(delta_optimize(&f->c, f->os, "or", &o, &res, &err), 0);
+    assert_int_equal(res.attempts, 2);
+    s = managed(f, "or", -1);
+    rows_of(f, "or", s, &got);
+    want_rows(&want, 1, 12, not_2);
+    want_rows(&want, 100, 103, NULL);
+    want_rows(&want, 20, 28, NULL);
+    dt_rows_sort(&want);
+    dt_rows_assert_equal(&got, &want, "optimize re-planned after a delete");
+    dt_rows_free(&got);
+    dt_rows_free(&want);
+    delta_snapshot_free(s);
+    /* The failed attempt's uploads were removed at once. */
+    assert_no_orphans(f, "or");
+}
+
+static void on_vacuum_file(void *ctx, const char *path, uint64_t size)
+{
+    (void)size;
+    (void)path;
+    (*(int *)ctx)++;
+}
+
+static void test_vacuum(void **state)
+{
+    fx *f = *state;
+    create(f, "v", false);
+    append_rows(f, "v", 1, 6);
+    append_rows(f, "v", 7, 6);
+    delta_snapshot *s2 = managed(f, "v", -1);
+    tarn_err err = TARN_ERR_INIT;
+    delta_write_result wr;
+    del_ctx dc = {.mod = 3};
+    delta_delete_opts d = {.rows = del_rows, .ctx = &dc};
+    assert_int_equal(delta_delete(&f->c, f->os, "v", s2, &d, &wr, &err), 0);
+    assert_int_equal(wr.files_removed, 2);
+    /* An orphan: a data file no commit references (a dead writer's). */
+    assert_int_equal(objstore_put(f->os, "tables/v/part-orphan.snappy.parquet", "x", 1, &err), 0);
+    assert_int_equal(objstore_put(f->os, "tables/v/_tmp/keep.parquet", "x", 1, &err), 0);
+    assert_int_equal(count_parquet(f, "tables/v/"), 6);
+    delta_vacuum_result vr;
+    /* Default retention (7 days): everything is recent. */
+    assert_int_equal(delta_vacuum(&f->c, f->os, "v", NULL, &vr, &err), 0);
+    assert_int_equal(vr.files_deleted, 0);
+    /* Below the minimum: refused without force. */
+    delta_vacuum_opts o = {.retention_ms = 3600000, .min_retention_ms = -1};
+    assert_int_equal(delta_vacuum(&f->c, f->os, "v", &o, &vr, &err), TARN_EINVAL);
+    assert_non_null(strstr(tarn_err_msg(&err), "below the minimum"));
+    /* Eight days later: the removed files and the orphan go (dry run first). */
+    f->clock.wall_ms += 8LL * 24 * 3600 * 1000;
+    int seen = 0;
+    o = (delta_vacuum_opts){.retention_ms = -1,
+                            .min_retention_ms = -1,
+                            .dry_run = true,
+                            .on_file = on_vacuum_file,
+                            .ctx = &seen};
+    assert_int_equal(delta_vacuum(&f->c, f->os, "v", &o, &vr, &err), 0);
+    assert_int_equal(vr.files_deleted, 3);
+    assert_int_equal(seen, 3);
+    assert_int_equal(count_parquet(f, "tables/v/"), 6);
+    o.dry_run = false;
+    assert_int_equal(delta_vacuum(&f->c, f->os, "v", &o, &vr, &err), 0);
+    assert_int_equal(vr.files_deleted, 3);
+    assert_int_equal(count_parquet(f, "tables/v/"), 3); /* 2 live + the hidden one */
+    delta_snapshot *s3 = managed(f, "v", -1);
+    assert_rows(f, "v", s3, 1, 12, not_mult3, "latest after vacuum");
+    /* Version 2 needed the removed files: its scan now fails, clearly. */
+    delta_table *t = NULL;
+    dt_rows got = {0};
+    assert_int_equal(delta_table_open_managed(f->os, "v", &t, &err), 0);
+    assert_int_equal(dt_snapshot_rows(t, s2, &got, &err), TARN_ENOENT);
+    dt_rows_free(&got);
+    delta_table_close(t);
+    /* The log is untouched. */
+    objstore_info info;
+    assert_int_equal(
+        objstore_head(f->os, "tables/v/_delta_log/00000000000000000003.json", &info, &err), 0);
+    delta_snapshot_free(s2);
+    delta_snapshot_free(s3);
+}
+
+static void test_history(void **state)
+{
+    fx *f = *state;
+    create(f, "h", true);
+    append_rows(f, "h", 1, 4);
+    append_rows(f, "h", 5, 4);
+    delta_snapshot *s = managed(f, "h", -1);
+    delta_write_result wr;
+    tarn_err err = TARN_ERR_INIT;
+    del_ctx dc = {.mod = 4};
+    delta_delete_opts d = {.rows = del_rows, .ctx = &dc, .predicate = "id % 4 = 0"};
+    assert_int_equal(delta_delete(&f->c, f->os, "h", s, &d, &wr, &err), 0);
+    delta_optimize_result orr;
+    assert_int_equal(delta_optimize(&f->c, f->os, "h", NULL, &orr, &err), 0);
+    delta_history h;
+    assert_int_equal(delta_history_managed(&f->c, f->os, "h", &h, &err), 0);
+    static const char *const ops[] = {"CREATE TABLE", "WRITE", "WRITE", "DELETE", "OPTIMIZE"};
+    assert_int_equal(h.count, 5);
+    for (size_t i = 0; i < h.count; i++) {
+        assert_int_equal(h.entries[i].version, (int64_t)i);
+        assert_string_equal(h.entries[i].operation, ops[i]);
+        if (i > 0)
+            assert_true(h.entries[i].timestamp_ms > h.entries[i - 1].timestamp_ms);
+    }
+    assert_null(h.entries[0].commit_info);
+    assert_non_null(strstr(h.entries[1].commit_info, "\"numOutputRows\":\"4\""));
+    assert_non_null(strstr(h.entries[3].commit_info, "\"numDeletedRows\":\"2\""));
+    assert_non_null(strstr(h.entries[3].commit_info, "id % 4 = 0"));
+    assert_non_null(strstr(h.entries[4].commit_info, "\"numRows\":\"6\""));
+    /* The log says the same. */
+    delta_history hl;
+    delta_table *t = NULL;
+    assert_int_equal(delta_table_open(f->os, "tables/h", &t, &err), 0);
+    assert_int_equal(delta_history_log(t, &hl, &err), 0);
+    assert_int_equal(hl.count, 5);
+    for (size_t i = 0; i < hl.count; i++)
+        assert_string_equal(hl.entries[i].operation, ops[i]);
+    delta_history_free(&hl);
+    delta_table_close(t);
+    delta_history_free(&h);
+    delta_snapshot_free(s);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -532,6 +805,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_delete_conflicts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_overwrite, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optimize, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_optimize_races, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_history, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
