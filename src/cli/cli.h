@@ -22,6 +22,11 @@ int cli_meta_main(int argc, char **argv);
 /* `tarn cluster up|status|down|restart`: a local cluster (cmd_cluster.c). */
 int cli_cluster_main(int argc, char **argv);
 
+/* `tarn kv get|put|cas|del|scan` and `tarn tso`: the key-value API and the
+ * timestamp oracle through the client library (cmd_kv.c). */
+int cli_kv_main(int argc, char **argv);
+int cli_tso_main(int argc, char **argv);
+
 /* `tarn key create|revoke|list`: API keys in a data directory. */
 int cli_key_main(int argc, char **argv);
 

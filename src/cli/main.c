@@ -39,6 +39,8 @@ static const cli_command commands[] = {
      "  meta --id N --peers ...  run one member of a cluster (tarn meta --help)\n"},
     {"cluster", cli_cluster_main,
      "  cluster up|status|down|restart   a local cluster of tarn meta (tarn cluster --help)\n"},
+    {"kv", cli_kv_main, "  kv get|put|cas|del|scan  the key-value API (tarn kv --help)\n"},
+    {"tso", cli_tso_main, "  tso [--count N]        timestamps from the oracle, one per line\n"},
     {"key", cli_key_main,
      "  key create --role R    create an API key (R: read, write, admin)\n"
      "  key revoke ID          revoke the key with id ID\n"
