@@ -91,6 +91,30 @@ const pq_column_info *pq_file_column(const pq_file *f, uint32_t i);
 /* The leaf column with this dotted name, or -1. */
 int pq_file_find_column(const pq_file *f, const char *name);
 
+/* Row groups, from the footer (no I/O): how many, and rows in each (0 for
+ * rg out of range). A parallel scan gives each thread its own pq_scan over
+ * a range of row groups (pq_scan_opts.rg_first / rg_count). */
+uint32_t pq_file_nrow_groups(const pq_file *f);
+int64_t pq_file_row_group_rows(const pq_file *f, uint32_t rg);
+
+/* Statistics of leaf `leaf` in row group `rg`, from the footer (no I/O).
+ * null_count is -1 when the file has none. min and max, when min_max is
+ * true, are appended to `min_out` / `max_out` (both columns of exactly the
+ * leaf's vec type without the list flag: statistics of a list are over its
+ * elements) as one more row each; they are given only where the file has
+ * both and their order is the type's (not for floats, INT96, or legacy
+ * min/max of unsigned, string and byte-array decimal columns).
+ * TARN_EINVAL for a bad rg, leaf or output column, TARN_ECORRUPT when the
+ * bytes do not fit the type, TARN_ERANGE when an output is full,
+ * TARN_ENOMEM. */
+typedef struct pq_rg_stats {
+    int64_t null_count; /* -1: unknown */
+    int64_t num_values; /* levels in the chunk (rows, for a flat column) */
+    bool min_max;       /* a row was appended to min_out and max_out */
+} pq_rg_stats;
+int pq_file_column_stats(const pq_file *f, uint32_t rg, uint32_t leaf, vec_col *min_out,
+                         vec_col *max_out, pq_rg_stats *out);
+
 /* A simple predicate on one column, for skipping row groups by their
  * statistics. Comparisons take `value` (row 0 of a column of exactly the
  * leaf's vec type, valid); IS [NOT] NULL take none. */
@@ -123,11 +147,17 @@ typedef struct pq_scan_opts {
      * min/max of unsigned, decimal byte-array and string columns). */
     const pq_predicate *preds;
     uint32_t npreds;
+    /* Only row groups [rg_first, rg_first + rg_count) are scanned (a
+     * morsel of a parallel scan); rg_count 0 means up to the last one.
+     * TARN_EINVAL when the range is not inside the file. */
+    uint32_t rg_first;
+    uint32_t rg_count;
 } pq_scan_opts;
 
 typedef struct pq_scan pq_scan;
 
-/* Starts a scan of all row groups. TARN_EINVAL for a bad column index,
+/* Starts a scan of the row groups in range (all by default). TARN_EINVAL
+ * for a bad column index or row group range,
  * TARN_ENOTSUP for a column we cannot read yet, TARN_ENOMEM. */
 int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *err);
 /* Prepares `b` with the scan's column types and batch size. */

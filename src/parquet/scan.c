@@ -88,7 +88,8 @@ struct pq_scan {
     uint32_t batch_rows;
     bool keep_dict;
     size_t budget, mem_used;
-    uint32_t rg;          /* current row group; nrow_groups at the end */
+    uint32_t rg;          /* current row group; rg_end at the end */
+    uint32_t rg_end;      /* past the last row group of the scan's range */
     int64_t rg_rows_left; /* rows of the current row group not yet returned */
     bool rg_open;
     int failed; /* sticky error */
@@ -1258,6 +1259,10 @@ int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *
     int prc = check_preds(f, opts, err);
     if (prc != 0)
         return prc;
+    uint32_t nrg = f->meta.nrow_groups;
+    if (opts->rg_first > nrg || opts->rg_count > nrg - opts->rg_first)
+        return tarn_err_set(err, TARN_EINVAL, "row groups [%u, +%u) outside the file's %u",
+                            opts->rg_first, opts->rg_count, nrg);
     pq_scan *s = tarn_calloc(1, sizeof(*s));
     if (s == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "scan");
@@ -1274,6 +1279,8 @@ int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *
     s->keep_dict = opts->keep_dict;
     s->preds = opts->preds;
     s->npreds = opts->npreds;
+    s->rg = opts->rg_first;
+    s->rg_end = opts->rg_count ? opts->rg_first + opts->rg_count : nrg;
     for (uint32_t i = 0; i < ncols; i++) {
         s->leaf[i] = opts->columns ? opts->columns[i] : i;
         s->cols[i].ci = &f->cols[s->leaf[i]];
@@ -1310,13 +1317,13 @@ static int next_row_group(pq_scan *s, tarn_err *err, uint32_t *bad_col)
     if (s->rg_open)
         s->rg++;
     s->rg_open = false;
-    for (; s->rg < m->nrow_groups; s->rg++) {
+    for (; s->rg < s->rg_end; s->rg++) {
         const pq_row_group *g = &m->row_groups[s->rg];
         if (g->num_rows != 0 && (g->ncols != s->f->ncols || rg_may_match(s, g)))
             break; /* to read, or malformed: reported below */
         s->skipped += g->num_rows != 0;
     }
-    if (s->rg >= m->nrow_groups)
+    if (s->rg >= s->rg_end)
         return 0;
     const pq_row_group *g = &m->row_groups[s->rg];
     if (g->num_rows < 0 || g->ncols != s->f->ncols)
@@ -1412,6 +1419,45 @@ int pq_stat_to_vec(const pq_column_info *ci, const uint8_t *p, uint32_t len, vec
         return TARN_ECORRUPT;
     out->len++;
     return 0;
+}
+
+uint32_t pq_file_nrow_groups(const pq_file *f)
+{
+    return f->meta.nrow_groups;
+}
+
+int64_t pq_file_row_group_rows(const pq_file *f, uint32_t rg)
+{
+    return rg < f->meta.nrow_groups ? f->meta.row_groups[rg].num_rows : 0;
+}
+
+int pq_file_column_stats(const pq_file *f, uint32_t rg, uint32_t leaf, vec_col *min_out,
+                         vec_col *max_out, pq_rg_stats *out)
+{
+    *out = (pq_rg_stats){.null_count = -1};
+    if (rg >= f->meta.nrow_groups || leaf >= f->ncols || f->meta.row_groups[rg].ncols != f->ncols)
+        return TARN_EINVAL;
+    const pq_column_chunk *cc = &f->meta.row_groups[rg].columns[leaf];
+    const pq_column_info *ci = &f->cols[leaf];
+    if (!cc->has_meta)
+        return 0;
+    const pq_stats *st = &cc->meta.stats;
+    out->num_values = cc->meta.num_values;
+    if (st->has_null_count)
+        out->null_count = st->null_count;
+    if (!st->has_min || !st->has_max || !stats_ordered(ci, st))
+        return 0;
+    if (min_out->len >= min_out->cap || max_out->len >= max_out->cap)
+        return TARN_ERANGE;
+    uint32_t len = min_out->len;
+    size_t bytes_len = min_out->bytes_len;
+    int rc = pq_stat_to_vec(ci, st->min, st->min_len, min_out);
+    if (rc == 0 && (rc = pq_stat_to_vec(ci, st->max, st->max_len, max_out)) != 0) {
+        min_out->len = len; /* leave both outputs as they were */
+        min_out->bytes_len = bytes_len;
+    }
+    out->min_max = rc == 0;
+    return rc;
 }
 
 uint32_t pq_scan_skipped_row_groups(const pq_scan *s)

@@ -184,6 +184,94 @@ static void test_size_targets(void **state)
     tarn_buf_free(&m.buf);
 }
 
+/* Scanning row group ranges (morsels of a parallel scan): each range gives
+ * exactly its row groups' rows, in order, and the ranges together give
+ * the file; the footer accessors agree with what the scans return. */
+static void test_row_group_ranges(void **state)
+{
+    (void)state;
+    mem_sink m = {0};
+    tarn_buf_init(&m.buf, TARN_BUF_UNBOUNDED);
+    pq_writer_opts o = {.page_bytes = 512, .row_group_bytes = 16 << 10};
+    assert_int_equal(write_rows(&m, o, 20000, NULL, NULL), 0);
+    pq_file *f;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(pq_file_open_bytes(m.buf.data, m.buf.len, "w", &f, &err), 0);
+    uint32_t nrg = pq_file_nrow_groups(f);
+    assert_true(nrg > 3);
+    assert_int_equal(pq_file_row_group_rows(f, nrg), 0);
+    vec_col mins, maxs;
+    assert_int_equal(vec_col_init(&mins, (vec_type_info){.id = VEC_I64}, nrg), 0);
+    assert_int_equal(vec_col_init(&maxs, (vec_type_info){.id = VEC_I64}, nrg), 0);
+    int64_t next = 0; /* id of the next row expected: ids are 0, 1, ... */
+    for (uint32_t first = 0; first < nrg; first += 2) {
+        uint32_t count = nrg - first < 2 ? nrg - first : 2;
+        pq_scan *s;
+        pq_scan_opts so = {.rg_first = first, .rg_count = count, .batch_rows = 777};
+        assert_int_equal(pq_scan_open(f, &so, &s, &err), 0);
+        vec_batch b;
+        assert_int_equal(pq_scan_batch_init(s, &b), 0);
+        int64_t rows = 0, want = 0;
+        for (uint32_t g = first; g < first + count; g++) {
+            want += pq_file_row_group_rows(f, g);
+            pq_rg_stats st;
+            assert_int_equal(pq_file_column_stats(f, g, 0, &mins, &maxs, &st), 0);
+            assert_true(st.min_max);
+            assert_int_equal(st.null_count, 0);
+            assert_int_equal(st.num_values, pq_file_row_group_rows(f, g));
+        }
+        while (pq_scan_next(s, &b, &err) == 0 && b.len > 0)
+            for (uint32_t k = 0; k < b.len; k++, rows++)
+                assert_int_equal(((int64_t *)b.cols[0].data)[k], next + rows);
+        assert_int_equal(err.code, 0);
+        assert_int_equal(rows, want);
+        next += rows;
+        vec_batch_free(&b);
+        pq_scan_close(s);
+    }
+    assert_int_equal(next, 20000);
+    /* The statistics of consecutive row groups: min of one = max of the
+     * previous + 1, as ids ascend. */
+    assert_int_equal(mins.len, nrg);
+    assert_int_equal(((int64_t *)mins.data)[0], 0);
+    for (uint32_t g = 1; g < nrg; g++)
+        assert_int_equal(((int64_t *)mins.data)[g], ((int64_t *)maxs.data)[g - 1] + 1);
+    /* Statistics of a nullable string column; a full output; bad input. */
+    pq_rg_stats st;
+    assert_int_equal(pq_file_column_stats(f, 0, 0, &mins, &maxs, &st), TARN_ERANGE);
+    assert_int_equal(pq_file_column_stats(f, nrg, 0, &mins, &maxs, &st), TARN_EINVAL);
+    assert_int_equal(pq_file_column_stats(f, 0, 9, &mins, &maxs, &st), TARN_EINVAL);
+    vec_col smin, smax;
+    assert_int_equal(vec_col_init(&smin, (vec_type_info){.id = VEC_STRING}, 1), 0);
+    assert_int_equal(vec_col_init(&smax, (vec_type_info){.id = VEC_STRING}, 1), 0);
+    assert_int_equal(pq_file_column_stats(f, 1, 2, &smin, &smax, &st), 0);
+    assert_true(st.min_max && st.null_count > 0);
+    const uint8_t *p;
+    size_t n;
+    vec_col_str(&smin, 0, &p, &n);
+    assert_true(n == 2 && memcmp(p, "n0", 2) == 0);
+    vec_col_str(&smax, 0, &p, &n);
+    assert_true(n == 2 && memcmp(p, "n9", 2) == 0);
+    /* Ranges outside the file; an empty range at the end is allowed. */
+    pq_scan *s;
+    assert_int_equal(pq_scan_open(f, &(pq_scan_opts){.rg_first = nrg + 1}, &s, &err), TARN_EINVAL);
+    assert_int_equal(pq_scan_open(f, &(pq_scan_opts){.rg_first = 1, .rg_count = nrg}, &s, &err),
+                     TARN_EINVAL);
+    assert_int_equal(pq_scan_open(f, &(pq_scan_opts){.rg_first = nrg}, &s, &err), 0);
+    vec_batch b;
+    assert_int_equal(pq_scan_batch_init(s, &b), 0);
+    assert_int_equal(pq_scan_next(s, &b, &err), 0);
+    assert_int_equal(b.len, 0);
+    vec_batch_free(&b);
+    pq_scan_close(s);
+    vec_col_free(&smin);
+    vec_col_free(&smax);
+    vec_col_free(&mins);
+    vec_col_free(&maxs);
+    pq_file_close(f);
+    tarn_buf_free(&m.buf);
+}
+
 static int64_t le64(const uint8_t *p)
 {
     uint64_t v = 0;
@@ -546,6 +634,7 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_round_trip_codecs),
         cmocka_unit_test(test_size_targets),
+        cmocka_unit_test(test_row_group_ranges),
         cmocka_unit_test(test_statistics),
         cmocka_unit_test(test_statistics_nan_and_all_null),
         cmocka_unit_test(test_required_null_and_sink_failure),
