@@ -141,9 +141,12 @@ static int resolve_field(cp_part *p, pq_file *f, const char *action, const cp_fi
             slot = has_suffix(c->name, ".key") ? 0 : has_suffix(c->name, ".value") ? 1 : -1;
         if (slot < 0)
             continue;
-        if (c->unsupported)
+        /* A field nested deeper than the protocol's checkpoint schema
+         * (lists of lists) is not one we can turn back into an action:
+         * as unreadable, so the replay falls back to the JSON commits. */
+        if (c->unsupported || c->max_rep > 1)
             return tarn_err_set(p->err, TARN_ENOTSUP,
-                                "checkpoint %s: column %s is not readable by the Parquet reader",
+                                "checkpoint %s: column %s is not readable as a checkpoint column",
                                 p->key, c->name);
         if ((c->max_rep != 0) != (fd->kind >= CK_LIST) || pos[slot] >= 0)
             return tarn_err_set(p->err, TARN_ECORRUPT, "checkpoint %s: column %s: unexpected shape",
@@ -227,7 +230,7 @@ static int list_json(cp_part *p, const char *action, const cp_field *fd, const v
                      uint32_t row, json_t **out)
 {
     *out = NULL;
-    if (!c->type.list || !vec_type_is_var(c->type.id))
+    if (!c->type.list || c->type.list_inner != 0 || !vec_type_is_var(c->type.id))
         return bad_col(p, action, fd, "expected a list of strings");
     if (!vec_col_is_valid(c, row))
         return 0;
@@ -259,8 +262,8 @@ static int map_json(cp_part *p, const char *action, const cp_field *fd, const ve
                     const vec_col *v, uint32_t row, json_t **out)
 {
     *out = NULL;
-    if (!k->type.list || !v->type.list || !vec_type_is_var(k->type.id) ||
-        !vec_type_is_var(v->type.id))
+    if (!k->type.list || !v->type.list || k->type.list_inner != 0 || v->type.list_inner != 0 ||
+        !vec_type_is_var(k->type.id) || !vec_type_is_var(v->type.id))
         return bad_col(p, action, fd, "expected a map of strings");
     if (!vec_col_is_valid(k, row))
         return 0;
