@@ -4,6 +4,7 @@
  *
  *   tarn gen lineitem (--rows N | --sf F) [--seed S] [--doubles] --out FILE.parquet
  *   tarn gen lineitem (--rows N | --sf F) [--seed S] [--doubles] --table NAME [--data DIR]
+ *                     [--file-rows N]
  *
  * The file is written to FILE.tmp-<pid> and renamed into place when whole,
  * so a reader never sees a partial file. A table is created when missing
@@ -37,12 +38,13 @@ typedef struct gen_args {
 
 static const char gen_usage[] =
     "usage: tarn gen lineitem (--rows N | --sf F) [--seed S] [--doubles]\n"
-    "                         (--out FILE.parquet | --table NAME [--data DIR])\n\n"
+    "                         (--out FILE.parquet | --table NAME [--data DIR] [--file-rows N])\n\n"
     "Generates a deterministic TPC-H-like lineitem table (the distributions of\n"
     "lineitem-gen.sql): the same options give the same rows, and the same bytes\n"
     "for --out. --sf 1 is 6,000,000 rows. Money and quantities are DECIMAL(15,2),\n"
     "or DOUBLE with --doubles. --table writes into (or creates) a Tarn table in\n"
-    "the data directory DIR (default ./tarn-data), one commit per 1,048,576 rows.\n";
+    "the data directory DIR (default ./tarn-data), one data file and commit per\n"
+    "N rows (--file-rows, default 1,048,576).\n";
 
 /* A whole decimal integer in [lo, hi]. */
 static int parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out)
@@ -106,7 +108,12 @@ static int parse_one(int argc, char **argv, int *i, gen_args *a)
         a->o.seed = (uint64_t)seed;
     } else if ((v = opt_value(argc, argv, i, "--out")) != NULL)
         a->out = v;
-    else if ((v = opt_value(argc, argv, i, "--table")) != NULL)
+    else if ((v = opt_value(argc, argv, i, "--file-rows")) != NULL) {
+        if (parse_i64(v, 1, GEN_ROWS_MAX, &a->o.table_file_rows) != 0)
+            return fprintf(stderr, "tarn gen: --file-rows must be a positive integer, not '%s'\n",
+                           v),
+                   -1;
+    } else if ((v = opt_value(argc, argv, i, "--table")) != NULL)
         a->table = v;
     else if ((v = opt_value(argc, argv, i, "--data")) != NULL)
         a->data_dir = v;

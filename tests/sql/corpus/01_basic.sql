@@ -1,0 +1,35 @@
+-- Projections, literals and arithmetic over t (240 rows, NULLs everywhere
+-- but id). Multiset comparison unless marked ordered.
+SELECT 1 AS one;
+SELECT 1 + 2 * 3 AS a, (1 + 2) * 3 AS b, 10 - 4 - 3 AS c;
+SELECT -5 AS neg, +7 AS pos, - -3 AS dneg;
+SELECT 2.5 AS dec, 1e3 AS dbl, 'text' AS s, NULL AS nul, TRUE AS t, FALSE AS f;
+SELECT 7 % 3 AS m1, -7 % 3 AS m2, 7 % -3 AS m3;
+SELECT 1.5 + 2.25 AS a, 3.0 * 1.5 AS b, 10.5 - 0.25 AS c;
+SELECT 1e0 + 0.5e0 AS a, 2.0e0 * 3.5e0 AS b;
+SELECT id FROM t;
+SELECT id, k, g FROM t;
+SELECT * FROM t;
+SELECT * FROM u;
+SELECT t.* FROM t;
+SELECT id, n + 1 AS n1 FROM t;
+SELECT id, n - k AS d FROM t;
+SELECT id, n * 3 AS n3, k * k AS kk FROM t;
+SELECT id, n % 7 AS r FROM t;
+SELECT id, -n AS neg FROM t;
+SELECT id, x + 1 AS x1, x * 2 AS x2, x - 0.5 AS x3 FROM t;
+SELECT id, x * x AS sq FROM t;
+SELECT id, n + x AS mixed FROM t;
+SELECT id, m + 1 AS m1, m * 2 AS m2, m - m AS z FROM t;
+SELECT id, m * m AS mm FROM t;
+SELECT id, ti + 1 AS a, sm * 2 AS b, ti + sm AS c FROM t;
+SELECT id, r * 2 AS r2, r + 1 AS r1 FROM t;
+SELECT id, k + n + ti + sm AS s4 FROM t;
+SELECT id * 1000000000 AS big FROM t;
+SELECT id, (n + 1) * (k - 2) AS p FROM t;
+SELECT id, x / 4 AS q FROM t;
+SELECT id, n / 2 AS half FROM t;
+SELECT id, m / 4 AS mq FROM t;
+SELECT id AS "Id", k AS "key with space" FROM t;
+SELECT id, 1 AS c, 'c' AS s FROM t WHERE id < 5;
+SELECT id, NULL AS n2 FROM t WHERE id < 4;

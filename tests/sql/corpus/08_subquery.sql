@@ -1,0 +1,32 @@
+-- Subqueries in FROM, WITH, UNION ALL.
+SELECT * FROM (SELECT id, k FROM t WHERE k = 1) q;
+SELECT q.k, q.c FROM (SELECT k, count(*) AS c FROM t GROUP BY k) q WHERE q.c > 30;
+SELECT avg(c) AS ac FROM (SELECT k, count(*) AS c FROM t GROUP BY k) q;
+SELECT max(s) AS ms FROM (SELECT g, sum(n) AS s FROM t GROUP BY g) q;
+SELECT q2.kk, count(*) AS c FROM (SELECT k % 2 AS kk FROM (SELECT k FROM t WHERE k IS NOT NULL) q1) q2 GROUP BY q2.kk;
+SELECT * FROM (SELECT 1 AS a, 'x' AS b) q;
+SELECT count(*) AS c FROM (SELECT * FROM t WHERE id > 1000) q;
+WITH c AS (SELECT k, count(*) AS n FROM t GROUP BY k) SELECT * FROM c;
+WITH c AS (SELECT k, count(*) AS n FROM t GROUP BY k) SELECT k FROM c WHERE n > 30;
+WITH a AS (SELECT id, k FROM t WHERE id < 50), b AS (SELECT k, label FROM u) SELECT a.id, b.label FROM a JOIN b ON a.k = b.k;
+WITH a AS (SELECT id FROM t), b AS (SELECT id FROM a WHERE id % 7 = 0) SELECT count(*) AS c FROM b;
+WITH big AS (SELECT * FROM t WHERE n > 300) SELECT g, count(*) AS c FROM big GROUP BY g;
+WITH s AS (SELECT sum(n) AS total FROM t) SELECT total * 2 AS twice FROM s;
+-- ordered
+WITH r AS (SELECT id, n FROM t WHERE n IS NOT NULL) SELECT id, n FROM r ORDER BY n DESC, id LIMIT 5;
+SELECT id FROM t WHERE k = 1 UNION ALL SELECT id FROM t WHERE k = 2;
+SELECT k FROM t UNION ALL SELECT k FROM u;
+SELECT id, g FROM t WHERE id < 5 UNION ALL SELECT id, g FROM t WHERE id < 5;
+SELECT 1 AS a UNION ALL SELECT 2 UNION ALL SELECT 3;
+SELECT 'a' AS s, 1 AS n UNION ALL SELECT 'b', NULL;
+SELECT count(*) AS c FROM (SELECT id FROM t UNION ALL SELECT id FROM t) q;
+SELECT k, count(*) AS c FROM (SELECT k FROM t UNION ALL SELECT k FROM u) q GROUP BY k;
+SELECT id FROM t WHERE id < 3 UNION ALL SELECT id FROM e;
+SELECT id FROM e UNION ALL SELECT id FROM e;
+-- ordered
+SELECT id FROM t WHERE id < 4 UNION ALL SELECT id FROM t WHERE id > 237 ORDER BY id DESC;
+-- ordered
+SELECT id, 'low' AS band FROM t WHERE id <= 3 UNION ALL SELECT id, 'high' FROM t WHERE id >= 238 ORDER BY band, id LIMIT 4;
+SELECT n FROM t WHERE n > 480 UNION ALL SELECT x FROM t WHERE x > 8;
+WITH u2 AS (SELECT k FROM u WHERE k IS NOT NULL) SELECT t.id FROM t JOIN u2 ON t.k = u2.k WHERE t.id < 30;
+SELECT DISTINCT q.g FROM (SELECT g FROM t UNION ALL SELECT label FROM u) q;
