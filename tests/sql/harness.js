@@ -92,7 +92,9 @@ function numCell(text, approx, tol) {
 
 function normTimestamp(s) {
   // 'YYYY-MM-DD HH:MM:SS[.ffffff]': drop trailing zeros of the fraction.
-  return s.replace(/T/, ' ').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '');
+  // A midnight timestamp equals its date: DuckDB's date + INTERVAL is a
+  // TIMESTAMP where Tarn may keep a DATE.
+  return s.replace(/T/, ' ').replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '').replace(/ 00:00:00$/, '');
 }
 
 function duckCell(v, type) {
@@ -164,6 +166,7 @@ function parseJsonRow(line) {
 // ---- comparing ----------------------------------------------------------------
 
 const DEC_RE = /^[-+]?\d+(\.\d+)?$/;
+const DATE_RE = /^-?\d{4,}-\d\d-\d\d([ T]\d\d:\d\d:\d\d(\.\d+)?)?$/;
 
 // Exact decimal text -> canonical "[-]digits[.digits]" without padding.
 function canonDecimal(s) {
@@ -208,7 +211,7 @@ function cellsEqual(d, t) {
   if (d.t === 'bool') return t.t === 'bool' && t.v === d.v;
   if (d.t === 'str') {
     if (t.t !== 'jstr') return false;
-    return t.v === d.v || (/^\d{4,}-\d\d-\d\d[ T]\d/.test(d.v) && normTimestamp(t.v) === d.v);
+    return t.v === d.v || (DATE_RE.test(d.v) && DATE_RE.test(t.v) && normTimestamp(t.v) === normTimestamp(d.v));
   }
   return false;
 }
@@ -225,7 +228,7 @@ function cellKey(c) {
     return 'n' + (Number.isFinite(x) ? x.toPrecision(8) : String(x));
   }
   const v = c.v;
-  return 's' + (/^\d{4,}-\d\d-\d\d[ T]\d/.test(v) ? normTimestamp(v) : v);
+  return 's' + (DATE_RE.test(v) ? normTimestamp(v) : v);
 }
 
 function rowKey(r) {
