@@ -31,6 +31,11 @@
 #include <string.h>
 
 #define KV_CLI_EXIT_CONFLICT 3
+/* One attempt's timeout: shorter than the library's default, so that a
+ * member stuck on a dead leader (it holds a forwarded write until its own
+ * 5 s timeout) costs a second, not three. An abandoned write may still
+ * apply; a CAS then reports that it is uncertain. */
+#define KV_CLI_ATTEMPT_MS 1000
 
 typedef struct kv_args {
     const char *verb;
@@ -40,7 +45,7 @@ typedef struct kv_args {
     const char *expect, *prefix, *start, *end;
     uint64_t version, limit, count;
     int has_version, absent, serializable, json, no_newline, keys_only;
-    int timeout_ms;
+    int timeout_ms, attempt_timeout_ms;
 } kv_args;
 
 static void kv_usage(FILE *out)
@@ -60,7 +65,8 @@ static void kv_usage(FILE *out)
           "  --key KEY | --key-file FILE   API key (also $TARN_API_KEY; default DATA/admin.key)\n"
           "  --data DIR              data directory of tarn local, for its admin.key\n"
           "  --config FILE           tarn config file: its listen and data\n"
-          "  --timeout-ms N          give up after N ms of retries (default 10000)\n\n"
+          "  --timeout-ms N          give up after N ms of retries (default 10000)\n"
+          "  --attempt-timeout-ms N  move to another member after N ms (default 1000)\n\n"
           "exit: 0 ok, 1 failure (missing key, error), 2 usage, 3 failed compare\n",
           out);
 }
@@ -122,10 +128,15 @@ static int parse_num_opt(kv_args *a, int argc, char **argv, int *i)
         return parse_u64(v, &a->limit) == 0 && a->limit > 0 ? 1 : -1;
     if ((v = opt_value(argc, argv, i, "--count")))
         return parse_u64(v, &a->count) == 0 && a->count > 0 ? 1 : -1;
-    if ((v = opt_value(argc, argv, i, "--timeout-ms"))) {
+    int *ms = NULL;
+    if ((v = opt_value(argc, argv, i, "--timeout-ms")))
+        ms = &a->timeout_ms;
+    else if ((v = opt_value(argc, argv, i, "--attempt-timeout-ms")))
+        ms = &a->attempt_timeout_ms;
+    if (ms) {
         if (parse_u64(v, &t) != 0 || t == 0 || t > 3600000)
             return -1;
-        a->timeout_ms = (int)t;
+        *ms = (int)t;
         return 1;
     }
     return 0;
@@ -205,7 +216,10 @@ static int kv_connect(const kv_args *a, tarn_client **out, tarn_err *err)
 {
     char local_url[300], key_path[TARN_CONFIG_PATH_MAX + 16], urlbuf[4096];
     const char *urls[TARN_CLIENT_ENDPOINTS_MAX];
-    tarn_client_opts o = {.timeout_ms = a->timeout_ms, .cluster_file = a->cluster};
+    tarn_client_opts o = {.timeout_ms = a->timeout_ms,
+                          .attempt_timeout_ms =
+                              a->attempt_timeout_ms ? a->attempt_timeout_ms : KV_CLI_ATTEMPT_MS,
+                          .cluster_file = a->cluster};
     if (a->urls) {
         snprintf(urlbuf, sizeof(urlbuf), "%s", a->urls);
         o.n_endpoints = split_urls(urlbuf, urls, TARN_CLIENT_ENDPOINTS_MAX);
