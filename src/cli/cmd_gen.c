@@ -200,11 +200,15 @@ static int gen_to_table(const gen_args *a, progress_state *p, tarn_err *err)
         return tarn_err_set(err, rc, "register state machine commands");
     if ((rc = cli_mkdir_p(a->data_dir, err)) != 0)
         return rc;
+    /* The object store of a data directory is DIR/objects, where `tarn sql`
+     * finds the tables. */
+    char url[4096];
+    if (snprintf(url, sizeof(url), "%s/objects", a->data_dir) >= (int)sizeof(url))
+        return tarn_err_set(err, TARN_EINVAL, "data directory path too long");
     node_opts no = {.data_dir = a->data_dir, .durability = STORE_DURABLE_DATA};
     if ((rc = node_open(&no, &reg, &n, err)) == 0 &&
         (rc = node_wait_leader(n, GEN_LEADER_WAIT_MS, err)) == 0 &&
-        (rc = objstore_open(a->data_dir, &os, err)) == 0 &&
-        (rc = delta_committer_node(n, 0, &c)) != 0)
+        (rc = objstore_open(url, &os, err)) == 0 && (rc = delta_committer_node(n, 0, &c)) != 0)
         tarn_err_set(err, rc, "committer");
     /* Versions a crashed writer left without their log file come first. */
     if (rc == 0)

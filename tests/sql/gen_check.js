@@ -105,11 +105,11 @@ async function main() {
   check(o[12] === ROWS, 'no NULLs');
 
   // The table's data files hold the same rows as the file.
-  const log = fs.readdirSync(path.join(data, 'tables', 'lineitem', '_delta_log')).filter((f) => f.endsWith('.json'));
+  const log = fs.readdirSync(path.join(data, 'objects', 'tables', 'lineitem', '_delta_log')).filter((f) => f.endsWith('.json'));
   check(log.length === 4, `table log: ${log.join(' ')} (create, then three commits)`);
   const digest = `SELECT count(*), sum(l_orderkey), sum(l_extendedprice), sum(l_discount), sum(l_tax),
       count(DISTINCT l_shipdate), sum(hash(l_orderkey, l_quantity, l_shipdate, l_returnflag, l_linestatus)) FROM SRC`;
-  const tdig = await rows(conn, digest.replace('SRC', `read_parquet('${data}/tables/lineitem/*.parquet')`));
+  const tdig = await rows(conn, digest.replace('SRC', `read_parquet('${data}/objects/tables/lineitem/*.parquet')`));
   const fdig = await rows(conn, digest.replace('SRC', 'ours'));
   check(JSON.stringify(tdig) === JSON.stringify(fdig), `table rows equal the file's: ${JSON.stringify(tdig[0].map(String))}`);
   if (failures > 0) {
