@@ -41,6 +41,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -262,7 +263,10 @@ static json_t *member_argv(const char *self, const char *dir, int id, const char
     return a;
 }
 
-/* Waits until every member answers /health and one of them leads. */
+/* Waits until every member answers /v1/status and one of them leads.
+ * The members are our children until we exit, so waitpid tells an exit
+ * apart from a child that has not reached execv yet (whose cmdline is
+ * still ours). */
 static int cluster_wait_ready(json_t *members)
 {
     int64_t deadline = tarn_mono_ns() + (int64_t)CLUSTER_UP_WAIT_MS * 1000000;
@@ -272,7 +276,8 @@ static int cluster_wait_ready(json_t *members)
         json_t *m;
         json_array_foreach(members, i, m)
         {
-            if (!member_alive(member_pid(m))) {
+            int wst = 0;
+            if (waitpid((pid_t)member_pid(m), &wst, WNOHANG) == (pid_t)member_pid(m)) {
                 fprintf(stderr, "tarn cluster: member %lld exited during start-up; see %s\n",
                         (long long)json_integer_value(json_object_get(m, "id")),
                         member_str(m, "log"));
@@ -336,8 +341,6 @@ static int cluster_up_spawn(json_t *c, int count, const char *dir, char **extra,
     return 0;
 }
 
-static int cluster_down_members(json_t *c);
-
 static int cluster_up(int count, const char *dir_arg, char **extra, int n_extra)
 {
     tarn_err err = TARN_ERR_INIT;
@@ -373,8 +376,12 @@ static int cluster_up(int count, const char *dir_arg, char **extra, int n_extra)
         rc = cluster_save(c, file);
     if (rc == 0)
         rc = cluster_wait_ready(json_object_get(c, "members"));
-    if (rc != 0) {
-        cluster_down_members(c);
+    if (rc != 0) { /* our children: stop them whatever state they are in */
+        json_array_foreach(json_object_get(c, "members"), i, m) if (member_pid(m) > 0)
+        {
+            kill((pid_t)member_pid(m), SIGKILL);
+            waitpid((pid_t)member_pid(m), NULL, 0);
+        }
         json_decref(c);
         return 1;
     }
