@@ -30,6 +30,9 @@ int cli_tso_main(int argc, char **argv);
 /* `tarn key create|revoke|list`: API keys in a data directory. */
 int cli_key_main(int argc, char **argv);
 
+/* `tarn sql`: SQL on a data directory's tables (see cmd_sql.c). */
+int cli_sql_main(int argc, char **argv);
+
 /* Creates dir (and parents) with mode 0700 when missing. */
 int cli_mkdir_p(const char *dir, tarn_err *err);
 

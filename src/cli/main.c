@@ -45,6 +45,8 @@ static const cli_command commands[] = {
      "  key create --role R    create an API key (R: read, write, admin)\n"
      "  key revoke ID          revoke the key with id ID\n"
      "  key list               list keys (ids and roles, never secrets)\n"},
+    {"sql", cli_sql_main,
+     "  sql [--data DIR]       SQL on the tables (-c SQL, -f FILE, --format table|csv|json)\n"},
     {"parquet", parquet_main,
      "  parquet schema FILE    print a Parquet file's schema\n"
      "  parquet meta FILE      row groups, columns, encodings, sizes, statistics\n"

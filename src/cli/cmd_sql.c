@@ -1,0 +1,559 @@
+/*
+ * cli/cmd_sql.c: `tarn sql`, SQL on the embedded lakehouse of a data
+ * directory (the same one `tarn local` serves; one process at a time:
+ * the WAL's lock says so).
+ *
+ *   tarn sql [--data DIR] [-c "SQL"] [-f FILE] [--format table|csv|json]
+ *            [--timing] [--memory BYTES]
+ *
+ * With -c or -f the statements run in order and the first error stops
+ * them (exit 1, the error on stderr with a caret under its position).
+ * Without either, stdin is read: a terminal gets the interactive shell
+ * (libedit line editing, history in DATA/sql_history, continuation lines
+ * while a statement is incomplete), anything else is read as a script.
+ *
+ * Output formats: table (aligned, for people), csv (a header line, then
+ * rows), json (one object per row, the `tarn parquet cat --format json`
+ * shape: numbers as numbers, doubles with up to 17 significant digits,
+ * decimals, dates and timestamps as strings, NULL as null).
+ */
+#include "cli/cli.h"
+
+#include "base/alloc.h"
+#include "base/clock.h"
+#include "base/log.h"
+#include "catalog/catalog.h"
+#include "kv/kv.h"
+#include "node/node.h"
+#include "objstore/objstore.h"
+#include "sql/session.h"
+
+#include <editline/readline.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define SQL_LEADER_WAIT_MS 10000
+/* Rows of one result the table format holds to align its columns. */
+#define TABLE_ROWS_MAX 10000
+/* Largest script file or stdin script. */
+#define SCRIPT_BYTES_MAX ((size_t)64 << 20)
+
+enum { FMT_TABLE, FMT_CSV, FMT_JSON };
+
+typedef struct out_state {
+    int fmt;
+    bool timing;
+    uint32_t ncols;
+    char **names;
+    tarn_buf *cells; /* table format: rows * ncols cells */
+    size_t rows, kept;
+    bool has_columns;
+    /* progress line (stderr is a terminal): */
+    pthread_mutex_t mu;
+    int64_t started_ns; /* 0: no statement running */
+    int64_t progress_rows;
+    bool progress_shown;
+} out_state;
+
+static void out_reset(out_state *o)
+{
+    for (uint32_t i = 0; o->names && i < o->ncols; i++)
+        tarn_free(o->names[i]);
+    tarn_free(o->names);
+    for (size_t i = 0; o->cells && i < o->kept * o->ncols; i++)
+        tarn_buf_free(&o->cells[i]);
+    tarn_free(o->cells);
+    o->names = NULL;
+    o->cells = NULL;
+    o->ncols = 0;
+    o->rows = o->kept = 0;
+    o->has_columns = false;
+}
+
+static void progress_clear(out_state *o)
+{
+    pthread_mutex_lock(&o->mu);
+    if (o->progress_shown)
+        fputs("\r\033[K", stderr);
+    o->progress_shown = false;
+    pthread_mutex_unlock(&o->mu);
+}
+
+static int on_columns(void *ctx, uint32_t n, const char *const *names, const vec_type_info *types)
+{
+    (void)types;
+    out_state *o = ctx;
+    out_reset(o);
+    o->names = tarn_calloc(n + 1, sizeof(char *));
+    if (o->names == NULL)
+        return TARN_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t len = strlen(names[i]) + 1;
+        if ((o->names[i] = tarn_malloc(len)) == NULL)
+            return TARN_ENOMEM;
+        memcpy(o->names[i], names[i], len);
+    }
+    o->ncols = n;
+    o->has_columns = true;
+    if (o->fmt == FMT_CSV) {
+        for (uint32_t i = 0; i < n; i++)
+            printf("%s%s", i ? "," : "", names[i]);
+        putchar('\n');
+    }
+    return 0;
+}
+
+static void csv_cell(const char *s, size_t n)
+{
+    if (strpbrk(s, ",\"\r\n") == NULL) {
+        fwrite(s, 1, n, stdout);
+        return;
+    }
+    putchar('"');
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] == '"')
+            putchar('"');
+        putchar(s[i]);
+    }
+    putchar('"');
+}
+
+static int json_row(out_state *o, const vec_batch *b, uint32_t r, tarn_buf *line, tarn_buf *v)
+{
+    tarn_buf_reset(line);
+    int rc = tarn_buf_append_byte(line, '{');
+    for (uint32_t c = 0; rc == 0 && c < b->ncols; c++) {
+        if (c > 0)
+            rc = tarn_buf_append_byte(line, ',');
+        if (rc == 0)
+            rc = tarn_buf_append_json_str(line, o->names[c], strlen(o->names[c]));
+        if (rc == 0)
+            rc = tarn_buf_append_byte(line, ':');
+        bool quote = false;
+        tarn_buf_reset(v);
+        if (rc == 0 && !vec_col_is_valid(&b->cols[c], r)) {
+            rc = tarn_buf_append_str(line, "null");
+            continue;
+        }
+        if (rc == 0)
+            rc = sql_value_text(v, &b->cols[c], r, &quote);
+        if (rc == 0)
+            rc = quote ? tarn_buf_append_json_str(line, tarn_buf_cstr(v), v->len)
+                       : tarn_buf_append(line, tarn_buf_cstr(v), v->len);
+    }
+    if (rc == 0)
+        rc = tarn_buf_append_str(line, "}\n");
+    if (rc == 0)
+        fwrite(line->data, 1, line->len, stdout);
+    return rc;
+}
+
+static int table_row(out_state *o, const vec_batch *b, uint32_t r)
+{
+    if (o->kept >= TABLE_ROWS_MAX)
+        return 0;
+    tarn_buf *cells = tarn_realloc(o->cells, (o->kept + 1) * o->ncols * sizeof(tarn_buf));
+    if (cells == NULL)
+        return TARN_ENOMEM;
+    o->cells = cells;
+    tarn_buf *row = &cells[o->kept * o->ncols];
+    int rc = 0;
+    for (uint32_t c = 0; c < o->ncols; c++) {
+        bool quote;
+        tarn_buf_init(&row[c], TARN_BUF_UNBOUNDED);
+        if (!vec_col_is_valid(&b->cols[c], r))
+            rc = rc ? rc : tarn_buf_append_str(&row[c], "NULL");
+        else
+            rc = rc ? rc : sql_value_text(&row[c], &b->cols[c], r, &quote);
+    }
+    o->kept++;
+    return rc;
+}
+
+static int on_batch(void *ctx, const vec_batch *b)
+{
+    out_state *o = ctx;
+    tarn_buf line, v;
+    tarn_buf_init(&line, TARN_BUF_UNBOUNDED);
+    tarn_buf_init(&v, TARN_BUF_UNBOUNDED);
+    uint32_t live = vec_batch_live_count(b);
+    int rc = 0;
+    for (uint32_t k = 0; k < live && rc == 0; k++) {
+        uint32_t r = b->sel_active ? b->sel[k] : k;
+        if (o->fmt == FMT_JSON) {
+            rc = json_row(o, b, r, &line, &v);
+        } else if (o->fmt == FMT_CSV) {
+            for (uint32_t c = 0; c < b->ncols && rc == 0; c++) {
+                bool quote;
+                if (c > 0)
+                    putchar(',');
+                tarn_buf_reset(&v);
+                if (vec_col_is_valid(&b->cols[c], r) &&
+                    (rc = sql_value_text(&v, &b->cols[c], r, &quote)) == 0)
+                    csv_cell(tarn_buf_cstr(&v), v.len);
+            }
+            putchar('\n');
+        } else {
+            rc = table_row(o, b, r);
+        }
+        o->rows++;
+    }
+    tarn_buf_free(&line);
+    tarn_buf_free(&v);
+    pthread_mutex_lock(&o->mu);
+    o->progress_rows += live;
+    pthread_mutex_unlock(&o->mu);
+    return rc;
+}
+
+static size_t utf8_width(const char *s, size_t n)
+{
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        w += ((unsigned char)s[i] & 0xC0) != 0x80;
+    return w;
+}
+
+static void table_print(out_state *o)
+{
+    size_t *w = tarn_calloc(o->ncols + 1, sizeof(size_t));
+    if (w == NULL)
+        return;
+    for (uint32_t c = 0; c < o->ncols; c++) {
+        w[c] = utf8_width(o->names[c], strlen(o->names[c]));
+        for (size_t r = 0; r < o->kept; r++) {
+            tarn_buf *cell = &o->cells[r * o->ncols + c];
+            size_t cw = utf8_width(tarn_buf_cstr(cell), cell->len);
+            w[c] = cw > w[c] ? cw : w[c];
+        }
+    }
+    for (uint32_t c = 0; c < o->ncols; c++)
+        printf("%s%s%*s", c ? " | " : " ", o->names[c],
+               (int)(w[c] - utf8_width(o->names[c], strlen(o->names[c]))), "");
+    putchar('\n');
+    for (uint32_t c = 0; c < o->ncols; c++) {
+        printf("%s", c ? "-+-" : "-");
+        for (size_t i = 0; i < w[c]; i++)
+            putchar('-');
+    }
+    putchar('\n');
+    for (size_t r = 0; r < o->kept; r++) {
+        for (uint32_t c = 0; c < o->ncols; c++) {
+            tarn_buf *cell = &o->cells[r * o->ncols + c];
+            printf("%s%s%*s", c ? " | " : " ", tarn_buf_cstr(cell),
+                   (int)(w[c] - utf8_width(tarn_buf_cstr(cell), cell->len)), "");
+        }
+        putchar('\n');
+    }
+    if (o->rows > o->kept)
+        printf("... %zu more rows\n", o->rows - o->kept);
+    printf("(%zu row%s)\n", o->rows, o->rows == 1 ? "" : "s");
+    tarn_free(w);
+}
+
+static int on_done(void *ctx, const sql_stmt_info *info)
+{
+    out_state *o = ctx;
+    progress_clear(o);
+    if (o->fmt == FMT_TABLE && o->has_columns) {
+        table_print(o);
+    } else if (o->fmt == FMT_TABLE && !o->has_columns) {
+        if (info->version >= 0)
+            printf("%s: %lld row%s (version %lld)\n", info->kind, (long long)info->rows,
+                   info->rows == 1 ? "" : "s", (long long)info->version);
+        else
+            printf("%s: ok\n", info->kind);
+    }
+    if (o->timing)
+        fprintf(stderr, "Time: %.3f ms\n", (double)info->elapsed_us / 1000.0);
+    out_reset(o);
+    fflush(stdout);
+    pthread_mutex_lock(&o->mu);
+    o->started_ns = tarn_mono_ns();
+    o->progress_rows = 0;
+    pthread_mutex_unlock(&o->mu);
+    return 0;
+}
+
+/* ---- progress: a line on stderr while a statement runs over a second ---- */
+
+typedef struct progress {
+    out_state *o;
+    pthread_t thread;
+    volatile int stop;
+} progress;
+
+static void *progress_main(void *arg)
+{
+    progress *p = arg;
+    while (!p->stop) {
+        usleep(200 * 1000);
+        out_state *o = p->o;
+        pthread_mutex_lock(&o->mu);
+        int64_t t0 = o->started_ns;
+        if (t0 != 0 && tarn_mono_ns() - t0 > 1000000000LL && !p->stop) {
+            fprintf(stderr, "\r\033[Krunning: %.1f s, %lld rows",
+                    (double)(tarn_mono_ns() - t0) / 1e9, (long long)o->progress_rows);
+            o->progress_shown = true;
+        }
+        pthread_mutex_unlock(&o->mu);
+    }
+    return NULL;
+}
+
+/* ---- running text ---- */
+
+static void print_error(const char *text, size_t len, const sql_error *e)
+{
+    tarn_buf b;
+    tarn_buf_init(&b, TARN_BUF_UNBOUNDED);
+    if (e->pos.line > 0 && sql_error_render(text, len, e, &b) == 0)
+        fprintf(stderr, "%s\n", tarn_buf_cstr(&b));
+    else
+        fprintf(stderr, "error: %s\n", e->msg);
+    tarn_buf_free(&b);
+}
+
+static int run_text(sql_session *s, out_state *o, const char *text, size_t len)
+{
+    sql_sink sink = {o, on_columns, on_batch, on_done};
+    sql_error e;
+    pthread_mutex_lock(&o->mu);
+    o->started_ns = tarn_mono_ns();
+    o->progress_rows = 0;
+    pthread_mutex_unlock(&o->mu);
+    int rc = sql_session_exec(s, text, len, &sink, &e);
+    pthread_mutex_lock(&o->mu);
+    o->started_ns = 0;
+    pthread_mutex_unlock(&o->mu);
+    progress_clear(o);
+    out_reset(o);
+    fflush(stdout);
+    if (rc != 0)
+        print_error(text, len, &e);
+    return rc;
+}
+
+/* The statement in `buf` is complete when it parses or fails for a
+ * reason other than running out of text. */
+static bool statement_complete(const char *text, size_t len)
+{
+    sql_script *s = NULL;
+    sql_error e;
+    int rc = sql_parse(text, len, &s, &e);
+    sql_script_free(s);
+    return rc == 0 || !e.incomplete;
+}
+
+static int shell(sql_session *s, out_state *o, const char *data_dir)
+{
+    char hist[TARN_CONFIG_PATH_MAX + 32];
+    snprintf(hist, sizeof(hist), "%s/sql_history", data_dir);
+    using_history();
+    read_history(hist);
+    printf("tarn sql %s on %s (end statements with ;, Ctrl-D to quit)\n", TARN_VERSION, data_dir);
+    tarn_buf stmt;
+    tarn_buf_init(&stmt, SQL_TEXT_MAX_BYTES);
+    char *line;
+    while ((line = readline(stmt.len ? "   ...> " : "tarn> ")) != NULL) {
+        if (stmt.len > 0)
+            tarn_buf_append_byte(&stmt, '\n');
+        tarn_buf_append_str(&stmt, line);
+        free(line);
+        const char *t = tarn_buf_cstr(&stmt);
+        size_t n = stmt.len;
+        bool blank = strspn(t, " \t\r\n") == n;
+        /* Wait for the terminating ';' (or text that cannot be completed). */
+        if (blank || (!statement_complete(t, n)) || strchr(t, ';') == NULL) {
+            if (blank)
+                tarn_buf_reset(&stmt);
+            continue;
+        }
+        add_history(t);
+        run_text(s, o, t, n);
+        tarn_buf_reset(&stmt);
+    }
+    putchar('\n');
+    write_history(hist);
+    tarn_buf_free(&stmt);
+    return 0;
+}
+
+static int read_all(FILE *f, tarn_buf *b)
+{
+    char chunk[65536];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof(chunk), f)) > 0)
+        if (tarn_buf_append(b, chunk, n) != 0)
+            return TARN_ETOOBIG;
+    return ferror(f) ? TARN_EIO : 0;
+}
+
+/* ---- start-up ---- */
+
+typedef struct sql_args {
+    tarn_config cfg;
+    const char *command, *file;
+    int fmt;
+    bool timing;
+    size_t memory_bytes;
+} sql_args;
+
+static int parse_size(const char *s, size_t *out)
+{
+    char *end;
+    double v = strtod(s, &end);
+    double mul = strcasecmp(end, "kib") == 0 || strcasecmp(end, "k") == 0   ? 1024.0
+                 : strcasecmp(end, "mib") == 0 || strcasecmp(end, "m") == 0 ? 1048576.0
+                 : strcasecmp(end, "gib") == 0 || strcasecmp(end, "g") == 0 ? 1073741824.0
+                 : *end == '\0'                                             ? 1.0
+                                                                            : -1.0;
+    if (mul < 0 || v <= 0)
+        return -1;
+    *out = (size_t)(v * mul);
+    return 0;
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: tarn sql [--data DIR] [-c SQL] [-f FILE] [--format table|csv|json]\n"
+            "                [--timing] [--memory BYTES]\n\n"
+            "Runs SQL on the tables of a data directory (default %s).\n"
+            "Without -c or -f, reads statements from stdin (a shell on a terminal).\n",
+            "./tarn-data");
+}
+
+static int parse_args(int argc, char **argv, sql_args *a)
+{
+    tarn_config_defaults(&a->cfg);
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes = true;
+        if (strcmp(arg, "--data") == 0 && val)
+            snprintf(a->cfg.data_dir, sizeof(a->cfg.data_dir), "%s", val);
+        else if (strcmp(arg, "-c") == 0 && val)
+            a->command = val;
+        else if (strcmp(arg, "-f") == 0 && val)
+            a->file = val;
+        else if (strcmp(arg, "--format") == 0 && val) {
+            a->fmt = strcmp(val, "table") == 0  ? FMT_TABLE
+                     : strcmp(val, "csv") == 0  ? FMT_CSV
+                     : strcmp(val, "json") == 0 ? FMT_JSON
+                                                : -1;
+            if (a->fmt < 0)
+                return fprintf(stderr, "tarn sql: --format is table, csv or json\n"), 2;
+        } else if (strcmp(arg, "--memory") == 0 && val) {
+            if (parse_size(val, &a->memory_bytes) != 0)
+                return fprintf(stderr, "tarn sql: --memory wants a size (64MiB)\n"), 2;
+        } else if (strcmp(arg, "--timing") == 0) {
+            a->timing = true;
+            takes = false;
+        } else if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            usage(stdout);
+            return -1;
+        } else {
+            fprintf(stderr, "tarn sql: unknown or incomplete option '%s'\n", arg);
+            usage(stderr);
+            return 2;
+        }
+        i += takes;
+    }
+    return 0;
+}
+
+typedef struct sql_env {
+    node *node;
+    objstore *os;
+    sql_session *session;
+} sql_env;
+
+static int env_open(const sql_args *a, sql_env *env, tarn_err *err)
+{
+    store_registry reg;
+    memset(&reg, 0, sizeof(reg));
+    int rc = cli_mkdir_p(a->cfg.data_dir, err);
+    if (rc == 0 && (rc = kv_register(&reg)) == 0)
+        rc = catalog_register(&reg);
+    if (rc != 0)
+        return rc;
+    node_opts no = {.data_dir = a->cfg.data_dir, .durability = STORE_DURABLE_DATA};
+    rc = node_open(&no, &reg, &env->node, err);
+    if (rc == 0)
+        rc = node_wait_leader(env->node, SQL_LEADER_WAIT_MS, err);
+    char url[TARN_CONFIG_PATH_MAX + 16];
+    snprintf(url, sizeof(url), "%s/objects", a->cfg.data_dir);
+    if (rc == 0)
+        rc = objstore_open(url, &env->os, err);
+    sql_session_opts so = {
+        .node = env->node, .store = env->os, .mem_budget_bytes = a->memory_bytes};
+    if (rc == 0)
+        rc = sql_session_open(&so, &env->session, err);
+    return rc;
+}
+
+static void env_close(sql_env *env)
+{
+    sql_session_close(env->session);
+    objstore_close(env->os);
+    node_close(env->node);
+}
+
+static int run_input(const sql_args *a, sql_env *env, out_state *o)
+{
+    if (a->command)
+        return run_text(env->session, o, a->command, strlen(a->command)) == 0 ? 0 : 1;
+    if (a->file == NULL && isatty(0))
+        return shell(env->session, o, a->cfg.data_dir);
+    FILE *f = a->file ? fopen(a->file, "rb") : stdin;
+    if (f == NULL) {
+        fprintf(stderr, "tarn sql: cannot open %s\n", a->file);
+        return 1;
+    }
+    tarn_buf text;
+    tarn_buf_init(&text, SCRIPT_BYTES_MAX);
+    int rc = read_all(f, &text);
+    if (f != stdin)
+        fclose(f);
+    if (rc != 0) {
+        fprintf(stderr, "tarn sql: reading %s: %s\n", a->file ? a->file : "stdin",
+                tarn_strerror(rc));
+        tarn_buf_free(&text);
+        return 1;
+    }
+    rc = run_text(env->session, o, tarn_buf_cstr(&text), text.len);
+    tarn_buf_free(&text);
+    return rc == 0 ? 0 : 1;
+}
+
+int cli_sql_main(int argc, char **argv)
+{
+    sql_args a = {0};
+    int rc = parse_args(argc, argv, &a);
+    if (rc != 0)
+        return rc < 0 ? 0 : rc;
+    tarn_log_set_level(TARN_LOG_WARN);
+    tarn_err err = TARN_ERR_INIT;
+    sql_env env = {0};
+    if (env_open(&a, &env, &err) != 0) {
+        fprintf(stderr, "tarn sql: %s\n", tarn_err_msg(&err));
+        env_close(&env);
+        return 1;
+    }
+    out_state o = {.fmt = a.fmt, .timing = a.timing};
+    pthread_mutex_init(&o.mu, NULL);
+    progress p = {.o = &o};
+    bool prog = isatty(2) && pthread_create(&p.thread, NULL, progress_main, &p) == 0;
+    rc = run_input(&a, &env, &o);
+    if (prog) {
+        p.stop = 1;
+        pthread_join(p.thread, NULL);
+    }
+    out_reset(&o);
+    pthread_mutex_destroy(&o.mu);
+    env_close(&env);
+    return rc;
+}

@@ -1,0 +1,1093 @@
+/*
+ * sql/bind_expr.c: expressions from the syntax tree to exec's typed
+ * expression JSON: names resolved against a relation's columns, literals
+ * typed by what they meet, implicit casts inserted (exec wants equal types
+ * on both sides), aggregates collected for a grouped SELECT. Rules:
+ * src/sql/README.md, "Binder".
+ */
+#include "sql/bind_int.h"
+
+#include "base/alloc.h"
+#include "sql/literal.h"
+#include "sql/parser_int.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static const vec_type_info T_BOOL = {.id = VEC_BOOL};
+static const vec_type_info T_I32 = {.id = VEC_I32};
+static const vec_type_info T_I64 = {.id = VEC_I64};
+static const vec_type_info T_F64 = {.id = VEC_F64};
+static const vec_type_info T_STR = {.id = VEC_STRING};
+static const vec_type_info T_DATE = {.id = VEC_DATE};
+static const vec_type_info T_TS = {.id = VEC_TIMESTAMP, .unit = VEC_UNIT_MICROS, .utc = true};
+
+/* ---- errors ---- */
+
+int sql_bind_fail(sql_binder *b, int code, sql_pos pos, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    b->e->code = code;
+    b->e->pos = pos;
+    vsnprintf(b->e->msg, sizeof(b->e->msg), fmt, ap);
+    va_end(ap);
+    b->e->hint[0] = '\0';
+    b->e->incomplete = 0;
+    return code;
+}
+
+int sql_bind_oom(sql_binder *b)
+{
+    return sql_bind_fail(b, TARN_ENOMEM, b->e->pos, "out of memory while binding");
+}
+
+void sql_bind_suggest(sql_binder *b, const char *word, const char *const *cands, size_t n)
+{
+    const char *best = NULL;
+    size_t wn = strlen(word);
+    int best_d = wn <= 4 ? 2 : 3;
+    for (size_t i = 0; i < n; i++) {
+        if (cands[i] == NULL)
+            continue;
+        int d = sqlp_edit_distance(word, wn, cands[i], strlen(cands[i]));
+        if (d > 0 && d < best_d) {
+            best = cands[i];
+            best_d = d;
+        }
+    }
+    if (best != NULL)
+        snprintf(b->e->hint, sizeof(b->e->hint), "did you mean \"%s\"?", best);
+}
+
+/* ---- types ---- */
+
+bool sql_type_equal(vec_type_info a, vec_type_info b)
+{
+    return a.id == b.id &&
+           (a.id != VEC_DECIMAL64 || (a.scale == b.scale && a.precision == b.precision));
+}
+
+static bool same_exec_type(vec_type_info a, vec_type_info b)
+{
+    return a.id == b.id && (a.id != VEC_DECIMAL64 || a.scale == b.scale);
+}
+
+vec_type_info sql_compute_type(vec_type_info t)
+{
+    if (t.id == VEC_I8 || t.id == VEC_I16)
+        return T_I32;
+    if (t.id == VEC_F32)
+        return T_F64;
+    return t;
+}
+
+void sql_json_type(json_t *o, vec_type_info t)
+{
+    json_object_set_new(o, "type", json_string(vec_type_name(t.id)));
+    if (t.id == VEC_DECIMAL64 || t.id == VEC_DECIMAL128) {
+        json_object_set_new(o, "precision", json_integer(t.precision));
+        json_object_set_new(o, "scale", json_integer(t.scale));
+    }
+}
+
+json_t *sql_cast_json(json_t *j, vec_type_info from, vec_type_info to)
+{
+    if (j == NULL || same_exec_type(from, to))
+        return j;
+    json_t *o = json_object();
+    if (o == NULL) {
+        json_decref(j);
+        return NULL;
+    }
+    json_object_set_new(o, "op", json_string("cast"));
+    sql_json_type(o, to);
+    json_object_set_new(o, "args", json_pack("[o]", j));
+    return o;
+}
+
+static bool is_int(vec_type_info t)
+{
+    return t.id == VEC_I32 || t.id == VEC_I64;
+}
+
+static bool is_numeric(vec_type_info t)
+{
+    return is_int(t) || t.id == VEC_F64 || t.id == VEC_DECIMAL64;
+}
+
+static json_t *const_json(json_t *v, vec_type_info t)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "const", v);
+    sql_json_type(o, t);
+    return o;
+}
+
+static vec_type_info dec_type(uint8_t scale)
+{
+    return (vec_type_info){.id = VEC_DECIMAL64, .precision = 18, .scale = scale};
+}
+
+static int64_t pow10i(unsigned n)
+{
+    int64_t p = 1;
+    while (n-- > 0)
+        p *= 10;
+    return p;
+}
+
+/* Decimal literal text ("12.50", ".5", "5.") to an unscaled value; -1
+ * when it has more than 18 digits. */
+static int dec_parse(const char *s, int64_t *unscaled, uint8_t *scale)
+{
+    int64_t v = 0;
+    int digits = 0, frac = -1;
+    for (; *s; s++) {
+        if (*s == '.') {
+            frac = 0;
+            continue;
+        }
+        if (*s < '0' || *s > '9')
+            return -1;
+        if (digits > 0 || *s != '0')
+            digits++;
+        if (digits > 18)
+            return -1;
+        v = v * 10 + (*s - '0');
+        if (frac >= 0)
+            frac++;
+    }
+    *unscaled = v;
+    *scale = (uint8_t)(frac < 0 ? 0 : frac);
+    return 0;
+}
+
+/* ---- literals ---- */
+
+static int lit_set(sql_bctx *c, sql_bx *x, json_t *j)
+{
+    x->j = j;
+    return j == NULL ? sql_bind_oom(c->b) : 0;
+}
+
+static int bind_literal(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    memset(x, 0, sizeof(*x));
+    switch (n->u.lit.kind) {
+    case SQL_LIT_NULL:
+        x->lc = SQL_LC_NULL;
+        x->t = T_I32;
+        return lit_set(c, x, const_json(json_null(), T_I32));
+    case SQL_LIT_BOOL:
+        x->t = T_BOOL;
+        return lit_set(c, x, const_json(json_boolean(n->u.lit.bval), T_BOOL));
+    case SQL_LIT_INT:
+        x->lc = SQL_LC_INT;
+        x->ival = n->u.lit.ival;
+        x->t = T_I64;
+        return lit_set(c, x, const_json(json_integer(x->ival), T_I64));
+    case SQL_LIT_DECIMAL:
+        if (dec_parse(n->u.lit.text, &x->ival, &x->t.scale) == 0) {
+            x->lc = SQL_LC_DEC;
+            x->dval = n->u.lit.dval;
+            x->t = dec_type(x->t.scale);
+            return lit_set(c, x, const_json(json_integer(x->ival), x->t));
+        }
+        /* too many digits for decimal64: a double */
+        __attribute__((fallthrough));
+    case SQL_LIT_DOUBLE:
+        x->lc = SQL_LC_DBL;
+        x->dval = n->u.lit.dval;
+        x->t = T_F64;
+        return lit_set(c, x, const_json(json_real(x->dval), T_F64));
+    case SQL_LIT_STRING:
+        x->lc = SQL_LC_STR;
+        x->str = n->u.lit.str;
+        x->t = T_STR;
+        return lit_set(c, x, const_json(json_string(x->str), T_STR));
+    case SQL_LIT_DATE:
+        x->t = T_DATE;
+        return lit_set(c, x, const_json(json_integer(n->u.lit.ival), T_DATE));
+    case SQL_LIT_TIMESTAMP:
+        x->t = T_TS;
+        return lit_set(c, x, const_json(json_integer(n->u.lit.ival), T_TS));
+    case SQL_LIT_INTERVAL:
+    default:
+        return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos,
+                             "INTERVAL values are only supported in date arithmetic, which the "
+                             "executor does not evaluate yet");
+    }
+}
+
+void sql_bx_free(sql_bx *x)
+{
+    json_decref(x->j);
+    x->j = NULL;
+}
+
+static int retype_int(sql_bctx *c, sql_bx *x, vec_type_info t, sql_pos pos)
+{
+    int64_t v = x->ival;
+    if (t.id == VEC_I32 && (v < INT32_MIN || v > INT32_MAX))
+        return sql_bind_fail(c->b, TARN_ERANGE, pos, "%lld is out of range for INTEGER",
+                             (long long)v);
+    if (t.id == VEC_F64)
+        return lit_set(c, x, const_json(json_real((double)v), t));
+    if (t.id == VEC_DECIMAL64) {
+        int64_t p = pow10i(t.scale), r;
+        if (__builtin_mul_overflow(v, p, &r))
+            return sql_bind_fail(c->b, TARN_ERANGE, pos, "%lld does not fit DECIMAL(18,%u)",
+                                 (long long)v, t.scale);
+        return lit_set(c, x, const_json(json_integer(r), t));
+    }
+    if (!is_int(t))
+        return 1;
+    return lit_set(c, x, const_json(json_integer(v), t));
+}
+
+static int retype_str(sql_bctx *c, sql_bx *x, vec_type_info t, sql_pos pos)
+{
+    int64_t v;
+    size_t n = strlen(x->str);
+    if (t.id == VEC_DATE) {
+        if (sql_lit_parse_date(x->str, n, &v) != 0)
+            return sql_bind_fail(c->b, TARN_EINVAL, pos, "invalid DATE '%s': expected 'YYYY-MM-DD'",
+                                 x->str);
+        return lit_set(c, x, const_json(json_integer(v), t));
+    }
+    if (t.id == VEC_TIMESTAMP) {
+        if (sql_lit_parse_timestamp(x->str, n, &v) != 0)
+            return sql_bind_fail(c->b, TARN_EINVAL, pos,
+                                 "invalid TIMESTAMP '%s': expected 'YYYY-MM-DD HH:MM:SS[.ffffff]'",
+                                 x->str);
+        return lit_set(c, x, const_json(json_integer(v), t));
+    }
+    return 1;
+}
+
+/* Retypes an open literal to t in place: 0 done, 1 not possible this way
+ * (a cast is needed; x unchanged), or an error. x->j is replaced, not
+ * freed: the caller holds the old one. */
+static int retype_literal(sql_bctx *c, sql_bx *x, vec_type_info t, sql_pos pos)
+{
+    int rc = 1;
+    switch (x->lc) {
+    case SQL_LC_NULL:
+        rc = lit_set(c, x, const_json(json_null(), t));
+        break;
+    case SQL_LC_INT:
+        rc = retype_int(c, x, t, pos);
+        break;
+    case SQL_LC_DEC:
+        if (t.id == VEC_F64)
+            rc = lit_set(c, x, const_json(json_real(x->dval), t));
+        else if (t.id == VEC_DECIMAL64 && t.scale >= x->t.scale)
+            rc = lit_set(c, x, const_json(json_integer(x->ival * pow10i(t.scale - x->t.scale)), t));
+        break;
+    case SQL_LC_DBL:
+        if (t.id == VEC_F64)
+            rc = lit_set(c, x, const_json(json_real(x->dval), t));
+        break;
+    case SQL_LC_STR:
+        rc = t.id == VEC_STRING ? lit_set(c, x, const_json(json_string(x->str), t))
+                                : retype_str(c, x, t, pos);
+        break;
+    default:
+        break;
+    }
+    if (rc == 0) {
+        x->t = t;
+        x->lc = SQL_LC_NONE;
+    }
+    return rc;
+}
+
+int sql_bx_close(sql_bctx *c, sql_bx *x, sql_pos pos)
+{
+    (void)c;
+    (void)pos;
+    x->lc = SQL_LC_NONE;
+    return 0;
+}
+
+int sql_bx_as(sql_bctx *c, sql_bx *x, vec_type_info t, sql_pos pos)
+{
+    if (x->lc != SQL_LC_NONE) {
+        json_t *old = x->j;
+        x->j = NULL;
+        int rc = retype_literal(c, x, t, pos);
+        if (rc != 1) {
+            json_decref(old);
+            return rc;
+        }
+        x->j = old;
+    }
+    x->lc = SQL_LC_NONE;
+    if (same_exec_type(x->t, t)) {
+        x->t = t;
+        return 0;
+    }
+    x->j = sql_cast_json(x->j, x->t, t);
+    x->t = t;
+    return x->j == NULL ? sql_bind_oom(c->b) : 0;
+}
+
+static const char *tname(vec_type_info t, char *buf)
+{
+    return sql_type_name(t, buf, 40);
+}
+
+/* The numeric type both sides convert to, when both are numeric. */
+static bool numeric_common(const sql_bx *a, const sql_bx *b, vec_type_info *out)
+{
+    vec_type_info ta = a->t, tb = b->t;
+    if (!is_numeric(ta) || !is_numeric(tb))
+        return false;
+    if (ta.id == VEC_F64 || tb.id == VEC_F64) {
+        *out = T_F64;
+    } else if (ta.id == VEC_DECIMAL64 || tb.id == VEC_DECIMAL64) {
+        uint8_t s = ta.id == VEC_DECIMAL64 ? ta.scale : 0;
+        if (tb.id == VEC_DECIMAL64 && tb.scale > s)
+            s = tb.scale;
+        *out = dec_type(s);
+    } else if (ta.id == VEC_I32 && tb.id == VEC_I32) {
+        *out = T_I32;
+    } else if (a->lc == SQL_LC_INT && tb.id == VEC_I32 && a->ival >= INT32_MIN &&
+               a->ival <= INT32_MAX) {
+        *out = T_I32; /* int_col = 5 compares as int */
+    } else if (b->lc == SQL_LC_INT && ta.id == VEC_I32 && b->ival >= INT32_MIN &&
+               b->ival <= INT32_MAX) {
+        *out = T_I32;
+    } else {
+        *out = T_I64;
+    }
+    return true;
+}
+
+int sql_unify(sql_bctx *c, sql_bx *a, sql_bx *b, sql_pos pos, vec_type_info *out)
+{
+    char b1[40], b2[40];
+    if (a->lc == SQL_LC_NULL && b->lc == SQL_LC_NULL)
+        *out = T_I32;
+    else if (a->lc == SQL_LC_NULL)
+        *out = b->t;
+    else if (b->lc == SQL_LC_NULL)
+        *out = a->t;
+    else if (numeric_common(a, b, out))
+        ;
+    else if (a->lc == SQL_LC_STR && (b->t.id == VEC_DATE || b->t.id == VEC_TIMESTAMP))
+        *out = b->t;
+    else if (b->lc == SQL_LC_STR && (a->t.id == VEC_DATE || a->t.id == VEC_TIMESTAMP))
+        *out = a->t;
+    else if ((a->t.id == VEC_DATE && b->t.id == VEC_TIMESTAMP) ||
+             (a->t.id == VEC_TIMESTAMP && b->t.id == VEC_DATE))
+        *out = T_TS;
+    else if (a->t.id == b->t.id && !is_numeric(a->t))
+        *out = a->t;
+    else
+        return sql_bind_fail(c->b, TARN_EINVAL, pos, "cannot combine %s and %s (add a CAST)",
+                             tname(a->t, b1), tname(b->t, b2));
+    /* Integer literals fold to the side's type; an open literal against
+     * another open literal settles on the common type too. */
+    int rc = sql_bx_as(c, a, *out, pos);
+    return rc != 0 ? rc : sql_bx_as(c, b, *out, pos);
+}
+
+/* ---- names ---- */
+
+static bool name_eq(const char *a, const char *b)
+{
+    return a != NULL && b != NULL && strcmp(a, b) == 0;
+}
+
+static int column_not_found(sql_bctx *c, const sql_node *n)
+{
+    const sql_rel *r = c->scope;
+    const char *qual = n->u.column.table.folded;
+    if (qual != NULL) {
+        bool known = false;
+        for (uint32_t i = 0; i < r->n && !known; i++)
+            known = name_eq(r->cols[i].qual, qual);
+        if (!known) {
+            sql_bind_fail(c->b, TARN_ENOENT, n->pos, "table \"%s\" is not in the FROM clause",
+                          n->u.column.table.text);
+            const char **q = tarn_calloc(r->n ? r->n : 1, sizeof(*q));
+            for (uint32_t i = 0; q && i < r->n; i++)
+                q[i] = r->cols[i].qual;
+            if (q)
+                sql_bind_suggest(c->b, qual, q, r->n);
+            tarn_free(q);
+            return TARN_ENOENT;
+        }
+    }
+    sql_bind_fail(c->b, TARN_ENOENT, n->u.column.column.pos, "column \"%s\" not found",
+                  n->u.column.column.text);
+    const char **names = tarn_calloc(r->n ? r->n : 1, sizeof(*names));
+    for (uint32_t i = 0; names && i < r->n; i++)
+        if (qual == NULL || name_eq(r->cols[i].qual, qual))
+            names[i] = r->cols[i].name;
+    if (names)
+        sql_bind_suggest(c->b, n->u.column.column.folded, names, r->n);
+    tarn_free(names);
+    return TARN_ENOENT;
+}
+
+static int bind_column(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    const sql_rel *r = c->scope;
+    const char *qual = n->u.column.table.folded, *name = n->u.column.column.folded;
+    int found = -1;
+    for (uint32_t i = 0; i < r->n; i++) {
+        if (!name_eq(r->cols[i].name, name) || (qual != NULL && !name_eq(r->cols[i].qual, qual)))
+            continue;
+        if (found >= 0)
+            return sql_bind_fail(c->b, TARN_EINVAL, n->pos,
+                                 "column \"%s\" is ambiguous (qualify it with its table)",
+                                 n->u.column.column.text);
+        found = (int)i;
+    }
+    if (found < 0)
+        return column_not_found(c, n);
+    memset(x, 0, sizeof(*x));
+    if (r->cols[found].tab >= 0)
+        c->b->tabs[r->cols[found].tab]->used[r->cols[found].tcol] = true;
+    x->t = r->cols[found].type;
+    x->j = json_pack("{s:i}", "col", (json_int_t)found);
+    return x->j == NULL ? sql_bind_oom(c->b) : 0;
+}
+
+/* ---- operators ---- */
+
+static json_t *op_json(const char *op, json_t *args)
+{
+    return json_pack("{s:s,s:o}", "op", op, "args", args);
+}
+
+static int bind_bool(sql_bctx *c, const sql_node *n, sql_bx *x, const char *what)
+{
+    int rc = sql_bind_expr(c, n, x);
+    if (rc != 0)
+        return rc;
+    if (x->lc == SQL_LC_NULL)
+        return sql_bx_as(c, x, T_BOOL, n->pos);
+    char buf[40];
+    if (x->t.id != VEC_BOOL) {
+        sql_bx_free(x);
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "%s must be BOOLEAN, not %s", what,
+                             tname(x->t, buf));
+    }
+    return 0;
+}
+
+static const char *const cmp_ops[] = {[SQL_OP_EQ] = "=",  [SQL_OP_NE] = "<>", [SQL_OP_LT] = "<",
+                                      [SQL_OP_LE] = "<=", [SQL_OP_GT] = ">",  [SQL_OP_GE] = ">="};
+
+static int bind_pair(sql_bctx *c, const sql_node *l, const sql_node *r, sql_bx *a, sql_bx *b)
+{
+    int rc = sql_bind_expr(c, l, a);
+    if (rc != 0)
+        return rc;
+    if ((rc = sql_bind_expr(c, r, b)) != 0)
+        sql_bx_free(a);
+    return rc;
+}
+
+static int finish(sql_bctx *c, sql_bx *x, json_t *j, vec_type_info t)
+{
+    memset(x, 0, sizeof(*x));
+    x->j = j;
+    x->t = t;
+    return j == NULL ? sql_bind_oom(c->b) : 0;
+}
+
+static int bind_compare(sql_bctx *c, const sql_node *n, const char *op, sql_bx *x)
+{
+    sql_bx a, b;
+    vec_type_info t;
+    int rc = bind_pair(c, n->u.binary.left, n->u.binary.right, &a, &b);
+    if (rc == 0 && (rc = sql_unify(c, &a, &b, n->op_pos, &t)) != 0) {
+        sql_bx_free(&a);
+        sql_bx_free(&b);
+    }
+    if (rc != 0)
+        return rc;
+    return finish(c, x, op_json(op, json_pack("[oo]", a.j, b.j)), T_BOOL);
+}
+
+static int arith_type(sql_bctx *c, const sql_node *n, sql_bx *a, sql_bx *b, vec_type_info *t)
+{
+    char b1[40], b2[40];
+    sql_op op = n->u.binary.op;
+    if (a->lc == SQL_LC_NULL && b->lc == SQL_LC_NULL) {
+        *t = T_I64;
+    } else if (!numeric_common(a, b, t) && a->lc != SQL_LC_NULL && b->lc != SQL_LC_NULL) {
+        if (a->t.id == VEC_DATE || a->t.id == VEC_TIMESTAMP || b->t.id == VEC_DATE ||
+            b->t.id == VEC_TIMESTAMP)
+            return sql_bind_fail(c->b, TARN_ENOTSUP, n->op_pos,
+                                 "date arithmetic (%s %s %s) is not evaluated by the executor yet",
+                                 tname(a->t, b1), sql_op_sql(op), tname(b->t, b2));
+        return sql_bind_fail(c->b, TARN_EINVAL, n->op_pos, "cannot apply %s to %s and %s",
+                             sql_op_sql(op), tname(a->t, b1), tname(b->t, b2));
+    } else if (a->lc == SQL_LC_NULL || b->lc == SQL_LC_NULL) {
+        *t = sql_compute_type(a->lc == SQL_LC_NULL ? b->t : a->t);
+        if (!is_numeric(*t))
+            return sql_bind_fail(c->b, TARN_EINVAL, n->op_pos, "cannot apply %s to %s",
+                                 sql_op_sql(op), tname(*t, b1));
+    }
+    if (t->id == VEC_I32)
+        *t = T_I64; /* exec adds 64-bit integers (overflow checked) */
+    if (op == SQL_OP_DIV && t->id != VEC_F64)
+        *t = T_F64; /* `/` divides as double, as DuckDB does */
+    return 0;
+}
+
+static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    sql_op op = n->u.binary.op;
+    if (op == SQL_OP_MOD || op == SQL_OP_CONCAT)
+        return sql_bind_fail(c->b, TARN_ENOTSUP, n->op_pos,
+                             "operator %s is not evaluated by the executor yet", sql_op_sql(op));
+    sql_bx a, b;
+    vec_type_info t;
+    int rc = bind_pair(c, n->u.binary.left, n->u.binary.right, &a, &b);
+    if (rc != 0)
+        return rc;
+    rc = arith_type(c, n, &a, &b, &t);
+    vec_type_info ta = t, tb = t, res = t;
+    if (rc == 0 && op == SQL_OP_MUL && t.id == VEC_DECIMAL64) {
+        /* decimal products add the scales: each side keeps its own */
+        ta = a.t.id == VEC_DECIMAL64 ? a.t : dec_type(0);
+        tb = b.t.id == VEC_DECIMAL64 ? b.t : dec_type(0);
+        res = dec_type((uint8_t)(ta.scale + tb.scale));
+        if (res.scale > 18)
+            rc =
+                sql_bind_fail(c->b, TARN_ENOTSUP, n->op_pos,
+                              "decimal product with scale %u (over 18): cast to DOUBLE", res.scale);
+    }
+    if (rc == 0)
+        rc = sql_bx_as(c, &a, ta, n->op_pos);
+    if (rc == 0)
+        rc = sql_bx_as(c, &b, tb, n->op_pos);
+    if (rc != 0) {
+        sql_bx_free(&a);
+        sql_bx_free(&b);
+        return rc;
+    }
+    return finish(c, x, op_json(sql_op_sql(op), json_pack("[oo]", a.j, b.j)), res);
+}
+
+static int bind_logic(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    sql_bx a, b;
+    const char *what = n->u.binary.op == SQL_OP_AND ? "an AND operand" : "an OR operand";
+    int rc = bind_bool(c, n->u.binary.left, &a, what);
+    if (rc != 0)
+        return rc;
+    if ((rc = bind_bool(c, n->u.binary.right, &b, what)) != 0) {
+        sql_bx_free(&a);
+        return rc;
+    }
+    const char *op = n->u.binary.op == SQL_OP_AND ? "and" : "or";
+    return finish(c, x, op_json(op, json_pack("[oo]", a.j, b.j)), T_BOOL);
+}
+
+static int bind_binary(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    sql_op op = n->u.binary.op;
+    if (op == SQL_OP_AND || op == SQL_OP_OR)
+        return bind_logic(c, n, x);
+    if (op >= SQL_OP_EQ && op <= SQL_OP_GE)
+        return bind_compare(c, n, cmp_ops[op], x);
+    return bind_arith(c, n, x);
+}
+
+static int bind_unary(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    sql_op op = n->u.unary.op;
+    if (op == SQL_OP_NOT) {
+        sql_bx a;
+        int rc = bind_bool(c, n->u.unary.arg, &a, "the operand of NOT");
+        return rc != 0 ? rc : finish(c, x, op_json("not", json_pack("[o]", a.j)), T_BOOL);
+    }
+    const sql_node *arg = n->u.unary.arg;
+    if (op == SQL_OP_NEG && arg->kind == SQL_LITERAL && arg->u.lit.kind == SQL_LIT_DECIMAL &&
+        strcmp(arg->u.lit.text, "9223372036854775808") == 0) {
+        /* (neg 9223372036854775808): the one integer only its negation fits */
+        int rc = finish(c, x, const_json(json_integer(INT64_MIN), T_I64), T_I64);
+        x->lc = SQL_LC_INT;
+        x->ival = INT64_MIN;
+        return rc;
+    }
+    int rc = sql_bind_expr(c, arg, x);
+    if (rc != 0 || op == SQL_OP_PLUS)
+        return rc;
+    /* Negation: fold literals (so -9223372036854775808 is a BIGINT), else 0 - x. */
+    if ((x->lc == SQL_LC_INT || x->lc == SQL_LC_DEC) && x->ival == INT64_MIN) {
+        sql_bx_free(x);
+        return sql_bind_fail(c->b, TARN_ERANGE, n->pos, "integer overflow in negation");
+    }
+    if (x->lc == SQL_LC_INT || x->lc == SQL_LC_DEC) {
+        x->ival = -x->ival;
+        json_object_set_new(x->j, "const", json_integer(x->ival));
+        x->dval = -x->dval;
+        return 0;
+    }
+    if (x->lc == SQL_LC_DBL ||
+        (x->lc == SQL_LC_NONE && x->t.id == VEC_F64 && json_object_get(x->j, "const") != NULL)) {
+        x->dval = -x->dval;
+        json_object_set_new(x->j, "const", json_real(x->dval));
+        return 0;
+    }
+    if (x->lc == SQL_LC_NULL)
+        return 0;
+    char buf[40];
+    vec_type_info t = x->t.id == VEC_I32 ? T_I64 : x->t;
+    if (!is_numeric(t)) {
+        sql_bx_free(x);
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "cannot negate %s", tname(x->t, buf));
+    }
+    json_t *zero = t.id == VEC_F64 ? json_real(0) : json_integer(0);
+    json_t *j = sql_cast_json(x->j, x->t, t);
+    return finish(c, x, op_json("-", json_pack("[oo]", const_json(zero, t), j)), t);
+}
+
+/* ---- predicates ---- */
+
+static int bind_is_null(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    sql_bx a;
+    int rc = sql_bind_expr(c, n->u.is_null.arg, &a);
+    if (rc == 0 && a.lc != SQL_LC_NONE)
+        rc = sql_bx_as(c, &a, a.lc == SQL_LC_NULL ? T_BOOL : a.t, n->pos);
+    if (rc != 0)
+        return rc;
+    const char *op = n->u.is_null.negated ? "is_not_null" : "is_null";
+    return finish(c, x, op_json(op, json_pack("[o]", a.j)), T_BOOL);
+}
+
+static json_t *negate_if(json_t *j, int negated)
+{
+    return negated ? op_json("not", json_pack("[o]", j)) : j;
+}
+
+/* Binds a list of expressions and converts them all to one common type
+ * (the first's, widened by each next one). */
+static int bind_common(sql_bctx *c, const sql_node *const *nodes, size_t n, sql_bx *xs, sql_pos pos,
+                       vec_type_info *t)
+{
+    size_t done = 0;
+    int rc = 0;
+    for (; done < n && rc == 0; done++)
+        rc = sql_bind_expr(c, nodes[done], &xs[done]);
+    if (rc != 0)
+        done--;
+    for (size_t i = 1; i < done && rc == 0; i++) {
+        sql_bx probe = xs[0];
+        rc = sql_unify(c, &probe, &xs[i], pos, t);
+        xs[0] = probe;
+    }
+    if (rc == 0 && done == 1)
+        *t = xs[0].t;
+    for (size_t i = 0; i < done && rc == 0; i++)
+        rc = sql_bx_as(c, &xs[i], *t, pos);
+    if (rc != 0)
+        for (size_t i = 0; i < done; i++)
+            sql_bx_free(&xs[i]);
+    return rc;
+}
+
+static int bind_between(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    const sql_node *nodes[3] = {n->u.between.arg, n->u.between.lo, n->u.between.hi};
+    sql_bx xs[3];
+    vec_type_info t;
+    int rc = bind_common(c, nodes, 3, xs, n->op_pos, &t);
+    if (rc != 0)
+        return rc;
+    json_t *arg2 = json_deep_copy(xs[0].j);
+    json_t *j = op_json("and", json_pack("[oo]", op_json(">=", json_pack("[oo]", xs[0].j, xs[1].j)),
+                                         op_json("<=", json_pack("[oo]", arg2, xs[2].j))));
+    return finish(c, x, negate_if(j, n->u.between.negated), T_BOOL);
+}
+
+static int bind_in(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    size_t k = n->u.in_list.list.count + 1;
+    if (k > 255)
+        return sql_bind_fail(c->b, TARN_ENOTSUP, n->op_pos, "IN lists of more than 254 values");
+    const sql_node **nodes = tarn_calloc(k, sizeof(*nodes));
+    sql_bx *xs = tarn_calloc(k, sizeof(*xs));
+    int rc = nodes && xs ? 0 : sql_bind_oom(c->b);
+    vec_type_info t;
+    if (rc == 0) {
+        nodes[0] = n->u.in_list.arg;
+        for (size_t i = 1; i < k; i++)
+            nodes[i] = n->u.in_list.list.items[i - 1];
+        rc = bind_common(c, nodes, k, xs, n->op_pos, &t);
+    }
+    json_t *args = rc == 0 ? json_array() : NULL;
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        json_array_append_new(args, xs[i].j);
+    tarn_free(nodes);
+    tarn_free(xs);
+    if (rc != 0)
+        return rc;
+    return finish(c, x, negate_if(op_json("in", args), n->u.in_list.negated), T_BOOL);
+}
+
+static int bind_like(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    sql_bx a, p;
+    char buf[40];
+    int rc = bind_pair(c, n->u.like.arg, n->u.like.pattern, &a, &p);
+    if (rc != 0)
+        return rc;
+    if (a.lc != SQL_LC_NONE)
+        rc = sql_bx_as(c, &a, T_STR, n->pos);
+    if (rc == 0 && a.t.id != VEC_STRING)
+        rc = sql_bind_fail(c->b, TARN_EINVAL, n->pos, "LIKE needs a VARCHAR, not %s",
+                           tname(a.t, buf));
+    if (rc == 0 && p.lc != SQL_LC_STR)
+        rc = sql_bind_fail(c->b, TARN_ENOTSUP, n->u.like.pattern->pos,
+                           "the LIKE pattern must be a string literal");
+    if (rc == 0)
+        rc = sql_bx_as(c, &p, T_STR, n->pos);
+    if (rc != 0) {
+        sql_bx_free(&a);
+        sql_bx_free(&p);
+        return rc;
+    }
+    json_t *j = op_json("like", json_pack("[oo]", a.j, p.j));
+    return finish(c, x, negate_if(j, n->u.like.negated), T_BOOL);
+}
+
+/* Simple CASE x WHEN v is rewritten to the searched form, x = v. */
+static int bind_when_cond(sql_bctx *c, const sql_node *operand, const sql_node *w, sql_bx *x)
+{
+    if (operand == NULL)
+        return bind_bool(c, w->u.when.cond, x, "a WHEN condition");
+    sql_node eq = {.kind = SQL_BINARY, .pos = w->u.when.cond->pos, .op_pos = w->u.when.cond->pos};
+    eq.u.binary.op = SQL_OP_EQ;
+    eq.u.binary.left = (sql_node *)operand;
+    eq.u.binary.right = w->u.when.cond;
+    return bind_compare(c, &eq, "=", x);
+}
+
+static int bind_case(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    size_t nw = n->u.case_.whens.count, nv = nw + (n->u.case_.else_expr != NULL);
+    if (nw * 2 + 1 > 255)
+        return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos, "CASE with more than 127 branches");
+    const sql_node **vals = tarn_calloc(nv, sizeof(*vals));
+    sql_bx *vx = tarn_calloc(nv, sizeof(*vx)), *cx = tarn_calloc(nw, sizeof(*cx));
+    int rc = vals && vx && cx ? 0 : sql_bind_oom(c->b);
+    size_t nc = 0;
+    for (; rc == 0 && nc < nw; nc++)
+        rc = bind_when_cond(c, n->u.case_.operand, n->u.case_.whens.items[nc], &cx[nc]);
+    if (rc != 0 && nc > 0)
+        nc--;
+    for (size_t i = 0; rc == 0 && i < nv; i++)
+        vals[i] = i < nw ? n->u.case_.whens.items[i]->u.when.result : n->u.case_.else_expr;
+    vec_type_info t;
+    if (rc == 0)
+        rc = bind_common(c, vals, nv, vx, n->pos, &t);
+    json_t *args = rc == 0 ? json_array() : NULL;
+    for (size_t i = 0; rc == 0 && i < nw; i++) {
+        json_array_append_new(args, cx[i].j);
+        json_array_append_new(args, vx[i].j);
+    }
+    if (rc == 0 && nv > nw)
+        json_array_append_new(args, vx[nw].j);
+    if (rc != 0)
+        for (size_t i = 0; i < nc; i++)
+            sql_bx_free(&cx[i]);
+    tarn_free(vals);
+    tarn_free(vx);
+    tarn_free(cx);
+    return rc != 0 ? rc : finish(c, x, op_json("case", args), t);
+}
+
+static int bind_cast(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    vec_type_info t;
+    tarn_err err = TARN_ERR_INIT;
+    if (sql_type_to_vec(&n->u.cast.type, &t, &err) != 0)
+        return sql_bind_fail(c->b, err.code, n->u.cast.type.pos, "%s", tarn_err_msg(&err));
+    t = sql_compute_type(t);
+    int rc = sql_bind_expr(c, n->u.cast.arg, x);
+    if (rc != 0)
+        return rc;
+    return sql_bx_as(c, x, t, n->op_pos);
+}
+
+/* ---- calls ---- */
+
+bool sql_is_agg_name(const char *f)
+{
+    return strcmp(f, "count") == 0 || strcmp(f, "sum") == 0 || strcmp(f, "min") == 0 ||
+           strcmp(f, "max") == 0 || strcmp(f, "avg") == 0;
+}
+
+bool sql_node_has_agg(const sql_node *n)
+{
+    if (n == NULL || n->kind >= SQL_QUERY)
+        return false;
+    if (n->kind == SQL_CALL && sql_is_agg_name(n->u.call.name.folded))
+        return true;
+    const sql_node *ch;
+    for (size_t i = 0; (ch = sql_node_child(n, i)) != NULL; i++)
+        if (sql_node_has_agg(ch))
+            return true;
+    return false;
+}
+
+static int agg_result(sql_bctx *c, const sql_node *n, exec_agg_fn fn, vec_type_info at,
+                      vec_type_info *rt)
+{
+    char buf[40];
+    switch (fn) {
+    case EXEC_AGG_COUNT_STAR:
+    case EXEC_AGG_COUNT:
+        *rt = T_I64;
+        return 0;
+    case EXEC_AGG_SUM:
+    case EXEC_AGG_AVG:
+        if (!is_numeric(at))
+            return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "%s of %s: a number is needed",
+                                 n->u.call.name.text, tname(at, buf));
+        *rt = fn == EXEC_AGG_AVG ? T_F64
+              : is_int(at)       ? T_I64
+              : at.id == VEC_F64 ? T_F64
+                                 : dec_type(at.scale);
+        return 0;
+    default:
+        *rt = at;
+        return 0;
+    }
+}
+
+/* Adds (or finds) an aggregate of the grouping; returns its output column. */
+static int add_agg(sql_bctx *c, const sql_node *n, exec_agg_fn fn, sql_bx *arg, sql_bx *x)
+{
+    sql_grouping *g = c->grp;
+    int32_t ai = -1;
+    if (arg != NULL) {
+        for (uint32_t i = 0; i < g->nargs && ai < 0; i++)
+            if (json_equal(json_array_get(g->args, i), arg->j))
+                ai = (int32_t)i;
+        if (ai < 0) {
+            if (g->nargs >= EXEC_AGG_AGGS_MAX)
+                return sql_bind_fail(c->b, TARN_ETOOBIG, n->pos, "more than %d aggregates",
+                                     EXEC_AGG_AGGS_MAX);
+            ai = (int32_t)g->nargs;
+            g->arg_types[g->nargs++] = arg->t;
+            json_array_append(g->args, arg->j);
+        }
+    }
+    vec_type_info rt;
+    int rc = agg_result(c, n, fn, arg ? arg->t : T_I64, &rt);
+    if (rc != 0)
+        return rc;
+    uint32_t k = 0;
+    while (k < g->naggs && !(g->aggs[k].fn == fn && g->aggs[k].arg == ai))
+        k++;
+    if (k == g->naggs) {
+        if (g->naggs >= EXEC_AGG_AGGS_MAX)
+            return sql_bind_fail(c->b, TARN_ETOOBIG, n->pos, "more than %d aggregates",
+                                 EXEC_AGG_AGGS_MAX);
+        g->aggs[g->naggs++] = (sql_agg){fn, ai, rt};
+    }
+    return finish(c, x, json_pack("{s:i}", "col", (json_int_t)(g->nkeys + k)), rt);
+}
+
+static int bind_agg(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    const char *f = n->u.call.name.folded;
+    if (c->grp == NULL)
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "aggregate %s() is not allowed in %s",
+                             n->u.call.name.text, c->clause);
+    if (c->in_agg)
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "aggregate calls cannot be nested");
+    if (n->u.call.star)
+        return strcmp(f, "count") == 0 ? add_agg(c, n, EXEC_AGG_COUNT_STAR, NULL, x)
+                                       : sql_bind_fail(c->b, TARN_EINVAL, n->pos,
+                                                       "%s(*) is not a function; "
+                                                       "only count(*)",
+                                                       n->u.call.name.text);
+    if (n->u.call.args.count != 1)
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "%s() takes one argument",
+                             n->u.call.name.text);
+    if (n->u.call.distinct)
+        return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos,
+                             "%s(DISTINCT ...) is not evaluated by the executor yet",
+                             n->u.call.name.text);
+    exec_agg_fn fn = strcmp(f, "count") == 0 ? EXEC_AGG_COUNT
+                     : strcmp(f, "sum") == 0 ? EXEC_AGG_SUM
+                     : strcmp(f, "min") == 0 ? EXEC_AGG_MIN
+                     : strcmp(f, "max") == 0 ? EXEC_AGG_MAX
+                                             : EXEC_AGG_AVG;
+    /* The argument is over the FROM relation, not the groups. */
+    sql_bctx inner = *c;
+    inner.grp = NULL;
+    inner.in_agg = true;
+    sql_bx arg;
+    int rc = sql_bind_expr(&inner, n->u.call.args.items[0], &arg);
+    if (rc == 0 && arg.lc != SQL_LC_NONE)
+        rc = sql_bx_as(c, &arg, arg.lc == SQL_LC_NULL ? T_I64 : arg.t, n->pos);
+    if (rc != 0)
+        return rc;
+    rc = add_agg(c, n, fn, &arg, x);
+    sql_bx_free(&arg);
+    return rc;
+}
+
+static int bind_coalesce(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    size_t k = n->u.call.args.count;
+    if (k == 0 || k > 255)
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "coalesce() takes 1 to 255 arguments");
+    sql_bx *xs = tarn_calloc(k, sizeof(*xs));
+    if (xs == NULL)
+        return sql_bind_oom(c->b);
+    vec_type_info t;
+    int rc = bind_common(c, (const sql_node *const *)n->u.call.args.items, k, xs, n->pos, &t);
+    json_t *args = rc == 0 ? json_array() : NULL;
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        json_array_append_new(args, xs[i].j);
+    tarn_free(xs);
+    return rc != 0 ? rc : finish(c, x, op_json("coalesce", args), t);
+}
+
+static const char *const known_functions[] = {
+    "count",  "sum",    "min",    "max",        "avg",       "coalesce", "lower", "upper",
+    "length", "substr", "concat", "date_trunc", "substring", "extract",  NULL};
+
+static int bind_call(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    const char *f = n->u.call.name.folded;
+    if (sql_is_agg_name(f))
+        return bind_agg(c, n, x);
+    if (n->u.call.star || n->u.call.distinct)
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "%s() is not an aggregate",
+                             n->u.call.name.text);
+    if (strcmp(f, "coalesce") == 0)
+        return bind_coalesce(c, n, x);
+    for (size_t i = 0; known_functions[i]; i++)
+        if (strcmp(f, known_functions[i]) == 0)
+            return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos,
+                                 "function %s() is not evaluated by the executor yet",
+                                 n->u.call.name.text);
+    sql_bind_fail(c->b, TARN_ENOENT, n->pos, "unknown function %s()", n->u.call.name.text);
+    size_t nk = sizeof(known_functions) / sizeof(known_functions[0]) - 1;
+    sql_bind_suggest(c->b, f, known_functions, nk);
+    return TARN_ENOENT;
+}
+
+/* ---- dispatch ---- */
+
+/* In a grouped SELECT, an expression without aggregates must be a GROUP
+ * BY key (or built from keys and constants). */
+static int match_key(sql_bctx *c, const sql_node *n, sql_bx *x, bool *matched)
+{
+    *matched = false;
+    sql_bctx plain = *c;
+    plain.grp = NULL;
+    sql_bx k;
+    int rc = sql_bind_expr(&plain, n, &k);
+    if (rc != 0)
+        return rc;
+    for (uint32_t i = 0; i < c->grp->nkeys; i++) {
+        if (json_equal(json_array_get(c->grp->keys, i), k.j)) {
+            *matched = true;
+            sql_bx_free(&k);
+            return finish(c, x, json_pack("{s:i}", "col", (json_int_t)i), c->grp->types[i]);
+        }
+    }
+    if (k.lc != SQL_LC_NONE || json_object_get(k.j, "const") != NULL) {
+        *matched = true; /* a constant means the same over the groups */
+        *x = k;
+        return 0;
+    }
+    sql_bx_free(&k);
+    return 0;
+}
+
+int sql_bind_expr(sql_bctx *c, const sql_node *n, sql_bx *x)
+{
+    memset(x, 0, sizeof(*x));
+    if (c->grp != NULL && !sql_node_has_agg(n)) {
+        bool matched;
+        int rc = match_key(c, n, x, &matched);
+        if (rc != 0 || matched)
+            return rc;
+        if (n->kind == SQL_COLUMN)
+            return sql_bind_fail(c->b, TARN_EINVAL, n->pos,
+                                 "column \"%s\" must appear in GROUP BY or be used in an "
+                                 "aggregate function",
+                                 n->u.column.column.text);
+    }
+    switch (n->kind) {
+    case SQL_LITERAL:
+        return bind_literal(c, n, x);
+    case SQL_COLUMN:
+        return bind_column(c, n, x);
+    case SQL_UNARY:
+        return bind_unary(c, n, x);
+    case SQL_BINARY:
+        return bind_binary(c, n, x);
+    case SQL_IS_NULL:
+        return bind_is_null(c, n, x);
+    case SQL_BETWEEN:
+        return bind_between(c, n, x);
+    case SQL_IN_LIST:
+        return bind_in(c, n, x);
+    case SQL_LIKE:
+        return bind_like(c, n, x);
+    case SQL_CASE:
+        return bind_case(c, n, x);
+    case SQL_CAST:
+        return bind_cast(c, n, x);
+    case SQL_CALL:
+        return bind_call(c, n, x);
+    case SQL_EXTRACT:
+        return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos,
+                             "extract() is not evaluated by the executor yet");
+    case SQL_STAR:
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos,
+                             "* is only allowed as a select item "
+                             "or in count(*)");
+    default:
+        return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos, "subqueries in expressions");
+    }
+}
+
+int sql_bind_scalar(sql_binder *b, const sql_rel *scope, const sql_node *n, json_t **out,
+                    vec_type_info *type)
+{
+    sql_bctx c = {.b = b, .scope = scope, .clause = "this expression"};
+    sql_bx x;
+    int rc = sql_bind_expr(&c, n, &x);
+    if (rc == 0 && x.lc != SQL_LC_NONE)
+        rc = sql_bx_as(&c, &x, x.lc == SQL_LC_NULL ? T_I32 : x.t, n->pos);
+    if (rc != 0)
+        return rc;
+    *out = x.j;
+    *type = x.t;
+    return 0;
+}
+
+int sql_bind_as(sql_binder *b, const sql_rel *scope, const sql_node *n, vec_type_info t,
+                json_t **out)
+{
+    sql_bctx c = {.b = b, .scope = scope, .clause = "VALUES"};
+    sql_bx x;
+    int rc = sql_bind_expr(&c, n, &x);
+    if (rc == 0)
+        rc = sql_bx_as(&c, &x, t, n->pos);
+    if (rc == 0)
+        *out = x.j;
+    return rc;
+}

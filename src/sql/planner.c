@@ -1,0 +1,174 @@
+/*
+ * sql/planner.c: the stage plan (README "Plans"). A bound plan is one
+ * tree; the stage plan cuts it at its topmost aggregate:
+ *
+ *   stage 1: scan -> filter -> project -> aggregate(partial)
+ *            -> exchange, hash-partitioned by the group keys
+ *   stage 2: exchange -> aggregate(final) -> filter (HAVING) -> project
+ *            -> sort / top-N -> limit
+ *
+ * A plan without an aggregate is one stage. Both are JSON; embedded, the
+ * runner streams the exchange in memory (run.c); the distributed runner
+ * will ship stage 1 to workers and the exchange through the object store.
+ * EXPLAIN prints the stage plan as an indented tree.
+ */
+#include "sql/plan_int.h"
+
+#include "base/alloc.h"
+
+#include <string.h>
+
+static const char *op_of(const json_t *n)
+{
+    const char *s = json_string_value(json_object_get(n, "op"));
+    return s ? s : "?";
+}
+
+/* The topmost aggregate (not inside a union's branch), and its parent. */
+static json_t *find_agg(json_t *n, json_t **parent)
+{
+    *parent = NULL;
+    for (json_t *prev = NULL; n != NULL; prev = n, n = json_object_get(n, "input")) {
+        if (strcmp(op_of(n), "aggregate") == 0) {
+            *parent = prev;
+            return n;
+        }
+    }
+    return NULL;
+}
+
+json_t *sql_plan_stages(json_t *plan, sql_binder *b)
+{
+    (void)b;
+    json_t *parent, *agg = find_agg(plan, &parent);
+    if (agg == NULL)
+        return json_pack("{s:[{s:i,s:o}]}", "stages", "id", 1, "plan", plan);
+    size_t nkeys = json_array_size(json_object_get(agg, "keys"));
+    json_t *keys = json_array();
+    for (size_t i = 0; i < nkeys; i++)
+        json_array_append_new(keys, json_integer((json_int_t)i));
+    json_object_set_new(agg, "phase", json_string("partial"));
+    json_t *stage1 = json_incref(agg);
+    json_t *exchange = json_pack("{s:s,s:i,s:O,s:i,s:O}", "op", "exchange", "stage", 1,
+                                 "partition_by", keys, "partitions", 1, "input", stage1);
+    json_t *final = json_pack("{s:s,s:O,s:O,s:s,s:o}", "op", "aggregate", "keys", keys, "aggs",
+                              json_object_get(agg, "aggs"), "phase", "final", "input", exchange);
+    json_decref(keys);
+    json_t *top = plan;
+    if (parent != NULL)
+        json_object_set_new(parent, "input", final);
+    else
+        top = final;
+    json_t *out = json_pack("{s:[{s:i,s:O},{s:i,s:o}]}", "stages", "id", 1, "plan", stage1, "id", 2,
+                            "plan", top);
+    json_decref(stage1);
+    return out;
+}
+
+json_t *sql_plan_root(json_t *stages)
+{
+    json_t *arr = json_object_get(stages, "stages");
+    return json_object_get(json_array_get(arr, json_array_size(arr) - 1), "plan");
+}
+
+/* ---- EXPLAIN text ---- */
+
+static int put_json(tarn_buf *buf, const json_t *j)
+{
+    char *s = json_dumps(j, JSON_COMPACT | JSON_ENCODE_ANY | JSON_REAL_PRECISION(17));
+    int rc = s ? tarn_buf_append_str(buf, s) : TARN_ENOMEM;
+    tarn_free(s);
+    return rc;
+}
+
+static int scan_line(const json_t *n, sql_binder *b, tarn_buf *buf)
+{
+    sql_tab *t = sql_binder_tab(b, (uint32_t)json_integer_value(json_object_get(n, "id")));
+    if (t == NULL)
+        return tarn_buf_append_str(buf, "scan ?");
+    int rc = tarn_buf_printf(buf, "scan %s", t->name);
+    if (rc == 0 && t->snap)
+        rc = tarn_buf_printf(buf, " version %lld", (long long)t->snap->version);
+    if (rc == 0)
+        rc = tarn_buf_append_str(buf, " columns [");
+    bool first = true;
+    for (uint32_t i = 0; rc == 0 && i < t->ncols; i++) {
+        if (!t->used[i])
+            continue;
+        rc = tarn_buf_printf(buf, "%s%s", first ? "" : ", ", t->names[i]);
+        first = false;
+    }
+    if (rc == 0)
+        rc = tarn_buf_append_str(buf, "]");
+    static const char *const ops[] = {"=", "<", "<=", ">", ">=", "is null", "is not null"};
+    for (uint32_t i = 0; rc == 0 && i < t->nprune; i++)
+        rc = tarn_buf_printf(buf, "%s%s %s ?", i == 0 ? " prune [" : ", ",
+                             t->names[t->prune[i].col], ops[t->prune[i].op]);
+    if (rc == 0 && t->nprune > 0)
+        rc = tarn_buf_append_str(buf, "]");
+    if (rc == 0 && t->snap)
+        rc = tarn_buf_printf(buf, " files %zu", t->snap->nfiles);
+    if (rc == 0 && t->files_total > 0)
+        rc = tarn_buf_printf(buf, " (read %zu after pruning)", t->files_kept);
+    if (rc == 0 && t->row_groups_skipped > 0)
+        rc = tarn_buf_printf(buf, " row groups skipped %u", t->row_groups_skipped);
+    return rc;
+}
+
+static int node_line(const json_t *n, sql_binder *b, tarn_buf *buf)
+{
+    const char *op = op_of(n);
+    if (strcmp(op, "scan") == 0)
+        return scan_line(n, b, buf);
+    int rc = tarn_buf_append_str(buf, op);
+    const char *fields[] = {"phase", "keys",   "aggs",  "pred",         "exprs",
+                            "limit", "offset", "stage", "partition_by", "partitions"};
+    for (size_t i = 0; rc == 0 && i < sizeof(fields) / sizeof(fields[0]); i++) {
+        const json_t *v = json_object_get(n, fields[i]);
+        if (v == NULL)
+            continue;
+        rc = tarn_buf_printf(buf, " %s=", fields[i]);
+        if (rc == 0)
+            rc = json_is_string(v) ? tarn_buf_append_str(buf, json_string_value(v))
+                                   : put_json(buf, v);
+    }
+    return rc;
+}
+
+static int explain_node(const json_t *n, sql_binder *b, bool analyze, int depth, tarn_buf *buf)
+{
+    if (n == NULL || depth > 200)
+        return 0;
+    int rc = tarn_buf_printf(buf, "%*s", 2 + depth * 2, "");
+    if (rc == 0)
+        rc = node_line(n, b, buf);
+    if (rc == 0 && analyze && json_object_get(n, "rows"))
+        rc = tarn_buf_printf(buf, "  (rows %lld, %.3f ms)",
+                             (long long)json_integer_value(json_object_get(n, "rows")),
+                             json_real_value(json_object_get(n, "ms")));
+    if (rc == 0)
+        rc = tarn_buf_append_byte(buf, '\n');
+    if (strcmp(op_of(n), "exchange") == 0)
+        return rc; /* its input is the stage printed below */
+    const json_t *inputs = json_object_get(n, "inputs");
+    for (size_t i = 0; rc == 0 && i < json_array_size(inputs); i++)
+        rc = explain_node(json_array_get(inputs, i), b, analyze, depth + 1, buf);
+    if (rc == 0)
+        rc = explain_node(json_object_get(n, "input"), b, analyze, depth + 1, buf);
+    return rc;
+}
+
+int sql_plan_explain(const json_t *stages, sql_binder *b, bool analyze, tarn_buf *buf)
+{
+    const json_t *arr = json_object_get(stages, "stages");
+    int rc = 0;
+    for (size_t i = json_array_size(arr); rc == 0 && i-- > 0;) {
+        const json_t *st = json_array_get(arr, i);
+        rc = tarn_buf_printf(buf, "stage %lld%s\n",
+                             (long long)json_integer_value(json_object_get(st, "id")),
+                             i + 1 == json_array_size(arr) ? " (result)" : "");
+        if (rc == 0)
+            rc = explain_node(json_object_get(st, "plan"), b, analyze, 0, buf);
+    }
+    return rc;
+}

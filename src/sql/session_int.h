@@ -1,0 +1,46 @@
+/*
+ * sql/session_int.h: the session and a statement being run, shared by
+ * session.c (queries, catalog statements) and dml.c (writes).
+ */
+#ifndef TARN_SQL_SESSION_INT_H
+#define TARN_SQL_SESSION_INT_H
+
+#include "sql/plan_int.h"
+
+struct sql_session {
+    node *node;
+    objstore *os;
+    delta_committer com;
+    size_t budget_bytes;
+    int timeout_ms;
+};
+
+typedef struct sql_stmt {
+    sql_session *s;
+    const sql_sink *sink;
+    sql_error *e;
+    sql_pos pos; /* the statement's start, for errors while running */
+    sql_binder b;
+    sql_stmt_info info;
+    int64_t t0_ns;
+} sql_stmt;
+
+int sql_emit_columns(sql_stmt *st, uint32_t n, const char *const *names, const vec_type_info *t);
+int sql_emit_batch(sql_stmt *st, const vec_batch *b);
+int sql_emit_lines(sql_stmt *st, const char *col, const char *text);
+int sql_stmt_stopped(sql_stmt *st, int rc);
+int sql_stmt_fail(sql_stmt *st, int rc, const tarn_err *err);
+/* Runs a stage plan; with emit, streams rows (columns from shape). */
+int sql_run_plan(sql_stmt *st, json_t *stages, bool analyze, bool emit, const sql_rel *shape);
+/* 0 when the catalog has the table, TARN_ENOENT when not. */
+int sql_session_catalog_has(sql_session *s, const char *name, tarn_err *err);
+
+int sql_stmt_create(sql_stmt *st, const sql_node *n);
+int sql_stmt_insert(sql_stmt *st, const sql_node *n);
+int sql_stmt_copy(sql_stmt *st, const sql_node *n);
+int sql_stmt_drop(sql_stmt *st, const sql_node *n);
+int sql_stmt_show_tables(sql_stmt *st);
+int sql_stmt_describe(sql_stmt *st, const sql_node *n);
+int sql_stmt_history(sql_stmt *st, const sql_node *n);
+
+#endif

@@ -1,0 +1,394 @@
+/*
+ * sql/tab_scan.c: the scan of a sql_tab as an exec source: Delta files
+ * pruned by partition values and min/max stats, Parquet row groups by
+ * statistics, only the used columns read, narrow types widened. The
+ * batches handed to exec have every table column (unused ones are NULL
+ * columns no operator reads), so column indexes are the table's.
+ */
+#include "sql/bind_int.h"
+
+#include "base/alloc.h"
+#include "exec/exec_pq.h"
+#include "sql/literal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- file pruning ---- */
+
+/* A bound of a file's column: what a stats or partition value reads as. */
+typedef struct bound {
+    int64_t i;
+    double d;
+    const char *s;
+    size_t slen;
+} bound;
+
+/* Reads text (a partition value, or a stats value without JSON quotes) as
+ * the column's type. false when it cannot be read (then nothing is
+ * pruned). */
+static bool bound_parse(vec_type_info t, const char *text, size_t len, bound *out)
+{
+    char buf[64];
+    if (t.id == VEC_STRING) {
+        out->s = text;
+        out->slen = len;
+        return memchr(text, '\\', len) == NULL;
+    }
+    if (len == 0 || len >= sizeof(buf))
+        return false;
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    char *end;
+    switch (t.id) {
+    case VEC_I32:
+    case VEC_I64:
+        out->i = strtoll(buf, &end, 10);
+        return *end == '\0';
+    case VEC_F64:
+        out->d = strtod(buf, &end);
+        return *end == '\0';
+    case VEC_DATE:
+        return sql_lit_parse_date(buf, len, &out->i) == 0;
+    default:
+        return false;
+    }
+}
+
+/* -1, 0, 1: the constant of p against bound x. */
+static int cmp_const(const sql_prune *p, const bound *x)
+{
+    const vec_col *v = &p->value;
+    switch (v->type.id) {
+    case VEC_I32:
+    case VEC_DATE: {
+        int64_t a = ((const int32_t *)v->data)[0];
+        return a < x->i ? -1 : a > x->i;
+    }
+    case VEC_I64: {
+        int64_t a = ((const int64_t *)v->data)[0];
+        return a < x->i ? -1 : a > x->i;
+    }
+    case VEC_F64: {
+        double a = ((const double *)v->data)[0];
+        return a < x->d ? -1 : a > x->d;
+    }
+    case VEC_STRING: {
+        const uint8_t *s;
+        size_t n;
+        vec_col_str(v, 0, &s, &n);
+        int c = memcmp(s, x->s, n < x->slen ? n : x->slen);
+        return c != 0 ? (c < 0 ? -1 : 1) : n < x->slen ? -1 : n > x->slen;
+    }
+    default:
+        return 0;
+    }
+}
+
+/* True when no value in [lo, hi] can satisfy `col op const`. */
+static bool range_excludes(const sql_prune *p, const bound *lo, const bound *hi)
+{
+    switch (p->op) {
+    case PQ_OP_EQ:
+        return cmp_const(p, lo) < 0 || cmp_const(p, hi) > 0;
+    case PQ_OP_LT:
+        return cmp_const(p, lo) <= 0;
+    case PQ_OP_LE:
+        return cmp_const(p, lo) < 0;
+    case PQ_OP_GT:
+        return cmp_const(p, hi) >= 0;
+    case PQ_OP_GE:
+        return cmp_const(p, hi) > 0;
+    default:
+        return false;
+    }
+}
+
+static int part_index(const delta_snapshot *s, const char *col)
+{
+    for (size_t k = 0; k < s->metadata.n_partition_columns; k++)
+        if (strcasecmp(s->metadata.partition_columns[k], col) == 0)
+            return (int)k;
+    return -1;
+}
+
+static bool stats_excludes(const sql_tab *t, const sql_prune *p, const delta_stats *st)
+{
+    const delta_col_stats *cs = delta_stats_find(st, t->names[p->col]);
+    if (cs == NULL)
+        return false;
+    if (cs->null_count >= 0 && st->num_records >= 0 && cs->null_count == st->num_records)
+        return true; /* only NULLs: no comparison is true */
+    if (cs->min == NULL || cs->max == NULL)
+        return false;
+    bound lo, hi;
+    size_t ln = strlen(cs->min), hn = strlen(cs->max);
+    const char *l = cs->min, *h = cs->max;
+    if (ln >= 2 && l[0] == '"') {
+        l++;
+        ln -= 2;
+    }
+    if (hn >= 2 && h[0] == '"') {
+        h++;
+        hn -= 2;
+    }
+    return bound_parse(t->types[p->col], l, ln, &lo) && bound_parse(t->types[p->col], h, hn, &hi) &&
+           range_excludes(p, &lo, &hi);
+}
+
+/* Whether a file may hold rows the pruning predicates accept. */
+static bool file_may_match(const sql_tab *t, const delta_file *f)
+{
+    delta_stats st = {0};
+    bool parsed = false, keep = true;
+    for (uint32_t i = 0; i < t->nprune && keep; i++) {
+        const sql_prune *p = &t->prune[i];
+        int k = part_index(t->snap, t->names[p->col]);
+        if (k >= 0) {
+            const char *v = f->part_values[k];
+            bound x;
+            if (v == NULL)
+                keep = false; /* NULL partition: no comparison is true */
+            else if (bound_parse(t->types[p->col], v, strlen(v), &x))
+                keep = !range_excludes(p, &x, &x);
+            continue;
+        }
+        if (f->stats == NULL)
+            continue;
+        if (!parsed) {
+            tarn_err err = TARN_ERR_INIT;
+            if (delta_stats_parse(f->stats, &st, &err) != 0)
+                break; /* unreadable stats prune nothing */
+            parsed = true;
+        }
+        keep = !stats_excludes(t, p, &st);
+    }
+    if (parsed)
+        delta_stats_free(&st);
+    return keep;
+}
+
+/* ---- the source ---- */
+
+typedef struct scan_src {
+    sql_tab *t;
+    delta_snapshot view; /* the snapshot with only the kept files (shallow) */
+    delta_file *kept;
+    delta_scan *ds;
+    pq_scan *ps;
+    pq_predicate preds[SQL_PRUNE_MAX];
+    vec_batch in;     /* what the reader fills: the used columns */
+    vec_batch out;    /* every table column; shallow views of `in` */
+    int32_t *map;     /* table column -> column of `in`, or -1 */
+    vec_col *spare;   /* per table column: a NULL column, or a widened copy */
+    size_t acct;      /* bytes accounted against the budget */
+    exec_budget *bud; /* borrowed */
+} scan_src;
+
+static void scan_src_free(void *p)
+{
+    scan_src *s = p;
+    if (s == NULL)
+        return;
+    delta_scan_close(s->ds);
+    pq_scan_close(s->ps);
+    vec_batch_free(&s->in);
+    for (uint32_t i = 0; s->spare && i < s->t->ncols; i++)
+        vec_col_free(&s->spare[i]);
+    tarn_free(s->spare);
+    tarn_free(s->out.cols);
+    tarn_free(s->map);
+    tarn_free(s->kept);
+    if (s->bud)
+        exec_budget_release(s->bud, s->acct);
+    tarn_free(s);
+}
+
+static int widen(const vec_col *src, vec_col *dst, uint32_t len)
+{
+    vec_col_reset(dst);
+    int rc = 0;
+    for (uint32_t r = 0; r < len && rc == 0; r++) {
+        if (!vec_col_is_valid(src, r)) {
+            rc = vec_col_set_null(dst, r);
+            continue;
+        }
+        if (src->type.id == VEC_I8)
+            ((int32_t *)dst->data)[r] = ((const int8_t *)src->data)[r];
+        else if (src->type.id == VEC_I16)
+            ((int32_t *)dst->data)[r] = ((const int16_t *)src->data)[r];
+        else
+            ((double *)dst->data)[r] = ((const float *)src->data)[r];
+    }
+    dst->len = len;
+    return rc;
+}
+
+/* Makes s->out a view of s->in with every table column. */
+static int scan_compose(scan_src *s)
+{
+    sql_tab *t = s->t;
+    uint32_t len = s->in.len;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        int32_t m = s->map[i];
+        if (m < 0) {
+            s->spare[i].len = len; /* all NULL: validity zeroed at init */
+            s->out.cols[i] = s->spare[i];
+        } else if (s->in.cols[m].type.id != t->types[i].id) {
+            int rc = widen(&s->in.cols[m], &s->spare[i], len);
+            if (rc != 0)
+                return rc;
+            s->out.cols[i] = s->spare[i];
+        } else {
+            s->out.cols[i] = s->in.cols[m];
+        }
+    }
+    s->out.len = len;
+    s->out.cap = s->in.cap;
+    s->out.sel = s->in.sel;
+    s->out.sel_count = s->in.sel_count;
+    s->out.sel_active = s->in.sel_active;
+    return 0;
+}
+
+static int scan_next(void *ctx, const vec_batch **out, tarn_err *err)
+{
+    scan_src *s = ctx;
+    int rc = s->ds ? delta_scan_next(s->ds, &s->in, err) : pq_scan_next(s->ps, &s->in, err);
+    if (rc != 0)
+        return rc;
+    if (s->in.len == 0) {
+        *out = NULL;
+        if (s->ps)
+            s->t->row_groups_skipped = pq_scan_skipped_row_groups(s->ps);
+        return 0;
+    }
+    if ((rc = scan_compose(s)) != 0)
+        return tarn_err_set(err, rc, "scan %s: widen columns", s->t->name);
+    *out = &s->out;
+    return 0;
+}
+
+/* NULL columns for the unread ones, room for widened copies. */
+static int scan_spares(scan_src *s, uint32_t cap)
+{
+    sql_tab *t = s->t;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        bool unread = s->map[i] < 0;
+        bool widened = !unread && t->file_types[i].id != t->types[i].id;
+        if (!unread && !widened)
+            continue;
+        int rc = vec_col_init(&s->spare[i], t->types[i], cap);
+        if (rc == 0 && unread)
+            rc = vec_col_set_null(&s->spare[i], 0);
+        if (rc == 0 && unread)
+            memset(s->spare[i].validity, 0, (cap + 7) / 8);
+        if (rc != 0)
+            return rc;
+        s->acct += vec_col_mem_bytes(&s->spare[i]);
+    }
+    return 0;
+}
+
+static int open_delta(scan_src *s, const char **names, uint32_t n, tarn_err *err)
+{
+    sql_tab *t = s->t;
+    s->view = *t->snap;
+    s->kept = tarn_calloc(t->snap->nfiles ? t->snap->nfiles : 1, sizeof(*s->kept));
+    if (s->kept == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "scan %s", t->name);
+    size_t k = 0;
+    for (size_t i = 0; i < t->snap->nfiles; i++)
+        if (file_may_match(t, &t->snap->files[i]))
+            s->kept[k++] = t->snap->files[i];
+    s->view.files = s->kept;
+    s->view.nfiles = k;
+    t->files_total = t->snap->nfiles;
+    t->files_kept = k;
+    delta_scan_opts o = {.columns = names, .ncols = n};
+    int rc = delta_scan_open(t->dt, &s->view, &o, &s->ds, err);
+    return rc != 0 ? rc : delta_scan_batch_init(s->ds, &s->in);
+}
+
+static int open_pq(scan_src *s, const uint32_t *leaves, uint32_t n, tarn_err *err)
+{
+    sql_tab *t = s->t;
+    uint32_t np = 0;
+    for (uint32_t i = 0; i < t->nprune; i++) {
+        const sql_prune *p = &t->prune[i];
+        /* statistics compare in the file's own type */
+        if (t->file_types[p->col].id == t->types[p->col].id)
+            s->preds[np++] = (pq_predicate){p->col, p->op, &p->value};
+    }
+    pq_scan_opts o = {
+        .columns = leaves, .ncols = n, .keep_dict = true, .preds = s->preds, .npreds = np};
+    int rc = pq_scan_open(t->pf, &o, &s->ps, err);
+    return rc != 0 ? rc : pq_scan_batch_init(s->ps, &s->in);
+}
+
+/* The used columns (at least one: the row count needs a column). */
+static uint32_t used_columns(sql_tab *t, const char **names, uint32_t *leaves, int32_t *map)
+{
+    uint32_t n = 0;
+    bool any = false;
+    for (uint32_t i = 0; i < t->ncols; i++)
+        any |= t->used[i];
+    if (!any && t->ncols > 0)
+        t->used[0] = true;
+    for (uint32_t i = 0; i < t->ncols; i++) {
+        map[i] = t->used[i] ? (int32_t)n : -1;
+        if (t->used[i]) {
+            names[n] = t->names[i];
+            leaves[n++] = i;
+        }
+    }
+    return n;
+}
+
+static int scan_source_fn(void *ctx, const vec_batch **out, tarn_err *err)
+{
+    return scan_next(ctx, out, err);
+}
+
+int sql_tab_scan_open(sql_tab *t, exec_budget *bud, exec_op **out, void **state, tarn_err *err)
+{
+    scan_src *s = tarn_calloc(1, sizeof(*s));
+    const char **names = tarn_calloc(t->ncols + 1, sizeof(*names));
+    uint32_t *leaves = tarn_calloc(t->ncols + 1, sizeof(*leaves));
+    int rc = s && names && leaves ? 0 : tarn_err_set(err, TARN_ENOMEM, "scan %s", t->name);
+    if (rc == 0) {
+        s->t = t;
+        s->map = tarn_calloc(t->ncols + 1, sizeof(*s->map));
+        s->spare = tarn_calloc(t->ncols + 1, sizeof(*s->spare));
+        s->out.cols = tarn_calloc(t->ncols + 1, sizeof(vec_col));
+        s->out.ncols = t->ncols;
+        if (!s->map || !s->spare || !s->out.cols)
+            rc = tarn_err_set(err, TARN_ENOMEM, "scan %s", t->name);
+    }
+    uint32_t n = rc == 0 ? used_columns(t, names, leaves, s->map) : 0;
+    if (rc == 0)
+        rc = t->kind == SQL_TAB_DELTA ? open_delta(s, names, n, err) : open_pq(s, leaves, n, err);
+    if (rc == 0 && (rc = scan_spares(s, s->in.cap)) != 0)
+        tarn_err_set(err, rc, "scan %s", t->name);
+    for (uint32_t i = 0; rc == 0 && i < s->in.ncols; i++)
+        s->acct += vec_col_mem_bytes(&s->in.cols[i]);
+    if (rc == 0 && (rc = exec_budget_reserve(bud, s->acct, "scan batch", err)) != 0)
+        s->acct = 0;
+    if (rc == 0)
+        s->bud = bud;
+    tarn_free(names);
+    tarn_free(leaves);
+    if (rc == 0)
+        rc = exec_source_new(t->types, t->ncols, scan_source_fn, s, bud, out, err);
+    if (rc != 0) {
+        scan_src_free(s);
+        return rc;
+    }
+    *state = s;
+    return 0;
+}
+
+void sql_tab_scan_free(void *state)
+{
+    scan_src_free(state);
+}
