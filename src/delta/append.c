@@ -589,6 +589,8 @@ int delta_append(delta_committer *c, objstore *os, const char *name, const delta
     else if (committed)
         rc = delta_log_publish(c, os, name, *version_out, (const char *)actions.data, actions.len,
                                err);
+    if (rc == 0 && committed)
+        delta_checkpoint_maybe(c, os, name, *version_out);
     if (rc != 0 && committed && opts->crash_point != 2)
         tarn_err_wrap(err, rc,
                       "version %lld is committed; its log file is not written yet "

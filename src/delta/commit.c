@@ -98,6 +98,8 @@ int delta_finish_pending_logs(delta_committer *c, objstore *os, size_t *done_out
      * version is published only after every earlier pending one. */
     for (size_t i = 0; rc == 0 && i < n; i++) {
         rc = finish_one(c, os, &p[i], err);
+        if (rc == 0)
+            delta_checkpoint_maybe(c, os, p[i].table, p[i].version);
         done += rc == 0;
     }
     delta_pending_free(p, n);

@@ -232,6 +232,6 @@ int delta_committer_mem(delta_committer *out)
     if (m == NULL)
         return TARN_ENOMEM;
     *out = (delta_committer){m,           mem_create, mem_commit, mem_log_written,
-                             mem_pending, mem_close,  mem_read};
+                             mem_pending, mem_close,  mem_read,   0};
     return 0;
 }

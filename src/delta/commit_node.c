@@ -280,6 +280,6 @@ int delta_committer_node(node *n, int timeout_ms, delta_committer *out)
     m->n = n;
     m->timeout_ms = timeout_ms > 0 ? timeout_ms : NODE_COMMIT_TIMEOUT_MS_DEFAULT;
     *out = (delta_committer){
-        m, node_create, node_commit, node_log_written, node_pending, node_cm_close, node_read};
+        m, node_create, node_commit, node_log_written, node_pending, node_cm_close, node_read, 0};
     return 0;
 }

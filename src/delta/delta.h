@@ -391,7 +391,13 @@ typedef struct delta_committer {
     void (*close)(void *ctx);
     int (*read)(void *ctx, const char *name, int64_t from, int64_t to, delta_pending **out,
                 size_t *count, int64_t *latest_out, tarn_err *err);
+    /* Writers through this committer write a checkpoint (and
+     * _last_checkpoint) after publishing each version that is a multiple
+     * of this; 0: DELTA_CHECKPOINT_INTERVAL_DEFAULT; negative: never. */
+    int32_t checkpoint_interval;
 } delta_committer;
+
+#define DELTA_CHECKPOINT_INTERVAL_DEFAULT 10
 
 void delta_pending_free(delta_pending *p, size_t count);
 
@@ -670,6 +676,15 @@ int delta_history_managed(delta_committer *c, objstore *os, const char *name, de
                           tarn_err *err);
 int delta_history_log(delta_table *t, delta_history *out, tarn_err *err);
 void delta_history_free(delta_history *h);
+
+/*
+ * Writes the classic checkpoint of snapshot `s` as
+ * `<root>/_delta_log/<version>.checkpoint.parquet` (protocol, metaData,
+ * txns and live adds; README "Writing checkpoints"), then
+ * `_last_checkpoint`. Store, Parquet and memory errors.
+ */
+int delta_checkpoint_write(objstore *os, const char *root_key, const delta_snapshot *s,
+                           tarn_err *err);
 
 /* Writes the log file of every version the committer has and the log
  * lacks (a new leader's duty; README "Crash points"), then marks each

@@ -155,6 +155,8 @@ int delta_commit_publish(const delta_commit_req *q, int64_t *version, bool *comm
                       "version %lld is committed; its log file is not written yet "
                       "(delta_finish_pending_logs writes it)",
                       (long long)*version);
+    else
+        delta_checkpoint_maybe(q->c, q->os, q->name, *version);
     return rc;
 }
 

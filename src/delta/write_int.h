@@ -28,6 +28,10 @@ int delta_pending_parse(const delta_pending *p, delta_commit **out, tarn_err *er
 /* The time of a version the metadata service recorded (managed.c). */
 int64_t delta_recorded_time(const delta_commit *c, objstore *os, const char *name);
 
+/* Writes the checkpoint of `version` when the committer's interval says
+ * so; a failure is logged, never returned (the commit stands). */
+void delta_checkpoint_maybe(delta_committer *c, objstore *os, const char *name, int64_t version);
+
 /* Checks a table name against the catalog's rule. TARN_EINVAL. */
 int delta_name_check(const char *name, tarn_err *err);
 

@@ -294,6 +294,11 @@ static bool not_mult3(int64_t id)
     return id % 3 != 0;
 }
 
+static bool not_mult5(int64_t id)
+{
+    return id % 5 != 0;
+}
+
 static bool odd_or_not_mult3(int64_t id)
 {
     return id % 2 != 0 || id % 3 != 0;
@@ -794,6 +799,132 @@ static void test_history(void **state)
     delta_snapshot_free(s);
 }
 
+/* ---- checkpoints ------------------------------------------------------------- */
+
+static bool have_duckdb(void)
+{
+    return system("command -v node >/dev/null 2>&1") == 0 &&
+           access(DELTA_REPO_ROOT "/node_modules/@duckdb/node-api", F_OK) == 0;
+}
+
+/* DuckDB reads the checkpoint file and finds the snapshot's adds. */
+static void duckdb_checkpoint(fx *f, const char *key, const delta_snapshot *s)
+{
+    if (!have_duckdb()) {
+        print_message("node or @duckdb/node-api not found: DuckDB check skipped\n");
+        return;
+    }
+    tarn_buf w;
+    tarn_buf_init(&w, 1 << 20);
+    assert_int_equal(tarn_buf_append_str(&w, "{\"paths\":["), 0);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        assert_int_equal(tarn_buf_append_str(&w, i ? "," : ""), 0);
+        assert_int_equal(tarn_buf_append_json_str(&w, s->files[i].path, strlen(s->files[i].path)),
+                         0);
+    }
+    assert_int_equal(tarn_buf_append_str(&w, "],\"partitionColumns\":[\"p\"],\"schemaString\":"),
+                     0);
+    assert_int_equal(
+        tarn_buf_append_json_str(&w, s->metadata.schema_string, strlen(s->metadata.schema_string)),
+        0);
+    assert_int_equal(tarn_buf_printf(&w,
+                                     ",\"minReaderVersion\":1,\"minWriterVersion\":2,"
+                                     "\"partitionValue\":\"%s\"}",
+                                     s->files[0].part_values[0]),
+                     0);
+    assert_int_equal(tarn_buf_append_byte(&w, '\0'), 0);
+    /* The expectation goes through a file: it is too long for a shell word. */
+    char exp_path[1024], cmd[4096];
+    snprintf(exp_path, sizeof(exp_path), "%s/expected.json", f->dir);
+    FILE *fp = fopen(exp_path, "w");
+    assert_non_null(fp);
+    fputs((const char *)w.data, fp);
+    fclose(fp);
+    snprintf(cmd, sizeof(cmd),
+             "cd '%s' && node tests/unit/delta/data/duckdb_checkpoint.mjs '%s/%s' \"$(cat '%s')\"",
+             DELTA_REPO_ROOT, f->dir, key, exp_path);
+    assert_int_equal(system(cmd), 0);
+    tarn_buf_free(&w);
+}
+
+static void same_files(const delta_snapshot *a, const delta_snapshot *b)
+{
+    assert_int_equal(a->version, b->version);
+    assert_int_equal(a->nfiles, b->nfiles);
+    for (size_t i = 0; i < a->nfiles; i++) {
+        assert_string_equal(a->files[i].path, b->files[i].path);
+        assert_int_equal(a->files[i].size_bytes, b->files[i].size_bytes);
+        assert_string_equal(a->files[i].stats, b->files[i].stats);
+        for (size_t p = 0; p < a->metadata.n_partition_columns; p++)
+            assert_string_equal(a->files[i].part_values[p], b->files[i].part_values[p]);
+    }
+    assert_string_equal(a->metadata.schema_string, b->metadata.schema_string);
+}
+
+static void test_checkpoint_write(void **state)
+{
+    fx *f = *state;
+    create(f, "cp", true);
+    for (int i = 0; i < 9; i++)
+        append_rows(f, "cp", 1 + 2 * i, 2);
+    objstore_info info;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(objstore_head(f->os, "tables/cp/_delta_log/_last_checkpoint", &info, &err),
+                     TARN_ENOENT);
+    /* Version 10 is a delete: the checkpoint holds the state after it. */
+    delta_snapshot *s9 = managed(f, "cp", -1);
+    del_ctx dc = {.mod = 5};
+    delta_delete_opts o = {.rows = del_rows, .ctx = &dc};
+    delta_write_result wr;
+    assert_int_equal(delta_delete(&f->c, f->os, "cp", s9, &o, &wr, &err), 0);
+    assert_int_equal(wr.version, 10);
+    const char *key = "tables/cp/_delta_log/00000000000000000010.checkpoint.parquet";
+    assert_int_equal(objstore_head(f->os, key, &info, &err), 0);
+    tarn_buf hint;
+    tarn_buf_init(&hint, 4096);
+    assert_int_equal(
+        objstore_get(f->os, "tables/cp/_delta_log/_last_checkpoint", 4096, &hint, &err), 0);
+    assert_non_null(strstr((const char *)hint.data, "\"version\":10"));
+    tarn_buf_free(&hint);
+    append_rows(f, "cp", 100, 2); /* version 11 after the checkpoint */
+    /* Our log reader starts from the checkpoint and agrees with the catalog. */
+    delta_table *t = NULL;
+    delta_snapshot *logged = NULL, *at10 = NULL;
+    assert_int_equal(delta_table_open(f->os, "tables/cp", &t, &err), 0);
+    assert_int_equal(delta_snapshot_latest(t, &logged, &err), 0);
+    assert_int_equal(logged->checkpoint_version, 10);
+    delta_snapshot *m11 = managed(f, "cp", -1), *m10 = managed(f, "cp", 10);
+    same_files(logged, m11);
+    assert_int_equal(delta_snapshot_at_version(t, 10, &at10, &err), 0);
+    same_files(at10, m10);
+    assert_int_equal(at10->checkpoint_version, 10);
+    /* With the JSON before it gone, the checkpoint alone rebuilds version 10. */
+    for (int v = 0; v <= 10; v++) {
+        char k[128];
+        snprintf(k, sizeof(k), "tables/cp/_delta_log/%020d.json", v);
+        assert_int_equal(objstore_del(f->os, k, &err), 0);
+    }
+    delta_snapshot *again = NULL;
+    assert_int_equal(delta_snapshot_latest(t, &again, &err), 0);
+    same_files(again, m11);
+    dt_rows got = {0}, want = {0};
+    rows_of(f, "cp", again, &got);
+    want_rows(&want, 1, 18, not_mult5);
+    want_rows(&want, 100, 101, NULL);
+    dt_rows_sort(&want);
+    dt_rows_assert_equal(&got, &want, "rows through the checkpoint");
+    dt_rows_free(&got);
+    dt_rows_free(&want);
+    duckdb_checkpoint(f, key, m10);
+    delta_snapshot_free(again);
+    delta_snapshot_free(logged);
+    delta_snapshot_free(at10);
+    delta_snapshot_free(m10);
+    delta_snapshot_free(m11);
+    delta_snapshot_free(s9);
+    delta_table_close(t);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -809,6 +940,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_optimize_races, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_write, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
