@@ -4,6 +4,8 @@
 //   node bench/parquet/duck.js scan FILE RUNS THREADS [COL...]  timed scan
 //   node bench/parquet/duck.js sums FILE [COL...]           exact checksums
 //   node bench/parquet/duck.js report DIR                   the table
+//   node bench/parquet/duck.js write IN OUT RUNS THREADS    timed COPY ... TO (snappy)
+//   node bench/parquet/duck.js wreport DIR                  the write table
 // The timed query folds every chosen column as bench_parquet_scan does:
 // count(*), integers summed, doubles summed, dates summed as days since
 // 1970, strings' lengths summed (strlen). The exact checksums: integers and
@@ -132,8 +134,66 @@ function report(dir) {
   process.exit(bad);
 }
 
+// The table of IN loaded into DuckDB's memory (untimed), then RUNS timed
+// COPY ... TO OUT (FORMAT parquet, COMPRESSION snappy) with THREADS threads;
+// the same lines as bench_parquet_write prints.
+async function write(input, out, runs, threads) {
+  const c = await connect(threads);
+  await c.run(`CREATE TABLE t AS SELECT * FROM read_parquet('${input}')`);
+  const ms = [], cpu = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint(), c0 = process.cpuUsage();
+    await c.run(`COPY t TO '${out}' (FORMAT parquet, COMPRESSION snappy)`);
+    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    const cu = process.cpuUsage(c0);
+    cpu.push((cu.user + cu.system) / 1e3);
+  }
+  const s = [...ms].sort((a, b) => a - b);
+  const rows = (await c.runAndReadAll('SELECT count(*) FROM t')).getRows()[0][0];
+  console.log(`time_ms,${s[Math.floor(runs / 2)].toFixed(1)},${s[0].toFixed(1)},` +
+              ms.map((x) => x.toFixed(1)).join(','));
+  console.log(`cpu_ms,${median(cpu).toFixed(1)}`);
+  console.log(`rows,${rows}`);
+  console.log(`out_bytes,${fs.statSync(out).size}`);
+}
+
+// DIR holds wtarn-r<round>.out, wduck-t<threads>-r<round>.out and
+// wsums-in.out / wsums-tarn.out (checksums of the input and of our output).
+function wreport(dir) {
+  const row = (who, stem) => {
+    const med = overRounds(dir, stem, 'time_ms');
+    const files = fs.readdirSync(dir).filter((f) => f.startsWith(stem + '-r')).sort();
+    const mins = files.map((f) => Number(lines(`${dir}/${f}`, 'time_ms')[0][1]));
+    const cpu = median(overRounds(dir, stem, 'cpu_ms'));
+    const rows = Number(lines(`${dir}/${files[0]}`, 'rows')[0][0]);
+    const out = Number(lines(`${dir}/${files[0]}`, 'out_bytes')[0][0]);
+    const ms = median(med);
+    console.log(`| ${who.padEnd(22)} | ${ms.toFixed(1).padStart(9)} | ` +
+                `${Math.min(...mins).toFixed(1).padStart(8)} | ${cpu.toFixed(1).padStart(9)} | ` +
+                `${(rows / ms / 1e3).toFixed(2).padStart(7)} | ${(out / 1e6).toFixed(1).padStart(6)} |`);
+    return { med, mins };
+  };
+  console.log('| engine                 | median ms |   min ms |    cpu ms | Mrows/s | out MB |');
+  console.log('|------------------------|-----------|----------|-----------|---------|--------|');
+  const ours = row('tarn 1 thread', 'wtarn');
+  for (const th of [1, 2]) {
+    const d = row(`duckdb ${th} thread${th > 1 ? 's' : ''}`, `wduck-t${th}`);
+    const per = d.med.map((x, k) => (x / ours.med[k]).toFixed(2)).join(' ');
+    console.log(`  duckdb ${th} thr / tarn: median ${(median(d.med) / median(ours.med)).toFixed(2)}x, ` +
+                `min ${(Math.min(...d.mins) / Math.min(...ours.mins)).toFixed(2)}x ` +
+                `(rounds: ${per}; above 1 means tarn is faster)`);
+  }
+  const a = lines(`${dir}/wsums-in.out`, 'sum'), b = lines(`${dir}/wsums-tarn.out`, 'sum');
+  const same = a.length > 0 && a.length === b.length && a.every((x, i) => x[1] === b[i][1]);
+  console.log(same ? `checksums of Tarn's output equal the input's (${a.length} columns, read by DuckDB)`
+                   : 'CHECKSUM MISMATCH between the input and the file Tarn wrote');
+  process.exit(same ? 0 : 1);
+}
+
 const [mode, ...a] = process.argv.slice(2);
 const main = mode === 'gen' ? gen(Number(a[0]), a[1])
+  : mode === 'write' ? write(a[0], a[1], Number(a[2]), Number(a[3]))
+  : mode === 'wreport' ? wreport(a[0])
   : mode === 'scan' ? scan(a[0], Number(a[1]), Number(a[2]), a.slice(3))
   : mode === 'sums' ? sums(a[0], a.slice(1)) : report(a[0]);
 Promise.resolve(main).catch((e) => { console.error(e); process.exit(1); });

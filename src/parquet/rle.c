@@ -11,6 +11,7 @@
  *   h & 1 == 1 bit-packed run: (h >> 1) groups of 8 values, each group
  *              bw bytes, values packed LSB first
  */
+#include "base/assert.h"
 #include "parquet/pq_int.h"
 
 #include <string.h>
@@ -261,12 +262,21 @@ static int put_packed(const uint32_t *v, uint32_t n, int bw, tarn_buf *out)
     if (rc != 0)
         return rc;
     uint8_t *dst = out->data + out->len;
-    memset(dst, 0, nbytes);
-    size_t bit = 0;
-    for (uint32_t i = 0; i < n; i++)
-        for (int b = 0; b < bw; b++, bit++)
-            if ((v[i] >> b) & 1)
-                dst[bit >> 3] |= (uint8_t)(1u << (bit & 7));
+    /* LSB first through a 64-bit accumulator: bw <= 32, so at most 39 bits
+     * are pending after adding a value. */
+    uint64_t acc = 0, mask = bw == 32 ? 0xffffffffu : ((uint64_t)1 << bw) - 1;
+    int nbits = 0;
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        acc |= ((uint64_t)v[i] & mask) << nbits;
+        nbits += bw;
+        while (nbits >= 8) {
+            dst[k++] = (uint8_t)acc;
+            acc >>= 8;
+            nbits -= 8;
+        }
+    }
+    TARN_ASSERT(k == nbytes && nbits == 0); /* n is a multiple of 8 */
     out->len += nbytes;
     return 0;
 }

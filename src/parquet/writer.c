@@ -63,6 +63,10 @@ typedef struct wcol {
     uint32_t dict_count, dict_off_cap;
     uint32_t *slots; /* hash table: entry index + 1, or 0 */
     uint32_t nslots;
+    /* Input in dictionary form (vec_dict codes): code -> entry, valid where
+     * cm_stamp[code] == cm_gen. cm_gen moves on with every batch and every
+     * dictionary reset, so a code is hashed once per batch. */
+    uint32_t *cm_stamp, *cm_entry, cm_cap, cm_gen;
     /* finished pages of the current chunk */
     tarn_buf chunk;
     int64_t chunk_values, chunk_uncompressed;
@@ -234,8 +238,38 @@ static int stats_add(const wcol *c, wstats *s, const uint8_t *p, size_t n)
 
 /* ---- the dictionary ---- */
 
+/* Invalidates the code cache (the entries it points at are gone). */
+static void code_cache_bump(wcol *c)
+{
+    if (++c->cm_gen == 0) { /* wrapped: forget every stamp */
+        if (c->cm_stamp)
+            memset(c->cm_stamp, 0, (size_t)c->cm_cap * sizeof(uint32_t));
+        c->cm_gen = 1;
+    }
+}
+
+/* Makes room in the code cache for `count` codes, for a new batch. */
+static int code_cache_prepare(wcol *c, uint32_t count)
+{
+    code_cache_bump(c);
+    if (count <= c->cm_cap)
+        return 0;
+    uint32_t *st = tarn_realloc(c->cm_stamp, (size_t)count * sizeof(uint32_t));
+    if (st == NULL)
+        return TARN_ENOMEM;
+    c->cm_stamp = st;
+    uint32_t *en = tarn_realloc(c->cm_entry, (size_t)count * sizeof(uint32_t));
+    if (en == NULL)
+        return TARN_ENOMEM;
+    c->cm_entry = en;
+    memset(st + c->cm_cap, 0, (size_t)(count - c->cm_cap) * sizeof(uint32_t));
+    c->cm_cap = count;
+    return 0;
+}
+
 static void dict_reset(pq_writer *w, wcol *c)
 {
+    code_cache_bump(c);
     tarn_buf_reset(&c->dict);
     c->dict_count = 0;
     if (c->slots)
@@ -251,6 +285,18 @@ static const uint8_t *dict_entry(const wcol *c, uint32_t i, size_t *n)
     return c->dict.data + c->dict_off[i];
 }
 
+/* Hash of an entry's PLAIN bytes: 4- and 8-byte values (the fixed-width
+ * types) through an integer mixer, which costs a fraction of the byte hash. */
+static uint32_t entry_hash(const uint8_t *p, size_t n)
+{
+    if (n == 8 || n == 4) {
+        uint64_t x = 0;
+        memcpy(&x, p, n);
+        return (uint32_t)tarn_mix64(x);
+    }
+    return (uint32_t)tarn_hash64(p, n, 0);
+}
+
 static int dict_grow(wcol *c)
 {
     uint32_t n = c->nslots ? c->nslots * 2 : 1024;
@@ -260,7 +306,7 @@ static int dict_grow(wcol *c)
     for (uint32_t i = 0; i < c->dict_count; i++) {
         size_t len;
         const uint8_t *e = dict_entry(c, i, &len);
-        uint32_t h = (uint32_t)tarn_hash64(e, len, 0) & (n - 1);
+        uint32_t h = entry_hash(e, len) & (n - 1);
         while (slots[h])
             h = (h + 1) & (n - 1);
         slots[h] = i + 1;
@@ -277,7 +323,7 @@ static int dict_lookup(wcol *c, const uint8_t *p, size_t n, uint32_t *out)
     int rc;
     if ((size_t)(c->dict_count + 1) * 2 > c->nslots && (rc = dict_grow(c)) != 0)
         return rc;
-    uint32_t h = (uint32_t)tarn_hash64(p, n, 0) & (c->nslots - 1);
+    uint32_t h = entry_hash(p, n) & (c->nslots - 1);
     for (; c->slots[h]; h = (h + 1) & (c->nslots - 1)) {
         size_t len;
         const uint8_t *e = dict_entry(c, c->slots[h] - 1, &len);
@@ -316,6 +362,7 @@ static int dict_fallback(wcol *c)
     }
     c->idx_len = 0;
     c->dict_on = false;
+    code_cache_bump(c);
     return 0;
 }
 
@@ -596,6 +643,15 @@ static int append_level(pq_writer *w, wcol *c, const vec_col *v, uint32_t r, uin
         c->chunk_st.nulls++;
         return 0;
     }
+    /* A code of a dictionary-form input seen before in this batch: its
+     * entry is known (and its value checked and in the statistics). */
+    bool coded = c->dict_on && v->dict != NULL && v->codes[r] < c->cm_cap;
+    if (coded && c->cm_stamp[v->codes[r]] == c->cm_gen) {
+        rc = grow_u32(&c->idx, &c->idx_cap, c->idx_len + 1);
+        if (rc == 0)
+            c->idx[c->idx_len++] = c->cm_entry[v->codes[r]];
+        return rc;
+    }
     uint8_t tmp[16];
     const uint8_t *p;
     size_t n;
@@ -603,7 +659,10 @@ static int append_level(pq_writer *w, wcol *c, const vec_col *v, uint32_t r, uin
     /* A STRING column promises UTF-8; readers (ours, DuckDB) refuse less. */
     if (c->spec.type.id == VEC_STRING && !pq_utf8_valid(p, n))
         return TARN_EINVAL;
-    if ((rc = stats_add(c, &c->chunk_st, p, n)) != 0)
+    /* With a dictionary, statistics need only its new entries: they cover
+     * every value of the chunk (the dictionary and the chunk's statistics
+     * reset together). */
+    if (!c->dict_on && (rc = stats_add(c, &c->chunk_st, p, n)) != 0)
         return rc;
     uint8_t pre[4];
     bool ba = c->physical == PQ_BYTE_ARRAY;
@@ -621,15 +680,21 @@ static int append_level(pq_writer *w, wcol *c, const vec_col *v, uint32_t r, uin
             if (n)
                 memcpy(e + 4, p, n);
         }
-        uint32_t k = 0;
+        uint32_t k = 0, before = c->dict_count;
         rc = dict_lookup(c, ba ? e : p, ba ? n + 4 : n, &k);
         if (e != stack && e != NULL)
             tarn_free(e);
+        if (rc == 0 && c->dict_count > before)
+            rc = stats_add(c, &c->chunk_st, p, n);
         if (rc == 0)
             rc = grow_u32(&c->idx, &c->idx_cap, c->idx_len + 1);
         if (rc != 0)
             return rc;
         c->idx[c->idx_len++] = k;
+        if (coded) {
+            c->cm_stamp[v->codes[r]] = c->cm_gen;
+            c->cm_entry[v->codes[r]] = k;
+        }
         if (c->dict.len > w->o.dict_max_bytes)
             rc = dict_fallback(c);
     } else {
@@ -1306,6 +1371,10 @@ static int append_rows(pq_writer *w, wcol *c, const vec_batch *b, uint32_t start
         if (nd->n.kind == PQ_NODE_STRUCT && nd->bcol >= 0)
             x.present[s] = col_level(&b->cols[nd->bcol], nd->depth);
     }
+    const vec_col *leaf = x.lv[w->nodes[c->path[c->path_len - 1]].depth];
+    int prc = leaf->dict ? code_cache_prepare(c, leaf->dict->count) : 0;
+    if (prc != 0)
+        return tarn_err_set(err, prc, "column '%s'", c->spec.name);
     for (uint32_t k = start; k < end; k++) {
         int rc = append_row(&x, b->sel_active ? b->sel[k] : k);
         if (rc == TARN_EINVAL)
@@ -1419,6 +1488,8 @@ static void wcol_free(wcol *c)
     tarn_free(c->idx);
     tarn_free(c->dict_off);
     tarn_free(c->slots);
+    tarn_free(c->cm_stamp);
+    tarn_free(c->cm_entry);
     tarn_buf_free(&c->plain);
     tarn_buf_free(&c->dict);
     tarn_buf_free(&c->chunk);
