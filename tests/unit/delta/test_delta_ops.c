@@ -404,7 +404,8 @@ static void assert_no_orphans(fx *f, const char *name)
     assert_int_equal(objstore_list(f->os, prefix, NULL, OBJSTORE_LIST_MAX, &pg, &err), 0);
     for (size_t i = 0; i < pg.count; i++) {
         const char *k = pg.entries[i].key;
-        if (strlen(k) < 8 || strcmp(k + strlen(k) - 8, ".parquet") != 0)
+        if (strlen(k) < 8 || strcmp(k + strlen(k) - 8, ".parquet") != 0 ||
+            strstr(k, "/_delta_log/") != NULL)
             continue;
         bool found = false;
         for (size_t j = 0; j < seen.n && !found; j++)
