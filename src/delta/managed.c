@@ -76,6 +76,8 @@ typedef struct managed_walk {
     int64_t timestamp_ms; /* INT64_MAX: no time bound */
     delta_replay r;
     int64_t version, ts, prev_ts;
+    int64_t from; /* first version to replay (after a checkpoint) */
+    int64_t cp;   /* the checkpoint the replay started from, or -1 */
 } managed_walk;
 
 /* Applies one recorded version unless its (increasing) time is past the
@@ -108,13 +110,18 @@ static int walk_one(managed_walk *w, const delta_pending *p, bool *stop, tarn_er
  * DELTA_READ_VERSIONS_MAX at a time. */
 static int walk(managed_walk *w, tarn_err *err)
 {
-    int64_t next = 0, latest = -1, to = w->to;
+    int64_t next = w->from, latest = -1, to = w->to;
     bool stop = false;
     int rc = 0;
     while (rc == 0 && !stop && (to < 0 || next <= to)) {
         delta_pending *p = NULL;
         size_t n = 0;
         rc = w->c->read(w->c->ctx, w->name, next, to, &p, &n, &latest, err);
+        if (rc == TARN_ENOENT && to < 0 && w->version >= 0 && latest >= 0 && next > latest) {
+            tarn_err_clear(err); /* the checkpoint is the latest version */
+            rc = 0;
+            break;
+        }
         if (rc == TARN_ENOENT && to >= 0 && latest >= 0 && to > latest)
             rc = tarn_err_set(err, TARN_ENOENT, "version %lld does not exist (latest is %lld)",
                               (long long)to, (long long)latest);
@@ -133,6 +140,51 @@ static int walk(managed_walk *w, tarn_err *err)
     return rc;
 }
 
+/* One recorded version, parsed. */
+static int read_one(managed_walk *w, int64_t v, delta_commit **out, tarn_err *err)
+{
+    delta_pending *p = NULL;
+    size_t n = 0;
+    int64_t latest;
+    int rc = w->c->read(w->c->ctx, w->name, v, v, &p, &n, &latest, err);
+    if (rc == 0 && n != 1)
+        rc = tarn_err_set(err, TARN_ENOENT, "version %lld", (long long)v);
+    if (rc == 0)
+        rc = delta_pending_parse(&p[0], out, err);
+    delta_pending_free(p, n);
+    return rc;
+}
+
+/* Starts the replay from the checkpoint `_last_checkpoint` names, when it
+ * is at or before the version wanted and belongs to this table (its
+ * metaData.id is version 0's: a table dropped and created again under the
+ * same name may have left an old one). Any problem: replay from 0. */
+static void start_at_checkpoint(managed_walk *w)
+{
+    char root[DELTA_TABLE_NAME_MAX + 16];
+    snprintf(root, sizeof(root), "tables/%s", w->name);
+    delta_table *t = NULL;
+    tarn_err err = TARN_ERR_INIT;
+    if (delta_table_open_root(w->os, root, &t, &err) != 0)
+        return;
+    int64_t cp = delta_last_checkpoint(t);
+    delta_commit *v0 = NULL, *at = NULL;
+    bool ok = cp > 0 && (w->to < 0 || cp <= w->to) && read_one(w, 0, &v0, &err) == 0 &&
+              v0->metadata != NULL && read_one(w, cp, &at, &err) == 0 &&
+              delta_checkpoint_load(t, &(delta_cp){cp, 1, 1}, &w->r, &err) == 0 &&
+              w->r.metadata != NULL && strcmp(w->r.metadata->id, v0->metadata->id) == 0;
+    if (ok) {
+        w->from = cp + 1;
+        w->cp = w->version = cp;
+        w->ts = w->prev_ts = delta_recorded_time(at, w->os, w->name);
+    } else {
+        delta_replay_free(&w->r);
+    }
+    delta_commit_free(v0);
+    delta_commit_free(at);
+    delta_table_close(t);
+}
+
 static int managed_snapshot(delta_committer *c, objstore *os, const char *name, int64_t version,
                             int64_t timestamp_ms, delta_snapshot **out, tarn_err *err)
 {
@@ -148,13 +200,17 @@ static int managed_snapshot(delta_committer *c, objstore *os, const char *name, 
                       .to = version,
                       .timestamp_ms = timestamp_ms,
                       .version = -1,
-                      .prev_ts = INT64_MIN};
+                      .prev_ts = INT64_MIN,
+                      .cp = -1};
+    /* Time travel by timestamp needs every version's time: no shortcut. */
+    if (timestamp_ms == INT64_MAX)
+        start_at_checkpoint(&w);
     rc = walk(&w, err);
     delta_snapshot *s = rc == 0 ? tarn_calloc(1, sizeof(*s)) : NULL;
     if (rc == 0 && s == NULL)
         rc = tarn_err_set(err, TARN_ENOMEM, "snapshot");
     if (rc == 0) {
-        s->checkpoint_version = -1;
+        s->checkpoint_version = w.cp;
         s->timestamp_ms = w.ts;
         rc = delta_replay_finish(&w.r, w.version, s, err);
     }

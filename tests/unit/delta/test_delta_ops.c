@@ -894,7 +894,15 @@ static void test_checkpoint_write(void **state)
     assert_int_equal(delta_table_open(f->os, "tables/cp", &t, &err), 0);
     assert_int_equal(delta_snapshot_latest(t, &logged, &err), 0);
     assert_int_equal(logged->checkpoint_version, 10);
-    delta_snapshot *m11 = managed(f, "cp", -1), *m10 = managed(f, "cp", 10);
+    delta_snapshot *m11 = managed(f, "cp", -1), *m10 = managed(f, "cp", 10), *full = NULL;
+    /* The catalog's snapshot starts from the checkpoint too; by timestamp
+     * it replays every version: the same files either way. */
+    assert_int_equal(m11->checkpoint_version, 10);
+    assert_int_equal(
+        delta_managed_snapshot_at_timestamp(&f->c, f->os, "cp", INT64_MAX - 1, &full, &err), 0);
+    assert_int_equal(full->checkpoint_version, -1);
+    same_files(full, m11);
+    delta_snapshot_free(full);
     same_files(logged, m11);
     assert_int_equal(delta_snapshot_at_version(t, 10, &at10, &err), 0);
     same_files(at10, m10);
