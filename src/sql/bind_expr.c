@@ -547,9 +547,18 @@ static int arith_type(sql_bctx *c, const sql_node *n, sql_bx *a, sql_bx *b, vec_
 static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
 {
     sql_op op = n->u.binary.op;
-    if (op == SQL_OP_MOD || op == SQL_OP_CONCAT)
+    const sql_node *l = n->u.binary.left, *r = n->u.binary.right;
+    if (op == SQL_OP_CONCAT)
+        return sql_bind_concat_op(c, n, x);
+    if (op == SQL_OP_MOD)
         return sql_bind_fail(c->b, TARN_ENOTSUP, n->op_pos,
-                             "operator %s is not evaluated by the executor yet", sql_op_sql(op));
+                             "operator %% is not evaluated by the executor yet");
+    bool riv = r->kind == SQL_LITERAL && r->u.lit.kind == SQL_LIT_INTERVAL;
+    bool liv = l->kind == SQL_LITERAL && l->u.lit.kind == SQL_LIT_INTERVAL;
+    if ((op == SQL_OP_ADD || op == SQL_OP_SUB) && riv)
+        return sql_bind_interval_arith(c, n, l, r, x);
+    if (op == SQL_OP_ADD && liv)
+        return sql_bind_interval_arith(c, n, r, l, x);
     sql_bx a, b;
     vec_type_info t;
     int rc = bind_pair(c, n->u.binary.left, n->u.binary.right, &a, &b);
@@ -816,11 +825,21 @@ static int bind_cast(sql_bctx *c, const sql_node *n, sql_bx *x)
     tarn_err err = TARN_ERR_INIT;
     if (sql_type_to_vec(&n->u.cast.type, &t, &err) != 0)
         return sql_bind_fail(c->b, err.code, n->u.cast.type.pos, "%s", tarn_err_msg(&err));
-    t = sql_compute_type(t);
     int rc = sql_bind_expr(c, n->u.cast.arg, x);
     if (rc != 0)
         return rc;
-    return sql_bx_as(c, x, t, n->op_pos);
+    vec_type_info wide = sql_compute_type(t);
+    if (!sql_type_equal(wide, t) && x->lc != SQL_LC_NULL) {
+        /* CAST to TINYINT/SMALLINT/REAL checks the range, then widens to
+         * what the kernels compute with. */
+        if ((rc = sql_bx_as(c, x, x->t, n->op_pos)) != 0)
+            return rc;
+        x->j = sql_cast_json(x->j, x->t, t);
+        x->t = t;
+        if (x->j == NULL)
+            return sql_bind_oom(c->b);
+    }
+    return sql_bx_as(c, x, wide, n->op_pos);
 }
 
 /* ---- calls ---- */
@@ -962,8 +981,8 @@ static int bind_coalesce(sql_bctx *c, const sql_node *n, sql_bx *x)
 }
 
 static const char *const known_functions[] = {
-    "count",  "sum",    "min",    "max",        "avg",       "coalesce", "lower", "upper",
-    "length", "substr", "concat", "date_trunc", "substring", "extract",  NULL};
+    "count",  "sum",    "min",    "max", "avg",   "coalesce",   "lower",     "upper",
+    "length", "substr", "concat", "abs", "round", "date_trunc", "substring", NULL};
 
 static int bind_call(sql_bctx *c, const sql_node *n, sql_bx *x)
 {
@@ -975,11 +994,9 @@ static int bind_call(sql_bctx *c, const sql_node *n, sql_bx *x)
                              n->u.call.name.text);
     if (strcmp(f, "coalesce") == 0)
         return bind_coalesce(c, n, x);
-    for (size_t i = 0; known_functions[i]; i++)
-        if (strcmp(f, known_functions[i]) == 0)
-            return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos,
-                                 "function %s() is not evaluated by the executor yet",
-                                 n->u.call.name.text);
+    int rc = sql_bind_scalar_fn(c, n, x);
+    if (rc != 1)
+        return rc;
     sql_bind_fail(c->b, TARN_ENOENT, n->pos, "unknown function %s()", n->u.call.name.text);
     size_t nk = sizeof(known_functions) / sizeof(known_functions[0]) - 1;
     sql_bind_suggest(c->b, f, known_functions, nk);
@@ -1053,8 +1070,7 @@ int sql_bind_expr(sql_bctx *c, const sql_node *n, sql_bx *x)
     case SQL_CALL:
         return bind_call(c, n, x);
     case SQL_EXTRACT:
-        return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos,
-                             "extract() is not evaluated by the executor yet");
+        return sql_bind_extract(c, n, x);
     case SQL_STAR:
         return sql_bind_fail(c->b, TARN_EINVAL, n->pos,
                              "* is only allowed as a select item "

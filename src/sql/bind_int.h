@@ -69,6 +69,13 @@ int sql_bx_as(sql_bctx *c, sql_bx *x, vec_type_info t, sql_pos pos);
 int sql_unify(sql_bctx *c, sql_bx *a, sql_bx *b, sql_pos pos, vec_type_info *out);
 void sql_bx_free(sql_bx *x);
 bool sql_node_has_agg(const sql_node *n);
+/* bind_func.c: scalar functions (1: unknown name), extract, ||, and
+ * date +/- INTERVAL. */
+int sql_bind_scalar_fn(sql_bctx *c, const sql_node *n, sql_bx *x);
+int sql_bind_extract(sql_bctx *c, const sql_node *n, sql_bx *x);
+int sql_bind_concat_op(sql_bctx *c, const sql_node *n, sql_bx *x);
+int sql_bind_interval_arith(sql_bctx *c, const sql_node *n, const sql_node *d, const sql_node *iv,
+                            sql_bx *x);
 bool sql_is_agg_name(const char *folded);
 
 #endif
