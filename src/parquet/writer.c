@@ -34,6 +34,10 @@
 
 #define MAX_BUF ((size_t)1 << 31)
 
+/* PLAIN values are little endian; le_signed and the dictionary's integer
+ * hash read them in place. */
+TARN_STATIC_ASSERT(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "little-endian host required");
+
 typedef struct wstats {
     int64_t nulls;
     bool has;
@@ -160,6 +164,16 @@ static void value_bytes(const wcol *c, const vec_col *v, uint32_t r, uint8_t tmp
 
 static int64_t le_signed(const uint8_t *p, size_t n)
 {
+    if (n == 8) { /* the common widths without a loop (little-endian host) */
+        int64_t x;
+        memcpy(&x, p, 8);
+        return x;
+    }
+    if (n == 4) {
+        int32_t x;
+        memcpy(&x, p, 4);
+        return x;
+    }
     uint64_t v = 0;
     for (size_t i = 0; i < n; i++)
         v |= (uint64_t)p[i] << (8 * i);
@@ -285,6 +299,40 @@ static const uint8_t *dict_entry(const wcol *c, uint32_t i, size_t *n)
     return c->dict.data + c->dict_off[i];
 }
 
+/* memcmp for the common fixed widths without a call. */
+static inline bool bytes_equal(const uint8_t *a, const uint8_t *b, size_t n)
+{
+    if (n == 8) {
+        uint64_t x, y;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        return x == y;
+    }
+    if (n == 4) {
+        uint32_t x, y;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        return x == y;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
+/* Appends n bytes to b; 4- and 8-byte values (most PLAIN values) without
+ * a call once there is room. */
+static inline int buf_put(tarn_buf *b, const uint8_t *p, size_t n)
+{
+    if (b->data == NULL || b->cap - b->len <= n)
+        return tarn_buf_append(b, p, n);
+    if (n == 8)
+        memcpy(b->data + b->len, p, 8);
+    else if (n == 4)
+        memcpy(b->data + b->len, p, 4);
+    else
+        memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
 /* Hash of an entry's PLAIN bytes: 4- and 8-byte values (the fixed-width
  * types) through an integer mixer, which costs a fraction of the byte hash. */
 static uint32_t entry_hash(const uint8_t *p, size_t n)
@@ -327,7 +375,7 @@ static int dict_lookup(wcol *c, const uint8_t *p, size_t n, uint32_t *out)
     for (; c->slots[h]; h = (h + 1) & (c->nslots - 1)) {
         size_t len;
         const uint8_t *e = dict_entry(c, c->slots[h] - 1, &len);
-        if (len == n && memcmp(e, p, n) == 0) {
+        if (len == n && bytes_equal(e, p, n)) {
             *out = c->slots[h] - 1;
             return 0;
         }
@@ -698,12 +746,14 @@ static int append_level(pq_writer *w, wcol *c, const vec_col *v, uint32_t r, uin
         if (c->dict.len > w->o.dict_max_bytes)
             rc = dict_fallback(c);
     } else {
-        rc = ba ? tarn_buf_append(&c->plain, pre, 4) : 0;
+        rc = ba ? buf_put(&c->plain, pre, 4) : 0;
         if (rc == 0 && n)
-            rc = tarn_buf_append(&c->plain, p, n);
+            rc = buf_put(&c->plain, p, n);
     }
     return rc;
 }
+
+#define PAGE_CHECK_ROWS 16
 
 /* What shred reads for one leaf and one batch: the leaf column's levels
  * (lv[i] the list column of depth i, lv[depth] the values) and, per path
@@ -765,9 +815,19 @@ static int shred(shred_ctx *x, uint32_t s, uint32_t e, uint32_t d, uint32_t r)
 static int append_row(shred_ctx *x, uint32_t row)
 {
     wcol *c = x->c;
-    int rc = shred(x, 0, row, 0, 0);
-    c->page_rows++;
-    if (rc == 0 && page_estimate(c) >= x->w->o.page_bytes)
+    int rc;
+    if (c->path_len == 1) { /* a top-level leaf: one level per row */
+        const vec_col *v = x->lv[0];
+        bool valid = vec_col_is_valid(v, row);
+        if (!valid && c->max_def == 0)
+            return TARN_EINVAL;
+        rc = append_level(x->w, c, v, row, 0, valid ? c->max_def : 0);
+    } else {
+        rc = shred(x, 0, row, 0, 0);
+    }
+    /* The page size is looked at every PAGE_CHECK_ROWS rows (pages end
+     * between rows and may pass page_bytes by that many rows). */
+    if (rc == 0 && ++c->page_rows % PAGE_CHECK_ROWS == 0 && page_estimate(c) >= x->w->o.page_bytes)
         rc = flush_page(x->w, c);
     return rc;
 }
