@@ -10,6 +10,10 @@
  *   "YYYY-MM-DD HH:MM:SS[.fff...]" with "+00" when UTC-adjusted; BLOB as a
  *   string with non-printable bytes as \xNN. The `csv` and `table` formats
  *   use the same text, unquoted where the format allows.
+ * Rows print by top-level field: structs as objects, lists as arrays, maps
+ * as arrays of {"key": ..., "value": ...}, nested as deep as the file (see
+ * "nested values" below); `--columns` names leaves by their dotted path
+ * and keeps the fields that hold them, in the order given.
  */
 #include "parquet/tool.h"
 
@@ -269,34 +273,318 @@ static void value_text(tarn_buf *b, const vec_col *c, uint32_t r, bool *quote)
     *quote = false;
 }
 
+/* ---- nested values: the schema as a print tree ---- */
+
+/*
+ * Rows print by top-level field: a struct as an object of its fields, a
+ * list as an array, a map as an array of {"key": ..., "value": ...}, from
+ * the leaf columns the scan returns. Each REPEATED node is a list level:
+ * under a LIST-annotated group its single child is the element (3-level
+ * lists; a repeated group of several fields is a list of structs), under a
+ * MAP-annotated group its two children are the key and the value; an
+ * annotated group with one repeated child is that list or map. A struct is
+ * null where every leaf below it is (the leaves cannot tell a null struct
+ * from one whose fields are all null).
+ */
+enum { P_LEAF, P_STRUCT, P_LIST, P_MAP };
+
+typedef struct pnode {
+    const char *name;
+    int kind;
+    int32_t col;    /* leaves: batch column, -1 when not projected */
+    int32_t ref;    /* lists, maps: a batch column below (their shape) */
+    uint32_t depth; /* lists and maps above */
+    uint32_t nkids; /* children follow in pre-order */
+    uint32_t end;   /* index past the subtree */
+} pnode;
+
+typedef struct ptree {
+    pnode *n;
+    uint32_t len, cap;
+    uint32_t *top; /* the shown top-level nodes, in the order of --columns */
+    uint32_t ntop;
+} ptree;
+
+static int ptree_add(ptree *t, pnode nd, uint32_t *at)
+{
+    if (t->len == t->cap) {
+        uint32_t cap = t->cap ? t->cap * 2 : 64;
+        pnode *n = tarn_realloc(t->n, (size_t)cap * sizeof(pnode));
+        if (n == NULL)
+            return TARN_ENOMEM;
+        t->n = n;
+        t->cap = cap;
+    }
+    *at = t->len;
+    t->n[t->len++] = nd;
+    return 0;
+}
+
+static bool annotated(const pq_schema_elem *e, int ct, int lt)
+{
+    return e->converted == ct || e->logical.kind == lt ||
+           (ct == PQ_CT_MAP && e->converted == PQ_CT_MAP_KEY_VALUE);
+}
+
+/* Batch column of the leaf at schema element i, or -1. */
+static int32_t leaf_col(const pq_file *f, const uint32_t *cols, uint32_t n, uint32_t i)
+{
+    for (uint32_t k = 0; k < n; k++)
+        if (pq_file_column(f, cols[k])->schema_index == i)
+            return (int32_t)k;
+    return -1;
+}
+
+typedef struct pbuild {
+    const pq_file *f;
+    const pq_meta *m;
+    const uint32_t *cols;
+    uint32_t ncols;
+    ptree *t;
+} pbuild;
+
+static int build_node(pbuild *b, uint32_t i, uint32_t depth, int level, uint32_t *next);
+
+/* The first projected leaf column below node `at` (its subtree so far). */
+static int32_t first_col(const ptree *t, uint32_t at)
+{
+    for (uint32_t k = at; k < t->len; k++)
+        if (t->n[k].kind == P_LEAF && t->n[k].col >= 0)
+            return t->n[k].col;
+    return -1;
+}
+
+/* Schema element i as a value that does not repeat (a leaf, a struct, or
+ * an annotated list or map); *next gets the element after its subtree.
+ * Recursion is bounded: `level` <= PQ_SCHEMA_DEPTH_MAX, which the reader
+ * enforces on every file it opens. */
+static int build_plain(pbuild *b, uint32_t i, uint32_t depth, int level, uint32_t *next)
+{
+    const pq_schema_elem *e = &b->m->schema[i];
+    uint32_t at, n = (uint32_t)e->num_children;
+    if (level > PQ_SCHEMA_DEPTH_MAX || i + n >= b->m->nschema + (n == 0))
+        return TARN_ECORRUPT;
+    if (n == 0) {
+        *next = i + 1;
+        return ptree_add(b->t,
+                         (pnode){e->name, P_LEAF, leaf_col(b->f, b->cols, b->ncols, i), -1, depth,
+                                 0, b->t->len + 1},
+                         &at);
+    }
+    const pq_schema_elem *r = &b->m->schema[i + 1];
+    bool wrap = n == 1 && r->repetition == PQ_REPEATED && r->num_children > 0;
+    bool map = wrap && annotated(e, PQ_CT_MAP, PQ_LT_MAP) && r->num_children == 2;
+    bool list = wrap && !map && annotated(e, PQ_CT_LIST, PQ_LT_LIST);
+    int kind = map ? P_MAP : list ? P_LIST : P_STRUCT;
+    int rc = ptree_add(b->t, (pnode){e->name, kind, -1, -1, depth, 0, 0}, &at);
+    uint32_t k = i + 1;
+    if (rc == 0 && map) { /* key and value: the repeated group's two fields */
+        k = i + 2;
+        for (int c = 0; rc == 0 && c < 2; c++)
+            rc = build_node(b, k, depth + 1, level + 1, &k);
+    } else if (rc == 0 && list && r->num_children == 1 && strcmp(r->name, "array") != 0) {
+        k = i + 2; /* 3-level list: the repeated group's one field is the element */
+        rc = build_node(b, k, depth + 1, level + 1, &k);
+    } else if (rc == 0 && list) {
+        rc = build_plain(b, i + 1, depth + 1, level + 1, &k); /* 2-level: a list of structs */
+    } else {
+        for (uint32_t c = 0; rc == 0 && c < n; c++)
+            rc = build_node(b, k, depth, level + 1, &k);
+    }
+    if (rc == 0) {
+        b->t->n[at].end = b->t->len;
+        b->t->n[at].ref = first_col(b->t, at);
+    }
+    *next = k;
+    return rc;
+}
+
+/* Schema element i: a repeated element is a list of itself. */
+static int build_node(pbuild *b, uint32_t i, uint32_t depth, int level, uint32_t *next)
+{
+    if (i >= b->m->nschema)
+        return TARN_ECORRUPT;
+    if (b->m->schema[i].repetition != PQ_REPEATED)
+        return build_plain(b, i, depth, level, next);
+    uint32_t at;
+    int rc = ptree_add(b->t, (pnode){b->m->schema[i].name, P_LIST, -1, -1, depth, 0, 0}, &at);
+    if (rc == 0)
+        rc = build_plain(b, i, depth + 1, level + 1, next);
+    if (rc == 0) {
+        b->t->n[at].end = b->t->len;
+        b->t->n[at].ref = first_col(b->t, at);
+    }
+    return rc;
+}
+
+/* The print tree of the file's top-level fields over the projected leaf
+ * columns `cols` (batch column k is leaf cols[k]). */
+static int ptree_build(const pq_file *f, const uint32_t *cols, uint32_t ncols, ptree *t)
+{
+    pbuild b = {f, pq_file_meta(f), cols, ncols, t};
+    uint32_t k = 1;
+    int rc = 0;
+    for (int32_t c = 0; rc == 0 && c < b.m->schema[0].num_children; c++)
+        rc = build_node(&b, k, 0, 1, &k);
+    if (rc == 0 && (t->top = tarn_calloc(t->len ? t->len : 1, sizeof(uint32_t))) == NULL)
+        rc = TARN_ENOMEM;
+    /* Top-level fields ordered by their first projected column (insertion
+     * sort: a handful of fields). */
+    uint32_t *key = rc == 0 ? tarn_calloc(t->len ? t->len : 1, sizeof(uint32_t)) : NULL;
+    if (rc == 0 && key == NULL)
+        rc = TARN_ENOMEM;
+    for (uint32_t c = 0; rc == 0 && c < t->len; c = t->n[c].end) {
+        uint32_t min = UINT32_MAX;
+        for (uint32_t j = c; j < t->n[c].end; j++)
+            if (t->n[j].kind == P_LEAF && t->n[j].col >= 0 && (uint32_t)t->n[j].col < min)
+                min = (uint32_t)t->n[j].col;
+        if (min == UINT32_MAX)
+            continue;
+        uint32_t at = t->ntop++;
+        while (at > 0 && key[at - 1] > min) {
+            key[at] = key[at - 1];
+            t->top[at] = t->top[at - 1];
+            at--;
+        }
+        key[at] = min;
+        t->top[at] = c;
+    }
+    tarn_free(key);
+    return rc;
+}
+
+/* Whether a node has a projected leaf below it. */
+static bool pnode_shown(const ptree *t, uint32_t i)
+{
+    if (t->n[i].kind == P_LEAF)
+        return t->n[i].col >= 0;
+    return t->n[i].ref >= 0;
+}
+
+static const vec_col *at_depth(const vec_batch *b, int32_t col, uint32_t depth)
+{
+    const vec_col *v = &b->cols[col];
+    for (uint32_t k = 0; k < depth; k++)
+        v = v->elems;
+    return v;
+}
+
+/* Whether node i is null at index e of its depth. */
+static bool pnode_null(const ptree *t, uint32_t i, const vec_batch *b, uint32_t e)
+{
+    const pnode *nd = &t->n[i];
+    if (nd->kind == P_LEAF || nd->kind == P_LIST || nd->kind == P_MAP)
+        return !vec_col_is_valid(at_depth(b, nd->kind == P_LEAF ? nd->col : nd->ref, nd->depth), e);
+    for (uint32_t c = i + 1; c < nd->end; c = t->n[c].end)
+        if (pnode_shown(t, c) && !pnode_null(t, c, b, e))
+            return false;
+    return true;
+}
+
+static void pnode_text(tarn_buf *out, const ptree *t, uint32_t i, const vec_batch *b, uint32_t e);
+
+static void field_text(tarn_buf *out, const ptree *t, uint32_t c, const vec_batch *b, uint32_t e,
+                       bool first)
+{
+    if (!first)
+        tarn_buf_append_byte(out, ',');
+    tarn_buf_append_json_str(out, t->n[c].name, strlen(t->n[c].name));
+    tarn_buf_append_byte(out, ':');
+    pnode_text(out, t, c, b, e);
+}
+
+/* A struct's fields (children of a node in [from, end)) as a JSON object. */
+static void fields_text(tarn_buf *out, const ptree *t, uint32_t from, uint32_t end,
+                        const vec_batch *b, uint32_t e)
+{
+    tarn_buf_append_byte(out, '{');
+    bool first = true;
+    for (uint32_t c = from; c < end; c = t->n[c].end) {
+        if (pnode_shown(t, c)) {
+            field_text(out, t, c, b, e, first);
+            first = false;
+        }
+    }
+    tarn_buf_append_byte(out, '}');
+}
+
+/* Node i at index e of its depth as JSON. Depth is bounded as the tree's. */
+static void pnode_text(tarn_buf *out, const ptree *t, uint32_t i, const vec_batch *b, uint32_t e)
+{
+    const pnode *nd = &t->n[i];
+    if (pnode_null(t, i, b, e)) {
+        tarn_buf_append_str(out, "null");
+        return;
+    }
+    if (nd->kind == P_LEAF) {
+        tarn_buf v;
+        tarn_buf_init(&v, TARN_BUF_UNBOUNDED);
+        bool quote = false;
+        value_text(&v, at_depth(b, nd->col, nd->depth), e, &quote);
+        if (quote)
+            tarn_buf_append_json_str(out, tarn_buf_cstr(&v), v.len);
+        else
+            tarn_buf_append(out, tarn_buf_cstr(&v), v.len);
+        tarn_buf_free(&v);
+        return;
+    }
+    if (nd->kind == P_STRUCT) {
+        fields_text(out, t, i + 1, nd->end, b, e);
+        return;
+    }
+    const vec_col *l = at_depth(b, nd->ref, nd->depth);
+    uint32_t key = i + 1, val = t->n[key].end;
+    tarn_buf_append_byte(out, '[');
+    for (uint32_t k = l->list_offsets[e]; k < l->list_offsets[e + 1]; k++) {
+        if (k > l->list_offsets[e])
+            tarn_buf_append_byte(out, ',');
+        if (nd->kind == P_LIST) {
+            pnode_text(out, t, key, b, k);
+            continue;
+        }
+        tarn_buf_append_str(out, "{\"key\":");
+        pnode_text(out, t, key, b, k);
+        tarn_buf_append_str(out, ",\"value\":");
+        if (val < nd->end && pnode_shown(t, val))
+            pnode_text(out, t, val, b, k);
+        else
+            tarn_buf_append_str(out, "null");
+        tarn_buf_append_byte(out, '}');
+    }
+    tarn_buf_append_byte(out, ']');
+}
+
 /* ---- output formats ---- */
 
 enum { FMT_TABLE, FMT_CSV, FMT_JSON };
 
-/* Appends row r of batch b to `line` in the format (no newline). */
-static void put_row(tarn_buf *line, const vec_batch *b, uint32_t r, const char *const *names,
-                    int fmt)
+/* Appends row r of batch b to `line` in the format (no newline): one
+ * field per shown top-level node of t; nested values as JSON text. */
+static void put_row(tarn_buf *line, const vec_batch *b, uint32_t r, const ptree *t, int fmt)
 {
+    if (fmt == FMT_JSON) {
+        tarn_buf_append_byte(line, '{');
+        for (uint32_t k = 0; k < t->ntop; k++)
+            field_text(line, t, t->top[k], b, r, k == 0);
+        tarn_buf_append_byte(line, '}');
+        return;
+    }
     tarn_buf v;
     tarn_buf_init(&v, TARN_BUF_UNBOUNDED);
-    if (fmt == FMT_JSON)
-        tarn_buf_append_byte(line, '{');
-    for (uint32_t c = 0; c < b->ncols; c++) {
-        if (c > 0)
+    for (uint32_t k = 0; k < t->ntop; k++) {
+        uint32_t c = t->top[k];
+        if (k > 0)
             tarn_buf_append_str(line, fmt == FMT_TABLE ? " | " : ",");
-        if (fmt == FMT_JSON) {
-            tarn_buf_append_json_str(line, names[c], strlen(names[c]));
-            tarn_buf_append_byte(line, ':');
-        }
-        bool valid = vec_col_is_valid(&b->cols[c], r), quote = false;
+        const pnode *nd = &t->n[c];
+        bool valid = !pnode_null(t, c, b, r), quote = false;
         tarn_buf_reset(&v);
-        if (valid)
-            value_text(&v, &b->cols[c], r, &quote);
+        if (valid && nd->kind == P_LEAF)
+            value_text(&v, &b->cols[nd->col], r, &quote);
+        else if (valid)
+            pnode_text(&v, t, c, b, r);
         const char *s = tarn_buf_cstr(&v);
         if (!valid)
-            tarn_buf_append_str(line, fmt == FMT_JSON ? "null" : fmt == FMT_TABLE ? "NULL" : "");
-        else if (fmt == FMT_JSON && quote)
-            tarn_buf_append_json_str(line, s, v.len);
+            tarn_buf_append_str(line, fmt == FMT_TABLE ? "NULL" : "");
         else if (fmt == FMT_CSV && strpbrk(s, ",\"\r\n")) {
             tarn_buf_append_byte(line, '"');
             for (size_t i = 0; i < v.len; i++) {
@@ -308,8 +596,6 @@ static void put_row(tarn_buf *line, const vec_batch *b, uint32_t r, const char *
         } else
             tarn_buf_append(line, s, v.len);
     }
-    if (fmt == FMT_JSON)
-        tarn_buf_append_byte(line, '}');
     tarn_buf_free(&v);
 }
 
@@ -353,19 +639,19 @@ static int cmd_cat(pq_file *f, const cat_opts *o, FILE *out, tarn_err *err)
     uint32_t *cols, n;
     int rc = pick_columns(f, o->columns, &cols, &n, err);
     pq_scan *s = NULL;
+    ptree t = {0};
     if (rc == 0)
         rc = pq_scan_open(f, &(pq_scan_opts){.columns = cols, .ncols = n}, &s, err);
     vec_batch b = {0};
+    if (rc == 0 && (rc = ptree_build(f, cols, n, &t)) != 0)
+        rc = tarn_err_set(err, rc, "schema of %u elements", pq_file_meta(f)->nschema);
     if (rc == 0)
         rc = pq_scan_batch_init(s, &b);
-    const char **names = tarn_calloc(n ? n : 1, sizeof(char *));
-    for (uint32_t i = 0; rc == 0 && names && i < n; i++)
-        names[i] = pq_file_column(f, cols[i])->name;
     tarn_buf line;
     tarn_buf_init(&line, TARN_BUF_UNBOUNDED);
     if (rc == 0 && o->fmt != FMT_JSON) {
-        for (uint32_t i = 0; i < n; i++)
-            fprintf(out, "%s%s", i ? (o->fmt == FMT_TABLE ? " | " : ",") : "", names[i]);
+        for (uint32_t k = 0; k < t.ntop; k++)
+            fprintf(out, "%s%s", k ? (o->fmt == FMT_TABLE ? " | " : ",") : "", t.n[t.top[k]].name);
         fputc('\n', out);
     }
     int64_t printed = 0;
@@ -373,13 +659,14 @@ static int cmd_cat(pq_file *f, const cat_opts *o, FILE *out, tarn_err *err)
            (rc = pq_scan_next(s, &b, err)) == 0 && b.len > 0) {
         for (uint32_t r = 0; r < b.len && (o->limit < 0 || printed < o->limit); r++, printed++) {
             tarn_buf_reset(&line);
-            put_row(&line, &b, r, names, o->fmt);
+            put_row(&line, &b, r, &t, o->fmt);
             tarn_buf_append_byte(&line, '\n');
             fwrite(line.data, 1, line.len, out);
         }
     }
     tarn_buf_free(&line);
-    tarn_free(names);
+    tarn_free(t.n);
+    tarn_free(t.top);
     vec_batch_free(&b);
     pq_scan_close(s);
     tarn_free(cols);

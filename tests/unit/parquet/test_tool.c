@@ -39,6 +39,46 @@ static void test_cat_json(void **state)
     free(out);
 }
 
+/* Nested columns print as JSON values: structs as objects, lists as
+ * arrays, maps as arrays of {"key", "value"}; lists of lists of lists. The
+ * fixture is DuckDB's (tests/interop/nested.js writes the same shapes). */
+static void test_cat_nested_json(void **state)
+{
+    (void)state;
+    int code;
+    const char *argv[] = {"parquet",  "cat", PQ_TEST_DATA "/nested_deep.parquet", "--limit", "3",
+                          "--format", "json"};
+    char *out = run(&code, 7, argv);
+    assert_int_equal(code, 0);
+    assert_string_equal(
+        out,
+        "{\"id\":0,\"s\":null,\"m\":null,\"ls\":[],\"ms\":[{\"key\":\"p\",\"value\":{\"u\":0,"
+        "\"v\":[0,null]}}],\"ll\":null,\"lll\":[[[0]],[[null],[]],null]}\n"
+        "{\"id\":1,\"s\":{\"a\":1,\"c\":[1]},\"m\":[{\"key\":\"k1\",\"value\":\"v1\"}],\"ls\":"
+        "[{\"x\":1,\"y\":\"q\"}],\"ms\":[{\"key\":\"p\",\"value\":{\"u\":1,\"v\":[1,null]}}],"
+        "\"ll\":[[1,null]],\"lll\":[[[1]],[[null],[]],null]}\n"
+        "{\"id\":2,\"s\":{\"a\":2,\"c\":[2,3]},\"m\":[{\"key\":\"k1\",\"value\":\"v2\"},"
+        "{\"key\":\"k2\",\"value\":null}],\"ls\":[{\"x\":2,\"y\":\"q\"},null],\"ms\":[{\"key\":"
+        "\"p\",\"value\":{\"u\":2,\"v\":[2,null]}}],\"ll\":[[2,null],null],\"lll\":[[[2]],"
+        "[[null],[]],null]}\n");
+    free(out);
+    /* A projection of leaves prints only those fields; csv quotes nested text. */
+    const char *argv2[] = {"parquet",
+                           "cat",
+                           PQ_TEST_DATA "/nested_deep.parquet",
+                           "--columns",
+                           "id,s.c.list.element,m.key_value.key",
+                           "--limit",
+                           "2",
+                           "--format",
+                           "csv"};
+    out = run(&code, 9, argv2);
+    assert_int_equal(code, 0);
+    assert_string_equal(out, "id,s,m\n0,,\n1,\"{\"\"c\"\":[1]}\",\"[{\"\"key\"\":\"\"k1\"\","
+                             "\"\"value\"\":null}]\"\n");
+    free(out);
+}
+
 static void test_cat_csv_and_table_columns(void **state)
 {
     (void)state;
@@ -103,6 +143,7 @@ int main(int argc, char **argv)
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_cat_json),
+        cmocka_unit_test(test_cat_nested_json),
         cmocka_unit_test(test_cat_csv_and_table_columns),
         cmocka_unit_test(test_schema_and_meta),
         cmocka_unit_test(test_usage_and_errors),
