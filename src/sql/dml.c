@@ -37,8 +37,12 @@ static void rows_free(rows_acc *a)
 
 static int copy_value(vec_col *d, uint32_t dr, const vec_col *s, uint32_t sr, tarn_err *err)
 {
-    if (!vec_col_is_valid(s, sr))
-        return vec_col_set_null(d, dr);
+    if (!vec_col_is_valid(s, sr)) {
+        int rc = vec_col_set_null(d, dr);
+        if (rc == 0 && vec_type_is_var(d->type.id) && (rc = vec_col_append_str(d, "", 0)) == 0)
+            d->len--; /* offsets stay consecutive: a NULL string is empty */
+        return rc;
+    }
     int64_t v = 0;
     switch (s->type.id) {
     case VEC_STRING:
@@ -150,16 +154,7 @@ static int collect(sql_stmt *st, json_t *plan, rows_acc *a, const bool *nullable
 
 /* ---- the target table ---- */
 
-typedef struct target {
-    delta_table *dt;
-    delta_snapshot *snap;
-    uint32_t ncols;
-    char **names;
-    vec_type_info *store, *compute;
-    bool *nullable;
-} target;
-
-static void target_free(target *t)
+void sql_target_free(sql_target *t)
 {
     delta_snapshot_free(t->snap);
     delta_table_close(t->dt);
@@ -170,14 +165,13 @@ static void target_free(target *t)
     memset(t, 0, sizeof(*t));
 }
 
-static int target_open(sql_stmt *st, const sql_name *name, target *t)
+int sql_target_open(sql_stmt *st, const sql_name *name, sql_target *t)
 {
     tarn_err err = TARN_ERR_INIT;
-    int rc = sql_session_open_table(st->s, name->folded, &t->dt, &err);
+    int rc =
+        sql_session_open_table(st->s, name->folded, SQL_TRAVEL_NONE, 0, &t->dt, &t->snap, &err);
     if (rc == TARN_ENOENT)
         return sql_bind_fail(&st->b, rc, name->pos, "table \"%s\" does not exist", name->text);
-    if (rc == 0)
-        rc = delta_snapshot_latest(t->dt, &t->snap, &err);
     if (rc != 0)
         return sql_bind_fail(&st->b, rc, name->pos, "%s", tarn_err_msg(&err));
     const delta_schema *sc = &t->snap->metadata.schema;
@@ -200,7 +194,7 @@ static int target_open(sql_stmt *st, const sql_name *name, target *t)
     return 0;
 }
 
-static int append_rows(sql_stmt *st, const char *name, target *t, rows_acc *a)
+static int append_rows(sql_stmt *st, const char *name, sql_target *t, rows_acc *a)
 {
     tarn_err err = TARN_ERR_INIT;
     delta_append_opts o = {.rebase_max = 8};
@@ -217,7 +211,7 @@ static int append_rows(sql_stmt *st, const char *name, target *t, rows_acc *a)
 /* ---- INSERT ---- */
 
 /* Which source column feeds each table column (-1: NULL). */
-static int insert_map(sql_stmt *st, const sql_node *n, const target *t, int32_t *map,
+static int insert_map(sql_stmt *st, const sql_node *n, const sql_target *t, int32_t *map,
                       uint32_t *nsrc)
 {
     const sql_name_list *cl = &n->u.insert.columns;
@@ -251,7 +245,7 @@ static json_t *null_const(vec_type_info t)
 }
 
 /* One VALUES row: project(exprs in table order) over the one-row source. */
-static int values_row(sql_stmt *st, const sql_node *row, const target *t, const int32_t *map,
+static int values_row(sql_stmt *st, const sql_node *row, const sql_target *t, const int32_t *map,
                       uint32_t nsrc, json_t **out)
 {
     if (row->u.row.values.count != nsrc)
@@ -278,7 +272,7 @@ static int values_row(sql_stmt *st, const sql_node *row, const target *t, const 
     return *out ? 0 : sql_bind_oom(&st->b);
 }
 
-static int insert_values(sql_stmt *st, const sql_node *n, const target *t, const int32_t *map,
+static int insert_values(sql_stmt *st, const sql_node *n, const sql_target *t, const int32_t *map,
                          uint32_t nsrc, json_t **plan)
 {
     json_t *inputs = json_array();
@@ -301,7 +295,7 @@ static int insert_values(sql_stmt *st, const sql_node *n, const target *t, const
 }
 
 /* A bound query's rows as table columns: cast, and NULL where unlisted. */
-static int insert_query(sql_stmt *st, const sql_node *q, sql_pos pos, const target *t,
+static int insert_query(sql_stmt *st, const sql_node *q, sql_pos pos, const sql_target *t,
                         const int32_t *map, uint32_t nsrc, json_t **plan)
 {
     sql_rel rel = {0};
@@ -325,7 +319,7 @@ static int insert_query(sql_stmt *st, const sql_node *q, sql_pos pos, const targ
     return *plan ? 0 : sql_bind_oom(&st->b);
 }
 
-static int write_plan(sql_stmt *st, const char *name, target *t, json_t *plan)
+static int write_plan(sql_stmt *st, const char *name, sql_target *t, json_t *plan)
 {
     exec_budget bud;
     exec_budget_init(&bud, st->s->budget_bytes);
@@ -339,8 +333,8 @@ static int write_plan(sql_stmt *st, const char *name, target *t, json_t *plan)
 
 int sql_stmt_insert(sql_stmt *st, const sql_node *n)
 {
-    target t = {0};
-    int rc = target_open(st, &n->u.insert.table, &t);
+    sql_target t = {0};
+    int rc = sql_target_open(st, &n->u.insert.table, &t);
     int32_t *map = rc == 0 ? tarn_calloc(t.ncols + 1, sizeof(*map)) : NULL;
     uint32_t nsrc = 0;
     if (rc == 0 && map == NULL)
@@ -355,7 +349,7 @@ int sql_stmt_insert(sql_stmt *st, const sql_node *n)
         rc = write_plan(st, n->u.insert.table.folded, &t, plan);
     json_decref(plan);
     tarn_free(map);
-    target_free(&t);
+    sql_target_free(&t);
     return rc;
 }
 
@@ -465,7 +459,7 @@ static int create_as(sql_stmt *st, const sql_node *n)
                                    rel.cols[i].name);
         cols[i] = (delta_column){rel.cols[i].name, rel.cols[i].type, true};
     }
-    target t = {0};
+    sql_target t = {0};
     rows_acc a = {0};
     exec_budget bud;
     exec_budget_init(&bud, st->s->budget_bytes);
@@ -489,12 +483,12 @@ static int create_as(sql_stmt *st, const sql_node *n)
     tarn_free(t.nullable);
     t.names = NULL;
     if (rc == 0 && a.n > 0) {
-        rc = target_open(st, &n->u.create.name, &t);
+        rc = sql_target_open(st, &n->u.create.name, &t);
         if (rc == 0)
             rc = append_rows(st, n->u.create.name.folded, &t, &a);
     }
     rows_free(&a);
-    target_free(&t);
+    sql_target_free(&t);
     tarn_free(cols);
     sql_rel_free(&rel);
     return rc;
@@ -600,8 +594,8 @@ int sql_stmt_show_tables(sql_stmt *st)
 
 int sql_stmt_describe(sql_stmt *st, const sql_node *n)
 {
-    target t = {0};
-    int rc = target_open(st, &n->u.describe.table, &t);
+    sql_target t = {0};
+    int rc = sql_target_open(st, &n->u.describe.table, &t);
     static const char *const cols[] = {"column_name", "column_type", "nullable", "partition_key"};
     vec_type_info types[4] = {
         {.id = VEC_STRING}, {.id = VEC_STRING}, {.id = VEC_BOOL}, {.id = VEC_BOOL}};
@@ -626,6 +620,6 @@ int sql_stmt_describe(sql_stmt *st, const sql_node *n)
     if (rc == 0 && b.len > 0)
         rc = sql_emit_batch(st, &b);
     vec_batch_free(&b);
-    target_free(&t);
+    sql_target_free(&t);
     return rc;
 }

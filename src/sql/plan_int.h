@@ -101,9 +101,11 @@ typedef struct sql_cte_scope {
 
 /* ---- session internals the binder needs (session.c) ---- */
 objstore *sql_session_store(sql_session *s);
-/* Opens Tarn table `name` (folded) at its latest version, or at a version
- * or timestamp. TARN_ENOENT when no such table. */
-int sql_session_open_table(sql_session *s, const char *name, delta_table **dt, tarn_err *err);
+/* Opens Tarn table `name` (folded) and its snapshot at the latest
+ * version, at version `at`, or at time `at` (ms since the epoch).
+ * TARN_ENOENT when no such table (or version). */
+int sql_session_open_table(sql_session *s, const char *name, sql_travel_kind travel, int64_t at,
+                           delta_table **dt, delta_snapshot **snap, tarn_err *err);
 /* Names of the catalog's tables (for "did you mean"); *names owned by the
  * caller (sql_names_free). */
 int sql_session_table_names(sql_session *s, char ***names, size_t *count, tarn_err *err);

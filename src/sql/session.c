@@ -83,14 +83,29 @@ int sql_session_catalog_has(sql_session *s, const char *name, tarn_err *err)
     return rc != 0 ? tarn_err_set(err, rc, "catalog: table %s", name) : 0;
 }
 
-int sql_session_open_table(sql_session *s, const char *name, delta_table **dt, tarn_err *err)
+int sql_session_open_table(sql_session *s, const char *name, sql_travel_kind travel, int64_t at,
+                           delta_table **dt, delta_snapshot **snap, tarn_err *err)
 {
+    *dt = NULL;
+    *snap = NULL;
     int rc = sql_session_catalog_has(s, name, err);
+    if (rc == 0)
+        rc = delta_table_open_managed(s->os, name, dt, err);
     if (rc != 0)
         return rc;
-    char root[OBJSTORE_KEY_MAX];
-    snprintf(root, sizeof(root), "tables/%s", name);
-    return delta_table_open(s->os, root, dt, err);
+    /* From the metadata service: a version it accepted is visible even
+     * before its _delta_log file is written. */
+    if (travel == SQL_TRAVEL_VERSION)
+        rc = delta_managed_snapshot_at_version(&s->com, s->os, name, at, snap, err);
+    else if (travel == SQL_TRAVEL_TIMESTAMP)
+        rc = delta_managed_snapshot_at_timestamp(&s->com, s->os, name, at, snap, err);
+    else
+        rc = delta_managed_snapshot_latest(&s->com, s->os, name, snap, err);
+    if (rc != 0) {
+        delta_table_close(*dt);
+        *dt = NULL;
+    }
+    return rc;
 }
 
 typedef struct names_acc {
@@ -338,14 +353,11 @@ static int stmt_run(sql_stmt *st, const sql_node *n)
     case SQL_DESCRIBE:
         return n->u.describe.history ? sql_stmt_history(st, n) : sql_stmt_describe(st, n);
     case SQL_DELETE:
-        return sql_bind_fail(&st->b, TARN_ENOTSUP, n->pos,
-                             "DELETE is not supported yet: the Delta writer has no delete");
+        return sql_stmt_delete(st, n);
     case SQL_OPTIMIZE:
-        return sql_bind_fail(&st->b, TARN_ENOTSUP, n->pos,
-                             "OPTIMIZE is not supported yet: the Delta writer has no compaction");
+        return sql_stmt_optimize(st, n);
     case SQL_VACUUM:
-        return sql_bind_fail(&st->b, TARN_ENOTSUP, n->pos,
-                             "VACUUM is not supported yet: the Delta writer has no vacuum");
+        return sql_stmt_vacuum(st, n);
     default:
         return sql_bind_fail(&st->b, TARN_EINVAL, n->pos, "not a statement");
     }

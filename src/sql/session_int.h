@@ -35,6 +35,22 @@ int sql_run_plan(sql_stmt *st, json_t *stages, bool analyze, bool emit, const sq
 /* 0 when the catalog has the table, TARN_ENOENT when not. */
 int sql_session_catalog_has(sql_session *s, const char *name, tarn_err *err);
 
+/* A table a statement writes: its latest snapshot and column types. */
+typedef struct sql_target {
+    delta_table *dt;
+    delta_snapshot *snap;
+    uint32_t ncols;
+    char **names;                   /* borrowed from the snapshot's schema */
+    vec_type_info *store, *compute; /* as stored; as exec computes */
+    bool *nullable;
+} sql_target;
+
+int sql_target_open(sql_stmt *st, const sql_name *name, sql_target *t);
+void sql_target_free(sql_target *t);
+
+int sql_stmt_delete(sql_stmt *st, const sql_node *n);
+int sql_stmt_optimize(sql_stmt *st, const sql_node *n);
+int sql_stmt_vacuum(sql_stmt *st, const sql_node *n);
 int sql_stmt_create(sql_stmt *st, const sql_node *n);
 int sql_stmt_insert(sql_stmt *st, const sql_node *n);
 int sql_stmt_copy(sql_stmt *st, const sql_node *n);

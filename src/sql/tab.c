@@ -103,29 +103,33 @@ static int tab_delta_cols(sql_tab *t, tarn_err *err)
     return 0;
 }
 
-static int travel_snapshot(sql_binder *b, sql_tab *t, const sql_node *ref)
+/* The snapshot a table reference names: latest, VERSION AS OF n or
+ * TIMESTAMP AS OF '...'. */
+static int open_snapshot(sql_binder *b, sql_tab *t, const sql_node *ref)
 {
     tarn_err *err = b->err;
     const sql_node *as_of = ref->u.table.as_of;
-    int rc;
-    if (ref->u.table.travel == SQL_TRAVEL_VERSION) {
-        rc = delta_snapshot_at_version(t->dt, as_of->u.lit.ival, &t->snap, err);
-        if (rc == TARN_ENOENT)
-            return sql_bind_fail(b, rc, as_of->pos, "table \"%s\" has no version %lld",
-                                 ref->u.table.name.text, (long long)as_of->u.lit.ival);
-    } else if (ref->u.table.travel == SQL_TRAVEL_TIMESTAMP) {
-        int64_t us;
+    sql_travel_kind travel = ref->u.table.travel;
+    int64_t at = 0;
+    if (travel == SQL_TRAVEL_VERSION) {
+        at = as_of->u.lit.ival;
+    } else if (travel == SQL_TRAVEL_TIMESTAMP) {
         const char *s = as_of->u.lit.str;
-        if (sql_lit_parse_timestamp(s, strlen(s), &us) != 0)
+        if (sql_lit_parse_timestamp(s, strlen(s), &at) != 0)
             return sql_bind_fail(b, TARN_EINVAL, as_of->pos,
                                  "invalid timestamp '%s': expected 'YYYY-MM-DD HH:MM:SS'", s);
-        rc = delta_snapshot_at_timestamp(t->dt, us / 1000, &t->snap, err);
-        if (rc == TARN_ENOENT)
-            return sql_bind_fail(b, rc, as_of->pos, "table \"%s\" did not exist at %s",
-                                 ref->u.table.name.text, s);
-    } else {
-        rc = delta_snapshot_latest(t->dt, &t->snap, err);
+        at /= 1000;
     }
+    int rc =
+        sql_session_open_table(b->s, ref->u.table.name.folded, travel, at, &t->dt, &t->snap, err);
+    if (rc == TARN_ENOENT && travel == SQL_TRAVEL_NONE)
+        return rc;
+    if (rc == TARN_ENOENT && travel == SQL_TRAVEL_VERSION)
+        return sql_bind_fail(b, rc, as_of->pos, "table \"%s\" has no version %lld",
+                             ref->u.table.name.text, (long long)at);
+    if (rc == TARN_ENOENT)
+        return sql_bind_fail(b, rc, as_of->pos, "table \"%s\" has no version at %s",
+                             ref->u.table.name.text, as_of->u.lit.str);
     if (rc != 0)
         return sql_bind_fail(b, rc, ref->pos, "table \"%s\": %s", ref->u.table.name.text,
                              tarn_err_msg(err));
@@ -163,25 +167,20 @@ int sql_tab_table(sql_binder *b, const sql_node *ref, uint32_t *id)
         snprintf(key, sizeof(key), "%s@t%s", ref->u.table.name.folded, as_of->u.lit.str);
     else
         snprintf(key, sizeof(key), "%s", ref->u.table.name.folded);
-    /* One snapshot per table per statement: a self-join reads one version. */
+    /* One version per table per statement: a second reference (a
+     * self-join, a UNION of the table with itself) reads the version the
+     * first one read, through a scan of its own. */
+    sql_node pinned, lit = {.kind = SQL_LITERAL};
     for (uint32_t i = 0; i < b->ntabs; i++) {
-        if (strcmp(b->tabs[i]->key, key) == 0) {
-            sql_tab *t;
-            int rc = tab_new(b, b->tabs[i]->name, key, &t);
-            if (rc != 0)
-                return rc;
-            /* a second scan of the same snapshot: share nothing mutable */
-            t->kind = SQL_TAB_DELTA;
-            if (delta_table_open(sql_session_store(b->s), delta_table_root(b->tabs[i]->dt), &t->dt,
-                                 b->err) != 0 ||
-                delta_snapshot_at_version(t->dt, b->tabs[i]->snap->version, &t->snap, b->err) !=
-                    0 ||
-                tab_delta_cols(t, b->err) != 0) {
-                sql_tab_free(t);
-                return sql_bind_fail(b, b->err->code, ref->pos, "%s", tarn_err_msg(b->err));
-            }
-            *id = tab_add(b, t);
-            return 0;
+        if (strcmp(b->tabs[i]->key, key) == 0 && b->tabs[i]->snap) {
+            pinned = *ref;
+            pinned.u.table.travel = SQL_TRAVEL_VERSION;
+            pinned.u.table.as_of = &lit;
+            lit.u.lit.kind = SQL_LIT_INT;
+            lit.u.lit.ival = b->tabs[i]->snap->version;
+            lit.pos = ref->pos;
+            ref = &pinned;
+            break;
         }
     }
     sql_tab *t;
@@ -189,15 +188,11 @@ int sql_tab_table(sql_binder *b, const sql_node *ref, uint32_t *id)
     if (rc != 0)
         return rc;
     t->kind = SQL_TAB_DELTA;
-    rc = sql_session_open_table(b->s, ref->u.table.name.folded, &t->dt, b->err);
-    if (rc == TARN_ENOENT) {
+    rc = open_snapshot(b, t, ref);
+    if (rc == TARN_ENOENT && ref->u.table.travel == SQL_TRAVEL_NONE) {
         sql_tab_free(t);
         return table_not_found(b, ref);
     }
-    if (rc == 0)
-        rc = travel_snapshot(b, t, ref);
-    else
-        rc = sql_bind_fail(b, rc, ref->pos, "%s", tarn_err_msg(b->err));
     if (rc == 0 && (rc = tab_delta_cols(t, b->err)) != 0)
         rc = sql_bind_fail(b, rc, ref->pos, "%s", tarn_err_msg(b->err));
     if (rc != 0) {
