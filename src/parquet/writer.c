@@ -1082,13 +1082,15 @@ static int nodes_from_cols(pq_writer *w, pq_write_node **out, uint32_t *n)
     k = 0;
     for (uint32_t i = 0; i < w->o.ncols; i++) {
         const pq_write_col *c = &w->o.cols[i];
-        if (c->type.list || c->type.list_inner) {
+        if (c->type.list_inner) {
+            tarn_free(nodes);
+            return TARN_EINVAL; /* lists of lists: through nodes */
+        }
+        if (c->type.list) {
             nodes[k++] = (pq_write_node){c->name, PQ_NODE_LIST, {0}, c->nullable, 1};
             vec_type_info et = c->type;
             et.list = false;
             nodes[k++] = (pq_write_node){NULL, PQ_NODE_LEAF, et, true, 0};
-            if (c->type.list_inner)
-                return TARN_EINVAL; /* lists of lists: through nodes */
         } else {
             nodes[k++] = (pq_write_node){c->name, PQ_NODE_LEAF, c->type, c->nullable, 0};
         }
@@ -1108,8 +1110,8 @@ static const char *node_check(const pq_write_node *nd, const wnode *parent, uint
     bool std_child = parent && (parent->n.kind == PQ_NODE_LIST || parent->n.kind == PQ_NODE_MAP);
     if (nd->name == NULL && !std_child)
         return "no name";
-    if (nd->name && (nd->name[0] == '\0' || strchr(nd->name, '.') != NULL))
-        return "empty name or a name with '.'";
+    if (nd->name && nd->name[0] == '\0')
+        return "empty name";
     if (nd->kind == PQ_NODE_LEAF     ? nd->nchildren != 0 || nd->type.list || nd->type.list_inner
         : nd->kind == PQ_NODE_STRUCT ? nd->nchildren == 0
         : nd->kind == PQ_NODE_LIST   ? nd->nchildren != 1
@@ -1288,14 +1290,15 @@ static int writer_setup(pq_writer *w, tarn_err *err)
     const pq_write_node *nodes = w->o.nodes;
     uint32_t n = w->o.nnodes;
     bool flat = nodes == NULL;
-    if (flat && nodes_from_cols(w, &own, &n) != 0) {
-        tarn_free(own);
-        return tarn_err_set(err, TARN_EINVAL, "columns: list of lists (use nodes) or no memory");
-    }
+    int rc = flat ? nodes_from_cols(w, &own, &n) : 0;
+    if (rc != 0)
+        return tarn_err_set(
+            err, rc,
+            rc == TARN_EINVAL ? "columns: a list of lists needs pq_writer_opts.nodes" : "writer");
     if (flat)
         nodes = own;
     w->o.ncols = 0; /* counted again as leaves */
-    int rc = flat && n == 0 ? 0 : nodes_resolve(w, nodes, n, err);
+    rc = flat && n == 0 ? 0 : nodes_resolve(w, nodes, n, err);
     tarn_free(own);
     if (rc == 0)
         rc = schema_setup(w, err);

@@ -590,6 +590,22 @@ static void test_nested_bad_schemas(void **state)
             fail_msg("case %zu: rc %d", i, rc);
         assert_null(w);
     }
+    /* A flat column cannot be a list of lists (that takes nodes), and
+     * options cannot give both schemas. */
+    pq_write_col ll = {"ll", {.id = VEC_I64, .list = true, .list_inner = 1}, true};
+    pq_writer *w = NULL;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(
+        pq_writer_open(&(pq_writer_opts){.cols = &ll, .ncols = 1, .sink = mem_put}, &w, &err),
+        TARN_EINVAL);
+    assert_non_null(strstr(err.msg, "nodes"));
+    assert_int_equal(
+        pq_writer_open(
+            &(pq_writer_opts){
+                .cols = &ll, .ncols = 1, .nodes = NODES, .nnodes = NNODES, .sink = mem_put},
+            &w, &err),
+        TARN_EINVAL);
+    assert_null(w);
 }
 
 /* Out of memory at every allocation of writing a small nested file. */
