@@ -183,6 +183,40 @@ typedef struct exec_sort_key {
 int exec_sort_new(exec_op *child, const exec_sort_key *keys, uint32_t nkeys, uint64_t limit,
                   exec_op **out, tarn_err *err);
 
+/* ---- joins ---- */
+
+typedef enum exec_join_type {
+    EXEC_JOIN_INNER,
+    EXEC_JOIN_LEFT, /* every left row at least once; right columns NULL when unmatched */
+} exec_join_type;
+
+typedef struct exec_join_opts {
+    exec_join_type type;
+    const uint32_t *left_keys;  /* key columns of the left (probe) input */
+    const uint32_t *right_keys; /* the matching key columns of the right (build) input */
+    uint32_t nkeys;             /* <= EXEC_JOIN_KEYS_MAX; 0: a cross join (tiny inputs) */
+    /* Optional extra condition over the joined row (typed over the left
+     * columns, then the right columns), evaluated on the pairs the keys
+     * match; a LEFT join row is unmatched when no pair passes it. Taken by
+     * the constructor; NULL: none. */
+    exec_expr *residual;
+} exec_join_opts;
+#define EXEC_JOIN_KEYS_MAX 32
+
+/*
+ * Hash equi-join: the right input is read whole into memory at the first
+ * next (its rows accounted against the budget: TARN_ENOMEM_BUDGET when
+ * over) and hashed on its keys (open addressing, rows with equal keys
+ * chained); the left input streams through and probes. Output columns:
+ * the left columns, then the right columns. Keys pair by position and must
+ * have equal types (decimals equal scale; the binder casts); a NULL key
+ * never matches (SQL); floats match -0.0 with 0.0 and NaN with NaN, as
+ * DuckDB. Output strings are flat (dictionary codes are decoded). Takes
+ * both inputs at once, also when it fails. TARN_EINVAL for bad keys.
+ */
+int exec_join_new(exec_op *left, exec_op *right, const exec_join_opts *opts, exec_op **out,
+                  tarn_err *err);
+
 /* ---- plans ---- */
 
 /* Resolves a leaf {"op":"source","name":...} of a plan to an operator

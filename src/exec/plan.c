@@ -147,6 +147,45 @@ static int plan_limit(json_t *j, exec_op *in, plan_ctx *c, exec_op **out)
                           off ? (uint64_t)json_integer_value(off) : 0, out, c->err);
 }
 
+static int plan_join(json_t *j, plan_ctx *c, int depth, exec_op **out)
+{
+    uint32_t lk[EXEC_JOIN_KEYS_MAX], rk[EXEC_JOIN_KEYS_MAX];
+    size_t nl = 0, nr = 0;
+    const char *type = json_string_value(json_object_get(j, "type"));
+    json_t *lkj = json_object_get(j, "left_keys"), *rkj = json_object_get(j, "right_keys");
+    if ((lkj && !read_u32s(lkj, lk, EXEC_JOIN_KEYS_MAX, &nl)) ||
+        (rkj && !read_u32s(rkj, rk, EXEC_JOIN_KEYS_MAX, &nr)) || nl != nr)
+        return bad(c, NULL, "join", "\"left_keys\" and \"right_keys\": column indexes, as many");
+    if (type && strcmp(type, "inner") != 0 && strcmp(type, "left") != 0)
+        return bad(c, NULL, "join", "\"type\" is inner or left");
+    exec_op *l, *r = NULL;
+    int rc = plan_build(json_object_get(j, "left"), c, depth + 1, &l);
+    if (rc == 0 && (rc = plan_build(json_object_get(j, "right"), c, depth + 1, &r)) != 0)
+        exec_op_close(l);
+    if (rc != 0)
+        return rc;
+    exec_join_opts o = {type && type[0] == 'l' ? EXEC_JOIN_LEFT : EXEC_JOIN_INNER, lk, rk,
+                        (uint32_t)nl, NULL};
+    json_t *res = json_object_get(j, "residual");
+    if (res != NULL) {
+        uint32_t n = exec_op_ncols(l) + exec_op_ncols(r);
+        vec_type_info *t = tarn_calloc(n ? n : 1, sizeof(*t));
+        rc = t ? 0 : tarn_err_set(c->err, TARN_ENOMEM, "plan: join");
+        if (rc == 0) {
+            memcpy(t, exec_op_types(l), exec_op_ncols(l) * sizeof(*t));
+            memcpy(t + exec_op_ncols(l), exec_op_types(r), exec_op_ncols(r) * sizeof(*t));
+            rc = exec_expr_from_jsonv(res, t, n, c->budget, &o.residual, c->err);
+        }
+        tarn_free(t);
+        if (rc != 0) {
+            exec_op_close(l);
+            exec_op_close(r);
+            return rc;
+        }
+    }
+    return exec_join_new(l, r, &o, out, c->err);
+}
+
 static int plan_build(json_t *j, plan_ctx *c, int depth, exec_op **out)
 {
     *out = NULL;
@@ -161,6 +200,8 @@ static int plan_build(json_t *j, plan_ctx *c, int depth, exec_op **out)
             return tarn_err_set(c->err, TARN_EINVAL, "plan: source without \"name\"");
         return c->resolve(c->ctx, name, c->budget, out, c->err);
     }
+    if (strcmp(op, "join") == 0)
+        return plan_join(j, c, depth, out);
     exec_op *in;
     int rc = plan_build(json_object_get(j, "input"), c, depth + 1, &in);
     if (rc != 0)
