@@ -225,7 +225,7 @@ static int read_begin(kv_routes *kr, const http_call *c, store_txn **txn, tarn_e
     if (rc == TARN_ETIMEDOUT)
         rc = TARN_EBUSY; /* 503: no leader reachable in time; retry */
     if (rc == 0)
-        rc = store_read_begin(node_store(kr->n), txn, err);
+        rc = node_read_begin(kr->n, txn, err); /* held off while a snapshot installs */
     return rc;
 }
 
@@ -284,7 +284,7 @@ static int h_get(void *ctx, const http_call *c, http_response *resp, tarn_err *e
         reply_begin(resp);
         rc = reply_end(resp, 200, item_json(&resp->body, &it));
     }
-    store_read_end(txn);
+    node_read_end(kr->n, txn);
     return rc;
 }
 
@@ -495,7 +495,7 @@ static int h_scan(void *ctx, const http_call *c, http_response *resp, tarn_err *
     if (rc == 0)
         rc = scan_reply(resp, &page);
     kv_scan_page_free(&page);
-    store_read_end(txn);
+    node_read_end(kr->n, txn);
     tarn_free(a);
     return rc;
 }
@@ -685,11 +685,11 @@ static int tso_start(kv_routes *kr, tarn_err *err)
     int rc = node_read_barrier(kr->n, kr->timeout_ms, NULL, err);
     store_txn *txn = NULL;
     if (rc == 0)
-        rc = store_read_begin(node_store(kr->n), &txn, err);
+        rc = node_read_begin(kr->n, &txn, err);
     uint64_t reserved = 0;
     if (rc == 0) {
         rc = kv_tso_reserved(txn, &reserved);
-        store_read_end(txn);
+        node_read_end(kr->n, txn);
     }
     if (rc != 0)
         return tarn_err_wrap(err, rc == TARN_ETIMEDOUT ? TARN_EBUSY : rc, "start the oracle");

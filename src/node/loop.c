@@ -29,18 +29,16 @@
 #include <string.h>
 #include <time.h>
 
-/* Entries the core keeps in memory behind the applied index. The WAL keeps
- * them all on disk. Only a single voter compacts: a cluster's followers may
- * need old entries, and without a shipped store snapshot (README "Next")
- * the leader must keep them all. */
-#define NODE_RAFT_KEEP_ENTRIES 1024
-
 /* Hands Raft messages to the transport. A message that cannot be queued
  * (no transport, peer queue full) is dropped and counted: Raft tolerates
  * loss and retransmits. */
 static void node_send_msgs(node *n, const raft_msg *msgs, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
+        if (msgs[i].type == RAFT_MSG_SNAPSHOT) {
+            node_snap_offer(n, &msgs[i]); /* the data first, then this message */
+            continue;
+        }
         int rc = n->tp ? node_wire_encode_raft(&n->sendbuf, &msgs[i]) : TARN_ENOENT;
         if (rc == 0)
             rc = node_tp_send(n->tp, msgs[i].to, n->sendbuf.data, n->sendbuf.len);
@@ -194,16 +192,12 @@ static int node_handle_ready(node *n, tarn_err *err)
     int rc = raft_ready(n->r, &rd);
     if (rc != 0)
         return tarn_err_set(err, rc, "raft_ready");
-    if (rd.has_snapshot) {
-        /* Only a leader that compacted its log sends one, and this version
-         * never compacts in a cluster (README "Next"). A peer that sends
-         * one anyway cannot be followed safely. */
-        raft_advance(n->r, &rd);
-        return tarn_err_set(err, TARN_ENOTSUP, "snapshot install at index %llu is not supported",
-                            (unsigned long long)rd.snapshot.index);
+    if (rd.has_snapshot)
+        rc = node_snap_install(n, &rd, err); /* step 0 of the contract */
+    if (rc == 0) {
+        node_send_msgs(n, rd.msgs_now, rd.n_msgs_now);
+        rc = node_persist(n, &rd, err);
     }
-    node_send_msgs(n, rd.msgs_now, rd.n_msgs_now);
-    rc = node_persist(n, &rd, err);
     if (rc == 0) {
         node_send_msgs(n, rd.msgs_after_persist, rd.n_msgs_after_persist);
         rc = node_apply(n, &rd, err);
@@ -374,7 +368,12 @@ static int node_step_inbox(node *n, node_inmsg *m, node_list *props, node_list *
     int rc = 0;
     while (m) {
         node_inmsg *next = m->next;
-        if (rc == 0 && m->kind == NODE_WIRE_RAFT) {
+        if (rc == 0 && m->kind == NODE_WIRE_SNAP_CHUNK) {
+            node_snap_chunk(n, m);
+        } else if (rc == 0 && m->kind == NODE_WIRE_RAFT && m->msg.type == RAFT_MSG_SNAPSHOT &&
+                   !node_snap_ready_for(n, &m->msg)) {
+            /* Its data did not arrive whole: the leader offers again. */
+        } else if (rc == 0 && m->kind == NODE_WIRE_RAFT) {
             int s = raft_step(n->r, &m->msg);
             if (s == TARN_ENOMEM || s == TARN_ESTATE)
                 rc = tarn_err_set(err, s, "raft_step %s from %llu", raft_msg_type_name(m->msg.type),
@@ -453,7 +452,7 @@ static void node_publish(node *n, int force_wake)
     s.leader = rs.lead;
     s.commit_index = rs.commit;
     s.applied_index = n->applied;
-    if (s.is_leader && store_applied_term(n->st) == rs.term)
+    if (s.is_leader && n->st && store_applied_term(n->st) == rs.term)
         s.leader_ready_term = rs.term; /* its term's no-op (or later) is applied */
     else if (!s.is_leader)
         s.leader_ready_term = 0;
@@ -526,16 +525,11 @@ static int node_turn(node *n, node_inmsg *inbox, node_list *props, node_list *re
         rc = node_handle_ready(n, err);
         wake = 1;
     }
+    if (rc == 0)
+        rc = node_maybe_compact(n, err);
+    node_snap_reap(n, 0);
     raft_status rs;
     raft_get_status(n->r, &rs);
-    if (rc == 0 && !n->tp && rs.applied > rs.snapshot_index + 2 * NODE_RAFT_KEEP_ENTRIES) {
-        /* Bounds the core's memory. The WAL still holds every entry, so a
-         * restart loses nothing; with followers this must wait for a
-         * durable store snapshot (README "Next"). */
-        rc = raft_compact(n->r, rs.applied - NODE_RAFT_KEEP_ENTRIES);
-        if (rc != 0)
-            tarn_err_set(err, rc, "raft_compact");
-    }
     pthread_mutex_lock(&n->mu);
     node_expire_forwarded(n);
     node_complete_reads(n, rs.state == RAFT_LEADER);

@@ -221,7 +221,12 @@ static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
     cfg.n_voters = n_voters;
     cfg.election_ticks = n->opts.election_ticks;
     cfg.heartbeat_ticks = n->opts.heartbeat_ticks;
+    /* A store installed from a snapshot may be ahead of the log (it holds
+     * the leader's applied state); the core counts as applied only what its
+     * log covers, and the store skips the entries it already has. */
     cfg.applied = store_applied_index(n->st);
+    if (cfg.applied > rec->last_index)
+        cfg.applied = rec->last_index;
     cfg.rng_seed = n->opts.rng_seed ? n->opts.rng_seed : (uint64_t)tarn_mono_ns() | 1;
     raft_hard_state hs = {0};
     if (rec->has_hard_state)
@@ -237,7 +242,7 @@ static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
     int rc = raft_open(&cfg, rec->has_hard_state ? &hs : NULL, &view, &n->r, err);
     if (rc != 0)
         return tarn_err_wrap(err, rc, "open raft");
-    n->applied = cfg.applied;
+    n->applied = store_applied_index(n->st);
     return 0;
 }
 
@@ -317,6 +322,8 @@ static int node_opts_check(const node_opts *o, node *n, tarn_err *err)
         n->opts.queue_max = NODE_QUEUE_MAX_DEFAULT;
     if (!n->opts.reads_max)
         n->opts.reads_max = NODE_READS_MAX_DEFAULT;
+    if (!n->opts.log_keep_entries)
+        n->opts.log_keep_entries = NODE_LOG_KEEP_DEFAULT;
     if (n->opts.heartbeat_ticks >= n->opts.election_ticks)
         return tarn_err_set(err, TARN_EINVAL, "node: heartbeat_ticks must be < election_ticks");
     return node_members_check(o, n, err);
@@ -339,6 +346,12 @@ static int node_sync_init(node *n, tarn_err *err)
         ok = 0;
     }
     pthread_condattr_destroy(&ca);
+    if (ok && pthread_rwlock_init(&n->swap_lock, NULL) != 0) {
+        pthread_cond_destroy(&n->wake_done);
+        pthread_cond_destroy(&n->wake_loop);
+        pthread_mutex_destroy(&n->mu);
+        ok = 0;
+    }
     return ok ? 0 : tarn_err_set(err, TARN_ENOMEM, "node: mutex/cond init");
 }
 
@@ -468,6 +481,7 @@ void node_close(node *n)
         pthread_cond_wait(&n->wake_done, &n->mu);
     pthread_mutex_unlock(&n->mu);
     node_tp_close(n->tp); /* after node_fail_all, which answers forwarded requests */
+    node_snap_free(n);
     while (n->inbox_head) {
         node_inmsg *m = n->inbox_head;
         n->inbox_head = m->next;
@@ -475,6 +489,7 @@ void node_close(node *n)
     }
     tarn_buf_free(&n->sendbuf);
     node_free_disk(n);
+    pthread_rwlock_destroy(&n->swap_lock);
     pthread_cond_destroy(&n->wake_done);
     pthread_cond_destroy(&n->wake_loop);
     pthread_mutex_destroy(&n->mu);
@@ -617,6 +632,22 @@ int node_wait_leader(node *n, int timeout_ms, tarn_err *err)
 store *node_store(node *n)
 {
     return n->st;
+}
+
+int node_read_begin(node *n, store_txn **out, tarn_err *err)
+{
+    pthread_rwlock_rdlock(&n->swap_lock);
+    int rc = n->st ? store_read_begin(n->st, out, err)
+                   : tarn_err_set(err, TARN_ESTATE, "store unavailable (failed snapshot install)");
+    if (rc != 0)
+        pthread_rwlock_unlock(&n->swap_lock);
+    return rc;
+}
+
+void node_read_end(node *n, store_txn *txn)
+{
+    store_read_end(txn);
+    pthread_rwlock_unlock(&n->swap_lock);
 }
 
 void node_get_status(node *n, node_status *st)

@@ -45,6 +45,7 @@ typedef struct node node;
 #define NODE_TICK_MS_DEFAULT         10
 #define NODE_ELECTION_TICKS_DEFAULT  10
 #define NODE_HEARTBEAT_TICKS_DEFAULT 1
+#define NODE_LOG_KEEP_DEFAULT        4096 /* entries kept behind a compaction point */
 #define NODE_PATH_MAX                4096
 
 typedef struct node_opts {
@@ -59,6 +60,11 @@ typedef struct node_opts {
     size_t map_size_bytes;       /* LMDB map; 0: store's default */
     obs_registry *metrics;       /* NULL: obs_global(); borrowed */
     uint64_t rng_seed;           /* election randomness; 0: from the clock */
+    /* Compaction: once the applied index is 2 * log_keep_entries past the
+     * last snapshot marker, the store is synced and the log (WAL and
+     * memory) dropped up to applied - log_keep_entries. A follower further
+     * behind gets a store snapshot. 0: NODE_LOG_KEEP_DEFAULT. */
+    uint32_t log_keep_entries;
     /* Cluster (README "Cluster"). n_members <= 1: a single voter, no
      * transport. Otherwise every voter with its peer address, this one
      * included; every member must be given the same list. */
@@ -121,9 +127,16 @@ int node_read_barrier(node *n, int timeout_ms, uint64_t *index_out, tarn_err *er
  * election). TARN_ETIMEDOUT, TARN_ECLOSED, TARN_ESTATE. */
 int node_wait_leader(node *n, int timeout_ms, tarn_err *err);
 
-/* The state machine, for read transactions (store_read_begin/end) on any
- * thread. Borrowed; valid until node_close. */
+/* The state machine. Borrowed; valid until node_close, EXCEPT that a
+ * cluster follower replaces it when it installs a snapshot: callers that
+ * may run concurrently with the loop read through node_read_begin/end. */
 store *node_store(node *n);
+
+/* A read transaction on the current store (store_read_begin), held off
+ * while a snapshot is being installed. End it with node_read_end on the
+ * same thread. Errors as store_read_begin. */
+int node_read_begin(node *n, store_txn **out, tarn_err *err);
+void node_read_end(node *n, store_txn *txn);
 
 typedef struct node_status {
     uint64_t id;

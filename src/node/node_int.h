@@ -57,6 +57,7 @@ node_waiter *node_list_pop(node_list *l);
 #define NODE_WIRE_FWD_PROPOSE 3
 #define NODE_WIRE_FWD_READ    4
 #define NODE_WIRE_FWD_REPLY   5
+#define NODE_WIRE_SNAP_CHUNK  6
 
 /* A decoded frame from a peer, waiting in the inbox for the loop. One
  * allocation holds it, its entry array and a copy of the body that the
@@ -71,9 +72,13 @@ struct node_inmsg {
     uint64_t req_id; /* FWD_* */
     int32_t rc, code;
     uint64_t index;
+    uint64_t total; /* SNAP_CHUNK: stream length */
     const uint8_t *data;
     size_t len;
 };
+
+/* A store snapshot streaming to one follower (snapshot.c). */
+typedef struct node_snap_send node_snap_send;
 
 /* Frames from peers waiting for the loop, beyond which they are dropped
  * (Raft treats it as message loss). */
@@ -85,6 +90,8 @@ struct node_inmsg {
 int node_wire_encode_raft(tarn_buf *b, const raft_msg *m);
 int node_wire_encode_fwd(tarn_buf *b, uint8_t kind, uint64_t req_id, const void *data, size_t len);
 int node_wire_encode_reply(tarn_buf *b, uint64_t req_id, int rc_out, int code, uint64_t index,
+                           const void *data, size_t len);
+int node_wire_encode_chunk(tarn_buf *b, uint64_t snap_id, uint64_t offset, uint64_t total,
                            const void *data, size_t len);
 /* TARN_EINVAL for a malformed body, TARN_ENOMEM. *out: tarn_free. */
 int node_wire_decode(uint64_t from, const uint8_t *body, size_t len, node_inmsg **out);
@@ -121,6 +128,15 @@ struct node {
     uint64_t fwd_seq;    /* last req_id we gave a forwarded waiter */
     tarn_buf sendbuf;    /* encoding of outgoing frames */
 
+    /* Snapshots and compaction (snapshot.c). */
+    pthread_rwlock_t swap_lock; /* node_read_begin holds it shared; an install exclusively */
+    node_snap_send *snd[NODE_TP_PEERS_MAX]; /* by member slot; loop-owned */
+    store_install *inst;                    /* follower: stream being received */
+    uint64_t inst_id, inst_off, inst_total; /* its id, bytes so far, length */
+    int inst_complete;                      /* every byte received and verified */
+    store_snapshot_info inst_info;
+    uint64_t snap_seq; /* ids of streams we send */
+
     /* Cluster (immutable after open). */
     node_transport *tp; /* NULL for a single voter */
     node_peer members[NODE_TP_PEERS_MAX];
@@ -137,8 +153,17 @@ struct node {
     /* Metrics (borrowed series; NULL-safe). */
     obs_series_t *m_proposals_ok, *m_proposals_err, *m_latency, *m_queue, *m_applied, *m_term,
         *m_leader, *m_commit, *m_fsync, *m_msgs_dropped, *m_inbox_dropped, *m_forwarded,
-        *m_apply_latency, *m_elections;
+        *m_apply_latency, *m_elections, *m_snapshots_sent, *m_snapshots_installed, *m_compactions;
 };
+
+/* snapshot.c: shipping and installing store snapshots, log compaction. */
+void node_snap_offer(node *n, const raft_msg *m);
+void node_snap_reap(node *n, int all);
+void node_snap_chunk(node *n, const node_inmsg *m);
+int node_snap_ready_for(node *n, const raft_msg *m);
+int node_snap_install(node *n, const struct raft_ready *rd, tarn_err *err);
+int node_maybe_compact(node *n, tarn_err *err);
+void node_snap_free(node *n);
 
 /* The loop thread's body (loop.c). */
 void *node_loop_main(void *arg);

@@ -19,6 +19,8 @@
  *
  * FWD_PROPOSE (3): kind, req_id u64, command bytes (>= 1).
  * FWD_READ (4): kind, req_id u64.
+ * SNAP_CHUNK (6): kind, snap_id u64, offset u64, total u64, bytes of a
+ * store snapshot stream (store.h) at offset; the last chunk ends at total.
  * FWD_REPLY (5): kind, req_id u64, rc i32 (0 or TARN_E*), code i32 (the
  * state machine's result code), index u64 (a read's read index, a
  * proposal's log index), result bytes (the rest).
@@ -33,6 +35,7 @@
 #define WIRE_ENTRY_FIXED 24
 #define WIRE_FWD_FIXED   9
 #define WIRE_REPLY_FIXED 25
+#define WIRE_CHUNK_FIXED 25
 
 static int wput_u32(tarn_buf *b, uint32_t v)
 {
@@ -121,6 +124,22 @@ int node_wire_encode_reply(tarn_buf *b, uint64_t req_id, int rc_out, int code, u
     return rc;
 }
 
+int node_wire_encode_chunk(tarn_buf *b, uint64_t snap_id, uint64_t offset, uint64_t total,
+                           const void *data, size_t len)
+{
+    tarn_buf_reset(b);
+    int rc = tarn_buf_append_byte(b, NODE_WIRE_SNAP_CHUNK);
+    if (rc == 0)
+        rc = wput_u64(b, snap_id);
+    if (rc == 0)
+        rc = wput_u64(b, offset);
+    if (rc == 0)
+        rc = wput_u64(b, total);
+    if (rc == 0 && len)
+        rc = tarn_buf_append(b, data, len);
+    return rc;
+}
+
 /* Counts and checks the entries of a RAFT body; TARN_EINVAL when they do
  * not exactly fill it. */
 static int wire_raft_scan(const uint8_t *body, size_t len, uint32_t *n_out)
@@ -185,6 +204,8 @@ int node_wire_decode(uint64_t from, const uint8_t *body, size_t len, node_inmsg 
         rc = len == WIRE_FWD_FIXED ? 0 : TARN_EINVAL;
     else if (kind == NODE_WIRE_FWD_REPLY)
         rc = len >= WIRE_REPLY_FIXED ? 0 : TARN_EINVAL;
+    else if (kind == NODE_WIRE_SNAP_CHUNK)
+        rc = len > WIRE_CHUNK_FIXED ? 0 : TARN_EINVAL;
     else
         rc = TARN_EINVAL;
     if (rc != 0)
@@ -201,6 +222,12 @@ int node_wire_decode(uint64_t from, const uint8_t *body, size_t len, node_inmsg 
     m->from = from;
     if (kind == NODE_WIRE_RAFT) {
         wire_raft_fill(m, copy, n);
+    } else if (kind == NODE_WIRE_SNAP_CHUNK) {
+        m->req_id = wget_u64(copy + 1);
+        m->index = wget_u64(copy + 9);
+        m->total = wget_u64(copy + 17);
+        m->data = copy + WIRE_CHUNK_FIXED;
+        m->len = len - WIRE_CHUNK_FIXED;
     } else {
         m->req_id = wget_u64(copy + 1);
         size_t fixed = kind == NODE_WIRE_FWD_REPLY ? WIRE_REPLY_FIXED : WIRE_FWD_FIXED;
