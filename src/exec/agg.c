@@ -50,7 +50,17 @@ typedef struct agg_desc {
     uint32_t off; /* state offset in the group record */
     vec_type_info out_type, out_type2;
     uint32_t nout; /* output columns (2 for a partial avg) */
+    bool distinct; /* count/sum/avg(DISTINCT): values go through dset first */
+    /* (group id, value word) pairs seen, open addressing; 0 in `used` = empty */
+    struct agg_dentry *dset;
+    uint32_t dset_bits, dset_count;
 } agg_desc;
+
+typedef struct agg_dentry {
+    uint64_t w;    /* the value: ints sign-extended, f64 bits normalized, string id */
+    uint32_t g;    /* group id */
+    uint32_t used; /* 1 when occupied */
+} agg_dentry;
 
 typedef struct agg_op {
     exec_op base;
@@ -516,8 +526,109 @@ static void sum_f64_segments(agg_op *a, const agg_desc *d, const double *xs)
     }
 }
 
+static int dset_grow(agg_op *a, agg_desc *d, tarn_err *err)
+{
+    uint32_t bits = d->dset ? d->dset_bits + 1 : 8;
+    if (bits > 31)
+        return tarn_err_set(err, TARN_ETOOBIG, "hash aggregate: too many distinct values");
+    size_t n = (size_t)1 << bits, old = d->dset ? (size_t)1 << d->dset_bits : 0;
+    int rc = agg_reserve(a, n * sizeof(agg_dentry), err);
+    if (rc != 0)
+        return rc;
+    agg_dentry *t = tarn_calloc(n, sizeof(agg_dentry));
+    if (t == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "hash aggregate: distinct set");
+    for (size_t i = 0; i < old; i++) {
+        if (!d->dset[i].used)
+            continue;
+        size_t idx = tarn_mix64(d->dset[i].w ^ tarn_mix64(d->dset[i].g)) & (n - 1);
+        while (t[idx].used)
+            idx = (idx + 1) & (n - 1);
+        t[idx] = d->dset[i];
+    }
+    tarn_free(d->dset);
+    exec_budget_release(a->base.budget, old * sizeof(agg_dentry));
+    a->acct_bytes -= old * sizeof(agg_dentry);
+    d->dset = t;
+    d->dset_bits = bits;
+    return 0;
+}
+
+/* Adds (g, w) to the aggregate's distinct set; *fresh when it was new. */
+static int dset_add(agg_op *a, agg_desc *d, uint32_t g, uint64_t w, bool *fresh, tarn_err *err)
+{
+    if (d->dset == NULL || ((uint64_t)d->dset_count + 1) * 2 > ((uint64_t)1 << d->dset_bits)) {
+        int rc = dset_grow(a, d, err);
+        if (rc != 0)
+            return rc;
+    }
+    size_t mask = ((size_t)1 << d->dset_bits) - 1, idx = tarn_mix64(w ^ tarn_mix64(g)) & mask;
+    for (; d->dset[idx].used; idx = (idx + 1) & mask)
+        if (d->dset[idx].w == w && d->dset[idx].g == g) {
+            *fresh = false;
+            return 0;
+        }
+    d->dset[idx] = (agg_dentry){w, g, 1};
+    d->dset_count++;
+    *fresh = true;
+    return 0;
+}
+
+/* count/sum/avg(DISTINCT x): a row counts only when its (group, value) is
+ * new. Strings are interned (their id is the value); floats group as keys
+ * do (-0.0 with 0.0, NaN with NaN). */
+static int distinct_update(agg_op *a, agg_desc *d, const vec_batch *b, uint32_t n, tarn_err *err)
+{
+    const vec_col *c = &b->cols[d->in_col];
+    exec_phys p = exec_phys_of(c->type.id);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = a->rows[k];
+        if (!vec_col_is_valid(c, i))
+            continue;
+        uint64_t w;
+        int rc = 0;
+        if (p == EXEC_P_STR) {
+            const uint8_t *s;
+            size_t l;
+            uint32_t id = 0;
+            vec_col_str(c, i, &s, &l);
+            rc = str_intern(a, s, l, &id, err);
+            w = id;
+        } else if (p == EXEC_P_F64) {
+            w = f64_word(((const double *)c->data)[i]);
+        } else if (p == EXEC_P_I64) {
+            w = (uint64_t)((const int64_t *)c->data)[i];
+        } else if (p == EXEC_P_I32) {
+            w = (uint64_t)(int64_t)((const int32_t *)c->data)[i];
+        } else {
+            w = ((const uint8_t *)c->data)[i];
+        }
+        bool fresh = false;
+        if (rc == 0)
+            rc = dset_add(a, d, a->gid[k], w, &fresh, err);
+        if (rc != 0)
+            return rc;
+        if (!fresh)
+            continue;
+        agg_state *st = (agg_state *)(group_rec(a, a->gid[k]) + d->off);
+        st->cnt++;
+        if (d->fn == EXEC_AGG_COUNT)
+            continue;
+        if (p == EXEC_P_F64) {
+            double x;
+            memcpy(&x, &w, 8);
+            st->v.f += x;
+        } else if (__builtin_add_overflow(st->v.i, (int64_t)w, &st->v.i)) {
+            return sum_overflow(err);
+        }
+    }
+    return 0;
+}
+
 static int agg_update(agg_op *a, const agg_desc *d, const vec_batch *b, uint32_t n, tarn_err *err)
 {
+    if (d->distinct)
+        return distinct_update(a, (agg_desc *)d, b, n, err);
     bool final = a->phase == EXEC_AGG_FINAL;
     if (d->fn == EXEC_AGG_COUNT_STAR && !final) {
         if (a->nseg > 0) {
@@ -854,6 +965,8 @@ static void agg_close(exec_op *op)
     tarn_free(a->str_slots);
     tarn_free(a->str_pos);
     tarn_free(a->direct);
+    for (uint32_t i = 0; i < a->naggs; i++)
+        tarn_free(a->aggs[i].dset);
     exec_budget_release(op->budget, a->acct_bytes);
 }
 
@@ -869,6 +982,13 @@ static int agg_resolve(const exec_agg_spec *s, exec_agg_phase phase, const exec_
     bool final = phase == EXEC_AGG_FINAL;
     d->fn = s->fn;
     d->nout = 1;
+    d->distinct =
+        s->distinct && (s->fn == EXEC_AGG_COUNT || s->fn == EXEC_AGG_SUM || s->fn == EXEC_AGG_AVG);
+    if (d->distinct && phase != EXEC_AGG_SINGLE)
+        return tarn_err_set(err, TARN_EINVAL, "DISTINCT aggregates need a single-phase aggregate");
+    if (d->distinct &&
+        (s->col >= child->ncols || exec_phys_of(t[s->col].id) == EXEC_P_NONE || t[s->col].list))
+        return tarn_err_set(err, TARN_EINVAL, "DISTINCT aggregate over column %u", s->col);
     d->in_col = final ? *cursor : s->col;
     uint32_t need = final && s->fn == EXEC_AGG_AVG ? 2 : 1;
     if ((s->fn != EXEC_AGG_COUNT_STAR || final) && d->in_col + need > child->ncols)

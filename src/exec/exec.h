@@ -150,7 +150,9 @@ typedef enum exec_agg_phase {
 
 typedef struct exec_agg_spec {
     exec_agg_fn fn;
-    uint32_t col; /* argument column of the input (unused for count(*)) */
+    uint32_t col;  /* argument column of the input (unused for count(*)) */
+    bool distinct; /* count/sum/avg(DISTINCT x): each value once per group;
+                      SINGLE phase only (TARN_EINVAL otherwise); min/max ignore it */
 } exec_agg_spec;
 
 /*
@@ -182,6 +184,28 @@ typedef struct exec_sort_key {
  * UINT64_MAX it is a top-N: memory stays about limit + one batch rows. */
 int exec_sort_new(exec_op *child, const exec_sort_key *keys, uint32_t nkeys, uint64_t limit,
                   exec_op **out, tarn_err *err);
+
+/* ---- union all, values ---- */
+
+/* UNION ALL: the batches of children[0] to its end, then children[1]'s,
+ * ... (n >= 1; the array is copied, the children taken, also on failure).
+ * Every child must have the same column types (decimals equal scale; a
+ * string column may be flat in one child and dictionary codes in
+ * another). Batches pass through without copies. TARN_EINVAL for
+ * different schemas. */
+int exec_union_all_new(exec_op **children, uint32_t n, exec_op **out, tarn_err *err);
+
+/* Literal rows (INSERT ... VALUES, SELECT without FROM): exprs holds
+ * nrows * ncols expressions, row-major, each over no columns (constants,
+ * casts of constants, arithmetic on them) of exactly types[c] (the binder
+ * casts); they are evaluated at open (errors such as a bad cast surface
+ * there) and the rows come out in order, in batches of VEC_BATCH_ROWS.
+ * ncols 0 gives nrows rows of no columns: the input of SELECT 1+1. The
+ * expressions are taken, also on failure; types copied. */
+int exec_values_new(const vec_type_info *types, uint32_t ncols, exec_expr **exprs, uint32_t nrows,
+                    exec_budget *budget, exec_op **out, tarn_err *err);
+/* Most rows of a values operator. */
+#define EXEC_VALUES_ROWS_MAX 1000000
 
 /* ---- joins ---- */
 

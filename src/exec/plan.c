@@ -105,7 +105,8 @@ static int plan_aggregate(json_t *j, exec_op *in, plan_ctx *c, exec_op **out)
         json_t *col = json_object_get(a, "col");
         if (fn < 0 || (col && (!json_is_integer(col) || json_integer_value(col) < 0)))
             return bad(c, in, "aggregate", "aggregate needs a known \"fn\" and a \"col\"");
-        specs[i] = (exec_agg_spec){(exec_agg_fn)fn, (uint32_t)json_integer_value(col)};
+        specs[i] = (exec_agg_spec){(exec_agg_fn)fn, (uint32_t)json_integer_value(col),
+                                   json_is_true(json_object_get(a, "distinct"))};
     }
     json_t *ph = json_object_get(j, "phase");
     int phase = ph ? name_index(json_string_value(ph), phase_names, 3) : 0;
@@ -186,6 +187,63 @@ static int plan_join(json_t *j, plan_ctx *c, int depth, exec_op **out)
     return exec_join_new(l, r, &o, out, c->err);
 }
 
+#define EXEC_PLAN_UNION_MAX 4096
+
+static int plan_union(json_t *j, plan_ctx *c, int depth, exec_op **out)
+{
+    json_t *in = json_object_get(j, "inputs");
+    size_t n = json_array_size(in);
+    if (!json_is_array(in) || n == 0 || n > EXEC_PLAN_UNION_MAX)
+        return bad(c, NULL, "union_all", "\"inputs\" must be an array of 1..4096 plans");
+    exec_op **ops = tarn_calloc(n, sizeof(exec_op *));
+    if (ops == NULL)
+        return tarn_err_set(c->err, TARN_ENOMEM, "plan: union_all");
+    int rc = 0;
+    size_t i = 0;
+    for (; i < n && rc == 0; i++)
+        rc = plan_build(json_array_get(in, i), c, depth + 1, &ops[i]);
+    if (rc != 0) {
+        for (size_t k = 0; k + 1 < i; k++)
+            exec_op_close(ops[k]);
+    } else {
+        rc = exec_union_all_new(ops, (uint32_t)n, out, c->err);
+    }
+    tarn_free(ops);
+    return rc;
+}
+
+/* {"op":"values","rows":[[EXPR, ...], ...]}: the first row's expression
+ * types are the columns' types. */
+static int plan_values(json_t *j, plan_ctx *c, exec_op **out)
+{
+    json_t *rows = json_object_get(j, "rows");
+    size_t nr = json_array_size(rows), nc = json_array_size(json_array_get(rows, 0));
+    if (!json_is_array(rows) || nr == 0 || nr > EXEC_VALUES_ROWS_MAX || nc > 4096)
+        return bad(c, NULL, "values", "\"rows\" must be 1.. arrays of expressions");
+    for (size_t r = 0; r < nr; r++)
+        if (!json_is_array(json_array_get(rows, r)) ||
+            json_array_size(json_array_get(rows, r)) != nc)
+            return bad(c, NULL, "values", "every row needs as many expressions as the first");
+    exec_expr **ex = tarn_calloc(nr * nc + 1, sizeof(exec_expr *));
+    vec_type_info *types = tarn_calloc(nc + 1, sizeof(vec_type_info));
+    int rc = ex && types ? 0 : tarn_err_set(c->err, TARN_ENOMEM, "plan: values");
+    size_t built = 0;
+    for (; rc == 0 && built < nr * nc; built++)
+        rc = exec_expr_from_jsonv(json_array_get(json_array_get(rows, built / nc), built % nc),
+                                  NULL, 0, c->budget, &ex[built], c->err);
+    if (rc == 0) {
+        for (size_t k = 0; k < nc; k++)
+            types[k] = exec_expr_type(ex[k]);
+        rc = exec_values_new(types, (uint32_t)nc, ex, (uint32_t)nr, c->budget, out, c->err);
+    } else if (ex) {
+        for (size_t k = 0; k < built; k++)
+            exec_expr_free(ex[k]);
+    }
+    tarn_free(ex);
+    tarn_free(types);
+    return rc;
+}
+
 static int plan_build(json_t *j, plan_ctx *c, int depth, exec_op **out)
 {
     *out = NULL;
@@ -202,6 +260,10 @@ static int plan_build(json_t *j, plan_ctx *c, int depth, exec_op **out)
     }
     if (strcmp(op, "join") == 0)
         return plan_join(j, c, depth, out);
+    if (strcmp(op, "union_all") == 0)
+        return plan_union(j, c, depth, out);
+    if (strcmp(op, "values") == 0)
+        return plan_values(j, c, out);
     exec_op *in;
     int rc = plan_build(json_object_get(j, "input"), c, depth + 1, &in);
     if (rc != 0)
