@@ -10,6 +10,9 @@
 
 #include "cli/config.h"
 
+#include <stdbool.h>
+#include <stdint.h>
+
 /* `tarn local`: the embedded server (see cmd_local.c). */
 int cli_local_main(int argc, char **argv);
 
@@ -32,6 +35,20 @@ int cli_key_main(int argc, char **argv);
 
 /* `tarn sql`: SQL on a data directory's tables (see cmd_sql.c). */
 int cli_sql_main(int argc, char **argv);
+
+/* `tarn table ...` on a data directory's tables, `tarn delta scan|history
+ * DIR` on any Delta table directory (cmd_table.c, cmd_delta.c), and the
+ * row output they share: table, csv, or json (one object per row). */
+int cli_table_main(int argc, char **argv);
+int cli_delta_main(int argc, char **argv);
+enum { CLI_FMT_TABLE, CLI_FMT_CSV, CLI_FMT_JSON };
+int cli_rows_format(const char *name); /* CLI_FMT_*, -1 unknown */
+struct delta_table;
+struct delta_snapshot;
+struct delta_history;
+int cli_rows_scan(struct delta_table *t, const struct delta_snapshot *s, const char *columns,
+                  uint64_t limit, int fmt, FILE *out, tarn_err *err);
+void cli_history_print(const struct delta_history *h, bool json, FILE *out);
 
 /* Creates dir (and parents) with mode 0700 when missing. */
 int cli_mkdir_p(const char *dir, tarn_err *err);

@@ -51,6 +51,12 @@ static const cli_command commands[] = {
      "  parquet schema FILE    print a Parquet file's schema\n"
      "  parquet meta FILE      row groups, columns, encodings, sizes, statistics\n"
      "  parquet cat FILE       rows [--columns a,b] [--limit N] [--format table|csv|json]\n"},
+    {"table", cli_table_main,
+     "  table create|insert|scan|history|optimize|vacuum NAME  Tarn's tables (tarn table "
+     "--help)\n"},
+    {"delta", cli_delta_main,
+     "  delta scan|history DIR  any Delta table directory [--version N] [--format "
+     "table|csv|json]\n"},
     {"gen", cli_gen_main,
      "  gen lineitem --rows N  a deterministic TPC-H-like lineitem table (tarn gen --help)\n"},
     {"version", version_main, "  version                print the version\n"},

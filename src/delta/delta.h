@@ -117,6 +117,14 @@ const char *delta_kind_name(delta_kind k);
  * array and map (not scannable yet). */
 int delta_kind_vec_type(const delta_field *f, vec_type_info *out);
 
+/* Appends `text` (NULL: null), parsed as a value of primitive column `f`
+ * (the partition-value formats of README "Reading rows": integers,
+ * true/false, YYYY-MM-DD, timestamps, decimals of p <= 18, strings as
+ * they are), as the next row of `col` (of f's vec type, with room).
+ * TARN_EINVAL naming the column for text that does not parse,
+ * TARN_ENOTSUP (nested or wide decimal), TARN_ERANGE (full), TARN_ENOMEM. */
+int delta_text_append(vec_col *col, const delta_field *f, const char *text, tarn_err *err);
+
 /* ---- actions (PROTOCOL.md "Actions") --------------------------------------- */
 
 /* A string-to-string map as two parallel arrays; a NULL value is JSON null. */

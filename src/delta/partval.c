@@ -183,3 +183,49 @@ int delta_const_parse(const delta_field *f, const char *text, delta_const *out, 
                             f->name, text, delta_kind_name(f->kind));
     return 0;
 }
+
+/* Stores a parsed constant as row col->len of a column of f's vec type. */
+static int append_const(vec_col *col, const delta_field *f, const delta_const *c)
+{
+    if (c->is_null) {
+        int rc = vec_type_is_var(col->type.id) ? vec_col_append_str(col, "", 0) : 0;
+        if (rc == 0 && !vec_type_is_var(col->type.id))
+            col->len++;
+        return rc == 0 ? vec_col_set_null(col, col->len - 1) : rc;
+    }
+    if (f->kind == DELTA_STRING || f->kind == DELTA_BINARY)
+        return vec_col_append_str(col, c->str, c->str_len);
+    size_t w = vec_type_width(col->type.id);
+    if (w == 0 || w > sizeof(c->v))
+        return TARN_ENOTSUP;
+    memcpy((uint8_t *)col->data + (size_t)col->len * w, &c->v, w);
+    col->len++;
+    return 0;
+}
+
+int delta_text_append(vec_col *col, const delta_field *f, const char *text, tarn_err *err)
+{
+    vec_type_info t;
+    int rc = delta_kind_vec_type(f, &t);
+    if (rc == 0 && (t.id != col->type.id || t.id == VEC_DECIMAL128))
+        rc = TARN_ENOTSUP;
+    if (rc != 0)
+        return tarn_err_set(err, rc, "column %s: type %s cannot be read from text", f->name,
+                            delta_kind_name(f->kind));
+    if (col->len >= col->cap)
+        return tarn_err_set(err, TARN_ERANGE, "column %s is full", f->name);
+    delta_const c;
+    memset(&c, 0, sizeof(c));
+    /* Text input has no Hive marker: only NULL is null. */
+    if (text == NULL) {
+        c.is_null = true;
+    } else if (f->kind == DELTA_STRING || f->kind == DELTA_BINARY) {
+        c.str = text;
+        c.str_len = strlen(text);
+    } else if (parse_fixed(f, text, &c) != 0) {
+        return tarn_err_set(err, TARN_EINVAL, "column %s: \"%.100s\" is not a valid %s", f->name,
+                            text, delta_kind_name(f->kind));
+    }
+    rc = append_const(col, f, &c);
+    return rc == 0 ? 0 : tarn_err_set(err, rc, "column %s", f->name);
+}
