@@ -106,7 +106,7 @@ function duckCell(v, type) {
   if (typeof v === 'number') {
     const approx = name === 'DOUBLE' || name === 'FLOAT';
     return numCell(Number.isNaN(v) ? 'NaN' : !Number.isFinite(v) ? (v > 0 ? 'Infinity' : '-Infinity')
-                   : approx ? v.toPrecision(17) : String(v), approx, name === 'FLOAT' ? FLOAT_TOL : DOUBLE_TOL);
+                   : String(v), approx, name === 'FLOAT' ? FLOAT_TOL : DOUBLE_TOL);
   }
   if (typeof v === 'string') return {t: 'str', v};
   if (name.startsWith('DECIMAL')) return numCell(v.toString(), false);

@@ -42,6 +42,7 @@ function parseArgs(argv) {
     else if (k === '--gaps') a.gaps = v();
     else if (k === '--only') a.only = new RegExp(v());
     else if (k === '--verbose') a.verbose = true;
+    else if (k === '--write-gaps') a.writeGaps = v();
     else throw new Error(`unknown argument ${k}`);
   }
   if (!a.work) throw new Error('--work DIR is required');
@@ -68,6 +69,28 @@ function loadGaps(file) {
 
 function gapFor(gaps, q) {
   return gaps.find((g) => g.id === q.id) || (q.random ? gaps.find((g) => g.re && g.re.test(q.sql)) : undefined);
+}
+
+// One line of reason from a problem message: Tarn's own error without its
+// position and caret, or the first difference.
+function reasonOf(problem) {
+  let r = problem.replace(/\s+/g, ' ');
+  const m = /^Tarn fails: (?:[a-z ]+ at line \d+, column \d+: )?([^|]*)/.exec(r);
+  if (m) r = `Tarn fails: ${m[1].trim()}`;
+  else if (/^Tarn crashed/.test(r)) r = r.replace(/(Sanitizer: [^ ]+ [^ ]+ [^ ]+).*/, '$1');
+  return r.length > 200 ? r.slice(0, 197) + '...' : r;
+}
+
+// Writes the known gaps file for the current state (listed and new
+// failures), for a person to review.
+function writeGaps(file, gapHits, failures) {
+  const lines = ['# Queries Tarn cannot run yet or answers differently from DuckDB, one per',
+    '# line: ID reason (or re:/REGEX/ reason for random queries). tests/sql/run.js',
+    '# fails on a failure not listed here and on a listed query that passes.'];
+  const all = gapHits.map((h) => ({id: h.q.id, reason: h.gap.reason, random: h.q.random}))
+    .concat(failures.map((f) => ({id: f.q.id, reason: reasonOf(f.problem), random: f.q.random})));
+  for (const x of all.filter((y) => !y.random)) lines.push(`${x.id}  ${x.reason}`);
+  fs.writeFileSync(file, lines.join('\n') + '\n');
 }
 
 async function runDuckAll(queries, dataDir) {
@@ -125,18 +148,21 @@ async function main() {
   const tarnDir = path.resolve(a.work, 'tarn');
   const t1 = Date.now();
   const runner = await tarnRunner.open(a.tarn, tarnDir);
-  for (const s of data.tarnLoadStatements(dataDir)) {
-    const r = await runner.run(s);
-    if (!r.ok) {
-      console.log(`loading the test tables into Tarn failed:\n  ${s}\n  ${r.error}`);
-      await runner.close();
-      process.exit(1);
-    }
-  }
+  // Loading: a statement that fails is a failure too (id load:N), unless
+  // listed; the queries that need its data then fail on their own.
   const gaps = loadGaps(a.gaps);
   const failures = [], gapHits = [];
-  for (const q of queries) {
-    const tr = await runner.run(H.forTarn(q.sql, dataDir));
+  const load = data.tarnLoadStatements(dataDir).map((sql, i) => ({id: `load:${i + 1}`, sql, file: 'load', expect: 'ok'}));
+  const loaded = await runner.runMany(load.map((l) => l.sql));
+  for (let i = 0; i < load.length; i++) {
+    const problem = loaded[i].ok ? null : `loading the test data failed: ${loaded[i].error}`;
+    const gap = gapFor(gaps, load[i]);
+    if (gap) problem ? (gap.hits++, gapHits.push({q: load[i], gap, problem})) : gap.passes++;
+    else if (problem) failures.push({q: load[i], problem});
+  }
+  const answers = await runner.runParallel(queries.map((q) => H.forTarn(q.sql, dataDir)), 2);
+  for (let i = 0; i < queries.length; i++) {
+    const q = queries[i], tr = answers[i];
     const problem = judge(q, tr);
     const gap = gapFor(gaps, q);
     if (gap) {
@@ -153,18 +179,20 @@ async function main() {
   await runner.close();
   // A listed query id that passes, or a pattern all of whose queries pass.
   const stale = gaps.filter((g) => (g.id ? g.passes > 0 : g.passes > 0 && g.hits === 0));
-  const unknownIds = gaps.filter((g) => g.id && !queries.some((q) => q.id === g.id) && !a.only && !g.id.startsWith('random:'));
+  const unknownIds = gaps.filter((g) => g.id && !queries.some((q) => q.id === g.id) && !load.some((l) => l.id === g.id) &&
+                                      !a.only && !g.id.startsWith('random:'));
 
-  console.log(`Tarn: ${queries.length} queries in ${Date.now() - t1} ms; ${queries.length - failures.length - gapHits.length} agree, ${gapHits.length} known gaps, ${failures.length} new failures`);
+  console.log(`Tarn: ${queries.length} queries in ${Date.now() - t1} ms (${runner.processes()} processes); ${queries.length - failures.length - gapHits.length} agree, ${gapHits.length} known gaps, ${failures.length} new failures`);
   if (gapHits.length > 0) {
     console.log(`known gaps (${gapHits.length}):`);
     for (const h of gapHits) console.log(`  ${h.q.id}: ${h.gap.reason}`);
   }
   for (const f of failures) {
     console.log(`MISMATCH ${f.q.id}${f.q.random ? ` (seed ${a.seed}; replay: TARN_SEED=${a.seed})` : ''}\n  query: ${f.q.sql}\n  ${f.problem}`);
-    if (f.q.duck.ok && f.q.expect === 'ok')
+    if (f.q.duck && f.q.duck.ok && f.q.expect === 'ok')
       console.log(`  DuckDB: ${f.q.duck.rows.slice(0, 5).map(H.rowText).join(' ')}${f.q.duck.rows.length > 5 ? ` ... (${f.q.duck.rows.length} rows)` : ''}`);
   }
+  if (a.writeGaps) writeGaps(a.writeGaps, gapHits, failures);
   for (const g of stale) console.log(`STALE known gap (now passes; remove it from ${path.basename(a.gaps)}): ${g.text}`);
   for (const g of unknownIds) console.log(`STALE known gap (no such query): ${g.text}`);
   if (failures.length > 0 || stale.length > 0 || unknownIds.length > 0) process.exit(1);
