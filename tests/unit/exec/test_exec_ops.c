@@ -201,9 +201,9 @@ static uint32_t ref_agg(const table *t, ref_group *g)
 }
 
 static const exec_agg_spec specs[] = {
-    {EXEC_AGG_COUNT_STAR, 0}, {EXEC_AGG_COUNT, 2}, {EXEC_AGG_SUM, 2},
-    {EXEC_AGG_SUM, 3},        {EXEC_AGG_SUM, 4},   {EXEC_AGG_MIN, 5},
-    {EXEC_AGG_MAX, 3},        {EXEC_AGG_AVG, 2},   {EXEC_AGG_AVG, 4},
+    {EXEC_AGG_COUNT_STAR, 0, false}, {EXEC_AGG_COUNT, 2, false}, {EXEC_AGG_SUM, 2, false},
+    {EXEC_AGG_SUM, 3, false},        {EXEC_AGG_SUM, 4, false},   {EXEC_AGG_MIN, 5, false},
+    {EXEC_AGG_MAX, 3, false},        {EXEC_AGG_AVG, 2, false},   {EXEC_AGG_AVG, 4, false},
 };
 #define NSPECS (sizeof(specs) / sizeof(specs[0]))
 static const uint32_t agg_keys[2] = {0, 1};
@@ -383,7 +383,8 @@ static void test_agg_dict_keys(void **state)
     exec_budget_init(&bud, 16 << 20);
     tarn_err err = TARN_ERR_INIT;
     static const uint32_t key = 1;
-    static const exec_agg_spec aggs[2] = {{EXEC_AGG_COUNT_STAR, 0}, {EXEC_AGG_SUM, 2}};
+    static const exec_agg_spec aggs[2] = {{EXEC_AGG_COUNT_STAR, 0, false},
+                                          {EXEC_AGG_SUM, 2, false}};
     exec_agg_opts o = {&key, 1, aggs, 2, EXEC_AGG_SINGLE};
     exec_op *op, *src;
     twice w = {&t, 0};
@@ -446,7 +447,7 @@ static void test_agg_sum_overflow(void **state)
     exec_op *src, *op;
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(exec_source_new(ti, 1, table_next, &t, &bud, &src, &err), 0);
-    exec_agg_spec sum = {EXEC_AGG_SUM, 0};
+    exec_agg_spec sum = {EXEC_AGG_SUM, 0, false};
     exec_agg_opts o = {NULL, 0, &sum, 1, EXEC_AGG_SINGLE};
     assert_int_equal(exec_agg_new(src, &o, &op, &err), 0);
     assert_int_equal(exec_op_open(op, &err), 0);
@@ -724,7 +725,7 @@ static void test_dict_cache_holds_reference(void **state)
                      0);
     assert_int_equal(exec_filter_new(src, p, &f, &err), 0);
     static const uint32_t key = 0;
-    static const exec_agg_spec cnt = {EXEC_AGG_COUNT_STAR, 0};
+    static const exec_agg_spec cnt = {EXEC_AGG_COUNT_STAR, 0, false};
     exec_agg_opts o = {&key, 1, &cnt, 1, EXEC_AGG_SINGLE};
     assert_int_equal(exec_agg_new(f, &o, &a, &err), 0);
     assert_int_equal(exec_op_open(a, &err), 0);
