@@ -925,11 +925,11 @@ static int add_agg(sql_bctx *c, const sql_node *n, exec_agg_fn fn, sql_bx *arg, 
 static int bind_agg(sql_bctx *c, const sql_node *n, sql_bx *x)
 {
     const char *f = n->u.call.name.folded;
+    if (c->in_agg)
+        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "aggregate calls cannot be nested");
     if (c->grp == NULL)
         return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "aggregate %s() is not allowed in %s",
                              n->u.call.name.text, c->clause);
-    if (c->in_agg)
-        return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "aggregate calls cannot be nested");
     if (n->u.call.star)
         return strcmp(f, "count") == 0 ? add_agg(c, n, EXEC_AGG_COUNT_STAR, NULL, x)
                                        : sql_bind_fail(c->b, TARN_EINVAL, n->pos,

@@ -463,30 +463,29 @@ static int create_as(sql_stmt *st, const sql_node *n)
     rows_acc a = {0};
     exec_budget bud;
     exec_budget_init(&bud, st->s->budget_bytes);
-    if (rc == 0) {
-        t.ncols = rel.n;
-        t.names = tarn_calloc(rel.n + 1, sizeof(*t.names));
-        t.nullable = tarn_calloc(rel.n + 1, sizeof(bool));
-        t.store = tarn_calloc(rel.n + 1, sizeof(*t.store));
-        for (uint32_t i = 0; t.names && t.nullable && t.store && i < rel.n; i++) {
-            t.names[i] = rel.cols[i].name;
-            t.nullable[i] = true;
-            t.store[i] = rel.cols[i].type;
-        }
-        a = (rows_acc){.types = t.store, .ncols = t.ncols};
-        rc = t.names && t.nullable && t.store ? collect(st, rel.plan, &a, t.nullable, t.names, &bud)
-                                              : sql_bind_oom(&st->b);
+    char **names = rc == 0 ? tarn_calloc(rel.n + 1, sizeof(*names)) : NULL;
+    bool *nullable = rc == 0 ? tarn_calloc(rel.n + 1, sizeof(bool)) : NULL;
+    vec_type_info *types = rc == 0 ? tarn_calloc(rel.n + 1, sizeof(*types)) : NULL;
+    if (rc == 0 && (!names || !nullable || !types))
+        rc = sql_bind_oom(&st->b);
+    for (uint32_t i = 0; rc == 0 && i < rel.n; i++) {
+        names[i] = rel.cols[i].name;
+        nullable[i] = true;
+        types[i] = rel.cols[i].type;
     }
+    a = (rows_acc){.types = types, .ncols = rel.n};
+    if (rc == 0)
+        rc = collect(st, rel.plan, &a, nullable, names, &bud);
     if (rc == 0)
         rc = create_table(st, n, cols, rel.n);
-    tarn_free(t.names);
-    tarn_free(t.nullable);
-    t.names = NULL;
     if (rc == 0 && a.n > 0) {
         rc = sql_target_open(st, &n->u.create.name, &t);
         if (rc == 0)
             rc = append_rows(st, n->u.create.name.folded, &t, &a);
     }
+    tarn_free(names);
+    tarn_free(nullable);
+    tarn_free(types);
     rows_free(&a);
     sql_target_free(&t);
     tarn_free(cols);

@@ -1,0 +1,370 @@
+/*
+ * tests/unit/sql/test_sql_session.c: the binder, planner and session on a
+ * real single-voter node and a file object store in a temp dir: binder
+ * errors (position, message, suggestion), plan shapes (EXPLAIN), the
+ * golden GROUP BY over several commits, snapshot isolation while other
+ * sessions append and compact, the memory budget, time travel.
+ */
+#include "common/test_util.h"
+
+#include "base/alloc.h"
+#include "catalog/catalog.h"
+#include "node/node.h"
+#include "objstore/objstore.h"
+#include "sql/session.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct fixture {
+    char *dir;
+    node *node;
+    objstore *os;
+    sql_session *s;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof(*f));
+    f->dir = tarn_test_mkdtemp("sql-session");
+    store_registry reg;
+    memset(&reg, 0, sizeof(reg));
+    assert_int_equal(catalog_register(&reg), 0);
+    tarn_err err = TARN_ERR_INIT;
+    node_opts no = {.data_dir = f->dir, .durability = STORE_DURABLE_NONE, .rng_seed = 1};
+    assert_int_equal(node_open(&no, &reg, &f->node, &err), 0);
+    assert_int_equal(node_wait_leader(f->node, 10000, &err), 0);
+    char url[4200];
+    snprintf(url, sizeof(url), "%s/objects", f->dir);
+    assert_int_equal(objstore_open(url, &f->os, &err), 0);
+    sql_session_opts so = {.node = f->node, .store = f->os};
+    assert_int_equal(sql_session_open(&so, &f->s, &err), 0);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    sql_session_close(f->s);
+    objstore_close(f->os);
+    node_close(f->node);
+    tarn_test_rmdir(f->dir);
+    free(f);
+    return 0;
+}
+
+/* ---- a sink that renders rows as text: "a|b\n" per row ---- */
+
+typedef struct text_sink {
+    tarn_buf out;
+    char names[512];
+    int batches;
+    /* called after the first batch (snapshot isolation test) */
+    void (*after_first)(void *ctx);
+    void *ctx;
+} text_sink;
+
+static int ts_columns(void *ctx, uint32_t n, const char *const *names, const vec_type_info *t)
+{
+    (void)t;
+    text_sink *s = ctx;
+    s->names[0] = '\0';
+    for (uint32_t i = 0; i < n; i++) {
+        strncat(s->names, names[i], sizeof(s->names) - strlen(s->names) - 2);
+        strcat(s->names, i + 1 < n ? "|" : "");
+    }
+    return 0;
+}
+
+static int ts_batch(void *ctx, const vec_batch *b)
+{
+    text_sink *s = ctx;
+    uint32_t live = vec_batch_live_count(b);
+    for (uint32_t k = 0; k < live; k++) {
+        uint32_t r = b->sel_active ? b->sel[k] : k;
+        for (uint32_t c = 0; c < b->ncols; c++) {
+            bool q;
+            if (c > 0)
+                tarn_buf_append_byte(&s->out, '|');
+            if (!vec_col_is_valid(&b->cols[c], r))
+                tarn_buf_append_str(&s->out, "NULL");
+            else
+                sql_value_text(&s->out, &b->cols[c], r, &q);
+        }
+        tarn_buf_append_byte(&s->out, '\n');
+    }
+    if (s->batches++ == 0 && s->after_first)
+        s->after_first(s->ctx);
+    return 0;
+}
+
+static sql_sink sink_of(text_sink *t)
+{
+    tarn_buf_init(&t->out, TARN_BUF_UNBOUNDED);
+    return (sql_sink){t, ts_columns, ts_batch, NULL};
+}
+
+/* Runs sql; on success returns the rows as text (caller frees). */
+static char *run(fixture *f, const char *sql)
+{
+    text_sink t = {0};
+    sql_sink k = sink_of(&t);
+    sql_error e;
+    int rc = sql_session_exec(f->s, sql, strlen(sql), &k, &e);
+    if (rc != 0)
+        fail_msg("%s: %s (line %u col %u)", sql, e.msg, e.pos.line, e.pos.col);
+    char *s = strdup(tarn_buf_cstr(&t.out));
+    tarn_buf_free(&t.out);
+    return s;
+}
+
+static void expect(fixture *f, const char *sql, const char *rows)
+{
+    char *got = run(f, sql);
+    if (strcmp(got, rows) != 0)
+        fail_msg("%s\n--- got:\n%s--- want:\n%s", sql, got, rows);
+    free(got);
+}
+
+/* Runs sql expecting an error: its code, column and parts of its text. */
+static void expect_error(fixture *f, const char *sql, int code, uint32_t col, const char *msg_part,
+                         const char *hint_part)
+{
+    sql_error e;
+    int rc = sql_session_exec(f->s, sql, strlen(sql), NULL, &e);
+    if (rc != code)
+        fail_msg("%s: rc %d (%s), want %d", sql, rc, e.msg, code);
+    if (col != 0 && e.pos.col != col)
+        fail_msg("%s: error at column %u, want %u (%s)", sql, e.pos.col, col, e.msg);
+    if (msg_part && strstr(e.msg, msg_part) == NULL)
+        fail_msg("%s: message \"%s\" lacks \"%s\"", sql, e.msg, msg_part);
+    if (hint_part && strstr(e.hint, hint_part) == NULL)
+        fail_msg("%s: hint \"%s\" lacks \"%s\"", sql, e.hint, hint_part);
+}
+
+/* ---- tests ---- */
+
+static void test_golden_group_by(void **state)
+{
+    fixture *f = *state;
+    free(run(f, "CREATE TABLE sales (region VARCHAR, item INT, qty BIGINT, price DECIMAL(10,2))"));
+    /* three commits with deterministic rows */
+    free(run(f, "INSERT INTO sales VALUES ('north', 1, 10, 2.50), ('south', 2, 5, 1.25), "
+                "('north', 3, 7, 10.00)"));
+    free(run(f, "INSERT INTO sales VALUES ('east', 4, 1, 0.99), ('south', 5, 20, 3.00), "
+                "(NULL, 6, 2, 5.00)"));
+    free(run(f, "INSERT INTO sales (region, item, qty) VALUES ('north', 7, 3), ('east', 8, NULL)"));
+    expect(f,
+           "SELECT region, count(*) AS n, count(qty), sum(qty) AS q, sum(price) FROM sales "
+           "GROUP BY region ORDER BY region NULLS FIRST",
+           "NULL|1|1|2|5.00\n"
+           "east|2|1|1|0.99\n"
+           "north|3|3|20|12.50\n"
+           "south|2|2|25|4.25\n");
+    expect(f, "SELECT count(*), sum(qty * price) FROM sales", "8|172.24\n");
+    expect(f,
+           "SELECT region, sum(qty) FROM sales WHERE item > 2 GROUP BY 1 HAVING sum(qty) > 2 "
+           "ORDER BY 2 DESC",
+           "south|20\nnorth|10\n");
+    /* time travel: version 1 had the first commit only */
+    expect(f, "SELECT count(*), sum(qty) FROM sales VERSION AS OF 1", "3|22\n");
+    expect(f, "SELECT DISTINCT region FROM sales WHERE region IS NOT NULL ORDER BY 1",
+           "east\nnorth\nsouth\n");
+    expect(f,
+           "WITH n AS (SELECT * FROM sales WHERE region = 'north') SELECT item FROM n "
+           "ORDER BY qty DESC LIMIT 2 OFFSET 1",
+           "3\n7\n");
+    expect(f,
+           "SELECT item FROM sales WHERE qty > 10 UNION ALL SELECT item + 100 FROM sales "
+           "WHERE qty IS NULL ORDER BY 1",
+           "5\n108\n");
+}
+
+static void test_binder_errors(void **state)
+{
+    fixture *f = *state;
+    free(run(f, "CREATE TABLE t (alpha INT, beta VARCHAR)"));
+    expect_error(f, "SELECT alpah FROM t", TARN_ENOENT, 8, "column \"alpah\" not found",
+                 "did you mean \"alpha\"?");
+    expect_error(f, "SELECT alpha FROM tt", TARN_ENOENT, 19, "table \"tt\" does not exist",
+                 "did you mean \"t\"?");
+    expect_error(f, "SELECT beta, count(*) FROM t", TARN_EINVAL, 8, "must appear in GROUP BY",
+                 NULL);
+    expect_error(f, "SELECT alpha FROM t WHERE count(*) > 1", TARN_EINVAL, 27,
+                 "not allowed in WHERE", NULL);
+    expect_error(f, "SELECT alpha + beta FROM t", TARN_EINVAL, 14, "cannot apply +", NULL);
+    expect_error(f, "SELECT alpha FROM t WHERE beta", TARN_EINVAL, 27, "must be BOOLEAN", NULL);
+    expect_error(f, "SELECT alpha FROM t ORDER BY 3", TARN_EINVAL, 30, "ORDER BY position 3", NULL);
+    expect_error(f, "SELECT sum(sum(alpha)) FROM t", TARN_EINVAL, 12, "cannot be nested", NULL);
+    expect_error(f, "SELECT alpha FROM t VERSION AS OF 7", TARN_ENOENT, 35, "has no version 7",
+                 NULL);
+    expect_error(f, "SELECT x.alpha FROM t AS y", TARN_ENOENT, 8, "table \"x\" is not in the FROM",
+                 NULL);
+    expect_error(f, "SELECT lenght(beta) FROM t", TARN_ENOENT, 8, "unknown function",
+                 "did you mean \"length\"?");
+    expect_error(f, "SELECT * FROM read_parquett('x')", TARN_ENOENT, 15, "unknown table function",
+                 "read_parquet");
+    expect_error(f, "INSERT INTO t (alpha, gamma) VALUES (1, 2)", TARN_ENOENT, 23,
+                 "has no column \"gamma\"", NULL);
+    expect_error(f, "INSERT INTO t VALUES (1)", TARN_EINVAL, 22, "1 values, 2 expected", NULL);
+    expect_error(f, "CREATE TABLE t (a INT)", TARN_EEXIST, 14, "already exists", NULL);
+    expect_error(f, "SELECT DISTINCT alpha FROM t ORDER BY beta", TARN_EINVAL, 39,
+                 "must appear in the select list", NULL);
+    expect_error(f, "SELECT 1 UNION ALL SELECT 1, 2", TARN_EINVAL, 20, "UNION ALL of 1 and 2",
+                 NULL);
+    /* after errors the session still works */
+    expect(f, "SELECT count(*) FROM t", "0\n");
+}
+
+static void test_explain_plans(void **state)
+{
+    fixture *f = *state;
+    free(run(f, "CREATE TABLE p (k VARCHAR, v INT, w DOUBLE) PARTITIONED BY (k)"));
+    free(run(f, "INSERT INTO p VALUES ('a', 1, 1.0), ('b', 2, 2.0)"));
+    free(run(f, "INSERT INTO p VALUES ('a', 3, 3.0), ('c', 4, 4.0)"));
+    char *plan = run(f, "EXPLAIN SELECT k, sum(v) FROM p WHERE k = 'a' GROUP BY k ORDER BY 2 "
+                        "DESC LIMIT 5");
+    /* two stages cut at the aggregate; top-N; scan reads two columns,
+     * prunes by the partition value */
+    const char *want[] = {"stage 2 (result)",
+                          "limit limit=5",
+                          "sort keys=",
+                          "limit=5",
+                          "aggregate phase=final",
+                          "exchange stage=1 partition_by=[0]",
+                          "stage 1",
+                          "aggregate phase=partial",
+                          "filter pred=",
+                          "scan p version 2 columns [k, v] prune [k = ?] files 4"};
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (strstr(plan, want[i]) == NULL)
+            fail_msg("plan lacks \"%s\":\n%s", want[i], plan);
+    assert_null(strstr(plan, ", w")); /* w is not read */
+    free(plan);
+    plan = run(f, "EXPLAIN ANALYZE SELECT k, sum(v) FROM p WHERE k = 'a' GROUP BY k");
+    if (strstr(plan, "(read 2 after pruning)") == NULL || strstr(plan, "(rows 2,") == NULL)
+        fail_msg("analyze lacks pruning or row counts:\n%s", plan);
+    free(plan);
+    plan = run(f, "EXPLAIN SELECT v FROM p WHERE v > 1");
+    assert_null(strstr(plan, "stage 2"));
+    free(plan);
+}
+
+/* Snapshot isolation: a query that started keeps reading its version
+ * while another session appends and compacts between its batches. */
+typedef struct iso_ctx {
+    fixture *f;
+    sql_session *other;
+} iso_ctx;
+
+static void append_meanwhile(void *ctx)
+{
+    iso_ctx *c = ctx;
+    const char *sql = "INSERT INTO big SELECT v + 1000000 AS v FROM big; OPTIMIZE big";
+    sql_error e;
+    if (sql_session_exec(c->other, sql, strlen(sql), NULL, &e) != 0)
+        fail_msg("concurrent writer: %s", e.msg);
+}
+
+static void test_snapshot_isolation(void **state)
+{
+    fixture *f = *state;
+    free(run(f, "CREATE TABLE big (v BIGINT)"));
+    /* several files, several batches */
+    for (int i = 0; i < 4; i++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql), "INSERT INTO big SELECT v FROM (SELECT %d AS v) AS s", i);
+        free(run(f, sql));
+    }
+    for (int i = 0; i < 4; i++)
+        free(run(f, "INSERT INTO big SELECT v + 10 AS v FROM big"));
+    expect(f, "SELECT count(*) FROM big", "64\n");
+    tarn_err err = TARN_ERR_INIT;
+    sql_session *other;
+    sql_session_opts so = {.node = f->node, .store = f->os};
+    assert_int_equal(sql_session_open(&so, &other, &err), 0);
+    iso_ctx c = {f, other};
+    text_sink t = {.after_first = append_meanwhile, .ctx = &c};
+    sql_sink k = sink_of(&t);
+    sql_error e;
+    const char *q = "SELECT v FROM big";
+    assert_int_equal(sql_session_exec(f->s, q, strlen(q), &k, &e), 0);
+    size_t lines = 0;
+    for (const char *p = tarn_buf_cstr(&t.out); *p; p++)
+        lines += *p == '\n';
+    assert_int_equal(lines, 64); /* the 64 rows of its snapshot, not 128 */
+    assert_true(t.batches >= 2);
+    tarn_buf_free(&t.out);
+    sql_session_close(other);
+    expect(f, "SELECT count(*) FROM big", "128\n");
+}
+
+static void test_memory_budget(void **state)
+{
+    fixture *f = *state;
+    free(run(f, "CREATE TABLE m (v BIGINT, s VARCHAR)"));
+    free(run(f, "INSERT INTO m VALUES (1, 'a'), (2, 'b'), (3, 'c'), (4, 'd')"));
+    for (int i = 0; i < 12; i++) /* 16384 rows */
+        free(run(f, "INSERT INTO m SELECT v * 2 + 7 AS v, s FROM m"));
+    sql_session_set_budget(f->s, 256 << 10);
+    sql_error e;
+    const char *q = "SELECT v, s, count(*) FROM m GROUP BY v, s ORDER BY v";
+    int64_t live = tarn_alloc_live_count();
+    assert_int_equal(sql_session_exec(f->s, q, strlen(q), NULL, &e), TARN_ENOMEM_BUDGET);
+    assert_int_equal(e.code, TARN_ENOMEM_BUDGET);
+    assert_non_null(strstr(e.msg, "budget"));
+    assert_int_equal(tarn_alloc_live_count(), live); /* everything released */
+    /* the next query runs */
+    expect(f, "SELECT count(*) FROM m WHERE v = 1", "1\n");
+    sql_session_set_budget(f->s, 0);
+    char *all = run(f, "SELECT count(*) FROM (SELECT v, s, count(*) FROM m GROUP BY v, s) AS g");
+    assert_string_not_equal(all, "0\n");
+    free(all);
+}
+
+static void test_ddl_and_functions(void **state)
+{
+    fixture *f = *state;
+    free(run(f, "CREATE TABLE d (id INT, s VARCHAR, day DATE, ts TIMESTAMP, x DOUBLE)"));
+    free(run(f, "INSERT INTO d VALUES (1, 'Tarn', '2024-01-31', '2024-03-04 10:11:12', 0.1), "
+                "(2, NULL, DATE '2023-12-01', NULL, -2.5)"));
+    expect(f,
+           "SELECT upper(s), length(s), substr(s, 2), s || '!', day + INTERVAL '1' MONTH, "
+           "extract(year FROM day), CAST(x AS DECIMAL(6,2)), coalesce(s, 'none') FROM d "
+           "ORDER BY id",
+           "TARN|4|arn|Tarn!|2024-02-29 00:00:00|2024|0.10|Tarn\n"
+           "NULL|NULL|NULL|NULL|2024-01-01 00:00:00|2023|-2.50|none\n");
+    expect(f, "SELECT id FROM d WHERE day BETWEEN '2024-01-01' AND '2024-12-31'", "1\n");
+    expect(f, "SELECT CASE WHEN x > 0 THEN 'pos' ELSE 'neg' END FROM d ORDER BY 1", "neg\npos\n");
+    free(run(f, "CREATE TABLE d2 AS SELECT id, s FROM d WHERE id = 1"));
+    expect(f, "SELECT * FROM d2", "1|Tarn\n");
+    expect(f, "SHOW TABLES", "d\nd2\n");
+    expect(f, "DESCRIBE d2", "id|INTEGER|true|false\ns|VARCHAR|true|false\n");
+    free(run(f, "DELETE FROM d WHERE id = 2"));
+    expect(f, "SELECT id FROM d", "1\n");
+    expect(f, "SELECT count(*) FROM d VERSION AS OF 1", "2\n");
+    char *h = run(f, "SELECT 1 FROM d2 LIMIT 0; DESCRIBE HISTORY d");
+    assert_non_null(strstr(h, "2|"));
+    assert_non_null(strstr(h, "DELETE"));
+    free(h);
+    free(run(f, "DROP TABLE d2"));
+    expect(f, "SHOW TABLES", "d\n");
+    free(run(f, "DROP TABLE IF EXISTS d2; CREATE TABLE d2 (z INT); INSERT INTO d2 VALUES (5)"));
+    expect(f, "SELECT * FROM d2", "5\n");
+}
+
+int main(int argc, char **argv)
+{
+    tarn_test_init(argc, argv);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_golden_group_by, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_binder_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_explain_plans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_snapshot_isolation, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_memory_budget, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_ddl_and_functions, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
