@@ -91,7 +91,7 @@ function colList(cols) {
 }
 
 function lineitemSql(rows) {
-  const f = process.env.LINEITEM_GEN_SQL || '/work/shared/tools/lineitem-gen.sql';
+  const f = process.env.LINEITEM_GEN_SQL || path.resolve(__dirname, '../../../shared/tools/lineitem-gen.sql');
   return fs.readFileSync(f, 'utf8').replace(/range\(6000000\)/, `range(${rows})`);
 }
 

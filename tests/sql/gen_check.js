@@ -24,7 +24,7 @@ try {
 
 const [tarn, work] = process.argv.slice(2);
 const ROWS = 400000;
-const GEN_SQL = process.env.LINEITEM_GEN_SQL || '/work/shared/tools/lineitem-gen.sql';
+const GEN_SQL = process.env.LINEITEM_GEN_SQL || path.resolve(__dirname, '../../../shared/tools/lineitem-gen.sql');
 
 function gen(args) {
   execFileSync(tarn, ['gen', 'lineitem', ...args], {stdio: ['ignore', 'pipe', 'pipe']});
