@@ -158,8 +158,10 @@ static int call_on_status(tarn_client *c, const client_req *rq, call_state *st, 
 static int call_attempt(tarn_client *c, client_conn *conn, const client_req *rq, call_state *st,
                         client_reply *rp, tarn_err *err)
 {
-    int64_t left_ms = (st->deadline_ns - tarn_mono_ns()) / 1000000;
+    int64_t left_ms = (st->deadline_ns - tarn_mono_ns() + 999999) / 1000000; /* rounded up */
     int to = left_ms < c->attempt_timeout_ms ? (int)left_ms : c->attempt_timeout_ms;
+    if (to < 1)
+        to = 1; /* 0 would mean "no timeout" to libcurl */
     client_xfer x = client_exchange(c, conn, c->urls[st->idx], rq, to, rp, &st->last);
     switch (x) {
     case CLIENT_XFER_DONE:
