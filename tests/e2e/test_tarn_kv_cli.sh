@@ -114,7 +114,9 @@ t_before=$("$tarn" tso --cluster "$cluster")
 leader_pid=$("$tarn" cluster status --cluster "$cluster" | sed -n 's/.*"pid":\([0-9]*\).*"role":"leader".*/\1/p')
 [[ -n "$leader_pid" ]] || fail "no leader in cluster status"
 kill -9 "$leader_pid"
-[[ $(ckv put c2 two) == 1 ]] || fail "put across the leader change"
+# (Its version may be 2: an attempt abandoned at a member stuck on the dead
+# leader may still apply; the value is what must be there.)
+ckv put c2 two >/dev/null || fail "put across the leader change"
 [[ $(ckv get c1) == one && $(ckv get c2) == two ]] || fail "values across the leader change"
 t_after=$("$tarn" tso --cluster "$cluster" --timeout-ms 20000)
 ((t_after > t_before)) || fail "tso went back across the leader change: $t_before then $t_after"
