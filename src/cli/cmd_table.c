@@ -19,6 +19,8 @@
  * unquoted field is NULL), JSON lines (one object per line) or Parquet
  * (columns by name); every FILE of one insert is one commit. Values are
  * parsed as the column's type (README of delta/, "Reading rows").
+ * TARN_TEST_CRASH_POINT=1|2 in the environment makes insert exit like a
+ * killed process at a crash point (tests/e2e/test_tarn_table.sh).
  */
 #include "cli/cli.h"
 
@@ -37,6 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #define TABLE_LEADER_WAIT_MS 10000
 #define INSERT_BATCH_ROWS    4096
@@ -635,10 +638,15 @@ static int cmd_insert(const table_args *a, table_env *env, tarn_err *err)
     for (int i = 0; rc == 0 && i < a->nfiles; i++)
         rc = load_file(&l, a, a->files[i]);
     int64_t v = -1;
-    /* Rebases over appends that landed meanwhile: an insert reads nothing. */
-    delta_append_opts o = {.rebase_max = 16};
+    /* Rebases over appends that landed meanwhile: an insert reads nothing.
+     * TARN_TEST_CRASH_POINT (tests only) stops the process as kill -9
+     * would: 1 after the upload, 2 after the commit, before the log write. */
+    const char *crash = getenv("TARN_TEST_CRASH_POINT");
+    delta_append_opts o = {.rebase_max = 16, .crash_point = crash ? atoi(crash) : 0};
     if (rc == 0)
         rc = delta_append(&env->c, env->os, a->name, s, l.batches, l.nbatches, &o, &v, err);
+    if (rc == TARN_EIO && o.crash_point != 0)
+        _exit(137);
     if (rc == 0)
         printf("inserted %lld row%s into %s (version %lld)\n", (long long)l.rows,
                l.rows == 1 ? "" : "s", a->name, (long long)v);
