@@ -26,9 +26,10 @@ void raft_config_init(raft_config *cfg)
 
 /* ---------------------------------------------------------------- helpers */
 
+/* A majority of the voters in force; learners never count (4.2.1). */
 static size_t raft_quorum(const raft *r)
 {
-    return r->n_peers / 2 + 1;
+    return r->conf.n_voters / 2 + 1;
 }
 
 size_t raft_quorum_size(const raft *r)
@@ -129,6 +130,8 @@ static void raft_reset(raft *r, uint64_t term)
         pr->state = RAFT_PROGRESS_PROBE;
         pr->probe_sent = 0;
         pr->recent_active = pr->id == r->id;
+        pr->pending_snapshot = 0;
+        pr->lease_ack = 0;
         raft_inflight_reset(pr);
     }
 }
@@ -151,6 +154,7 @@ static int raft_become_leader(raft *r)
     raft_reset(r, r->term);
     r->state = RAFT_LEADER;
     r->lead = r->id;
+    r->lease_broken = 0;
     raft_entry noop = {.term = r->term, .index = raft_log_last_index(&r->log) + 1};
     noop.type = RAFT_ENTRY_NOOP;
     int rc = raft_log_append_copy(&r->log, &noop);
@@ -164,6 +168,8 @@ static int raft_poll(raft *r, uint64_t from, int granted, size_t *granted_n, siz
     *granted_n = 0;
     *denied_n = 0;
     for (size_t i = 0; i < r->n_peers; i++) {
+        if (r->peers[i].learner)
+            continue; /* a learner's vote never counts, 4.2.1 */
         if (r->peers[i].id == from && r->votes[i] == 0)
             r->votes[i] = granted ? 1 : -1;
         *granted_n += r->votes[i] == 1;
@@ -216,7 +222,7 @@ static int raft_campaign(raft *r, int kind)
     if (rc != 0 || r->state == RAFT_LEADER || (pre && r->state == RAFT_CANDIDATE))
         return rc; /* a single voter wins at once */
     for (size_t i = 0; i < r->n_peers; i++) {
-        if (r->peers[i].id == r->id)
+        if (r->peers[i].id == r->id || r->peers[i].learner)
             continue;
         raft_msg m = {.type = pre ? RAFT_MSG_PREVOTE : RAFT_MSG_VOTE, .from = r->id};
         m.to = r->peers[i].id;
@@ -235,6 +241,8 @@ static int raft_campaign(raft *r, int kind)
 
 static int raft_progress_paused(const raft *r, const raft_progress *pr)
 {
+    if (pr->state == RAFT_PROGRESS_SNAPSHOT)
+        return 1; /* until the host reports the send or the follower acks */
     if (pr->state == RAFT_PROGRESS_PROBE)
         return pr->probe_sent;
     return pr->inflight_count >= r->cfg.max_inflight;
@@ -268,24 +276,45 @@ static int raft_fill_entries(raft *r, raft_msg *m, uint64_t next)
     return 0;
 }
 
-/* Sends the entries pr lacks, if flow control allows (Dissertation 10.2.2
- * pipelining, bounded by max_inflight batches). */
-/* The follower needs entries we compacted: send our snapshot's metadata
- * (the host sends the data), and wait for the ack as for a probe. */
+/*
+ * The follower needs entries we compacted: send our snapshot's metadata
+ * and the configuration at its index (the host streams the data), then
+ * send that peer nothing until the host reports the send
+ * (raft_report_snapshot) or the follower acknowledges (state SNAPSHOT).
+ */
 static int raft_send_snapshot(raft *r, raft_progress *pr, int *sent)
 {
     raft_msg m = {.type = RAFT_MSG_SNAPSHOT, .from = r->id, .to = pr->id, .term = r->term};
     m.index = r->log.offset;
     m.log_term = r->log.offset_term;
     m.commit = r->commit;
-    pr->state = RAFT_PROGRESS_PROBE;
+    uint8_t conf[RAFT_CONF_ENCODED_BYTES_MAX];
+    raft_entry e = {.term = m.log_term, .index = m.index, .type = RAFT_ENTRY_CONF, .data = conf};
+    e.len = (uint32_t)raft_conf_encode(&r->snap_conf, NULL, conf);
+    *sent = 0;
+    m.entries = tarn_calloc(1, sizeof(raft_entry));
+    if (m.entries == NULL)
+        return TARN_ENOMEM;
+    int rc = raft_entry_copy(&m.entries[0], &e);
+    if (rc != 0) {
+        tarn_free(m.entries);
+        return rc;
+    }
+    m.n_entries = 1;
+    r->msg_bytes += e.len;
+    rc = raft_send(r, &m); /* owns m.entries from here, even on error */
+    if (rc != 0)
+        return rc;
+    pr->state = RAFT_PROGRESS_SNAPSHOT;
+    pr->pending_snapshot = m.index;
+    pr->probe_sent = 0;
     raft_inflight_reset(pr);
-    int rc = raft_send(r, &m);
-    pr->probe_sent = rc == 0;
-    *sent = rc == 0;
-    return rc;
+    *sent = 1;
+    return 0;
 }
 
+/* Sends the entries pr lacks, if flow control allows (Dissertation 10.2.2
+ * pipelining, bounded by max_inflight batches). */
 static int raft_send_append(raft *r, raft_progress *pr, int send_if_empty, int *sent)
 {
     *sent = 0;
@@ -358,6 +387,7 @@ int raft_bcast_heartbeat(raft *r)
         raft_msg m = {.type = RAFT_MSG_HEARTBEAT, .from = r->id, .to = pr->id, .term = r->term};
         m.commit = pr->match < r->commit ? pr->match : r->commit;
         m.context = r->n_reads > 0 ? r->read_seq : 0;
+        m.index = r->ticks; /* echoed back: the lease runs from here */
         int rc = raft_send(r, &m);
         if (rc != 0)
             return rc;
@@ -374,9 +404,11 @@ int raft_bcast_heartbeat(raft *r)
 static int raft_maybe_commit(raft *r)
 {
     uint64_t m[RAFT_MAX_VOTERS];
-    size_t n = r->n_peers;
-    for (size_t i = 0; i < n; i++)
-        m[i] = r->peers[i].id == r->id ? r->log.stable : r->peers[i].match;
+    size_t n = 0;
+    for (size_t i = 0; i < r->n_peers; i++)
+        if (!r->peers[i].learner)
+            m[n++] = r->peers[i].id == r->id ? r->log.stable : r->peers[i].match;
+    TARN_ASSERT(n == r->conf.n_voters);
     for (size_t i = 1; i < n; i++) /* insertion sort, descending; n <= 9 */
         for (size_t j = i; j > 0 && m[j - 1] < m[j]; j--) {
             uint64_t t = m[j];
@@ -394,7 +426,9 @@ static int raft_maybe_commit(raft *r)
 int raft_leader_maybe_commit_and_send(raft *r)
 {
     TARN_ASSERT(r->state == RAFT_LEADER);
-    raft_peer(r, r->id)->match = r->log.stable;
+    raft_progress *self = raft_peer(r, r->id);
+    if (self != NULL) /* a leader removing itself is no longer a member (4.2.2) */
+        self->match = r->log.stable;
     if (raft_maybe_commit(r))
         return raft_bcast_append(r, 1); /* carry the new commit index */
     return 0;
@@ -427,17 +461,22 @@ static int raft_handle_append(raft *r, const raft_msg *m)
     while (k < m->n_entries && m->entries[k].index <= last &&
            raft_log_term_at(&r->log, m->entries[k].index) == m->entries[k].term)
         k++;
+    int conf_changed = 0;
     if (k < m->n_entries && m->entries[k].index <= last) {
         /* m->index >= commit (checked above), so a conflict is never at a
          * committed index (invariant 5). */
         TARN_ASSERT(m->entries[k].index > r->commit);
         raft_log_truncate_from(&r->log, m->entries[k].index);
+        conf_changed = r->conf_index >= m->entries[k].index; /* 4.1: revert */
     }
     for (; k < m->n_entries; k++) {
         int rc = raft_log_append_copy(&r->log, &m->entries[k]);
         if (rc != 0)
             return rc;
+        conf_changed |= m->entries[k].type == RAFT_ENTRY_CONF; /* 4.1: in force at once */
     }
+    if (conf_changed)
+        raft_conf_recompute(r);
     uint64_t last_new = m->index + m->n_entries;
     raft_commit_to(r, m->commit < last_new ? m->commit : last_new);
     resp.index = last_new;
@@ -451,6 +490,7 @@ static int raft_handle_heartbeat(raft *r, const raft_msg *m)
     raft_msg resp = {.type = RAFT_MSG_HEARTBEAT_RESP, .from = r->id, .to = m->from};
     resp.term = r->term;
     resp.context = m->context; /* confirms this leader for ReadIndex */
+    resp.index = m->index;     /* its tick stamp, for the leader's lease */
     return raft_send(r, &resp);
 }
 
@@ -468,11 +508,17 @@ static int raft_handle_snapshot(raft *r, const raft_msg *m)
     if (raft_log_term_at(&r->log, m->index) == m->log_term) {
         raft_commit_to(r, m->index);
     } else {
+        raft_conf_state conf;
+        if (raft_conf_of_entry(&m->entries[0], &conf) != 0)
+            return TARN_EINVAL; /* raft_msg_validate decoded it already */
         raft_log_restore(&r->log, m->index, m->log_term);
         r->commit = m->index;
         r->has_pending_snapshot = 1;
         r->pending_snapshot.index = m->index;
         r->pending_snapshot.term = m->log_term;
+        r->pending_snapshot.conf = conf;
+        r->snap_conf = conf;
+        raft_conf_recompute(r);
     }
     resp.index = m->index;
     return raft_send(r, &resp);
@@ -500,9 +546,13 @@ static int raft_handle_vote(raft *r, const raft_msg *m)
 
 /* ------------------------------------------------------- leader handlers */
 
+/* The target campaigns past every lease (its votes carry
+ * RAFT_VOTE_TRANSFER), so from here this leader's lease means nothing for
+ * the rest of its term. */
 static int raft_send_timeout_now(raft *r, uint64_t to)
 {
     raft_msg m = {.type = RAFT_MSG_TIMEOUT_NOW, .from = r->id, .to = to, .term = r->term};
+    r->lease_broken = 1;
     return raft_send(r, &m);
 }
 
@@ -526,6 +576,8 @@ static int raft_handle_append_resp(raft *r, raft_progress *pr, const raft_msg *m
 {
     pr->recent_active = 1;
     int sent;
+    if (m->reject && pr->state == RAFT_PROGRESS_SNAPSHOT)
+        return 0; /* an answer to an append sent before the snapshot */
     if (m->reject) {
         /* Fast backtracking (Dissertation 5.3): skip every entry of a term
          * the follower's hint shows cannot match. */
@@ -547,7 +599,13 @@ static int raft_handle_append_resp(raft *r, raft_progress *pr, const raft_msg *m
     pr->probe_sent = 0;
     if (pr->next <= m->index)
         pr->next = m->index + 1;
-    if (pr->state == RAFT_PROGRESS_PROBE) {
+    if (pr->state == RAFT_PROGRESS_SNAPSHOT && pr->match < pr->pending_snapshot) {
+        /* Acks an older append: the snapshot is still on its way. */
+        if (raft_maybe_commit(r))
+            return raft_bcast_append(r, 1);
+        return 0;
+    }
+    if (pr->state != RAFT_PROGRESS_REPLICATE) {
         pr->state = RAFT_PROGRESS_REPLICATE;
         pr->next = pr->match + 1;
         raft_inflight_reset(pr);
@@ -564,11 +622,15 @@ static int raft_handle_append_resp(raft *r, raft_progress *pr, const raft_msg *m
     return raft_send_append_all(r, pr);
 }
 
-static int raft_handle_heartbeat_resp(raft *r, raft_progress *pr, uint64_t context)
+static int raft_handle_heartbeat_resp(raft *r, raft_progress *pr, const raft_msg *m)
 {
     pr->recent_active = 1;
-    if (context > 0)
-        raft_read_on_heartbeat_resp(r, (size_t)(pr - r->peers), context);
+    if (m->index > pr->lease_ack && m->index <= r->ticks)
+        pr->lease_ack = m->index;
+    if (m->context > 0)
+        raft_read_on_heartbeat_resp(r, (size_t)(pr - r->peers), m->context);
+    if (pr->state == RAFT_PROGRESS_SNAPSHOT)
+        return 0; /* the host reports the snapshot's fate */
     pr->probe_sent = 0;
     /* A lost append would otherwise stall a full pipeline forever: free one
      * slot so that one more append goes out (and is rejected if needed). */
@@ -587,12 +649,18 @@ static int raft_msg_validate(const raft *r, const raft_msg *m)
 {
     if (m->type < RAFT_MSG_APPEND || m->type > RAFT_MSG_TYPE_MAX)
         return TARN_EINVAL;
-    if (m->to != r->id || m->from == r->id || m->term == 0)
+    /* Any sender: a node that is joining does not know its leader's
+     * configuration yet, and a removed one may still talk (4.2.3). */
+    if (m->to != r->id || m->from == r->id || m->from == RAFT_NONE || m->term == 0)
         return TARN_EINVAL;
-    if (raft_peer((raft *)r, m->from) == NULL)
+    if (m->type == RAFT_MSG_SNAPSHOT) {
+        /* The configuration at the snapshot's index rides along. */
+        if (m->n_entries != 1 || m->entries == NULL || m->entries[0].type != RAFT_ENTRY_CONF ||
+            raft_conf_decode(m->entries[0].data, m->entries[0].len, NULL, NULL) != 0)
+            return TARN_EINVAL;
+    } else if (m->type != RAFT_MSG_APPEND && m->n_entries != 0) {
         return TARN_EINVAL;
-    if (m->type != RAFT_MSG_APPEND && m->n_entries != 0)
-        return TARN_EINVAL;
+    }
     if (m->n_entries > RAFT_MAX_ENTRIES_PER_MSG || (m->n_entries > 0 && m->entries == NULL))
         return TARN_EINVAL;
     if (m->type == RAFT_MSG_APPEND && m->log_term > m->term)
@@ -600,14 +668,18 @@ static int raft_msg_validate(const raft *r, const raft_msg *m)
     if (m->type == RAFT_MSG_SNAPSHOT &&
         (m->index == 0 || m->log_term == 0 || m->log_term > m->term))
         return TARN_EINVAL;
+    if (m->type != RAFT_MSG_APPEND)
+        return 0;
     uint64_t prev_term = m->log_term;
     for (size_t k = 0; k < m->n_entries; k++) {
         const raft_entry *e = &m->entries[k];
         if (e->index != m->index + 1 + k || e->term < prev_term || e->term > m->term)
             return TARN_EINVAL;
-        if (e->type > RAFT_ENTRY_NOOP || e->len > r->cfg.max_entry_bytes)
+        if (e->type > RAFT_ENTRY_CONF || e->len > r->cfg.max_entry_bytes)
             return TARN_EINVAL;
         if (e->len > 0 && e->data == NULL)
+            return TARN_EINVAL;
+        if (e->type == RAFT_ENTRY_CONF && raft_conf_decode(e->data, e->len, NULL, NULL) != 0)
             return TARN_EINVAL;
         prev_term = e->term;
     }
@@ -619,8 +691,19 @@ static int raft_msg_validate(const raft *r, const raft_msg *m)
  * partitioned node cannot depose a healthy leader. */
 static int raft_in_lease(const raft *r)
 {
+    if (r->vote_hold > 0)
+        return 1; /* leases: a restarted node may have heard a leader (6.4.1) */
     return r->cfg.check_quorum && r->lead != RAFT_NONE &&
            r->election_elapsed < r->cfg.election_ticks;
+}
+
+/* Dissertation 4.2.2: a leader that is not part of the configuration in
+ * force steps down once that configuration is committed. It is not a
+ * voter, so it never campaigns again. */
+void raft_maybe_step_down_removed(raft *r)
+{
+    if (r->state == RAFT_LEADER && !r->self_voter && r->commit >= r->conf_index)
+        raft_become_follower(r, r->term, RAFT_NONE);
 }
 
 /* Term rules for every message (Dissertation 3.3 "Figure 3.1 rules for all
@@ -668,7 +751,7 @@ static int raft_step_follower(raft *r, const raft_msg *m)
         return raft_handle_heartbeat(r, m);
     case RAFT_MSG_TIMEOUT_NOW:
         /* Our leader hands over (3.10): campaign now, no pre-vote. */
-        if (r->state != RAFT_FOLLOWER)
+        if (r->state != RAFT_FOLLOWER || !r->self_voter)
             return 0;
         return raft_campaign(r, RAFT_CAMPAIGN_TRANSFER);
     case RAFT_MSG_VOTE_RESP:
@@ -693,9 +776,9 @@ static int raft_step_leader(raft *r, const raft_msg *m)
     case RAFT_MSG_SNAPSHOT:
         return TARN_ECORRUPT; /* two leaders in one term */
     case RAFT_MSG_APPEND_RESP:
-        return raft_handle_append_resp(r, pr, m);
+        return pr ? raft_handle_append_resp(r, pr, m) : 0; /* from a removed member */
     case RAFT_MSG_HEARTBEAT_RESP:
-        return raft_handle_heartbeat_resp(r, pr, m->context);
+        return pr ? raft_handle_heartbeat_resp(r, pr, m) : 0;
     default:
         return 0; /* late votes */
     }
@@ -717,6 +800,7 @@ int raft_step(raft *r, const raft_msg *m)
         rc = raft_step_leader(r, m);
     else
         rc = raft_step_follower(r, m);
+    raft_maybe_step_down_removed(r);
     return raft_fail(r, rc);
 }
 
@@ -737,7 +821,7 @@ static int raft_tick_leader(raft *r)
              * within an election timeout steps down. */
             size_t active = 0;
             for (size_t i = 0; i < r->n_peers; i++) {
-                active += r->peers[i].recent_active != 0;
+                active += r->peers[i].recent_active != 0 && !r->peers[i].learner;
                 r->peers[i].recent_active = r->peers[i].id == r->id;
             }
             if (active < raft_quorum(r)) {
@@ -757,11 +841,17 @@ int raft_tick(raft *r)
     if (r->failed)
         return TARN_ESTATE;
     TARN_ASSERT(!r->ready_pending);
+    r->ticks++;
+    if (r->vote_hold > 0)
+        r->vote_hold--;
     if (r->state == RAFT_LEADER)
         return raft_fail(r, raft_tick_leader(r));
-    r->election_elapsed++;
+    if (r->election_elapsed < UINT32_MAX)
+        r->election_elapsed++;
     if (r->election_elapsed < r->randomized_timeout)
         return 0;
+    if (!r->self_voter)
+        return 0; /* learners and non-members never campaign (4.2.1) */
     r->election_elapsed = 0;
     return raft_fail(
         r, raft_campaign(r, r->cfg.pre_vote ? RAFT_CAMPAIGN_PRE : RAFT_CAMPAIGN_ELECTION));
@@ -809,7 +899,125 @@ int raft_compact(raft *r, uint64_t index)
         return 0;
     if (index > r->applied || index > r->log.stable)
         return TARN_EINVAL;
+    raft_conf_state conf;
+    raft_conf_at(r, index, &conf); /* the snapshot's configuration, sent with it */
+    r->snap_conf = conf;
     raft_log_compact(&r->log, index);
+    if (r->conf_index <= index)
+        r->conf_index = 0; /* compacted away; conf (== snap_conf) stays in force */
+    return 0;
+}
+
+/* Checks a change against the configuration in force and builds the next. */
+static int raft_conf_change_next(const raft *r, const raft_conf_change *cc, raft_conf_state *next)
+{
+    const raft_conf_state *c = &r->conf;
+    int member = raft_conf_is_member(c, cc->node), voter = raft_conf_is_voter(c, cc->node);
+    *next = *c;
+    if (cc->node == RAFT_NONE)
+        return TARN_EINVAL;
+    switch (cc->type) {
+    case RAFT_CONF_ADD_LEARNER:
+        if (member)
+            return TARN_EINVAL;
+        if (c->n_learners == RAFT_MAX_LEARNERS)
+            return TARN_ERANGE;
+        next->learners[next->n_learners++] = cc->node;
+        return 0;
+    case RAFT_CONF_PROMOTE:
+        if (!member || voter)
+            return TARN_EINVAL;
+        if (c->n_voters == RAFT_MAX_VOTERS)
+            return TARN_ERANGE;
+        next->voters[next->n_voters++] = cc->node;
+        break;
+    case RAFT_CONF_REMOVE:
+        if (!member || (voter && c->n_voters == 1))
+            return TARN_EINVAL;
+        if (voter) {
+            next->n_voters = 0;
+            for (uint32_t i = 0; i < c->n_voters; i++)
+                if (c->voters[i] != cc->node)
+                    next->voters[next->n_voters++] = c->voters[i];
+            return 0;
+        }
+        break;
+    default:
+        return TARN_EINVAL;
+    }
+    /* Promote and remove-a-learner: drop the node from the learners. */
+    next->n_learners = 0;
+    for (uint32_t i = 0; i < c->n_learners; i++)
+        if (c->learners[i] != cc->node)
+            next->learners[next->n_learners++] = c->learners[i];
+    return 0;
+}
+
+int raft_propose_conf_change(raft *r, const raft_conf_change *cc, uint64_t *index_out,
+                             uint64_t *term_out)
+{
+    if (r->failed)
+        return TARN_ESTATE;
+    TARN_ASSERT(!r->ready_pending);
+    if (r->state != RAFT_LEADER)
+        return RAFT_ENOTLEADER;
+    raft_conf_state next;
+    int rc = raft_conf_change_next(r, cc, &next);
+    if (rc != 0)
+        return rc;
+    /* One change at a time (4.1), and only once this leader committed an
+     * entry of its term: otherwise a change an earlier leader appended but
+     * never committed could combine with ours into two disjoint majorities
+     * (Ongaro, raft-dev, "bug in single-server membership changes", 2015). */
+    if (r->conf_index > r->commit || raft_log_term_at(&r->log, r->commit) != r->term)
+        return TARN_EBUSY;
+    if (r->transferee != RAFT_NONE)
+        return TARN_EBUSY;
+    uint8_t buf[RAFT_CONF_ENCODED_BYTES_MAX];
+    uint64_t last = raft_log_last_index(&r->log);
+    raft_entry e = {.term = r->term, .index = last + 1, .type = RAFT_ENTRY_CONF, .data = buf};
+    e.len = (uint32_t)raft_conf_encode(&next, cc, buf);
+    rc = raft_log_append_copy(&r->log, &e);
+    if (rc != 0)
+        return rc;
+    r->conf_index = e.index;
+    raft_conf_apply(r, &next); /* in force from the moment it is in our log (4.1) */
+    if (index_out)
+        *index_out = e.index;
+    if (term_out)
+        *term_out = e.term;
+    for (size_t i = 0; i < r->n_peers; i++) {
+        if (r->peers[i].id != r->id) {
+            rc = raft_send_append_all(r, &r->peers[i]);
+            if (rc != 0)
+                return raft_fail(r, rc);
+        }
+    }
+    return 0;
+}
+
+int raft_report_snapshot(raft *r, uint64_t peer, int ok)
+{
+    if (r->failed)
+        return TARN_ESTATE;
+    TARN_ASSERT(!r->ready_pending);
+    if (r->state != RAFT_LEADER)
+        return 0;
+    raft_progress *pr = raft_peer(r, peer);
+    if (pr == NULL)
+        return raft_conf_is_member(&r->conf, peer) ? 0 : TARN_EINVAL;
+    if (pr->state != RAFT_PROGRESS_SNAPSHOT)
+        return 0;
+    /* Success: wait for the follower's ack, probing from just after the
+     * snapshot (a heartbeat answer resends if that ack was lost). Failure:
+     * probe again from where we were; the next probe sends the snapshot
+     * again if the follower still needs it. */
+    pr->state = RAFT_PROGRESS_PROBE;
+    if (ok)
+        pr->next = pr->pending_snapshot + 1;
+    pr->pending_snapshot = 0;
+    pr->probe_sent = ok;
+    raft_inflight_reset(pr);
     return 0;
 }
 
@@ -821,7 +1029,7 @@ int raft_transfer_leader(raft *r, uint64_t to)
     if (r->state != RAFT_LEADER)
         return RAFT_ENOTLEADER;
     raft_progress *pr = raft_peer(r, to);
-    if (pr == NULL || to == r->id)
+    if (pr == NULL || to == r->id || pr->learner)
         return TARN_EINVAL;
     if (r->transferee == to)
         return 0;
@@ -851,17 +1059,19 @@ static int raft_config_check(const raft_config *cfg, tarn_err *err)
         return tarn_err_set(err, TARN_EINVAL, "raft config: need 0 < heartbeat < election ticks");
     if (cfg->max_inflight == 0 || cfg->max_msg_bytes == 0 || cfg->max_uncommitted == 0)
         return tarn_err_set(err, TARN_EINVAL, "raft config: zero limit");
-    int self = 0;
+    if (cfg->lease_reads && !cfg->check_quorum)
+        return tarn_err_set(err, TARN_EINVAL, "raft config: lease reads need check_quorum");
+    if (cfg->lease_reads && cfg->lease_margin_ticks + 1 >= cfg->election_ticks)
+        return tarn_err_set(err, TARN_EINVAL, "raft config: lease margin %u >= election ticks - 1",
+                            cfg->lease_margin_ticks);
+    /* The id need not be among the bootstrap voters: a joining node. */
     for (size_t i = 0; i < cfg->n_voters; i++) {
         if (cfg->voters[i] == RAFT_NONE)
             return tarn_err_set(err, TARN_EINVAL, "raft config: voter id 0");
         for (size_t j = 0; j < i; j++)
             if (cfg->voters[j] == cfg->voters[i])
                 return tarn_err_set(err, TARN_EINVAL, "raft config: duplicate voter");
-        self |= cfg->voters[i] == cfg->id;
     }
-    if (!self)
-        return tarn_err_set(err, TARN_EINVAL, "raft config: id not among voters");
     return 0;
 }
 
@@ -875,6 +1085,15 @@ static int raft_load_log(raft *r, const raft_log_view *view, tarn_err *err)
     r->log.offset = view->snapshot_index;
     r->log.offset_term = view->snapshot_term;
     r->log.stable = view->snapshot_index;
+    if (view->snapshot_conf != NULL) {
+        uint8_t buf[RAFT_CONF_ENCODED_BYTES_MAX];
+        const raft_conf_state *c = view->snapshot_conf;
+        if (c->n_voters == 0 || c->n_voters > RAFT_MAX_VOTERS || c->n_learners > RAFT_MAX_LEARNERS)
+            return tarn_err_set(err, TARN_ECORRUPT, "raft open: snapshot configuration");
+        size_t len = raft_conf_encode(c, NULL, buf); /* the decoder checks the ids */
+        if (raft_conf_decode(buf, (uint32_t)len, NULL, &r->snap_conf) != 0)
+            return tarn_err_set(err, TARN_ECORRUPT, "raft open: snapshot configuration");
+    }
     if (view->last_index < view->first_index)
         return 0;
     if (view->first_index != view->snapshot_index + 1)
@@ -886,8 +1105,11 @@ static int raft_load_log(raft *r, const raft_log_view *view, tarn_err *err)
         int rc = view->entry(view->ctx, i, &e);
         if (rc != 0)
             return tarn_err_wrap(err, rc, "raft open: read entry %llu", (unsigned long long)i);
-        if (e.index != i || e.term == 0 || e.term < raft_last_term(r) || e.type > RAFT_ENTRY_NOOP)
+        if (e.index != i || e.term == 0 || e.term < raft_last_term(r) || e.type > RAFT_ENTRY_CONF)
             return tarn_err_set(err, TARN_ECORRUPT, "raft open: entry %llu out of order",
+                                (unsigned long long)i);
+        if (e.type == RAFT_ENTRY_CONF && raft_conf_decode(e.data, e.len, NULL, NULL) != 0)
+            return tarn_err_set(err, TARN_ECORRUPT, "raft open: entry %llu: bad configuration",
                                 (unsigned long long)i);
         if (e.len > 0 && e.data == NULL)
             return tarn_err_set(err, TARN_ECORRUPT, "raft open: entry %llu has no data",
@@ -945,21 +1167,24 @@ int raft_open(const raft_config *cfg, const raft_hard_state *hs, const raft_log_
     r->cfg = *cfg;
     r->cfg.voters = NULL;
     r->id = cfg->id;
+    r->ticks = 1; /* lease stamps are nonzero */
     tarn_rng_seed(&r->rng, cfg->rng_seed);
-    r->n_peers = cfg->n_voters;
-    for (size_t i = 0; i < r->n_peers; i++) {
-        r->peers[i].id = cfg->voters[i];
-        r->peers[i].inflight = tarn_calloc(cfg->max_inflight, sizeof(uint64_t));
-        if (r->peers[i].inflight == NULL) {
-            rc = tarn_err_set(err, TARN_ENOMEM, "raft open: progress");
-            goto fail;
-        }
+    r->rings = tarn_calloc((size_t)RAFT_MAX_PEERS * cfg->max_inflight, sizeof(uint64_t));
+    if (r->rings == NULL) {
+        rc = tarn_err_set(err, TARN_ENOMEM, "raft open: progress");
+        goto fail;
     }
+    r->snap_conf.n_voters = (uint32_t)cfg->n_voters;
+    memcpy(r->snap_conf.voters, cfg->voters, cfg->n_voters * sizeof(uint64_t));
     rc = raft_load_log(r, log, err);
     if (rc == 0)
         rc = raft_load_state(r, hs, err);
     if (rc != 0)
         goto fail;
+    raft_conf_recompute(r);
+    /* Leases: we may have heard from a leader just before a restart, and a
+     * lease counts on us refusing votes for an election timeout. */
+    r->vote_hold = cfg->lease_reads ? cfg->election_ticks : 0;
     raft_become_follower(r, r->term, RAFT_NONE);
     *out = r;
     return 0;
@@ -975,8 +1200,7 @@ void raft_close(raft *r)
     raft_msg_queue_free(r, &r->out_now);
     raft_msg_queue_free(r, &r->out_after);
     raft_log_free(&r->log);
-    for (size_t i = 0; i < r->n_peers; i++)
-        tarn_free(r->peers[i].inflight);
+    tarn_free(r->rings);
     tarn_free(r);
 }
 
@@ -998,6 +1222,13 @@ void raft_get_status(const raft *r, raft_status *st)
     st->failed = r->failed;
     st->snapshot_index = r->log.offset;
     st->transferee = r->transferee;
+    st->is_voter = r->self_voter;
+    st->has_lease = r->state == RAFT_LEADER && raft_lease_valid(r);
+}
+
+void raft_get_conf(const raft *r, raft_conf_state *out)
+{
+    *out = r->conf;
 }
 
 int raft_log_entry(const raft *r, uint64_t index, const raft_entry **out)

@@ -55,6 +55,8 @@ typedef struct raft raft;
 
 /* Named maxima. */
 #define RAFT_MAX_VOTERS             9
+#define RAFT_MAX_LEARNERS           7
+#define RAFT_MAX_PEERS              (RAFT_MAX_VOTERS + RAFT_MAX_LEARNERS)
 #define RAFT_MAX_ENTRIES_PER_MSG    4096
 #define RAFT_DEFAULT_MAX_ENTRY_SIZE (1u << 20)
 #define RAFT_MAX_PENDING_READS      256
@@ -63,7 +65,48 @@ typedef struct raft raft;
 enum raft_entry_type {
     RAFT_ENTRY_NORMAL = 0, /* client data */
     RAFT_ENTRY_NOOP = 1,   /* written by each new leader, Dissertation 3.6.2 / 6.4 */
+    RAFT_ENTRY_CONF = 2,   /* a membership change, Dissertation 4.1; see raft_conf_decode */
 };
+
+/* Single-server membership changes (Dissertation 4.1, 4.2.1). */
+enum raft_conf_change_type {
+    RAFT_CONF_NONE = 0,        /* only in a snapshot's configuration record */
+    RAFT_CONF_ADD_LEARNER = 1, /* receives entries, never votes or counts */
+    RAFT_CONF_PROMOTE = 2,     /* a learner becomes a voter */
+    RAFT_CONF_REMOVE = 3,      /* a voter or a learner leaves */
+};
+
+typedef struct raft_conf_change {
+    uint32_t type; /* enum raft_conf_change_type */
+    uint64_t node;
+} raft_conf_change;
+
+/* A configuration: who votes and who only learns. */
+typedef struct raft_conf_state {
+    uint64_t voters[RAFT_MAX_VOTERS];
+    uint32_t n_voters;
+    uint64_t learners[RAFT_MAX_LEARNERS];
+    uint32_t n_learners;
+} raft_conf_state;
+
+/*
+ * The payload of a RAFT_ENTRY_CONF entry (and of the configuration record a
+ * RAFT_MSG_SNAPSHOT carries), little-endian:
+ *
+ *   offset  size       meaning
+ *   0       1          format version, 1
+ *   1       1          change type (enum raft_conf_change_type)
+ *   2       1          n_voters (1..RAFT_MAX_VOTERS)
+ *   3       1          n_learners (0..RAFT_MAX_LEARNERS)
+ *   4       8          the node the change is about (0 for RAFT_CONF_NONE)
+ *   12      8 * n_v    voter ids, nonzero, distinct
+ *   ..      8 * n_l    learner ids, nonzero, distinct from every other id
+ *
+ * The entry carries the whole configuration after the change, so any
+ * suffix of the log (or a snapshot) tells the configuration on its own.
+ */
+#define RAFT_CONF_HEADER_BYTES      12
+#define RAFT_CONF_ENCODED_BYTES_MAX (RAFT_CONF_HEADER_BYTES + 8 * RAFT_MAX_PEERS)
 
 /* A log entry. In the core's log and in messages the core produces, `data`
  * is owned by the core; in messages handed to raft_step and entries read
@@ -111,11 +154,17 @@ enum raft_msg_type {
  *                 a TimeoutNow (it may then break a leader's lease).
  *   *_RESP:       reject = 1 when denied.
  *   SNAPSHOT:     index/log_term = the last index and term the leader's
- *                 snapshot covers; the host sends the snapshot's data with it
- *                 (streamed in chunks as it likes). Answered by APPEND_RESP.
+ *                 snapshot covers; entries[0] (n_entries = 1) is a
+ *                 RAFT_ENTRY_CONF record of the configuration at index
+ *                 (change type RAFT_CONF_NONE). The host streams the
+ *                 snapshot's data with it in chunks as it likes and steps the
+ *                 message on the receiver only once every chunk arrived; the
+ *                 sender's host then calls raft_report_snapshot. Answered by
+ *                 APPEND_RESP.
  *   HEARTBEAT:    commit = min(leader commit, follower's match); context =
  *                 the newest pending ReadIndex sequence number (0: none),
- *                 echoed by HEARTBEAT_RESP.
+ *                 echoed by HEARTBEAT_RESP; index = the leader's tick count
+ *                 when sent, echoed by HEARTBEAT_RESP (leader leases).
  */
 typedef struct raft_msg {
     uint32_t type; /* enum raft_msg_type */
@@ -132,10 +181,13 @@ typedef struct raft_msg {
     size_t n_entries;
 } raft_msg;
 
-/* A snapshot: the state machine after applying entries 1..index. */
+/* A snapshot: the state machine after applying entries 1..index, and the
+ * configuration in force at index (the host stores it with the snapshot
+ * and hands it back through raft_log_view.snapshot_conf). */
 typedef struct raft_snapshot_meta {
     uint64_t index;
     uint64_t term; /* term of the entry at index */
+    raft_conf_state conf;
 } raft_snapshot_meta;
 
 /* A linearizable read that is now safe (Dissertation 6.4): once the state
@@ -181,11 +233,19 @@ typedef struct raft_log_view {
     uint64_t first_index;
     uint64_t last_index;
     int (*entry)(void *ctx, uint64_t index, raft_entry *out);
+    /* The configuration at snapshot_index (from the Ready that installed
+     * the snapshot, or the host's own record when it compacted); NULL:
+     * the bootstrap configuration, raft_config.voters. */
+    const raft_conf_state *snapshot_conf;
 } raft_log_view;
 
 typedef struct raft_config {
-    uint64_t id;              /* this node, != RAFT_NONE */
-    const uint64_t *voters;   /* borrowed during raft_open; includes id */
+    uint64_t id; /* this node, != RAFT_NONE */
+    /* The bootstrap configuration, the same on every node: in force until
+     * the log or a snapshot says otherwise (Dissertation 4.1). A node that
+     * joins later is opened with the same list, without itself: it is not a
+     * member (never campaigns) until it receives the entry that adds it. */
+    const uint64_t *voters;   /* borrowed during raft_open */
     size_t n_voters;          /* 1..RAFT_MAX_VOTERS */
     uint32_t election_ticks;  /* election timeout is random in [e, 2e) */
     uint32_t heartbeat_ticks; /* < election_ticks */
@@ -197,6 +257,23 @@ typedef struct raft_config {
     uint64_t max_uncommitted; /* proposals beyond this many uncommitted entries: EBUSY */
     uint64_t applied;         /* index the state machine applied already (restart) */
     uint64_t rng_seed;        /* seeds the election-timeout randomness */
+    /*
+     * Leader leases (Dissertation 6.4.1): raft_read_index answers at once,
+     * without a heartbeat round, while the leader holds a lease. CLOCK
+     * ASSUMPTION: every node's tick rate stays within a bounded drift of
+     * every other's. A follower that heard from the leader refuses votes for
+     * election_ticks of its own ticks (check_quorum, required), and the
+     * leader counts its lease from when it sent the heartbeat a quorum
+     * answered, for election_ticks - 1 - lease_margin_ticks of its own
+     * ticks. That is safe while no follower's clock runs faster than the
+     * leader's by more than lease_margin_ticks per election timeout (a host
+     * with a 10 % drift bound and election_ticks 10 sets 1). A clock that
+     * jumps (a paused VM, a stalled process catching up with a burst of
+     * ticks) breaks the assumption and can make a lease read stale; the
+     * simulator shows this (README "Leases"). Off by default.
+     */
+    int lease_reads;
+    uint32_t lease_margin_ticks; /* < election_ticks - 1 */
 } raft_config;
 
 /* Fills defaults: election 10, heartbeat 1, pre_vote 1, check_quorum 1,
@@ -268,6 +345,61 @@ int raft_transfer_leader(raft *r, uint64_t to);
  */
 int raft_compact(raft *r, uint64_t index);
 
+/*
+ * Proposes a single-server membership change (Dissertation 4.1-4.3) on the
+ * leader: RAFT_CONF_ADD_LEARNER (a new node that receives entries but
+ * neither votes nor counts toward any quorum), RAFT_CONF_PROMOTE (a learner
+ * becomes a voter) or RAFT_CONF_REMOVE (a voter or learner). The
+ * configuration takes effect on each node when the entry is appended to its
+ * log, committed or not (4.1), and reverts if the entry is truncated. Only
+ * one change at a time: TARN_EBUSY while an earlier change is uncommitted,
+ * or while this leader has not yet committed an entry of its own term (the
+ * single-server-change fix of Ongaro's 2015 raft-dev post). A leader that
+ * removes itself keeps leading until the removal commits, without counting
+ * itself, then steps down (4.2.2). *index_out and *term_out (may be NULL)
+ * identify the entry as for raft_propose. RAFT_ENOTLEADER; TARN_EINVAL
+ * (unknown type, node 0, adding a member, promoting a non-learner, removing
+ * a non-member or the last voter); TARN_ERANGE (more than RAFT_MAX_VOTERS
+ * voters or RAFT_MAX_LEARNERS learners); TARN_EBUSY (see above, or a
+ * leadership transfer under way); TARN_ENOMEM (failed).
+ */
+int raft_propose_conf_change(raft *r, const raft_conf_change *cc, uint64_t *index_out,
+                             uint64_t *term_out);
+
+/* Decodes the payload of a RAFT_ENTRY_CONF entry (the format above) into
+ * the change and the configuration after it (either may be NULL).
+ * TARN_ECORRUPT for a malformed payload. For hosts that track the
+ * configuration of what they applied, to store with their snapshots. */
+int raft_conf_decode(const uint8_t *data, uint32_t len, raft_conf_change *cc,
+                     raft_conf_state *conf);
+
+/* Encodes *conf and the change that led to it (NULL: RAFT_CONF_NONE) in
+ * the format above into out (RAFT_CONF_ENCODED_BYTES_MAX bytes); returns
+ * the length. *conf must be valid (1..RAFT_MAX_VOTERS voters, at most
+ * RAFT_MAX_LEARNERS learners; asserted). */
+size_t raft_conf_encode(const raft_conf_state *conf, const raft_conf_change *cc, uint8_t *out);
+
+/* The configuration in force on this node: the latest in its log,
+ * committed or not. Never fails. */
+void raft_get_conf(const raft *r, raft_conf_state *out);
+
+/* Nonzero when `id` is a voter in *conf. */
+int raft_conf_is_voter(const raft_conf_state *conf, uint64_t id);
+/* Nonzero when `id` is a voter or learner in *conf. */
+int raft_conf_is_member(const raft_conf_state *conf, uint64_t id);
+
+/*
+ * The leader's host reports how sending a snapshot to `peer` ended: ok = 1
+ * when every chunk was delivered, 0 when streaming failed (connection lost,
+ * timeout). While a snapshot is being sent the leader sends that peer no
+ * appends and no second snapshot (progress state SNAPSHOT); on failure it
+ * probes again (and sends the snapshot again if still needed), on success
+ * it waits for the follower's acknowledgement. 0 also when this node is no
+ * longer leader or the peer is not being sent a snapshot (a late report);
+ * TARN_EINVAL for an unknown peer.
+ */
+int raft_report_snapshot(raft *r, uint64_t peer, int ok);
+
 /* Nonzero when raft_ready would return something to do. */
 int raft_has_ready(const raft *r);
 
@@ -298,6 +430,8 @@ typedef struct raft_status {
     uint64_t snapshot_index; /* entries up to here are compacted away */
     uint64_t mem_bytes;      /* payload bytes held (log + queued messages) */
     uint64_t transferee;     /* leadership transfer target, RAFT_NONE if none */
+    int is_voter;            /* this node votes in its configuration */
+    int has_lease;           /* leader with a valid lease (lease_reads on) */
     int failed;              /* the sticky error, 0 when usable */
 } raft_status;
 

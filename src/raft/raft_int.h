@@ -34,6 +34,7 @@ typedef struct raft_log {
 enum raft_progress_state {
     RAFT_PROGRESS_PROBE = 0,     /* one append at a time until a match is found */
     RAFT_PROGRESS_REPLICATE = 1, /* pipelined, bounded by max_inflight */
+    RAFT_PROGRESS_SNAPSHOT = 2,  /* a snapshot is being streamed: send nothing else */
 };
 
 /* The leader's view of one peer (Dissertation 3.5, nextIndex/matchIndex). */
@@ -42,9 +43,12 @@ typedef struct raft_progress {
     uint64_t match;
     uint64_t next;
     uint32_t state;
-    int probe_sent;     /* PROBE: an append is outstanding, wait */
-    int recent_active;  /* heard from since the last check-quorum round */
-    uint64_t *inflight; /* ring of the last index of each batch in flight */
+    int learner;               /* receives entries, never votes or counts */
+    int probe_sent;            /* PROBE: an append is outstanding, wait */
+    uint64_t pending_snapshot; /* SNAPSHOT: the index being sent */
+    uint64_t lease_ack;        /* newest heartbeat tick stamp it answered */
+    int recent_active;         /* heard from since the last check-quorum round */
+    uint64_t *inflight;        /* ring of the last index of each batch in flight */
     uint32_t inflight_start;
     uint32_t inflight_count;
 } raft_progress;
@@ -54,7 +58,7 @@ typedef struct raft_read_pending {
     uint64_t ctx;
     uint64_t seq;   /* heartbeats carrying >= seq confirm it */
     uint64_t index; /* 0 until the leader committed in its term */
-    uint32_t acks;  /* bit i: peers[i] confirmed */
+    uint32_t acks;  /* bit i: peers[i] confirmed (reset on a configuration change) */
 } raft_read_pending;
 
 typedef struct raft_msg_queue {
@@ -66,9 +70,19 @@ typedef struct raft_msg_queue {
 struct raft {
     raft_config cfg; /* cfg.voters is NOT retained; see peers */
     uint64_t id;
-    raft_progress peers[RAFT_MAX_VOTERS]; /* voters, self included */
+    raft_progress peers[RAFT_MAX_PEERS]; /* voters then learners, self included if a member */
     size_t n_peers;
-    int8_t votes[RAFT_MAX_VOTERS]; /* 1 granted, -1 denied, 0 unknown */
+    int8_t votes[RAFT_MAX_PEERS]; /* 1 granted, -1 denied, 0 unknown */
+    uint64_t *rings;              /* RAFT_MAX_PEERS inflight rings of max_inflight slots */
+
+    raft_conf_state conf;      /* in force: the latest in the log (Dissertation 4.1) */
+    raft_conf_state snap_conf; /* in force at log.offset */
+    uint64_t conf_index;       /* index of the latest conf entry, 0 if none in the log */
+    int self_voter;            /* id is a voter in conf */
+
+    uint64_t ticks;     /* ticks since open, from 1: lease stamps */
+    int lease_broken;   /* a TimeoutNow left in this term: no lease until the next */
+    uint32_t vote_hold; /* leases: ticks left before a restarted node may vote */
 
     uint32_t state;
     uint64_t term;
@@ -119,12 +133,21 @@ uint64_t raft_log_find_conflict_by_term(const raft_log *l, uint64_t index, uint6
 int raft_entry_copy(raft_entry *dst, const raft_entry *src);
 void raft_entry_free(raft_entry *e);
 
+/* conf.c */
+int raft_conf_of_entry(const raft_entry *e, raft_conf_state *out);
+void raft_conf_apply(raft *r, const raft_conf_state *c);
+void raft_conf_recompute(raft *r);
+void raft_conf_at(const raft *r, uint64_t index, raft_conf_state *out);
+uint32_t raft_voter_mask(const raft *r);
+
 /* ready.c */
 int raft_send(raft *r, raft_msg *m); /* takes ownership of m->entries */
 void raft_msg_queue_free(raft *r, raft_msg_queue *q);
 
 /* raft.c, used by ready.c and read.c */
 int raft_leader_maybe_commit_and_send(raft *r);
+void raft_maybe_step_down_removed(raft *r);
+int raft_lease_valid(const raft *r);
 int raft_bcast_heartbeat(raft *r);
 size_t raft_quorum_size(const raft *r);
 

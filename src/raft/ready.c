@@ -165,5 +165,6 @@ int raft_advance(raft *r, struct raft_ready *rd)
     int rc = raft_leader_maybe_commit_and_send(r);
     if (rc != 0)
         r->failed = rc;
+    raft_maybe_step_down_removed(r);
     return rc;
 }

@@ -17,7 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SIM_MAX_NODES 5
+#define SIM_MAX_NODES 6 /* 5 bootstrap voters and a spare that joins later */
 
 typedef struct sim_disk {
     uint8_t *bytes; /* the log file */

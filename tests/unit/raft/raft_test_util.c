@@ -205,3 +205,20 @@ void tn_elect(tnode *t)
     }
     assert_int_equal(tn_status(t).state, RAFT_LEADER);
 }
+
+raft_msg tn_snapshot_msg(uint64_t from, uint64_t to, uint64_t term, uint64_t index,
+                         uint64_t log_term, size_t n_voters, raft_entry *conf_entry, uint8_t *buf)
+{
+    raft_conf_state c;
+    memset(&c, 0, sizeof(c));
+    for (size_t i = 0; i < n_voters; i++)
+        c.voters[c.n_voters++] = i + 1;
+    *conf_entry = (raft_entry){.term = log_term, .index = index, .type = RAFT_ENTRY_CONF};
+    conf_entry->len = (uint32_t)raft_conf_encode(&c, NULL, buf);
+    conf_entry->data = buf;
+    raft_msg m = {.type = RAFT_MSG_SNAPSHOT, .from = from, .to = to, .term = term, .index = index};
+    m.log_term = log_term;
+    m.entries = conf_entry;
+    m.n_entries = 1;
+    return m;
+}

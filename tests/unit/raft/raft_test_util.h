@@ -66,4 +66,10 @@ void tn_elect(tnode *t);
 
 raft_status tn_status(const tnode *t);
 
+/* A RAFT_MSG_SNAPSHOT from `from` to `to` covering 1..index (term
+ * log_term) whose configuration record (written into *conf_entry and buf,
+ * RAFT_CONF_ENCODED_BYTES_MAX bytes) names voters 1..n_voters. */
+raft_msg tn_snapshot_msg(uint64_t from, uint64_t to, uint64_t term, uint64_t index,
+                         uint64_t log_term, size_t n_voters, raft_entry *conf_entry, uint8_t *buf);
+
 #endif

@@ -379,8 +379,10 @@ static void test_malformed_messages_rejected(void **state)
     m.to = 3;
     assert_int_equal(raft_step(t->r, &m), TARN_EINVAL); /* not for us */
     m = append_msg(1, 0, 0, NULL, 0, 0);
-    m.from = 9;
-    assert_int_equal(raft_step(t->r, &m), TARN_EINVAL); /* unknown peer */
+    m.from = 0;
+    assert_int_equal(raft_step(t->r, &m), TARN_EINVAL); /* nobody */
+    m.from = 2;
+    assert_int_equal(raft_step(t->r, &m), TARN_EINVAL); /* ourselves */
     raft_entry e[2] = {{.term = 1, .index = 1}, {.term = 1, .index = 3}};
     m = append_msg(1, 0, 0, e, 2, 0);
     assert_int_equal(raft_step(t->r, &m), TARN_EINVAL); /* not contiguous */
@@ -427,9 +429,9 @@ static void test_open_rejects_inconsistent_state(void **state)
     cfg.applied = 5;
     assert_int_equal(raft_open(&cfg, &hs, &view, &r, &err), TARN_ECORRUPT);
     cfg.applied = 0;
-    cfg.id = 4;
-    assert_int_equal(raft_open(&cfg, &hs, &view, &r, &err), TARN_EINVAL);
-    cfg.id = 1;
+    voters[2] = 1;
+    assert_int_equal(raft_open(&cfg, &hs, &view, &r, &err), TARN_EINVAL); /* duplicate voter */
+    voters[2] = 3;
     assert_int_equal(raft_open(&cfg, &hs, &view, &r, &err), 0);
     raft_close(r);
 }

@@ -64,8 +64,9 @@ static void test_follower_installs_snapshot(void **state)
     (void)state;
     uint64_t terms[] = {1, 1};
     tnode *t = tn_new(2, terms, 2, (raft_hard_state){.term = 2});
-    raft_msg sn = {.type = RAFT_MSG_SNAPSHOT, .from = 1, .to = 2, .term = 2, .index = 5};
-    sn.log_term = 2;
+    raft_entry ce;
+    uint8_t cbuf[RAFT_CONF_ENCODED_BYTES_MAX];
+    raft_msg sn = tn_snapshot_msg(1, 2, 2, 5, 2, 3, &ce, cbuf);
     assert_int_equal(raft_step(t->r, &sn), 0);
     struct raft_ready rd;
     assert_int_equal(raft_ready(t->r, &rd), 0);
@@ -107,8 +108,9 @@ static void test_snapshot_already_held_moves_commit_only(void **state)
     (void)state;
     uint64_t terms[] = {1, 1, 1};
     tnode *t = tn_new(2, terms, 3, (raft_hard_state){.term = 1});
-    raft_msg sn = {.type = RAFT_MSG_SNAPSHOT, .from = 1, .to = 2, .term = 1, .index = 2};
-    sn.log_term = 1;
+    raft_entry ce;
+    uint8_t cbuf[RAFT_CONF_ENCODED_BYTES_MAX];
+    raft_msg sn = tn_snapshot_msg(1, 2, 1, 2, 1, 3, &ce, cbuf);
     assert_int_equal(raft_step(t->r, &sn), 0);
     struct raft_ready rd;
     assert_int_equal(raft_ready(t->r, &rd), 0);
