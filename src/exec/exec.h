@@ -29,8 +29,9 @@
  * overflow", "division by zero"), TARN_ENOMEM, TARN_ENOMEM_BUDGET. After an
  * error from next, only close is allowed.
  *
- * Threads: a tree of operators, its expressions and its budget belong to one
- * thread.
+ * Threads: a tree of operators and its expressions belong to one thread;
+ * the budget is thread-safe (one per query, shared by the threads of a
+ * parallel operator). exec_parallel_new runs several trees on threads.
  */
 #ifndef TARN_EXEC_EXEC_H
 #define TARN_EXEC_EXEC_H
@@ -240,6 +241,44 @@ typedef struct exec_join_opts {
  */
 int exec_join_new(exec_op *left, exec_op *right, const exec_join_opts *opts, exec_op **out,
                   tarn_err *err);
+
+/* ---- morsel parallelism ---- */
+
+/* Hands out morsel indexes 0..count-1 (Parquet row groups, say), each
+ * once, to any number of threads (an atomic counter). */
+typedef struct exec_morsels {
+    uint32_t next; /* atomic */
+    uint32_t count;
+} exec_morsels;
+void exec_morsels_init(exec_morsels *m, uint32_t count);
+/* The next morsel index, or false when all are taken. Thread-safe. */
+bool exec_morsels_take(exec_morsels *m, uint32_t *index);
+
+#define EXEC_WORKERS_MAX 64
+
+/*
+ * Runs n pipelines on n threads and outputs the union of their rows. Each
+ * pipeline is an independent operator tree (its own sources, typically
+ * over morsels of one exec_morsels, ending in a PARTIAL aggregate); all
+ * must have the same column types. At the first next, one thread per
+ * pipeline opens and drains it, copying its rows (dictionary strings
+ * decoded) into batches it keeps; then those batches come out, pipeline by
+ * pipeline. Meant for small outputs (partial aggregates: a FINAL aggregate
+ * on top merges them); copies are accounted against the pipelines' budget,
+ * which must be shared (exec_budget is thread-safe). The first error of
+ * any pipeline stops the others (between batches) and is returned. n = 1
+ * runs on the calling thread. Takes the pipelines (the array is copied),
+ * also on failure. TARN_EINVAL for unequal schemas or n outside
+ * 1..EXEC_WORKERS_MAX.
+ */
+int exec_parallel_new(exec_op **pipelines, uint32_t n, exec_op **out, tarn_err *err);
+
+/* The same with a factory: build(ctx, worker, budget, &op, err) is called
+ * for worker 0..n-1 on the calling thread, here. */
+typedef int (*exec_pipeline_fn)(void *ctx, uint32_t worker, exec_budget *budget, exec_op **out,
+                                tarn_err *err);
+int exec_parallel_build(exec_pipeline_fn build, void *ctx, uint32_t n, exec_budget *budget,
+                        exec_op **out, tarn_err *err);
 
 /* ---- plans ---- */
 

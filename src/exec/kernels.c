@@ -23,21 +23,33 @@ void exec_budget_init(exec_budget *b, size_t limit_bytes)
     b->limit_bytes = limit_bytes;
 }
 
+/* Atomic (compare-and-swap loops), so that the operators of a parallel
+ * pipeline's threads share the query's one budget. */
 int exec_budget_reserve(exec_budget *b, size_t bytes, const char *what, tarn_err *err)
 {
-    if (bytes > b->limit_bytes || b->used_bytes > b->limit_bytes - bytes)
-        return tarn_err_set(err, TARN_ENOMEM_BUDGET,
-                            "%s: %zu more bytes would pass the query budget (%zu of %zu used)",
-                            what, bytes, b->used_bytes, b->limit_bytes);
-    b->used_bytes += bytes;
-    if (b->used_bytes > b->peak_bytes)
-        b->peak_bytes = b->used_bytes;
+    size_t used = __atomic_load_n(&b->used_bytes, __ATOMIC_RELAXED), want;
+    do {
+        if (bytes > b->limit_bytes || used > b->limit_bytes - bytes)
+            return tarn_err_set(err, TARN_ENOMEM_BUDGET,
+                                "%s: %zu more bytes would pass the query budget (%zu of %zu used)",
+                                what, bytes, used, b->limit_bytes);
+        want = used + bytes;
+    } while (!__atomic_compare_exchange_n(&b->used_bytes, &used, want, true, __ATOMIC_RELAXED,
+                                          __ATOMIC_RELAXED));
+    size_t peak = __atomic_load_n(&b->peak_bytes, __ATOMIC_RELAXED);
+    while (want > peak && !__atomic_compare_exchange_n(&b->peak_bytes, &peak, want, true,
+                                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+        ;
     return 0;
 }
 
 void exec_budget_release(exec_budget *b, size_t bytes)
 {
-    b->used_bytes = bytes > b->used_bytes ? 0 : b->used_bytes - bytes;
+    size_t used = __atomic_load_n(&b->used_bytes, __ATOMIC_RELAXED), want;
+    do
+        want = bytes > used ? 0 : used - bytes;
+    while (!__atomic_compare_exchange_n(&b->used_bytes, &used, want, true, __ATOMIC_RELAXED,
+                                        __ATOMIC_RELAXED));
 }
 
 exec_phys exec_phys_of(vec_type t)

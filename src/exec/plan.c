@@ -244,6 +244,27 @@ static int plan_values(json_t *j, plan_ctx *c, exec_op **out)
     return rc;
 }
 
+/* {"op":"parallel","workers":N,"input":PLAN}: the input is built N times
+ * (its sources resolved N times: the resolver hands each a share of the
+ * morsels) and run on N threads. */
+static int plan_parallel(json_t *j, plan_ctx *c, int depth, exec_op **out)
+{
+    json_t *wj = json_object_get(j, "workers");
+    json_int_t n = json_integer_value(wj);
+    if (!json_is_integer(wj) || n < 1 || n > EXEC_WORKERS_MAX)
+        return bad(c, NULL, "parallel", "\"workers\" must be 1..64");
+    exec_op *pipes[EXEC_WORKERS_MAX];
+    for (json_int_t i = 0; i < n; i++) {
+        int rc = plan_build(json_object_get(j, "input"), c, depth + 1, &pipes[i]);
+        if (rc != 0) {
+            for (json_int_t k = 0; k < i; k++)
+                exec_op_close(pipes[k]);
+            return rc;
+        }
+    }
+    return exec_parallel_new(pipes, (uint32_t)n, out, c->err);
+}
+
 static int plan_build(json_t *j, plan_ctx *c, int depth, exec_op **out)
 {
     *out = NULL;
@@ -260,6 +281,8 @@ static int plan_build(json_t *j, plan_ctx *c, int depth, exec_op **out)
     }
     if (strcmp(op, "join") == 0)
         return plan_join(j, c, depth, out);
+    if (strcmp(op, "parallel") == 0)
+        return plan_parallel(j, c, depth, out);
     if (strcmp(op, "union_all") == 0)
         return plan_union(j, c, depth, out);
     if (strcmp(op, "values") == 0)

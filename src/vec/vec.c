@@ -314,10 +314,13 @@ int vec_dict_new(const uint32_t *offsets, const uint8_t *bytes, uint32_t count, 
     return 0;
 }
 
+/* The count is atomic: a batch made on one thread may be read, and its
+ * dictionary retained or released, on another (parallel pipelines). */
 vec_dict *vec_dict_retain(vec_dict *d)
 {
-    TARN_ASSERT(d->refs > 0);
-    d->refs++;
+    uint32_t before = __atomic_fetch_add(&d->refs, 1, __ATOMIC_RELAXED);
+    TARN_ASSERT(before > 0);
+    (void)before;
     return d;
 }
 
@@ -325,8 +328,11 @@ void vec_dict_release(vec_dict *d)
 {
     if (d == NULL)
         return;
-    TARN_ASSERT(d->refs > 0);
-    if (--d->refs > 0)
+    /* release: this thread's writes to the dictionary happen before the
+     * free on whichever thread drops the last reference (acquire) */
+    uint32_t left = __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL);
+    TARN_ASSERT(left != UINT32_MAX);
+    if (left > 0)
         return;
     tarn_free(d->offsets);
     tarn_free(d->bytes);

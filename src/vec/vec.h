@@ -43,9 +43,10 @@
  * holds one reference on its dictionary. vec_batch owns its columns and its
  * selection vector.
  *
- * Threads: a batch belongs to one thread at a time. The vec_dict reference
- * count is not atomic: share a dictionary across threads only after all
- * references are taken, or copy it.
+ * Threads: a batch belongs to one thread at a time, but may be handed to
+ * another thread. The vec_dict reference count is atomic, so columns on
+ * different threads may share (retain, release) one dictionary; its
+ * contents are immutable once created.
  */
 #ifndef TARN_VEC_VEC_H
 #define TARN_VEC_VEC_H
@@ -112,7 +113,7 @@ typedef struct vec_type_info {
 /* A shared dictionary of strings (or binaries). Created with one reference
  * owned by the caller. */
 typedef struct vec_dict {
-    uint32_t refs;     /* owners; freed when it drops to zero */
+    uint32_t refs;     /* owners (atomic: __atomic builtins); freed at zero */
     uint32_t count;    /* entries */
     uint32_t *offsets; /* count + 1 entries, offsets[0] == 0 */
     uint8_t *bytes;    /* offsets[count] bytes */

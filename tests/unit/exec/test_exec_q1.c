@@ -117,6 +117,10 @@ static int ref_order(const void *a, const void *b)
     return x->rf != y->rf ? x->rf - y->rf : x->ls - y->ls;
 }
 
+static void check_rows(exec_op *root, const ref *refs, int nref);
+
+/* Q1 serially and on 1, 2 and 3 threads (morsels of row groups), each
+ * against the naive computation. */
 static void test_q1_pipeline(void **state)
 {
     tarn_rng r;
@@ -131,9 +135,27 @@ static void test_q1_pipeline(void **state)
     assert_int_equal(pq_file_open_bytes(m.p, m.len, "lineitem", &f, &err), 0);
     exec_budget bud;
     exec_budget_init(&bud, 64 << 20);
-    pq_scan *scan;
-    exec_op *root;
-    assert_int_equal(q1_plan_build(f, &bud, &scan, &root, &err), 0);
+    for (uint32_t threads = 0; threads <= 3; threads++) {
+        pq_scan *scan = NULL;
+        exec_op *root;
+        q1_par par;
+        if (threads == 0)
+            assert_int_equal(q1_plan_build(f, &bud, &scan, &root, &err), 0);
+        else
+            assert_int_equal(q1_plan_build_parallel(f, &bud, threads, &par, &root, &err), 0);
+        check_rows(root, refs, nref);
+        exec_op_close(root);
+        pq_scan_close(scan);
+        assert_int_equal(bud.used_bytes, 0);
+    }
+    assert_true(pq_file_nrow_groups(f) > 3); /* the parallel runs had morsels to share */
+    pq_file_close(f);
+    free(m.p);
+}
+
+static void check_rows(exec_op *root, const ref *refs, int nref)
+{
+    tarn_err err = TARN_ERR_INIT;
     char *text = NULL;
     size_t tlen = 0;
     FILE *out = open_memstream(&text, &tlen);
@@ -160,11 +182,6 @@ static void test_q1_pipeline(void **state)
         line = strchr(line, '\n') + 1;
     }
     free(text);
-    exec_op_close(root);
-    pq_scan_close(scan);
-    pq_file_close(f);
-    assert_int_equal(bud.used_bytes, 0);
-    free(m.p);
 }
 
 int main(int argc, char **argv)
