@@ -33,6 +33,7 @@
 typedef struct client_conn {
     void *curl; /* CURL *, with its keep-alive connections */
     struct client_conn *next;
+    char errbuf[256]; /* CURLOPT_ERRORBUFFER (CURL_ERROR_SIZE) */
 } client_conn;
 
 struct tarn_client {

@@ -15,6 +15,10 @@
 #include <string.h>
 #include <strings.h>
 
+_Static_assert(sizeof(((client_conn *)0)->errbuf) >= CURL_ERROR_SIZE, "curl error buffer size");
+
+static void options_static(client_conn *conn);
+
 client_conn *client_conn_take(tarn_client *c)
 {
     pthread_mutex_lock(&c->mu);
@@ -32,6 +36,7 @@ client_conn *client_conn_take(tarn_client *c)
         tarn_free(conn);
         return NULL;
     }
+    options_static(conn);
     return conn;
 }
 
@@ -114,58 +119,72 @@ static size_t on_header(char *p, size_t size, size_t n, void *arg)
     return len;
 }
 
-/* The request headers; NULL when out of memory. */
-static struct curl_slist *headers_build(const tarn_client *c, const client_req *rq)
+/* Request headers in a list of nodes on the caller's stack (curl_slist is
+ * a public struct, only read during the transfer): no allocation per
+ * request. lines[] holds the formatted ones. */
+typedef struct req_headers {
+    struct curl_slist node[5];
+    char content_type[64], if_match[64];
+} req_headers;
+
+static struct curl_slist *headers_build(const tarn_client *c, const client_req *rq, req_headers *h)
 {
-    char line[64];
+    char *lines[5];
+    size_t n = 0;
     /* No "Expect: 100-continue" round trip before a body. */
-    struct curl_slist *h = curl_slist_append(NULL, "Expect:");
-    if (h && c->key_header[0] && !curl_slist_append(h, c->key_header))
-        goto fail;
-    if (h && rq->body && rq->content_type) {
-        snprintf(line, sizeof(line), "Content-Type: %s", rq->content_type);
-        if (!curl_slist_append(h, line))
-            goto fail;
+    lines[n++] = (char *)"Expect:";
+    if (c->key_header[0])
+        lines[n++] = (char *)c->key_header;
+    if (rq->body && rq->content_type) {
+        snprintf(h->content_type, sizeof(h->content_type), "Content-Type: %s", rq->content_type);
+        lines[n++] = h->content_type;
     }
-    if (h && rq->if_match) {
-        snprintf(line, sizeof(line), "If-Match: %s", rq->if_match);
-        if (!curl_slist_append(h, line))
-            goto fail;
+    if (rq->if_match) {
+        snprintf(h->if_match, sizeof(h->if_match), "If-Match: %s", rq->if_match);
+        lines[n++] = h->if_match;
     }
-    if (h && rq->if_none_match_any && !curl_slist_append(h, "If-None-Match: *"))
-        goto fail;
-    return h;
-fail:
-    curl_slist_free_all(h);
-    return NULL;
+    if (rq->if_none_match_any)
+        lines[n++] = (char *)"If-None-Match: *";
+    for (size_t i = 0; i < n; i++) {
+        h->node[i].data = lines[i];
+        h->node[i].next = i + 1 < n ? &h->node[i + 1] : NULL;
+    }
+    return &h->node[0];
 }
 
+/* What a pooled handle keeps between requests; set once. */
+static void options_static(client_conn *conn)
+{
+    CURL *h = conn->curl;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, conn->errbuf);
+}
+
+/* What changes per request; every option an earlier request may have set
+ * differently is set again (cheaper than curl_easy_reset, which would
+ * also drop the static ones). */
 static void options_set(CURL *h, const tarn_client *c, const client_req *rq, const char *url,
-                        int timeout_ms, struct curl_slist *hdrs, xfer_ctx *x, char *errbuf)
+                        int timeout_ms, struct curl_slist *hdrs, xfer_ctx *x)
 {
     curl_easy_setopt(h, CURLOPT_URL, url);
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
     long conn_ms = c->connect_timeout_ms < timeout_ms ? c->connect_timeout_ms : timeout_ms;
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, conn_ms);
-    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
     if (rq->body) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, rq->body_len ? rq->body : "");
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)rq->body_len);
-        if (strcmp(rq->method, "POST") != 0)
-            curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
-    } else if (strcmp(rq->method, "GET") == 0) {
-        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
     } else {
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, rq->method);
+        curl_easy_setopt(h, CURLOPT_HTTPGET, 1L); /* clears the POST state */
     }
+    int plain = strcmp(rq->method, rq->body ? "POST" : "GET") == 0;
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, plain ? NULL : rq->method);
 }
 
 /* Whether a failed transfer can have delivered the request: a refused or
@@ -189,26 +208,24 @@ client_xfer client_exchange(tarn_client *c, client_conn *conn, const char *base_
                             const client_req *rq, int timeout_ms, client_reply *rp, tarn_err *err)
 {
     CURL *h = conn->curl;
-    /* Keeps the connection cache: only the options go. */
-    curl_easy_reset(h);
     tarn_buf_reset(&rp->body);
     rp->status = 0;
     rp->location[0] = '\0';
     rp->retry_after_s = -1;
     size_t ul = strlen(base_url) + strlen(rq->path) + 1;
     char *url = tarn_malloc(ul);
-    struct curl_slist *hdrs = url ? headers_build(c, rq) : NULL;
-    if (!hdrs) {
-        tarn_free(url);
+    if (!url) {
         tarn_err_set(err, TARN_ENOMEM, "%s: request", rq->what);
         return CLIENT_XFER_FATAL;
     }
     snprintf(url, ul, "%s%s", base_url, rq->path);
+    req_headers rh;
     xfer_ctx x = {.rp = rp};
-    char errbuf[CURL_ERROR_SIZE] = "";
-    options_set(h, c, rq, url, timeout_ms, hdrs, &x, errbuf);
+    conn->errbuf[0] = '\0';
+    options_set(h, c, rq, url, timeout_ms, headers_build(c, rq, &rh), &x);
     CURLcode cc = curl_easy_perform(h);
-    curl_slist_free_all(hdrs);
+    /* Nothing may point at this frame or the URL after the call. */
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
     tarn_free(url);
     if (cc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &rp->status);
@@ -220,6 +237,6 @@ client_xfer client_exchange(tarn_client *c, client_conn *conn, const char *base_
         return CLIENT_XFER_FATAL;
     }
     tarn_err_set(err, cc == CURLE_OPERATION_TIMEDOUT ? TARN_ETIMEDOUT : TARN_EIO, "%s: %s: %s",
-                 rq->what, base_url, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+                 rq->what, base_url, conn->errbuf[0] ? conn->errbuf : curl_easy_strerror(cc));
     return classify_failure(h, cc);
 }
