@@ -44,6 +44,14 @@ typedef struct wstats {
     tarn_buf min, max; /* PLAIN bytes (no length prefix) */
 } wstats;
 
+/* A slot of a dictionary's hash table. The full hash is kept so that a
+ * probe rarely touches the entries themselves: for 4- and 8-byte values the
+ * hash (an invertible mixer of the value) even decides equality alone. */
+typedef struct wslot {
+    uint64_t hash;
+    uint32_t entry1; /* entry index + 1, or 0: empty */
+} wslot;
+
 typedef struct wcol {
     pq_write_col spec; /* dotted path, leaf type (list clear), leaf nullable */
     int32_t physical, type_length;
@@ -65,7 +73,7 @@ typedef struct wcol {
     tarn_buf dict;      /* PLAIN entries (byte arrays with their prefix) */
     uint32_t *dict_off; /* dict_count + 1 entry starts */
     uint32_t dict_count, dict_off_cap;
-    uint32_t *slots; /* hash table: entry index + 1, or 0 */
+    struct wslot *slots; /* hash table over the entries, open addressing */
     uint32_t nslots;
     /* Input in dictionary form (vec_dict codes): code -> entry, valid where
      * cm_stamp[code] == cm_gen. cm_gen moves on with every batch and every
@@ -287,7 +295,7 @@ static void dict_reset(pq_writer *w, wcol *c)
     tarn_buf_reset(&c->dict);
     c->dict_count = 0;
     if (c->slots)
-        memset(c->slots, 0, (size_t)c->nslots * sizeof(uint32_t));
+        memset(c->slots, 0, (size_t)c->nslots * sizeof(wslot));
     c->dict_on = !w->o.no_dict && c->physical != PQ_BOOLEAN;
     c->dict_used = false;
 }
@@ -334,30 +342,32 @@ static inline int buf_put(tarn_buf *b, const uint8_t *p, size_t n)
 }
 
 /* Hash of an entry's PLAIN bytes: 4- and 8-byte values (the fixed-width
- * types) through an integer mixer, which costs a fraction of the byte hash. */
-static uint32_t entry_hash(const uint8_t *p, size_t n)
+ * types) through tarn_mix64, which costs a fraction of the byte hash and
+ * is a bijection on 64-bit words (xor-shifts and odd multipliers invert),
+ * so equal hashes of two such values mean equal values. */
+static uint64_t entry_hash(const uint8_t *p, size_t n)
 {
     if (n == 8 || n == 4) {
         uint64_t x = 0;
         memcpy(&x, p, n);
-        return (uint32_t)tarn_mix64(x);
+        return tarn_mix64(x);
     }
-    return (uint32_t)tarn_hash64(p, n, 0);
+    return tarn_hash64(p, n, 0);
 }
 
 static int dict_grow(wcol *c)
 {
     uint32_t n = c->nslots ? c->nslots * 2 : 1024;
-    uint32_t *slots = tarn_calloc(n, sizeof(uint32_t));
+    wslot *slots = tarn_calloc(n, sizeof(wslot));
     if (slots == NULL)
         return TARN_ENOMEM;
-    for (uint32_t i = 0; i < c->dict_count; i++) {
-        size_t len;
-        const uint8_t *e = dict_entry(c, i, &len);
-        uint32_t h = entry_hash(e, len) & (n - 1);
-        while (slots[h])
+    for (uint32_t i = 0; i < c->nslots; i++) {
+        if (c->slots[i].entry1 == 0)
+            continue;
+        uint32_t h = (uint32_t)c->slots[i].hash & (n - 1);
+        while (slots[h].entry1)
             h = (h + 1) & (n - 1);
-        slots[h] = i + 1;
+        slots[h] = c->slots[i];
     }
     tarn_free(c->slots);
     c->slots = slots;
@@ -371,12 +381,18 @@ static int dict_lookup(wcol *c, const uint8_t *p, size_t n, uint32_t *out)
     int rc;
     if ((size_t)(c->dict_count + 1) * 2 > c->nslots && (rc = dict_grow(c)) != 0)
         return rc;
-    uint32_t h = entry_hash(p, n) & (c->nslots - 1);
-    for (; c->slots[h]; h = (h + 1) & (c->nslots - 1)) {
+    uint64_t hv = entry_hash(p, n);
+    /* Values of a fixed-width column all have the same width: for 4 and 8
+     * bytes the hash alone decides (see entry_hash). */
+    bool by_hash = (n == 4 || n == 8) && c->physical != PQ_BYTE_ARRAY;
+    uint32_t mask = c->nslots - 1, h = (uint32_t)hv & mask;
+    for (; c->slots[h].entry1; h = (h + 1) & mask) {
+        if (c->slots[h].hash != hv)
+            continue;
         size_t len;
-        const uint8_t *e = dict_entry(c, c->slots[h] - 1, &len);
-        if (len == n && bytes_equal(e, p, n)) {
-            *out = c->slots[h] - 1;
+        const uint8_t *e = by_hash ? NULL : dict_entry(c, c->slots[h].entry1 - 1, &len);
+        if (by_hash || (len == n && bytes_equal(e, p, n))) {
+            *out = c->slots[h].entry1 - 1;
             return 0;
         }
     }
@@ -392,7 +408,7 @@ static int dict_lookup(wcol *c, const uint8_t *p, size_t n, uint32_t *out)
         return rc;
     c->dict_off[c->dict_count] = (uint32_t)(c->dict.len - n);
     c->dict_off[c->dict_count + 1] = (uint32_t)c->dict.len;
-    c->slots[h] = ++c->dict_count;
+    c->slots[h] = (wslot){hv, ++c->dict_count};
     *out = c->dict_count - 1;
     return 0;
 }
