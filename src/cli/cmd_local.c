@@ -22,6 +22,8 @@
 #include "kv/kv.h"
 #include "kv/kv_routes.h"
 #include "node/node.h"
+#include "objstore/objstore.h"
+#include "sql/sql_routes.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -62,6 +64,8 @@ typedef struct local_state {
     http_server *server;
     node *node;
     kv_routes *kv;
+    objstore *os;    /* DATA/objects: the tables */
+    sql_routes *sql; /* POST /v1/sql */
 } local_state;
 
 /* How long start-up waits for the single voter to elect itself and apply
@@ -89,6 +93,14 @@ static int local_start_node(const tarn_config *cfg, local_state *st, tarn_err *e
         tarn_err_set(err, rc, "create kv routes");
     if (rc == 0 && (rc = kv_routes_add(st->router, st->kv)) != 0)
         tarn_err_set(err, rc, "register kv routes");
+    char objects[TARN_CONFIG_PATH_MAX + 16];
+    snprintf(objects, sizeof(objects), "%s/objects", cfg->data_dir);
+    if (rc == 0)
+        rc = objstore_open(objects, &st->os, err);
+    if (rc == 0 && (rc = sql_routes_new(st->node, st->os, 0, &st->sql)) != 0)
+        tarn_err_set(err, rc, "create sql routes");
+    if (rc == 0 && (rc = sql_routes_add(st->router, st->sql)) != 0)
+        tarn_err_set(err, rc, "register sql routes");
     return rc;
 }
 
@@ -134,6 +146,8 @@ static void local_stop(local_state *st)
     http_server_stop(st->server);
     node_close(st->node);
     kv_routes_free(st->kv);
+    sql_routes_free(st->sql);
+    objstore_close(st->os);
     http_router_free(st->router);
     http_keystore_close(st->keys);
 }
