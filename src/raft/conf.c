@@ -150,8 +150,9 @@ static void raft_conf_add_peer(raft *r, const raft_progress *old, size_t n_old, 
     if (p.id == RAFT_NONE) {
         /* A new member (4.2.1): probe from the end of our log, backtracking
          * as for any follower. */
+        uint64_t last = raft_log_last_index(&r->log);
         p.id = id;
-        p.next = raft_log_last_index(&r->log) + 1;
+        p.next = last > r->log.offset ? last : last + 1; /* the probe carries the conf entry */
         p.match = id == r->id ? r->log.stable : 0;
         p.recent_active = 1; /* give it an election timeout to answer */
         p.inflight = NULL;

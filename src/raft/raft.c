@@ -307,6 +307,7 @@ static int raft_send_snapshot(raft *r, raft_progress *pr, int *sent)
         return rc;
     pr->state = RAFT_PROGRESS_SNAPSHOT;
     pr->pending_snapshot = m.index;
+    pr->snapshot_elapsed = 0;
     pr->probe_sent = 0;
     raft_inflight_reset(pr);
     *sent = 1;
@@ -806,8 +807,25 @@ int raft_step(raft *r, const raft_msg *m)
 
 /* ------------------------------------------------------------ tick, propose */
 
+/* A snapshot send the host never reported counts as failed after
+ * snapshot_timeout_ticks (raft.h). */
+static void raft_tick_snapshots(raft *r)
+{
+    uint32_t limit =
+        r->cfg.snapshot_timeout_ticks ? r->cfg.snapshot_timeout_ticks : 4 * r->cfg.election_ticks;
+    for (size_t i = 0; i < r->n_peers; i++) {
+        raft_progress *pr = &r->peers[i];
+        if (pr->state == RAFT_PROGRESS_SNAPSHOT && ++pr->snapshot_elapsed >= limit) {
+            pr->state = RAFT_PROGRESS_PROBE;
+            pr->pending_snapshot = 0;
+            pr->probe_sent = 0;
+        }
+    }
+}
+
 static int raft_tick_leader(raft *r)
 {
+    raft_tick_snapshots(r);
     r->heartbeat_elapsed++;
     r->election_elapsed++;
     if (r->transferee != RAFT_NONE && ++r->transfer_elapsed >= r->cfg.election_ticks) {

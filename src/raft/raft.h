@@ -274,6 +274,11 @@ typedef struct raft_config {
      */
     int lease_reads;
     uint32_t lease_margin_ticks; /* < election_ticks - 1 */
+    /* A snapshot send neither reported (raft_report_snapshot) nor acked
+     * within this many ticks counts as failed, so a host that never
+     * reports still makes progress (it must then dedupe offers of a
+     * snapshot it is still streaming). 0: 4 * election_ticks. */
+    uint32_t snapshot_timeout_ticks;
 } raft_config;
 
 /* Fills defaults: election 10, heartbeat 1, pre_vote 1, check_quorum 1,

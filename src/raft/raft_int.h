@@ -46,6 +46,7 @@ typedef struct raft_progress {
     int learner;               /* receives entries, never votes or counts */
     int probe_sent;            /* PROBE: an append is outstanding, wait */
     uint64_t pending_snapshot; /* SNAPSHOT: the index being sent */
+    uint32_t snapshot_elapsed; /* SNAPSHOT: ticks since it was sent */
     uint64_t lease_ack;        /* newest heartbeat tick stamp it answered */
     int recent_active;         /* heard from since the last check-quorum round */
     uint64_t *inflight;        /* ring of the last index of each batch in flight */

@@ -133,6 +133,7 @@ typedef struct sim {
     double p_conf; /* chance per ms of a membership change */
     uint64_t conf_changes;
     uint64_t snap_reports;
+    int no_snap_reports;  /* a host that never calls raft_report_snapshot */
     uint64_t lease_reads; /* reads asked while the leader held a lease */
     linz_op *hist;        /* the client history */
     size_t n_hist, cap_hist;
@@ -594,8 +595,8 @@ static void node_step(sim *s, sim_node *nd, const raft_msg *m, const sim_snap *s
 static void snapshot_report(sim *s, const raft_msg *m, int ok)
 {
     sim_node *from = &s->nodes[m->from - 1];
-    if (!from->up)
-        return;
+    if (!from->up || s->no_snap_reports)
+        return; /* then the leader's snapshot_timeout_ticks takes over */
     int rc = raft_report_snapshot(from->r, m->to, ok);
     if (rc != 0 && rc != TARN_EINVAL) /* EINVAL: the peer was removed since */
         sim_check_fail(&s->chk, "node %" PRIu64 ": report snapshot: %s", from->id,
@@ -929,6 +930,7 @@ static void sim_init(sim *s, const sim_opts *o)
         s->p_propose = 0.2;
         s->max_delay = 1 + s->max_delay / 8;
     }
+    s->no_snap_reports = sim_chance(s, 0.2);
     s->faults_on = 1;
     for (int i = 0; i < s->n; i++) {
         sim_node *nd = &s->nodes[i];

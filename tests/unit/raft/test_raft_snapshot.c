@@ -171,6 +171,79 @@ static void test_open_from_snapshot_and_suffix(void **state)
     assert_int_equal(raft_open(&cfg, &hs, &view, &r, NULL), TARN_ECORRUPT);
 }
 
+/* Leader 1 (term 2) with its log compacted to 5 and follower 2 just sent
+ * a snapshot (progress SNAPSHOT). */
+static tnode *leader_sending_snapshot(void)
+{
+    uint64_t terms[] = {1, 1, 1, 1, 1};
+    tnode *t = tn_new(1, terms, 5, (raft_hard_state){.term = 1, .commit = 5});
+    tn_elect(t);
+    assert_int_equal(raft_compact(t->r, 5), 0);
+    tn_clear_msgs(t);
+    raft_msg rej = {.type = RAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 2, .reject = 1};
+    rej.index = 5;
+    tn_step(t, &rej);
+    const raft_msg *sn = tn_find(t, RAFT_MSG_SNAPSHOT, 2, 0);
+    assert_non_null(sn);
+    /* The configuration at the snapshot's index rides along. */
+    assert_int_equal(sn->n_entries, 1);
+    raft_conf_state c;
+    assert_int_equal(raft_conf_decode(sn->entries[0].data, sn->entries[0].len, NULL, &c), 0);
+    assert_int_equal(c.n_voters, 3);
+    tn_clear_msgs(t);
+    return t;
+}
+
+static void hb_resp_from_2(tnode *t)
+{
+    raft_msg hb = {.type = RAFT_MSG_HEARTBEAT_RESP, .from = 2, .to = 1, .term = 2};
+    tn_step(t, &hb);
+}
+
+/* While the host streams a snapshot the leader sends that follower nothing
+ * else (no second offer per heartbeat answer); a failed send makes it offer
+ * again, a finished one makes it wait for the follower's ack. */
+static void test_snapshot_send_waits_for_report(void **state)
+{
+    (void)state;
+    tnode *t = leader_sending_snapshot();
+    hb_resp_from_2(t);
+    hb_resp_from_2(t);
+    assert_int_equal(tn_count(t, RAFT_MSG_SNAPSHOT, 2, 0), 0);
+    assert_int_equal(tn_count(t, RAFT_MSG_APPEND, 2, 0), 0);
+    assert_int_equal(raft_report_snapshot(t->r, 2, 0), 0); /* the stream broke */
+    hb_resp_from_2(t);
+    assert_int_equal(tn_count(t, RAFT_MSG_SNAPSHOT, 2, 0), 1); /* offered again */
+    tn_clear_msgs(t);
+    assert_int_equal(raft_report_snapshot(t->r, 2, 1), 0); /* delivered this time */
+    tn_ready(t, 1);
+    assert_int_equal(tn_count(t, RAFT_MSG_SNAPSHOT, 2, 0), 0);
+    hb_resp_from_2(t); /* its ack got lost: probe after the snapshot */
+    const raft_msg *app = tn_find(t, RAFT_MSG_APPEND, 2, 0);
+    assert_non_null(app);
+    assert_int_equal(app->index, 5);
+    assert_int_equal(raft_report_snapshot(t->r, 2, 1), 0); /* late: ignored */
+    assert_int_equal(raft_report_snapshot(t->r, 9, 1), TARN_EINVAL);
+    tn_delete(t);
+}
+
+/* A host that never reports: the send counts as failed after
+ * snapshot_timeout_ticks (4 election timeouts by default). */
+static void test_unreported_snapshot_send_times_out(void **state)
+{
+    (void)state;
+    tnode *t = leader_sending_snapshot();
+    for (uint32_t i = 0; i < 4 * t->cfg.election_ticks; i++) {
+        assert_int_equal(raft_tick(t->r), 0);
+        tn_ready(t, 1);
+        hb_resp_from_2(t);
+        if (i + 1 < 4 * t->cfg.election_ticks)
+            assert_int_equal(tn_count(t, RAFT_MSG_SNAPSHOT, 2, 0), 0);
+    }
+    assert_int_equal(tn_count(t, RAFT_MSG_SNAPSHOT, 2, 0), 1);
+    tn_delete(t);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -179,6 +252,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_follower_installs_snapshot),
         cmocka_unit_test(test_snapshot_already_held_moves_commit_only),
         cmocka_unit_test(test_open_from_snapshot_and_suffix),
+        cmocka_unit_test(test_snapshot_send_waits_for_report),
+        cmocka_unit_test(test_unreported_snapshot_send_times_out),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
