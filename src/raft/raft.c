@@ -698,6 +698,29 @@ static int raft_in_lease(const raft *r)
            r->election_elapsed < r->cfg.election_ticks;
 }
 
+/*
+ * May this node campaign? A voter may. So may a node whose log holds a
+ * change removing it that it does not know to be committed, when it was a
+ * voter before that change: its log may be the only one a majority of the
+ * old configuration can elect, and as leader it finishes the change
+ * without counting itself (4.2.2), then steps down. Without this a leader
+ * that appended its own removal and lost leadership before committing it
+ * can leave the cluster without any electable node while a majority of
+ * both configurations is up (the simulator found this: raft_sim
+ * --lease-unsafe --seed 30). Votes are counted in the configuration in
+ * force, so election safety is the usual single-server argument (4.1).
+ */
+static int raft_promotable(const raft *r)
+{
+    if (r->self_voter)
+        return 1;
+    if (r->conf_index <= r->commit || r->conf_index <= r->log.offset + 1)
+        return 0;
+    raft_conf_state before;
+    raft_conf_at(r, r->conf_index - 1, &before);
+    return raft_conf_is_voter(&before, r->id);
+}
+
 /* Dissertation 4.2.2: a leader that is not part of the configuration in
  * force steps down once that configuration is committed. It is not a
  * voter, so it never campaigns again. */
@@ -752,7 +775,7 @@ static int raft_step_follower(raft *r, const raft_msg *m)
         return raft_handle_heartbeat(r, m);
     case RAFT_MSG_TIMEOUT_NOW:
         /* Our leader hands over (3.10): campaign now, no pre-vote. */
-        if (r->state != RAFT_FOLLOWER || !r->self_voter)
+        if (r->state != RAFT_FOLLOWER || !raft_promotable(r))
             return 0;
         return raft_campaign(r, RAFT_CAMPAIGN_TRANSFER);
     case RAFT_MSG_VOTE_RESP:
@@ -868,8 +891,8 @@ int raft_tick(raft *r)
         r->election_elapsed++;
     if (r->election_elapsed < r->randomized_timeout)
         return 0;
-    if (!r->self_voter)
-        return 0; /* learners and non-members never campaign (4.2.1) */
+    if (!raft_promotable(r))
+        return 0; /* learners and removed nodes never campaign (4.2.1) */
     r->election_elapsed = 0;
     return raft_fail(
         r, raft_campaign(r, r->cfg.pre_vote ? RAFT_CAMPAIGN_PRE : RAFT_CAMPAIGN_ELECTION));

@@ -996,6 +996,32 @@ static int sim_converged(sim *s)
     return 1;
 }
 
+/* Every node's view, for a failing seed replayed with -v. */
+static void sim_dump(sim *s)
+{
+    for (int i = 0; s->o.verbose && i < s->n; i++) {
+        sim_node *nd = &s->nodes[i];
+        if (!nd->up) {
+            printf("  node %" PRIu64 ": down\n", nd->id);
+            continue;
+        }
+        raft_status st;
+        raft_conf_state c;
+        raft_get_status(nd->r, &st);
+        raft_get_conf(nd->r, &c);
+        printf("  node %" PRIu64 ": %s term %" PRIu64 " lead %" PRIu64 " commit %" PRIu64
+               " last %" PRIu64 " applied %" PRIu64 " voters",
+               nd->id, raft_state_name(st.state), st.term, st.lead, st.commit, st.last_index,
+               nd->sm_applied);
+        for (uint32_t v = 0; v < c.n_voters; v++)
+            printf(" %" PRIu64, c.voters[v]);
+        printf(" learners");
+        for (uint32_t v = 0; v < c.n_learners; v++)
+            printf(" %" PRIu64, c.learners[v]);
+        printf("\n");
+    }
+}
+
 /* The voters of the configuration of the up node with the highest commit
  * index (committed, or one change away from it). */
 static void sim_latest_conf(sim *s, raft_conf_state *c)
@@ -1045,6 +1071,7 @@ static void sim_quiet(sim *s, int keep_down, uint64_t *heal_ms)
         if (s->now - healed > SIM_QUIET_LIMIT_MS) {
             sim_check_fail(&s->chk, "liveness: not converged %d ms after healing",
                            SIM_QUIET_LIMIT_MS);
+            sim_dump(s);
             break;
         }
         sim_step(s);

@@ -339,6 +339,56 @@ static void test_bad_changes_refused(void **state)
     assert_null(r);
 }
 
+/* Found by the simulator (raft_sim --lease-unsafe --seed 30): leader 4
+ * appended its own removal and lost leadership before committing it; its
+ * log is the only one the old configuration's majority can elect. It must
+ * campaign (counting votes of the new configuration, not its own), finish
+ * the change, and step down; before the fix it stayed silent and the
+ * cluster had no electable node while a majority of both configurations
+ * was up. Once it knows the removal committed it never campaigns. */
+static void test_removed_node_finishes_uncommitted_removal(void **state)
+{
+    (void)state;
+    tnode *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    tn_config(t, 4, 4);
+    uint8_t buf[RAFT_CONF_ENCODED_BYTES_MAX];
+    raft_entry e[2] = {{.term = 1, .index = 1, .type = RAFT_ENTRY_NOOP},
+                       conf_entry(2, 1, 3, 0, buf)}; /* voters 1..3: 4 removed */
+    raft_msg m = {.type = RAFT_MSG_APPEND, .from = 1, .to = 4, .term = 1, .entries = e};
+    m.n_entries = 2;
+    m.commit = 1;
+    tn_open(t);
+    tn_step(t, &m);
+    assert_false(tn_status(t).is_voter);
+    tn_clear_msgs(t);
+    for (int i = 0; i < 100 && tn_status(t).state == RAFT_FOLLOWER; i++) {
+        assert_int_equal(raft_tick(t->r), 0);
+        tn_ready(t, 1);
+    }
+    assert_int_equal(tn_status(t).state, RAFT_CANDIDATE);
+    assert_int_equal(tn_count(t, RAFT_MSG_VOTE, 0, 1), 3);
+    uint64_t term = tn_status(t).term;
+    raft_msg g = {.type = RAFT_MSG_VOTE_RESP, .from = 2, .to = 4, .term = term};
+    tn_step(t, &g);
+    assert_int_equal(tn_status(t).state, RAFT_CANDIDATE); /* its own vote does not count */
+    g.from = 3;
+    tn_step(t, &g);
+    assert_int_equal(tn_status(t).state, RAFT_LEADER);
+    ack(t, 2, 3);
+    ack(t, 3, 3);
+    raft_status st = tn_status(t);
+    assert_int_equal(st.commit, 3);
+    assert_int_equal(st.state, RAFT_FOLLOWER); /* done: steps down for good */
+    tn_clear_msgs(t);
+    for (int i = 0; i < 100; i++) {
+        assert_int_equal(raft_tick(t->r), 0);
+        tn_ready(t, 1);
+    }
+    assert_int_equal(tn_count(t, RAFT_MSG_VOTE, 0, 1), 0);
+    tn_delete(t);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -352,6 +402,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_truncated_change_reverts),
         cmocka_unit_test(test_conf_survives_restart),
         cmocka_unit_test(test_bad_changes_refused),
+        cmocka_unit_test(test_removed_node_finishes_uncommitted_removal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
