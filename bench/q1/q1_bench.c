@@ -5,7 +5,9 @@
  * min, median, then each run). Not a test: run.sh compares the rows with
  * DuckDB's and prints both timings.
  *
- *   q1_bench FILE [RUNS] [scan]
+ *   q1_bench FILE [RUNS] [THREADS|scan]
+ * THREADS 0 (the default) runs the serial plan; N >= 1 the parallel plan
+ * on N threads (morsels of row groups, partial aggregates, a final merge).
  * With "scan", each run only drains the Parquet scan of Q1's 7 columns (how
  * much of the time is the reader's).
  */
@@ -46,6 +48,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* One run: open the file, build the plan, drain it. */
 static bool scan_only;
+static uint32_t threads;
 
 static int run_once(const char *path, int fd, uint64_t size, FILE *out, tarn_err *err)
 {
@@ -56,8 +59,18 @@ static int run_once(const char *path, int fd, uint64_t size, FILE *out, tarn_err
         return rc;
     exec_budget bud;
     exec_budget_init(&bud, (size_t)1 << 30);
-    pq_scan *scan;
+    pq_scan *scan = NULL;
     exec_op *root;
+    q1_par par;
+    if (threads > 0 && !scan_only) {
+        rc = q1_plan_build_parallel(f, &bud, threads, &par, &root, err);
+        if (rc == 0) {
+            rc = q1_plan_run(root, out, err);
+            exec_op_close(root);
+        }
+        pq_file_close(f);
+        return rc < 0 ? rc : 0;
+    }
     rc = q1_plan_build(f, &bud, &scan, &root, err);
     if (rc == 0 && scan_only) {
         exec_op_close(root);
@@ -87,6 +100,9 @@ int main(int argc, char **argv)
     }
     int runs = argc > 2 ? atoi(argv[2]) : 5;
     scan_only = argc > 3 && strcmp(argv[3], "scan") == 0;
+    threads = argc > 3 && !scan_only ? (uint32_t)atoi(argv[3]) : 0;
+    if (threads > EXEC_WORKERS_MAX)
+        threads = EXEC_WORKERS_MAX;
     if (runs < 1 || runs > 100)
         runs = 5;
     int fd = open(argv[1], O_RDONLY);

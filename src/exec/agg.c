@@ -694,9 +694,19 @@ static void segment(agg_op *a, uint32_t n)
     a->nseg = 0;
     if (a->ngroups > AGG_SEG_GROUPS_MAX || n < 64)
         return;
-    uint32_t count[AGG_SEG_GROUPS_MAX] = {0};
-    for (uint32_t k = 0; k < n; k++)
-        count[a->gid[k]]++;
+    /* Two histograms, alternate rows: with few groups, consecutive rows
+     * hit the same counter and each increment would wait on the last. */
+    uint32_t count[AGG_SEG_GROUPS_MAX] = {0}, count2[AGG_SEG_GROUPS_MAX] = {0};
+    const uint32_t *gid = a->gid;
+    uint32_t h = 0;
+    for (; h + 2 <= n; h += 2) {
+        count[gid[h]]++;
+        count2[gid[h + 1]]++;
+    }
+    if (h < n)
+        count[gid[h]]++;
+    for (uint32_t g = 0; g < a->ngroups; g++)
+        count[g] += count2[g];
     uint32_t pos = 0;
     for (uint32_t g = 0; g < a->ngroups; g++) {
         if (count[g] == 0)
@@ -750,23 +760,34 @@ static int direct_try(agg_op *a, const vec_col *const *kc, uint32_t n, bool *eli
         memset(a->direct, 0xff, AGG_DIRECT_MAX * 4);
     a->direct_stale = false;
     *eligible = true;
-    for (uint32_t k = 0; k < n; k++)
-        idx[k] = 0;
+    /* One pass per key; the first assigns, the others add, and columns
+     * without NULLs skip the validity test (a branch per row otherwise). */
     for (uint32_t j = 0, stride = 1; j < a->nkeys; j++) {
         const vec_col *c = kc[j];
+        const uint32_t *codes = c->codes, *rows = a->rows;
         uint32_t cnt = c->dict->count;
-        for (uint32_t k = 0; k < n; k++) {
-            uint32_t i = a->rows[k];
-            idx[k] += (vec_col_is_valid(c, i) ? c->codes[i] : cnt) * stride;
+        if (c->validity == NULL && j == 0) {
+            for (uint32_t k = 0; k < n; k++)
+                idx[k] = codes[rows[k]];
+        } else if (c->validity == NULL) {
+            for (uint32_t k = 0; k < n; k++)
+                idx[k] += codes[rows[k]] * stride;
+        } else {
+            for (uint32_t k = 0; k < n; k++) {
+                uint32_t i = rows[k], v = (vec_col_is_valid(c, i) ? codes[i] : cnt) * stride;
+                idx[k] = j == 0 ? v : idx[k] + v;
+            }
         }
         stride *= cnt + 1;
     }
-    bool all = true;
+    uint32_t miss = 0;
+    const uint32_t *direct = a->direct;
     for (uint32_t k = 0; k < n; k++) {
-        a->gid[k] = a->direct[idx[k]];
-        all &= a->gid[k] != UINT32_MAX;
+        uint32_t g = direct[idx[k]];
+        a->gid[k] = g;
+        miss |= g == UINT32_MAX;
     }
-    *hit = all;
+    *hit = !miss;
     return 0;
 }
 
@@ -776,16 +797,23 @@ static int agg_consume(agg_op *a, const vec_batch *b, tarn_err *err)
     int rc = scratch_room(a, n, err);
     if (rc != 0)
         return rc;
-    for (uint32_t k = 0; k < n; k++) {
-        a->rows[k] = b->sel_active ? b->sel[k] : k;
-        a->hash[k] = AGG_SEED;
-        a->nulls[k] = 0;
+    if (b->sel_active) {
+        memcpy(a->rows, b->sel, (size_t)n * sizeof(uint32_t));
+    } else {
+        for (uint32_t k = 0; k < n; k++)
+            a->rows[k] = k;
     }
     const vec_col *kc[EXEC_AGG_KEYS_MAX];
     for (uint32_t j = 0; j < a->nkeys; j++)
         kc[j] = &b->cols[a->keys[j]];
     bool hit = false, direct = false;
     rc = direct_try(a, kc, n, &direct, &hit, err);
+    if (!hit) { /* hashes and null masks only when the direct map missed */
+        for (uint32_t k = 0; k < n; k++) {
+            a->hash[k] = AGG_SEED;
+            a->nulls[k] = 0;
+        }
+    }
     for (uint32_t j = 0; j < a->nkeys && rc == 0 && !hit; j++)
         rc = keys_normalize(a, kc[j], j, n, err);
     if (rc == 0 && !hit)
