@@ -230,7 +230,7 @@ int exec_parallel_new(exec_op **pipes, uint32_t n, exec_op **out, tarn_err *err)
                            pipes[0]->ncols, out, err);
     if (rc != 0) {
         tarn_free(w);
-        for (uint32_t i = 0; i < n && i < EXEC_WORKERS_MAX; i++)
+        for (uint32_t i = 0; i < n; i++)
             exec_op_close(pipes[i]);
         return rc;
     }
