@@ -198,19 +198,26 @@ function numbersEqual(a, b) {
          Math.abs(x - y) < 1e-300; // both denormal-small
 }
 
-// Tarn's cell against DuckDB's: a JSON string may carry a decimal
-// (exact text), a date, a timestamp or text.
+// Tarn's JSON strings carry decimals (exact text) as well as text, dates
+// and timestamps: DuckDB's column type says which, so that both sides'
+// cells are of the same kinds before sorting and comparing.
+function coerceTarnCell(c, duckKind) {
+  if (c.t !== 'jstr') return c;
+  if (duckKind === 'num' && (DEC_RE.test(c.v) || /^-?(Infinity|NaN)$/.test(c.v))) return numCell(c.v, false);
+  return {t: 'str', v: c.v};
+}
+
+function duckKind(type) {
+  return /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL)/.test(type.toString()) ? 'num' : 'other';
+}
+
+// Tarn's cell (coerced) against DuckDB's.
 function cellsEqual(d, t) {
   if (d.t === 'null' || t.t === 'null') return d.t === t.t;
-  if (d.t === 'num') {
-    if (t.t === 'num') return numbersEqual(d, t);
-    if (t.t === 'jstr' && (DEC_RE.test(t.v) || /^-?(Infinity|NaN)$/.test(t.v)))
-      return numbersEqual(d, numCell(t.v, false));
-    return false;
-  }
+  if (d.t === 'num') return t.t === 'num' && numbersEqual(d, t);
   if (d.t === 'bool') return t.t === 'bool' && t.v === d.v;
   if (d.t === 'str') {
-    if (t.t !== 'jstr') return false;
+    if (t.t !== 'str') return false;
     return t.v === d.v || (DATE_RE.test(d.v) && DATE_RE.test(t.v) && normTimestamp(t.v) === normTimestamp(d.v));
   }
   return false;
@@ -220,8 +227,8 @@ function cellsEqual(d, t) {
 function cellKey(c) {
   if (c.t === 'null') return '0';
   if (c.t === 'bool') return 'b' + c.v;
-  if (c.t === 'num' || (c.t === 'jstr' && DEC_RE.test(c.v))) {
-    const text = c.t === 'num' ? c.text : c.v;
+  if (c.t === 'num') {
+    const text = c.text;
     if (/^-?\d+$/.test(text)) return 'n' + BigInt(text).toString();
     const x = numValue(text);
     if (Number.isInteger(x) && Math.abs(x) < 2 ** 53) return 'n' + BigInt(x).toString();
@@ -247,7 +254,8 @@ function rowText(r) {
 }
 
 // null when equal, else a message naming the first difference.
-function compareRows(duckRows, tarnRows, ordered) {
+function compareRows(duckRows, tarnRows, ordered, kinds) {
+  if (kinds) tarnRows = tarnRows.map((r) => r.map((c, j) => coerceTarnCell(c, kinds[j])));
   if (duckRows.length !== tarnRows.length)
     return `row counts differ: DuckDB ${duckRows.length}, Tarn ${tarnRows.length}` +
            sampleDiff(duckRows, tarnRows);
@@ -278,7 +286,7 @@ async function runDuck(conn, sql) {
     const r = await conn.runAndReadAll(sql);
     const types = r.columnTypes();
     const rows = r.getRows().map((row) => row.map((v, j) => duckCell(v, types[j])));
-    return {ok: true, rows, names: r.columnNames()};
+    return {ok: true, rows, names: r.columnNames(), kinds: types.map(duckKind)};
   } catch (e) {
     return {ok: false, error: String(e.message || e).split('\n')[0]};
   }

@@ -41,7 +41,7 @@ function run(cmd, args) {
 
 // Runs statements[from..] in one process; fills results; returns the
 // index to continue at.
-async function runFrom(tarn, dataDir, statements, from, results, scriptPath) {
+async function runFrom(tarn, dataDir, statements, from, results, scriptPath, leaks) {
   const parts = [];
   for (let j = from; j < statements.length; j++)
     parts.push(`${statements[j]};\nSELECT 'm${j}' AS ${MARKER_COL};\n`);
@@ -73,6 +73,11 @@ async function runFrom(tarn, dataDir, statements, from, results, scriptPath) {
     }
   }
   if (cur >= statements.length && p.status === 0) return cur;
+  if (cur >= statements.length && /LeakSanitizer/.test(p.stderr || '')) {
+    // Leaks are found at exit, not at the statement that leaked.
+    leaks.push({from, to: cur - 1, report: stderrText(p.stderr).slice(0, 1500)});
+    return cur;
+  }
   if (cur >= statements.length) {
     // Everything answered, yet the process failed (at exit?): blame the last.
     results[cur - 1] = {ok: false, crashed: true, error: `exit ${p.status} ${p.signal || ''} after the last statement: ${stderrText(p.stderr)}`};
@@ -80,7 +85,10 @@ async function runFrom(tarn, dataDir, statements, from, results, scriptPath) {
   }
   if (p.error) results[cur] = {ok: false, crashed: true, error: `could not run tarn: ${p.error.message}`};
   else if (bad) results[cur] = {ok: false, crashed: true, error: bad};
-  else if (p.status === 1) results[cur] = {ok: false, error: stderrText(p.stderr) || 'exit 1'};
+  else if (p.status === 1) {
+    results[cur] = {ok: false, error: stderrText(p.stderr) || 'exit 1'};
+    if (/LeakSanitizer/.test(p.stderr || '')) leaks.push({from, to: cur, report: stderrText(p.stderr).slice(0, 1500)});
+  }
   else if (p.status === 0) results[cur] = {ok: false, crashed: true, error: 'tarn sql stopped early without an error'};
   else results[cur] = {ok: false, crashed: true, error: `exit ${p.status} ${p.signal || ''}: ${stderrText(p.stderr).slice(0, 2000)}`};
   return cur + 1;
@@ -89,11 +97,12 @@ async function runFrom(tarn, dataDir, statements, from, results, scriptPath) {
 async function open(tarn, dataDir) {
   fs.mkdirSync(dataDir, {recursive: true});
   let processes = 0;
+  const leaks = [];
   const runOn = async (dir, statements) => {
     const results = new Array(statements.length);
     const script = `${dir}.script.sql`;
     for (let i = 0; i < statements.length; processes++)
-      i = await runFrom(tarn, dir, statements, i, results, script);
+      i = await runFrom(tarn, dir, statements, i, results, script, leaks);
     return results;
   };
   // Read-only statements on `workers` copies of the data directory at once
@@ -115,6 +124,7 @@ async function open(tarn, dataDir) {
     runParallel,
     run: async (sql) => (await runOn(dataDir, [sql]))[0],
     processes: () => processes,
+    leaks: () => leaks,
     close: async () => {},
   };
 }

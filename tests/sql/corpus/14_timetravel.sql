@@ -16,3 +16,7 @@ SELECT id, amount FROM hist VERSION AS OF 3 ORDER BY amount DESC NULLS LAST, id;
 SELECT * FROM hist TIMESTAMP AS OF '2999-01-01 00:00:00';
 -- expect: error
 SELECT * FROM hist VERSION AS OF 99;
+-- expect: error
+SELECT * FROM hist TIMESTAMP AS OF '2000-01-01 00:00:00';
+-- expect: error
+SELECT * FROM nosuchtable VERSION AS OF 1;
