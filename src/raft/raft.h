@@ -8,6 +8,10 @@
  *   raft_step(r, msg)      a message from a peer arrived
  *   raft_tick(r)           one logical clock tick elapsed
  *   raft_propose(r, ...)   a client wants an entry appended (leader only)
+ *   raft_read_index(r, c)  a linearizable read (ReadIndex, or a lease)
+ *   raft_propose_conf_change(r, ...)  add a learner, promote, remove
+ *   raft_transfer_leader(r, to), raft_compact(r, i),
+ *   raft_report_snapshot(r, peer, ok)
  *   raft_ready(r, &rd)     what to persist, send and apply now
  *   raft_advance(r, &rd)   the host has carried out that Ready
  *
