@@ -36,6 +36,17 @@ int cli_key_main(int argc, char **argv);
 /* `tarn sql`: SQL on a data directory's tables (see cmd_sql.c). */
 int cli_sql_main(int argc, char **argv);
 
+/* `tarn demo`: the guided tour scripts/run runs (cmd_demo.c). */
+int cli_demo_main(int argc, char **argv);
+
+/* A SQL session on a data directory that prints results as `tarn sql`
+ * does in its table format (for `tarn demo`). cli_sql_run returns 0, or
+ * nonzero after printing the error with a caret on stderr. */
+typedef struct cli_sql cli_sql;
+int cli_sql_open(const char *data_dir, cli_sql **out, tarn_err *err);
+int cli_sql_run(cli_sql *c, const char *text);
+void cli_sql_close(cli_sql *c);
+
 /* `tarn table ...` on a data directory's tables, `tarn delta scan|history
  * DIR` on any Delta table directory (cmd_table.c, cmd_delta.c), and the
  * row output they share: table, csv, or json (one object per row). */

@@ -557,3 +557,44 @@ int cli_sql_main(int argc, char **argv)
     env_close(&env);
     return rc;
 }
+
+/* ---- a session for other commands (tarn demo) ---- */
+
+struct cli_sql {
+    sql_env env;
+    out_state out;
+};
+
+int cli_sql_open(const char *data_dir, cli_sql **out, tarn_err *err)
+{
+    cli_sql *c = tarn_calloc(1, sizeof(*c));
+    if (c == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "sql session");
+    sql_args a = {0};
+    tarn_config_defaults(&a.cfg);
+    snprintf(a.cfg.data_dir, sizeof(a.cfg.data_dir), "%s", data_dir);
+    c->out.fmt = FMT_TABLE;
+    pthread_mutex_init(&c->out.mu, NULL);
+    int rc = env_open(&a, &c->env, err);
+    if (rc != 0) {
+        cli_sql_close(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+int cli_sql_run(cli_sql *c, const char *text)
+{
+    return run_text(c->env.session, &c->out, text, strlen(text));
+}
+
+void cli_sql_close(cli_sql *c)
+{
+    if (c == NULL)
+        return;
+    out_reset(&c->out);
+    pthread_mutex_destroy(&c->out.mu);
+    env_close(&c->env);
+    tarn_free(c);
+}

@@ -59,6 +59,8 @@ static const cli_command commands[] = {
      "table|csv|json]\n"},
     {"gen", cli_gen_main,
      "  gen lineitem --rows N  a deterministic TPC-H-like lineitem table (tarn gen --help)\n"},
+    {"demo", cli_demo_main,
+     "  demo                   a guided tour: tables, SQL, time travel, delete, compaction\n"},
     {"version", version_main, "  version                print the version\n"},
 };
 
