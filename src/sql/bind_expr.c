@@ -544,6 +544,37 @@ static int arith_type(sql_bctx *c, const sql_node *n, sql_bx *a, sql_bx *b, vec_
     return 0;
 }
 
+/* An integer divisor of zero is an error (SQL's rule; DuckDB gives NULL):
+ * CASE WHEN a_i64 / b_i64 IS NULL THEN NULL ELSE a / b END, whose
+ * integer division fails at a live, valid zero divisor. */
+static json_t *guard_int_div(json_t *quot, const sql_bx *a, const sql_bx *b)
+{
+    json_t *ia = sql_cast_json(json_deep_copy(a->j), a->t, T_I64);
+    json_t *ib = sql_cast_json(json_deep_copy(b->j), b->t, T_I64);
+    json_t *check = op_json("is_null", json_pack("[o]", op_json("/", json_pack("[oo]", ia, ib))));
+    json_t *null = const_json(json_null(), T_F64);
+    return op_json("case", json_pack("[ooo]", check, null, quot));
+}
+
+/* DATE +/- integer: days (DuckDB gives a DATE). */
+static int date_plus_days(sql_bctx *c, const sql_node *n, sql_bx *d, sql_bx *k, sql_bx *x)
+{
+    sql_op op = n->u.binary.op;
+    if (k->lc != SQL_LC_INT || (op == SQL_OP_SUB && d->t.id != VEC_DATE)) {
+        sql_bx_free(d);
+        sql_bx_free(k);
+        return sql_bind_fail(c->b, TARN_ENOTSUP, n->op_pos,
+                             "date arithmetic other than DATE +/- an integer constant or an "
+                             "INTERVAL is not evaluated yet");
+    }
+    int64_t days = k->ival;
+    sql_bx_free(k);
+    json_t *j = json_pack("{s:s,s:i,s:I,s:i,s:[o],s:s}", "op",
+                          op == SQL_OP_SUB ? "sub_interval" : "add_interval", "months", 0, "days",
+                          (json_int_t)days, "micros", 0, "args", d->j, "type", "date");
+    return finish(c, x, j, T_DATE);
+}
+
 static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
 {
     sql_op op = n->u.binary.op;
@@ -564,7 +595,29 @@ static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
     int rc = bind_pair(c, n->u.binary.left, n->u.binary.right, &a, &b);
     if (rc != 0)
         return rc;
+    if ((op == SQL_OP_ADD || op == SQL_OP_SUB) && a.t.id == VEC_DATE && b.lc != SQL_LC_STR &&
+        (is_int(b.t) || b.t.id == VEC_DATE))
+        return date_plus_days(c, n, &a, &b, x);
+    if (op == SQL_OP_ADD && b.t.id == VEC_DATE && is_int(a.t))
+        return date_plus_days(c, n, &b, &a, x);
+    /* INTEGER op INTEGER stays INTEGER (computed in 64 bits, then checked
+     * back into 32: overflow is an error, as in DuckDB). */
+    vec_type_info narrow;
+    bool both_i32 = op != SQL_OP_DIV && numeric_common(&a, &b, &narrow) && narrow.id == VEC_I32;
+    bool int_div = op == SQL_OP_DIV && is_int(a.t) && is_int(b.t);
     rc = arith_type(c, n, &a, &b, &t);
+    /* the integer operands, for the zero-divisor guard */
+    sql_bx ia = {0}, ib = {0};
+    if (rc == 0 && int_div) {
+        ia = a;
+        ib = b;
+        ia.j = json_deep_copy(a.j);
+        ib.j = json_deep_copy(b.j);
+        if (a.lc == SQL_LC_INT)
+            ia.t = T_I64;
+        if (b.lc == SQL_LC_INT)
+            ib.t = T_I64;
+    }
     vec_type_info ta = t, tb = t, res = t;
     if (rc == 0 && op == SQL_OP_MUL && t.id == VEC_DECIMAL64) {
         /* decimal products add the scales: each side keeps its own */
@@ -583,9 +636,21 @@ static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
     if (rc != 0) {
         sql_bx_free(&a);
         sql_bx_free(&b);
+        sql_bx_free(&ia);
+        sql_bx_free(&ib);
         return rc;
     }
-    return finish(c, x, op_json(sql_op_sql(op), json_pack("[oo]", a.j, b.j)), res);
+    if (int_div) {
+        json_t *q = op_json("/", json_pack("[oo]", a.j, b.j));
+        json_t *g = guard_int_div(q, &ia, &ib);
+        sql_bx_free(&ia);
+        sql_bx_free(&ib);
+        return finish(c, x, g, res);
+    }
+    json_t *j = op_json(sql_op_sql(op), json_pack("[oo]", a.j, b.j));
+    if (both_i32)
+        return finish(c, x, sql_cast_json(j, T_I64, T_I32), T_I32);
+    return finish(c, x, j, res);
 }
 
 static int bind_logic(sql_bctx *c, const sql_node *n, sql_bx *x)
@@ -889,7 +954,8 @@ static int agg_result(sql_bctx *c, const sql_node *n, exec_agg_fn fn, vec_type_i
 }
 
 /* Adds (or finds) an aggregate of the grouping; returns its output column. */
-static int add_agg(sql_bctx *c, const sql_node *n, exec_agg_fn fn, sql_bx *arg, sql_bx *x)
+static int add_agg(sql_bctx *c, const sql_node *n, exec_agg_fn fn, sql_bx *arg, bool distinct,
+                   sql_bx *x)
 {
     sql_grouping *g = c->grp;
     int32_t ai = -1;
@@ -911,13 +977,14 @@ static int add_agg(sql_bctx *c, const sql_node *n, exec_agg_fn fn, sql_bx *arg, 
     if (rc != 0)
         return rc;
     uint32_t k = 0;
-    while (k < g->naggs && !(g->aggs[k].fn == fn && g->aggs[k].arg == ai))
+    while (k < g->naggs &&
+           !(g->aggs[k].fn == fn && g->aggs[k].arg == ai && g->aggs[k].distinct == distinct))
         k++;
     if (k == g->naggs) {
         if (g->naggs >= EXEC_AGG_AGGS_MAX)
             return sql_bind_fail(c->b, TARN_ETOOBIG, n->pos, "more than %d aggregates",
                                  EXEC_AGG_AGGS_MAX);
-        g->aggs[g->naggs++] = (sql_agg){fn, ai, rt};
+        g->aggs[g->naggs++] = (sql_agg){fn, ai, rt, distinct};
     }
     return finish(c, x, json_pack("{s:i}", "col", (json_int_t)(g->nkeys + k)), rt);
 }
@@ -931,17 +998,13 @@ static int bind_agg(sql_bctx *c, const sql_node *n, sql_bx *x)
         return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "aggregate %s() is not allowed in %s",
                              n->u.call.name.text, c->clause);
     if (n->u.call.star)
-        return strcmp(f, "count") == 0 ? add_agg(c, n, EXEC_AGG_COUNT_STAR, NULL, x)
+        return strcmp(f, "count") == 0 ? add_agg(c, n, EXEC_AGG_COUNT_STAR, NULL, false, x)
                                        : sql_bind_fail(c->b, TARN_EINVAL, n->pos,
                                                        "%s(*) is not a function; "
                                                        "only count(*)",
                                                        n->u.call.name.text);
     if (n->u.call.args.count != 1)
         return sql_bind_fail(c->b, TARN_EINVAL, n->pos, "%s() takes one argument",
-                             n->u.call.name.text);
-    if (n->u.call.distinct)
-        return sql_bind_fail(c->b, TARN_ENOTSUP, n->pos,
-                             "%s(DISTINCT ...) is not evaluated by the executor yet",
                              n->u.call.name.text);
     exec_agg_fn fn = strcmp(f, "count") == 0 ? EXEC_AGG_COUNT
                      : strcmp(f, "sum") == 0 ? EXEC_AGG_SUM
@@ -958,7 +1021,9 @@ static int bind_agg(sql_bctx *c, const sql_node *n, sql_bx *x)
         rc = sql_bx_as(c, &arg, arg.lc == SQL_LC_NULL ? T_I64 : arg.t, n->pos);
     if (rc != 0)
         return rc;
-    rc = add_agg(c, n, fn, &arg, x);
+    /* min/max(DISTINCT x) is min/max(x) */
+    bool distinct = n->u.call.distinct && fn != EXEC_AGG_MIN && fn != EXEC_AGG_MAX;
+    rc = add_agg(c, n, fn, &arg, distinct, x);
     sql_bx_free(&arg);
     return rc;
 }

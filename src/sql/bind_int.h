@@ -34,6 +34,7 @@ typedef struct sql_agg {
     exec_agg_fn fn;
     int32_t arg; /* index into the argument list, -1 for count(*) */
     vec_type_info type;
+    bool distinct; /* count/sum/avg(DISTINCT x): single phase only */
 } sql_agg;
 
 /* The grouping of a SELECT: key and argument expressions over the FROM

@@ -151,19 +151,104 @@ static int bind_table_ref(sql_binder *b, const sql_node *n, sql_rel *out)
     return rel_from_tab(b, id, q, out);
 }
 
+/* Moves r's columns after l's (the joined relation's scope). */
+static int rel_concat(sql_binder *b, sql_rel *l, sql_rel *r)
+{
+    sql_col *c = tarn_realloc(l->cols, (size_t)(l->n + r->n + 1) * sizeof(*c));
+    if (c == NULL)
+        return sql_bind_oom(b);
+    memcpy(c + l->n, r->cols, (size_t)r->n * sizeof(*c));
+    l->cols = c;
+    l->n += r->n;
+    tarn_free(r->cols);
+    r->cols = NULL;
+    r->n = 0;
+    return 0;
+}
+
+static int64_t col_of(const json_t *j)
+{
+    const json_t *c = json_object_get(j, "col");
+    return json_is_integer(c) && json_object_size(j) == 1 ? json_integer_value(c) : -1;
+}
+
+/* Splits the ON condition: `left_col = right_col` conjuncts become hash
+ * keys (equal types: the binder cast them otherwise, and a cast key stays
+ * in the residual), the rest the residual predicate over the pair. */
+static void split_on(json_t *pred, uint32_t nl, json_t *lk, json_t *rk, json_t *rest)
+{
+    const char *op = json_string_value(json_object_get(pred, "op"));
+    json_t *args = json_object_get(pred, "args");
+    if (op && strcmp(op, "and") == 0) {
+        for (size_t i = 0; i < json_array_size(args); i++)
+            split_on(json_array_get(args, i), nl, lk, rk, rest);
+        return;
+    }
+    if (op && strcmp(op, "=") == 0 && json_array_size(lk) < 32) {
+        int64_t a = col_of(json_array_get(args, 0)), c = col_of(json_array_get(args, 1));
+        if (a >= 0 && c >= 0 && (a < nl) != (c < nl)) {
+            int64_t left = a < nl ? a : c, right = a < nl ? c : a;
+            json_array_append_new(lk, json_integer(left));
+            json_array_append_new(rk, json_integer(right - nl));
+            return;
+        }
+    }
+    json_array_append(rest, pred);
+}
+
+static int join_plan(sql_binder *b, const sql_node *n, sql_rel *l, sql_rel *r, json_t *on)
+{
+    json_t *lk = json_array(), *rk = json_array(), *rest = json_array();
+    uint32_t nl = l->n;
+    if (on)
+        split_on(on, nl, lk, rk, rest);
+    json_decref(on);
+    json_t *j = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "op", "join", "type",
+                          n->u.join.kind == SQL_JOIN_LEFT ? "left" : "inner", "left_keys", lk,
+                          "right_keys", rk, "left", l->plan, "right", r->plan);
+    l->plan = r->plan = NULL;
+    if (j && json_array_size(rest) == 1)
+        json_object_set(j, "residual", json_array_get(rest, 0));
+    else if (j && json_array_size(rest) > 1)
+        json_object_set_new(j, "residual", json_pack("{s:s,s:O}", "op", "and", "args", rest));
+    json_decref(rest);
+    l->plan = j;
+    return j ? 0 : sql_bind_oom(b);
+}
+
 static int bind_join(sql_binder *b, const sql_node *n, sql_rel *out)
 {
-    (void)out;
     sql_rel l = {0}, r = {0};
     int rc = bind_from(b, n->u.join.left, &l);
     if (rc == 0)
         rc = bind_from(b, n->u.join.right, &r);
-    sql_rel_free(&l);
+    json_t *rplan = r.plan;
+    r.plan = NULL;
+    if (rc == 0)
+        rc = rel_concat(b, &l, &r);
+    json_t *on = NULL;
+    if (rc == 0 && n->u.join.on) {
+        sql_bctx c = {.b = b, .scope = &l, .clause = "ON"};
+        sql_bx x;
+        rc = sql_bind_expr(&c, n->u.join.on, &x);
+        if (rc == 0 && x.lc == SQL_LC_NULL)
+            rc = sql_bx_as(&c, &x, T_BOOL, n->u.join.on->pos);
+        if (rc == 0 && x.t.id != VEC_BOOL) {
+            sql_bx_free(&x);
+            rc = sql_bind_fail(b, TARN_EINVAL, n->u.join.on->pos, "ON must be BOOLEAN");
+        }
+        on = rc == 0 ? x.j : NULL;
+    }
+    r.plan = rplan;
+    if (rc == 0)
+        rc = join_plan(b, n, &l, &r, on);
     sql_rel_free(&r);
-    if (rc != 0)
+    if (rc != 0) {
+        sql_rel_free(&l);
         return rc;
-    return sql_bind_fail(b, TARN_ENOTSUP, n->u.join.right->pos,
-                         "joins are not executed yet: the executor has no hash join");
+    }
+    *out = l;
+    return 0;
 }
 
 static int bind_from(sql_binder *b, const sql_node *n, sql_rel *out)
@@ -402,6 +487,8 @@ static int build_aggregate(sql_binder *b, sql_rel *r, sql_grouping *g)
         json_t *a = json_pack("{s:s}", "fn", fns[g->aggs[i].fn]);
         if (g->aggs[i].arg >= 0)
             json_object_set_new(a, "col", json_integer(g->nkeys + (uint32_t)g->aggs[i].arg));
+        if (g->aggs[i].distinct)
+            json_object_set_new(a, "distinct", json_true());
         json_array_append_new(aggs, a);
     }
     if (rc == 0)

@@ -41,7 +41,12 @@ json_t *sql_plan_stages(json_t *plan, sql_binder *b)
 {
     (void)b;
     json_t *parent, *agg = find_agg(plan, &parent);
-    if (agg == NULL)
+    bool distinct = false;
+    json_t *aggs = json_object_get(agg, "aggs");
+    for (size_t i = 0; i < json_array_size(aggs); i++)
+        distinct |= json_is_true(json_object_get(json_array_get(aggs, i), "distinct"));
+    /* DISTINCT aggregates run in one phase: no partial states to merge. */
+    if (agg == NULL || distinct)
         return json_pack("{s:[{s:i,s:o}]}", "stages", "id", 1, "plan", plan);
     size_t nkeys = json_array_size(json_object_get(agg, "keys"));
     json_t *keys = json_array();
@@ -153,6 +158,10 @@ static int explain_node(const json_t *n, sql_binder *b, bool analyze, int depth,
     const json_t *inputs = json_object_get(n, "inputs");
     for (size_t i = 0; rc == 0 && i < json_array_size(inputs); i++)
         rc = explain_node(json_array_get(inputs, i), b, analyze, depth + 1, buf);
+    if (rc == 0)
+        rc = explain_node(json_object_get(n, "left"), b, analyze, depth + 1, buf);
+    if (rc == 0)
+        rc = explain_node(json_object_get(n, "right"), b, analyze, depth + 1, buf);
     if (rc == 0)
         rc = explain_node(json_object_get(n, "input"), b, analyze, depth + 1, buf);
     return rc;

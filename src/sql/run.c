@@ -208,7 +208,7 @@ static int build_union(sql_run *r, json_t *pn, int depth, exec_op **out, tarn_er
 /* ---- exec's operators ---- */
 
 typedef struct resolve_ctx {
-    exec_op *input;
+    exec_op *input, *right; /* $input (or a join's $left), a join's $right */
 } resolve_ctx;
 
 static int resolve_input(void *ctx, const char *name, exec_budget *budget, exec_op **out,
@@ -216,33 +216,40 @@ static int resolve_input(void *ctx, const char *name, exec_budget *budget, exec_
 {
     (void)budget;
     resolve_ctx *rc = ctx;
-    if (strcmp(name, "$input") != 0 || rc->input == NULL)
+    exec_op **slot = strcmp(name, "$right") == 0 ? &rc->right : &rc->input;
+    if ((strcmp(name, "$input") != 0 && strcmp(name, "$left") != 0 && slot != &rc->right) ||
+        *slot == NULL)
         return tarn_err_set(err, TARN_EINVAL, "plan: unknown source \"%s\"", name);
-    *out = rc->input;
-    rc->input = NULL;
+    *out = *slot;
+    *slot = NULL;
     return 0;
 }
 
-static int build_exec_op(sql_run *r, json_t *pn, exec_op *input, exec_op **out, tarn_err *err)
+/* One exec operator from its JSON, its inputs already built (`right`
+ * for a join). */
+static int build_exec_op(sql_run *r, json_t *pn, exec_op *input, exec_op *right, exec_op **out,
+                         tarn_err *err)
 {
-    json_t *one = json_copy(pn); /* shallow: the input replaced, the rest shared */
-    if (one == NULL) {
-        exec_op_close(input);
-        return tarn_err_set(err, TARN_ENOMEM, "plan");
+    json_t *one = json_copy(pn); /* shallow: the inputs replaced, the rest shared */
+    if (one != NULL && right != NULL) {
+        json_object_set_new(one, "left", json_pack("{s:s,s:s}", "op", "source", "name", "$left"));
+        json_object_set_new(one, "right", json_pack("{s:s,s:s}", "op", "source", "name", "$right"));
+    } else if (one != NULL) {
+        json_object_set_new(one, "input", json_pack("{s:s,s:s}", "op", "source", "name", "$input"));
     }
-    json_object_set_new(one, "input", json_pack("{s:s,s:s}", "op", "source", "name", "$input"));
-    json_object_del(one, "rows");
-    json_object_del(one, "ms");
-    char *text = json_dumps(one, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    char *text = NULL;
+    if (one != NULL) {
+        json_object_del(one, "rows");
+        json_object_del(one, "ms");
+        text = json_dumps(one, JSON_COMPACT | JSON_REAL_PRECISION(17));
+    }
     json_decref(one);
-    if (text == NULL) {
-        exec_op_close(input);
-        return tarn_err_set(err, TARN_ENOMEM, "plan");
-    }
-    resolve_ctx rc = {input};
-    int code = exec_plan_from_json(text, resolve_input, &rc, r->bud, out, err);
+    resolve_ctx rc = {input, right};
+    int code = text ? exec_plan_from_json(text, resolve_input, &rc, r->bud, out, err)
+                    : tarn_err_set(err, TARN_ENOMEM, "plan");
     tarn_free(text);
-    exec_op_close(rc.input); /* not taken when the plan failed before its source */
+    exec_op_close(rc.input); /* not taken when the plan failed before its sources */
+    exec_op_close(rc.right);
     return code;
 }
 
@@ -270,11 +277,18 @@ static int build(sql_run *r, json_t *pn, int depth, exec_op **out, tarn_err *err
     } else if (strcmp(op, "exchange") == 0) {
         /* Embedded: stage 1's output streams straight into stage 2. */
         rc = build(r, json_object_get(pn, "input"), depth + 1, &made, err);
+    } else if (strcmp(op, "join") == 0) {
+        exec_op *l = NULL, *rt = NULL;
+        rc = build(r, json_object_get(pn, "left"), depth + 1, &l, err);
+        if (rc == 0 && (rc = build(r, json_object_get(pn, "right"), depth + 1, &rt, err)) != 0)
+            exec_op_close(l);
+        if (rc == 0)
+            rc = build_exec_op(r, pn, l, rt, &made, err);
     } else {
         exec_op *input;
         rc = build(r, json_object_get(pn, "input"), depth + 1, &input, err);
         if (rc == 0)
-            rc = build_exec_op(r, pn, input, &made, err);
+            rc = build_exec_op(r, pn, input, NULL, &made, err);
     }
     if (rc != 0) {
         exec_op_close(made);
