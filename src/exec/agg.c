@@ -242,7 +242,7 @@ static int str_intern(agg_op *a, const uint8_t *s, size_t len, uint32_t *id, tar
         uint32_t cand = (uint32_t)v - 1;
         uint64_t pos = a->str_pos[cand];
         if ((v >> 32) == tag && (pos & 0xffffff) == len &&
-            memcmp(a->arena + (pos >> 24), s, len) == 0) {
+            (len == 0 || memcmp(a->arena + (pos >> 24), s, len) == 0)) {
             *id = cand;
             return 0;
         }
@@ -364,7 +364,8 @@ static int arena_append(agg_op *a, const uint8_t *s, size_t len, uint64_t *off, 
         a->arena = p;
         a->arena_cap = cap;
     }
-    memcpy(a->arena + a->arena_len, s, len);
+    if (len > 0) /* the arena is still NULL when the first string is empty */
+        memcpy(a->arena + a->arena_len, s, len);
     *off = a->arena_len;
     a->arena_len += len;
     return 0;
@@ -625,10 +626,47 @@ static int distinct_update(agg_op *a, agg_desc *d, const vec_batch *b, uint32_t 
     return 0;
 }
 
+/* min/max of strings (bytewise, as comparisons): the state holds the
+ * interned id of the best string so far; a row's string is interned only
+ * when it wins. */
+static int str_minmax_update(agg_op *a, const agg_desc *d, const vec_batch *b, uint32_t n,
+                             tarn_err *err)
+{
+    const vec_col *c = &b->cols[d->in_col];
+    bool want_min = d->fn == EXEC_AGG_MIN;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = a->rows[k];
+        if (!vec_col_is_valid(c, i))
+            continue;
+        agg_state *st = (agg_state *)(group_rec(a, a->gid[k]) + d->off);
+        const uint8_t *s;
+        size_t l;
+        vec_col_str(c, i, &s, &l);
+        if (st->cnt) {
+            uint64_t pos = a->str_pos[st->v.i];
+            size_t bl = (size_t)(pos & 0xffffff), m = l < bl ? l : bl;
+            int r = m ? memcmp(s, a->arena + (pos >> 24), m) : 0;
+            r = r != 0 ? r : (l < bl ? -1 : l > bl);
+            if (want_min ? r >= 0 : r <= 0)
+                continue;
+        }
+        uint32_t id;
+        int rc = str_intern(a, s, l, &id, err);
+        if (rc != 0)
+            return rc;
+        st->v.i = id;
+        st->cnt = 1;
+    }
+    return 0;
+}
+
 static int agg_update(agg_op *a, const agg_desc *d, const vec_batch *b, uint32_t n, tarn_err *err)
 {
     if (d->distinct)
         return distinct_update(a, (agg_desc *)d, b, n, err);
+    if ((d->fn == EXEC_AGG_MIN || d->fn == EXEC_AGG_MAX) &&
+        exec_phys_of(d->in_type.id) == EXEC_P_STR)
+        return str_minmax_update(a, d, b, n, err);
     bool final = a->phase == EXEC_AGG_FINAL;
     if (d->fn == EXEC_AGG_COUNT_STAR && !final) {
         if (a->nseg > 0) {
@@ -853,6 +891,14 @@ static int put_agg(const agg_op *a, const agg_desc *d, const agg_state *st, vec_
                    uint32_t row)
 {
     bool f = d->acc == ACC_F64;
+    if (exec_phys_of(d->out_type.id) == EXEC_P_STR) { /* min/max of strings: an interned id */
+        uint64_t pos = st->cnt ? a->str_pos[st->v.i] : 0;
+        int rc = vec_col_append_str(&c[0], st->cnt ? a->arena + (pos >> 24) : (const uint8_t *)"",
+                                    (size_t)(pos & 0xffffff));
+        if (rc == 0 && st->cnt == 0)
+            rc = vec_col_set_null(&c[0], row);
+        return rc;
+    }
     if (d->fn == EXEC_AGG_COUNT || d->fn == EXEC_AGG_COUNT_STAR) {
         ((int64_t *)c[0].data)[row] = st->cnt;
         return 0;
@@ -1049,7 +1095,7 @@ static int agg_resolve(const exec_agg_spec *s, exec_agg_phase phase, const exec_
         }
         return 0;
     }
-    if (!numeric && p != EXEC_P_BOOL)
+    if (!numeric && p != EXEC_P_BOOL && p != EXEC_P_STR)
         return tarn_err_set(err, TARN_ENOTSUP, "min/max of %s", vec_type_name(d->in_type.id));
     d->out_type = d->in_type;
     return 0;

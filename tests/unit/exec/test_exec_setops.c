@@ -194,6 +194,66 @@ static void test_count_distinct(void **state)
     unmake(&t);
 }
 
+/* min/max of strings, single phase and partial -> final, with NULLs and a
+ * group whose strings are all NULL. */
+static void test_minmax_strings(void **state)
+{
+    (void)state;
+    tarn_rng r;
+    tarn_rng_seed(&r, 17);
+    table t;
+    make(&t, &r);
+    /* group 3: only NULL strings */
+    for (uint32_t bi = 0; bi < t.n; bi++)
+        for (uint32_t i = 0; i < ROWS; i++)
+            if (vec_col_is_valid(&t.b[bi].cols[0], i) &&
+                ((const int64_t *)t.b[bi].cols[0].data)[i] == 3) {
+                assert_int_equal(vec_col_set_null(&t.b[bi].cols[2], i), 0);
+                if (t.b[bi].cols[2].dict)
+                    t.b[bi].cols[2].codes[i] = 0;
+            }
+    exec_budget bud;
+    exec_budget_init(&bud, 64 << 20);
+    tarn_err err = TARN_ERR_INIT;
+    for (int split = 0; split < 2; split++) {
+        t.pos = 0;
+        exec_op *src, *a;
+        assert_int_equal(exec_source_new(ttypes, NC, table_next, &t, &bud, &src, &err), 0);
+        uint32_t key = 0, key0 = 0;
+        exec_agg_spec specs[] = {{EXEC_AGG_MIN, 2, false}, {EXEC_AGG_MAX, 2, false}};
+        exec_agg_opts o = {&key, 1, specs, 2, split ? EXEC_AGG_PARTIAL : EXEC_AGG_SINGLE};
+        assert_int_equal(exec_agg_new(src, &o, &a, &err), 0);
+        if (split) {
+            exec_agg_opts f = {&key0, 1, specs, 2, EXEC_AGG_FINAL};
+            assert_int_equal(exec_agg_new(a, &f, &a, &err), 0);
+        }
+        assert_int_equal(exec_op_open(a, &err), 0);
+        const vec_batch *b;
+        int groups = 0;
+        while (exec_op_next(a, &b, &err) == 0 && b != NULL)
+            for (uint32_t i = 0; i < b->len; i++, groups++) {
+                bool null_key = !vec_col_is_valid(&b->cols[0], i);
+                int64_t g = ((const int64_t *)b->cols[0].data)[i];
+                if (!null_key && g == 3) {
+                    assert_false(vec_col_is_valid(&b->cols[1], i));
+                    assert_false(vec_col_is_valid(&b->cols[2], i));
+                    continue;
+                }
+                const uint8_t *s;
+                size_t l;
+                vec_col_str(&b->cols[1], i, &s, &l);
+                assert_int_equal(l, 0); /* "" is the least word, present in every group */
+                vec_col_str(&b->cols[2], i, &s, &l);
+                assert_int_equal(l, strlen("z\xc3\xa9")); /* "zé" the greatest */
+                assert_memory_equal(s, "z\xc3\xa9", l);
+            }
+        assert_int_equal(groups, 6);
+        exec_op_close(a);
+        assert_int_equal(bud.used_bytes, 0);
+    }
+    unmake(&t);
+}
+
 /* SELECT DISTINCT a, b: an aggregate with keys and no aggregates. */
 static void test_select_distinct(void **state)
 {
@@ -370,9 +430,8 @@ int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_count_distinct),
-        cmocka_unit_test(test_select_distinct),
-        cmocka_unit_test(test_union_all),
+        cmocka_unit_test(test_count_distinct), cmocka_unit_test(test_select_distinct),
+        cmocka_unit_test(test_minmax_strings), cmocka_unit_test(test_union_all),
         cmocka_unit_test(test_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
