@@ -14,7 +14,10 @@
  *   reply lost, attempt timeout      next member (a write: uncertain)
  *
  * After every member failed once in a row, the loop sleeps (5 ms doubling
- * to 200 ms) before the next round. The deadline ends it all with
+ * to 200 ms) before the next round. With several members, the first call
+ * and the first after a failure ask GET /v1/status who leads (a probe);
+ * a call that ends elsewhere than it began stores where it ended as the
+ * new leader guess. The deadline ends it all with
  * TARN_ETIMEDOUT and the last failure in the message.
  */
 #include "client/client_int.h"
@@ -101,8 +104,10 @@ static size_t redirect_target(tarn_client *c, const char *location)
 typedef struct call_state {
     int64_t deadline_ns;
     size_t idx;          /* endpoint of the next attempt */
+    size_t first_idx;    /* the leader guess the call started with */
     size_t failed_round; /* members failed in a row */
     int64_t backoff_ms;
+    int failed;    /* an attempt failed: the leader guess may be stale */
     tarn_err last; /* the last failure, for the timeout message */
 } call_state;
 
@@ -124,6 +129,7 @@ static void call_move(tarn_client *c, call_state *st, size_t to)
 
 static void call_next(tarn_client *c, call_state *st)
 {
+    st->failed = 1;
     call_move(c, st, st->idx + 1);
 }
 
@@ -149,7 +155,11 @@ static int call_on_status(tarn_client *c, const client_req *rq, call_state *st, 
         call_next(c, st);
         return 0;
     }
-    atomic_store_explicit(&c->leader, st->idx, memory_order_relaxed);
+    /* Only a call that had to move teaches the handle something; storing
+     * the guess it started with could undo what a probe or another call
+     * learnt meanwhile. */
+    if (st->idx != st->first_idx)
+        atomic_store_explicit(&c->leader, st->idx, memory_order_relaxed);
     return 1;
 }
 
@@ -180,6 +190,41 @@ static int call_attempt(tarn_client *c, client_conn *conn, const client_req *rq,
     return 0;
 }
 
+/*
+ * Asks the member the handle believes leads who does (GET /v1/status of
+ * `tarn meta`: "role", "leader_url"), so that requests go straight to the
+ * leader even where followers forward writes instead of redirecting them
+ * (then no 307 ever names the leader). Best effort: any failure, or a
+ * server without the route (`tarn local`), leaves the guess as it was.
+ */
+static void probe_leader(tarn_client *c, client_conn *conn, int64_t deadline_ns)
+{
+    int64_t left_ms = (deadline_ns - tarn_mono_ns()) / 1000000;
+    int to = c->attempt_timeout_ms < CLIENT_PROBE_TIMEOUT_MS ? c->attempt_timeout_ms
+                                                             : CLIENT_PROBE_TIMEOUT_MS;
+    if (left_ms / 2 < to)
+        to = (int)(left_ms / 2); /* leave the call most of its time */
+    if (to < 1)
+        return;
+    size_t idx = atomic_load_explicit(&c->leader, memory_order_relaxed);
+    client_req rq = {.method = "GET", .path = "/v1/status", .what = "find the leader"};
+    client_reply rp;
+    client_reply_init(&rp);
+    if (client_exchange(c, conn, c->urls[idx], &rq, to, &rp, NULL) == CLIENT_XFER_DONE &&
+        rp.status == 200) {
+        json_t *o = json_loadb((const char *)rp.body.data, rp.body.len, 0, NULL);
+        const char *role = json_string_value(json_object_get(o, "role"));
+        const char *lu = json_string_value(json_object_get(o, "leader_url"));
+        size_t to_idx = role && strcmp(role, "leader") != 0 && lu && *lu
+                            ? client_url_find_or_add(c, lu)
+                            : (size_t)-1;
+        if (to_idx != (size_t)-1)
+            atomic_store_explicit(&c->leader, to_idx, memory_order_relaxed);
+        json_decref(o);
+    }
+    client_reply_free(&rp);
+}
+
 int client_call(tarn_client *c, const client_req *rq, const tarn_call_opts *co, client_reply *rp,
                 tarn_err *err)
 {
@@ -190,6 +235,11 @@ int client_call(tarn_client *c, const client_req *rq, const tarn_call_opts *co, 
     client_conn *conn = client_conn_take(c);
     if (!conn)
         return tarn_err_set(err, TARN_ENOMEM, "%s: connection handle", rq->what);
+    if (atomic_exchange_explicit(&c->probe, 0, memory_order_relaxed)) {
+        probe_leader(c, conn, st.deadline_ns);
+        st.idx = atomic_load_explicit(&c->leader, memory_order_relaxed);
+    }
+    st.first_idx = st.idx;
     int rc = 0;
     while (rc == 0) {
         if (tarn_mono_ns() >= st.deadline_ns) {
@@ -201,6 +251,8 @@ int client_call(tarn_client *c, const client_req *rq, const tarn_call_opts *co, 
         rc = call_attempt(c, conn, rq, &st, rp, err);
     }
     client_conn_give(c, conn);
+    if (st.failed && atomic_load_explicit(&c->n_urls, memory_order_relaxed) > 1)
+        atomic_store_explicit(&c->probe, 1, memory_order_relaxed); /* leadership may have moved */
     if (rc < 0)
         return rc;
     if (rp->status >= 200 && rp->status < 300)

@@ -234,6 +234,8 @@ int tarn_client_open(const tarn_client_opts *opts, tarn_client **out, tarn_err *
     atomic_init(&c->n_urls, 0);
     atomic_init(&c->leader, 0);
     int rc = client_configure(c, opts, err);
+    /* With several members, learn the leader before the first call. */
+    atomic_init(&c->probe, atomic_load(&c->n_urls) > 1);
     if (rc != 0) {
         pthread_mutex_destroy(&c->mu);
         tarn_free(c);

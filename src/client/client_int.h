@@ -25,6 +25,9 @@
  * members each naming the other during an election) counts as a failure. */
 #define CLIENT_BACKOFF_MIN_MS 5
 #define CLIENT_BACKOFF_MAX_MS 200
+/* Longest wait for a GET /v1/status leader probe (also capped by the
+ * attempt timeout and the call's deadline). */
+#define CLIENT_PROBE_TIMEOUT_MS 1000
 /* Cap of a cluster or key file. */
 #define CLIENT_FILE_MAX_BYTES (1u << 20)
 /* Longest request path with its query (a scan: three percent-encoded keys). */
@@ -39,9 +42,10 @@ typedef struct client_conn {
 struct tarn_client {
     char urls[TARN_CLIENT_ENDPOINTS_MAX][TARN_CLIENT_URL_MAX]; /* invariant 1 */
     atomic_size_t n_urls;
-    atomic_size_t leader;                      /* index into urls: the first one tried */
-    pthread_mutex_t mu;                        /* guards adding urls and the pool */
-    client_conn *pool;                         /* idle connections, most recent first */
+    atomic_size_t leader; /* index into urls: the first one tried */
+    atomic_int probe;     /* 1: ask GET /v1/status who leads before the next call */
+    pthread_mutex_t mu;   /* guards adding urls and the pool */
+    client_conn *pool;    /* idle connections, most recent first */
     char key_header[TARN_CLIENT_KEY_MAX + 16]; /* "X-API-Key: ..." or "" */
     int timeout_ms, attempt_timeout_ms, connect_timeout_ms;
 };

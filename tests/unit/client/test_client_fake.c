@@ -42,6 +42,15 @@ static void answer_redirect(fake_server *s, const fake_req *r, int n, fake_answe
     a->body = "{\"error\":{\"code\":\"not_leader\",\"message\":\"ask the leader\"}}";
 }
 
+/* Requests other than the client's leader probes (GET /v1/status). */
+static int kv_count(fake_server *s)
+{
+    int n = 0, total = fake_count(s);
+    for (int i = 0; i < total && i < FAKE_LOG_MAX; i++)
+        n += strcmp(fake_get(s, i).url, "/v1/status") != 0;
+    return n;
+}
+
 static tarn_client *open_urls(const char *a, const char *b, int timeout_ms, int attempt_ms)
 {
     const char *urls[2] = {a, b};
@@ -156,14 +165,14 @@ static void test_redirect_to_leader(void **state)
     assert_int_equal(r.version, 2);
     assert_int_equal(r.mod_index, 11);
     assert_int_equal(r.uncertain, 0); /* a redirect is an answer: nothing applied */
-    assert_int_equal(fake_count(&follower), 1);
-    assert_int_equal(fake_count(&leader), 1);
-    assert_string_equal(fake_get(&leader, 0).body, "v");
+    assert_int_equal(kv_count(&follower), 1);
+    assert_int_equal(kv_count(&leader), 1);
+    assert_string_equal(fake_get(&leader, fake_count(&leader) - 1).body, "v");
     assert_string_equal(tarn_client_endpoint(c), leader.url);
     /* The next call goes straight to the leader. */
     assert_int_equal(tarn_kv_put(c, "k", 1, "w", 1, NULL, NULL, &r, &err), 0);
-    assert_int_equal(fake_count(&follower), 1);
-    assert_int_equal(fake_count(&leader), 2);
+    assert_int_equal(kv_count(&follower), 1);
+    assert_int_equal(kv_count(&leader), 2);
     tarn_client_close(c);
 
     /* A leader the handle did not know is added. */
@@ -193,6 +202,82 @@ static void test_redirect_loop_times_out(void **state)
     tarn_client_close(c);
     fake_stop(&a);
     fake_stop(&b);
+}
+
+/* A member of `tarn meta`: /v1/status says its role and the leader's URL;
+ * writes are answered (as a follower that forwards them would). */
+typedef struct member_ctx {
+    int is_leader;
+    fake_server *leader;
+} member_ctx;
+
+static char status_body[4][256];
+
+static void answer_member(fake_server *s, const fake_req *r, int n, fake_answer *a)
+{
+    (void)n;
+    member_ctx *m = s->ctx;
+    if (strcmp(r->url, "/v1/status") == 0) {
+        char *b = status_body[m->is_leader];
+        snprintf(b, sizeof(status_body[0]), "{\"role\":\"%s\",\"leader_url\":\"%s\"}",
+                 m->is_leader ? "leader" : "follower", m->leader->url);
+        a->body = b;
+        return;
+    }
+    a->body = "{\"key\":\"k\",\"version\":1,\"mod_index\":3}";
+}
+
+static void *put_once(void *p)
+{
+    tarn_err err = TARN_ERR_INIT;
+    if (tarn_kv_put(p, "k", 1, "v", 1, NULL, NULL, NULL, &err) != 0)
+        fail_msg("put: %s", tarn_err_msg(&err));
+    return NULL;
+}
+
+/* Followers that forward writes never name the leader in a 307: the
+ * handle asks /v1/status once and then goes straight to the leader. */
+static void test_probe_finds_leader(void **state)
+{
+    (void)state;
+    fake_server leader, follower;
+    member_ctx ml = {.is_leader = 1, .leader = &leader};
+    member_ctx mf = {.is_leader = 0, .leader = &leader};
+    fake_start(&leader, answer_member, &ml);
+    fake_start(&follower, answer_member, &mf);
+    tarn_client *c = open_urls(follower.url, leader.url, 5000, 2000);
+    tarn_err err = TARN_ERR_INIT;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(tarn_kv_put(c, "k", 1, "v", 1, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(kv_count(&follower), 0);
+    assert_int_equal(kv_count(&leader), 3);
+    assert_int_equal(fake_count(&follower), 1); /* the one probe */
+    assert_string_equal(tarn_client_endpoint(c), leader.url);
+    tarn_client_close(c);
+
+    /* Calls racing the probe may still go to the follower, but their
+     * answers must not undo what the probe learnt. */
+    c = open_urls(follower.url, leader.url, 5000, 2000);
+    pthread_t th[8];
+    for (int i = 0; i < 8; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, put_once, c), 0);
+    for (int i = 0; i < 8; i++)
+        pthread_join(th[i], NULL);
+    int at_follower = kv_count(&follower);
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(tarn_kv_put(c, "k", 1, "v", 1, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(kv_count(&follower), at_follower);
+    assert_string_equal(tarn_client_endpoint(c), leader.url);
+    tarn_client_close(c);
+
+    /* One endpoint: nothing to choose, no probe. */
+    c = open_urls(follower.url, NULL, 5000, 2000);
+    assert_int_equal(tarn_kv_put(c, "k", 1, "v", 1, NULL, NULL, NULL, &err), 0);
+    assert_int_equal(kv_count(&follower), at_follower + 1);
+    assert_int_equal(fake_count(&follower), 2 + at_follower + 1);
+    tarn_client_close(c);
+    fake_stop(&follower);
+    fake_stop(&leader);
 }
 
 static void test_dead_member_skipped(void **state)
@@ -581,12 +666,12 @@ int main(int argc, char **argv)
     tarn_test_init(argc, argv);
     tarn_alloc_hook_jansson(); /* JSON parsing counts in the OOM test */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_errors),         cmocka_unit_test(test_cluster_file),
-        cmocka_unit_test(test_redirect_to_leader),  cmocka_unit_test(test_redirect_loop_times_out),
-        cmocka_unit_test(test_dead_member_skipped), cmocka_unit_test(test_unavailable_retried),
-        cmocka_unit_test(test_stalled_member),      cmocka_unit_test(test_status_mapping),
-        cmocka_unit_test(test_request_shapes),      cmocka_unit_test(test_threads_share_handle),
-        cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_open_errors),          cmocka_unit_test(test_cluster_file),
+        cmocka_unit_test(test_redirect_to_leader),   cmocka_unit_test(test_redirect_loop_times_out),
+        cmocka_unit_test(test_probe_finds_leader),   cmocka_unit_test(test_dead_member_skipped),
+        cmocka_unit_test(test_unavailable_retried),  cmocka_unit_test(test_stalled_member),
+        cmocka_unit_test(test_status_mapping),       cmocka_unit_test(test_request_shapes),
+        cmocka_unit_test(test_threads_share_handle), cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
