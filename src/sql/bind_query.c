@@ -196,10 +196,10 @@ static void split_on(json_t *pred, uint32_t nl, json_t *lk, json_t *rk, json_t *
     json_array_append(rest, pred);
 }
 
-static int join_plan(sql_binder *b, const sql_node *n, sql_rel *l, sql_rel *r, json_t *on)
+static int join_plan(sql_binder *b, const sql_node *n, uint32_t nl, sql_rel *l, sql_rel *r,
+                     json_t *on)
 {
     json_t *lk = json_array(), *rk = json_array(), *rest = json_array();
-    uint32_t nl = l->n;
     if (on)
         split_on(on, nl, lk, rk, rest);
     json_decref(on);
@@ -224,6 +224,7 @@ static int bind_join(sql_binder *b, const sql_node *n, sql_rel *out)
         rc = bind_from(b, n->u.join.right, &r);
     json_t *rplan = r.plan;
     r.plan = NULL;
+    uint32_t nl = l.n;
     if (rc == 0)
         rc = rel_concat(b, &l, &r);
     json_t *on = NULL;
@@ -241,7 +242,7 @@ static int bind_join(sql_binder *b, const sql_node *n, sql_rel *out)
     }
     r.plan = rplan;
     if (rc == 0)
-        rc = join_plan(b, n, &l, &r, on);
+        rc = join_plan(b, n, nl, &l, &r, on);
     sql_rel_free(&r);
     if (rc != 0) {
         sql_rel_free(&l);

@@ -126,8 +126,9 @@ static int node_line(const json_t *n, sql_binder *b, tarn_buf *buf)
     if (strcmp(op, "scan") == 0)
         return scan_line(n, b, buf);
     int rc = tarn_buf_append_str(buf, op);
-    const char *fields[] = {"phase", "keys",   "aggs",  "pred",         "exprs",
-                            "limit", "offset", "stage", "partition_by", "partitions"};
+    const char *fields[] = {"type",   "left_keys", "right_keys",   "residual",  "phase",
+                            "keys",   "aggs",      "pred",         "exprs",     "limit",
+                            "offset", "stage",     "partition_by", "partitions"};
     for (size_t i = 0; rc == 0 && i < sizeof(fields) / sizeof(fields[0]); i++) {
         const json_t *v = json_object_get(n, fields[i]);
         if (v == NULL)

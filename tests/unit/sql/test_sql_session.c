@@ -355,6 +355,34 @@ static void test_ddl_and_functions(void **state)
     expect(f, "SELECT * FROM d2", "5\n");
 }
 
+static void test_joins_distinct(void **state)
+{
+    fixture *f = *state;
+    free(run(f,
+             "CREATE TABLE a (id INT, x VARCHAR); CREATE TABLE b (id BIGINT, aid INT, y DOUBLE)"));
+    free(run(f, "INSERT INTO a VALUES (1, 'one'), (2, 'two'), (3, 'three'), (NULL, 'none')"));
+    free(run(f, "INSERT INTO b VALUES (10, 1, 1.5), (11, 1, 2.5), (12, 2, NULL), (13, 9, 0.5), "
+                "(14, NULL, 1.0)"));
+    expect(f, "SELECT a.x, b.id FROM a JOIN b ON a.id = b.aid ORDER BY b.id",
+           "one|10\none|11\ntwo|12\n");
+    /* the ON condition's non-key part applies to pairs: unmatched rows stay */
+    expect(f,
+           "SELECT a.x, count(b.id) FROM a LEFT JOIN b ON a.id = b.aid AND b.y > 1 "
+           "GROUP BY a.x ORDER BY 1",
+           "none|0\none|2\nthree|0\ntwo|0\n");
+    expect(f, "SELECT count(*) FROM a, b", "20\n");
+    expect(f, "SELECT count(*) FROM a JOIN a AS a2 ON a.id = a2.id", "3\n");
+    expect(f, "SELECT count(DISTINCT aid), sum(DISTINCT aid), count(aid) FROM b", "3|12|4\n");
+    char *plan = run(f, "EXPLAIN SELECT * FROM a JOIN b ON a.id = b.aid AND b.y > a.id");
+    if (strstr(plan, "join type=inner left_keys=[0] right_keys=[1] residual=") == NULL)
+        fail_msg("join plan:\n%s", plan);
+    free(plan);
+    /* integer rules: INTEGER overflow and zero divisors are errors */
+    expect(f, "SELECT 7 / 2, a.id + 1 FROM a WHERE a.id = 3", "3.5|4\n");
+    expect_error(f, "SELECT 2147483647 + a.id FROM a", TARN_ERANGE, 0, "out of range", NULL);
+    expect_error(f, "SELECT 1 / (a.id - a.id) FROM a", TARN_ERANGE, 0, "division by zero", NULL);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -365,6 +393,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_snapshot_isolation, setup, teardown),
         cmocka_unit_test_setup_teardown(test_memory_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ddl_and_functions, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_joins_distinct, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
