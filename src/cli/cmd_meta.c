@@ -58,7 +58,7 @@ typedef struct meta_opts {
     size_t n_members;
     char keys_dir[TARN_CONFIG_PATH_MAX];
     char cluster_name[64];
-    unsigned tick_ms, election_ticks, heartbeat_ticks;
+    unsigned tick_ms, election_ticks, heartbeat_ticks, log_keep_entries;
 } meta_opts;
 
 /* Parses "1=host:port,2=host:port". */
@@ -131,6 +131,9 @@ static int meta_flag(meta_opts *m, const char *name, const char *v, tarn_err *er
     } else if (strcmp(name, "heartbeat-ticks") == 0) {
         rc = meta_uint(name, v, 10000, &x, err);
         m->heartbeat_ticks = (unsigned)x;
+    } else if (strcmp(name, "log-keep-entries") == 0) {
+        rc = meta_uint(name, v, 1u << 30, &x, err);
+        m->log_keep_entries = (unsigned)x;
     } else {
         return TARN_ENOENT;
     }
@@ -252,6 +255,7 @@ static int meta_start_node(const tarn_config *cfg, const meta_opts *m, meta_stat
                     .tick_ms = m->tick_ms,
                     .election_ticks = m->election_ticks,
                     .heartbeat_ticks = m->heartbeat_ticks,
+                    .log_keep_entries = m->log_keep_entries,
                     .members = m->members,
                     .n_members = m->n_members,
                     .peer_listen = m->peer_listen,
@@ -349,8 +353,12 @@ static void meta_usage(FILE *out)
             "  --tick-ms N             Raft tick (default %d)\n"
             "  --election-ticks N      election timeout in ticks, randomised up to 2x "
             "(default %d)\n"
-            "  --heartbeat-ticks N     leader heartbeat interval in ticks (default %d)\n\n",
-            CLI_META_TICK_MS, CLI_META_ELECTION_TICKS, CLI_META_HEARTBEAT_TICKS);
+            "  --heartbeat-ticks N     leader heartbeat interval in ticks (default %d)\n"
+            "  --log-keep-entries N    compact the log to N entries behind the applied index\n"
+            "                          once 2N accumulate (default %d); members further behind\n"
+            "                          get a store snapshot\n\n",
+            CLI_META_TICK_MS, CLI_META_ELECTION_TICKS, CLI_META_HEARTBEAT_TICKS,
+            NODE_LOG_KEEP_DEFAULT);
     tarn_config_print_help(out);
 }
 

@@ -137,6 +137,13 @@ static void node_metrics_init(node *n)
                     "Proposals and reads this follower forwarded to the leader.", NULL);
     n->m_apply_latency = node_metric(reg, OBS_HISTOGRAM, "tarn_node_apply_seconds",
                                      "One LMDB transaction applying a batch of entries.", NULL);
+    n->m_snapshots_sent = node_metric(reg, OBS_COUNTER, "tarn_node_snapshots_sent_total",
+                                      "Store snapshots streamed to followers.", NULL);
+    n->m_snapshots_installed =
+        node_metric(reg, OBS_COUNTER, "tarn_node_snapshots_installed_total",
+                    "Store snapshots received from the leader and installed.", NULL);
+    n->m_compactions = node_metric(reg, OBS_COUNTER, "tarn_node_log_compactions_total",
+                                   "Times the log was compacted below a synced store.", NULL);
     n->m_elections =
         node_metric(reg, OBS_COUNTER, "tarn_raft_leader_changes_total",
                     "Times this member saw a new leader (or none) in a new term.", NULL);

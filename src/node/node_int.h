@@ -131,6 +131,7 @@ struct node {
     /* Snapshots and compaction (snapshot.c). */
     pthread_rwlock_t swap_lock; /* node_read_begin holds it shared; an install exclusively */
     node_snap_send *snd[NODE_TP_PEERS_MAX]; /* by member slot; loop-owned */
+    uint8_t snd_failed[NODE_TP_PEERS_MAX];  /* a stream that could not start: report it */
     store_install *inst;                    /* follower: stream being received */
     uint64_t inst_id, inst_off, inst_total; /* its id, bytes so far, length */
     int inst_complete;                      /* every byte received and verified */

@@ -8,8 +8,9 @@
  * of the store (store_snapshot_open, on the loop thread) and a sender
  * thread streams it as SNAP_CHUNK frames, then sends the Raft message
  * itself over the same connection, so it arrives after the data. One
- * stream per follower at a time; the core's re-offers are ignored while it
- * runs and for NODE_SNAP_REOFFER_MS after.
+ * stream per follower at a time; when it ends, node_snap_reap tells the
+ * core (raft_report_snapshot), which waits for the follower's
+ * acknowledgement or, after a failure, probes and offers again.
  *
  * Follower: chunks go into a store_install beside the live store, in
  * order (a gap or another stream's chunk aborts it). The Raft message is
@@ -50,11 +51,13 @@ struct node_snap_send {
     uint64_t id;
     store_snapshot *snap;
     store_snapshot_info info;
-    raft_msg msg; /* no entries */
+    raft_msg msg;    /* entries point at conf below */
+    raft_entry conf; /* the configuration record the message carries */
+    uint8_t conf_data[RAFT_CONF_ENCODED_BYTES_MAX];
     pthread_t thread;
     atomic_int done;
     atomic_int cancel;
-    int64_t done_ns;
+    atomic_int ok; /* every chunk and the message were queued */
 };
 
 static int snap_slot(node *n, uint64_t id)
@@ -106,34 +109,67 @@ static void *snap_send_main(void *arg)
               TARN_F_UINT("bytes", off), TARN_F_ERR(rc));
     tarn_buf_free(&b);
     tarn_free(buf);
-    s->done_ns = tarn_mono_ns();
+    atomic_store(&s->ok, rc == 0 && off == s->info.size_bytes);
     atomic_store(&s->done, 1);
     return NULL;
 }
 
-static void snap_send_free(node_snap_send *s)
+static void snap_send_free_report(node_snap_send *s, int *ok)
 {
     pthread_join(s->thread, NULL);
+    *ok = atomic_load(&s->ok);
     store_snapshot_close(s->snap);
     tarn_free(s);
 }
 
+static void snap_send_free(node_snap_send *s)
+{
+    int ok;
+    snap_send_free_report(s, &ok);
+}
+
+/* Copies the Raft message and its configuration record (entries[0]). */
+static int snap_msg_copy(node_snap_send *s, const raft_msg *m)
+{
+    s->msg = *m;
+    s->msg.entries = NULL;
+    s->msg.n_entries = 0;
+    if (m->n_entries == 0)
+        return 0;
+    if (m->n_entries != 1 || m->entries[0].len > sizeof(s->conf_data))
+        return TARN_EINVAL;
+    s->conf = m->entries[0];
+    if (s->conf.len)
+        memcpy(s->conf_data, m->entries[0].data, s->conf.len);
+    s->conf.data = s->conf.len ? s->conf_data : NULL;
+    s->msg.entries = &s->conf;
+    s->msg.n_entries = 1;
+    return 0;
+}
+
+/* Called while a Ready is being carried out, so it must not call into the
+ * core: a finished stream's report waits for node_snap_reap. The core sends
+ * no second offer while one is under way (progress state SNAPSHOT); one
+ * that comes anyway (the follower acknowledged, then fell behind again)
+ * replaces a finished stream and is ignored while one runs. */
 void node_snap_offer(node *n, const raft_msg *m)
 {
     int slot = snap_slot(n, m->to);
     if (slot < 0 || !n->tp)
         return;
     node_snap_send *s = n->snd[slot];
-    if (s && (!atomic_load(&s->done) ||
-              tarn_mono_ns() - s->done_ns < (int64_t)NODE_SNAP_REOFFER_MS * 1000000))
-        return; /* streaming, or just streamed: give the follower time to ack */
+    if (s && !atomic_load(&s->done))
+        return;
     if (s) {
         snap_send_free(s);
         n->snd[slot] = NULL;
     }
+    n->snd_failed[slot] = 1; /* until the stream is under way */
     s = tarn_calloc(1, sizeof(*s));
-    if (!s)
-        return; /* the core offers again */
+    if (!s || snap_msg_copy(s, m) != 0) {
+        tarn_free(s);
+        return;
+    }
     tarn_err err = TARN_ERR_INIT;
     if (store_snapshot_open(n->st, &s->snap, &s->info, &err) != 0) {
         TARN_LOGF(TARN_LOG_WARN, "node", "cannot open a store snapshot", TARN_F_UINT("to", m->to),
@@ -144,9 +180,6 @@ void node_snap_offer(node *n, const raft_msg *m)
     s->n = n;
     s->to = m->to;
     s->id = ++n->snap_seq;
-    s->msg = *m;
-    s->msg.entries = NULL;
-    s->msg.n_entries = 0;
     TARN_LOGF(TARN_LOG_INFO, "node", "sending snapshot", TARN_F_UINT("to", m->to),
               TARN_F_UINT("raft_index", m->index), TARN_F_UINT("store_index", s->info.index),
               TARN_F_UINT("bytes", s->info.size_bytes));
@@ -157,20 +190,29 @@ void node_snap_offer(node *n, const raft_msg *m)
         return;
     }
     n->snd[slot] = s;
+    n->snd_failed[slot] = 0;
 }
 
+/* Between Readies: reports finished streams to the core
+ * (raft_report_snapshot: ok, or failed so that it probes and offers again)
+ * and frees them; with all, cancels and frees every stream first. */
 void node_snap_reap(node *n, int all)
 {
     for (size_t i = 0; i < NODE_TP_PEERS_MAX; i++) {
         node_snap_send *s = n->snd[i];
+        if (n->snd_failed[i] && !all)
+            (void)raft_report_snapshot(n->r, n->members[i].id, 0);
+        n->snd_failed[i] = 0;
         if (!s)
             continue;
         if (all)
             atomic_store(&s->cancel, 1);
-        else if (!atomic_load(&s->done) ||
-                 tarn_mono_ns() - s->done_ns < (int64_t)NODE_SNAP_REOFFER_MS * 1000000)
+        else if (!atomic_load(&s->done))
             continue;
-        snap_send_free(s);
+        int ok = 0;
+        snap_send_free_report(s, &ok);
+        if (!all)
+            (void)raft_report_snapshot(n->r, n->members[i].id, ok); /* late reports are no-ops */
         n->snd[i] = NULL;
     }
 }

@@ -15,6 +15,8 @@
 // applied everything), the counter is at least every acknowledged value and
 // no two CAS acknowledgements carry the same value (no lost update), and
 // every client saw strictly increasing timestamps across leader changes.
+// Members keep only 8 log entries behind their applied index, so members
+// coming back from a kill or a partition catch up through store snapshots.
 // TARN_LONG_TESTS=1 runs more rounds. Exit status 0 = pass.
 'use strict';
 const { spawn, execFileSync } = require('child_process');
@@ -34,6 +36,9 @@ let key = '';
 let members = []; // {id, url, pid, proc?}
 const proxies = [];
 let failed = false;
+// Clients give up on a member after 1.5 s and try another, so an isolated
+// member does not stall the load (the others fall further ahead of it).
+let clientTimeoutMs = 1500;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log(`[${new Date().toISOString()}]`, ...a);
@@ -45,12 +50,12 @@ function fail(msg) {
 
 // One HTTP request; resolves {status, body, headers} or {status: 0} on a
 // network error or timeout (3 s).
-function request(method, url, body, headers = {}) {
+function request(method, url, body, headers = {}, timeoutMs = clientTimeoutMs) {
   return new Promise((resolve) => {
     const u = new URL(url);
     const req = http.request(
       { method, hostname: u.hostname, port: u.port, path: u.pathname + u.search, agent,
-        headers: { 'X-API-Key': key, ...headers }, timeout: 3000 },
+        headers: { 'X-API-Key': key, ...headers }, timeout: timeoutMs },
       (res) => {
         const chunks = [];
         res.on('data', (c) => chunks.push(c));
@@ -127,7 +132,7 @@ function loadMembers() {
 
 async function upWithCli() {
   execFileSync(tarn, ['cluster', 'up', '--meta', '3', '--dir', work, '--',
-    '--rate-write-per-s', '0', '--rate-read-per-s', '0', '--rate-admin-per-s', '0', '--log-level', 'warn'], { stdio: 'inherit' });
+    '--rate-write-per-s', '0', '--rate-read-per-s', '0', '--rate-admin-per-s', '0', '--log-keep-entries', '8', '--log-level', 'warn'], { stdio: 'inherit' });
   loadMembers();
 }
 
@@ -154,7 +159,7 @@ async function upWithProxies() {
     return { id: i, url: `http://127.0.0.1:${httpPort[i]}`,
       argv: ['meta', '--id', `${i}`, '--listen', `127.0.0.1:${httpPort[i]}`, '--peers', peers,
         '--data', path.join(work, `meta-${i}`), '--keys', work, '--cluster-name', 'chaos',
-        '--rate-write-per-s', '0', '--rate-read-per-s', '0', '--rate-admin-per-s', '0', '--log-level', 'warn'] };
+        '--rate-write-per-s', '0', '--rate-read-per-s', '0', '--rate-admin-per-s', '0', '--log-keep-entries', '8', '--log-level', 'warn'] };
   });
   for (const m of members) startMember(m);
   for (let t = 0; t < 100 && !fs.existsSync(path.join(work, 'admin.key')); t++) await sleep(100);
@@ -250,6 +255,7 @@ async function partitionRounds() {
 
 // ---- checks -------------------------------------------------------------------------------
 async function verify() {
+  clientTimeoutMs = 5000;
   await leader();
   log(`verifying ${acked.size} acknowledged puts`);
   let i = 0;
@@ -283,6 +289,15 @@ async function verify() {
   if (new Set(casAcked).size !== casAcked.length) fail('two CAS increments acknowledged with the same value (lost update)');
   log(`counter ${final}, ${casAcked.length} increments acknowledged; ${tsoSeen.length} timestamp batches; ${JSON.stringify(counts)}`);
   if (counts.put < 20 || counts.cas < 5 || counts.tso < 5) fail(`too little progress: ${JSON.stringify(counts)}`);
+  let snaps = 0;
+  for (const m of members) {
+    const r = await request('GET', `${m.url}/metrics`);
+    const x = /^tarn_node_snapshots_installed_total (\d+)/m.exec(r.body || '');
+    const y = /^tarn_node_log_compactions_total (\d+)/m.exec(r.body || '');
+    log(`member ${m.id}: ${x ? x[1] : '?'} snapshots installed, ${y ? y[1] : '?'} compactions`);
+    snaps += x ? parseInt(x[1], 10) : 0;
+  }
+  log(`${snaps} store snapshots installed by live members`);
 }
 
 async function shutdown() {
