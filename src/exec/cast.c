@@ -411,8 +411,8 @@ static int store_int(const scalar *v, vec_col *out, uint32_t i, int64_t x, tarn_
  * otherwise d.ddde+XX. */
 static size_t format_f64(double d, bool f32, char *buf)
 {
-    if (isnan(d))
-        return (size_t)snprintf(buf, 40, "nan");
+    if (isnan(d)) /* as DuckDB, the sign too: fmod(5, 0) prints "-nan" */
+        return (size_t)snprintf(buf, 40, signbit(d) ? "-nan" : "nan");
     if (isinf(d))
         return (size_t)snprintf(buf, 40, d < 0 ? "-inf" : "inf");
     char e[40];

@@ -64,7 +64,8 @@ typedef enum exec_dt_field {
 extern const char *const exec_dt_names[EXEC_DT_COUNT];
 
 typedef enum exec_cmp_op { EXEC_EQ, EXEC_NE, EXEC_LT, EXEC_LE, EXEC_GT, EXEC_GE } exec_cmp_op;
-typedef enum exec_arith_op { EXEC_ADD, EXEC_SUB, EXEC_MUL, EXEC_DIV } exec_arith_op;
+/* EXEC_MOD is evaluated in expr_eval.c (its NULLs need the node's validity). */
+typedef enum exec_arith_op { EXEC_ADD, EXEC_SUB, EXEC_MUL, EXEC_DIV, EXEC_MOD } exec_arith_op;
 
 /* Physical classes the kernels are written for. */
 typedef enum exec_phys {

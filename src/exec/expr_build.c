@@ -34,6 +34,7 @@ static const struct {
     {"-", EXEC_K_ARITH, EXEC_SUB},
     {"*", EXEC_K_ARITH, EXEC_MUL},
     {"/", EXEC_K_ARITH, EXEC_DIV},
+    {"%", EXEC_K_ARITH, EXEC_MOD},
     {"and", EXEC_K_AND, 0},
     {"or", EXEC_K_OR, 0},
     {"not", EXEC_K_NOT, 0},
@@ -215,6 +216,10 @@ static int check_types(exec_expr *e, build_ctx *c)
     case EXEC_K_ARITH: {
         vec_type_info t = a[0]->type;
         exec_phys p = exec_phys_of(t.id);
+        if (t.id == VEC_DATE && a[1]->type.id == VEC_DATE && e->op == EXEC_SUB) {
+            e->type = (vec_type_info){.id = VEC_I64}; /* date - date: days, as DuckDB */
+            return 0;
+        }
         if (t.id != a[1]->type.id || (p != EXEC_P_I64 && p != EXEC_P_F64))
             return tarn_err_set(c->err, TARN_EINVAL,
                                 "arithmetic on %s and %s (i64, f64, "

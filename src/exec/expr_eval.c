@@ -8,6 +8,7 @@
 #include "base/assert.h"
 #include "exec/exec_int.h"
 
+#include <math.h>
 #include <string.h>
 
 static int eval(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint32_t n,
@@ -207,6 +208,36 @@ static int eval_like(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint
     return 0;
 }
 
+/* x % y as DuckDB: the sign of x (C's remainder), NULL when an integer or
+ * decimal y is 0 (doubles: fmod, NaN for 0), INT64_MIN % -1 an overflow
+ * error. Decimals at equal scale are remainders of their unscaled values. */
+static int eval_mod(exec_expr *e, const vec_col *x, const vec_col *y, const uint32_t *sel,
+                    uint32_t n, uint32_t rows, tarn_err *err)
+{
+    bool f = exec_phys_of(x->type.id) == EXEC_P_F64;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = sel ? sel[k] : k;
+        bool zero = !f && ((const int64_t *)y->data)[i] == 0;
+        if (zero && vec_col_is_valid(&e->out, i)) {
+            if (e->out.validity == NULL) { /* all valid so far: start a bitmap */
+                memset(e->vbuf, 0xff, ((size_t)rows + 7) / 8);
+                e->out.validity = e->vbuf;
+            }
+            exec_bit_set(e->vbuf, i, false);
+        }
+        if (f) {
+            ((double *)e->out.data)[i] =
+                fmod(((const double *)x->data)[i], ((const double *)y->data)[i]);
+            continue;
+        }
+        int64_t a = ((const int64_t *)x->data)[i], d = ((const int64_t *)y->data)[i];
+        if (d == -1 && a == INT64_MIN && vec_col_is_valid(&e->out, i))
+            return tarn_err_set(err, TARN_ERANGE, "integer overflow: %lld %% -1", (long long)a);
+        ((int64_t *)e->out.data)[i] = zero || d == -1 ? 0 : a % d;
+    }
+    return 0;
+}
+
 static int eval_arith(exec_expr *e, const vec_batch *b, const uint32_t *sel, uint32_t n,
                       tarn_err *err)
 {
@@ -220,6 +251,16 @@ static int eval_arith(exec_expr *e, const vec_batch *b, const uint32_t *sel, uin
         return rc;
     /* Validity first: the kernel skips overflow at invalid rows. */
     set_validity(e, x, y);
+    if (x->type.id == VEC_DATE) { /* date - date: days */
+        for (uint32_t k = 0; k < n; k++) {
+            uint32_t i = sel ? sel[k] : k;
+            ((int64_t *)e->out.data)[i] =
+                (int64_t)((const int32_t *)x->data)[i] - ((const int32_t *)y->data)[i];
+        }
+        return 0;
+    }
+    if (e->op == EXEC_MOD)
+        return eval_mod(e, x, y, sel, n, b->len, err);
     return exec_k_arith((exec_arith_op)e->op, x, y, sel, n, &e->out, err);
 }
 

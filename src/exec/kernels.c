@@ -278,6 +278,8 @@ static int arith_i64(exec_arith_op op, const vec_col *a, const vec_col *b, const
         break;
     case EXEC_DIV:
         return div_i64(a, b, sel, n, r, err);
+    case EXEC_MOD: /* expr_eval.c's eval_mod */
+        return tarn_err_set(err, TARN_EINTERNAL, "%% in the arithmetic kernel");
     }
     return bad ? arith_i64_check(op, a, b, sel, n, err) : 0;
 }
@@ -312,6 +314,8 @@ static void arith_f64(exec_arith_op op, const vec_col *a, const vec_col *b, cons
         break;
     case EXEC_DIV:
         F64_LOOP(x[i] / y[i]);
+        break;
+    case EXEC_MOD: /* expr_eval.c's eval_mod */
         break;
     }
 }
