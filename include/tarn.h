@@ -6,7 +6,8 @@
  *
  * A handle knows a list of endpoints (base URLs such as
  * "http://127.0.0.1:7070") and an API key. Every call:
- *   - goes to the member the handle believes leads, follows a 307/308 to
+ *   - goes to the member the handle believes leads (with several members,
+ *     the first call asks GET /v1/status who leads), follows a 307/308 to
  *     the leader a follower names (and remembers it), and on a connection
  *     error, an attempt timeout or a 503 moves on to the next endpoint,
  *     backing off after a full round, until the call's deadline;

@@ -166,7 +166,7 @@ static int kv_parse(int argc, char **argv, kv_args *a, const char *who)
         if (r == 0)
             r = parse_num_opt(a, argc, argv, &i);
         if (r < 0) {
-            fprintf(stderr, "%s: bad value for %s\n", who, argv[i - (i > 0)]);
+            fprintf(stderr, "%s: bad value '%s' (a number is expected)\n", who, argv[i]);
             return -1;
         }
         if (r > 0)
