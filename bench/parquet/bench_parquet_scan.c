@@ -3,11 +3,14 @@
  * over a file and prints per-column checksums, for run.sh to set next to
  * DuckDB on the same file. Not a test; no timing assertions.
  *
- *   bench_parquet_scan FILE RUNS SOURCE [COL...]
+ *   bench_parquet_scan FILE RUNS SOURCE[:THREADS] [COL...]
  *
  * SOURCE is `pread` (pq_file_open over a pread callback, as a file on disk
  * is read) or `mmap` (pq_file_open_bytes over the mapped file). COLs are
- * column names; none means every column.
+ * column names; none means every column. THREADS (default 1) scans run
+ * at once on one shared pq_file, each over its own contiguous range of
+ * row groups (pq_scan_opts.rg_first / rg_count: the morsels of a parallel
+ * scan), their folds added at the end.
  *
  * Each timed run opens the file, scans the columns in batches of
  * VEC_BATCH_ROWS (strings from dictionary pages kept as codes) and folds
@@ -26,6 +29,7 @@
 
 #include <fcntl.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +40,15 @@
 
 #define MAX_COLS 64
 
+#define MAX_THREADS 16
+
+/* What one scan thread folds. */
+typedef struct fold_state {
+    int64_t acc[MAX_COLS]; /* integer folds (wrapping) */
+    double facc[MAX_COLS]; /* double folds */
+    int64_t rows;
+} fold_state;
+
 typedef struct bench {
     const char *path;
     int fd;
@@ -43,8 +56,9 @@ typedef struct bench {
     const uint8_t *map; /* NULL for the pread source */
     uint32_t cols[MAX_COLS];
     uint32_t ncols;
-    int64_t acc[MAX_COLS]; /* integer folds (wrapping) */
-    double facc[MAX_COLS]; /* double folds */
+    uint32_t threads;
+    int64_t acc[MAX_COLS]; /* integer folds (wrapping), all threads */
+    double facc[MAX_COLS]; /* double folds, all threads */
     int64_t rows;
 } bench;
 
@@ -109,7 +123,7 @@ static int64_t fold_str(const vec_col *c, uint32_t r, bool exact)
 /* Folds one column of a batch into acc/facc (valid rows only). Each type,
  * and the exact checksum, has a loop of its own so that the timed loops
  * stay tight, as an engine's sum would be. */
-static void fold_col(bench *b, uint32_t i, const vec_col *c, bool exact)
+static void fold_col(fold_state *b, uint32_t i, const vec_col *c, bool exact)
 {
     uint64_t a = (uint64_t)b->acc[i];
     double fa = b->facc[i];
@@ -150,29 +164,77 @@ static void fold_col(bench *b, uint32_t i, const vec_col *c, bool exact)
     b->facc[i] = fa;
 }
 
-/* One scan of the chosen columns; folds every batch. */
+/* One scan thread: row groups [first, first + count) of the shared file. */
+typedef struct scan_job {
+    const bench *b;
+    pq_file *f;
+    uint32_t first, count;
+    bool exact;
+    fold_state st;
+    int rc;
+    tarn_err err;
+} scan_job;
+
+static void *scan_range(void *arg)
+{
+    scan_job *j = arg;
+    const bench *b = j->b;
+    pq_scan *s;
+    pq_scan_opts o = {.columns = b->cols,
+                      .ncols = b->ncols,
+                      .keep_dict = true,
+                      .rg_first = j->first,
+                      .rg_count = j->count};
+    memset(&j->st, 0, sizeof(j->st));
+    j->rc = pq_scan_open(j->f, &o, &s, &j->err);
+    if (j->rc != 0)
+        return NULL;
+    vec_batch batch;
+    int rc = pq_scan_batch_init(s, &batch);
+    while (rc == 0 && (rc = pq_scan_next(s, &batch, &j->err)) == 0 && batch.len > 0) {
+        for (uint32_t i = 0; i < b->ncols; i++)
+            fold_col(&j->st, i, &batch.cols[i], j->exact);
+        j->st.rows += batch.len;
+    }
+    vec_batch_free(&batch);
+    pq_scan_close(s);
+    j->rc = rc;
+    return NULL;
+}
+
+/* One scan of the chosen columns on b->threads threads; folds every batch. */
 static int scan_once(bench *b, bool exact, tarn_err *err)
 {
     pq_file *f;
     int rc = open_file(b, &f, err);
     if (rc != 0)
         return rc;
-    pq_scan *s;
-    pq_scan_opts o = {.columns = b->cols, .ncols = b->ncols, .keep_dict = true};
-    rc = pq_scan_open(f, &o, &s, err);
-    if (rc == 0) {
-        vec_batch batch;
-        rc = pq_scan_batch_init(s, &batch);
-        memset(b->acc, 0, sizeof(b->acc));
-        memset(b->facc, 0, sizeof(b->facc));
-        b->rows = 0;
-        while (rc == 0 && (rc = pq_scan_next(s, &batch, err)) == 0 && batch.len > 0) {
-            for (uint32_t i = 0; i < b->ncols; i++)
-                fold_col(b, i, &batch.cols[i], exact);
-            b->rows += batch.len;
+    uint32_t nrg = pq_file_nrow_groups(f), t = b->threads;
+    scan_job jobs[MAX_THREADS];
+    pthread_t tids[MAX_THREADS];
+    for (uint32_t k = 0; k < t; k++) {
+        uint32_t first = (uint32_t)((uint64_t)nrg * k / t);
+        uint32_t end = (uint32_t)((uint64_t)nrg * (k + 1) / t);
+        jobs[k] = (scan_job){.b = b, .f = f, .first = first, .count = end - first, .exact = exact};
+        if (end > first && pthread_create(&tids[k], NULL, scan_range, &jobs[k]) != 0)
+            jobs[k].rc = tarn_err_set(&jobs[k].err, TARN_EIO, "pthread_create");
+    }
+    memset(b->acc, 0, sizeof(b->acc));
+    memset(b->facc, 0, sizeof(b->facc));
+    b->rows = 0;
+    for (uint32_t k = 0; k < t; k++) {
+        if (jobs[k].count == 0)
+            continue;
+        pthread_join(tids[k], NULL);
+        if (jobs[k].rc != 0 && rc == 0) {
+            rc = jobs[k].rc;
+            *err = jobs[k].err;
         }
-        vec_batch_free(&batch);
-        pq_scan_close(s);
+        for (uint32_t i = 0; i < b->ncols; i++) {
+            b->acc[i] = (int64_t)((uint64_t)b->acc[i] + (uint64_t)jobs[k].st.acc[i]);
+            b->facc[i] += jobs[k].st.facc[i];
+        }
+        b->rows += jobs[k].st.rows;
     }
     pq_file_close(f);
     return rc;
@@ -240,11 +302,15 @@ static int run(bench *b, int runs, char **names, int n, tarn_err *err)
 
 int main(int argc, char **argv)
 {
-    if (argc < 4 || (strcmp(argv[3], "pread") != 0 && strcmp(argv[3], "mmap") != 0)) {
-        fprintf(stderr, "usage: bench_parquet_scan FILE RUNS pread|mmap [COL...]\n");
+    const char *colon = argc >= 4 ? strchr(argv[3], ':') : NULL;
+    size_t src_len = argc < 4 ? 0 : colon ? (size_t)(colon - argv[3]) : strlen(argv[3]);
+    bool is_mmap = src_len == 4 && strncmp(argv[3], "mmap", 4) == 0;
+    bench b = {.path = argv[1], .threads = colon ? (uint32_t)atoi(colon + 1) : 1};
+    if (argc < 4 || (!is_mmap && !(src_len == 5 && strncmp(argv[3], "pread", 5) == 0)) ||
+        b.threads < 1 || b.threads > MAX_THREADS) {
+        fprintf(stderr, "usage: bench_parquet_scan FILE RUNS pread|mmap[:THREADS] [COL...]\n");
         return 2;
     }
-    bench b = {.path = argv[1]};
     int runs = atoi(argv[2]);
     if (runs < 1 || runs > 100)
         runs = 5;
@@ -255,7 +321,7 @@ int main(int argc, char **argv)
         return 1;
     }
     b.size = (uint64_t)st.st_size;
-    if (strcmp(argv[3], "mmap") == 0) {
+    if (is_mmap) {
         void *m = mmap(NULL, b.size, PROT_READ, MAP_PRIVATE, b.fd, 0);
         if (m == MAP_FAILED) {
             perror("mmap");

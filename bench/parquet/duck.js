@@ -105,6 +105,7 @@ function report(dir) {
   };
   console.log('| set  | engine                 | median ms |    cpu ms | Mrows/s |   MB/s | ' +
               'tarn (pread) vs duckdb wall |');
+  // Ratios: DuckDB's wall time over ours with as many threads (pread).
   console.log('|------|------------------------|-----------|-----------|---------|--------|' +
               '----------------------------|');
   for (const set of ['all', 'proj']) {
@@ -112,10 +113,13 @@ function report(dir) {
     const rows = Number(lines(`${dir}/${first}`, 'rows')[0][0]);
     const bytes = Number(lines(`${dir}/${first}`, 'bytes')[0][0]);
     const ours = row('tarn 1 thread (pread)', set, `tarn-${set}-pread`, rows, bytes);
+    const ours2 = fs.readdirSync(dir).some((f) => f.startsWith(`tarn-${set}-pread2-r`))
+      ? row('tarn 2 threads (pread)', set, `tarn-${set}-pread2`, rows, bytes) : ours;
     row('tarn 1 thread (mmap)', set, `tarn-${set}-mmap`, rows, bytes);
     for (const th of [1, 2]) {
       const d = row(`duckdb ${th} thread${th > 1 ? 's' : ''}`, set, `duck-${set}-t${th}`, rows, bytes);
-      const ratios = d.map((x, k) => x / ours[k]);
+      const mine = th === 1 ? ours : ours2; // the same thread count
+      const ratios = d.map((x, k) => x / mine[k]);
       const per = ratios.map((x) => x.toFixed(2)).join(' ');
       const txt = `vs ${th} thr: ${median(ratios).toFixed(2)}x (median)`;
       console.log(`|      | ${('rounds: ' + per).padEnd(22)} |           |           |         |        | ` +

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# bench/parquet/run.sh: our Parquet scan (one thread) next to DuckDB
-# (threads=1 and 2) over the same lineitem Parquet file, in the same run:
+# bench/parquet/run.sh: our Parquet scan (one thread, and two threads each
+# scanning half of the row groups) next to DuckDB (threads=1 and 2) over the
+# same lineitem Parquet file, in the same run:
 # every column, and a 4-column projection. Prints median wall time, rows/s
 # and MB/s (uncompressed bytes of the scanned column chunks, per the
 # footer), the ratios, and checks per-column checksums equal. What each
@@ -43,8 +44,8 @@ if [[ " $parts " == *" scan "* ]]; then
 for round in $(seq "$rounds"); do
   for set in all proj; do
     cols=(); [[ $set == proj ]] && cols=("${proj[@]}")
-    for src in pread mmap; do
-      "$bin" "$file" "$runs" "$src" "${cols[@]}" > "$data/tarn-$set-$src-r$round.out"
+    for src in pread pread:2 mmap; do
+      "$bin" "$file" "$runs" "$src" "${cols[@]}" > "$data/tarn-$set-${src/:/}-r$round.out"
     done
     for th in 1 2; do
       node bench/parquet/duck.js scan "$file" "$runs" "$th" "${cols[@]}" \
