@@ -259,17 +259,17 @@ bool exec_morsels_take(exec_morsels *m, uint32_t *index);
 /*
  * Runs n pipelines on n threads and outputs the union of their rows. Each
  * pipeline is an independent operator tree (its own sources, typically
- * over morsels of one exec_morsels, ending in a PARTIAL aggregate); all
- * must have the same column types. At the first next, one thread per
- * pipeline opens and drains it, copying its rows (dictionary strings
- * decoded) into batches it keeps; then those batches come out, pipeline by
- * pipeline. Meant for small outputs (partial aggregates: a FINAL aggregate
- * on top merges them); copies are accounted against the pipelines' budget,
- * which must be shared (exec_budget is thread-safe). The first error of
- * any pipeline stops the others (between batches) and is returned. n = 1
- * runs on the calling thread. Takes the pipelines (the array is copied),
- * also on failure. TARN_EINVAL for unequal schemas or n outside
- * 1..EXEC_WORKERS_MAX.
+ * over morsels of one exec_morsels; often ending in a PARTIAL aggregate
+ * that a FINAL aggregate above merges); all must have the same column
+ * types and budget (exec_budget is thread-safe). At the first next, one
+ * thread per pipeline opens and drains it, copying its rows (dictionary
+ * strings decoded) into batches pushed through a bounded queue (two per
+ * worker); each next pops one (valid until the following next or close).
+ * Rows of one pipeline keep their order; pipelines interleave. The first
+ * error of any pipeline stops the others (between batches) and is
+ * returned; close stops and joins the threads, also early. Takes the
+ * pipelines (the array is copied), also on failure. TARN_EINVAL for
+ * unequal schemas or n outside 1..EXEC_WORKERS_MAX.
  */
 int exec_parallel_new(exec_op **pipelines, uint32_t n, exec_op **out, tarn_err *err);
 

@@ -36,71 +36,122 @@ bool exec_morsels_take(exec_morsels *m, uint32_t *index)
     return true;
 }
 
+/* Batches in flight between the workers and the consumer, per worker. */
+#define PAR_QUEUE_PER_WORKER 2
+
 typedef struct worker {
     struct par_op *par;
     exec_op *pipe;
-    vec_batch *out; /* collected batches */
-    uint32_t nout, out_cap;
-    size_t acct_bytes;
     int rc;
     tarn_err err;
     pthread_t thread;
     bool started;
 } worker;
 
+/* The exchange: workers copy their output rows into batches and push them
+ * into a bounded queue; the consumer pops one per next and gives the
+ * previous one back for reuse. All fields below `mu` are guarded by it. */
 typedef struct par_op {
     exec_op base;
     worker *w;
     uint32_t n;
-    int stop; /* atomic: set by the first failing worker */
-    bool ran;
-    uint32_t emit_w, emit_b;
+    pthread_mutex_t mu;
+    pthread_cond_t can_push, can_pop;
+    bool sync_ready, started;
+    vec_batch **queue; /* ring of ready batches */
+    uint32_t qcap, qhead, qlen;
+    vec_batch **spare; /* empty batches to reuse */
+    uint32_t nspare;
+    uint32_t active;   /* workers still running */
+    bool stop;         /* the first error, or close: workers finish early */
+    vec_batch *held;   /* returned by the last next, reused at the following one */
+    uint32_t nbatches; /* allocated, each accounted est_bytes */
+    size_t est_bytes;
 } par_op;
 
-/* Appends the live rows of b to the worker's collected batches. */
-static int collect(worker *w, const vec_batch *b, exec_budget *bud)
+/* A batch to fill: a spare one or a new one (accounted). Called with mu held
+ * for the spare list; allocation happens outside it. */
+static int batch_get(par_op *p, vec_batch **out, tarn_err *err)
 {
+    pthread_mutex_lock(&p->mu);
+    *out = p->nspare ? p->spare[--p->nspare] : NULL;
+    pthread_mutex_unlock(&p->mu);
+    if (*out != NULL) {
+        vec_batch_reset(*out);
+        return 0;
+    }
+    int rc = exec_budget_reserve(p->base.budget, p->est_bytes, "parallel exchange", err);
+    if (rc != 0)
+        return rc;
+    vec_batch *b = tarn_calloc(1, sizeof(vec_batch));
+    rc = b ? vec_batch_init(b, p->base.types, p->base.ncols, VEC_BATCH_ROWS) : TARN_ENOMEM;
+    if (rc != 0) {
+        tarn_free(b);
+        exec_budget_release(p->base.budget, p->est_bytes);
+        return tarn_err_set(err, rc, "parallel: batch");
+    }
+    pthread_mutex_lock(&p->mu);
+    p->nbatches++;
+    pthread_mutex_unlock(&p->mu);
+    *out = b;
+    return 0;
+}
+
+static void batch_free(par_op *p, vec_batch *b)
+{
+    vec_batch_free(b);
+    tarn_free(b);
+    exec_budget_release(p->base.budget, p->est_bytes);
+}
+
+/* Pushes a filled batch; false when the exchange stopped (b is then
+ * given back as a spare). */
+static bool push(par_op *p, vec_batch *b)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->qlen == p->qcap && !p->stop)
+        pthread_cond_wait(&p->can_push, &p->mu);
+    bool ok = !p->stop;
+    if (ok) {
+        p->queue[(p->qhead + p->qlen) % p->qcap] = b;
+        p->qlen++;
+        pthread_cond_signal(&p->can_pop);
+    } else {
+        p->spare[p->nspare++] = b;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return ok;
+}
+
+/* Copies the live rows of b (dictionary strings decoded) into exchange
+ * batches and pushes them. */
+static int forward(worker *w, const vec_batch *b)
+{
+    par_op *p = w->par;
     uint32_t n = vec_batch_live_count(b), done = 0;
     uint32_t rows[VEC_BATCH_ROWS];
     while (done < n) {
-        vec_batch *o = w->nout ? &w->out[w->nout - 1] : NULL;
-        if (o == NULL || o->len == o->cap) {
-            if (w->nout == w->out_cap) {
-                uint32_t cap = w->out_cap ? w->out_cap * 2 : 8;
-                int rc = exec_budget_reserve(bud, (cap - w->out_cap) * sizeof(vec_batch),
-                                             "parallel", &w->err);
-                vec_batch *p = rc == 0 ? tarn_realloc(w->out, cap * sizeof(vec_batch)) : NULL;
-                if (rc != 0)
-                    return rc;
-                w->acct_bytes += (cap - w->out_cap) * sizeof(vec_batch);
-                if (p == NULL)
-                    return tarn_err_set(&w->err, TARN_ENOMEM, "parallel: batches");
-                w->out = p;
-                w->out_cap = cap;
-            }
-            o = &w->out[w->nout];
-            size_t est = (size_t)w->pipe->ncols * VEC_BATCH_ROWS * 9; /* as the aggregate's */
-            int rc = exec_budget_reserve(bud, est, "parallel", &w->err);
-            if (rc != 0)
-                return rc;
-            w->acct_bytes += est;
-            rc = vec_batch_init(o, w->pipe->types, w->pipe->ncols, VEC_BATCH_ROWS);
-            if (rc != 0)
-                return tarn_err_set(&w->err, rc, "parallel: batch");
-            w->nout++;
-        }
-        uint32_t take = o->cap - o->len < n - done ? o->cap - o->len : n - done;
-        if (take > VEC_BATCH_ROWS)
-            take = VEC_BATCH_ROWS;
+        vec_batch *o;
+        int rc = batch_get(p, &o, &w->err);
+        if (rc != 0)
+            return rc;
+        uint32_t take = n - done < VEC_BATCH_ROWS ? n - done : VEC_BATCH_ROWS;
         for (uint32_t k = 0; k < take; k++)
             rows[k] = b->sel_active ? b->sel[done + k] : done + k;
-        for (uint32_t c = 0; c < o->ncols; c++) {
-            int rc = exec_col_append_rows(&o->cols[c], &b->cols[c], rows, take, bud, &w->acct_bytes,
-                                          &w->err);
-            if (rc != 0)
-                return rc;
+        size_t acct = 0; /* columns stay within their initial capacity but strings may grow */
+        for (uint32_t c = 0; c < o->ncols && rc == 0; c++)
+            rc = exec_col_append_rows(&o->cols[c], &b->cols[c], rows, take, p->base.budget, &acct,
+                                      &w->err);
+        exec_budget_release(p->base.budget, acct); /* string growth: counted in est_bytes' slack */
+        o->len = take;
+        if (rc != 0 || !push(p, o)) {
+            if (rc != 0) {
+                pthread_mutex_lock(&p->mu);
+                p->spare[p->nspare++] = o;
+                pthread_mutex_unlock(&p->mu);
+            }
+            return rc;
         }
-        o->len += take;
         done += take;
     }
     return 0;
@@ -110,93 +161,142 @@ static void *worker_main(void *arg)
 {
     worker *w = arg;
     par_op *p = w->par;
-    exec_budget *bud = p->base.budget;
     int rc = exec_op_open(w->pipe, &w->err);
-    while (rc == 0 && !__atomic_load_n(&p->stop, __ATOMIC_RELAXED)) {
+    for (;;) {
+        pthread_mutex_lock(&p->mu);
+        bool stop = p->stop;
+        pthread_mutex_unlock(&p->mu);
+        if (rc != 0 || stop)
+            break;
         const vec_batch *b;
         rc = exec_op_next(w->pipe, &b, &w->err);
         if (rc != 0 || b == NULL)
             break;
-        rc = collect(w, b, bud);
+        rc = forward(w, b);
     }
+    pthread_mutex_lock(&p->mu);
     w->rc = rc;
     if (rc != 0)
-        __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
+        p->stop = true;
+    p->active--;
+    pthread_cond_broadcast(&p->can_pop);
+    pthread_cond_broadcast(&p->can_push);
+    pthread_mutex_unlock(&p->mu);
     return NULL;
 }
 
-static int par_run(par_op *p, tarn_err *err)
+static int par_start(par_op *p, tarn_err *err)
 {
-    p->ran = true;
-    int rc = 0;
-    if (p->n == 1) {
-        worker_main(&p->w[0]);
-    } else {
-        for (uint32_t i = 0; i < p->n; i++) {
-            if (pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i]) != 0) {
-                __atomic_store_n(&p->stop, 1, __ATOMIC_RELAXED);
-                rc = tarn_err_set(err, TARN_ENOMEM, "parallel: thread %u", i);
-                break;
-            }
-            p->w[i].started = true;
-        }
-        for (uint32_t i = 0; i < p->n; i++)
-            if (p->w[i].started)
-                pthread_join(p->w[i].thread, NULL);
-    }
-    for (uint32_t i = 0; i < p->n && rc == 0; i++) {
-        if (p->w[i].rc != 0) {
-            rc = tarn_err_set(err, p->w[i].rc, "worker %u: %s", i, tarn_err_msg(&p->w[i].err));
-            break;
-        }
-    }
-    /* pipelines are done: free them now (their sources, scans, tables) */
+    p->started = true;
+    p->qcap = p->n * PAR_QUEUE_PER_WORKER + 1;
+    p->est_bytes = (size_t)p->base.ncols * VEC_BATCH_ROWS * 9 + 4096;
+    /* every batch is in the queue, held, spare or being filled by a worker */
+    uint32_t most = p->qcap + 1 + 2 * p->n + 2;
+    p->queue = tarn_calloc(p->qcap, sizeof(vec_batch *));
+    p->spare = tarn_calloc(most, sizeof(vec_batch *));
+    if (p->queue == NULL || p->spare == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "parallel: queue");
+    p->active = p->n;
     for (uint32_t i = 0; i < p->n; i++) {
-        exec_op_close(p->w[i].pipe);
-        p->w[i].pipe = NULL;
+        if (pthread_create(&p->w[i].thread, NULL, worker_main, &p->w[i]) != 0) {
+            pthread_mutex_lock(&p->mu);
+            p->stop = true;
+            p->active -= p->n - i;
+            pthread_cond_broadcast(&p->can_push);
+            pthread_mutex_unlock(&p->mu);
+            return tarn_err_set(err, TARN_ENOMEM, "parallel: thread %u", i);
+        }
+        p->w[i].started = true;
     }
-    return rc;
+    return 0;
+}
+
+/* The first worker error, if any (with mu held). */
+static int first_error(par_op *p, tarn_err *err)
+{
+    for (uint32_t i = 0; i < p->n; i++)
+        if (p->w[i].rc != 0)
+            return tarn_err_set(err, p->w[i].rc, "worker %u: %s", i, tarn_err_msg(&p->w[i].err));
+    return 0;
 }
 
 static int par_next(exec_op *op, const vec_batch **out, tarn_err *err)
 {
     par_op *p = (par_op *)op;
-    if (!p->ran) {
-        int rc = par_run(p, err);
+    if (!p->started) {
+        int rc = par_start(p, err);
         if (rc != 0)
             return rc;
     }
-    while (p->emit_w < p->n) {
-        worker *w = &p->w[p->emit_w];
-        if (p->emit_b < w->nout && w->out[p->emit_b].len > 0) {
-            *out = &w->out[p->emit_b++];
-            return 0;
-        }
-        if (p->emit_b < w->nout) {
-            p->emit_b++;
-            continue;
-        }
-        p->emit_w++;
-        p->emit_b = 0;
+    pthread_mutex_lock(&p->mu);
+    if (p->held != NULL) { /* the caller is done with the last batch */
+        p->spare[p->nspare++] = p->held;
+        p->held = NULL;
+        pthread_cond_signal(&p->can_push);
     }
-    return 0;
+    while (p->qlen == 0 && p->active > 0 && !p->stop)
+        pthread_cond_wait(&p->can_pop, &p->mu);
+    int rc = first_error(p, err);
+    if (rc == 0 && p->qlen > 0) {
+        p->held = p->queue[p->qhead];
+        p->qhead = (p->qhead + 1) % p->qcap;
+        p->qlen--;
+        pthread_cond_signal(&p->can_push);
+        *out = p->held;
+    }
+    pthread_mutex_unlock(&p->mu);
+    return rc;
 }
 
 static void par_close(exec_op *op)
 {
     par_op *p = (par_op *)op;
-    for (uint32_t i = 0; i < p->n; i++) {
-        worker *w = &p->w[i];
-        exec_op_close(w->pipe);
-        for (uint32_t b = 0; b < w->nout; b++)
-            vec_batch_free(&w->out[b]);
-        tarn_free(w->out);
-        exec_budget_release(op->budget, w->acct_bytes);
+    if (p->sync_ready) {
+        pthread_mutex_lock(&p->mu);
+        p->stop = true;
+        pthread_cond_broadcast(&p->can_push);
+        pthread_mutex_unlock(&p->mu);
     }
+    for (uint32_t i = 0; i < p->n; i++)
+        if (p->w[i].started)
+            pthread_join(p->w[i].thread, NULL);
+    for (uint32_t i = 0; i < p->n; i++)
+        exec_op_close(p->w[i].pipe);
+    for (uint32_t k = 0; k < p->qlen; k++)
+        batch_free(p, p->queue[(p->qhead + k) % p->qcap]);
+    for (uint32_t k = 0; k < p->nspare; k++)
+        batch_free(p, p->spare[k]);
+    if (p->held)
+        batch_free(p, p->held);
+    tarn_free(p->queue);
+    tarn_free(p->spare);
     tarn_free(p->w);
+    if (p->sync_ready) {
+        pthread_mutex_destroy(&p->mu);
+        pthread_cond_destroy(&p->can_push);
+        pthread_cond_destroy(&p->can_pop);
+    }
 }
 
-static const exec_op_vt par_vt = {"parallel", NULL, par_next, par_close};
+static int par_open(exec_op *op, tarn_err *err)
+{
+    par_op *p = (par_op *)op;
+    if (pthread_mutex_init(&p->mu, NULL) != 0)
+        return tarn_err_set(err, TARN_ENOMEM, "parallel: mutex");
+    if (pthread_cond_init(&p->can_push, NULL) != 0) {
+        pthread_mutex_destroy(&p->mu);
+        return tarn_err_set(err, TARN_ENOMEM, "parallel: condition");
+    }
+    if (pthread_cond_init(&p->can_pop, NULL) != 0) {
+        pthread_cond_destroy(&p->can_push);
+        pthread_mutex_destroy(&p->mu);
+        return tarn_err_set(err, TARN_ENOMEM, "parallel: condition");
+    }
+    p->sync_ready = true;
+    return 0;
+}
+
+static const exec_op_vt par_vt = {"parallel", par_open, par_next, par_close};
 
 static bool same_types(const exec_op *a, const exec_op *b)
 {

@@ -211,6 +211,26 @@ static void test_parallel_build_and_errors(void **state)
     assert_int_equal(rows, (uint64_t)NB * ROWS);
     exec_op_close(p);
     assert_int_equal(bud.used_bytes, 0);
+    /* a consumer that stops early (LIMIT): close wakes the workers blocked
+     * on the full exchange and joins them */
+    for (int round = 0; round < 5; round++) {
+        exec_morsels_init(&t.m, NB);
+        exec_op *lim;
+        assert_int_equal(exec_parallel_build(build_src, &t, 3, &bud, &p, &err), 0);
+        assert_int_equal(exec_limit_new(p, 5, 0, &lim, &err), 0);
+        assert_int_equal(exec_op_open(lim, &err), 0);
+        rows = 0;
+        while (exec_op_next(lim, &b, &err) == 0 && b != NULL)
+            rows += vec_batch_live_count(b);
+        assert_int_equal(rows, 5);
+        exec_op_close(lim);
+        assert_int_equal(bud.used_bytes, 0);
+    }
+    /* closed before it ever ran */
+    exec_morsels_init(&t.m, NB);
+    assert_int_equal(exec_parallel_build(build_src, &t, 2, &bud, &p, &err), 0);
+    assert_int_equal(exec_op_open(p, &err), 0);
+    exec_op_close(p);
     /* bad worker counts and schemas */
     assert_int_equal(exec_parallel_build(build_src, &t, 0, &bud, &p, &err), TARN_EINVAL);
     exec_op *two[2];
