@@ -60,10 +60,12 @@ json_t *sql_plan_stages(json_t *plan, sql_binder *b)
                               json_object_get(agg, "aggs"), "phase", "final", "input", exchange);
     json_decref(keys);
     json_t *top = plan;
-    if (parent != NULL)
+    if (parent != NULL) {
         json_object_set_new(parent, "input", final);
-    else
+    } else {
         top = final;
+        json_decref(plan); /* the aggregate was the root: stage 1 holds it now */
+    }
     json_t *out = json_pack("{s:[{s:i,s:O},{s:i,s:o}]}", "stages", "id", 1, "plan", stage1, "id", 2,
                             "plan", top);
     json_decref(stage1);

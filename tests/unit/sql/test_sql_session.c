@@ -373,6 +373,12 @@ static void test_joins_distinct(void **state)
     expect(f, "SELECT count(*) FROM a, b", "20\n");
     expect(f, "SELECT count(*) FROM a JOIN a AS a2 ON a.id = a2.id", "3\n");
     expect(f, "SELECT count(DISTINCT aid), sum(DISTINCT aid), count(aid) FROM b", "3|12|4\n");
+    /* a plan whose root is the aggregate (DISTINCT without ORDER BY) is
+     * freed whole (it leaked before the fix) */
+    int64_t live = tarn_alloc_live_count();
+    char *d = run(f, "SELECT DISTINCT aid FROM b");
+    free(d);
+    assert_int_equal(tarn_alloc_live_count(), live);
     char *plan = run(f, "EXPLAIN SELECT * FROM a JOIN b ON a.id = b.aid AND b.y > a.id");
     if (strstr(plan, "join type=inner left_keys=[0] right_keys=[1] residual=") == NULL)
         fail_msg("join plan:\n%s", plan);
