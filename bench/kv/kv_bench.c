@@ -134,6 +134,27 @@ static void b64(const void *data, size_t len, char *out)
     out[o] = '\0';
 }
 
+/* The number in an etcd value (base64 of decimal digits); -1 when absent. */
+static long b64_number(const char *val)
+{
+    static const char al[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    char plain[64] = "";
+    size_t vl = val ? strlen(val) : 0, o = 0;
+    if (!val)
+        return -1;
+    for (size_t i = 0; i + 3 < vl && o + 4 < sizeof(plain); i += 4) {
+        uint32_t v = 0;
+        for (size_t k = 0; k < 4; k++) {
+            const char *p = val[i + k] == '=' ? NULL : strchr(al, val[i + k]);
+            v = v << 6 | (p ? (uint32_t)(p - al) : 0);
+        }
+        plain[o++] = (char)(v >> 16);
+        plain[o++] = (char)(v >> 8);
+        plain[o++] = (char)v;
+    }
+    return strtol(plain, NULL, 10);
+}
+
 /* POSTs body to url+path; parses the JSON reply into *out. 0 on 200. */
 static int etcd_post(bench_worker *w, const char *path, const char *body, json_t **out)
 {
@@ -196,20 +217,7 @@ static int etcd_incr_once(bench_worker *w, const char *kb)
         note_error(w, "etcd range: no counter");
         return -1;
     }
-    /* The value is base64 of a decimal number. */
-    unsigned char dec[64] = {0};
-    size_t vl = strlen(val), o = 0;
-    for (size_t i = 0; i + 3 < vl && o + 3 < sizeof(dec); i += 4) {
-        uint32_t v = 0;
-        for (int k = 0; k < 4; k++) {
-            const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-            const char *p = val[i + (size_t)k] == '=' ? NULL : strchr(al, val[i + (size_t)k]);
-            v = v << 6 | (p ? (uint32_t)(p - al) : 0);
-        }
-        dec[o++] = (unsigned char)(v >> 16), dec[o++] = (unsigned char)(v >> 8),
-        dec[o++] = (unsigned char)v;
-    }
-    long n = strtol((char *)dec, NULL, 10);
+    long n = b64_number(val);
     char nv[32], nvb[64];
     snprintf(nv, sizeof(nv), "%ld", n + 1);
     b64(nv, strlen(nv), nvb);
@@ -353,22 +361,9 @@ static long counter_value(bench_shared *sh, bench_worker *w0)
         return -1;
     const char *val =
         json_string_value(json_object_get(json_array_get(json_object_get(r, "kvs"), 0), "value"));
-    char plain[64] = "";
-    /* Decimal digits in base64: decode by re-encoding candidates is
-     * overkill; decode directly. */
-    size_t o = 0;
-    const char *al = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for (size_t i = 0; val && val[i] && val[i + 1] && val[i + 2] && val[i + 3] && o + 3 < 64;
-         i += 4) {
-        uint32_t v = 0;
-        for (int k = 0; k < 4; k++) {
-            const char *p = val[i + (size_t)k] == '=' ? NULL : strchr(al, val[i + (size_t)k]);
-            v = v << 6 | (p ? (uint32_t)(p - al) : 0);
-        }
-        plain[o++] = (char)(v >> 16), plain[o++] = (char)(v >> 8), plain[o++] = (char)v;
-    }
+    long v = b64_number(val);
     json_decref(r);
-    return strtol(plain, NULL, 10);
+    return v;
 }
 
 static int counter_reset(bench_shared *sh, bench_worker *w0)
