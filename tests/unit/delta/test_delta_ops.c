@@ -934,6 +934,114 @@ static void test_checkpoint_write(void **state)
     delta_table_close(t);
 }
 
+/* ---- out of memory ------------------------------------------------------------- */
+
+typedef struct oom_ctx {
+    fx *f;
+    int round;
+    int stride; /* inject at every stride-th allocation */
+} oom_ctx;
+
+/* Every operation of this file on a fresh table, through a committer of
+ * its own (a failed process would lose its in-memory state too). */
+static int oom_op(void *ctx)
+{
+    oom_ctx *o = ctx;
+    char name[32];
+    snprintf(name, sizeof(name), "oom%d", o->round++);
+    objstore *os = o->f->os;
+    tarn_err err = TARN_ERR_INIT;
+    delta_committer c;
+    delta_snapshot *s = NULL, *s2 = NULL;
+    vec_batch b;
+    memset(&b, 0, sizeof(b));
+    int64_t v;
+    static const char *const parts[] = {"p"};
+    int rc = delta_committer_mem(&c);
+    if (rc == 0)
+        rc = delta_create_table(&c, os, name, cols, 3, parts, 1, &err);
+    if (rc == 0)
+        rc = vec_batch_init(&b, (vec_type_info[]){cols[0].type, cols[1].type, cols[2].type}, 3, 8);
+    for (uint32_t r = 0; rc == 0 && r < 8; r++) {
+        ((int64_t *)b.cols[0].data)[r] = r;
+        rc = vec_col_append_str(&b.cols[1], r % 2 ? "b" : "a", 1);
+        if (rc == 0)
+            rc = vec_col_append_str(&b.cols[2], "x", 1);
+    }
+    if (rc == 0)
+        b.cols[0].len = b.len = 8;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        delta_snapshot_free(s);
+        s = NULL;
+        rc = delta_managed_snapshot_latest(&c, os, name, &s, &err);
+        if (rc == 0)
+            rc = delta_append(&c, os, name, s, &b, 1, NULL, &v, &err);
+    }
+    del_ctx dc = {.mod = 3};
+    delta_delete_opts d = {.rows = del_rows, .ctx = &dc};
+    delta_write_result wr;
+    delta_snapshot_free(s);
+    s = NULL;
+    if (rc == 0)
+        rc = delta_managed_snapshot_latest(&c, os, name, &s, &err);
+    if (rc == 0)
+        rc = delta_delete(&c, os, name, s, &d, &wr, &err);
+    delta_optimize_result orr;
+    if (rc == 0)
+        rc = delta_optimize(&c, os, name, NULL, &orr, &err);
+    if (rc == 0)
+        rc = delta_managed_snapshot_latest(&c, os, name, &s2, &err);
+    bool keep[8];
+    size_t kept_n;
+    delta_pred p = {.column = "s", .op = DELTA_CMP_EQ, .kind = DELTA_VALUE_STRING, .str = "x"};
+    if (rc == 0 && s2->nfiles <= 8)
+        rc = delta_prune(s2, &p, 1, keep, &kept_n, &err);
+    char root[64];
+    snprintf(root, sizeof(root), "tables/%s", name);
+    if (rc == 0)
+        rc = delta_checkpoint_write(os, root, s2, &err);
+    delta_history h;
+    if (rc == 0 && (rc = delta_history_managed(&c, os, name, &h, &err)) == 0)
+        delta_history_free(&h);
+    delta_vacuum_opts vo = {.retention_ms = 0, .force = true, .dry_run = true};
+    delta_vacuum_result vr;
+    if (rc == 0)
+        rc = delta_vacuum(&c, os, name, &vo, &vr, &err);
+    vec_batch_free(&b);
+    delta_snapshot_free(s);
+    delta_snapshot_free(s2);
+    delta_committer_close(&c);
+    return rc;
+}
+
+/* Every allocation point fails in turn under TARN_LONG_TESTS=1 (minutes:
+ * each round writes and fsyncs files); by default every 151st, from a
+ * seeded offset, so that a run covers a different sample. Each failure
+ * must be an error and leak nothing; the op must succeed without one. */
+static void test_out_of_memory(void **state)
+{
+    oom_ctx o = {.f = *state};
+    bool all = getenv("TARN_LONG_TESTS") != NULL;
+    uint64_t stride = all ? 1 : 151, first = all ? 1 : 1 + tarn_test_seed() % 151;
+    int injected = 0;
+    for (uint64_t n = first;; n += stride) {
+        int64_t live = tarn_alloc_live_count();
+        tarn_alloc_fail_at(n, 0);
+        int rc = oom_op(&o);
+        int fired = tarn_alloc_fail_fired();
+        tarn_alloc_fail_at(0, 0);
+        if (tarn_alloc_live_count() != live)
+            fail_msg("leak after a failure at allocation %llu (rc %d)", (unsigned long long)n, rc);
+        if (!fired) {
+            assert_int_equal(rc, 0);
+            break;
+        }
+        injected++;
+    }
+    print_message("%d allocation failures injected\n", injected);
+    assert_true(injected > 10);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -950,6 +1058,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
