@@ -145,7 +145,7 @@ static int call_on_status(tarn_client *c, const client_req *rq, call_state *st, 
             call_next(c, st);
         } else {
             call_move(c, st, to);
-            atomic_store_explicit(&c->leader, to, memory_order_relaxed);
+            atomic_store_explicit(&c->leader, to, memory_order_release);
         }
         return 0;
     }
@@ -159,7 +159,7 @@ static int call_on_status(tarn_client *c, const client_req *rq, call_state *st, 
      * the guess it started with could undo what a probe or another call
      * learnt meanwhile. */
     if (st->idx != st->first_idx)
-        atomic_store_explicit(&c->leader, st->idx, memory_order_relaxed);
+        atomic_store_explicit(&c->leader, st->idx, memory_order_release);
     return 1;
 }
 
@@ -206,7 +206,7 @@ static void probe_leader(tarn_client *c, client_conn *conn, int64_t deadline_ns)
         to = (int)(left_ms / 2); /* leave the call most of its time */
     if (to < 1)
         return;
-    size_t idx = atomic_load_explicit(&c->leader, memory_order_relaxed);
+    size_t idx = atomic_load_explicit(&c->leader, memory_order_acquire);
     client_req rq = {.method = "GET", .path = "/v1/status", .what = "find the leader"};
     client_reply rp;
     client_reply_init(&rp);
@@ -219,7 +219,7 @@ static void probe_leader(tarn_client *c, client_conn *conn, int64_t deadline_ns)
                             ? client_url_find_or_add(c, lu)
                             : (size_t)-1;
         if (to_idx != (size_t)-1)
-            atomic_store_explicit(&c->leader, to_idx, memory_order_relaxed);
+            atomic_store_explicit(&c->leader, to_idx, memory_order_release);
         json_decref(o);
     }
     client_reply_free(&rp);
@@ -230,14 +230,14 @@ int client_call(tarn_client *c, const client_req *rq, const tarn_call_opts *co, 
 {
     int timeout_ms = co && co->timeout_ms > 0 ? co->timeout_ms : c->timeout_ms;
     call_state st = {.deadline_ns = tarn_mono_ns() + (int64_t)timeout_ms * 1000000,
-                     .idx = atomic_load_explicit(&c->leader, memory_order_relaxed),
+                     .idx = atomic_load_explicit(&c->leader, memory_order_acquire),
                      .backoff_ms = CLIENT_BACKOFF_MIN_MS};
     client_conn *conn = client_conn_take(c);
     if (!conn)
         return tarn_err_set(err, TARN_ENOMEM, "%s: connection handle", rq->what);
     if (atomic_exchange_explicit(&c->probe, 0, memory_order_relaxed)) {
         probe_leader(c, conn, st.deadline_ns);
-        st.idx = atomic_load_explicit(&c->leader, memory_order_relaxed);
+        st.idx = atomic_load_explicit(&c->leader, memory_order_acquire);
     }
     st.first_idx = st.idx;
     int rc = 0;

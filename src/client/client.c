@@ -262,6 +262,6 @@ void tarn_client_close(tarn_client *c)
 
 const char *tarn_client_endpoint(const tarn_client *c)
 {
-    size_t i = atomic_load_explicit(&((tarn_client *)c)->leader, memory_order_relaxed);
+    size_t i = atomic_load_explicit(&((tarn_client *)c)->leader, memory_order_acquire);
     return c->urls[i];
 }

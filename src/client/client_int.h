@@ -5,7 +5,9 @@
  * Invariants:
  *  1. urls[0 .. n_urls) never change once published: n_urls only grows
  *     (under mu, release-stored), so readers index them without a lock.
- *  2. leader < n_urls always; it is only a guess, any value is safe.
+ *  2. leader < n_urls always; it is only a guess, any value is safe. It is
+ *     stored with release and loaded with acquire, so that a thread that
+ *     reads an index another thread just added also sees its URL.
  *  3. A pooled connection (client_conn) is used by one call at a time: a
  *     call takes it from the pool and gives it back when done.
  */
