@@ -181,7 +181,7 @@ async function main() {
   const leakQ = {id: 'process:leak', sql: '(any statement)', file: 'process', expect: 'ok'};
   const leakProblem = runner.leaks().length === 0 ? null
     : `LeakSanitizer reported leaks at the exit of ${runner.leaks().length} tarn sql processes; the first ran statements ` +
-      `${runner.leaks()[0].from}..${runner.leaks()[0].to}: ${runner.leaks()[0].report.slice(0, 600)}`;
+      `${runner.leaks()[0].from}..${runner.leaks()[0].to} (script kept in ${runner.leaks()[0].script}): ${runner.leaks()[0].report.slice(0, 600)}`;
   const leakGap = gapFor(gaps, leakQ);
   if (leakGap) leakProblem ? (leakGap.hits++, gapHits.push({q: leakQ, gap: leakGap, problem: leakProblem})) : leakGap.passes++;
   else if (leakProblem) failures.push({q: leakQ, problem: leakProblem});

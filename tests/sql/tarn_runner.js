@@ -75,7 +75,9 @@ async function runFrom(tarn, dataDir, statements, from, results, scriptPath, lea
   if (cur >= statements.length && p.status === 0) return cur;
   if (cur >= statements.length && /LeakSanitizer/.test(p.stderr || '')) {
     // Leaks are found at exit, not at the statement that leaked.
-    leaks.push({from, to: cur - 1, report: stderrText(p.stderr).slice(0, 1500)});
+    const kept = `${scriptPath}.leak${leaks.length + 1}`;
+    fs.copyFileSync(scriptPath, kept); // to find the statement that leaks
+    leaks.push({from, to: cur - 1, script: kept, report: stderrText(p.stderr).slice(0, 1500)});
     return cur;
   }
   if (cur >= statements.length) {
@@ -87,7 +89,11 @@ async function runFrom(tarn, dataDir, statements, from, results, scriptPath, lea
   else if (bad) results[cur] = {ok: false, crashed: true, error: bad};
   else if (p.status === 1) {
     results[cur] = {ok: false, error: stderrText(p.stderr) || 'exit 1'};
-    if (/LeakSanitizer/.test(p.stderr || '')) leaks.push({from, to: cur, report: stderrText(p.stderr).slice(0, 1500)});
+    if (/LeakSanitizer/.test(p.stderr || '')) {
+      const kept = `${scriptPath}.leak${leaks.length + 1}`;
+      fs.copyFileSync(scriptPath, kept);
+      leaks.push({from, to: cur, script: kept, report: stderrText(p.stderr).slice(0, 1500)});
+    }
   }
   else if (p.status === 0) results[cur] = {ok: false, crashed: true, error: 'tarn sql stopped early without an error'};
   else results[cur] = {ok: false, crashed: true, error: `exit ${p.status} ${p.signal || ''}: ${stderrText(p.stderr).slice(0, 2000)}`};
