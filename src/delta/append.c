@@ -370,6 +370,10 @@ int delta_appender_upload(appender *a)
         if (rc != 0)
             return tarn_err_wrap(a->err, rc, "uploading %s", f->key);
         f->uploaded = true;
+        /* Only its size is needed from now on: a delete or a compaction
+         * holds one file's bytes at a time, not all of them. */
+        f->size_bytes = f->bytes.len;
+        tarn_buf_free(&f->bytes);
     }
     return 0;
 }
@@ -406,7 +410,7 @@ static int add_line(const appender *a, const part_file *f, int64_t now_ms, bool 
         rc = tarn_buf_printf(out,
                              "},\"size\":%zu,\"modificationTime\":%lld,\"dataChange\":%s,"
                              "\"stats\":",
-                             f->bytes.len, (long long)now_ms, data_change ? "true" : "false");
+                             f->size_bytes, (long long)now_ms, data_change ? "true" : "false");
     if (rc == 0)
         rc = tarn_buf_append_json_str(out, (const char *)stats.data, stats.len);
     if (rc == 0)
@@ -422,7 +426,7 @@ static int build_actions(const appender *a, const char *txn_id, tarn_buf *out)
     int64_t now = tarn_wall_ms(), rows = 0, bytes = 0;
     for (size_t i = 0; i < a->nfiles; i++) {
         rows += pq_writer_rows(a->files[i].w);
-        bytes += (int64_t)a->files[i].bytes.len;
+        bytes += (int64_t)a->files[i].size_bytes;
     }
     int rc = tarn_buf_printf(out,
                              "{\"commitInfo\":{\"timestamp\":%lld,\"operation\":\"WRITE\","

@@ -183,7 +183,7 @@ static int optimize_actions(compactor *k, const char *txn_id, tarn_buf *out,
     size_t added = 0;
     for (size_t i = 0; i < k->nout; i++)
         for (size_t j = 0; j < k->out[i].nfiles; j++, added++)
-            bytes_out += (int64_t)k->out[i].files[j].bytes.len;
+            bytes_out += (int64_t)k->out[i].files[j].size_bytes;
     int rc = tarn_buf_printf(
         out,
         "{\"commitInfo\":{\"timestamp\":%lld,\"operation\":\"OPTIMIZE\","

@@ -42,9 +42,10 @@ bool delta_partition_type_ok(vec_type t);
 
 /* One partition being written. */
 typedef struct part_file {
-    char *dir;     /* "p=x/q=1/" escaped for the store, "" unpartitioned */
-    char **values; /* one per partition column; NULL: null */
-    tarn_buf bytes;
+    char *dir;         /* "p=x/q=1/" escaped for the store, "" unpartitioned */
+    char **values;     /* one per partition column; NULL: null */
+    tarn_buf bytes;    /* the file while it is written; freed once uploaded */
+    size_t size_bytes; /* its size, set when uploaded */
     pq_writer *w;
     char key[OBJSTORE_KEY_MAX + 1]; /* set once uploaded */
     char *rel;                      /* the key relative to the table root */
