@@ -19,12 +19,12 @@
 # commits, so the pool bounds the writes in flight).
 #
 #   bench/kv/run.sh
-# Env: BUILD (a RelWithDebInfo build dir; default /work/build-bench,
+# Env: BUILD (a RelWithDebInfo build dir; default /work/build-kv-bench,
 # configured when missing), SECONDS_PER_RUN (5), CLIENTS ("1 16 64"),
 # HTTP_THREADS (64), TARGETS ("tarn-local tarn-cluster etcd"), WORK (temp).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-build=${BUILD:-/work/build-bench}
+build=${BUILD:-/work/build-kv-bench}
 secs=${SECONDS_PER_RUN:-5}
 clients=${CLIENTS:-"1 16 64"}
 threads=${HTTP_THREADS:-64}
