@@ -40,3 +40,5 @@ SELECT g, sum(CASE WHEN b THEN n ELSE 0 END) AS sb FROM t GROUP BY g;
 SELECT lower(g) AS lg, count(*) AS c FROM t GROUP BY lower(g);
 SELECT extract(year FROM d) AS y, count(*) AS c FROM t GROUP BY extract(year FROM d);
 SELECT g, count(*) AS c, count(s) AS cs, min(id) AS first_id FROM t GROUP BY g HAVING count(s) < count(*);
+SELECT g, count(*) AS c FROM t WHERE g = '' GROUP BY g;
+SELECT s, count(*) AS c FROM t WHERE s = '' OR s IS NULL GROUP BY s;

@@ -29,3 +29,5 @@ SELECT id, lower('ÄÖÜ') AS a, upper('äöü') AS b FROM t WHERE id = 1;
 SELECT id, s, g FROM t WHERE s = g;
 SELECT id FROM t WHERE s > 'Z' AND s < 'b';
 SELECT id, CAST(id AS VARCHAR) || ':' || COALESCE(s, '?') AS tag FROM t;
+SELECT DISTINCT substr(g, 2, 0) AS empty FROM t;
+SELECT substr(s, 1, 0) AS e, count(*) AS c FROM t GROUP BY substr(s, 1, 0);
