@@ -14,6 +14,9 @@
  *       SIGTERM to every member still running, SIGKILL after 10 s
  *   tarn cluster restart --cluster D/cluster.json --id N
  *       starts member N again (after a crash or a kill) with the same flags
+ *   tarn cluster transfer --cluster D/cluster.json --to N  (= tarn meta transfer)
+ *       asks the leader to hand leadership to member N; prints
+ *       {"leader":N,"term":T} once N leads
  *
  * D/cluster.json:
  *   {"dir": D, "admin_key_file": "D/admin.key", "cluster_name": "...",
@@ -54,9 +57,11 @@
 
 /* ---- a tiny HTTP client for /health and /v1/status --------------------- */
 
-/* GET url+path (url "http://host:port"); the body into out (NUL-ended).
- * Returns the HTTP status, or -1 when the member did not answer. */
-static int http_get(const char *url, const char *path, char *out, size_t cap)
+/* method url+path (url "http://host:port") with an optional API key; the
+ * body into out (NUL-ended). Returns the HTTP status, or -1 when the
+ * member did not answer. */
+static int http_call(const char *method, const char *url, const char *path, const char *key,
+                     char *out, size_t cap)
 {
     unsigned a, b, c, d, port;
     if (sscanf(url, "http://%u.%u.%u.%u:%u", &a, &b, &c, &d, &port) != 5 || port > 65535)
@@ -70,7 +75,13 @@ static int http_get(const char *url, const char *path, char *out, size_t cap)
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
     char req[512];
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.0\r\nHost: %s\r\n\r\n", path, url + 7);
+    int n = snprintf(req, sizeof(req),
+                     "%s %s HTTP/1.0\r\nHost: %s\r\n%s%s%sContent-Length: 0\r\n\r\n", method, path,
+                     url + 7, key ? "X-API-Key: " : "", key ? key : "", key ? "\r\n" : "");
+    if (n < 0 || (size_t)n >= sizeof(req)) {
+        close(fd);
+        return -1;
+    }
     if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 ||
         send(fd, req, (size_t)n, MSG_NOSIGNAL) != n) {
         close(fd);
@@ -94,6 +105,11 @@ static int http_get(const char *url, const char *path, char *out, size_t cap)
         snprintf(out, cap, "%s", body + 4);
     tarn_free(buf);
     return status;
+}
+
+static int http_get(const char *url, const char *path, char *out, size_t cap)
+{
+    return http_call("GET", url, path, NULL, out, cap);
 }
 
 /* ---- processes ----------------------------------------------------------- */
@@ -480,6 +496,41 @@ static int cluster_restart(json_t *c, const char *file, long id)
     return 1;
 }
 
+/* Asks the current leader to hand leadership to member `to`. */
+static int cluster_transfer(json_t *c, long to)
+{
+    char key[256] = "", body[4096], path[64];
+    const char *kf = json_string_value(json_object_get(c, "admin_key_file"));
+    FILE *f = kf ? fopen(kf, "r") : NULL;
+    if (!f || !fgets(key, sizeof(key), f)) {
+        fprintf(stderr, "tarn meta transfer: cannot read the admin key file\n");
+        if (f)
+            fclose(f);
+        return 1;
+    }
+    fclose(f);
+    key[strcspn(key, "\r\n")] = '\0';
+    snprintf(path, sizeof(path), "/v1/cluster/transfer?to=%ld", to);
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(c, "members"), i, m)
+    {
+        const char *url = member_str(m, "url");
+        if (http_get(url, "/v1/status", body, sizeof(body)) != 200 ||
+            !strstr(body, "\"role\":\"leader\""))
+            continue;
+        int st = http_call("POST", url, path, key, body, sizeof(body));
+        if (st == 200) {
+            printf("%s\n", body);
+            return 0;
+        }
+        fprintf(stderr, "tarn meta transfer: %s answered %d: %s\n", url, st, body);
+        return 1;
+    }
+    fprintf(stderr, "tarn meta transfer: no member leads right now; retry\n");
+    return 1;
+}
+
 /* ---- arguments ------------------------------------------------------------------- */
 
 static void cluster_usage(FILE *out)
@@ -487,7 +538,9 @@ static void cluster_usage(FILE *out)
     fputs("usage: tarn cluster up --meta N --dir D [-- tarn meta flags...]\n"
           "       tarn cluster status --cluster D/cluster.json\n"
           "       tarn cluster down --cluster D/cluster.json\n"
-          "       tarn cluster restart --cluster D/cluster.json --id N\n",
+          "       tarn cluster restart --cluster D/cluster.json --id N\n"
+          "       tarn cluster transfer --cluster D/cluster.json --to N   (also: tarn meta "
+          "transfer)\n",
           out);
 }
 
@@ -514,7 +567,7 @@ int cli_cluster_main(int argc, char **argv)
             dir = v;
         else if (strcmp(argv[i], "--cluster") == 0)
             file = v;
-        else if (strcmp(argv[i], "--id") == 0)
+        else if (strcmp(argv[i], "--id") == 0 || strcmp(argv[i], "--to") == 0)
             id = strtol(v, NULL, 10);
         else
             goto usage;
@@ -540,6 +593,8 @@ int cli_cluster_main(int argc, char **argv)
         rc = cluster_down_members(c);
     else if (strcmp(verb, "restart") == 0 && id > 0)
         rc = cluster_restart(c, file, id);
+    else if (strcmp(verb, "transfer") == 0 && id > 0)
+        rc = cluster_transfer(c, id);
     json_decref(c);
     if (rc != 2)
         return rc;

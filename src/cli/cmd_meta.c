@@ -13,7 +13,11 @@
  * linearizable reads take a ReadIndex from the leader and read locally;
  * ?consistency=serializable reads the local state at once; POST /v1/tso on
  * a follower answers 307 to the leader. GET /v1/status (no key needed)
- * says who this member is and what it knows about the group.
+ * says who this member is and what it knows about the group; POST
+ * /v1/cluster/transfer?to=N (admin) hands leadership to member N.
+ *
+ *   tarn meta transfer --cluster D/cluster.json --to N
+ * asks the current leader of a `tarn cluster up` cluster to do that.
  *
  * API keys live in --keys (default: the data directory). `tarn cluster
  * up` points every member at one directory, so one admin key works
@@ -215,6 +219,44 @@ static int h_status(void *ctx, const http_call *c, http_response *resp, tarn_err
     return rc;
 }
 
+/* POST /v1/cluster/transfer?to=N (admin): hands leadership to member N
+ * and answers once it leads (or 503 after the wait). On a follower: 307 to
+ * the leader. */
+static int h_transfer(void *ctx, const http_call *c, http_response *resp, tarn_err *err)
+{
+    meta_state *ms = ctx;
+    const char *q = http_call_request(c)->query;
+    unsigned long long to = 0;
+    char *end = NULL;
+    if (q && strncmp(q, "to=", 3) == 0)
+        to = strtoull(q + 3, &end, 10);
+    if (!to || !end || *end)
+        return tarn_err_set(err, TARN_EINVAL, "give the member to lead as ?to=N");
+    node_status st;
+    node_get_status(ms->node, &st);
+    if (!st.is_leader) {
+        char url[NODE_TP_URL_MAX], loc[sizeof(((http_header *)0)->value)];
+        if (node_leader_url(ms->node, url, sizeof(url)) != 0)
+            return tarn_err_set(err, TARN_EBUSY, "no leader known yet; retry");
+        int n = snprintf(loc, sizeof(loc), "%s/v1/cluster/transfer?to=%llu", url, to);
+        if (n < 0 || (size_t)n >= sizeof(loc) || http_response_add_header(resp, "Location", loc))
+            return tarn_err_set(err, TARN_EBUSY, "not the leader; the leader is %s", url);
+        return http_reply_error(resp, 307, "not_leader", "leadership is transferred by the leader");
+    }
+    int rc = to == st.id ? 0 : node_transfer_leader(ms->node, to, 5000, err); /* self: done */
+    if (rc == TARN_ETIMEDOUT)
+        rc = TARN_EBUSY;
+    if (rc != 0)
+        return rc;
+    node_get_status(ms->node, &st);
+    json_t *o = json_pack("{sI sI}", "leader", (json_int_t)st.leader, "term", (json_int_t)st.term);
+    if (!o)
+        return tarn_err_set(err, TARN_ENOMEM, "transfer reply");
+    rc = http_reply_json(resp, 200, o);
+    json_decref(o);
+    return rc;
+}
+
 /* Picks a free port for an HTTP listen address ending in ":0", so the
  * member can tell its peers its URL before the server starts. */
 static int meta_fix_port(char *listen, size_t cap, tarn_err *err)
@@ -269,6 +311,9 @@ static int meta_start_node(const tarn_config *cfg, const meta_opts *m, meta_stat
     if (rc == 0 &&
         (rc = http_router_add(st->router, "GET", "/v1/status", HTTP_ROLE_NONE, h_status, st)) != 0)
         tarn_err_set(err, rc, "register status route");
+    if (rc == 0 && (rc = http_router_add(st->router, "POST", "/v1/cluster/transfer",
+                                         HTTP_ROLE_ADMIN, h_transfer, st)) != 0)
+        tarn_err_set(err, rc, "register transfer route");
     return rc;
 }
 
@@ -364,6 +409,15 @@ static void meta_usage(FILE *out)
 
 int cli_meta_main(int argc, char **argv)
 {
+    if (argc >= 1 && strcmp(argv[0], "transfer") == 0)
+        return cli_cluster_main(argc, argv); /* tarn meta transfer --cluster F --to N */
+    if (argc >= 1 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "remove") == 0)) {
+        fprintf(stderr,
+                "tarn meta %s: membership changes are not available yet (the member "
+                "list is fixed by --peers); see src/node/README.md \"Membership\"\n",
+                argv[0]);
+        return 2;
+    }
     tarn_config cfg;
     tarn_config_defaults(&cfg);
     tarn_err err = TARN_ERR_INIT;

@@ -483,7 +483,7 @@ static int node_take_work(node *n, node_inmsg **inbox, node_list *props, node_li
     for (;;) {
         if (n->stop)
             return 1;
-        if (n->inbox_count)
+        if (n->inbox_count || n->transfer_to)
             break;
         if (node_can_take(n) && (n->queue.count || n->reads.count))
             break;
@@ -508,8 +508,30 @@ static int node_take_work(node *n, node_inmsg **inbox, node_list *props, node_li
     return 0;
 }
 
+/* Hands an asked-for leadership transfer to the core (between Readies). */
+static void node_transfer_step(node *n)
+{
+    pthread_mutex_lock(&n->mu);
+    uint64_t to = n->transfer_to;
+    n->transfer_to = 0;
+    pthread_mutex_unlock(&n->mu);
+    if (!to)
+        return;
+    int rc = raft_transfer_leader(n->r, to);
+    if (rc == RAFT_ENOTLEADER)
+        rc = TARN_EBUSY;
+    TARN_LOGF(TARN_LOG_INFO, "raft", "leadership transfer", TARN_F_UINT("member", n->opts.id),
+              TARN_F_UINT("to", to), TARN_F_ERR(rc));
+    pthread_mutex_lock(&n->mu);
+    n->transfer_rc = rc;
+    n->transfer_done = n->transfer_seq;
+    n->completed = 1;
+    pthread_mutex_unlock(&n->mu);
+}
+
 static int node_turn(node *n, node_inmsg *inbox, node_list *props, node_list *reads, tarn_err *err)
 {
+    node_transfer_step(n);
     int rc = node_tick_due(n, err);
     if (rc != 0) {
         node_inbox_free(inbox);

@@ -683,6 +683,43 @@ int node_leader_url(node *n, char *buf, size_t cap)
     return n->tp ? node_tp_peer_url(n->tp, st.leader, buf, cap) : TARN_ENOENT;
 }
 
+int node_transfer_leader(node *n, uint64_t to, int timeout_ms, tarn_err *err)
+{
+    int member = 0;
+    for (size_t i = 0; i < n->n_members; i++)
+        member |= n->members[i].id == to;
+    if (!member || to == n->opts.id)
+        return tarn_err_set(err, TARN_EINVAL, "transfer: %llu is not another member",
+                            (unsigned long long)to);
+    struct timespec dl = node_deadline(timeout_ms);
+    pthread_mutex_lock(&n->mu);
+    n->callers++;
+    uint64_t seq = ++n->transfer_seq;
+    n->transfer_to = to;
+    pthread_cond_signal(&n->wake_loop);
+    int rc = 0;
+    for (;;) {
+        if (n->stop || n->failed) {
+            rc = n->stop ? TARN_ECLOSED : TARN_ESTATE;
+            break;
+        }
+        if (n->transfer_done >= seq && n->transfer_rc != 0) {
+            rc = n->transfer_rc;
+            break;
+        }
+        if (n->transfer_done >= seq && n->status.leader == to)
+            break;
+        if (pthread_cond_timedwait(&n->wake_done, &n->mu, &dl) == ETIMEDOUT) {
+            rc = TARN_ETIMEDOUT;
+            break;
+        }
+    }
+    node_caller_leave(n);
+    return rc ? tarn_err_set(err, rc, "transfer leadership to %llu: %s", (unsigned long long)to,
+                             tarn_error_name(rc))
+              : 0;
+}
+
 uint16_t node_peer_port(node *n)
 {
     return n->tp ? node_tp_port(n->tp) : 0;

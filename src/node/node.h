@@ -160,6 +160,17 @@ void node_get_status(node *n, node_status *st);
  * when cap is too small. Thread-safe. */
 int node_leader_url(node *n, char *buf, size_t cap);
 
+/*
+ * Hands leadership to member `to` (raft_transfer_leader, Dissertation
+ * 3.10) and waits until this node sees `to` lead, or timeout_ms. Only on
+ * the leader. Errors: TARN_EINVAL (to is not another member),
+ * TARN_EBUSY (this node is not the leader, or proposals are paused by
+ * another transfer), TARN_ETIMEDOUT (the transfer did not finish in time;
+ * the core abandons it after an election timeout), TARN_ECLOSED,
+ * TARN_ESTATE. Thread-safe.
+ */
+int node_transfer_leader(node *n, uint64_t to, int timeout_ms, tarn_err *err);
+
 /* The bound peer port (0 for a single voter). */
 uint16_t node_peer_port(node *n);
 

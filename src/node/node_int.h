@@ -117,8 +117,12 @@ struct node {
     node_status status;                  /* published after every loop turn */
     node_inmsg *inbox_head, *inbox_tail; /* frames from peers */
     size_t inbox_count;
-    size_t callers; /* threads inside node_* calls (node_close waits) */
-    int completed;  /* a waiter completed since the last broadcast */
+    size_t callers;         /* threads inside node_* calls (node_close waits) */
+    int completed;          /* a waiter completed since the last broadcast */
+    uint64_t transfer_to;   /* a leadership transfer asked for, not yet handed to the core */
+    int transfer_rc;        /* the core's answer to the last one handed over */
+    uint64_t transfer_seq;  /* transfers asked for */
+    uint64_t transfer_done; /* transfers answered */
 
     /* Owned by the loop thread. */
     node_list inflight;  /* proposed, in index order, waiting for apply */

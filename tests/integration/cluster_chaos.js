@@ -2,7 +2,8 @@
 // loopback under clients and faults. Usage:
 //   node cluster_chaos.js TARN_BINARY kill|partition
 // kill:      `tarn cluster up`, then kill -9 the leader (and every third
-//            round a follower) and restart it with `tarn cluster restart`.
+//            round a follower) and restart it with `tarn cluster restart`;
+//            one round first moves leadership with `tarn meta transfer`.
 // partition: members started by hand with every peer link (i -> j) going
 //            through a fault-injecting TCP proxy of ours (below); rounds
 //            isolate one member (the leader every other round) or cut one
@@ -226,7 +227,15 @@ async function waitUp(m) {
 async function killRounds() {
   for (let r = 0; r < rounds && !failed; r++) {
     await sleep(1500);
-    const l = await leader();
+    let l = await leader();
+    if (r === 1) { // leadership transfer under load (tarn meta transfer)
+      const to = members.find((m) => m.id !== l.id);
+      log(`round ${r}: tarn meta transfer --to ${to.id}`);
+      execFileSync(tarn, ['meta', 'transfer', '--cluster', clusterFile(), '--to', `${to.id}`], { stdio: 'inherit' });
+      l = await leader();
+      if (l.id !== to.id) fail(`leader ${l.id} after a transfer to ${to.id}`);
+      await sleep(500);
+    }
     const victim = r % 3 === 2 ? members.find((m) => m.id !== l.id) : l;
     log(`round ${r}: kill -9 member ${victim.id} (${victim === l ? 'leader' : 'follower'}) pid ${victim.pid}`);
     process.kill(victim.pid, 'SIGKILL');

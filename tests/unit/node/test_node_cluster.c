@@ -170,6 +170,13 @@ static void test_cluster_replicates_and_forwards(void **state)
     snprintf(want, sizeof(want), "http://member-%d", l + 1);
     assert_string_equal(url, want);
     assert_int_equal(node_member_count(c.n[f]), MEMBERS);
+    /* Leadership moves to the follower on request, and writes go on. */
+    tarn_err terr = TARN_ERR_INIT;
+    assert_int_equal(node_transfer_leader(c.n[l], (uint64_t)(f + 1), 5000, &terr), 0);
+    assert_int_equal(wait_leader(&c), f);
+    assert_int_equal(node_transfer_leader(c.n[f], 99, 1000, NULL), TARN_EINVAL);
+    put_ok(c.n[l], "after-transfer", "3", NULL, &r);
+    assert_int_equal(r.code, TARN_OK);
     assert_true(node_peer_port(c.n[f]) > 0);
     cluster_close(&c);
 }
