@@ -379,7 +379,15 @@ int delta_checkpoint_write(objstore *os, const char *root_key, const delta_snaps
              (long long)s->version);
     if (rc == 0)
         rc = objstore_put(os, key, bytes.data, bytes.len, err);
-    if (rc == 0) {
+    /* The hint only moves forward: a slow writer of an older checkpoint
+     * does not send readers back (a race between the read and the put can,
+     * which costs readers time, never correctness). */
+    delta_table *t = NULL;
+    bool newer = false;
+    if (rc == 0 && delta_table_open_root(os, root_key, &t, NULL) == 0)
+        newer = delta_last_checkpoint(t) > s->version;
+    delta_table_close(t);
+    if (rc == 0 && !newer) {
         char hint[256];
         int n = snprintf(hint, sizeof(hint),
                          "{\"version\":%lld,\"size\":%lld,\"sizeInBytes\":%zu,"

@@ -887,6 +887,15 @@ static void test_checkpoint_write(void **state)
         objstore_get(f->os, "tables/cp/_delta_log/_last_checkpoint", 4096, &hint, &err), 0);
     assert_non_null(strstr((const char *)hint.data, "\"version\":10"));
     tarn_buf_free(&hint);
+    /* A late writer of an older checkpoint does not move the hint back. */
+    delta_snapshot *m5 = managed(f, "cp", 5);
+    assert_int_equal(delta_checkpoint_write(f->os, "tables/cp", m5, &err), 0);
+    delta_snapshot_free(m5);
+    tarn_buf_init(&hint, 4096);
+    assert_int_equal(
+        objstore_get(f->os, "tables/cp/_delta_log/_last_checkpoint", 4096, &hint, &err), 0);
+    assert_non_null(strstr((const char *)hint.data, "\"version\":10"));
+    tarn_buf_free(&hint);
     append_rows(f, "cp", 100, 2); /* version 11 after the checkpoint */
     /* Our log reader starts from the checkpoint and agrees with the catalog. */
     delta_table *t = NULL;
