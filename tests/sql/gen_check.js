@@ -112,6 +112,20 @@ async function main() {
   const tdig = await rows(conn, digest.replace('SRC', `read_parquet('${data}/objects/tables/lineitem/*.parquet')`));
   const fdig = await rows(conn, digest.replace('SRC', 'ours'));
   check(JSON.stringify(tdig) === JSON.stringify(fdig), `table rows equal the file's: ${JSON.stringify(tdig[0].map(String))}`);
+
+  // tarn sql reads the generated table and agrees with DuckDB on the file.
+  const sql = 'SELECT count(*) AS c, sum(l_extendedprice) AS p, sum(l_orderkey) AS k FROM lineitem';
+  const out = execFileSync(tarn, ['sql', '--data', data, '--format', 'json', '-c', sql],
+                           {encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe']}).trim();
+  const [want] = await rows(conn, 'SELECT count(*), sum(l_extendedprice)::VARCHAR, sum(l_orderkey) FROM ours');
+  let got = {};
+  try {
+    got = JSON.parse(out);
+  } catch (e) {
+    got = {error: out};
+  }
+  check(got.c === want[0] && String(got.p) === want[1] && got.k === want[2],
+        `tarn sql on the table: ${out} (DuckDB on the file: ${want.join(', ')})`);
   if (failures > 0) {
     console.log(`${failures} checks failed`);
     process.exit(1);
