@@ -319,7 +319,7 @@ static int insert_query(sql_stmt *st, const sql_node *q, sql_pos pos, const sql_
     return *plan ? 0 : sql_bind_oom(&st->b);
 }
 
-static int write_plan(sql_stmt *st, const char *name, sql_target *t, json_t *plan)
+int sql_write_plan(sql_stmt *st, const char *name, sql_target *t, json_t *plan)
 {
     exec_budget bud;
     exec_budget_init(&bud, st->s->budget_bytes);
@@ -346,7 +346,7 @@ int sql_stmt_insert(sql_stmt *st, const sql_node *n)
         rc = n->u.insert.query ? insert_query(st, n->u.insert.query, n->pos, &t, map, nsrc, &plan)
                                : insert_values(st, n, &t, map, nsrc, &plan);
     if (rc == 0)
-        rc = write_plan(st, n->u.insert.table.folded, &t, plan);
+        rc = sql_write_plan(st, n->u.insert.table.folded, &t, plan);
     json_decref(plan);
     tarn_free(map);
     sql_target_free(&t);
@@ -365,9 +365,7 @@ int sql_stmt_copy(sql_stmt *st, const sql_node *n)
             : len > 4 && strcmp(path + len - 4, ".csv") == 0   ? SQL_FORMAT_CSV
                                                                : SQL_FORMAT_JSON;
     if (f != SQL_FORMAT_PARQUET)
-        return sql_bind_fail(&st->b, TARN_ENOTSUP, n->u.copy.path->pos,
-                             "COPY FROM %s files is not supported yet (Parquet is)",
-                             f == SQL_FORMAT_CSV ? "CSV" : "JSON");
+        return sql_copy_text(st, n, f == SQL_FORMAT_CSV);
     /* COPY t FROM 'f' is INSERT INTO t SELECT * FROM read_parquet('f'). */
     sql_node lit = {.kind = SQL_LITERAL, .pos = n->u.copy.path->pos};
     lit.u.lit.kind = SQL_LIT_STRING;

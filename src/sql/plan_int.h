@@ -86,6 +86,9 @@ typedef struct sql_binder {
     sql_tab *tabs[SQL_SCANS_MAX];
     uint32_t ntabs;
     struct sql_cte_scope *cte_scope; /* the WITH lists in force, innermost first */
+    vec_batch *mem;                  /* COPY: the file's rows as text, for the "text_rows" source */
+    size_t nmem;
+    uint32_t mem_ncols;
     sql_error *e;
     tarn_err *err;
     int depth;

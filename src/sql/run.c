@@ -20,7 +20,7 @@
 
 #define RUN_STATES_MAX 4096
 
-typedef enum state_kind { ST_SCAN, ST_WRAP, ST_UNION, ST_VALUES } state_kind;
+typedef enum state_kind { ST_SCAN, ST_WRAP, ST_UNION, ST_VALUES, ST_TEXT } state_kind;
 
 typedef struct run_state {
     state_kind kind;
@@ -84,6 +84,9 @@ static void free_state(run_state *s)
     }
     case ST_VALUES:
         vec_batch_free(&((values_state *)s->p)->b);
+        tarn_free(s->p);
+        break;
+    case ST_TEXT:
         tarn_free(s->p);
         break;
     }
@@ -157,6 +160,39 @@ static int values_next(void *ctx, const vec_batch **out, tarn_err *err)
 }
 
 static int build(sql_run *r, json_t *pn, int depth, exec_op **out, tarn_err *err);
+
+/* COPY's rows as text: the binder's batches, one after another (borrowed). */
+typedef struct text_state {
+    sql_binder *b;
+    size_t next;
+} text_state;
+
+static int text_next(void *ctx, const vec_batch **out, tarn_err *err)
+{
+    (void)err;
+    text_state *t = ctx;
+    *out = t->next < t->b->nmem ? &t->b->mem[t->next++] : NULL;
+    return 0;
+}
+
+static int build_text(sql_run *r, exec_op **out, tarn_err *err)
+{
+    text_state *t = tarn_calloc(1, sizeof(*t));
+    uint32_t n = r->b->mem_ncols;
+    vec_type_info *types = tarn_calloc(n + 1, sizeof(*types));
+    int rc = t && types ? add_state(r, ST_TEXT, t, err) : tarn_err_set(err, TARN_ENOMEM, "copy");
+    if (rc != 0) {
+        tarn_free(t);
+        tarn_free(types);
+        return rc;
+    }
+    t->b = r->b;
+    for (uint32_t i = 0; i < n; i++)
+        types[i].id = VEC_STRING;
+    rc = exec_source_new(types, n, text_next, t, r->bud, out, err);
+    tarn_free(types);
+    return rc;
+}
 
 static int build_values(sql_run *r, json_t *pn, exec_op **out, tarn_err *err)
 {
@@ -272,6 +308,8 @@ static int build(sql_run *r, json_t *pn, int depth, exec_op **out, tarn_err *err
             sql_tab_scan_free(st);
     } else if (strcmp(op, "values") == 0) {
         rc = build_values(r, pn, &made, err);
+    } else if (strcmp(op, "text_rows") == 0) {
+        rc = build_text(r, &made, err);
     } else if (strcmp(op, "union_all") == 0) {
         rc = build_union(r, pn, depth, &made, err);
     } else if (strcmp(op, "exchange") == 0) {

@@ -174,6 +174,11 @@ void sql_binder_free(sql_binder *b)
     for (uint32_t i = 0; i < b->ntabs; i++)
         sql_tab_free(b->tabs[i]);
     b->ntabs = 0;
+    for (size_t i = 0; i < b->nmem; i++)
+        vec_batch_free(&b->mem[i]);
+    tarn_free(b->mem);
+    b->mem = NULL;
+    b->nmem = 0;
 }
 
 sql_tab *sql_binder_tab(sql_binder *b, uint32_t id)

@@ -48,6 +48,12 @@ typedef struct sql_target {
 int sql_target_open(sql_stmt *st, const sql_name *name, sql_target *t);
 void sql_target_free(sql_target *t);
 
+/* Runs a one-stage plan whose rows are the table's columns (compute
+ * types) and appends them as one commit. */
+int sql_write_plan(sql_stmt *st, const char *name, sql_target *t, json_t *plan);
+/* COPY from CSV (csv) or JSON lines. */
+int sql_copy_text(sql_stmt *st, const sql_node *n, bool csv);
+
 int sql_stmt_delete(sql_stmt *st, const sql_node *n);
 int sql_stmt_optimize(sql_stmt *st, const sql_node *n);
 int sql_stmt_vacuum(sql_stmt *st, const sql_node *n);

@@ -389,6 +389,31 @@ static void test_joins_distinct(void **state)
     expect_error(f, "SELECT 1 / (a.id - a.id) FROM a", TARN_ERANGE, 0, "division by zero", NULL);
 }
 
+static void test_copy_files(void **state)
+{
+    fixture *f = *state;
+    char csv[4300], json[4300], bad[4300], sql[9000];
+    snprintf(csv, sizeof(csv), "%s/in.csv", f->dir);
+    snprintf(json, sizeof(json), "%s/in.jsonl", f->dir);
+    snprintf(bad, sizeof(bad), "%s/bad.csv", f->dir);
+    const char *c = "id,name,amount,day\n1,alpha,1.50,2024-01-02\n"
+                    "2,\"b, \"\"q\"\"\",,2024-02-03\r\n3,,2.25,\n";
+    const char *j = "{\"id\": 4, \"name\": \"d\", \"amount\": 3.5, \"day\": \"2024-03-04\"}\n\n"
+                    "{\"id\": 5, \"name\": null}\n";
+    tarn_test_write_file(csv, c, strlen(c));
+    tarn_test_write_file(json, j, strlen(j));
+    tarn_test_write_file(bad, "x,a,1,2024-01-01\n", 17);
+    free(run(f, "CREATE TABLE c (id INT, name VARCHAR, amount DECIMAL(8,2), day DATE)"));
+    snprintf(sql, sizeof(sql), "COPY c FROM '%s'; COPY c FROM '%s' (FORMAT json)", csv, json);
+    free(run(f, sql));
+    expect(f, "SELECT * FROM c ORDER BY id",
+           "1|alpha|1.50|2024-01-02\n2|b, \"q\"|NULL|2024-02-03\n3|NULL|2.25|NULL\n"
+           "4|d|3.50|2024-03-04\n5|NULL|NULL|NULL\n");
+    snprintf(sql, sizeof(sql), "COPY c FROM '%s'", bad);
+    expect_error(f, sql, TARN_EINVAL, 0, "could not convert string 'x'", NULL);
+    expect(f, "SELECT count(*) FROM c", "5\n"); /* nothing of the bad file landed */
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -400,6 +425,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_memory_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ddl_and_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_joins_distinct, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_copy_files, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
