@@ -1,26 +1,18 @@
 // bench/tpch/duck.js: the DuckDB side of bench/tpch (run from the repo root
 // so that node finds @duckdb/node-api).
-//   node bench/tpch/duck.js QUERY FILE RUNS     QUERY: q1 | q6 | count, on $THREADS threads
+//   node bench/tpch/duck.js SQLFILE RUNS     the statement in SQLFILE, on $THREADS threads
+// The statement is the text Tarn runs (tpch_sql sql ... file): the same
+// bytes, with read_parquet of the same file. Prints the rows of the last
+// run ("row,...") and the timings ("time_ms," min, median, each run).
 'use strict';
+const fs = require('fs');
 const duckdb = require('@duckdb/node-api');
 
-const Q = {
-  q1: `SELECT l_returnflag, l_linestatus, sum(l_quantity), sum(l_extendedprice),
-  sum(l_extendedprice * (1 - l_discount)), sum(l_extendedprice * (1 - l_discount) * (1 + l_tax)),
-  avg(l_quantity), avg(l_extendedprice), avg(l_discount), count(*)
-FROM read_parquet('FILE') WHERE l_shipdate <= DATE '1998-12-01' - INTERVAL 90 DAY
-GROUP BY l_returnflag, l_linestatus ORDER BY l_returnflag, l_linestatus`,
-  q6: `SELECT sum(l_extendedprice * l_discount) FROM read_parquet('FILE')
-WHERE l_shipdate >= DATE '1994-01-01' AND l_shipdate < DATE '1995-01-01'
-  AND l_discount BETWEEN 0.05 AND 0.07 AND l_quantity < 24`,
-  count: `SELECT count(*) FROM read_parquet('FILE') WHERE l_quantity < 24 AND l_returnflag = 'R'`,
-};
-
-async function main(query, file, runs) {
+async function main(sqlFile, runs) {
+  const sql = fs.readFileSync(sqlFile, 'utf8').replace(/;\s*$/, '');
   const db = await duckdb.DuckDBInstance.create(':memory:');
   const c = await db.connect();
   await c.run(`SET threads = ${Number(process.env.THREADS || 2)}`);
-  const sql = Q[query].replace('FILE', file);
   const ms = [];
   let rows;
   for (let i = 0; i < runs; i++) {
@@ -36,5 +28,9 @@ async function main(query, file, runs) {
               ms.map((x) => x.toFixed(1)).join(','));
 }
 
-const [query, file, runs] = process.argv.slice(2);
-main(query, file, Number(runs)).catch((e) => { console.error(e); process.exit(1); });
+const [sqlFile, runs] = process.argv.slice(2);
+if (!sqlFile || !(Number(runs) >= 1)) {
+  console.error('usage: node bench/tpch/duck.js SQLFILE RUNS');
+  process.exit(2);
+}
+main(sqlFile, Number(runs)).catch((e) => { console.error(e); process.exit(1); });
