@@ -22,7 +22,7 @@
 #define LINZ_PENDING UINT64_MAX
 
 typedef struct linz_op {
-    uint64_t call; /* invocation time; all times distinct */
+    uint64_t call; /* invocation time >= 1 (0 is the initial value's); all distinct */
     uint64_t ret;  /* response time > call, or LINZ_PENDING */
     int is_write;
     uint64_t key;
@@ -35,12 +35,29 @@ enum linz_result {
     LINZ_GAVE_UP = 2,   /* the search budget ran out (undecided) */
 };
 
+enum linz_method {
+    LINZ_AUTO = 0,   /* the search; the zone test for a key whose search runs out */
+    LINZ_SEARCH = 1, /* the search only (may answer LINZ_GAVE_UP) */
+    LINZ_ZONES = 2,  /* the zone test only */
+};
+
+typedef struct linz_opts {
+    uint64_t key_budget_steps; /* search steps per key; 0: 100,000 */
+    int method;                /* enum linz_method */
+} linz_opts;
+
+typedef struct linz_stats {
+    uint64_t steps;         /* search steps taken */
+    uint64_t keys;          /* registers checked */
+    uint64_t keys_by_zones; /* of which the search ran out and zones decided */
+} linz_stats;
+
 /*
- * Checks ops[0..n) (any order). Reads that never returned are ignored.
- * budget_steps bounds the search (0: 1e8). On LINZ_VIOLATION fills why
- * (why_len bytes). *steps_out (may be NULL) gets the search steps taken.
+ * Checks ops[0..n) (any order). Reads that never returned are ignored. `o`
+ * may be NULL (LINZ_AUTO, default budget). On LINZ_VIOLATION fills why
+ * (why_len bytes). *st (may be NULL) gets what the check cost.
  */
-int linz_check(const linz_op *ops, size_t n, uint64_t budget_steps, char *why, size_t why_len,
-               uint64_t *steps_out);
+int linz_check(const linz_op *ops, size_t n, const linz_opts *o, char *why, size_t why_len,
+               linz_stats *st);
 
 #endif

@@ -21,13 +21,16 @@
     }
 #define P LINZ_PENDING
 
+/* Both deciders must agree; returns their verdict. */
 static int check(const linz_op *ops, size_t n)
 {
-    char why[256];
-    uint64_t steps;
-    int rc = linz_check(ops, n, 0, why, sizeof(why), &steps);
+    char why[256], why2[256];
+    linz_opts search = {.method = LINZ_SEARCH}, zones = {.method = LINZ_ZONES};
+    int rc = linz_check(ops, n, &search, why, sizeof(why), NULL);
+    int rc2 = linz_check(ops, n, &zones, why2, sizeof(why2), NULL);
     if (rc == LINZ_VIOLATION)
-        print_message("  (checker: %s)\n", why);
+        print_message("  (search: %s; zones: %s)\n", why, why2);
+    assert_int_equal(rc, rc2);
     return rc;
 }
 
@@ -119,12 +122,76 @@ static void test_large_concurrent_history(void **state)
             ops[i + 3].value = i + 2; /* concurrent with the write: fine either way */
     }
     char why[256];
-    uint64_t steps = 0;
-    assert_int_equal(linz_check(ops, n, 0, why, sizeof(why), &steps), LINZ_OK);
-    assert_true(steps < 100 * n);
+    linz_stats st;
+    linz_opts search = {.method = LINZ_SEARCH};
+    assert_int_equal(linz_check(ops, n, &search, why, sizeof(why), &st), LINZ_OK);
+    assert_true(st.steps < 100 * n);
     ops[n] = (linz_op)R(t + 1, t + 2, 0, 1); /* long after write 2 returned */
-    assert_int_equal(linz_check(ops, n + 1, 0, why, sizeof(why), &steps), LINZ_VIOLATION);
+    assert_int_equal(check(ops, n + 1), LINZ_VIOLATION);
     free(ops);
+}
+
+/* Many writes all overlapping defeat the search's memoization (2^k subsets
+ * of them): the search gives up within its budget, and LINZ_AUTO falls
+ * back to the zone test, which still finds a stale read. */
+static void test_search_budget_falls_back_to_zones(void **state)
+{
+    (void)state;
+    enum { K = 40 };
+    linz_op ops[K + 3];
+    for (uint64_t i = 0; i < K; i++) /* all overlap [1, 1000) */
+        ops[i] = (linz_op)W(1 + i, 1000 + i, 0, i + 1);
+    ops[K] = (linz_op)R(2000, 2001, 0, 7);
+    ops[K + 1] = (linz_op)R(2002, 2003, 0, 7);
+    linz_opts search = {.method = LINZ_SEARCH, .key_budget_steps = 100000};
+    char why[256];
+    linz_stats st;
+    int rc = linz_check(ops, K + 2, &search, why, sizeof(why), &st);
+    assert_true(rc == LINZ_OK || rc == LINZ_GAVE_UP);
+    linz_opts autom = {.key_budget_steps = 100000};
+    assert_int_equal(linz_check(ops, K + 2, &autom, why, sizeof(why), &st), LINZ_OK);
+    ops[K + 2] = (linz_op)R(2004, 2005, 0, 9); /* 7 was last; 9 is older: stale */
+    assert_int_equal(linz_check(ops, K + 3, &autom, why, sizeof(why), &st), LINZ_VIOLATION);
+}
+
+/* The two deciders agree on thousands of small random histories, half of
+ * them not linearizable. */
+static void test_search_and_zones_agree_on_random_histories(void **state)
+{
+    (void)state;
+    uint64_t x = 88172645463325252ULL;
+    size_t violations = 0, total = 20000;
+    for (size_t h = 0; h < total; h++) {
+        linz_op ops[10];
+        size_t n = 2 + (x % 9), writes = 0;
+        for (size_t i = 0; i < n; i++) {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            /* Calls odd, returns even, both distinct by i: all times distinct. */
+            uint64_t call = 1 + (x % 40) * 32 + 2 * i;
+            uint64_t ret = call + 1 + ((x >> 8) % 200) * 32;
+            int is_write = (x >> 20) % 2 == 0 || writes == 0;
+            uint64_t value = is_write ? ++writes : ((x >> 24) % (writes + 1));
+            if (is_write && (x >> 30) % 8 == 0)
+                ret = LINZ_PENDING;
+            ops[i] = (linz_op){.call = call, .ret = ret, .is_write = is_write, .value = value};
+        }
+        char why[256];
+        linz_opts search = {.method = LINZ_SEARCH}, zones = {.method = LINZ_ZONES};
+        int a = linz_check(ops, n, &search, why, sizeof(why), NULL);
+        int b = linz_check(ops, n, &zones, why, sizeof(why), NULL);
+        if (a != b) {
+            for (size_t i = 0; i < n; i++)
+                print_message("  %s(%llu, %llu) value %llu\n", ops[i].is_write ? "W" : "R",
+                              (unsigned long long)ops[i].call, (unsigned long long)ops[i].ret,
+                              (unsigned long long)ops[i].value);
+            fail_msg("history %zu: search says %d, zones say %d", h, a, b);
+        }
+        violations += a == LINZ_VIOLATION;
+    }
+    assert_true(violations > total / 10);
+    assert_true(violations < total - total / 10);
 }
 
 int main(int argc, char **argv)
@@ -140,6 +207,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_pending_writes),
         cmocka_unit_test(test_keys_are_independent),
         cmocka_unit_test(test_large_concurrent_history),
+        cmocka_unit_test(test_search_budget_falls_back_to_zones),
+        cmocka_unit_test(test_search_and_zones_agree_on_random_histories),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
