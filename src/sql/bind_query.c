@@ -172,9 +172,30 @@ static int64_t col_of(const json_t *j)
     return json_is_integer(c) && json_object_size(j) == 1 ? json_integer_value(c) : -1;
 }
 
-/* Splits the ON condition: `left_col = right_col` conjuncts become hash
- * keys (equal types: the binder cast them otherwise, and a cast key stays
- * in the residual), the rest the residual predicate over the pair. */
+/* A join key side: a column, or a cast of one (the binder casts the
+ * narrower side of `a.int_col = b.bigint_col`). *side 0 left, 1 right;
+ * *rel the expression over that side's own columns (new reference). */
+static bool key_expr(const json_t *e, uint32_t nl, int *side, json_t **rel)
+{
+    const char *op = json_string_value(json_object_get(e, "op"));
+    const json_t *inner = e;
+    if (op && strcmp(op, "cast") == 0 && json_array_size(json_object_get(e, "args")) == 1)
+        inner = json_array_get(json_object_get(e, "args"), 0);
+    else if (op)
+        return false;
+    int64_t c = col_of(inner);
+    if (c < 0)
+        return false;
+    *side = c < nl ? 0 : 1;
+    *rel = json_deep_copy(e);
+    json_t *target = op ? json_array_get(json_object_get(*rel, "args"), 0) : *rel;
+    json_object_set_new(target, "col", json_integer(c < nl ? c : c - nl));
+    return true;
+}
+
+/* Splits the ON condition: `left key = right key` conjuncts become hash
+ * keys (expressions over each side, each a column or a cast column), the
+ * rest the residual predicate over the pair. */
 static void split_on(json_t *pred, uint32_t nl, json_t *lk, json_t *rk, json_t *rest)
 {
     const char *op = json_string_value(json_object_get(pred, "op"));
@@ -184,34 +205,89 @@ static void split_on(json_t *pred, uint32_t nl, json_t *lk, json_t *rk, json_t *
             split_on(json_array_get(args, i), nl, lk, rk, rest);
         return;
     }
-    if (op && strcmp(op, "=") == 0 && json_array_size(lk) < 32) {
-        int64_t a = col_of(json_array_get(args, 0)), c = col_of(json_array_get(args, 1));
-        if (a >= 0 && c >= 0 && (a < nl) != (c < nl)) {
-            int64_t left = a < nl ? a : c, right = a < nl ? c : a;
-            json_array_append_new(lk, json_integer(left));
-            json_array_append_new(rk, json_integer(right - nl));
-            return;
-        }
+    int sa, sb;
+    json_t *ea = NULL, *eb = NULL;
+    if (op && strcmp(op, "=") == 0 && json_array_size(lk) < 32 &&
+        key_expr(json_array_get(args, 0), nl, &sa, &ea) &&
+        key_expr(json_array_get(args, 1), nl, &sb, &eb) && sa != sb) {
+        json_array_append_new(lk, sa == 0 ? ea : eb);
+        json_array_append_new(rk, sa == 0 ? eb : ea);
+        return;
     }
+    json_decref(ea);
+    json_decref(eb);
     json_array_append(rest, pred);
+}
+
+/* Key expressions -> key column indexes of one side; computed keys are
+ * appended to the side by a projection. Returns the number appended. */
+static uint32_t key_columns(json_t **plan, uint32_t n, json_t *exprs, json_t *idx)
+{
+    json_t *extra = json_array();
+    for (size_t i = 0; i < json_array_size(exprs); i++) {
+        json_t *e = json_array_get(exprs, i);
+        int64_t c = col_of(e);
+        if (c < 0) {
+            c = n + (int64_t)json_array_size(extra);
+            json_array_append(extra, e);
+        }
+        json_array_append_new(idx, json_integer(c));
+    }
+    uint32_t added = (uint32_t)json_array_size(extra);
+    if (added > 0) {
+        json_t *all = json_array();
+        for (uint32_t i = 0; i < n; i++)
+            json_array_append_new(all, json_pack("{s:i}", "col", (json_int_t)i));
+        json_array_extend(all, extra);
+        *plan = json_pack("{s:s,s:o,s:o}", "op", "project", "exprs", all, "input", *plan);
+    }
+    json_decref(extra);
+    return added;
+}
+
+/* Columns >= nl of the residual move right by `shift` (left extras). */
+static void shift_cols(json_t *e, uint32_t nl, uint32_t shift)
+{
+    json_t *c = json_object_get(e, "col");
+    if (json_is_integer(c) && json_integer_value(c) >= nl)
+        json_object_set_new(e, "col", json_integer(json_integer_value(c) + shift));
+    json_t *args = json_object_get(e, "args");
+    for (size_t i = 0; i < json_array_size(args); i++)
+        shift_cols(json_array_get(args, i), nl, shift);
 }
 
 static int join_plan(sql_binder *b, const sql_node *n, uint32_t nl, sql_rel *l, sql_rel *r,
                      json_t *on)
 {
-    json_t *lk = json_array(), *rk = json_array(), *rest = json_array();
+    uint32_t nr = l->n - nl;
+    json_t *lx = json_array(), *rx = json_array(), *rest = json_array();
+    json_t *lk = json_array(), *rk = json_array();
     if (on)
-        split_on(on, nl, lk, rk, rest);
+        split_on(on, nl, lx, rx, rest);
     json_decref(on);
+    uint32_t el = key_columns(&l->plan, nl, lx, lk);
+    uint32_t er = key_columns(&r->plan, nr, rx, rk);
+    json_decref(lx);
+    json_decref(rx);
     json_t *j = json_pack("{s:s,s:s,s:o,s:o,s:o,s:o}", "op", "join", "type",
                           n->u.join.kind == SQL_JOIN_LEFT ? "left" : "inner", "left_keys", lk,
                           "right_keys", rk, "left", l->plan, "right", r->plan);
     l->plan = r->plan = NULL;
-    if (j && json_array_size(rest) == 1)
-        json_object_set(j, "residual", json_array_get(rest, 0));
-    else if (j && json_array_size(rest) > 1)
-        json_object_set_new(j, "residual", json_pack("{s:s,s:O}", "op", "and", "args", rest));
+    json_t *res = json_array_size(rest) == 1  ? json_deep_copy(json_array_get(rest, 0))
+                  : json_array_size(rest) > 1 ? json_pack("{s:s,s:O}", "op", "and", "args", rest)
+                                              : NULL;
     json_decref(rest);
+    if (res != NULL && el > 0)
+        shift_cols(res, nl, el);
+    if (j && res)
+        json_object_set_new(j, "residual", res);
+    if (j && el + er > 0) { /* back to the columns of the two sides */
+        json_t *cols = json_array();
+        for (uint32_t i = 0; i < nl + nr; i++)
+            json_array_append_new(cols,
+                                  json_pack("{s:i}", "col", (json_int_t)(i < nl ? i : i + el)));
+        j = json_pack("{s:s,s:o,s:o}", "op", "project", "exprs", cols, "input", j);
+    }
     l->plan = j;
     return j ? 0 : sql_bind_oom(b);
 }
