@@ -688,8 +688,10 @@ static int cmd_schema(pq_file *f, FILE *out)
         fprintf(out, "%s: %s", c->name, type_name(c->physical));
         if (c->physical == PQ_FIXED_LEN_BYTE_ARRAY)
             fprintf(out, "(%d)", c->type_length);
-        fprintf(out, " %s -> %s%s", e->repetition == PQ_OPTIONAL ? "optional" : "required",
-                c->type.list ? "list of " : "", vec_type_name(c->type.id));
+        fprintf(out, " %s -> ", e->repetition == PQ_OPTIONAL ? "optional" : "required");
+        for (int k = 0; k < c->max_rep; k++) /* lists of lists: one "list of" per level */
+            fputs("list of ", out);
+        fputs(vec_type_name(c->type.id), out);
         if (c->type.id == VEC_DECIMAL64 || c->type.id == VEC_DECIMAL128)
             fprintf(out, "(%u,%u)", c->type.precision, c->type.scale);
         if (c->type.id == VEC_TIME || c->type.id == VEC_TIMESTAMP)

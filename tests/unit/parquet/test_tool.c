@@ -62,6 +62,14 @@ static void test_cat_nested_json(void **state)
         "\"p\",\"value\":{\"u\":2,\"v\":[2,null]}}],\"ll\":[[2,null],null],\"lll\":[[[2]],"
         "[[null],[]],null]}\n");
     free(out);
+    /* The schema names each leaf's list depth. */
+    const char *argv3[] = {"parquet", "schema", PQ_TEST_DATA "/nested_deep.parquet"};
+    out = run(&code, 3, argv3);
+    assert_int_equal(code, 0);
+    assert_non_null(strstr(out, "\nll.list.element.list.element: INT64 optional -> list of list of "
+                                "i64\n"));
+    assert_non_null(strstr(out, "\ns.a: INT64 optional -> i64\n"));
+    free(out);
     /* A projection of leaves prints only those fields; csv quotes nested text. */
     const char *argv2[] = {"parquet",
                            "cat",
