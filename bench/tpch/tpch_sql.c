@@ -19,7 +19,13 @@
  *       whole statement: parse, bind (the table's snapshot from the
  *       metadata service), plan, run, results into the sink.
  *   tpch_sql sql DIR QUERY SOURCE
- *       Prints the statement text (for EXPLAIN, perf, DuckDB).
+ *       Prints the statement text (what DuckDB is given).
+ *   tpch_sql explain DIR QUERY SOURCE
+ *       Runs EXPLAIN ANALYZE of the statement: the stage plan with the rows
+ *       and time of every operator.
+ *   tpch_sql exec DIR RUNS SQL
+ *       Runs any statement RUNS times, as `run` does (variants of a query
+ *       when looking for where the time goes).
  *
  * Tarn's SQL path has no thread-count setting (the planner emits no
  * parallel operator yet), so there is no THREADS argument here.
@@ -250,7 +256,9 @@ static int usage(void)
 {
     fprintf(stderr, "usage: tpch_sql prepare DIR ROWS SEED [decimal]\n"
                     "       tpch_sql run DIR q1|q6|count table|file RUNS\n"
-                    "       tpch_sql sql DIR q1|q6|count table|file\n");
+                    "       tpch_sql sql DIR q1|q6|count table|file\n"
+                    "       tpch_sql explain DIR q1|q6|count table|file\n"
+                    "       tpch_sql exec DIR RUNS SQL\n");
     return 2;
 }
 
@@ -300,6 +308,22 @@ int main(int argc, char **argv)
         printf("%s;\n", sql);
         free(sql);
         return 0;
+    } else if (argc == 5 && strcmp(argv[1], "explain") == 0) {
+        char *sql = statement(argv[2], argv[3], argv[4]);
+        size_t n = sql ? strlen(sql) + 32 : 0;
+        char *text = sql ? malloc(n) : NULL;
+        if (text == NULL) {
+            free(sql);
+            return 2;
+        }
+        snprintf(text, n, "EXPLAIN ANALYZE %s", sql);
+        rc = run(argv[2], text, 1, &err);
+        free(text);
+        free(sql);
+    } else if (argc == 5 && strcmp(argv[1], "exec") == 0) {
+        if (parse_count(argv[3], 1, RUNS_MAX, &runs) != 0)
+            return usage();
+        rc = run(argv[2], argv[4], (int)runs, &err);
     } else if (argc == 6 && strcmp(argv[1], "run") == 0) {
         if (parse_count(argv[5], 1, RUNS_MAX, &runs) != 0)
             return usage();
