@@ -487,8 +487,8 @@ void node_close(node *n)
     while (n->callers > 0) /* they return once they see done/closed */
         pthread_cond_wait(&n->wake_done, &n->mu);
     pthread_mutex_unlock(&n->mu);
+    node_snap_free(n);    /* its sender threads use the transport */
     node_tp_close(n->tp); /* after node_fail_all, which answers forwarded requests */
-    node_snap_free(n);
     while (n->inbox_head) {
         node_inmsg *m = n->inbox_head;
         n->inbox_head = m->next;
