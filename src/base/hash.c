@@ -78,7 +78,8 @@ uint64_t tarn_hash64(const void *data, size_t len, uint64_t seed)
         len -= 8;
     }
     uint64_t tail = 0;
-    memcpy(&tail, p, len);
+    if (len > 0) /* an empty string may come with a NULL pointer */
+        memcpy(&tail, p, len);
     h ^= tarn_mix64(tail ^ len);
     return tarn_mix64(h);
 }
