@@ -147,6 +147,14 @@ typedef struct pq_scan_opts {
      * min/max of unsigned, decimal byte-array and string columns). */
     const pq_predicate *preds;
     uint32_t npreds;
+    /* Within the row groups kept, rows of data pages whose own statistics
+     * (page header min/max/null count) prove that no row satisfies the
+     * predicates are not returned either, in any column; the rows returned
+     * are still NOT filtered (a batch may be shorter than batch_rows: it
+     * ends where skipped rows start). Only when every projected column is
+     * flat, and for predicates on projected columns. no_page_skip turns
+     * this off (row groups are still skipped). */
+    bool no_page_skip;
     /* Only row groups [rg_first, rg_first + rg_count) are scanned (a
      * morsel of a parallel scan); rg_count 0 means up to the last one.
      * TARN_EINVAL when the range is not inside the file. */
@@ -169,6 +177,10 @@ int pq_scan_next(pq_scan *s, vec_batch *b, tarn_err *err);
 void pq_scan_close(pq_scan *s);
 /* Row groups skipped so far by the predicates. */
 uint32_t pq_scan_skipped_row_groups(const pq_scan *s);
+/* Data pages (of any projected column) passed over without decoding, and
+ * rows not returned, because of page statistics (pq_scan_opts.preds). */
+uint64_t pq_scan_skipped_pages(const pq_scan *s);
+uint64_t pq_scan_skipped_rows(const pq_scan *s);
 
 /*
  * Writing files from vec batches (flat here; nested schemas further below):

@@ -25,6 +25,7 @@
 #include "parquet/pq_int.h"
 #include "parquet/reader_int.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 /* PLAIN data is little endian; the fast paths copy it as it is. */
@@ -80,6 +81,11 @@ typedef struct col_state {
     scratch page_buf, defs_buf, idx_buf; /* kept until the scan closes */
 } col_state;
 
+/* Rows [start, end) of a row group. */
+typedef struct row_range {
+    int64_t start, end;
+} row_range;
+
 struct pq_scan {
     pq_file *f;
     uint32_t ncols;
@@ -96,6 +102,14 @@ struct pq_scan {
     const pq_predicate *preds;
     uint32_t npreds;
     uint32_t skipped; /* row groups skipped by the predicates */
+    /* Page skipping (see plan_page_skips): rows [start, end) of the
+     * current row group that pages' statistics exclude, sorted, disjoint. */
+    bool page_skip;  /* every projected column is flat: rows can be skipped */
+    int64_t rg_rows; /* rows of the current row group */
+    row_range *skip; /* nskip ranges */
+    uint32_t nskip, skip_cap, skip_i;
+    uint64_t pages_skipped; /* data pages passed over undecoded */
+    uint64_t rows_skipped;  /* rows not returned because of page statistics */
 };
 
 /* ---- memory within the budget ---- */
@@ -1167,11 +1181,12 @@ static bool stats_ordered(const pq_column_info *ci, const pq_stats *st)
     return !is_unsigned && ci->physical != PQ_BYTE_ARRAY && ci->physical != PQ_FIXED_LEN_BYTE_ARRAY;
 }
 
-/* False when chunk statistics prove that no row satisfies `p`. */
-static bool pred_may_match(const pq_predicate *p, const pq_column_info *ci, const pq_column_meta *m)
+/* False when statistics `st` of `num_values` values (a column chunk's or
+ * a data page's) prove that none of them satisfies `p`. */
+static bool stats_may_match(const pq_predicate *p, const pq_column_info *ci, const pq_stats *st,
+                            int64_t num_values)
 {
-    const pq_stats *st = &m->stats;
-    bool all_null = st->has_null_count && st->null_count == m->num_values;
+    bool all_null = st->has_null_count && st->null_count == num_values;
     if (p->op == PQ_OP_IS_NULL)
         return !(st->has_null_count && st->null_count == 0);
     if (p->op == PQ_OP_IS_NOT_NULL || all_null)
@@ -1210,6 +1225,11 @@ static bool pred_may_match(const pq_predicate *p, const pq_column_info *ci, cons
     return may;
 }
 
+static bool pred_may_match(const pq_predicate *p, const pq_column_info *ci, const pq_column_meta *m)
+{
+    return stats_may_match(p, ci, &m->stats, m->num_values);
+}
+
 static bool rg_may_match(const pq_scan *s, const pq_row_group *g)
 {
     for (uint32_t i = 0; i < s->npreds; i++) {
@@ -1237,6 +1257,183 @@ static int check_preds(const pq_file *f, const pq_scan_opts *o, tarn_err *err)
             v->type.id != f->cols[p->column].type.id)
             return tarn_err_set(err, TARN_EINVAL, "predicate %u: value must be row 0 of a %s", i,
                                 vec_type_name(f->cols[p->column].type.id));
+    }
+    return 0;
+}
+
+/* ---- page skipping ----
+ *
+ * Within a row group that its statistics keep, the data pages of a
+ * predicated column carry statistics of their own (DataPageHeader /
+ * DataPageHeaderV2 `statistics`; v2's num_nulls too). A page whose
+ * statistics prove that no value satisfies a predicate excludes its rows:
+ * plan_page_skips walks the page headers of each predicated column (the
+ * chunk is in memory already; headers only, nothing decompressed) and
+ * collects those rows as ranges. The scan then returns no row of a range:
+ * every projected column passes over its rows, a whole page at a time
+ * without decoding it when the page lies inside the range, by advancing
+ * its page position otherwise (pages of different columns do not align).
+ * Only when every projected column and the predicated ones are flat: a
+ * flat column's page has one value per row, so its value count is its row
+ * count; in a list column rows and values differ and pages are not skipped.
+ * Predicates on columns that are not projected skip row groups only. */
+
+/* Appends rows [start, end) to the scan's skip ranges. */
+static int skip_add(pq_scan *s, int64_t start, int64_t end)
+{
+    if (s->nskip == s->skip_cap) {
+        uint32_t cap = s->skip_cap ? s->skip_cap * 2 : 16;
+        row_range *r = tarn_realloc(s->skip, (size_t)cap * sizeof(row_range));
+        if (r == NULL)
+            return TARN_ENOMEM;
+        s->skip = r;
+        s->skip_cap = cap;
+    }
+    s->skip[s->nskip++] = (row_range){start, end};
+    return 0;
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+    const row_range *x = a, *y = b;
+    return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sorts the ranges and merges those that overlap or touch. */
+static void skip_normalize(pq_scan *s)
+{
+    if (s->nskip == 0)
+        return;
+    qsort(s->skip, s->nskip, sizeof(row_range), range_cmp);
+    uint32_t k = 0;
+    for (uint32_t i = 1; i < s->nskip; i++) {
+        if (s->skip[i].start <= s->skip[k].end) {
+            if (s->skip[i].end > s->skip[k].end)
+                s->skip[k].end = s->skip[i].end;
+        } else {
+            s->skip[++k] = s->skip[i];
+        }
+    }
+    s->nskip = k + 1;
+}
+
+/* Adds the rows of the pages of column c that predicate p excludes. A
+ * header that does not decode or fit ends the walk: those pages are kept,
+ * and reading them reports the damage. */
+static int plan_column(pq_scan *s, const col_state *c, const pq_predicate *p)
+{
+    size_t pos = 0;
+    int64_t row = 0;
+    while (pos < c->chunk_len && row < s->rg_rows) {
+        pq_page_header h;
+        size_t hlen;
+        if (pq_page_header_decode(c->chunk + pos, c->chunk_len - pos, &h, &hlen, NULL) != 0 ||
+            (size_t)h.compressed_size > c->chunk_len - pos - hlen)
+            return 0;
+        pos += hlen + (size_t)h.compressed_size;
+        if (h.type != PQ_PAGE_DATA && h.type != PQ_PAGE_DATA_V2)
+            continue;
+        int64_t end = row + h.num_values < s->rg_rows ? row + h.num_values : s->rg_rows;
+        pq_stats st = h.stats;
+        if (!h.has_stats)
+            memset(&st, 0, sizeof(st));
+        if (h.type == PQ_PAGE_DATA_V2 && !st.has_null_count) {
+            st.has_null_count = true; /* v2 headers count their nulls */
+            st.null_count = h.num_nulls;
+        }
+        if (end > row && (h.has_stats || h.type == PQ_PAGE_DATA_V2) &&
+            !stats_may_match(p, c->ci, &st, h.num_values)) {
+            int rc = skip_add(s, row, end);
+            if (rc != 0)
+                return rc;
+        }
+        row = end;
+    }
+    return 0;
+}
+
+/* Plans the skip ranges of the row group just opened. */
+static int plan_page_skips(pq_scan *s, tarn_err *err)
+{
+    s->nskip = s->skip_i = 0;
+    if (!s->page_skip)
+        return 0;
+    for (uint32_t i = 0; i < s->npreds; i++)
+        for (uint32_t k = 0; k < s->ncols; k++)
+            if (s->leaf[k] == s->preds[i].column) {
+                if (plan_column(s, &s->cols[k], &s->preds[i]) != 0)
+                    return tarn_err_set(err, TARN_ENOMEM, "page skip ranges");
+                break;
+            }
+    skip_normalize(s);
+    return 0;
+}
+
+/* Passes over the next page of c without decoding it when it is a data
+ * page of at most `rows` rows (dictionary pages on the way are loaded,
+ * other pages passed). *done gets the rows passed, 0 when the next data
+ * page is to be loaded instead (next_page does that and reports errors). */
+static int try_skip_page(pq_scan *s, col_state *c, int64_t rows, int64_t *done, tarn_err *err)
+{
+    *done = 0;
+    page_free(s, c);
+    while (c->chunk_pos < c->chunk_len && c->values_left > 0) {
+        pq_page_header h;
+        size_t hlen;
+        if (pq_page_header_decode(c->chunk + c->chunk_pos, c->chunk_len - c->chunk_pos, &h, &hlen,
+                                  NULL) != 0 ||
+            (size_t)h.compressed_size > c->chunk_len - c->chunk_pos - hlen)
+            return 0;
+        bool data = h.type == PQ_PAGE_DATA || h.type == PQ_PAGE_DATA_V2;
+        if (data && (h.num_values > rows || h.num_values > c->values_left))
+            return 0;
+        const uint8_t *src = c->chunk + c->chunk_pos + hlen;
+        if (h.type == PQ_PAGE_DICTIONARY) {
+            c->page_offset = c->chunk_offset + c->chunk_pos;
+            c->page_no++;
+            if (h.has_crc && pq_crc32(src, (size_t)h.compressed_size) != h.crc)
+                return tarn_err_set(err, TARN_ECORRUPT, "page CRC mismatch");
+            int rc = load_dict(s, c, &h, src, err);
+            if (rc != 0)
+                return rc;
+        }
+        c->chunk_pos += hlen + (size_t)h.compressed_size;
+        if (data) {
+            c->page_no++;
+            c->values_left -= h.num_values;
+            s->pages_skipped++;
+            *done = h.num_values;
+            return 0;
+        }
+    }
+    return 0;
+}
+
+/* Passes over the next `rows` rows of flat column c. */
+static int col_skip_rows(pq_scan *s, col_state *c, int64_t rows, tarn_err *err)
+{
+    TARN_ASSERT(c->ci->max_rep == 0);
+    while (rows > 0) {
+        if (c->pos < c->n) {
+            uint32_t m = rows < (int64_t)(c->n - c->pos) ? (uint32_t)rows : c->n - c->pos;
+            uint32_t valid = m;
+            if (c->defs != NULL) {
+                valid = 0;
+                for (uint32_t i = c->pos; i < c->pos + m; i++)
+                    valid += c->defs[i] == c->ci->max_def;
+            }
+            c->pos += m;
+            c->vpos += valid;
+            rows -= m;
+            continue;
+        }
+        int64_t done;
+        int rc = try_skip_page(s, c, rows, &done, err);
+        if (rc == 0 && done == 0)
+            rc = next_page(s, c, err);
+        if (rc != 0)
+            return rc;
+        rows -= done;
     }
     return 0;
 }
@@ -1281,9 +1478,11 @@ int pq_scan_open(pq_file *f, const pq_scan_opts *opts, pq_scan **out, tarn_err *
     s->npreds = opts->npreds;
     s->rg = opts->rg_first;
     s->rg_end = opts->rg_count ? opts->rg_first + opts->rg_count : nrg;
+    s->page_skip = opts->npreds > 0 && !opts->no_page_skip;
     for (uint32_t i = 0; i < ncols; i++) {
         s->leaf[i] = opts->columns ? opts->columns[i] : i;
         s->cols[i].ci = &f->cols[s->leaf[i]];
+        s->page_skip &= s->cols[i].ci->max_rep == 0;
         if (s->cols[i].ci->unsupported) {
             int rc = tarn_err_set(err, s->cols[i].ci->unsupported,
                                   "parquet file %s: column '%s': type not supported yet", f->name,
@@ -1330,13 +1529,37 @@ static int next_row_group(pq_scan *s, tarn_err *err, uint32_t *bad_col)
         return tarn_err_set(err, TARN_ECORRUPT, "row group has %u columns, schema has %u", g->ncols,
                             s->f->ncols);
     s->rg_open = true;
-    s->rg_rows_left = g->num_rows;
+    s->rg_rows_left = s->rg_rows = g->num_rows;
+    s->nskip = s->skip_i = 0;
     for (uint32_t i = 0; i < s->ncols; i++) {
         *bad_col = i;
         int rc = open_chunk(s, &s->cols[i], g, s->leaf[i], err);
         if (rc != 0)
             return rc;
     }
+    *bad_col = UINT32_MAX;
+    return plan_page_skips(s, err);
+}
+
+/* At a skip range: passes over its rows in every column (the end of the
+ * row group needs no passing). *skipped says whether it did. */
+static int skip_range(pq_scan *s, bool *skipped, uint32_t *bad_col, tarn_err *err)
+{
+    int64_t row = s->rg_rows - s->rg_rows_left;
+    while (s->skip_i < s->nskip && s->skip[s->skip_i].end <= row)
+        s->skip_i++;
+    *skipped = s->skip_i < s->nskip && s->skip[s->skip_i].start <= row;
+    if (!*skipped)
+        return 0;
+    int64_t rows = s->skip[s->skip_i].end - row;
+    for (uint32_t i = 0; i < s->ncols; i++) {
+        *bad_col = i;
+        int rc = col_skip_rows(s, &s->cols[i], rows, err);
+        if (rc != 0)
+            return rc;
+    }
+    s->rg_rows_left -= rows;
+    s->rows_skipped += (uint64_t)rows;
     return 0;
 }
 
@@ -1361,14 +1584,24 @@ int pq_scan_next(pq_scan *s, vec_batch *b, tarn_err *err)
     vec_batch_reset(b);
     TARN_ASSERT(b->ncols == s->ncols);
     uint32_t col = UINT32_MAX;
-    if (!s->rg_open || s->rg_rows_left == 0) {
-        int rc = next_row_group(s, err, &col);
+    for (;;) {
+        int rc = 0;
+        bool skipped = false;
+        if (!s->rg_open || s->rg_rows_left == 0)
+            rc = next_row_group(s, err, &col);
+        if (rc == 0 && s->rg_open)
+            rc = skip_range(s, &skipped, &col, err);
         if (rc != 0)
             return scan_fail(s, rc, col, err);
         if (!s->rg_open)
             return 0; /* end of the file */
+        if (!skipped && s->rg_rows_left > 0)
+            break;
     }
-    uint32_t rows = s->rg_rows_left < (int64_t)b->cap ? (uint32_t)s->rg_rows_left : b->cap;
+    int64_t avail = s->rg_rows_left;
+    if (s->skip_i < s->nskip) /* a batch ends where a skip range starts */
+        avail = s->skip[s->skip_i].start - (s->rg_rows - s->rg_rows_left);
+    uint32_t rows = avail < (int64_t)b->cap ? (uint32_t)avail : b->cap;
     for (uint32_t i = 0; i < s->ncols; i++) {
         int rc = fill_col(s, &s->cols[i], &b->cols[i], rows, err);
         if (rc != 0)
@@ -1392,6 +1625,7 @@ void pq_scan_close(pq_scan *s)
         scratch_free(s, c, &c->idx_buf);
     }
     TARN_ASSERT(s->mem_used == 0);
+    tarn_free(s->skip);
     tarn_free(s->cols);
     tarn_free(s->leaf);
     tarn_free(s);
@@ -1463,4 +1697,14 @@ int pq_file_column_stats(const pq_file *f, uint32_t rg, uint32_t leaf, vec_col *
 uint32_t pq_scan_skipped_row_groups(const pq_scan *s)
 {
     return s->skipped;
+}
+
+uint64_t pq_scan_skipped_pages(const pq_scan *s)
+{
+    return s->pages_skipped;
+}
+
+uint64_t pq_scan_skipped_rows(const pq_scan *s)
+{
+    return s->rows_skipped;
 }

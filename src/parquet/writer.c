@@ -619,6 +619,44 @@ static int put_page(pq_writer *w, wcol *c, const pq_page_header *h0, const tarn_
     return rc;
 }
 
+/* Statistics of the current page (min, max, null count) for its header
+ * (DataPageHeader.statistics): readers skip pages by them. The values are
+ * the page's dictionary indexes or its PLAIN bytes, whichever it holds. */
+static int page_stats(const wcol *c, wstats *st)
+{
+    uint32_t nvals = 0;
+    for (uint32_t i = 0; i < c->page_values; i++)
+        nvals += c->defs[i] == c->max_def;
+    st->nulls = (int64_t)(c->page_values - nvals);
+    int rc = 0;
+    bool ba = c->physical == PQ_BYTE_ARRAY;
+    if (c->dict_on) {
+        for (uint32_t i = 0; rc == 0 && i < c->idx_len; i++) {
+            if (i > 0 && c->idx[i] == c->idx[i - 1])
+                continue; /* runs of one value are common and cost one compare */
+            size_t n;
+            const uint8_t *e = dict_entry(c, c->idx[i], &n);
+            rc = ba ? stats_add(c, st, e + 4, n - 4) : stats_add(c, st, e, n);
+        }
+        return rc;
+    }
+    if (nvals == 0)
+        return 0;
+    size_t w = ba ? 0 : c->plain.len / nvals, pos = 0;
+    for (uint32_t i = 0; rc == 0 && i < nvals && pos < c->plain.len; i++) {
+        size_t n = w;
+        if (ba) {
+            uint32_t len;
+            memcpy(&len, c->plain.data + pos, 4);
+            pos += 4;
+            n = len;
+        }
+        rc = stats_add(c, st, c->plain.data + pos, n);
+        pos += n;
+    }
+    return rc;
+}
+
 /* v1: [4-byte length, levels] values, all compressed; v2: levels stored
  * raw, values compressed, sizes of each in the header. */
 static int write_data_page(pq_writer *w, wcol *c, int enc)
@@ -632,6 +670,21 @@ static int write_data_page(pq_writer *w, wcol *c, int enc)
     if (rc == 0)
         rc = page_values(c, enc, &vals);
     pq_page_header h = {.num_values = (int32_t)c->page_values, .encoding = enc};
+    wstats st = {0};
+    tarn_buf_init(&st.min, MAX_BUF);
+    tarn_buf_init(&st.max, MAX_BUF);
+    if (rc == 0)
+        rc = page_stats(c, &st);
+    if (rc == 0) {
+        h.has_stats = true;
+        h.stats.has_null_count = true;
+        h.stats.null_count = st.nulls;
+        h.stats.has_min = h.stats.has_max = st.has;
+        h.stats.min = st.min.data ? st.min.data : (const uint8_t *)"";
+        h.stats.max = st.max.data ? st.max.data : (const uint8_t *)"";
+        h.stats.min_len = (uint32_t)st.min.len;
+        h.stats.max_len = (uint32_t)st.max.len;
+    }
     if (rc == 0 && w->o.page_v2) {
         uint32_t nulls = 0;
         for (uint32_t i = 0; i < c->page_values; i++)
@@ -668,6 +721,8 @@ static int write_data_page(pq_writer *w, wcol *c, int enc)
     tarn_buf_free(&lv);
     tarn_buf_free(&vals);
     tarn_buf_free(&body);
+    tarn_buf_free(&st.min);
+    tarn_buf_free(&st.max);
     return rc;
 }
 
