@@ -81,6 +81,13 @@ static int node_persist(node *n, const struct raft_ready *rd, tarn_err *err)
         return tarn_err_set(err, rc, "persist: scratch for %zu entries", rd->n_entries);
     for (size_t i = 0; i < rd->n_entries; i++) {
         const raft_entry *e = &rd->entries[i];
+        /* The WAL keeps no entry type (README "Entry types"): a membership
+         * entry would come back from a restart as a command. Nothing here
+         * proposes one; refuse one from a peer rather than lose its type. */
+        if (e->type == RAFT_ENTRY_CONF)
+            return tarn_err_set(err, TARN_ENOTSUP,
+                                "membership entry at index %llu: not supported by this node",
+                                (unsigned long long)e->index);
         n->scratch_wal[i] =
             (wal_entry){.index = e->index, .term = e->term, .data = e->data, .len = e->len};
     }
