@@ -64,14 +64,17 @@ function loadCorpus(dir) {
   return all;
 }
 
-function forTarn(sql, dataDir) {
-  return sql.replace(/@DATA@/g, dataDir);
+// histTimes[v]: the commit time of hist's version v, from DESCRIBE HISTORY.
+function forTarn(sql, dataDir, histTimes) {
+  return sql.replace(/@DATA@/g, dataDir).replace(/@HIST_TS_(\d+)@/g, (m, v) => (histTimes && histTimes[v]) || m);
 }
 
 // DuckDB has no Delta time travel here: each version of hist is a file.
 function forDuck(sql, dataDir, latestHist) {
   return sql.replace(/@DATA@/g, dataDir)
     .replace(/\bhist\s+VERSION\s+AS\s+OF\s+(\d+)/gi,
+             (_, v) => `read_parquet('${dataDir}/hist_v${v}.parquet')`)
+    .replace(/\bhist\s+TIMESTAMP\s+AS\s+OF\s+'@HIST_TS_(\d+)@'/gi,
              (_, v) => `read_parquet('${dataDir}/hist_v${v}.parquet')`)
     .replace(/\bhist\s+TIMESTAMP\s+AS\s+OF\s+'2999-[^']*'/gi,
              () => `read_parquet('${dataDir}/hist_v${latestHist}.parquet')`);

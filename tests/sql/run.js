@@ -160,7 +160,11 @@ async function main() {
     if (gap) problem ? (gap.hits++, gapHits.push({q: load[i], gap, problem})) : gap.passes++;
     else if (problem) failures.push({q: load[i], problem});
   }
-  const answers = await runner.runParallel(queries.map((q) => H.forTarn(q.sql, dataDir)), Number(process.env.TARN_SQL_WORKERS || 4));
+  // Commit times of hist's versions, for TIMESTAMP AS OF '@HIST_TS_n@'.
+  const histTimes = {};
+  const hist = await runner.run('DESCRIBE HISTORY hist');
+  for (const row of hist.ok ? hist.rows : []) if (row[0].t === 'num' && row[1].t === 'jstr') histTimes[row[0].text] = row[1].v;
+  const answers = await runner.runParallel(queries.map((q) => H.forTarn(q.sql, dataDir, histTimes)), Number(process.env.TARN_SQL_WORKERS || 4));
   for (let i = 0; i < queries.length; i++) {
     const q = queries[i], tr = answers[i];
     const problem = judge(q, tr);

@@ -118,7 +118,7 @@ async function open(tarn, dataDir) {
     for (let w = 1; w < workers; w++) {
       const copy = `${dataDir}-${w}`;
       fs.rmSync(copy, {recursive: true, force: true});
-      fs.cpSync(dataDir, copy, {recursive: true});
+      fs.cpSync(dataDir, copy, {recursive: true, preserveTimestamps: true}); // version 0's time is its log file's mtime
       dirs.push(copy);
     }
     const parts = dirs.map((d, w) => runOn(d, statements.filter((_, i) => i % workers === w)));

@@ -20,3 +20,7 @@ SELECT * FROM hist VERSION AS OF 99;
 SELECT * FROM hist TIMESTAMP AS OF '2000-01-01 00:00:00';
 -- expect: error
 SELECT * FROM nosuchtable VERSION AS OF 1;
+-- TIMESTAMP AS OF the commit time of a version (from DESCRIBE HISTORY).
+SELECT * FROM hist TIMESTAMP AS OF '@HIST_TS_2@';
+SELECT count(*) AS c, sum(amount) AS s FROM hist TIMESTAMP AS OF '@HIST_TS_3@';
+SELECT a.id, b.name FROM hist TIMESTAMP AS OF '@HIST_TS_1@' a JOIN hist VERSION AS OF 4 b ON a.id = b.id;
