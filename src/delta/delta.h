@@ -27,6 +27,7 @@
 
 #include "base/error.h"
 #include "objstore/objstore.h"
+#include "parquet/parquet.h"
 #include "vec/vec.h"
 
 #include <stdbool.h>
@@ -295,11 +296,47 @@ int delta_protocol_check(const delta_protocol *p, const delta_map *configuration
 
 /* ---- scanning rows -------------------------------------------------------- */
 
+/* A simple predicate `output column op value` handed to each file's
+ * Parquet scan to skip row groups (and pages) by their statistics. Rows
+ * are NOT filtered: the caller still filters. Used only where the file
+ * stores the column exactly as the table type (else ignored); ignored on
+ * partition columns (prune files by partition values instead). */
+typedef struct delta_scan_pred {
+    uint32_t column; /* index among the scan's output columns */
+    pq_op op;
+    const vec_col
+        *value; /* row 0 of the column's table vec type; borrowed; NULL for IS [NOT] NULL */
+} delta_scan_pred;
+
+/*
+ * The units of a parallel scan of one snapshot: whole files when there are
+ * many (at least DELTA_MORSEL_FILES_PER_WORKER per worker), else row groups
+ * (each file's footer is read once, here, for its row group count). Scans
+ * opened with the same delta_morsels (delta_scan_opts.morsels), one per
+ * thread, take units from an atomic counter until none are left, so
+ * together they read every row of the snapshot exactly once. Thread-safe
+ * once open; `t` and `s` are borrowed until close.
+ */
+#define DELTA_MORSEL_FILES_PER_WORKER 4
+typedef struct delta_morsels delta_morsels;
+int delta_morsels_open(delta_table *t, const delta_snapshot *s, uint32_t workers,
+                       delta_morsels **out, tarn_err *err);
+uint32_t delta_morsels_count(const delta_morsels *m);
+/* Starts handing out units again from the first (no scan may be running). */
+void delta_morsels_rewind(delta_morsels *m);
+void delta_morsels_close(delta_morsels *m);
+
 typedef struct delta_scan_opts {
     const char *const *columns; /* top-level column names, or NULL: all, in schema order */
     uint32_t ncols;
     uint32_t batch_rows;     /* 0: VEC_BATCH_ROWS */
     size_t mem_budget_bytes; /* per file scan; 0: the Parquet default */
+    bool keep_dict;          /* strings from dictionary pages stay codes (pq_scan_opts.keep_dict) */
+    const delta_scan_pred *preds; /* row-group skipping; borrowed until close */
+    uint32_t npreds;
+    /* Take units from these (shared with other scans of the same
+     * snapshot) instead of reading every file; borrowed until close. */
+    delta_morsels *morsels;
 } delta_scan_opts;
 
 typedef struct delta_scan delta_scan;

@@ -14,6 +14,11 @@
  * Partition columns come from the log even when the file also stores them
  * (Spark sometimes does), because the log is the truth. Design note:
  * delta/README.md, "Reading rows".
+ *
+ * A scan reads its units one after another: every file in order, or, with
+ * delta_morsels, whatever unit (a file, or one row group of a file) the
+ * shared counter hands it next. The file object stays open while the
+ * units it takes are of the same file.
  */
 #include "delta/scan_int.h"
 #include "delta/source_int.h"
@@ -30,6 +35,19 @@ typedef struct out_col {
     int32_t part;       /* index among the partition columns, or -1 */
 } out_col;
 
+/* A unit of work: row groups [rg_first, rg_first + rg_count) of a file
+ * (rg_count 0: all of it). */
+typedef struct morsel {
+    uint32_t file;
+    uint32_t rg_first, rg_count;
+} morsel;
+
+struct delta_morsels {
+    morsel *units;
+    uint32_t count;
+    uint32_t next; /* atomic */
+};
+
 struct delta_scan {
     delta_table *t;
     const delta_snapshot *s;
@@ -39,8 +57,15 @@ struct delta_scan {
     size_t budget;
     size_t next_file;
     bool failed;
+    bool keep_dict;
+    const delta_scan_pred *preds; /* borrowed */
+    uint32_t npreds;
+    pq_predicate *fpreds;   /* preds mapped onto the open file's leaves */
+    delta_morsels *morsels; /* borrowed, or NULL */
     /* The file being read. */
     bool open;
+    bool started; /* a unit is being read */
+    size_t cur_file;
     delta_obj_src src;
     pq_file *f;
     pq_scan *ps; /* NULL when no column comes from the file */
@@ -93,12 +118,24 @@ int delta_scan_open(delta_table *t, const delta_snapshot *s, const delta_scan_op
     sc->s = s;
     sc->batch_rows = o.batch_rows ? o.batch_rows : VEC_BATCH_ROWS;
     sc->budget = o.mem_budget_bytes;
+    sc->keep_dict = o.keep_dict;
+    sc->preds = o.preds;
+    sc->npreds = o.npreds;
+    sc->morsels = o.morsels;
     sc->cols = tarn_calloc(n, sizeof(out_col));
     sc->file_col = tarn_calloc(n, sizeof(int32_t));
     sc->consts = tarn_calloc(n, sizeof(delta_const));
-    int rc = sc->cols && sc->file_col && sc->consts ? 0 : tarn_err_set(err, TARN_ENOMEM, "scan");
+    sc->fpreds = tarn_calloc(o.npreds + 1, sizeof(pq_predicate));
+    int rc = sc->cols && sc->file_col && sc->consts && sc->fpreds
+                 ? 0
+                 : tarn_err_set(err, TARN_ENOMEM, "scan");
     for (uint32_t i = 0; rc == 0 && i < n; i++)
         rc = add_out_col(sc, o.columns ? o.columns[i] : sch->fields[sch->top[i]].name, err);
+    for (uint32_t i = 0; rc == 0 && i < o.npreds; i++)
+        if (o.preds[i].column >= sc->ncols ||
+            (o.preds[i].value == NULL && o.preds[i].op != PQ_OP_IS_NULL &&
+             o.preds[i].op != PQ_OP_IS_NOT_NULL))
+            rc = tarn_err_set(err, TARN_EINVAL, "scan predicate %u: bad column or value", i);
     if (rc == 0 && sc->batch_rows > VEC_ROWS_MAX)
         rc = tarn_err_set(err, TARN_EINVAL, "batch of %u rows", sc->batch_rows);
     if (rc != 0) {
@@ -131,14 +168,20 @@ const char *delta_scan_col_name(const delta_scan *sc, uint32_t i)
     return i < sc->ncols ? sc->cols[i].field->name : NULL;
 }
 
-static void close_file(delta_scan *sc)
+static void close_range(delta_scan *sc)
 {
     if (sc->ps != NULL) {
         vec_batch_free(&sc->pb);
         pq_scan_close(sc->ps);
     }
-    pq_file_close(sc->f);
     sc->ps = NULL;
+    sc->rows_left = 0;
+}
+
+static void close_file(delta_scan *sc)
+{
+    close_range(sc);
+    pq_file_close(sc->f);
     sc->f = NULL;
     sc->open = false;
 }
@@ -151,6 +194,7 @@ void delta_scan_close(delta_scan *sc)
     tarn_free(sc->cols);
     tarn_free(sc->file_col);
     tarn_free(sc->consts);
+    tarn_free(sc->fpreds);
     tarn_free(sc);
 }
 
@@ -318,7 +362,7 @@ static int plan_file(delta_scan *sc, const delta_file *df, uint32_t *leaves, uin
     return 0;
 }
 
-static int open_file(delta_scan *sc, const delta_file *df, tarn_err *err)
+static int open_object(delta_scan *sc, const delta_file *df, tarn_err *err)
 {
     char key[OBJSTORE_KEY_MAX + 1];
     int n = snprintf(key, sizeof(key), "%s%s", delta_table_root(sc->t), df->path);
@@ -329,18 +373,64 @@ static int open_file(delta_scan *sc, const delta_file *df, tarn_err *err)
     if (rc != 0)
         return tarn_err_wrap(err, rc, "data file %s", df->path);
     sc->open = true;
+    return 0;
+}
+
+/* The predicates on columns this file stores as the table type, on its
+ * leaves. */
+static uint32_t map_preds(delta_scan *sc, const uint32_t *leaves)
+{
+    uint32_t np = 0;
+    for (uint32_t i = 0; i < sc->npreds; i++) {
+        const delta_scan_pred *p = &sc->preds[i];
+        int32_t fc = sc->file_col[p->column];
+        if (fc < 0)
+            continue;
+        const pq_column_info *ci = pq_file_column(sc->f, leaves[fc]);
+        if (conversion(ci->type, sc->cols[p->column].type) != CONV_SWAP)
+            continue; /* the value is of the table type, the statistics of the file's */
+        sc->fpreds[np++] = (pq_predicate){leaves[fc], p->op, p->value};
+    }
+    return np;
+}
+
+/* Rows of row groups [first, first + count) (count 0: to the end). */
+static int64_t range_rows(const pq_file *f, uint32_t first, uint32_t count)
+{
+    uint32_t end = count ? first + count : pq_file_nrow_groups(f);
+    int64_t rows = 0;
+    for (uint32_t g = first; g < end; g++)
+        rows += pq_file_row_group_rows(f, g);
+    return rows;
+}
+
+/* Opens unit `u` of file `df` (the file object too unless already open). */
+static int open_unit(delta_scan *sc, const delta_file *df, const morsel *u, tarn_err *err)
+{
+    int rc = sc->open ? 0 : open_object(sc, df, err);
+    if (rc != 0)
+        return rc;
     uint32_t *leaves = tarn_calloc(sc->ncols, sizeof(uint32_t)), nleaves = 0;
     rc = leaves ? plan_file(sc, df, leaves, &nleaves, err) : tarn_err_set(err, TARN_ENOMEM, "scan");
     if (rc == 0 && nleaves == 0) {
         /* Only partition or missing columns: the row count is all we need. */
-        sc->rows_left = pq_file_meta(sc->f)->num_rows;
-        if (sc->rows_left < 0)
+        if (u->rg_first + (uint64_t)u->rg_count > pq_file_nrow_groups(sc->f))
+            rc = tarn_err_set(err, TARN_ECORRUPT, "data file %s: fewer row groups than before",
+                              df->path);
+        else
+            sc->rows_left = range_rows(sc->f, u->rg_first, u->rg_count);
+        if (rc == 0 && sc->rows_left < 0)
             rc = tarn_err_set(err, TARN_ECORRUPT, "data file %s: negative row count", df->path);
     } else if (rc == 0) {
         pq_scan_opts po = {.columns = leaves,
                            .ncols = nleaves,
                            .batch_rows = sc->batch_rows,
-                           .mem_budget_bytes = sc->budget};
+                           .mem_budget_bytes = sc->budget,
+                           .keep_dict = sc->keep_dict,
+                           .preds = sc->fpreds,
+                           .npreds = map_preds(sc, leaves),
+                           .rg_first = u->rg_first,
+                           .rg_count = u->rg_count};
         rc = pq_scan_open(sc->f, &po, &sc->ps, err);
         if (rc == 0 && (rc = pq_scan_batch_init(sc->ps, &sc->pb)) != 0) {
             pq_scan_close(sc->ps);
@@ -354,6 +444,40 @@ static int open_file(delta_scan *sc, const delta_file *df, tarn_err *err)
     return rc;
 }
 
+/* Takes the next unit: the next file, or the next morsel. false at the end. */
+static bool take_unit(delta_scan *sc, morsel *u)
+{
+    if (sc->morsels != NULL) {
+        uint32_t i = __atomic_fetch_add(&sc->morsels->next, 1, __ATOMIC_RELAXED);
+        if (i >= sc->morsels->count)
+            return false;
+        *u = sc->morsels->units[i];
+        return true;
+    }
+    if (sc->next_file == sc->s->nfiles)
+        return false;
+    *u = (morsel){(uint32_t)sc->next_file++, 0, 0};
+    return true;
+}
+
+/* Starts the next unit (keeping the file object when it is the same
+ * file). *done at the end of the scan. */
+static int next_unit(delta_scan *sc, bool *done, tarn_err *err)
+{
+    morsel u;
+    close_range(sc);
+    if (!take_unit(sc, &u)) {
+        close_file(sc);
+        *done = true;
+        return 0;
+    }
+    *done = false;
+    if (sc->open && sc->cur_file != u.file)
+        close_file(sc);
+    sc->cur_file = u.file;
+    return open_unit(sc, &sc->s->files[u.file], &u, err);
+}
+
 /* Rows of the next batch of the open file (0 at its end). */
 static int next_rows(delta_scan *sc, uint32_t *n, tarn_err *err)
 {
@@ -365,7 +489,7 @@ static int next_rows(delta_scan *sc, uint32_t *n, tarn_err *err)
     }
     int rc = pq_scan_next(sc->ps, &sc->pb, err);
     if (rc != 0)
-        return tarn_err_wrap(err, rc, "data file %s", sc->s->files[sc->next_file - 1].path);
+        return tarn_err_wrap(err, rc, "data file %s", sc->s->files[sc->cur_file].path);
     *n = sc->pb.len;
     return 0;
 }
@@ -396,18 +520,20 @@ int delta_scan_next(delta_scan *sc, vec_batch *b, tarn_err *err)
         return tarn_err_set(err, TARN_EINVAL, "batch not made by delta_scan_batch_init");
     for (;;) {
         int rc = 0;
-        if (!sc->open) {
-            if (sc->next_file == sc->s->nfiles) {
+        if (!sc->started) {
+            bool done = false;
+            rc = next_unit(sc, &done, err);
+            if (rc == 0 && done) {
                 vec_batch_reset(b);
                 return 0;
             }
-            rc = open_file(sc, &sc->s->files[sc->next_file++], err);
+            sc->started = rc == 0;
         }
         uint32_t n = 0;
         if (rc == 0)
             rc = next_rows(sc, &n, err);
         if (rc == 0 && n == 0) {
-            close_file(sc);
+            sc->started = false; /* this unit is done */
             continue;
         }
         if (rc == 0)
@@ -419,4 +545,79 @@ int delta_scan_next(delta_scan *sc, vec_batch *b, tarn_err *err)
         }
         return 0;
     }
+}
+
+/* ---- morsels ---- */
+
+static int add_file_row_groups(delta_table *t, const delta_snapshot *s, uint32_t file,
+                               morsel **units, uint32_t *count, uint32_t *cap, tarn_err *err)
+{
+    delta_scan probe = {.t = t, .s = s};
+    int rc = open_object(&probe, &s->files[file], err);
+    if (rc != 0)
+        return rc;
+    uint32_t nrg = pq_file_nrow_groups(probe.f);
+    for (uint32_t g = 0; g < nrg && rc == 0; g++) {
+        if (*count == *cap) {
+            uint32_t ncap = *cap ? *cap * 2 : 64;
+            morsel *nu = tarn_realloc(*units, (size_t)ncap * sizeof(morsel));
+            if (nu == NULL) {
+                rc = tarn_err_set(err, TARN_ENOMEM, "scan morsels");
+                break;
+            }
+            *units = nu;
+            *cap = ncap;
+        }
+        (*units)[(*count)++] = (morsel){file, g, 1};
+    }
+    pq_file_close(probe.f);
+    return rc;
+}
+
+int delta_morsels_open(delta_table *t, const delta_snapshot *s, uint32_t workers,
+                       delta_morsels **out, tarn_err *err)
+{
+    *out = NULL;
+    if (s->nfiles > UINT32_MAX / 2)
+        return tarn_err_set(err, TARN_ETOOBIG, "scan of %zu files", s->nfiles);
+    delta_morsels *m = tarn_calloc(1, sizeof(*m));
+    if (m == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "scan morsels");
+    int rc = 0;
+    uint32_t cap = 0;
+    if (s->nfiles >= (size_t)DELTA_MORSEL_FILES_PER_WORKER * (workers ? workers : 1)) {
+        cap = (uint32_t)s->nfiles;
+        m->units = tarn_calloc(cap, sizeof(morsel));
+        if (m->units == NULL)
+            rc = tarn_err_set(err, TARN_ENOMEM, "scan morsels");
+        for (uint32_t i = 0; rc == 0 && i < cap; i++)
+            m->units[m->count++] = (morsel){i, 0, 0};
+    } else {
+        for (uint32_t i = 0; rc == 0 && i < s->nfiles; i++)
+            rc = add_file_row_groups(t, s, i, &m->units, &m->count, &cap, err);
+    }
+    if (rc != 0) {
+        delta_morsels_close(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+uint32_t delta_morsels_count(const delta_morsels *m)
+{
+    return m->count;
+}
+
+void delta_morsels_rewind(delta_morsels *m)
+{
+    __atomic_store_n(&m->next, 0, __ATOMIC_RELAXED);
+}
+
+void delta_morsels_close(delta_morsels *m)
+{
+    if (m == NULL)
+        return;
+    tarn_free(m->units);
+    tarn_free(m);
 }
