@@ -581,9 +581,6 @@ static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
     const sql_node *l = n->u.binary.left, *r = n->u.binary.right;
     if (op == SQL_OP_CONCAT)
         return sql_bind_concat_op(c, n, x);
-    if (op == SQL_OP_MOD)
-        return sql_bind_fail(c->b, TARN_ENOTSUP, n->op_pos,
-                             "operator %% is not evaluated by the executor yet");
     bool riv = r->kind == SQL_LITERAL && r->u.lit.kind == SQL_LIT_INTERVAL;
     bool liv = l->kind == SQL_LITERAL && l->u.lit.kind == SQL_LIT_INTERVAL;
     if ((op == SQL_OP_ADD || op == SQL_OP_SUB) && riv)
@@ -595,6 +592,9 @@ static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
     int rc = bind_pair(c, n->u.binary.left, n->u.binary.right, &a, &b);
     if (rc != 0)
         return rc;
+    if (op == SQL_OP_SUB && a.t.id == VEC_DATE && b.t.id == VEC_DATE && a.lc != SQL_LC_STR &&
+        b.lc != SQL_LC_STR) /* DATE - DATE: days between, a BIGINT (DuckDB) */
+        return finish(c, x, op_json("-", json_pack("[oo]", a.j, b.j)), T_I64);
     if ((op == SQL_OP_ADD || op == SQL_OP_SUB) && a.t.id == VEC_DATE && b.lc != SQL_LC_STR &&
         (is_int(b.t) || b.t.id == VEC_DATE))
         return date_plus_days(c, n, &a, &b, x);

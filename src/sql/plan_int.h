@@ -77,7 +77,10 @@ typedef struct sql_tab {
     sql_prune prune[SQL_PRUNE_MAX];
     uint32_t nprune;
     size_t files_total, files_kept; /* after pruning (delta) */
-    uint32_t row_groups_skipped;    /* by Parquet statistics (read_parquet) */
+    uint32_t row_groups_skipped;    /* by Parquet statistics (read_parquet; atomic) */
+    bool pruned;                    /* view and kept are made (sql_tab_prune) */
+    delta_snapshot view;            /* snap with only the kept files (shallow) */
+    delta_file *kept;
 } sql_tab;
 
 /* A statement's binding context. */
@@ -187,10 +190,21 @@ void sql_tab_free(sql_tab *t);
 /* Records the conjuncts of a WHERE over this table's scan that compare a
  * column with a constant (pruning predicates; the filter stays). */
 void sql_tab_add_prune(sql_tab *t, const json_t *pred);
+/* The units of one parallel scan of a tab (Parquet row groups of
+ * read_parquet; files or row groups of a Delta snapshot after pruning),
+ * shared by the scans of its workers. */
+typedef struct sql_morsels sql_morsels;
+/* How many units a parallel scan with `workers` would have. */
+int sql_tab_morsel_count(sql_tab *t, uint32_t workers, uint32_t *count, tarn_err *err);
+int sql_morsels_open(sql_tab *t, uint32_t workers, sql_morsels **out, tarn_err *err);
+void sql_morsels_close(sql_morsels *m);
 /* The scan as an exec source: files pruned with tab->prune, used columns
- * read. *state is freed with sql_tab_scan_free after the operator is
+ * read, dictionary strings kept as codes; with `m`, only the units it
+ * hands out (a worker of a parallel scan; m borrowed until the state is
+ * freed). *state is freed with sql_tab_scan_free after the operator is
  * closed. */
-int sql_tab_scan_open(sql_tab *t, exec_budget *bud, exec_op **out, void **state, tarn_err *err);
+int sql_tab_scan_open(sql_tab *t, sql_morsels *m, exec_budget *bud, exec_op **out, void **state,
+                      tarn_err *err);
 void sql_tab_scan_free(void *state);
 
 #endif

@@ -11,6 +11,14 @@
  * runner streams the exchange in memory (run.c); the distributed runner
  * will ship stage 1 to workers and the exchange through the object store.
  * EXPLAIN prints the stage plan as an indented tree.
+ *
+ * Morsel parallelism (README "Parallel plans"): with more than one thread
+ * and more than one morsel (row group or file) in the scan, the part of
+ * the plan that is a straight chain scan -> filter/project [-> partial
+ * aggregate] runs under exec's "parallel" operator, once per worker, each
+ * worker's scan taking morsels from one shared counter. What is above it
+ * (final aggregate, sort, limit) runs once. A LIMIT right above the chain
+ * is also put inside it, so that every worker stops after that many rows.
  */
 #include "sql/plan_int.h"
 
@@ -37,23 +45,93 @@ static json_t *find_agg(json_t *n, json_t **parent)
     return NULL;
 }
 
+/* Whether n is a chain of filters and projects (and, with `partial`, a
+ * partial aggregate on top) over a scan with more than one morsel. */
+static bool chain_parallel(const json_t *n, sql_binder *b, uint32_t workers, bool partial)
+{
+    for (; n != NULL; n = json_object_get(n, "input")) {
+        const char *op = op_of(n);
+        if (strcmp(op, "scan") == 0) {
+            sql_tab *t = sql_binder_tab(b, (uint32_t)json_integer_value(json_object_get(n, "id")));
+            uint32_t count = 0;
+            tarn_err err = TARN_ERR_INIT;
+            /* An error here (an unreadable footer) plans a serial scan,
+             * which reports it when it runs. */
+            return t != NULL && sql_tab_morsel_count(t, workers, &count, &err) == 0 && count > 1;
+        }
+        const char *phase = json_string_value(json_object_get(n, "phase"));
+        bool ok = strcmp(op, "filter") == 0 || strcmp(op, "project") == 0 ||
+                  (partial && strcmp(op, "aggregate") == 0 && phase != NULL &&
+                   strcmp(phase, "partial") == 0);
+        if (!ok)
+            return false;
+        partial = false; /* the aggregate only on top */
+    }
+    return false;
+}
+
+static json_t *parallel_of(json_t *input, uint32_t workers)
+{
+    return json_pack("{s:s,s:i,s:o}", "op", "parallel", "workers", (int)workers, "input", input);
+}
+
+/* A one-stage plan: the topmost node whose input chain down to the scan is
+ * filters and projects runs in parallel. Its parent's LIMIT (no sort
+ * between) is copied into each worker. Returns the new root. */
+static json_t *parallel_single(json_t *plan, sql_binder *b, uint32_t workers)
+{
+    json_t *parent = NULL;
+    for (json_t *n = plan; n != NULL; parent = n, n = json_object_get(n, "input")) {
+        const char *op = op_of(n);
+        bool chain_op =
+            strcmp(op, "filter") == 0 || strcmp(op, "project") == 0 || strcmp(op, "scan") == 0;
+        if (!chain_op)
+            continue;
+        if (!chain_parallel(n, b, workers, false))
+            return plan;
+        json_t *inner = json_incref(n);
+        if (parent != NULL && strcmp(op_of(parent), "limit") == 0) {
+            json_int_t lim = json_integer_value(json_object_get(parent, "limit")) +
+                             json_integer_value(json_object_get(parent, "offset"));
+            inner = json_pack("{s:s,s:I,s:o}", "op", "limit", "limit", lim, "input", inner);
+        }
+        json_t *par = inner ? parallel_of(inner, workers) : NULL;
+        if (par == NULL)
+            return plan; /* out of memory: the serial plan still runs */
+        if (parent == NULL) {
+            json_decref(plan);
+            return par;
+        }
+        json_object_set_new(parent, "input", par);
+        return plan;
+    }
+    return plan;
+}
+
 json_t *sql_plan_stages(json_t *plan, sql_binder *b)
 {
-    (void)b;
+    uint32_t workers = b->s ? sql_session_threads(b->s) : 1;
     json_t *parent, *agg = find_agg(plan, &parent);
     bool distinct = false;
     json_t *aggs = json_object_get(agg, "aggs");
     for (size_t i = 0; i < json_array_size(aggs); i++)
         distinct |= json_is_true(json_object_get(json_array_get(aggs, i), "distinct"));
     /* DISTINCT aggregates run in one phase: no partial states to merge. */
-    if (agg == NULL || distinct)
+    if (agg == NULL || distinct) {
+        if (workers > 1)
+            plan = parallel_single(plan, b, workers);
         return json_pack("{s:[{s:i,s:o}]}", "stages", "id", 1, "plan", plan);
+    }
     size_t nkeys = json_array_size(json_object_get(agg, "keys"));
     json_t *keys = json_array();
     for (size_t i = 0; i < nkeys; i++)
         json_array_append_new(keys, json_integer((json_int_t)i));
     json_object_set_new(agg, "phase", json_string("partial"));
     json_t *stage1 = json_incref(agg);
+    if (workers > 1 && chain_parallel(stage1, b, workers, true)) {
+        json_t *par = parallel_of(stage1, workers);
+        stage1 = par ? par : json_incref(agg); /* out of memory: serial */
+    }
     json_t *exchange = json_pack("{s:s,s:i,s:O,s:i,s:O}", "op", "exchange", "stage", 1,
                                  "partition_by", keys, "partitions", 1, "input", stage1);
     json_t *final = json_pack("{s:s,s:O,s:O,s:s,s:o}", "op", "aggregate", "keys", keys, "aggs",
@@ -128,9 +206,9 @@ static int node_line(const json_t *n, sql_binder *b, tarn_buf *buf)
     if (strcmp(op, "scan") == 0)
         return scan_line(n, b, buf);
     int rc = tarn_buf_append_str(buf, op);
-    const char *fields[] = {"type",   "left_keys", "right_keys",   "residual",  "phase",
-                            "keys",   "aggs",      "pred",         "exprs",     "limit",
-                            "offset", "stage",     "partition_by", "partitions"};
+    const char *fields[] = {"type",   "left_keys", "right_keys",   "residual",   "phase",
+                            "keys",   "aggs",      "pred",         "exprs",      "limit",
+                            "offset", "stage",     "partition_by", "partitions", "workers"};
     for (size_t i = 0; rc == 0 && i < sizeof(fields) / sizeof(fields[0]); i++) {
         const json_t *v = json_object_get(n, fields[i]);
         if (v == NULL)

@@ -20,7 +20,7 @@
 
 #define RUN_STATES_MAX 4096
 
-typedef enum state_kind { ST_SCAN, ST_WRAP, ST_UNION, ST_VALUES, ST_TEXT } state_kind;
+typedef enum state_kind { ST_SCAN, ST_WRAP, ST_UNION, ST_VALUES, ST_TEXT, ST_MORSELS } state_kind;
 
 typedef struct run_state {
     state_kind kind;
@@ -52,6 +52,7 @@ struct sql_run {
     sql_binder *b;
     exec_budget *bud;
     bool analyze;
+    sql_morsels *morsels; /* while building a parallel node's pipelines */
     run_state states[RUN_STATES_MAX];
     uint32_t nstates;
 };
@@ -88,6 +89,9 @@ static void free_state(run_state *s)
         break;
     case ST_TEXT:
         tarn_free(s->p);
+        break;
+    case ST_MORSELS:
+        sql_morsels_close(s->p);
         break;
     }
 }
@@ -289,6 +293,57 @@ static int build_exec_op(sql_run *r, json_t *pn, exec_op *input, exec_op *right,
     return code;
 }
 
+/* ---- parallel ---- */
+
+typedef struct par_ctx {
+    sql_run *r;
+    json_t *input;
+    int depth;
+    sql_morsels *m;
+} par_ctx;
+
+/* One worker's pipeline: the input built again, its scan on the shared
+ * morsels (called on the building thread, one worker after another). */
+static int par_pipeline(void *ctx, uint32_t worker, exec_budget *budget, exec_op **out,
+                        tarn_err *err)
+{
+    (void)worker;
+    (void)budget; /* the run's, the same */
+    par_ctx *p = ctx;
+    p->r->morsels = p->m;
+    int rc = build(p->r, p->input, p->depth + 1, out, err);
+    p->r->morsels = NULL;
+    return rc;
+}
+
+static int build_parallel(sql_run *r, json_t *pn, int depth, exec_op **out, tarn_err *err)
+{
+    json_t *input = json_object_get(pn, "input");
+    json_int_t workers = json_integer_value(json_object_get(pn, "workers"));
+    if (workers < 1 || workers > EXEC_WORKERS_MAX || r->morsels != NULL)
+        return tarn_err_set(err, TARN_EINVAL, "plan: bad parallel node");
+    json_t *leaf = input;
+    while (leaf != NULL && json_object_get(leaf, "input") != NULL)
+        leaf = json_object_get(leaf, "input");
+    const char *op = json_string_value(json_object_get(leaf, "op"));
+    sql_tab *t =
+        op && strcmp(op, "scan") == 0
+            ? sql_binder_tab(r->b, (uint32_t)json_integer_value(json_object_get(leaf, "id")))
+            : NULL;
+    if (t == NULL)
+        return tarn_err_set(err, TARN_EINVAL, "plan: parallel node without a scan");
+    sql_morsels *m;
+    int rc = sql_morsels_open(t, (uint32_t)workers, &m, err);
+    if (rc != 0)
+        return rc;
+    if ((rc = add_state(r, ST_MORSELS, m, err)) != 0) {
+        sql_morsels_close(m);
+        return rc;
+    }
+    par_ctx ctx = {r, input, depth, m};
+    return exec_parallel_build(par_pipeline, &ctx, (uint32_t)workers, r->bud, out, err);
+}
+
 static int build(sql_run *r, json_t *pn, int depth, exec_op **out, tarn_err *err)
 {
     *out = NULL;
@@ -302,7 +357,7 @@ static int build(sql_run *r, json_t *pn, int depth, exec_op **out, tarn_err *err
     } else if (strcmp(op, "scan") == 0) {
         sql_tab *t = sql_binder_tab(r->b, (uint32_t)json_integer_value(json_object_get(pn, "id")));
         void *st = NULL;
-        rc = t ? sql_tab_scan_open(t, r->bud, &made, &st, err)
+        rc = t ? sql_tab_scan_open(t, r->morsels, r->bud, &made, &st, err)
                : tarn_err_set(err, TARN_EINVAL, "plan: scan of an unknown table");
         if (rc == 0 && (rc = add_state(r, ST_SCAN, st, err)) != 0)
             sql_tab_scan_free(st);
@@ -312,6 +367,8 @@ static int build(sql_run *r, json_t *pn, int depth, exec_op **out, tarn_err *err
         rc = build_text(r, &made, err);
     } else if (strcmp(op, "union_all") == 0) {
         rc = build_union(r, pn, depth, &made, err);
+    } else if (strcmp(op, "parallel") == 0) {
+        rc = build_parallel(r, pn, depth, &made, err);
     } else if (strcmp(op, "exchange") == 0) {
         /* Embedded: stage 1's output streams straight into stage 2. */
         rc = build(r, json_object_get(pn, "input"), depth + 1, &made, err);
@@ -363,14 +420,25 @@ exec_op *sql_run_root(sql_run *r)
     return r->root;
 }
 
+/* The workers of a parallel node each count their own copy of the nodes
+ * under it: rows add up, the time is the slowest worker's. */
 void sql_run_stats(sql_run *r)
 {
     for (uint32_t i = 0; i < r->nstates; i++) {
         if (r->states[i].kind != ST_WRAP)
             continue;
         wrap_state *w = r->states[i].p;
-        json_object_set_new(w->pn, "rows", json_integer((json_int_t)w->rows));
-        json_object_set_new(w->pn, "ms", json_real((double)w->ns / 1e6));
+        json_object_del(w->pn, "rows");
+        json_object_del(w->pn, "ms");
+    }
+    for (uint32_t i = 0; i < r->nstates; i++) {
+        if (r->states[i].kind != ST_WRAP)
+            continue;
+        wrap_state *w = r->states[i].p;
+        json_int_t rows = json_integer_value(json_object_get(w->pn, "rows"));
+        double ms = json_real_value(json_object_get(w->pn, "ms")), mine = (double)w->ns / 1e6;
+        json_object_set_new(w->pn, "rows", json_integer(rows + (json_int_t)w->rows));
+        json_object_set_new(w->pn, "ms", json_real(mine > ms ? mine : ms));
     }
 }
 
@@ -382,10 +450,13 @@ void sql_run_close(sql_run *r)
     /* Wrappers and unions own inner trees built before them; free in
      * reverse so an inner tree closes before the state it reads. */
     for (uint32_t i = r->nstates; i-- > 0;)
-        if (r->states[i].kind != ST_SCAN)
+        if (r->states[i].kind != ST_SCAN && r->states[i].kind != ST_MORSELS)
             free_state(&r->states[i]);
     for (uint32_t i = 0; i < r->nstates; i++)
         if (r->states[i].kind == ST_SCAN)
+            free_state(&r->states[i]);
+    for (uint32_t i = 0; i < r->nstates; i++) /* the scans read them */
+        if (r->states[i].kind == ST_MORSELS)
             free_state(&r->states[i]);
     tarn_free(r);
 }

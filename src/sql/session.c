@@ -13,8 +13,11 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #define SESSION_TIMEOUT_MS_DEFAULT 10000
+
+_Static_assert(SQL_THREADS_MAX == EXEC_WORKERS_MAX, "tarn sql --threads and exec agree");
 
 int sql_session_open(const sql_session_opts *opts, sql_session **out, tarn_err *err)
 {
@@ -28,6 +31,7 @@ int sql_session_open(const sql_session_opts *opts, sql_session **out, tarn_err *
     s->os = opts->store;
     s->budget_bytes = opts->mem_budget_bytes;
     s->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : SESSION_TIMEOUT_MS_DEFAULT;
+    sql_session_set_threads(s, opts->threads);
     int rc = delta_committer_node(s->node, s->timeout_ms, &s->com);
     if (rc != 0) {
         tarn_free(s);
@@ -53,6 +57,20 @@ void sql_session_close(sql_session *s)
 void sql_session_set_budget(sql_session *s, size_t bytes)
 {
     s->budget_bytes = bytes;
+}
+
+void sql_session_set_threads(sql_session *s, uint32_t threads)
+{
+    if (threads == 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        threads = n > 0 ? (uint32_t)(n < EXEC_WORKERS_MAX ? n : EXEC_WORKERS_MAX) : 1;
+    }
+    s->threads = threads < EXEC_WORKERS_MAX ? threads : EXEC_WORKERS_MAX;
+}
+
+uint32_t sql_session_threads(const sql_session *s)
+{
+    return s->threads;
 }
 
 size_t sql_session_budget_bytes(const sql_session *s)

@@ -37,11 +37,15 @@
 typedef struct node node;
 typedef struct sql_session sql_session;
 
+/* Most threads a parallel plan runs on (exec's EXEC_WORKERS_MAX). */
+#define SQL_THREADS_MAX 64
+
 typedef struct sql_session_opts {
     node *node;              /* the metadata service (catalog commands registered); borrowed */
     objstore *store;         /* where tables live (tables/<name>/); borrowed */
     size_t mem_budget_bytes; /* per statement; 0: exec's default (a fraction of RAM) */
     int timeout_ms;          /* catalog proposals and reads; 0: 10 s */
+    uint32_t threads; /* workers of a parallel scan; 0: the online CPUs (README "Parallel plans") */
 } sql_session_opts;
 
 /* What a statement produced, handed to sink.done. */
@@ -87,6 +91,10 @@ int sql_session_exec(sql_session *s, const char *text, size_t len, const sql_sin
 
 /* Sets the per-statement memory budget (0: the default). */
 void sql_session_set_budget(sql_session *s, size_t bytes);
+/* Sets the threads of parallel plans (0: the online CPUs; at most
+ * EXEC_WORKERS_MAX; 1: serial plans). */
+void sql_session_set_threads(sql_session *s, uint32_t threads);
+uint32_t sql_session_threads(const sql_session *s);
 
 /* ---- value text: what every front end prints ---- */
 

@@ -13,6 +13,7 @@ struct sql_session {
     delta_committer com;
     size_t budget_bytes;
     int timeout_ms;
+    uint32_t threads; /* 1..EXEC_WORKERS_MAX */
 };
 
 typedef struct sql_stmt {

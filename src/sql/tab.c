@@ -48,6 +48,7 @@ void sql_tab_free(sql_tab *t)
     tarn_free(t->types);
     tarn_free(t->file_types);
     tarn_free(t->used);
+    tarn_free(t->kept);
     delta_snapshot_free(t->snap);
     delta_table_close(t->dt);
     objstore_close(t->own_os);

@@ -170,13 +170,23 @@ static bool file_may_match(const sql_tab *t, const delta_file *f)
 
 /* ---- the source ---- */
 
+struct sql_morsels {
+    sql_tab *t;
+    delta_morsels *dm; /* SQL_TAB_DELTA */
+    exec_morsels pm;   /* SQL_TAB_PARQUET: row groups */
+};
+
 typedef struct scan_src {
     sql_tab *t;
-    delta_snapshot view; /* the snapshot with only the kept files (shallow) */
-    delta_file *kept;
+    sql_morsels *m; /* borrowed, or NULL: the whole table */
     delta_scan *ds;
     pq_scan *ps;
     pq_predicate preds[SQL_PRUNE_MAX];
+    uint32_t npreds;
+    const uint32_t *leaves; /* borrowed from the tab (used columns) */
+    uint32_t nleaves;
+    uint32_t *own_leaves;
+    delta_scan_pred dpreds[SQL_PRUNE_MAX];
     vec_batch in;     /* what the reader fills: the used columns */
     vec_batch out;    /* every table column; shallow views of `in` */
     int32_t *map;     /* table column -> column of `in`, or -1 */
@@ -198,7 +208,7 @@ static void scan_src_free(void *p)
     tarn_free(s->spare);
     tarn_free(s->out.cols);
     tarn_free(s->map);
-    tarn_free(s->kept);
+    tarn_free(s->own_leaves);
     if (s->bud)
         exec_budget_release(s->bud, s->acct);
     tarn_free(s);
@@ -251,16 +261,48 @@ static int scan_compose(scan_src *s)
     return 0;
 }
 
+static int pq_open_range(scan_src *s, uint32_t rg_first, uint32_t rg_count, tarn_err *err)
+{
+    pq_scan_opts o = {.columns = s->leaves,
+                      .ncols = s->nleaves,
+                      .keep_dict = true,
+                      .preds = s->preds,
+                      .npreds = s->npreds,
+                      .rg_first = rg_first,
+                      .rg_count = rg_count};
+    return pq_scan_open(s->t->pf, &o, &s->ps, err);
+}
+
+/* The Parquet scan's next batch; in a parallel scan, the next row group's
+ * when this one ends. */
+static int pq_next(scan_src *s, tarn_err *err)
+{
+    for (;;) {
+        int rc = pq_scan_next(s->ps, &s->in, err);
+        if (rc != 0 || s->in.len > 0)
+            return rc;
+        __atomic_fetch_add(&s->t->row_groups_skipped, pq_scan_skipped_row_groups(s->ps),
+                           __ATOMIC_RELAXED);
+        pq_scan_close(s->ps);
+        s->ps = NULL;
+        uint32_t rg;
+        if (s->m == NULL || !exec_morsels_take(&s->m->pm, &rg))
+            return 0;
+        if ((rc = pq_open_range(s, rg, 1, err)) != 0)
+            return rc;
+    }
+}
+
 static int scan_next(void *ctx, const vec_batch **out, tarn_err *err)
 {
     scan_src *s = ctx;
-    int rc = s->ds ? delta_scan_next(s->ds, &s->in, err) : pq_scan_next(s->ps, &s->in, err);
+    int rc = s->ds   ? delta_scan_next(s->ds, &s->in, err)
+             : s->ps ? pq_next(s, err)
+                     : (vec_batch_reset(&s->in), 0);
     if (rc != 0)
         return rc;
     if (s->in.len == 0) {
         *out = NULL;
-        if (s->ps)
-            s->t->row_groups_skipped = pq_scan_skipped_row_groups(s->ps);
         return 0;
     }
     if ((rc = scan_compose(s)) != 0)
@@ -290,39 +332,84 @@ static int scan_spares(scan_src *s, uint32_t cap)
     return 0;
 }
 
-static int open_delta(scan_src *s, const char **names, uint32_t n, tarn_err *err)
+/* The snapshot with only the files the pruning predicates may match
+ * (made once per tab; every scan of it reads the same view). */
+static int tab_prune(sql_tab *t, tarn_err *err)
 {
-    sql_tab *t = s->t;
-    s->view = *t->snap;
-    s->kept = tarn_calloc(t->snap->nfiles ? t->snap->nfiles : 1, sizeof(*s->kept));
-    if (s->kept == NULL)
+    if (t->pruned)
+        return 0;
+    t->view = *t->snap;
+    t->kept = tarn_calloc(t->snap->nfiles ? t->snap->nfiles : 1, sizeof(*t->kept));
+    if (t->kept == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "scan %s", t->name);
     size_t k = 0;
     for (size_t i = 0; i < t->snap->nfiles; i++)
         if (file_may_match(t, &t->snap->files[i]))
-            s->kept[k++] = t->snap->files[i];
-    s->view.files = s->kept;
-    s->view.nfiles = k;
+            t->kept[k++] = t->snap->files[i];
+    t->view.files = t->kept;
+    t->view.nfiles = k;
     t->files_total = t->snap->nfiles;
     t->files_kept = k;
-    delta_scan_opts o = {.columns = names, .ncols = n};
-    int rc = delta_scan_open(t->dt, &s->view, &o, &s->ds, err);
-    return rc != 0 ? rc : delta_scan_batch_init(s->ds, &s->in);
+    t->pruned = true;
+    return 0;
 }
 
-static int open_pq(scan_src *s, const uint32_t *leaves, uint32_t n, tarn_err *err)
+/* Pruning predicates the readers can use: statistics compare in the
+ * file's own type, so only columns read unwidened. */
+static bool pred_usable(const sql_tab *t, const sql_prune *p)
+{
+    return t->file_types[p->col].id == t->types[p->col].id;
+}
+
+static int open_delta(scan_src *s, const char **names, uint32_t n, tarn_err *err)
 {
     sql_tab *t = s->t;
+    int rc = tab_prune(t, err);
+    if (rc != 0)
+        return rc;
     uint32_t np = 0;
     for (uint32_t i = 0; i < t->nprune; i++) {
         const sql_prune *p = &t->prune[i];
-        /* statistics compare in the file's own type */
-        if (t->file_types[p->col].id == t->types[p->col].id)
-            s->preds[np++] = (pq_predicate){p->col, p->op, &p->value};
+        if (pred_usable(t, p) && s->map[p->col] >= 0)
+            s->dpreds[np++] = (delta_scan_pred){(uint32_t)s->map[p->col], p->op,
+                                                p->op >= PQ_OP_IS_NULL ? NULL : &p->value};
     }
-    pq_scan_opts o = {
-        .columns = leaves, .ncols = n, .keep_dict = true, .preds = s->preds, .npreds = np};
-    int rc = pq_scan_open(t->pf, &o, &s->ps, err);
+    delta_scan_opts o = {.columns = names,
+                         .ncols = n,
+                         .keep_dict = true,
+                         .preds = s->dpreds,
+                         .npreds = np,
+                         .morsels = s->m ? s->m->dm : NULL};
+    rc = delta_scan_open(t->dt, &t->view, &o, &s->ds, err);
+    return rc != 0 ? rc : delta_scan_batch_init(s->ds, &s->in);
+}
+
+static int open_pq(scan_src *s, uint32_t *leaves, uint32_t n, tarn_err *err)
+{
+    sql_tab *t = s->t;
+    for (uint32_t i = 0; i < t->nprune; i++) {
+        const sql_prune *p = &t->prune[i];
+        if (pred_usable(t, p))
+            s->preds[s->npreds++] = (pq_predicate){p->col, p->op, &p->value};
+    }
+    s->leaves = s->own_leaves = leaves;
+    s->nleaves = n;
+    uint32_t rg_first = 0, rg_count = 0;
+    if (s->m != NULL && !exec_morsels_take(&s->m->pm, &rg_first)) {
+        /* nothing left for this worker: an empty scan, but a batch of
+         * the right shape all the same */
+        pq_scan *probe = NULL;
+        int rc = pq_open_range(s, 0, 0, err);
+        probe = s->ps;
+        s->ps = NULL;
+        if (rc == 0)
+            rc = pq_scan_batch_init(probe, &s->in);
+        pq_scan_close(probe);
+        return rc;
+    }
+    if (s->m != NULL)
+        rg_count = 1;
+    int rc = pq_open_range(s, rg_first, rg_count, err);
     return rc != 0 ? rc : pq_scan_batch_init(s->ps, &s->in);
 }
 
@@ -350,7 +437,8 @@ static int scan_source_fn(void *ctx, const vec_batch **out, tarn_err *err)
     return scan_next(ctx, out, err);
 }
 
-int sql_tab_scan_open(sql_tab *t, exec_budget *bud, exec_op **out, void **state, tarn_err *err)
+int sql_tab_scan_open(sql_tab *t, sql_morsels *m, exec_budget *bud, exec_op **out, void **state,
+                      tarn_err *err)
 {
     scan_src *s = tarn_calloc(1, sizeof(*s));
     const char **names = tarn_calloc(t->ncols + 1, sizeof(*names));
@@ -358,6 +446,7 @@ int sql_tab_scan_open(sql_tab *t, exec_budget *bud, exec_op **out, void **state,
     int rc = s && names && leaves ? 0 : tarn_err_set(err, TARN_ENOMEM, "scan %s", t->name);
     if (rc == 0) {
         s->t = t;
+        s->m = m;
         s->map = tarn_calloc(t->ncols + 1, sizeof(*s->map));
         s->spare = tarn_calloc(t->ncols + 1, sizeof(*s->spare));
         s->out.cols = tarn_calloc(t->ncols + 1, sizeof(vec_col));
@@ -366,8 +455,12 @@ int sql_tab_scan_open(sql_tab *t, exec_budget *bud, exec_op **out, void **state,
             rc = tarn_err_set(err, TARN_ENOMEM, "scan %s", t->name);
     }
     uint32_t n = rc == 0 ? used_columns(t, names, leaves, s->map) : 0;
-    if (rc == 0)
-        rc = t->kind == SQL_TAB_DELTA ? open_delta(s, names, n, err) : open_pq(s, leaves, n, err);
+    if (rc == 0 && t->kind == SQL_TAB_DELTA) {
+        rc = open_delta(s, names, n, err);
+    } else if (rc == 0) {
+        rc = open_pq(s, leaves, n, err);
+        leaves = NULL; /* the scan keeps them */
+    }
     if (rc == 0 && (rc = scan_spares(s, s->in.cap)) != 0)
         tarn_err_set(err, rc, "scan %s", t->name);
     for (uint32_t i = 0; rc == 0 && i < s->in.ncols; i++)
@@ -391,4 +484,51 @@ int sql_tab_scan_open(sql_tab *t, exec_budget *bud, exec_op **out, void **state,
 void sql_tab_scan_free(void *state)
 {
     scan_src_free(state);
+}
+
+/* ---- parallel scans ---- */
+
+int sql_morsels_open(sql_tab *t, uint32_t workers, sql_morsels **out, tarn_err *err)
+{
+    *out = NULL;
+    sql_morsels *m = tarn_calloc(1, sizeof(*m));
+    if (m == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "scan %s", t->name);
+    m->t = t;
+    int rc = 0;
+    if (t->kind == SQL_TAB_DELTA) {
+        rc = tab_prune(t, err);
+        if (rc == 0)
+            rc = delta_morsels_open(t->dt, &t->view, workers, &m->dm, err);
+    } else {
+        exec_morsels_init(&m->pm, pq_file_nrow_groups(t->pf));
+    }
+    if (rc != 0) {
+        sql_morsels_close(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+void sql_morsels_close(sql_morsels *m)
+{
+    if (m == NULL)
+        return;
+    delta_morsels_close(m->dm);
+    tarn_free(m);
+}
+
+int sql_tab_morsel_count(sql_tab *t, uint32_t workers, uint32_t *count, tarn_err *err)
+{
+    if (t->kind == SQL_TAB_PARQUET) {
+        *count = pq_file_nrow_groups(t->pf);
+        return 0;
+    }
+    sql_morsels *m;
+    int rc = sql_morsels_open(t, workers, &m, err);
+    if (rc == 0)
+        *count = delta_morsels_count(m->dm);
+    sql_morsels_close(m);
+    return rc;
 }

@@ -423,6 +423,77 @@ static void test_copy_files(void **state)
     expect(f, "SELECT count(*) FROM c", "5\n"); /* nothing of the bad file landed */
 }
 
+/* Parallel plans: the same rows with 1 and 2 threads; EXPLAIN shows the
+ * parallel node over stage 1 (or the filter/project chain), a LIMIT is
+ * copied into the workers, and EXPLAIN ANALYZE adds up the workers'
+ * rows. */
+static void test_parallel_plans(void **state)
+{
+    fixture *f = *state;
+    free(run(f, "CREATE TABLE t (k VARCHAR, v INT, d DATE)"));
+    for (int i = 0; i < 5; i++) {
+        char sql[256];
+        snprintf(sql, sizeof(sql),
+                 "INSERT INTO t VALUES ('k%d', %d, DATE '2024-01-0%d'), ('a', %d, NULL), "
+                 "(NULL, NULL, DATE '2023-12-31')",
+                 i % 3, i, i + 1, 10 * i);
+        free(run(f, sql));
+    }
+    const char *queries[] = {
+        "SELECT k, count(*), sum(v), min(v), max(d), count(d) FROM t GROUP BY k ORDER BY k",
+        "SELECT v, k FROM t WHERE v > 3 ORDER BY v",
+        "SELECT count(DISTINCT k) FROM t WHERE v >= 0",
+        "SELECT count(*) FROM (SELECT v FROM t LIMIT 4) s",
+    };
+    for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
+        sql_session_set_threads(f->s, 1);
+        char *serial = run(f, queries[q]);
+        sql_session_set_threads(f->s, 2);
+        expect(f, queries[q], serial);
+        free(serial);
+    }
+    char *plan = run(f, "EXPLAIN SELECT k, sum(v) FROM t WHERE v > 0 GROUP BY k");
+    const char *want[] = {"stage 1\n  parallel workers=2\n    aggregate phase=partial",
+                          "exchange stage=1"};
+    for (size_t i = 0; i < 2; i++)
+        if (strstr(plan, want[i]) == NULL)
+            fail_msg("plan lacks \"%s\":\n%s", want[i], plan);
+    free(plan);
+    plan = run(f, "EXPLAIN SELECT v FROM t WHERE v > 1 LIMIT 2");
+    if (strstr(plan, "limit limit=2\n    parallel workers=2\n      limit limit=2\n") == NULL)
+        fail_msg("the limit is not in the workers:\n%s", plan);
+    free(plan);
+    plan = run(f, "EXPLAIN ANALYZE SELECT k, count(*) FROM t GROUP BY k");
+    if (strstr(plan, "columns [k] files 5 (read 5 after pruning)  (rows 15,") == NULL)
+        fail_msg("the workers' scans do not add up to 15 rows:\n%s", plan);
+    free(plan);
+    sql_session_set_threads(f->s, 1);
+    plan = run(f, "EXPLAIN SELECT k, sum(v) FROM t GROUP BY k");
+    assert_null(strstr(plan, "parallel"));
+    free(plan);
+}
+
+/* What exec evaluates since the binder first refused it: %, DATE - DATE,
+ * min/max of strings. */
+static void test_mod_date_diff_string_minmax(void **state)
+{
+    fixture *f = *state;
+    expect(f, "SELECT 7 % 3, -7 % 3, 7 % -3, 7.5 % 2, 7 % 0, 5.5::DOUBLE % 2",
+           "1|-1|1|1.5|NULL|1.5\n");
+    expect(f, "SELECT DATE '2024-03-01' - DATE '2024-02-01', DATE '2024-01-01' - DATE '2024-03-01'",
+           "29|-60\n");
+    free(run(f, "CREATE TABLE m (s VARCHAR, d DATE, g INT)"));
+    free(run(f, "INSERT INTO m VALUES ('pear', '2024-01-10', 1), ('apple', '2024-01-01', 1), "
+                "(NULL, NULL, 1), ('zoo', '2023-12-31', 2)"));
+    expect(f, "SELECT g, min(s), max(s), max(d) - min(d), sum(g % 2) FROM m GROUP BY g ORDER BY g",
+           "1|apple|pear|9|3\n2|zoo|zoo|0|0\n");
+    expect(f, "SELECT min(s), max(s) FROM m WHERE g > 5", "NULL|NULL\n");
+    expect(f,
+           "SELECT typeof_check FROM (SELECT d - DATE '2024-01-01' AS typeof_check FROM m) x "
+           "WHERE typeof_check > 0",
+           "9\n");
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -435,6 +506,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_ddl_and_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_joins_distinct, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_files, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_parallel_plans, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_mod_date_diff_string_minmax, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
