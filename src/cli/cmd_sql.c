@@ -4,7 +4,7 @@
  * the WAL's lock says so).
  *
  *   tarn sql [--data DIR] [-c "SQL"] [-f FILE] [--format table|csv|json]
- *            [--timing] [--memory BYTES]
+ *            [--timing] [--memory BYTES] [--threads N]
  *
  * With -c or -f the statements run in order and the first error stops
  * them (exit 1, the error on stderr with a caret under its position).
@@ -400,6 +400,7 @@ typedef struct sql_args {
     int fmt;
     bool timing;
     size_t memory_bytes;
+    uint32_t threads; /* 0: the online CPUs */
 } sql_args;
 
 static int parse_size(const char *s, size_t *out)
@@ -421,7 +422,7 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tarn sql [--data DIR] [-c SQL] [-f FILE] [--format table|csv|json]\n"
-            "                [--timing] [--memory BYTES]\n\n"
+            "                [--timing] [--memory BYTES] [--threads N]\n\n"
             "Runs SQL on the tables of a data directory (default %s).\n"
             "Without -c or -f, reads statements from stdin (a shell on a terminal).\n",
             "./tarn-data");
@@ -449,6 +450,12 @@ static int parse_args(int argc, char **argv, sql_args *a)
         } else if (strcmp(arg, "--memory") == 0 && val) {
             if (parse_size(val, &a->memory_bytes) != 0)
                 return fprintf(stderr, "tarn sql: --memory wants a size (64MiB)\n"), 2;
+        } else if (strcmp(arg, "--threads") == 0 && val) {
+            char *end;
+            long n = strtol(val, &end, 10);
+            if (*end != '\0' || n < 1 || n > SQL_THREADS_MAX)
+                return fprintf(stderr, "tarn sql: --threads wants 1 to %d\n", SQL_THREADS_MAX), 2;
+            a->threads = (uint32_t)n;
         } else if (strcmp(arg, "--timing") == 0) {
             a->timing = true;
             takes = false;
@@ -488,8 +495,10 @@ static int env_open(const sql_args *a, sql_env *env, tarn_err *err)
     snprintf(url, sizeof(url), "%s/objects", a->cfg.data_dir);
     if (rc == 0)
         rc = objstore_open(url, &env->os, err);
-    sql_session_opts so = {
-        .node = env->node, .store = env->os, .mem_budget_bytes = a->memory_bytes};
+    sql_session_opts so = {.node = env->node,
+                           .store = env->os,
+                           .mem_budget_bytes = a->memory_bytes,
+                           .threads = a->threads};
     if (rc == 0)
         rc = sql_session_open(&so, &env->session, err);
     return rc;
