@@ -11,7 +11,7 @@
  *       (gen_lineitem_write_table): the same rows. DIR/READY marks a
  *       finished preparation; a run that finds it does nothing, so the
  *       data is cached per DIR (run.sh names DIR by rows, seed and types).
- *   tpch_sql run DIR QUERY SOURCE RUNS
+ *   tpch_sql run DIR QUERY SOURCE RUNS [THREADS]
  *       QUERY: q1 | q6 | count (bench/tpch/queries.h); SOURCE: table | file.
  *       Runs the statement RUNS times in one session; prints the rows of
  *       the last run ("row,v1,v2,...", the text `tarn sql` prints) and the
@@ -27,8 +27,14 @@
  *       Runs any statement RUNS times, as `run` does (variants of a query
  *       when looking for where the time goes).
  *
- * Tarn's SQL path has no thread-count setting (the planner emits no
- * parallel operator yet), so there is no THREADS argument here.
+ *   tpch_sql threads
+ *       Exit 0 when this build's SQL session has a thread setting
+ *       (sql_session_opts.threads), 1 when it has none.
+ *
+ * THREADS (default 1) is the session's thread setting for parallel plans.
+ * Sessions without one (before parallel plans) run every plan serially;
+ * there only THREADS 1 is accepted, so a figure is never labelled with a
+ * thread count it did not run on.
  */
 #include "base/alloc.h"
 #include "base/buf.h"
@@ -63,7 +69,7 @@ typedef struct env {
     sql_session *session;
 } env;
 
-static int env_open(const char *dir, env *e, tarn_err *err)
+static int env_open(const char *dir, uint32_t threads, env *e, tarn_err *err)
 {
     char data[PATH_BYTES_MAX], url[PATH_BYTES_MAX + 16];
     snprintf(data, sizeof(data), "%s/data", dir);
@@ -84,6 +90,11 @@ static int env_open(const char *dir, env *e, tarn_err *err)
     if (rc == 0)
         rc = objstore_open(url, &e->os, err);
     sql_session_opts so = {.node = e->node, .store = e->os};
+#ifdef SQL_THREADS_MAX
+    so.threads = threads;
+#else
+    (void)threads; /* no setting: every plan is serial */
+#endif
     if (rc == 0)
         rc = sql_session_open(&so, &e->session, err);
     return rc;
@@ -127,7 +138,7 @@ static int write_table(const char *dir, const gen_lineitem_opts *o, tarn_err *er
     delta_committer c;
     memset(&c, 0, sizeof(c));
     int64_t version = -1;
-    int rc = env_open(dir, &e, err);
+    int rc = env_open(dir, 1, &e, err);
     if (rc == 0 && (rc = delta_committer_node(e.node, 0, &c)) != 0)
         tarn_err_set(err, rc, "committer");
     if (rc == 0)
@@ -222,10 +233,10 @@ static void print_times(const double *ms, int runs)
     printf("\n");
 }
 
-static int run(const char *dir, const char *sql, int runs, tarn_err *err)
+static int run(const char *dir, const char *sql, int runs, uint32_t threads, tarn_err *err)
 {
     env e = {0};
-    int rc = env_open(dir, &e, err);
+    int rc = env_open(dir, threads, &e, err);
     text_sink t;
     tarn_buf_init(&t.out, TARN_BUF_UNBOUNDED);
     tarn_buf_init(&t.cell, TARN_BUF_UNBOUNDED);
@@ -252,13 +263,28 @@ static int run(const char *dir, const char *sql, int runs, tarn_err *err)
 
 /* ---- main ---- */
 
+#ifdef SQL_THREADS_MAX
+#define THREADS_MAX SQL_THREADS_MAX
+static bool has_threads(void)
+{
+    return true;
+}
+#else
+#define THREADS_MAX 1
+static bool has_threads(void)
+{
+    return false;
+}
+#endif
+
 static int usage(void)
 {
     fprintf(stderr, "usage: tpch_sql prepare DIR ROWS SEED [decimal]\n"
-                    "       tpch_sql run DIR q1|q6|count table|file RUNS\n"
+                    "       tpch_sql run DIR q1|q6|count table|file RUNS [THREADS]\n"
                     "       tpch_sql sql DIR q1|q6|count table|file\n"
                     "       tpch_sql explain DIR q1|q6|count table|file\n"
-                    "       tpch_sql exec DIR RUNS SQL\n");
+                    "       tpch_sql exec DIR RUNS SQL\n"
+                    "       tpch_sql threads\n");
     return 2;
 }
 
@@ -293,7 +319,7 @@ int main(int argc, char **argv)
 {
     tarn_log_set_level(TARN_LOG_WARN);
     tarn_err err = TARN_ERR_INIT;
-    int64_t rows, seed, runs;
+    int64_t rows, seed, runs, threads = 1;
     int rc;
     if (argc >= 5 && strcmp(argv[1], "prepare") == 0) {
         if (parse_count(argv[3], 0, GEN_ROWS_MAX, &rows) != 0 ||
@@ -317,20 +343,28 @@ int main(int argc, char **argv)
             return 2;
         }
         snprintf(text, n, "EXPLAIN ANALYZE %s", sql);
-        rc = run(argv[2], text, 1, &err);
+        rc = run(argv[2], text, 1, 1, &err);
         free(text);
         free(sql);
     } else if (argc == 5 && strcmp(argv[1], "exec") == 0) {
         if (parse_count(argv[3], 1, RUNS_MAX, &runs) != 0)
             return usage();
-        rc = run(argv[2], argv[4], (int)runs, &err);
-    } else if (argc == 6 && strcmp(argv[1], "run") == 0) {
-        if (parse_count(argv[5], 1, RUNS_MAX, &runs) != 0)
+        rc = run(argv[2], argv[4], (int)runs, 1, &err);
+    } else if (argc == 2 && strcmp(argv[1], "threads") == 0) {
+        return has_threads() ? 0 : 1;
+    } else if ((argc == 6 || argc == 7) && strcmp(argv[1], "run") == 0) {
+        if (parse_count(argv[5], 1, RUNS_MAX, &runs) != 0 ||
+            (argc == 7 && parse_count(argv[6], 1, THREADS_MAX, &threads) != 0))
             return usage();
+        if (threads != 1 && !has_threads()) {
+            fprintf(stderr, "tpch_sql: this build's SQL session has no thread setting (serial "
+                            "plans only): THREADS must be 1\n");
+            return 2;
+        }
         char *sql = statement(argv[2], argv[3], argv[4]);
         if (sql == NULL)
             return 2;
-        rc = run(argv[2], sql, (int)runs, &err);
+        rc = run(argv[2], sql, (int)runs, (uint32_t)threads, &err);
         free(sql);
     } else {
         return usage();
