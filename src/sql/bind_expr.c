@@ -503,11 +503,36 @@ static int finish(sql_bctx *c, sql_bx *x, json_t *j, vec_type_info t)
     return j == NULL ? sql_bind_oom(c->b) : 0;
 }
 
+/* A DATE compared with a TIMESTAMP constant at midnight compares as
+ * DATEs: CAST(d AS TIMESTAMP) op midnight(X) is d op X for every op (the
+ * cast is monotonic and one-to-one), without a cast per row, and
+ * `column op constant` prunes. */
+static void date_vs_midnight(const sql_bx *d, sql_bx *ts)
+{
+    if (d->t.id != VEC_DATE || ts->t.id != VEC_TIMESTAMP || ts->lc != SQL_LC_NONE)
+        return;
+    json_t *v = json_object_get(ts->j, "const");
+    const char *ty = json_string_value(json_object_get(ts->j, "type"));
+    if (!json_is_integer(v) || ty == NULL || strcmp(ty, "timestamp") != 0 ||
+        json_integer_value(v) % 86400000000LL != 0)
+        return;
+    json_t *dj = const_json(json_integer(json_integer_value(v) / 86400000000LL), T_DATE);
+    if (dj == NULL)
+        return; /* out of memory: the cast compare is still right */
+    json_decref(ts->j);
+    ts->j = dj;
+    ts->t = T_DATE;
+}
+
 static int bind_compare(sql_bctx *c, const sql_node *n, const char *op, sql_bx *x)
 {
     sql_bx a, b;
     vec_type_info t;
     int rc = bind_pair(c, n->u.binary.left, n->u.binary.right, &a, &b);
+    if (rc == 0) {
+        date_vs_midnight(&a, &b);
+        date_vs_midnight(&b, &a);
+    }
     if (rc == 0 && (rc = sql_unify(c, &a, &b, n->op_pos, &t)) != 0) {
         sql_bx_free(&a);
         sql_bx_free(&b);

@@ -7,6 +7,7 @@
 #include "sql/bind_int.h"
 
 #include "base/alloc.h"
+#include "sql/literal.h"
 
 #include <string.h>
 
@@ -231,6 +232,22 @@ int sql_bind_interval_arith(sql_bctx *c, const sql_node *n, const sql_node *d_no
         break;
     }
     const char *op = n->u.binary.op == SQL_OP_SUB ? "sub_interval" : "add_interval";
+    /* A constant date plus whole days or months is folded here, into the
+     * TIMESTAMP at that midnight: compared with a DATE column, the
+     * comparison then stays in dates (bind_compare), with no per-row cast,
+     * and prunes files and row groups. */
+    json_t *dc = json_object_get(d.j, "const");
+    const char *dty = json_string_value(json_object_get(d.j, "type"));
+    int64_t folded;
+    int sign = n->u.binary.op == SQL_OP_SUB ? -1 : 1;
+    if (micros == 0 && json_is_integer(dc) && dty != NULL && strcmp(dty, "date") == 0 &&
+        sql_lit_date_add(json_integer_value(dc), sign * months, sign * days, &folded) == 0) {
+        sql_bx_free(&d);
+        return set(c, x,
+                   json_pack("{s:I,s:s}", "const", (json_int_t)(folded * 86400000000LL), "type",
+                             "timestamp"),
+                   T_TS);
+    }
     return set(c, x,
                json_pack("{s:s,s:I,s:I,s:I,s:[o],s:s}", "op", op, "months", (json_int_t)months,
                          "days", (json_int_t)days, "micros", (json_int_t)micros, "args", d.j,

@@ -54,6 +54,40 @@ static int64_t days_from_civil(int y, int m, int d)
     return era * 146097 + doe - 719468;
 }
 
+/* The inverse of days_from_civil. */
+static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+int sql_lit_date_add(int64_t days, int64_t months, int64_t ndays, int64_t *out)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (days < -800000 || days > 3000000 || months < -120000 || months > 120000 ||
+        ndays < -4000000 || ndays > 4000000)
+        return -1;
+    int64_t y;
+    int m, d;
+    civil_from_days(days, &y, &m, &d);
+    int64_t total = y * 12 + (m - 1) + months;
+    y = total >= 0 ? total / 12 : -((-total + 11) / 12);
+    m = (int)(total - y * 12) + 1;
+    if (y < 1 || y > 9999)
+        return -1;
+    int last = mdays[m - 1] + (m == 2 && is_leap((int)y));
+    *out = days_from_civil((int)y, m, d < last ? d : last) + ndays;
+    int64_t lo = days_from_civil(1, 1, 1), hi = days_from_civil(9999, 12, 31);
+    return *out < lo || *out > hi ? -1 : 0;
+}
+
 static int parse_ymd(const char *s, size_t n, size_t *i, int64_t *days)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};

@@ -488,6 +488,23 @@ static void test_mod_date_diff_string_minmax(void **state)
     expect(f, "SELECT g, min(s), max(s), max(d) - min(d), sum(g % 2) FROM m GROUP BY g ORDER BY g",
            "1|apple|pear|9|3\n2|zoo|zoo|0|0\n");
     expect(f, "SELECT min(s), max(s) FROM m WHERE g > 5", "NULL|NULL\n");
+    /* a constant date +/- days or months folds; compared with a DATE
+     * column it stays a DATE comparison (no cast per row) and prunes */
+    expect(f,
+           "SELECT DATE '1998-12-01' - INTERVAL '90' DAY, DATE '2024-01-31' + INTERVAL '1' MONTH, "
+           "DATE '2024-02-29' + INTERVAL '1' YEAR, DATE '2024-03-31' - INTERVAL '13' MONTH",
+           "1998-09-02 00:00:00|2024-02-29 00:00:00|2025-02-28 00:00:00|2023-02-28 00:00:00\n");
+    expect(f, "SELECT s FROM m WHERE d <= DATE '2024-01-11' - INTERVAL '1' DAY ORDER BY s",
+           "apple\npear\nzoo\n");
+    expect(f, "SELECT s FROM m WHERE DATE '2023-12-01' + INTERVAL '1' MONTH > d", "zoo\n");
+    expect(f,
+           "SELECT s FROM m WHERE d < TIMESTAMP '2024-01-01 00:00:01' + INTERVAL '1' DAY "
+           "ORDER BY s",
+           "apple\nzoo\n");
+    char *plan = run(f, "EXPLAIN SELECT s FROM m WHERE d <= DATE '2024-01-11' - INTERVAL '1' DAY");
+    if (strstr(plan, "prune [d <= ?]") == NULL || strstr(plan, "cast") != NULL)
+        fail_msg("not a pruning DATE comparison:\n%s", plan);
+    free(plan);
     expect(f,
            "SELECT typeof_check FROM (SELECT d - DATE '2024-01-01' AS typeof_check FROM m) x "
            "WHERE typeof_check > 0",
