@@ -70,11 +70,35 @@ static int node_scratch(node *n, size_t want_wal, size_t want_st)
     return 0;
 }
 
-/* Step 2 of the contract: entries, then the hard state, then one fsync. */
+/*
+ * Whether this Ready's persist needs an fsync. Entries always do (acks and
+ * the leader's own quorum count promise them durable), and so do term and
+ * vote (a vote granted twice in one term after a restart breaks election
+ * safety). The commit index alone does not: Raft keeps it volatile
+ * (dissertation Figure 3.1; raft README, hard state "may lag") and a
+ * restarted node learns it again (from the leader, or the single voter by
+ * committing its new term's no-op). Writing it unsynced can lose it in a
+ * machine crash only, leaving an older durable commit index that never
+ * exceeds the durable log, since the entries it covers were synced by an
+ * earlier Ready (contract invariant 4); the store's applied index may then
+ * be ahead of it, which raft_open accepts (commit = max(commit, applied)).
+ * The next synced write makes the record durable with it. Half of all WAL
+ * fsyncs were such commit-only Readies (one per turn on the single voter).
+ */
+static int node_persist_needs_sync(const node *n, const struct raft_ready *rd)
+{
+    if (rd->n_entries > 0)
+        return 1;
+    return rd->hard_state.term != n->synced_term || rd->hard_state.vote != n->synced_vote;
+}
+
+/* Step 2 of the contract: entries, then the hard state, then one fsync
+ * (unless only the commit index changed: node_persist_needs_sync). */
 static int node_persist(node *n, const struct raft_ready *rd, tarn_err *err)
 {
     if (rd->n_entries == 0 && !rd->hard_state_changed)
         return 0;
+    int sync = node_persist_needs_sync(n, rd);
     int64_t t0 = tarn_mono_ns();
     int rc = node_scratch(n, rd->n_entries, 0);
     if (rc != 0)
@@ -94,10 +118,14 @@ static int node_persist(node *n, const struct raft_ready *rd, tarn_err *err)
     wal_hard_state hs = {
         .term = rd->hard_state.term, .vote = rd->hard_state.vote, .commit = rd->hard_state.commit};
     rc = wal_append(n->w, n->scratch_wal, rd->n_entries, rd->hard_state_changed ? &hs : NULL, err);
-    if (rc == 0)
+    if (rc == 0 && sync)
         rc = wal_sync(n->w, err);
     if (rc != 0)
         return tarn_err_wrap(err, rc, "persist %zu entries", rd->n_entries);
+    if (sync && rd->hard_state_changed) {
+        n->synced_term = rd->hard_state.term;
+        n->synced_vote = rd->hard_state.vote;
+    }
     obs_histogram_observe(n->m_fsync, (double)(tarn_mono_ns() - t0) / 1e9);
     return 0;
 }
@@ -492,6 +520,8 @@ static int node_take_work(node *n, node_inmsg **inbox, node_list *props, node_li
             return 1;
         if (n->inbox_count || n->transfer_to)
             break;
+        if (raft_has_ready(n->r))
+            break; /* the single voter's election at open (node.c) */
         if (node_can_take(n) && (n->queue.count || n->reads.count))
             break;
         if (tarn_mono_ns() >= n->next_tick_ns)

@@ -214,6 +214,31 @@ static int node_replay(node *n, const wal_recovered *rec, tarn_err *err)
     return 0;
 }
 
+/*
+ * A single voter is its own quorum: no other node can lead, so waiting out
+ * an election timeout of wall-clock ticks (0.6-1 s of `tarn local` and
+ * every embedded command's start-up) protects nothing. The core has no
+ * campaign call; its ticks are logical, so we tick it here until its
+ * randomized timeout (< 2 * election_ticks) expires and it elects itself.
+ * The new term and vote come out of the loop's first Ready and are synced
+ * before anything is acknowledged, as for any election.
+ */
+static int node_elect_single_voter(node *n, tarn_err *err)
+{
+    uint32_t max_ticks = 2 * n->opts.election_ticks + 1;
+    raft_status st;
+    raft_get_status(n->r, &st);
+    for (uint32_t i = 0; i < max_ticks && st.state != RAFT_LEADER; i++) {
+        int rc = raft_tick(n->r);
+        if (rc != 0)
+            return tarn_err_set(err, rc, "open raft: single-voter election");
+        raft_get_status(n->r, &st);
+    }
+    if (st.state != RAFT_LEADER)
+        return tarn_err_set(err, TARN_ESTATE, "open raft: single voter did not elect itself");
+    return 0;
+}
+
 static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
 {
     raft_config cfg;
@@ -250,7 +275,9 @@ static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
     if (rc != 0)
         return tarn_err_wrap(err, rc, "open raft");
     n->applied = store_applied_index(n->st);
-    return 0;
+    n->synced_term = hs.term;
+    n->synced_vote = hs.vote;
+    return n_voters == 1 ? node_elect_single_voter(n, err) : 0;
 }
 
 static int node_open_disk(node *n, tarn_err *err)

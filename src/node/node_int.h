@@ -149,6 +149,10 @@ struct node {
     char http_url[NODE_TP_URL_MAX];
     int64_t next_tick_ns;
     uint64_t applied;
+    /* Term and vote of the last hard state the WAL has synced: a Ready
+     * whose hard state differs from them only in the commit index is
+     * appended without an fsync (loop.c node_persist). */
+    uint64_t synced_term, synced_vote;
     wal_entry *scratch_wal; /* Ready entries converted for the WAL */
     size_t scratch_wal_cap;
     store_entry *scratch_st;

@@ -11,6 +11,7 @@
 #include "base/buf.h"
 #include "kv/kv.h"
 #include "node/node.h"
+#include "obs/obs.h"
 
 #include <pthread.h>
 #include <signal.h>
@@ -36,6 +37,35 @@ static node *open_node(const char *dir, uint32_t election_ticks, size_t queue_ma
     tarn_err err = TARN_ERR_INIT;
     int rc = node_open(&o, &reg, &n, &err);
     if (rc != 0)
+        fail_msg("node_open: %s", tarn_err_msg(&err));
+    return n;
+}
+
+/* A node that never leads: a single voter elects itself at open, so this
+ * is member 1 of a two-member cluster whose peer never starts (no quorum).
+ * Its proposals and reads stay queued until they time out. */
+static node *open_leaderless(const char *dir, size_t queue_max)
+{
+    store_registry reg;
+    memset(&reg, 0, sizeof(reg));
+    assert_int_equal(kv_register(&reg), 0);
+    node_peer peers[2] = {{.id = 1}, {.id = 2}};
+    for (int i = 0; i < 2; i++)
+        snprintf(peers[i].addr, sizeof(peers[i].addr), "127.0.0.1:%d", tarn_test_free_port());
+    node_opts o = {.data_dir = dir,
+                   .id = 1,
+                   .election_ticks = 1000,
+                   .heartbeat_ticks = 1,
+                   .tick_ms = 5,
+                   .queue_max = queue_max,
+                   .durability = STORE_DURABLE_DATA,
+                   .members = peers,
+                   .n_members = 2,
+                   .cluster_name = "unit",
+                   .http_url = "http://member-1"};
+    node *n = NULL;
+    tarn_err err = TARN_ERR_INIT;
+    if (node_open(&o, &reg, &n, &err) != 0)
         fail_msg("node_open: %s", tarn_err_msg(&err));
     return n;
 }
@@ -239,9 +269,8 @@ static void test_full_queue_busy_and_close_fails_pending(void **state)
 {
     (void)state;
     char *dir = tarn_test_mkdtemp("node");
-    /* An election timeout of 1000 ticks of 5 ms: no leader for 5 s, so
-     * proposals stay in the queue. */
-    node *n = open_node(dir, 1000, 2);
+    /* No leader, so proposals stay in the queue. */
+    node *n = open_leaderless(dir, 2);
     proposer ps[2] = {{.n = n, .rc = 1}, {.n = n, .rc = 1}};
     pthread_t th[2];
     for (int i = 0; i < 2; i++)
@@ -270,7 +299,7 @@ static void test_timeout_abandons(void **state)
 {
     (void)state;
     char *dir = tarn_test_mkdtemp("node");
-    node *n = open_node(dir, 1000, 0);
+    node *n = open_leaderless(dir, 0);
     tarn_err err = TARN_ERR_INIT;
     store_result sr;
     uint8_t cmd[] = {KV_CMD_PUT, 1, 0, 0, 0, 0};
@@ -383,6 +412,105 @@ static void test_oom_propose_and_read(void **state)
     tarn_test_rmdir(dir);
 }
 
+/* A counter's value from a registry's text rendering (0 when absent). */
+static uint64_t metric_value(obs_registry *reg, const char *name)
+{
+    tarn_buf b;
+    tarn_buf_init(&b, 1u << 20);
+    assert_int_equal(obs_registry_render(reg, &b), 0);
+    assert_int_equal(tarn_buf_append(&b, "", 1), 0);
+    const char *text = (const char *)b.data;
+    size_t len = strlen(name);
+    uint64_t v = 0;
+    for (const char *p = text; (p = strstr(p, name)) != NULL; p += len) {
+        if ((p == text || p[-1] == '\n') && p[len] == ' ') {
+            v = strtoull(p + len + 1, NULL, 10);
+            break;
+        }
+    }
+    tarn_buf_free(&b);
+    return v;
+}
+
+/* A single voter leads as soon as it is open: with an election timeout of
+ * at least 60 s of ticks, waiting out the timer would miss the 5 s bound;
+ * and it keeps doing so after a restart (a new term, synced). */
+static void test_single_voter_elects_at_open(void **state)
+{
+    (void)state;
+    char *dir = tarn_test_mkdtemp("node-elect");
+    for (int round = 0; round < 2; round++) {
+        store_registry reg;
+        memset(&reg, 0, sizeof(reg));
+        assert_int_equal(kv_register(&reg), 0);
+        node_opts o = {.data_dir = dir,
+                       .election_ticks = 1200,
+                       .heartbeat_ticks = 1,
+                       .tick_ms = 50,
+                       .durability = STORE_DURABLE_DATA};
+        node *n = NULL;
+        tarn_err err = TARN_ERR_INIT;
+        assert_int_equal(node_open(&o, &reg, &n, &err), 0);
+        assert_int_equal(node_wait_leader(n, 5000, &err), 0);
+        node_status st;
+        node_get_status(n, &st);
+        assert_int_equal(st.term, (uint64_t)round + 1);
+        kv_result r;
+        store_result sr;
+        assert_int_equal(put(n, "k", round ? "b" : "a", NULL, &r, &sr), 0);
+        store_result_free(&sr);
+        node_close(n);
+    }
+    tarn_test_rmdir(dir);
+}
+
+/* A Ready that changes only the commit index is written without an fsync:
+ * sequential puts on the single voter cost one WAL fsync each (the entry),
+ * not two (entry, then commit). Every acknowledged put survives a restart. */
+static void test_commit_only_ready_not_synced(void **state)
+{
+    (void)state;
+    char *dir = tarn_test_mkdtemp("node-commit-sync");
+    obs_registry *metrics = NULL;
+    assert_int_equal(obs_registry_new(&metrics), 0);
+    store_registry reg;
+    memset(&reg, 0, sizeof(reg));
+    assert_int_equal(kv_register(&reg), 0);
+    node_opts o = {.data_dir = dir,
+                   .election_ticks = 2,
+                   .heartbeat_ticks = 1,
+                   .tick_ms = 5,
+                   .metrics = metrics,
+                   .durability = STORE_DURABLE_DATA};
+    node *n = NULL;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(node_open(&o, &reg, &n, &err), 0);
+    assert_int_equal(node_wait_leader(n, 5000, &err), 0);
+    enum { PUTS = 30 };
+    uint64_t before = metric_value(metrics, "tarn_wal_fsyncs_total");
+    for (int i = 0; i < PUTS; i++) {
+        char key[16];
+        snprintf(key, sizeof(key), "c%d", i);
+        kv_result r;
+        store_result sr;
+        assert_int_equal(put(n, key, "v", NULL, &r, &sr), 0);
+        store_result_free(&sr);
+    }
+    uint64_t syncs = metric_value(metrics, "tarn_wal_fsyncs_total") - before;
+    assert_true(syncs >= PUTS);     /* every entry was synced */
+    assert_true(syncs <= PUTS + 3); /* was 2 * PUTS: one more per commit */
+    node_close(n);
+    n = open_leader(dir);
+    for (int i = 0; i < PUTS; i++) {
+        char key[16], val[8];
+        snprintf(key, sizeof(key), "c%d", i);
+        assert_int_equal(get(n, key, val, sizeof(val), NULL), 0);
+    }
+    node_close(n);
+    obs_registry_free(metrics);
+    tarn_test_rmdir(dir);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -394,6 +522,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_timeout_abandons),
         cmocka_unit_test(test_read_after_write_linearizable),
         cmocka_unit_test(test_oom_propose_and_read),
+        cmocka_unit_test(test_single_voter_elects_at_open),
+        cmocka_unit_test(test_commit_only_ready_not_synced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
