@@ -619,6 +619,96 @@ static int put_page(pq_writer *w, wcol *c, const pq_page_header *h0, const tarn_
     return rc;
 }
 
+/* Page statistics of a dictionary-encoded page: each entry the page uses
+ * is compared once (a bitmap over the dictionary marks those seen). */
+static int page_stats_dict(const wcol *c, wstats *st)
+{
+    bool ba = c->physical == PQ_BYTE_ARRAY;
+    uint8_t *seen = tarn_calloc((size_t)c->dict_count / 8 + 1, 1);
+    if (seen == NULL)
+        return TARN_ENOMEM;
+    int rc = 0;
+    for (uint32_t i = 0; rc == 0 && i < c->idx_len; i++) {
+        uint32_t k = c->idx[i];
+        if (seen[k >> 3] & (1u << (k & 7)))
+            continue;
+        seen[k >> 3] |= (uint8_t)(1u << (k & 7));
+        size_t n;
+        const uint8_t *e = dict_entry(c, k, &n);
+        rc = ba ? stats_add(c, st, e + 4, n - 4) : stats_add(c, st, e, n);
+    }
+    tarn_free(seen);
+    return rc;
+}
+
+/* PLAIN integers of 4 or 8 bytes (signed or unsigned order, as
+ * value_cmp): min and max in one typed loop. False for other types. */
+static bool page_stats_ints(const wcol *c, size_t w, uint32_t nvals, wstats *st, int *rc)
+{
+    vec_type t = c->spec.type.id;
+    if (t == VEC_F32 || t == VEC_F64 || t == VEC_STRING || t == VEC_BINARY || t == VEC_BOOL ||
+        t == VEC_DECIMAL128 || c->plain.len != (size_t)nvals * w)
+        return false;
+    bool is_unsigned = t == VEC_U8 || t == VEC_U16 || t == VEC_U32 || t == VEC_U64;
+    const uint8_t *p = c->plain.data;
+    size_t lo = 0, hi = 0; /* value indexes of min and max */
+    for (size_t i = 1; i < nvals; i++) {
+        if (is_unsigned) {
+            uint64_t x = (uint64_t)le_signed(p + i * w, w), a = (uint64_t)le_signed(p + lo * w, w),
+                     b = (uint64_t)le_signed(p + hi * w, w);
+            if (w == 4) {
+                x &= 0xffffffffu;
+                a &= 0xffffffffu;
+                b &= 0xffffffffu;
+            }
+            lo = x < a ? i : lo;
+            hi = x > b ? i : hi;
+        } else {
+            int64_t x = le_signed(p + i * w, w);
+            lo = x < le_signed(p + lo * w, w) ? i : lo;
+            hi = x > le_signed(p + hi * w, w) ? i : hi;
+        }
+    }
+    *rc = stats_add(c, st, p + lo * w, w);
+    if (*rc == 0)
+        *rc = stats_add(c, st, p + hi * w, w);
+    return true;
+}
+
+/* PLAIN FLOAT / DOUBLE: min and max in one typed loop, NaN left out (as
+ * stats_add does). False for other types. */
+static bool page_stats_floats(const wcol *c, size_t w, uint32_t nvals, wstats *st, int *rc)
+{
+    vec_type t = c->spec.type.id;
+    if ((t != VEC_F32 && t != VEC_F64) || c->plain.len != (size_t)nvals * w)
+        return false;
+    const uint8_t *p = c->plain.data;
+    double lo = 0, hi = 0;
+    size_t ilo = SIZE_MAX, ihi = SIZE_MAX;
+    for (size_t i = 0; i < nvals; i++) {
+        double x;
+        if (w == 4) {
+            float f;
+            memcpy(&f, p + i * 4, 4);
+            x = f;
+        } else {
+            memcpy(&x, p + i * 8, 8);
+        }
+        if (isnan(x))
+            continue;
+        if (ilo == SIZE_MAX || x < lo)
+            lo = x, ilo = i;
+        if (ihi == SIZE_MAX || x > hi)
+            hi = x, ihi = i;
+    }
+    *rc = 0;
+    if (ilo != SIZE_MAX)
+        *rc = stats_add(c, st, p + ilo * w, w);
+    if (*rc == 0 && ihi != SIZE_MAX)
+        *rc = stats_add(c, st, p + ihi * w, w);
+    return true;
+}
+
 /* Statistics of the current page (min, max, null count) for its header
  * (DataPageHeader.statistics): readers skip pages by them. The values are
  * the page's dictionary indexes or its PLAIN bytes, whichever it holds. */
@@ -630,19 +720,14 @@ static int page_stats(const wcol *c, wstats *st)
     st->nulls = (int64_t)(c->page_values - nvals);
     int rc = 0;
     bool ba = c->physical == PQ_BYTE_ARRAY;
-    if (c->dict_on) {
-        for (uint32_t i = 0; rc == 0 && i < c->idx_len; i++) {
-            if (i > 0 && c->idx[i] == c->idx[i - 1])
-                continue; /* runs of one value are common and cost one compare */
-            size_t n;
-            const uint8_t *e = dict_entry(c, c->idx[i], &n);
-            rc = ba ? stats_add(c, st, e + 4, n - 4) : stats_add(c, st, e, n);
-        }
-        return rc;
-    }
+    if (c->dict_on)
+        return page_stats_dict(c, st);
     if (nvals == 0)
         return 0;
     size_t w = ba ? 0 : c->plain.len / nvals, pos = 0;
+    if ((w == 4 || w == 8) &&
+        (page_stats_ints(c, w, nvals, st, &rc) || page_stats_floats(c, w, nvals, st, &rc)))
+        return rc;
     for (uint32_t i = 0; rc == 0 && i < nvals && pos < c->plain.len; i++) {
         size_t n = w;
         if (ba) {
