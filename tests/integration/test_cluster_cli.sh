@@ -34,7 +34,13 @@ set -e
 "$tarn" cluster up --meta 3 --dir "$work" -- --rate-admin-per-s 0 >"$work/up.out" || fail "cluster up"
 grep -q "^tarn: cluster of 3 members up" "$work/up.out" || fail "up output: $(cat "$work/up.out")"
 key=$(cat "$work/admin.key")
-"$tarn" cluster status --cluster "$work/cluster.json" >"$work/status" || fail "status exit code"
+# Under load an election may still be running when `up` returns: wait (at
+# most 20 s) for one leader before checking the status lines.
+for _ in $(seq 100); do
+  "$tarn" cluster status --cluster "$work/cluster.json" >"$work/status" || fail "status exit code"
+  [[ $(grep -c '"role":"leader"' "$work/status") == 1 ]] && break
+  sleep 0.2
+done
 [[ $(wc -l <"$work/status") == 3 ]] || fail "status lines: $(cat "$work/status")"
 [[ $(grep -c '"role":"leader"' "$work/status") == 1 ]] || fail "one leader: $(cat "$work/status")"
 grep -q '"commit_index":' "$work/status" || fail "status has commit_index"
