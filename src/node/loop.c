@@ -468,7 +468,7 @@ static int node_tick_due(node *n, tarn_err *err)
 }
 
 /* Publishes the status (under mu) and wakes waiters when it changed. */
-static void node_publish(node *n, int force_wake)
+static void node_publish(node *n)
 {
     raft_status rs;
     raft_get_status(n->r, &rs);
@@ -498,7 +498,9 @@ static void node_publish(node *n, int force_wake)
     obs_gauge_set(n->m_applied, (double)s.applied_index);
     obs_gauge_set(n->m_commit, (double)s.commit_index);
     obs_gauge_set(n->m_queue, (double)n->queue.count);
-    if (changed || force_wake || n->completed)
+    /* Proposals and reads have their own condition (node_waiter_complete);
+     * wake_done is for node_wait_leader and node_transfer_leader only. */
+    if (changed || n->completed)
         pthread_cond_broadcast(&n->wake_done);
     n->completed = 0;
 }
@@ -579,11 +581,8 @@ static int node_turn(node *n, node_inmsg *inbox, node_list *props, node_list *re
         return rc;
     node_propose_batch(n, props);
     node_read_batch(n, reads);
-    int wake = 0;
-    while (rc == 0 && raft_has_ready(n->r)) {
+    while (rc == 0 && raft_has_ready(n->r))
         rc = node_handle_ready(n, err);
-        wake = 1;
-    }
     if (rc == 0)
         rc = node_maybe_compact(n, err);
     node_snap_reap(n, 0);
@@ -592,7 +591,7 @@ static int node_turn(node *n, node_inmsg *inbox, node_list *props, node_list *re
     pthread_mutex_lock(&n->mu);
     node_expire_forwarded(n);
     node_complete_reads(n, rs.state == RAFT_LEADER);
-    node_publish(n, wake);
+    node_publish(n);
     pthread_mutex_unlock(&n->mu);
     return rc;
 }

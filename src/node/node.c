@@ -46,6 +46,8 @@ void node_waiter_free(node_waiter *w)
     if (!w)
         return;
     store_result_free(&w->res);
+    if (w->has_cv)
+        pthread_cond_destroy(&w->done_cv);
     tarn_free(w);
 }
 
@@ -76,7 +78,8 @@ void node_waiter_complete(node *n, node_waiter *w, int rc)
         node_waiter_free(w);
         return;
     }
-    n->completed = 1; /* node_publish broadcasts wake_done once per turn */
+    if (w->has_cv)
+        pthread_cond_signal(&w->done_cv); /* only its own caller wakes */
 }
 
 void node_fail_all(node *n, int rc)
@@ -365,27 +368,29 @@ static int node_opts_check(const node_opts *o, node *n, tarn_err *err)
 
 static int node_sync_init(node *n, tarn_err *err)
 {
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
+    /* wait_ca (CLOCK_MONOTONIC) serves wake_loop, wake_done and every
+     * caller's done_cv; it lives until node_close. */
+    if (pthread_condattr_init(&n->wait_ca) != 0)
         return tarn_err_set(err, TARN_ENOMEM, "node: condattr");
-    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_condattr_setclock(&n->wait_ca, CLOCK_MONOTONIC);
     int ok = pthread_mutex_init(&n->mu, NULL) == 0;
-    if (ok && pthread_cond_init(&n->wake_loop, &ca) != 0) {
+    if (ok && pthread_cond_init(&n->wake_loop, &n->wait_ca) != 0) {
         pthread_mutex_destroy(&n->mu);
         ok = 0;
     }
-    if (ok && pthread_cond_init(&n->wake_done, &ca) != 0) {
+    if (ok && pthread_cond_init(&n->wake_done, &n->wait_ca) != 0) {
         pthread_cond_destroy(&n->wake_loop);
         pthread_mutex_destroy(&n->mu);
         ok = 0;
     }
-    pthread_condattr_destroy(&ca);
     if (ok && pthread_rwlock_init(&n->swap_lock, NULL) != 0) {
         pthread_cond_destroy(&n->wake_done);
         pthread_cond_destroy(&n->wake_loop);
         pthread_mutex_destroy(&n->mu);
         ok = 0;
     }
+    if (!ok)
+        pthread_condattr_destroy(&n->wait_ca);
     return ok ? 0 : tarn_err_set(err, TARN_ENOMEM, "node: mutex/cond init");
 }
 
@@ -526,6 +531,7 @@ void node_close(node *n)
     pthread_rwlock_destroy(&n->swap_lock);
     pthread_cond_destroy(&n->wake_done);
     pthread_cond_destroy(&n->wake_loop);
+    pthread_condattr_destroy(&n->wait_ca);
     pthread_mutex_destroy(&n->mu);
     tarn_free(n);
 }
@@ -549,7 +555,7 @@ static int node_wait(node *n, node_waiter *w, int timeout_ms, int *owned)
 {
     struct timespec dl = node_deadline(timeout_ms);
     while (!w->done) {
-        if (pthread_cond_timedwait(&n->wake_done, &n->mu, &dl) == ETIMEDOUT && !w->done) {
+        if (pthread_cond_timedwait(&w->done_cv, &n->mu, &dl) == ETIMEDOUT && !w->done) {
             w->abandoned = 1;
             *owned = 0;
             return TARN_ETIMEDOUT;
@@ -570,6 +576,11 @@ static void node_caller_leave(node *n)
 static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int timeout_ms,
                        const char *what, tarn_err *err)
 {
+    if (pthread_cond_init(&w->done_cv, &n->wait_ca) != 0) {
+        tarn_free(w);
+        return tarn_err_set(err, TARN_ENOMEM, "%s: condition init", what);
+    }
+    w->has_cv = 1;
     pthread_mutex_lock(&n->mu);
     int rc = 0;
     if (n->stop)
@@ -581,7 +592,7 @@ static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int
         rc = tarn_err_set(err, TARN_EBUSY, "%s: %zu requests queued", what, list->count);
     if (rc != 0) {
         pthread_mutex_unlock(&n->mu);
-        tarn_free(w);
+        node_waiter_free(w);
         return rc;
     }
     n->callers++;

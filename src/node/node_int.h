@@ -39,6 +39,11 @@ struct node_waiter {
     uint64_t req_id;  /* origin's id for it, or ours when we forwarded it */
     int64_t fwd_ns;   /* when we forwarded it to the leader (tarn_mono_ns) */
     store_result res; /* proposal: the state machine's answer */
+    /* A local caller sleeps on its own condition (signalled by
+     * node_waiter_complete), so a turn that completes one waiter wakes one
+     * thread, not every caller. Forwarded-in waiters have none. */
+    pthread_cond_t done_cv;
+    int has_cv;
     size_t len;
     uint8_t data[]; /* proposal payload (copied) */
 };
@@ -107,8 +112,9 @@ struct node {
     int thread_started;
 
     pthread_mutex_t mu;
-    pthread_cond_t wake_loop; /* new work or stop, CLOCK_MONOTONIC */
-    pthread_cond_t wake_done; /* some waiter completed or the status changed */
+    pthread_cond_t wake_loop;   /* new work or stop, CLOCK_MONOTONIC */
+    pthread_cond_t wake_done;   /* the status changed, a transfer ended, or a caller left */
+    pthread_condattr_t wait_ca; /* CLOCK_MONOTONIC, for each waiter's done_cv */
     /* Guarded by mu. */
     int stop;
     int failed;                          /* sticky: TARN_ESTATE-worthy failure code, 0 healthy */
@@ -118,7 +124,7 @@ struct node {
     node_inmsg *inbox_head, *inbox_tail; /* frames from peers */
     size_t inbox_count;
     size_t callers;         /* threads inside node_* calls (node_close waits) */
-    int completed;          /* a waiter completed since the last broadcast */
+    int completed;          /* a transfer finished since the last broadcast */
     uint64_t transfer_to;   /* a leadership transfer asked for, not yet handed to the core */
     int transfer_rc;        /* the core's answer to the last one handed over */
     uint64_t transfer_seq;  /* transfers asked for */
