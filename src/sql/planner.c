@@ -108,8 +108,139 @@ static json_t *parallel_single(json_t *plan, sql_binder *b, uint32_t workers)
     return plan;
 }
 
+/* ---- common subexpressions of a projection ---- */
+
+#define CSE_MAX 8
+
+/* The largest operator subexpression of `e` (by its JSON text length) that
+ * occurs at least twice in `exprs`, or NULL. */
+static json_t *cse_pick(json_t *e, const json_t *exprs, json_t *best, size_t *best_len);
+
+static size_t cse_count(const json_t *needle, const json_t *e)
+{
+    if (!json_is_object(e) && !json_is_array(e))
+        return 0;
+    if (json_is_object(e) && json_equal(needle, e))
+        return 1;
+    size_t n = 0;
+    const json_t *args = json_is_array(e) ? e : json_object_get(e, "args");
+    for (size_t i = 0; i < json_array_size(args); i++)
+        n += cse_count(needle, json_array_get(args, i));
+    return n;
+}
+
+static json_t *cse_pick(json_t *e, const json_t *exprs, json_t *best, size_t *best_len)
+{
+    if (!json_is_object(e) || json_object_get(e, "op") == NULL)
+        return best;
+    char *text = json_dumps(e, JSON_COMPACT);
+    size_t len = text ? strlen(text) : 0;
+    tarn_free(text);
+    if (len > *best_len && cse_count(e, exprs) >= 2) {
+        *best_len = len;
+        return e; /* its parts are smaller */
+    }
+    json_t *args = json_object_get(e, "args");
+    for (size_t i = 0; i < json_array_size(args); i++)
+        best = cse_pick(json_array_get(args, i), exprs, best, best_len);
+    return best;
+}
+
+/* Replaces every occurrence of `needle` in e's args with {"col": col}. */
+static void cse_replace(json_t *e, const json_t *needle, json_int_t col)
+{
+    json_t *args = json_object_get(e, "args");
+    for (size_t i = 0; i < json_array_size(args); i++) {
+        json_t *a = json_array_get(args, i);
+        if (json_equal(a, needle))
+            json_array_set_new(args, i, json_pack("{s:I}", "col", col));
+        else
+            cse_replace(a, needle, col);
+    }
+}
+
+/*
+ * A projection whose expressions repeat an operator subexpression (Q1's
+ * l_extendedprice * (1 - l_discount) twice) becomes two: the lower one
+ * passes the input columns through and appends each repeated part once,
+ * the upper one reads them as columns. Projections are streaming views,
+ * so the extra one costs nothing per row; every repeat saved is a kernel
+ * pass over each batch. `ncols` is the input's column count.
+ */
+static void cse_project(json_t *proj, uint32_t ncols)
+{
+    json_t *exprs = json_object_get(proj, "exprs");
+    json_t *lower = NULL;
+    for (int k = 0; k < CSE_MAX; k++) {
+        json_t *best = NULL;
+        size_t best_len = 0;
+        for (size_t i = 0; i < json_array_size(exprs); i++)
+            best = cse_pick(json_array_get(exprs, i), exprs, best, &best_len);
+        if (best == NULL)
+            break;
+        if (lower == NULL) {
+            lower = json_array();
+            for (uint32_t c = 0; lower && c < ncols; c++)
+                json_array_append_new(lower, json_pack("{s:i}", "col", (int)c));
+            if (lower == NULL)
+                return;
+        }
+        json_t *part = json_deep_copy(best);
+        json_int_t col = (json_int_t)json_array_size(lower);
+        if (part == NULL || json_array_append_new(lower, json_deep_copy(part)) != 0) {
+            json_decref(part);
+            break;
+        }
+        for (size_t i = 0; i < json_array_size(exprs); i++) {
+            json_t *e = json_array_get(exprs, i);
+            if (json_equal(e, part))
+                json_array_set_new(exprs, i, json_pack("{s:I}", "col", col));
+            else
+                cse_replace(e, part, col);
+        }
+        json_decref(part);
+    }
+    if (lower == NULL)
+        return;
+    json_t *low = json_pack("{s:s,s:o,s:O}", "op", "project", "exprs", lower, "input",
+                            json_object_get(proj, "input"));
+    if (low != NULL)
+        json_object_set_new(proj, "input", low);
+}
+
+/* Applies cse_project to the projections of a chain over a scan (whose
+ * column count, the table's, is known here). */
+static void cse_chain(json_t *n, sql_binder *b)
+{
+    json_t *projs[64];
+    size_t np = 0;
+    for (; n != NULL; n = json_object_get(n, "input")) {
+        const char *op = op_of(n);
+        if (strcmp(op, "project") == 0 && np < 64) {
+            projs[np++] = n;
+        } else if (strcmp(op, "scan") == 0) {
+            sql_tab *t = sql_binder_tab(b, (uint32_t)json_integer_value(json_object_get(n, "id")));
+            /* only the lowest projection: its input's width is the table's */
+            for (size_t i = np; t != NULL && i-- > 0;) {
+                const json_t *in = json_object_get(projs[i], "input");
+                bool direct = true;
+                for (; in != n; in = json_object_get(in, "input"))
+                    direct &= strcmp(op_of(in), "filter") == 0;
+                if (direct)
+                    cse_project(projs[i], t->ncols);
+                break;
+            }
+            return;
+        } else if (strcmp(op, "filter") != 0 && strcmp(op, "aggregate") != 0 &&
+                   strcmp(op, "sort") != 0 && strcmp(op, "limit") != 0) {
+            return;
+        }
+    }
+}
+
 json_t *sql_plan_stages(json_t *plan, sql_binder *b)
 {
+    cse_chain(plan, b);
     uint32_t workers = b->s ? sql_session_threads(b->s) : 1;
     json_t *parent, *agg = find_agg(plan, &parent);
     bool distinct = false;

@@ -471,6 +471,15 @@ static void test_parallel_plans(void **state)
     plan = run(f, "EXPLAIN SELECT k, sum(v) FROM t GROUP BY k");
     assert_null(strstr(plan, "parallel"));
     free(plan);
+    /* a repeated subexpression is computed once, by a projection below */
+    const char *cse = "SELECT k, sum(v * (v + 1)), sum(v * (v + 1) * 2), max(v + 1) FROM t "
+                      "WHERE v >= 0 GROUP BY k ORDER BY k";
+    expect(f, cse, "a|3100|6200|41\nk0|12|24|4\nk1|22|44|5\nk2|6|12|3\n");
+    plan = run(f, "EXPLAIN SELECT v * (v + 1), v * (v + 1) * 2 FROM t");
+    if (strstr(plan, "project exprs=[{\"col\":3},{\"op\":\"cast\"") == NULL ||
+        strstr(plan, "project exprs=[{\"col\":0},{\"col\":1},{\"col\":2},{\"op\":\"cast\"") == NULL)
+        fail_msg("the repeated v * (v + 1) is not computed once:\n%s", plan);
+    free(plan);
 }
 
 /* What exec evaluates since the binder first refused it: %, DATE - DATE,
