@@ -217,6 +217,9 @@ static size_t stmt_slots(const sql_node *n, slot *slots)
     case SQL_VACUUM:
         ONE(n->u.vacuum.retain_hours);
         break;
+    case SQL_SET:
+        ONE(n->u.set.value);
+        break;
     case SQL_EXPLAIN:
         ONE(n->u.explain.stmt);
         break;

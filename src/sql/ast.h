@@ -151,7 +151,8 @@ typedef struct sql_type {
     X(SQL_DESCRIBE, "describe")                                                                    \
     X(SQL_OPTIMIZE, "optimize")                                                                    \
     X(SQL_VACUUM, "vacuum")                                                                        \
-    X(SQL_EXPLAIN, "explain")
+    X(SQL_EXPLAIN, "explain")                                                                      \
+    X(SQL_SET, "set")
 
 typedef enum sql_node_kind {
 #define SQL_X_ENUM(e, s) e,
@@ -413,6 +414,10 @@ struct sql_node {
             int analyze;
             sql_node *stmt; /* SQL_QUERY */
         } explain;
+        struct {
+            sql_name name;   /* the setting (threads) */
+            sql_node *value; /* SQL_LITERAL int */
+        } set;
     } u;
 };
 

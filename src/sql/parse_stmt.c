@@ -156,6 +156,15 @@ static int parse_vacuum(sql_parser *p, sql_node *n)
     return sqlp_expect_kw(p, SQL_KW_HOURS);
 }
 
+/* SET name = integer (a session setting: threads). */
+static int parse_set(sql_parser *p, sql_node *n)
+{
+    int rc = sqlp_name(p, &n->u.set.name, "a setting name");
+    if (rc == 0)
+        rc = sqlp_expect(p, SQL_TOK_EQ);
+    return rc != 0 ? rc : sqlp_integer_literal(p, &n->u.set.value);
+}
+
 static int parse_describe(sql_parser *p, sql_node *n)
 {
     /* DESCRIBE HISTORY t, but DESCRIBE history is the table "history". */
@@ -216,11 +225,12 @@ static const struct {
     {SQL_KW_OPTIMIZE, SQL_OPTIMIZE, NULL},
     {SQL_KW_VACUUM, SQL_VACUUM, parse_vacuum},
     {SQL_KW_EXPLAIN, SQL_EXPLAIN, parse_explain},
+    {SQL_KW_SET, SQL_SET, parse_set},
 };
 
-static const char *const stmt_words[] = {"SELECT",   "WITH",     "INSERT", "CREATE",
-                                         "COPY",     "DELETE",   "DROP",   "SHOW",
-                                         "DESCRIBE", "OPTIMIZE", "VACUUM", "EXPLAIN"};
+static const char *const stmt_words[] = {"SELECT", "WITH",    "INSERT", "CREATE",   "COPY",
+                                         "DELETE", "DROP",    "SHOW",   "DESCRIBE", "OPTIMIZE",
+                                         "VACUUM", "EXPLAIN", "SET"};
 
 int sqlp_statement(sql_parser *p, sql_node **out)
 {

@@ -304,6 +304,10 @@ static void stmt_fields(sql_printer *pr, const sql_node *n, int d)
         jname(pr, "table", &n->u.vacuum.table);
         jnode(pr, "retain_hours", n->u.vacuum.retain_hours, d);
         break;
+    case SQL_SET:
+        jname(pr, "name", &n->u.set.name);
+        jnode(pr, "value", n->u.set.value, d);
+        break;
     case SQL_EXPLAIN:
         jflag(pr, "analyze", n->u.explain.analyze);
         jnode(pr, "query", n->u.explain.stmt, d);

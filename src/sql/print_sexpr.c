@@ -413,6 +413,11 @@ static int statement(sql_printer *pr, const sql_node *n, int depth)
         on_table(pr, "vacuum", &n->u.vacuum.table);
         opt(pr, "retain-hours", n->u.vacuum.retain_hours, depth);
         break;
+    case SQL_SET:
+        on_table(pr, "set", &n->u.set.name);
+        sqlpr_str(pr, " ");
+        node(pr, n->u.set.value, depth + 1);
+        break;
     case SQL_EXPLAIN:
         sqlpr_str(pr, n->u.explain.analyze ? "(explain analyze " : "(explain ");
         node(pr, n->u.explain.stmt, depth + 1);

@@ -450,6 +450,12 @@ static void statement(sql_printer *pr, const sql_node *n, int depth)
             sqlpr_str(pr, " HOURS");
         }
         break;
+    case SQL_SET:
+        sqlpr_str(pr, "SET ");
+        sqlpr_name(pr, &n->u.set.name);
+        sqlpr_str(pr, " = ");
+        node(pr, n->u.set.value, depth + 1);
+        break;
     case SQL_EXPLAIN:
         sqlpr_str(pr, n->u.explain.analyze ? "EXPLAIN ANALYZE " : "EXPLAIN ");
         node(pr, n->u.explain.stmt, depth + 1);

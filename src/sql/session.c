@@ -356,6 +356,26 @@ static int stmt_explain(sql_stmt *st, const sql_node *n)
 
 /* ---- dispatch ---- */
 
+/* SET threads = N: the threads of this session's parallel plans (0: the
+ * online CPUs). */
+static int stmt_set(sql_stmt *st, const sql_node *n)
+{
+    static const char *const names[] = {"threads"};
+    if (strcmp(n->u.set.name.folded, "threads") != 0) {
+        int rc = sql_bind_fail(&st->b, TARN_ENOENT, n->u.set.name.pos, "unknown setting \"%s\"",
+                               n->u.set.name.folded);
+        sql_bind_suggest(&st->b, n->u.set.name.folded, names, 1);
+        return rc;
+    }
+    int64_t v = n->u.set.value->u.lit.ival;
+    if (v < 0 || v > SQL_THREADS_MAX)
+        return sql_bind_fail(&st->b, TARN_ERANGE, n->u.set.value->pos,
+                             "threads is 0 (the online CPUs) to %d, not %lld", SQL_THREADS_MAX,
+                             (long long)v);
+    sql_session_set_threads(st->s, (uint32_t)v);
+    return 0;
+}
+
 static int stmt_run(sql_stmt *st, const sql_node *n)
 {
     switch (n->kind) {
@@ -381,6 +401,8 @@ static int stmt_run(sql_stmt *st, const sql_node *n)
         return sql_stmt_optimize(st, n);
     case SQL_VACUUM:
         return sql_stmt_vacuum(st, n);
+    case SQL_SET:
+        return stmt_set(st, n);
     default:
         return sql_bind_fail(&st->b, TARN_EINVAL, n->pos, "not a statement");
     }

@@ -120,6 +120,7 @@ int sql_error_to_err(const sql_error *e, tarn_err *err);
     X(RETAIN, 0)                                                                                   \
     X(RIGHT, 1)                                                                                    \
     X(SELECT, 1)                                                                                   \
+    X(SET, 0)                                                                                      \
     X(SHOW, 0)                                                                                     \
     X(TABLE, 1)                                                                                    \
     X(TABLES, 0)                                                                                   \

@@ -171,6 +171,8 @@ static void test_statements(void **state)
         {"OPTIMIZE t", "(optimize t)"},
         {"VACUUM t", "(vacuum t)"},
         {"VACUUM t RETAIN 168 HOURS", "(vacuum t (retain-hours 168))"},
+        {"SET threads = 2", "(set threads 2)"},
+        {"set THREADS=0", "(set threads 0)"},
         {"EXPLAIN SELECT 1", "(explain (query (select (items 1))))"},
         {"EXPLAIN ANALYZE SELECT a FROM t",
          "(explain analyze (query (select (items a) (from (table t)))))"},

@@ -471,6 +471,16 @@ static void test_parallel_plans(void **state)
     plan = run(f, "EXPLAIN SELECT k, sum(v) FROM t GROUP BY k");
     assert_null(strstr(plan, "parallel"));
     free(plan);
+    /* SET threads = N, in SQL */
+    plan = run(f, "SET threads = 2; EXPLAIN SELECT k, sum(v) FROM t GROUP BY k");
+    assert_non_null(strstr(plan, "parallel workers=2"));
+    free(plan);
+    assert_int_equal(sql_session_threads(f->s), 2);
+    free(run(f, "SET threads = 1"));
+    assert_int_equal(sql_session_threads(f->s), 1);
+    expect_error(f, "SET thread = 2", TARN_ENOENT, 5, "unknown setting", "threads");
+    expect_error(f, "SET threads = 65", TARN_ERANGE, 15, "0 (the online CPUs) to 64", NULL);
+    expect_error(f, "SET threads 2", TARN_ESYNTAX, 13, "expected '='", NULL);
     /* a repeated subexpression is computed once, by a projection below */
     const char *cse = "SELECT k, sum(v * (v + 1)), sum(v * (v + 1) * 2), max(v + 1) FROM t "
                       "WHERE v >= 0 GROUP BY k ORDER BY k";
