@@ -88,7 +88,13 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 "$tarn" cluster status --cluster "$work/cluster.json" >/dev/null || fail "member did not come back"
-out=$(curl -s -H "X-API-Key: $key" "$leader/v1/kv/fw")
+# A linearizable read during the election that follows the kill is a 503
+# (retry later), as for any client: retry for at most 20 s.
+for _ in $(seq 100); do
+  out=$(curl -s -H "X-API-Key: $key" "$leader/v1/kv/fw")
+  [[ $out == *'"version":1'* ]] && break
+  sleep 0.2
+done
 [[ $out == *'"version":1'* ]] || fail "read after restart: $out"
 
 "$tarn" cluster down --cluster "$work/cluster.json" || fail "down"
