@@ -520,6 +520,15 @@ static void test_mod_date_diff_string_minmax(void **state)
            "SELECT s FROM m WHERE d < TIMESTAMP '2024-01-01 00:00:01' + INTERVAL '1' DAY "
            "ORDER BY s",
            "apple\nzoo\n");
+    /* constant arithmetic folds (Q6's bounds); an overflow still fails */
+    expect(f, "SELECT 0.06 - 0.01, 0.06 + 0.01, 1.5 * 2.25, 2::BIGINT * 3, 0.1 * 3",
+           "0.05|0.07|3.375|6|0.3\n");
+    expect_error(f, "SELECT 9223372036854775807 + 1", TARN_ERANGE, 0, "overflow", NULL);
+    char *fp = run(
+        f, "EXPLAIN SELECT g FROM m WHERE g::DECIMAL(10,2) BETWEEN 0.06 - 0.01 AND 0.06 + 0.01");
+    if (strstr(fp, "{\"const\":5,") == NULL || strstr(fp, "{\"const\":7,") == NULL)
+        fail_msg("constant bounds not folded:\n%s", fp);
+    free(fp);
     char *plan = run(f, "EXPLAIN SELECT s FROM m WHERE d <= DATE '2024-01-11' - INTERVAL '1' DAY");
     if (strstr(plan, "prune [d <= ?]") == NULL || strstr(plan, "cast") != NULL)
         fail_msg("not a pruning DATE comparison:\n%s", plan);
