@@ -93,10 +93,47 @@ void sql_json_type(json_t *o, vec_type_info t)
     }
 }
 
+/* A widening cast of an integer or decimal constant (INTEGER -> BIGINT,
+ * to a DECIMAL of at least its scale) done now instead of per batch. NULL
+ * when j is not such a constant or the value does not fit `to` (then the
+ * cast runs in exec and reports it). */
+static json_t *fold_const_cast(const json_t *j, vec_type_info from, vec_type_info to)
+{
+    const json_t *k = json_object_get(j, "const");
+    bool from_ok = from.id == VEC_I32 || from.id == VEC_I64 || from.id == VEC_DECIMAL64;
+    if (!json_is_integer(k) || !from_ok || (to.id != VEC_I64 && to.id != VEC_DECIMAL64))
+        return NULL;
+    int fs = from.id == VEC_DECIMAL64 ? from.scale : 0, ts = to.id == VEC_DECIMAL64 ? to.scale : 0;
+    if (ts < fs || ts > 18 || (to.id == VEC_DECIMAL64 && (to.precision < 1 || to.precision > 18)))
+        return NULL;
+    int64_t v = json_integer_value(k);
+    for (int i = fs; i < ts; i++)
+        if (__builtin_mul_overflow(v, 10, &v))
+            return NULL;
+    if (to.id == VEC_DECIMAL64) {
+        int64_t lim = 1;
+        for (int i = 0; i < to.precision; i++)
+            lim *= 10;
+        if (v >= lim || v <= -lim)
+            return NULL;
+    }
+    json_t *o = json_object();
+    if (o == NULL)
+        return NULL;
+    json_object_set_new(o, "const", json_integer(v));
+    sql_json_type(o, to);
+    return o;
+}
+
 json_t *sql_cast_json(json_t *j, vec_type_info from, vec_type_info to)
 {
     if (j == NULL || same_exec_type(from, to))
         return j;
+    json_t *folded = fold_const_cast(j, from, to);
+    if (folded != NULL) {
+        json_decref(j);
+        return folded;
+    }
     json_t *o = json_object();
     if (o == NULL) {
         json_decref(j);

@@ -529,6 +529,12 @@ static void test_mod_date_diff_string_minmax(void **state)
     if (strstr(fp, "{\"const\":5,") == NULL || strstr(fp, "{\"const\":7,") == NULL)
         fail_msg("constant bounds not folded:\n%s", fp);
     free(fp);
+    /* a widening cast of a constant folds as well (2 + 0.5 at scale 2) */
+    fp = run(f, "EXPLAIN SELECT g FROM m WHERE g::DECIMAL(10,2) <= 2 + 0.5");
+    if (strstr(fp, "{\"const\":250,\"type\":\"decimal64\",\"precision\":18,\"scale\":2}") == NULL)
+        fail_msg("constant cast not folded:\n%s", fp);
+    free(fp);
+    expect(f, "SELECT g FROM m WHERE g::DECIMAL(10,2) <= 2 + 0.5 ORDER BY g", "1\n1\n1\n2\n");
     char *plan = run(f, "EXPLAIN SELECT s FROM m WHERE d <= DATE '2024-01-11' - INTERVAL '1' DAY");
     if (strstr(plan, "prune [d <= ?]") == NULL || strstr(plan, "cast") != NULL)
         fail_msg("not a pruning DATE comparison:\n%s", plan);
