@@ -321,7 +321,7 @@ static int loader_batch(loader *l, vec_batch **out)
 /* One row: vals[c] is column c's text (NULL: null). */
 static int loader_row(loader *l, char **vals, const char *where)
 {
-    vec_batch *b;
+    vec_batch *b = NULL;
     int rc = loader_batch(l, &b);
     for (uint32_t c = 0; rc == 0 && c < l->ncols; c++) {
         if (vals[c] == NULL && !l->fields[c]->nullable)

@@ -220,7 +220,7 @@ static int rd_bytes(reader *r, size_t n, const uint8_t **out)
 /* kind u8, key_len u16, key. */
 static int rd_key(reader *r, uint64_t *kind, const uint8_t **key, size_t *klen)
 {
-    uint64_t n;
+    uint64_t n = 0;
     int rc = rd_le(r, 1, kind);
     if (rc == 0)
         rc = rd_le(r, 2, &n);
@@ -234,7 +234,7 @@ static int rd_key(reader *r, uint64_t *kind, const uint8_t **key, size_t *klen)
  * the bytes are actually there, so a truncated command stays "invalid". */
 static int rd_blob(reader *r, const uint8_t **v, size_t *len)
 {
-    uint64_t n;
+    uint64_t n = 0;
     int rc = rd_le(r, 4, &n);
     if (rc == 0)
         rc = rd_bytes(r, (size_t)n, v);

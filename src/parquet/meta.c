@@ -235,7 +235,7 @@ static int rd_logical_params(rd *r, pq_logical *lt)
     FIELD_LOOP(r)
     {
         int rc = 0;
-        int32_t v;
+        int32_t v = 0;
         if (lt->kind == PQ_LT_DECIMAL && id == 1 && t != PQ_T_STRUCT)
             rc = rd_i32(r, t, &lt->scale);
         else if (lt->kind == PQ_LT_DECIMAL && id == 2 && t != PQ_T_STRUCT)
@@ -645,7 +645,7 @@ static int rd_page_header(rd *r, pq_page_header *h)
     FIELD_LOOP(r)
     {
         int rc;
-        int32_t crc;
+        int32_t crc = 0;
         switch (id) {
         case 1:
             rc = rd_i32(r, t, &h->type);
