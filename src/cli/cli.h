@@ -13,6 +13,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+/* The HTTP edge's options from the configuration (listen address, limits,
+ * threads, rate limits): what `tarn local` and `tarn meta` serve with. */
+typedef struct http_server_opts http_server_opts;
+void cli_server_opts(const tarn_config *cfg, http_server_opts *o);
+
 /* `tarn local`: the embedded server (see cmd_local.c). */
 int cli_local_main(int argc, char **argv);
 

@@ -31,7 +31,7 @@
 #include <string.h>
 
 /* The HTTP edge's options from the configuration. */
-static void server_opts_from_config(const tarn_config *cfg, http_server_opts *o)
+void cli_server_opts(const tarn_config *cfg, http_server_opts *o)
 {
     http_server_opts_default(o);
     o->listen = cfg->listen;
@@ -121,7 +121,7 @@ static int local_start(const tarn_config *cfg, local_state *st, tarn_err *err)
     if (rc == 0)
         rc = local_start_node(cfg, st, err);
     http_server_opts opts;
-    server_opts_from_config(cfg, &opts);
+    cli_server_opts(cfg, &opts);
     if (rc == 0)
         rc = http_server_start(&opts, st->router, st->keys, &st->server, err);
     if (rc != 0)

@@ -317,23 +317,6 @@ static int meta_start_node(const tarn_config *cfg, const meta_opts *m, meta_stat
     return rc;
 }
 
-static void server_opts_from_config(const tarn_config *cfg, http_server_opts *o)
-{
-    http_server_opts_default(o);
-    o->listen = cfg->listen;
-    o->max_body_bytes = cfg->max_body_bytes;
-    o->max_connections = cfg->max_connections;
-    o->connection_timeout_s = cfg->connection_timeout_s;
-    o->threads = cfg->http_threads;
-    o->metrics_require_key = cfg->metrics_require_key;
-    o->rate_per_s[HTTP_ROLE_READ] = cfg->rate_read_per_s;
-    o->burst[HTTP_ROLE_READ] = cfg->burst_read;
-    o->rate_per_s[HTTP_ROLE_WRITE] = cfg->rate_write_per_s;
-    o->burst[HTTP_ROLE_WRITE] = cfg->burst_write;
-    o->rate_per_s[HTTP_ROLE_ADMIN] = cfg->rate_admin_per_s;
-    o->burst[HTTP_ROLE_ADMIN] = cfg->burst_admin;
-}
-
 static int meta_start(tarn_config *cfg, meta_opts *m, meta_state *st, tarn_err *err)
 {
     if (!m->keys_dir[0])
@@ -358,7 +341,7 @@ static int meta_start(tarn_config *cfg, meta_opts *m, meta_state *st, tarn_err *
     if (rc == 0)
         rc = meta_start_node(cfg, m, st, err);
     http_server_opts opts;
-    server_opts_from_config(cfg, &opts);
+    cli_server_opts(cfg, &opts);
     if (rc == 0)
         rc = http_server_start(&opts, st->router, st->keys, &st->server, err);
     if (rc != 0)

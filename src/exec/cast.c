@@ -30,26 +30,6 @@ typedef struct scalar {
     size_t len;
 } scalar;
 
-static const int64_t p10[19] = {1,
-                                10,
-                                100,
-                                1000,
-                                10000,
-                                100000,
-                                1000000,
-                                10000000,
-                                100000000,
-                                1000000000,
-                                10000000000,
-                                100000000000,
-                                1000000000000,
-                                10000000000000,
-                                100000000000000,
-                                1000000000000000,
-                                10000000000000000,
-                                100000000000000000,
-                                1000000000000000000};
-
 static bool is_int_type(vec_type t)
 {
     return t == VEC_BOOL || t == VEC_I8 || t == VEC_I16 || t == VEC_I32 || t == VEC_I64 ||
@@ -282,10 +262,10 @@ static int64_t div_round(int64_t v, int k)
 {
     if (k == 0)
         return v;
-    int64_t q = v / p10[k], r = v % p10[k];
-    if (r * 2 >= p10[k])
+    int64_t q = v / exec_pow10[k], r = v % exec_pow10[k];
+    if (r * 2 >= exec_pow10[k])
         q++;
-    else if (r * 2 <= -p10[k])
+    else if (r * 2 <= -exec_pow10[k])
         q--;
     return q;
 }
@@ -320,7 +300,7 @@ static double to_f64(const scalar *v, vec_type_info to, int *rc, tarn_err *err)
     case SK_INT:
         return (double)v->i;
     case SK_DEC:
-        return (double)v->i / (double)p10[v->scale];
+        return (double)v->i / (double)exec_pow10[v->scale];
     case SK_F64:
         return v->f;
     default: {
@@ -341,10 +321,10 @@ static int to_decimal(const scalar *v, vec_type_info to, int64_t *out, tarn_err 
     int64_t r = 0;
     bool ovf = false;
     if (v->kind == SK_INT) {
-        ovf = __builtin_mul_overflow(v->i, p10[s], &r);
+        ovf = __builtin_mul_overflow(v->i, exec_pow10[s], &r);
     } else if (v->kind == SK_DEC) {
         if (v->scale <= s)
-            ovf = __builtin_mul_overflow(v->i, p10[s - v->scale], &r);
+            ovf = __builtin_mul_overflow(v->i, exec_pow10[s - v->scale], &r);
         else
             r = div_round(v->i, v->scale - s);
     } else if (v->kind == SK_STR) {
@@ -359,14 +339,14 @@ static int to_decimal(const scalar *v, vec_type_info to, int64_t *out, tarn_err 
             return to_decimal(&f, to, out, err);
         }
     } else {
-        double d = v->f * (double)p10[s];
+        double d = v->f * (double)exec_pow10[s];
         d = round(d);
         if (!(d > -9.2e18 && d < 9.2e18))
             return out_of_range(v, to, err);
         r = (int64_t)d;
     }
     int prec = to.precision ? to.precision : 18;
-    if (ovf || r >= p10[prec < 18 ? prec : 18] || r <= -p10[prec < 18 ? prec : 18])
+    if (ovf || r >= exec_pow10[prec < 18 ? prec : 18] || r <= -exec_pow10[prec < 18 ? prec : 18])
         return v->kind == SK_STR ? bad_text(v, to, err) : out_of_range(v, to, err);
     *out = r;
     return 0;
@@ -476,7 +456,7 @@ static size_t format_dec(int64_t v, int scale, char *buf)
         buf[n++] = '-';
     if (scale == 0)
         return n + (size_t)snprintf(buf + n, 40, "%llu", (unsigned long long)a);
-    uint64_t ip = a / (uint64_t)p10[scale], fp = a % (uint64_t)p10[scale];
+    uint64_t ip = a / (uint64_t)exec_pow10[scale], fp = a % (uint64_t)exec_pow10[scale];
     return n + (size_t)snprintf(buf + n, 40, "%llu.%0*llu", (unsigned long long)ip, scale,
                                 (unsigned long long)fp);
 }

@@ -62,6 +62,8 @@ typedef enum exec_dt_field {
     EXEC_DT_COUNT
 } exec_dt_field;
 extern const char *const exec_dt_names[EXEC_DT_COUNT];
+/* 10^0 .. 10^18: decimal scaling in casts, arithmetic and round. */
+extern const int64_t exec_pow10[19];
 
 typedef enum exec_cmp_op { EXEC_EQ, EXEC_NE, EXEC_LT, EXEC_LE, EXEC_GT, EXEC_GE } exec_cmp_op;
 /* EXEC_MOD is evaluated in expr_eval.c (its NULLs need the node's validity). */

@@ -503,26 +503,6 @@ static int eval_str(exec_expr *e, const vec_col *const *a, uint32_t rows, const 
 
 /* ---- numbers ---- */
 
-static const int64_t p10[19] = {1,
-                                10,
-                                100,
-                                1000,
-                                10000,
-                                100000,
-                                1000000,
-                                10000000,
-                                100000000,
-                                1000000000,
-                                10000000000,
-                                100000000000,
-                                1000000000000,
-                                10000000000000,
-                                100000000000000,
-                                1000000000000000,
-                                10000000000000000,
-                                100000000000000000,
-                                1000000000000000000};
-
 /* v rounded to a multiple of 10^k, half away from zero; false on overflow. */
 static bool round_int(int64_t v, int64_t k, int64_t *out)
 {
@@ -534,12 +514,12 @@ static bool round_int(int64_t v, int64_t k, int64_t *out)
         *out = 0; /* |v| < 10^19 / 2 rounds to 0 at 10^19 */
         return v > -5000000000000000000 && v < 5000000000000000000;
     }
-    int64_t q = v / p10[k], r = v % p10[k];
-    if (r * 2 >= p10[k])
+    int64_t q = v / exec_pow10[k], r = v % exec_pow10[k];
+    if (r * 2 >= exec_pow10[k])
         q++;
-    else if (r * 2 <= -p10[k])
+    else if (r * 2 <= -exec_pow10[k])
         q--;
-    return !__builtin_mul_overflow(q, p10[k], out);
+    return !__builtin_mul_overflow(q, exec_pow10[k], out);
 }
 
 static double round_f64(double x, int64_t d)
@@ -577,7 +557,7 @@ static int eval_num(exec_expr *e, const vec_col *x, const uint32_t *sel, uint32_
             /* to the result's scale: digits past it are rounded away */
             int drop = x->type.scale - e->type.scale;
             ok = round_int(v, drop, &r);
-            r = drop > 0 ? r / p10[drop] : r;
+            r = drop > 0 ? r / exec_pow10[drop] : r;
             if (ok && d < 0)
                 ok = round_int(r, -d, &r);
         } else {
