@@ -69,4 +69,8 @@ void cli_history_print(const struct delta_history *h, bool json, FILE *out);
 /* Creates dir (and parents) with mode 0700 when missing. */
 int cli_mkdir_p(const char *dir, tarn_err *err);
 
+/* How the user started the binary (argv[0], e.g. build/tarn), for hints
+ * that name a command to type next; main sets it. */
+extern const char *cli_program;
+
 #endif

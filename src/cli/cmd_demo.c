@@ -89,8 +89,8 @@ static int write_sample(const demo_args *a)
     snprintf(file_rows, sizeof(file_rows), "%lld", (a->rows + DEMO_COMMITS - 1) / DEMO_COMMITS);
     char *argv[] = {"lineitem", "--rows",   rows,     "--file-rows",       file_rows,
                     "--table",  DEMO_TABLE, "--data", (char *)a->data_dir, NULL};
-    printf("\n$ tarn gen lineitem --rows %s --file-rows %s --table %s --data %s\n", rows, file_rows,
-           DEMO_TABLE, a->data_dir);
+    printf("\n$ %s gen lineitem --rows %s --file-rows %s --table %s --data %s\n", cli_program, rows,
+           file_rows, DEMO_TABLE, a->data_dir);
     fflush(stdout);
     return cli_gen_main((int)(sizeof(argv) / sizeof(argv[0])) - 1, argv);
 }
@@ -170,11 +170,12 @@ int cli_demo_main(int argc, char **argv)
     cli_sql_close(s);
     if (rc != 0)
         return 1;
+    const char *t = cli_program;
     printf("\n== Go on\n"
-           "An SQL shell on the same tables:\n  tarn sql --data %s\n"
-           "One statement, as CSV:\n  tarn sql --data %s --format csv -c \"SHOW TABLES\"\n"
+           "An SQL shell on the same tables:\n  %s sql --data %s\n"
+           "One statement, as CSV:\n  %s sql --data %s --format csv -c \"SHOW TABLES\"\n"
            "The same data over HTTP (POST /v1/sql, the KV API, /metrics):\n"
-           "  tarn local --data %s\n",
-           a.data_dir, a.data_dir, a.data_dir);
+           "  %s local --data %s\n",
+           t, a.data_dir, t, a.data_dir, t, a.data_dir);
     return 0;
 }

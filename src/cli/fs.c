@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+const char *cli_program = "tarn";
+
 int cli_mkdir_p(const char *dir, tarn_err *err)
 {
     char path[TARN_CONFIG_PATH_MAX];

@@ -79,6 +79,7 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    cli_program = argv[0];
     const char *cmd = argv[1];
     if (strcmp(cmd, "--version") == 0)
         cmd = "version";
