@@ -8,10 +8,13 @@
 #ifndef TARN_CLI_CLI_H
 #define TARN_CLI_CLI_H
 
+#include "base/buf.h"
 #include "cli/config.h"
+#include "vec/vec.h"
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 /* The HTTP edge's options from the configuration (listen address, limits,
  * threads, rate limits): what `tarn local` and `tarn meta` serve with. */
@@ -53,12 +56,36 @@ int cli_sql_run(cli_sql *c, const char *text);
 void cli_sql_close(cli_sql *c);
 
 /* `tarn table ...` on a data directory's tables, `tarn delta scan|history
- * DIR` on any Delta table directory (cmd_table.c, cmd_delta.c), and the
- * row output they share: table, csv, or json (one object per row). */
+ * DIR` on any Delta table directory (cmd_table.c, cmd_delta.c). */
 int cli_table_main(int argc, char **argv);
 int cli_delta_main(int argc, char **argv);
+
+/* The row printer every command that prints rows shares (rows.c): an
+ * aligned table (the first 10000 rows; the rest counted), CSV with a
+ * header, or JSON lines.
+ *
+ *   cli_rows r; cli_rows_begin(&r, fmt, stdout, n, names);
+ *   cli_rows_batch(&r, batch, UINT64_MAX) ...; cli_rows_end(&r);
+ */
 enum { CLI_FMT_TABLE, CLI_FMT_CSV, CLI_FMT_JSON };
 int cli_rows_format(const char *name); /* CLI_FMT_*, -1 unknown */
+typedef struct cli_rows {
+    int fmt;
+    FILE *out;
+    uint32_t ncols;
+    char **names;    /* copies */
+    tarn_buf *cells; /* table format: kept * ncols cells */
+    size_t kept;
+    uint64_t rows; /* printed (or, for the table, counted) so far */
+} cli_rows;
+/* TARN_ENOMEM; then only cli_rows_free. Prints the CSV header. */
+int cli_rows_begin(cli_rows *r, int fmt, FILE *out, uint32_t ncols, const char *const *names);
+/* The live rows of b, until r->rows reaches limit. */
+int cli_rows_batch(cli_rows *r, const vec_batch *b, uint64_t limit);
+/* Prints the table format's rows and count, then frees. */
+void cli_rows_end(cli_rows *r);
+/* Frees without printing (after an error). */
+void cli_rows_free(cli_rows *r);
 struct delta_table;
 struct delta_snapshot;
 struct delta_history;

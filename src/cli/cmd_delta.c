@@ -7,8 +7,8 @@
  *   tarn delta history DIR [--format table|json]
  *
  * Rows come out as `tarn parquet cat` prints them (json: one object per
- * row; partition columns included, typed). Also the row printer the
- * `tarn table` commands share (cli.h, cli_rows_*).
+ * row; partition columns included, typed), through the row printer of
+ * rows.c; cli_rows_scan here is what `tarn table scan` uses too.
  */
 #include "cli/cli.h"
 
@@ -17,192 +17,11 @@
 #include "base/log.h"
 #include "delta/delta.h"
 #include "objstore/objstore.h"
-#include "sql/session.h"
 
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* Rows the table format holds to align its columns; more are cut. */
-#define ROWS_TABLE_MAX 10000
-
-/* A result being printed. */
-typedef struct cli_rows {
-    int fmt;
-    FILE *out;
-    uint32_t ncols;
-    const char *const *names;
-    tarn_buf *cells; /* table format: kept * ncols cells */
-    size_t kept;
-    uint64_t rows, cut;
-} cli_rows;
-
-/* ---- the row printer ------------------------------------------------------ */
-
-int cli_rows_format(const char *s)
-{
-    return strcmp(s, "table") == 0  ? CLI_FMT_TABLE
-           : strcmp(s, "csv") == 0  ? CLI_FMT_CSV
-           : strcmp(s, "json") == 0 ? CLI_FMT_JSON
-                                    : -1;
-}
-
-static void csv_cell(FILE *out, const char *s, size_t n)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fwrite(s, 1, n, out);
-        return;
-    }
-    fputc('"', out);
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            fputc('"', out);
-        fputc(s[i], out);
-    }
-    fputc('"', out);
-}
-
-static int cli_rows_begin(cli_rows *r, int fmt, FILE *out, uint32_t ncols, const char *const *names)
-{
-    memset(r, 0, sizeof(*r));
-    r->fmt = fmt;
-    r->out = out;
-    r->ncols = ncols;
-    r->names = names;
-    if (fmt == CLI_FMT_CSV) {
-        for (uint32_t c = 0; c < ncols; c++) {
-            fputs(c ? "," : "", out);
-            csv_cell(out, names[c], strlen(names[c]));
-        }
-        fputc('\n', out);
-    }
-    return 0;
-}
-
-static int json_row(cli_rows *r, const vec_batch *b, uint32_t row, tarn_buf *line, tarn_buf *v)
-{
-    tarn_buf_reset(line);
-    int rc = tarn_buf_append_byte(line, '{');
-    for (uint32_t c = 0; rc == 0 && c < r->ncols; c++) {
-        bool quote = false;
-        rc = tarn_buf_append_str(line, c ? "," : "");
-        if (rc == 0)
-            rc = tarn_buf_append_json_str(line, r->names[c], strlen(r->names[c]));
-        if (rc == 0)
-            rc = tarn_buf_append_byte(line, ':');
-        if (rc == 0 && !vec_col_is_valid(&b->cols[c], row)) {
-            rc = tarn_buf_append_str(line, "null");
-            continue;
-        }
-        tarn_buf_reset(v);
-        if (rc == 0)
-            rc = sql_value_text(v, &b->cols[c], row, &quote);
-        if (rc == 0)
-            rc = quote ? tarn_buf_append_json_str(line, tarn_buf_cstr(v), v->len)
-                       : tarn_buf_append(line, tarn_buf_cstr(v), v->len);
-    }
-    if (rc == 0)
-        rc = tarn_buf_append_str(line, "}\n");
-    if (rc == 0)
-        fwrite(line->data, 1, line->len, r->out);
-    return rc;
-}
-
-static int table_row(cli_rows *r, const vec_batch *b, uint32_t row)
-{
-    if (r->kept >= ROWS_TABLE_MAX) {
-        r->cut++;
-        return 0;
-    }
-    tarn_buf *cells = tarn_realloc(r->cells, (r->kept + 1) * r->ncols * sizeof(tarn_buf));
-    if (cells == NULL)
-        return TARN_ENOMEM;
-    r->cells = cells;
-    tarn_buf *cell = &cells[r->kept * r->ncols];
-    int rc = 0;
-    for (uint32_t c = 0; c < r->ncols; c++) {
-        bool quote;
-        tarn_buf_init(&cell[c], TARN_BUF_UNBOUNDED);
-        if (!vec_col_is_valid(&b->cols[c], row))
-            rc = rc ? rc : tarn_buf_append_str(&cell[c], "NULL");
-        else
-            rc = rc ? rc : sql_value_text(&cell[c], &b->cols[c], row, &quote);
-    }
-    r->kept++;
-    return rc;
-}
-
-static int cli_rows_batch(cli_rows *r, const vec_batch *b, uint64_t limit)
-{
-    tarn_buf line, v;
-    tarn_buf_init(&line, TARN_BUF_UNBOUNDED);
-    tarn_buf_init(&v, TARN_BUF_UNBOUNDED);
-    int rc = 0;
-    uint32_t live = vec_batch_live_count(b);
-    for (uint32_t k = 0; rc == 0 && k < live && r->rows < limit; k++, r->rows++) {
-        uint32_t row = b->sel_active ? b->sel[k] : k;
-        if (r->fmt == CLI_FMT_JSON) {
-            rc = json_row(r, b, row, &line, &v);
-        } else if (r->fmt == CLI_FMT_CSV) {
-            for (uint32_t c = 0; rc == 0 && c < r->ncols; c++) {
-                bool quote;
-                fputs(c ? "," : "", r->out);
-                tarn_buf_reset(&v);
-                if (vec_col_is_valid(&b->cols[c], row) &&
-                    (rc = sql_value_text(&v, &b->cols[c], row, &quote)) == 0)
-                    csv_cell(r->out, tarn_buf_cstr(&v), v.len);
-            }
-            fputc('\n', r->out);
-        } else {
-            rc = table_row(r, b, row);
-        }
-    }
-    tarn_buf_free(&line);
-    tarn_buf_free(&v);
-    return rc;
-}
-
-/* The table format: a header, a rule, aligned cells, the row count. */
-static void table_print(cli_rows *r)
-{
-    size_t *w = tarn_calloc(r->ncols + 1, sizeof(size_t));
-    for (uint32_t c = 0; w != NULL && c < r->ncols; c++) {
-        w[c] = strlen(r->names[c]);
-        for (size_t i = 0; i < r->kept; i++)
-            if (r->cells[i * r->ncols + c].len > w[c])
-                w[c] = r->cells[i * r->ncols + c].len;
-    }
-    for (uint32_t c = 0; w != NULL && c < r->ncols; c++)
-        fprintf(r->out, "%s%-*s", c ? " | " : "", (int)w[c], r->names[c]);
-    fputc('\n', r->out);
-    for (uint32_t c = 0; w != NULL && c < r->ncols; c++) {
-        fputs(c ? "-+-" : "", r->out);
-        for (size_t k = 0; k < w[c]; k++)
-            fputc('-', r->out);
-    }
-    fputc('\n', r->out);
-    for (size_t i = 0; w != NULL && i < r->kept; i++) {
-        for (uint32_t c = 0; c < r->ncols; c++)
-            fprintf(r->out, "%s%-*s", c ? " | " : "", (int)w[c],
-                    tarn_buf_cstr(&r->cells[i * r->ncols + c]));
-        fputc('\n', r->out);
-    }
-    fprintf(r->out, "(%llu row%s%s)\n", (unsigned long long)r->rows, r->rows == 1 ? "" : "s",
-            r->cut ? "; the table format shows the first 10000" : "");
-    tarn_free(w);
-}
-
-static void cli_rows_end(cli_rows *r)
-{
-    if (r->fmt == CLI_FMT_TABLE)
-        table_print(r);
-    for (size_t i = 0; r->cells != NULL && i < r->kept * r->ncols; i++)
-        tarn_buf_free(&r->cells[i]);
-    tarn_free(r->cells);
-    r->cells = NULL;
-    fflush(r->out);
-}
 
 int cli_rows_scan(delta_table *t, const delta_snapshot *s, const char *columns, uint64_t limit,
                   int fmt, FILE *out, tarn_err *err)
@@ -222,7 +41,7 @@ int cli_rows_scan(delta_table *t, const delta_snapshot *s, const char *columns, 
         rc = delta_scan_open(t, s, &so, &sc, err);
     if (rc == 0)
         rc = delta_scan_batch_init(sc, &b);
-    cli_rows r;
+    cli_rows r = {0};
     const char *cols[1024];
     uint32_t nc = sc ? delta_scan_ncols(sc) : 0;
     for (uint32_t i = 0; i < nc && i < 1024; i++)
@@ -233,6 +52,8 @@ int cli_rows_scan(delta_table *t, const delta_snapshot *s, const char *columns, 
             tarn_err_set(err, rc, "printing rows");
     if (begun)
         cli_rows_end(&r); /* after an error: what was read, then the error */
+    else
+        cli_rows_free(&r);
     vec_batch_free(&b);
     delta_scan_close(sc);
     tarn_free(list);

@@ -36,21 +36,14 @@
 #include <unistd.h>
 
 #define SQL_LEADER_WAIT_MS 10000
-/* Rows of one result the table format holds to align its columns. */
-#define TABLE_ROWS_MAX 10000
 /* Largest script file or stdin script. */
 #define SCRIPT_BYTES_MAX ((size_t)64 << 20)
 
-enum { FMT_TABLE, FMT_CSV, FMT_JSON };
-
 typedef struct out_state {
-    int fmt;
+    int fmt; /* CLI_FMT_* */
     bool timing;
-    uint32_t ncols;
-    char **names;
-    tarn_buf *cells; /* table format: rows * ncols cells */
-    size_t rows, kept;
-    bool has_columns;
+    cli_rows rows;
+    bool has_columns; /* rows is begun: the statement returns rows */
     /* progress line (stderr is a terminal): */
     pthread_mutex_t mu;
     int64_t started_ns; /* 0: no statement running */
@@ -60,16 +53,7 @@ typedef struct out_state {
 
 static void out_reset(out_state *o)
 {
-    for (uint32_t i = 0; o->names && i < o->ncols; i++)
-        tarn_free(o->names[i]);
-    tarn_free(o->names);
-    for (size_t i = 0; o->cells && i < o->kept * o->ncols; i++)
-        tarn_buf_free(&o->cells[i]);
-    tarn_free(o->cells);
-    o->names = NULL;
-    o->cells = NULL;
-    o->ncols = 0;
-    o->rows = o->kept = 0;
+    cli_rows_free(&o->rows);
     o->has_columns = false;
 }
 
@@ -87,180 +71,28 @@ static int on_columns(void *ctx, uint32_t n, const char *const *names, const vec
     (void)types;
     out_state *o = ctx;
     out_reset(o);
-    o->names = tarn_calloc(n + 1, sizeof(char *));
-    if (o->names == NULL)
-        return TARN_ENOMEM;
-    for (uint32_t i = 0; i < n; i++) {
-        size_t len = strlen(names[i]) + 1;
-        if ((o->names[i] = tarn_malloc(len)) == NULL)
-            return TARN_ENOMEM;
-        memcpy(o->names[i], names[i], len);
-    }
-    o->ncols = n;
     o->has_columns = true;
-    if (o->fmt == FMT_CSV) {
-        for (uint32_t i = 0; i < n; i++)
-            printf("%s%s", i ? "," : "", names[i]);
-        putchar('\n');
-    }
-    return 0;
-}
-
-static void csv_cell(const char *s, size_t n)
-{
-    if (strpbrk(s, ",\"\r\n") == NULL) {
-        fwrite(s, 1, n, stdout);
-        return;
-    }
-    putchar('"');
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] == '"')
-            putchar('"');
-        putchar(s[i]);
-    }
-    putchar('"');
-}
-
-static int json_row(out_state *o, const vec_batch *b, uint32_t r, tarn_buf *line, tarn_buf *v)
-{
-    tarn_buf_reset(line);
-    int rc = tarn_buf_append_byte(line, '{');
-    for (uint32_t c = 0; rc == 0 && c < b->ncols; c++) {
-        if (c > 0)
-            rc = tarn_buf_append_byte(line, ',');
-        if (rc == 0)
-            rc = tarn_buf_append_json_str(line, o->names[c], strlen(o->names[c]));
-        if (rc == 0)
-            rc = tarn_buf_append_byte(line, ':');
-        bool quote = false;
-        tarn_buf_reset(v);
-        if (rc == 0 && !vec_col_is_valid(&b->cols[c], r)) {
-            rc = tarn_buf_append_str(line, "null");
-            continue;
-        }
-        if (rc == 0)
-            rc = sql_value_text(v, &b->cols[c], r, &quote);
-        if (rc == 0)
-            rc = quote ? tarn_buf_append_json_str(line, tarn_buf_cstr(v), v->len)
-                       : tarn_buf_append(line, tarn_buf_cstr(v), v->len);
-    }
-    if (rc == 0)
-        rc = tarn_buf_append_str(line, "}\n");
-    if (rc == 0)
-        fwrite(line->data, 1, line->len, stdout);
-    return rc;
-}
-
-static int table_row(out_state *o, const vec_batch *b, uint32_t r)
-{
-    if (o->kept >= TABLE_ROWS_MAX)
-        return 0;
-    tarn_buf *cells = tarn_realloc(o->cells, (o->kept + 1) * o->ncols * sizeof(tarn_buf));
-    if (cells == NULL)
-        return TARN_ENOMEM;
-    o->cells = cells;
-    tarn_buf *row = &cells[o->kept * o->ncols];
-    int rc = 0;
-    for (uint32_t c = 0; c < o->ncols; c++) {
-        bool quote;
-        tarn_buf_init(&row[c], TARN_BUF_UNBOUNDED);
-        if (!vec_col_is_valid(&b->cols[c], r))
-            rc = rc ? rc : tarn_buf_append_str(&row[c], "NULL");
-        else
-            rc = rc ? rc : sql_value_text(&row[c], &b->cols[c], r, &quote);
-    }
-    o->kept++;
-    return rc;
+    return cli_rows_begin(&o->rows, o->fmt, stdout, n, names);
 }
 
 static int on_batch(void *ctx, const vec_batch *b)
 {
     out_state *o = ctx;
-    tarn_buf line, v;
-    tarn_buf_init(&line, TARN_BUF_UNBOUNDED);
-    tarn_buf_init(&v, TARN_BUF_UNBOUNDED);
-    uint32_t live = vec_batch_live_count(b);
-    int rc = 0;
-    for (uint32_t k = 0; k < live && rc == 0; k++) {
-        uint32_t r = b->sel_active ? b->sel[k] : k;
-        if (o->fmt == FMT_JSON) {
-            rc = json_row(o, b, r, &line, &v);
-        } else if (o->fmt == FMT_CSV) {
-            for (uint32_t c = 0; c < b->ncols && rc == 0; c++) {
-                bool quote;
-                if (c > 0)
-                    putchar(',');
-                tarn_buf_reset(&v);
-                if (vec_col_is_valid(&b->cols[c], r) &&
-                    (rc = sql_value_text(&v, &b->cols[c], r, &quote)) == 0)
-                    csv_cell(tarn_buf_cstr(&v), v.len);
-            }
-            putchar('\n');
-        } else {
-            rc = table_row(o, b, r);
-        }
-        o->rows++;
-    }
-    tarn_buf_free(&line);
-    tarn_buf_free(&v);
+    int rc = cli_rows_batch(&o->rows, b, UINT64_MAX);
     pthread_mutex_lock(&o->mu);
-    o->progress_rows += live;
+    o->progress_rows += vec_batch_live_count(b);
     pthread_mutex_unlock(&o->mu);
     return rc;
-}
-
-static size_t utf8_width(const char *s, size_t n)
-{
-    size_t w = 0;
-    for (size_t i = 0; i < n; i++)
-        w += ((unsigned char)s[i] & 0xC0) != 0x80;
-    return w;
-}
-
-static void table_print(out_state *o)
-{
-    size_t *w = tarn_calloc(o->ncols + 1, sizeof(size_t));
-    if (w == NULL)
-        return;
-    for (uint32_t c = 0; c < o->ncols; c++) {
-        w[c] = utf8_width(o->names[c], strlen(o->names[c]));
-        for (size_t r = 0; r < o->kept; r++) {
-            tarn_buf *cell = &o->cells[r * o->ncols + c];
-            size_t cw = utf8_width(tarn_buf_cstr(cell), cell->len);
-            w[c] = cw > w[c] ? cw : w[c];
-        }
-    }
-    for (uint32_t c = 0; c < o->ncols; c++)
-        printf("%s%s%*s", c ? " | " : " ", o->names[c],
-               (int)(w[c] - utf8_width(o->names[c], strlen(o->names[c]))), "");
-    putchar('\n');
-    for (uint32_t c = 0; c < o->ncols; c++) {
-        printf("%s", c ? "-+-" : "-");
-        for (size_t i = 0; i < w[c]; i++)
-            putchar('-');
-    }
-    putchar('\n');
-    for (size_t r = 0; r < o->kept; r++) {
-        for (uint32_t c = 0; c < o->ncols; c++) {
-            tarn_buf *cell = &o->cells[r * o->ncols + c];
-            printf("%s%s%*s", c ? " | " : " ", tarn_buf_cstr(cell),
-                   (int)(w[c] - utf8_width(tarn_buf_cstr(cell), cell->len)), "");
-        }
-        putchar('\n');
-    }
-    if (o->rows > o->kept)
-        printf("... %zu more rows\n", o->rows - o->kept);
-    printf("(%zu row%s)\n", o->rows, o->rows == 1 ? "" : "s");
-    tarn_free(w);
 }
 
 static int on_done(void *ctx, const sql_stmt_info *info)
 {
     out_state *o = ctx;
     progress_clear(o);
-    if (o->fmt == FMT_TABLE && o->has_columns) {
-        table_print(o);
-    } else if (o->fmt == FMT_TABLE && !o->has_columns) {
+    if (o->has_columns) {
+        cli_rows_end(&o->rows);
+        o->has_columns = false;
+    } else if (o->fmt == CLI_FMT_TABLE) {
         if (info->version >= 0)
             printf("%s: %lld row%s (version %lld)\n", info->kind, (long long)info->rows,
                    info->rows == 1 ? "" : "s", (long long)info->version);
@@ -441,10 +273,7 @@ static int parse_args(int argc, char **argv, sql_args *a)
         else if (strcmp(arg, "-f") == 0 && val)
             a->file = val;
         else if (strcmp(arg, "--format") == 0 && val) {
-            a->fmt = strcmp(val, "table") == 0  ? FMT_TABLE
-                     : strcmp(val, "csv") == 0  ? FMT_CSV
-                     : strcmp(val, "json") == 0 ? FMT_JSON
-                                                : -1;
+            a->fmt = cli_rows_format(val);
             if (a->fmt < 0)
                 return fprintf(stderr, "tarn sql: --format is table, csv or json\n"), 2;
         } else if (strcmp(arg, "--memory") == 0 && val) {
@@ -582,7 +411,7 @@ int cli_sql_open(const char *data_dir, cli_sql **out, tarn_err *err)
     sql_args a = {0};
     tarn_config_defaults(&a.cfg);
     snprintf(a.cfg.data_dir, sizeof(a.cfg.data_dir), "%s", data_dir);
-    c->out.fmt = FMT_TABLE;
+    c->out.fmt = CLI_FMT_TABLE;
     pthread_mutex_init(&c->out.mu, NULL);
     int rc = env_open(&a, &c->env, err);
     if (rc != 0) {
