@@ -29,29 +29,10 @@ typedef struct bench_net {
     uint64_t msgs;
 } bench_net;
 
+/* The network keeps messages past raft_advance: deep copies. */
 static void msg_copy(raft_msg *dst, const raft_msg *src)
 {
-    *dst = *src;
-    dst->entries = NULL;
-    if (src->n_entries == 0)
-        return;
-    dst->entries = tarn_calloc(src->n_entries, sizeof(raft_entry));
-    TARN_ASSERT(dst->entries != NULL);
-    for (size_t k = 0; k < src->n_entries; k++) {
-        dst->entries[k] = src->entries[k];
-        if (src->entries[k].len == 0)
-            continue;
-        dst->entries[k].data = tarn_malloc(src->entries[k].len);
-        TARN_ASSERT(dst->entries[k].data != NULL);
-        memcpy(dst->entries[k].data, src->entries[k].data, src->entries[k].len);
-    }
-}
-
-static void msg_free(raft_msg *m)
-{
-    for (size_t k = 0; k < m->n_entries; k++)
-        tarn_free(m->entries[k].data);
-    tarn_free(m->entries);
+    TARN_ASSERT(raft_msg_copy(dst, src) == 0);
 }
 
 static void net_push(bench_net *net, const raft_msg *m)
@@ -147,7 +128,7 @@ int main(int argc, char **argv)
             raft_msg *m = &net.q[net.head];
             size_t to = (size_t)(m->to - 1);
             TARN_ASSERT(raft_step(r[to], m) == 0);
-            msg_free(m);
+            raft_msg_copy_free(m);
             bench_ready(r[to], &net, &applied[to]);
         }
         if (net.head > 0)
@@ -163,7 +144,7 @@ int main(int argc, char **argv)
            batch, payload, proposals, secs, secs > 0 ? (double)proposals / secs : 0.0, net.msgs,
            rounds);
     for (size_t i = 0; i < net.n; i++)
-        msg_free(&net.q[i]);
+        raft_msg_copy_free(&net.q[i]);
     tarn_free(net.q);
     tarn_free(data);
     for (int i = 0; i < BENCH_NODES; i++)

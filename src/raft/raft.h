@@ -185,6 +185,12 @@ typedef struct raft_msg {
     size_t n_entries;
 } raft_msg;
 
+/* A deep copy of src (its entries and their payloads), for a host that
+ * keeps a message past raft_advance: a send queue, a simulated network.
+ * TARN_ENOMEM with nothing to free. Release with raft_msg_copy_free. */
+int raft_msg_copy(raft_msg *dst, const raft_msg *src);
+void raft_msg_copy_free(raft_msg *m);
+
 /* A snapshot: the state machine after applying entries 1..index, and the
  * configuration in force at index (the host stores it with the snapshot
  * and hands it back through raft_log_view.snapshot_conf). */

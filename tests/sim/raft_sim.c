@@ -153,29 +153,10 @@ static int sim_chance(sim *s, double p)
 
 /* ------------------------------------------------------------ the network */
 
+/* The network keeps messages past raft_advance: deep copies. */
 static void msg_copy(raft_msg *dst, const raft_msg *src)
 {
-    *dst = *src;
-    dst->entries = NULL;
-    if (src->n_entries == 0)
-        return;
-    dst->entries = tarn_calloc(src->n_entries, sizeof(raft_entry));
-    TARN_ASSERT(dst->entries != NULL);
-    for (size_t k = 0; k < src->n_entries; k++) {
-        dst->entries[k] = src->entries[k];
-        if (src->entries[k].len == 0)
-            continue;
-        dst->entries[k].data = tarn_malloc(src->entries[k].len);
-        TARN_ASSERT(dst->entries[k].data != NULL);
-        memcpy(dst->entries[k].data, src->entries[k].data, src->entries[k].len);
-    }
-}
-
-static void msg_free(raft_msg *m)
-{
-    for (size_t k = 0; k < m->n_entries; k++)
-        tarn_free(m->entries[k].data);
-    tarn_free(m->entries);
+    TARN_ASSERT(raft_msg_copy(dst, src) == 0);
 }
 
 static void u64s_copy(sim_u64s *dst, const sim_u64s *src)
@@ -221,7 +202,7 @@ static void net_push(sim *s, const raft_msg *m, const sim_snap *snap)
 
 static void packet_free(sim_packet *p)
 {
-    msg_free(&p->m);
+    raft_msg_copy_free(&p->m);
     if (p->snap)
         snap_free(p->snap);
     tarn_free(p->snap);

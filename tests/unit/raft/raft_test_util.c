@@ -20,21 +20,7 @@ static void entry_copy(raft_entry *dst, const raft_entry *src)
 
 static void msg_copy(raft_msg *dst, const raft_msg *src)
 {
-    *dst = *src;
-    dst->entries = NULL;
-    if (src->n_entries == 0)
-        return;
-    dst->entries = tarn_calloc(src->n_entries, sizeof(raft_entry));
-    assert_non_null(dst->entries);
-    for (size_t k = 0; k < src->n_entries; k++)
-        entry_copy(&dst->entries[k], &src->entries[k]);
-}
-
-static void msg_free(raft_msg *m)
-{
-    for (size_t k = 0; k < m->n_entries; k++)
-        tarn_free(m->entries[k].data);
-    tarn_free(m->entries);
+    assert_int_equal(raft_msg_copy(dst, src), 0);
 }
 
 void tn_config(tnode *t, uint64_t id, size_t n_voters)
@@ -72,9 +58,9 @@ void tn_open(tnode *t)
 void tn_clear_msgs(tnode *t)
 {
     for (size_t i = 0; i < t->n_now; i++)
-        msg_free(&t->now[i]);
+        raft_msg_copy_free(&t->now[i]);
     for (size_t i = 0; i < t->n_after; i++)
-        msg_free(&t->after[i]);
+        raft_msg_copy_free(&t->after[i]);
     t->n_now = t->n_after = 0;
 }
 
