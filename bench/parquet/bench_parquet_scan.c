@@ -62,19 +62,6 @@ typedef struct bench {
     int64_t rows;
 } bench;
 
-static int file_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
-{
-    int fd = *(int *)ctx;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, (char *)dst + done, len - done, (off_t)(off + done));
-        if (n <= 0)
-            return tarn_err_set(err, TARN_EIO, "pread at %llu", (unsigned long long)(off + done));
-        done += (size_t)n;
-    }
-    return 0;
-}
-
 static double clock_ms(clockid_t id)
 {
     struct timespec ts;
@@ -92,7 +79,7 @@ static int open_file(bench *b, pq_file **f, tarn_err *err)
 {
     if (b->map)
         return pq_file_open_bytes(b->map, b->size, b->path, f, err);
-    pq_source src = {.read = file_read, .ctx = &b->fd, .size = b->size, .name = b->path};
+    pq_source src = {.read = pq_fd_read, .ctx = &b->fd, .size = b->size, .name = b->path};
     return pq_file_open(&src, f, err);
 }
 

@@ -20,19 +20,6 @@
 #include <time.h>
 #include <unistd.h>
 
-static int file_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
-{
-    int fd = *(int *)ctx;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, (char *)dst + done, len - done, (off_t)(off + done));
-        if (n <= 0)
-            return tarn_err_set(err, TARN_EIO, "pread at %llu", (unsigned long long)(off + done));
-        done += (size_t)n;
-    }
-    return 0;
-}
-
 static double now_ms(void)
 {
     struct timespec ts;
@@ -52,7 +39,7 @@ static uint32_t threads;
 
 static int run_once(const char *path, int fd, uint64_t size, FILE *out, tarn_err *err)
 {
-    pq_source src = {.read = file_read, .ctx = &fd, .size = size, .name = path};
+    pq_source src = {.read = pq_fd_read, .ctx = &fd, .size = size, .name = path};
     pq_file *f;
     int rc = pq_file_open(&src, &f, err);
     if (rc != 0)

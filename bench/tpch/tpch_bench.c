@@ -61,19 +61,6 @@ static int resolve(void *ctx, const char *name, exec_budget *bud, exec_op **out,
     return exec_pq_morsel_source_new(c->f, &c->so, &c->m, bud, out, err);
 }
 
-static int file_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
-{
-    int fd = *(int *)ctx;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, (char *)dst + done, len - done, (off_t)(off + done));
-        if (n <= 0)
-            return tarn_err_set(err, TARN_EIO, "pread at %llu", (unsigned long long)(off + done));
-        done += (size_t)n;
-    }
-    return 0;
-}
-
 /* Builds the plan of `query` on `threads` threads (0: serial). */
 static int build(const char *query, uint32_t threads, bench_ctx *c, exec_budget *bud,
                  exec_op **root, tarn_err *err)
@@ -120,7 +107,7 @@ static int run_plan(exec_op *root, FILE *out, tarn_err *err)
 static int run_once(const char *path, int fd, uint64_t size, const char *query, uint32_t threads,
                     FILE *out, tarn_err *err)
 {
-    pq_source src = {.read = file_read, .ctx = &fd, .size = size, .name = path};
+    pq_source src = {.read = pq_fd_read, .ctx = &fd, .size = size, .name = path};
     pq_file *f;
     int rc = pq_file_open(&src, &f, err);
     if (rc != 0)

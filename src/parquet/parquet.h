@@ -48,6 +48,9 @@
 /* Reads exactly `len` bytes at `offset` into `dst`. Returns 0 or a TARN_E*
  * code (with context in err). Called only with ranges inside [0, size). */
 typedef int (*pq_read_fn)(void *ctx, uint64_t offset, size_t len, void *dst, tarn_err *err);
+/* A pq_read_fn over a local file: ctx points at an open file descriptor
+ * (int). A short file is TARN_ECORRUPT, a failed read its errno's code. */
+int pq_fd_read(void *ctx, uint64_t offset, size_t len, void *dst, tarn_err *err);
 
 typedef struct pq_source {
     pq_read_fn read;

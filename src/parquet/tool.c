@@ -34,7 +34,7 @@
 
 /* ---- a local file as a pq_source ---- */
 
-static int fd_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
+int pq_fd_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
 {
     int fd = *(int *)ctx;
     size_t done = 0;
@@ -832,7 +832,7 @@ int pq_tool_main(int argc, char **argv, FILE *out, FILE *errout)
         return 1;
     }
     tarn_err err = TARN_ERR_INIT;
-    pq_source src = {.read = fd_read, .ctx = &fd, .size = (uint64_t)st.st_size, .name = path};
+    pq_source src = {.read = pq_fd_read, .ctx = &fd, .size = (uint64_t)st.st_size, .name = path};
     pq_file *f;
     int rc = pq_file_open(&src, &f, &err);
     if (rc == 0) {

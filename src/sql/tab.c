@@ -206,22 +206,6 @@ int sql_tab_table(sql_binder *b, const sql_node *ref, uint32_t *id)
 
 /* ---- table functions ---- */
 
-static int pq_fd_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
-{
-    int fd = *(int *)ctx;
-    size_t done = 0;
-    while (done < len) {
-        ssize_t n = pread(fd, (uint8_t *)dst + done, len - done, (off_t)(off + done));
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n <= 0)
-            return tarn_err_set(err, n < 0 ? tarn_err_from_errno(errno) : TARN_ECORRUPT,
-                                "read %zu bytes at %llu", len, (unsigned long long)off);
-        done += (size_t)n;
-    }
-    return 0;
-}
-
 static int open_parquet(sql_tab *t, const char *path, tarn_err *err)
 {
     t->kind = SQL_TAB_PARQUET;
