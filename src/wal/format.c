@@ -10,7 +10,7 @@
  *
  *   offset size  field
  *   0      8     magic "TARNWAL\0"
- *   8      4     version (1)
+ *   8      4     version: 2 written; 1 still read (its entries have type 0)
  *   12     4     header size (48)
  *   16     8     seq: segment number (1, 2, ...; contiguous in a directory)
  *   24     8     first_index: last_index + 1 of the log when created
@@ -29,7 +29,9 @@
  *                but where it was written (inside a payload, stale bytes).
  *   4      4     body length in bytes
  *   8      1     type: 1 entry, 2 hard state, 3 snapshot marker, 4 truncate
- *   9      3     reserved, zero
+ *   9      1     entry type (the host's, 0..255) for an entry in a version 2
+ *                segment; zero otherwise
+ *   10     2     reserved, zero
  *   12     4     synced_off: the segment was durable (fdatasync returned)
  *                up to this offset when the record was written; at most
  *                the record's own offset. Recovery uses it to tell damage
@@ -106,8 +108,10 @@ int wal_seg_hdr_decode(const uint8_t in[WAL_SEG_HDR_SIZE], wal_seg_hdr *h, const
         return *why = "bad segment magic", TARN_ECORRUPT;
     if (get_u32(in + WAL_SEG_HDR_CRC_OFF) != crc32c(0, in, WAL_SEG_HDR_CRC_OFF))
         return *why = "segment header checksum mismatch", TARN_ECORRUPT;
-    if (get_u32(in + 8) != WAL_VERSION)
-        return *why = "unsupported segment version", TARN_ECORRUPT;
+    uint32_t version = get_u32(in + 8);
+    if (version < WAL_VERSION_MIN || version > WAL_VERSION)
+        return *why = "unsupported segment format version (written by another tarn version?)",
+               TARN_ECORRUPT;
     if (get_u32(in + 12) != WAL_SEG_HDR_SIZE)
         return *why = "bad segment header size", TARN_ECORRUPT;
     if (get_u32(in + 40) != 0)
@@ -115,6 +119,7 @@ int wal_seg_hdr_decode(const uint8_t in[WAL_SEG_HDR_SIZE], wal_seg_hdr *h, const
     h->seq = get_u64(in + 16);
     h->first_index = get_u64(in + 24);
     h->size_bytes = get_u64(in + 32);
+    h->version = version;
     if (h->seq == 0 || h->first_index == 0)
         return *why = "segment header seq or first index is zero", TARN_ECORRUPT;
     return 0;
@@ -131,8 +136,8 @@ static uint32_t frame_crc(const uint8_t *frame, size_t frame_len, uint64_t seq, 
 
 /* Frames a body of body_len bytes whose first fixed bytes are in `fixed`
  * (fixed_len) followed by `tail` (tail_len). */
-static int rec_encode(tarn_buf *b, wal_rec_pos pos, int type, const uint8_t *fixed,
-                      size_t fixed_len, const uint8_t *tail, size_t tail_len)
+static int rec_encode(tarn_buf *b, wal_rec_pos pos, int type, uint8_t entry_type,
+                      const uint8_t *fixed, size_t fixed_len, const uint8_t *tail, size_t tail_len)
 {
     size_t body_len = fixed_len + tail_len;
     TARN_ASSERT(body_len <= WAL_BODY_MAX);
@@ -144,6 +149,8 @@ static int rec_encode(tarn_buf *b, wal_rec_pos pos, int type, const uint8_t *fix
     memset(p, 0, frame); /* zero header reserved bytes and padding */
     put_u32(p + 4, (uint32_t)body_len);
     p[8] = (uint8_t)type;
+    TARN_ASSERT(type == WAL_REC_ENTRY || entry_type == 0);
+    p[9] = entry_type;
     TARN_ASSERT(pos.synced_off <= pos.base_off + b->len);
     put_u32(p + 12, pos.synced_off);
     memcpy(p + WAL_REC_HDR_SIZE, fixed, fixed_len);
@@ -156,9 +163,10 @@ static int rec_encode(tarn_buf *b, wal_rec_pos pos, int type, const uint8_t *fix
 #ifdef TARN_DEBUG_ASSERTS
     wal_rec back;
     const char *why;
-    TARN_DASSERT(wal_rec_decode(p, frame, pos.seq, off, &back, &why) == WAL_DEC_OK);
+    TARN_DASSERT(wal_rec_decode(p, frame, pos.seq, WAL_VERSION, off, &back, &why) == WAL_DEC_OK);
     TARN_DASSERT(back.frame_bytes == frame);
     TARN_DASSERT(back.type == type);
+    TARN_DASSERT(back.entry_type == entry_type);
 #endif
     return 0;
 }
@@ -170,7 +178,7 @@ int wal_rec_encode_entry(tarn_buf *b, wal_rec_pos pos, const wal_entry *e)
     uint8_t fixed[WAL_ENTRY_BODY_FIXED];
     put_u64(fixed, e->index);
     put_u64(fixed + 8, e->term);
-    return rec_encode(b, pos, WAL_REC_ENTRY, fixed, sizeof(fixed), e->data, e->len);
+    return rec_encode(b, pos, WAL_REC_ENTRY, e->type, fixed, sizeof(fixed), e->data, e->len);
 }
 
 int wal_rec_encode_hs(tarn_buf *b, wal_rec_pos pos, const wal_hard_state *hs)
@@ -179,7 +187,7 @@ int wal_rec_encode_hs(tarn_buf *b, wal_rec_pos pos, const wal_hard_state *hs)
     put_u64(body, hs->term);
     put_u64(body + 8, hs->vote);
     put_u64(body + 16, hs->commit);
-    return rec_encode(b, pos, WAL_REC_HARD_STATE, body, sizeof(body), NULL, 0);
+    return rec_encode(b, pos, WAL_REC_HARD_STATE, 0, body, sizeof(body), NULL, 0);
 }
 
 int wal_rec_encode_snap(tarn_buf *b, wal_rec_pos pos, uint64_t index, uint64_t term)
@@ -187,14 +195,14 @@ int wal_rec_encode_snap(tarn_buf *b, wal_rec_pos pos, uint64_t index, uint64_t t
     uint8_t body[WAL_SNAP_BODY_SIZE];
     put_u64(body, index);
     put_u64(body + 8, term);
-    return rec_encode(b, pos, WAL_REC_SNAPSHOT, body, sizeof(body), NULL, 0);
+    return rec_encode(b, pos, WAL_REC_SNAPSHOT, 0, body, sizeof(body), NULL, 0);
 }
 
 int wal_rec_encode_trunc(tarn_buf *b, wal_rec_pos pos, uint64_t from_index)
 {
     uint8_t body[WAL_TRUNC_BODY_SIZE];
     put_u64(body, from_index);
-    return rec_encode(b, pos, WAL_REC_TRUNCATE, body, sizeof(body), NULL, 0);
+    return rec_encode(b, pos, WAL_REC_TRUNCATE, 0, body, sizeof(body), NULL, 0);
 }
 
 static int all_zero(const uint8_t *p, size_t n)
@@ -222,8 +230,8 @@ static int body_len_ok(int type, size_t len)
     }
 }
 
-int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint64_t off, wal_rec *r,
-                   const char **why)
+int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint32_t version, uint64_t off,
+                   wal_rec *r, const char **why)
 {
     if (avail < WAL_REC_HDR_SIZE)
         return all_zero(in, avail) ? WAL_DEC_END : (*why = "truncated record header", WAL_DEC_BAD);
@@ -233,7 +241,9 @@ int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint64_t off, 
     int type = in[8];
     if (!body_len_ok(type, len))
         return *why = "bad record type or length", WAL_DEC_BAD;
-    if (!all_zero(in + 9, 3))
+    /* Byte 9 is the entry type of an entry in a version 2 segment. */
+    int typed = type == WAL_REC_ENTRY && version >= 2;
+    if (!all_zero(in + 9 + typed, (size_t)(3 - typed)))
         return *why = "record reserved bytes not zero", WAL_DEC_BAD;
     size_t frame = wal_frame_size(len);
     if (frame > avail)
@@ -247,6 +257,7 @@ int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint64_t off, 
     memset(r, 0, sizeof(*r));
     r->synced_off = synced_off;
     r->type = type;
+    r->entry_type = typed ? in[9] : 0;
     r->frame_bytes = frame;
     r->a = get_u64(body);
     if (type != WAL_REC_TRUNCATE)

@@ -170,7 +170,11 @@ static int replay_record(wal_state *st, const wal_rec *r, const char **why)
 {
     switch (r->type) {
     case WAL_REC_ENTRY: {
-        wal_entry e = {.index = r->a, .term = r->b, .data = r->payload, .len = r->payload_len};
+        wal_entry e = {.index = r->a,
+                       .term = r->b,
+                       .data = r->payload,
+                       .len = r->payload_len,
+                       .type = r->entry_type};
         return wal_state_entry(st, &e, why);
     }
     case WAL_REC_HARD_STATE:
@@ -203,8 +207,8 @@ static void scan_after_end(seg_read *s)
                 s->garbage_end = off + n;
         wal_rec r;
         const char *why;
-        if (off > s->end &&
-            wal_rec_decode(s->buf + off, s->size - off, s->seq, off, &r, &why) == WAL_DEC_OK) {
+        if (off > s->end && wal_rec_decode(s->buf + off, s->size - off, s->seq, s->hdr.version, off,
+                                           &r, &why) == WAL_DEC_OK) {
             if (s->later_valid == 0)
                 s->later_valid = off;
             if (r.synced_off > s->later_synced_max)
@@ -228,7 +232,8 @@ static int replay_segment(wal_state *st, seg_read *s, int first, const char **en
     for (;;) {
         wal_rec r;
         const char *why = "";
-        int dec = wal_rec_decode(s->buf + off, s->size - off, s->seq, off, &r, &why);
+        int dec =
+            wal_rec_decode(s->buf + off, s->size - off, s->seq, s->hdr.version, off, &r, &why);
         if (dec != WAL_DEC_OK) {
             *end_why = dec == WAL_DEC_END ? "zero record header" : why;
             break;
@@ -320,8 +325,8 @@ static int push_segment(wal *w, const seg_read *s, tarn_err *err)
         w->segs = n;
         w->seg_cap = cap;
     }
-    w->segs[w->seg_count++] =
-        (wal_segment){.seq = s->seq, .size_bytes = s->size, .max_index = s->max_index};
+    w->segs[w->seg_count++] = (wal_segment){
+        .seq = s->seq, .size_bytes = s->size, .max_index = s->max_index, .version = s->hdr.version};
     return 0;
 }
 
@@ -388,8 +393,10 @@ static int recover_finish(wal *w, wal_state *st, wal_recovered *out, tarn_err *e
         if (w->st.ents == NULL)
             return tarn_err_set(err, TARN_ENOMEM, "wal open %s: index", w->dir);
         for (size_t i = 0; i < st->count; i++)
-            w->st.ents[i] = (wal_entry){
-                .index = st->ents[i].index, .term = st->ents[i].term, .len = st->ents[i].len};
+            w->st.ents[i] = (wal_entry){.index = st->ents[i].index,
+                                        .term = st->ents[i].term,
+                                        .len = st->ents[i].len,
+                                        .type = st->ents[i].type};
         w->st.count = w->st.cap = st->count;
     }
     w->st.snap_index = st->snap_index;

@@ -81,8 +81,8 @@ int wal_state_entry(wal_state *s, const wal_entry *e, const char **why)
         s->count = p;
     }
     TARN_DASSERT(s->count == 0 || s->ents[s->count - 1].index + 1 == e->index);
-    s->ents[s->count++] =
-        (wal_entry){.index = e->index, .term = e->term, .data = copy, .len = e->len};
+    s->ents[s->count++] = (wal_entry){
+        .index = e->index, .term = e->term, .data = copy, .len = e->len, .type = e->type};
     s->last_index = e->index;
     return 0;
 }

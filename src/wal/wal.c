@@ -200,7 +200,8 @@ int wal_seg_create(wal *w, uint64_t seq, uint64_t min_bytes, tarn_err *err)
     w->stats.bytes_written += w->wbuf.len;
     w->stats.segments_created++;
     obs_counter_add(w->m.bytes, w->wbuf.len);
-    w->segs[w->seg_count++] = (wal_segment){.seq = seq, .size_bytes = size, .max_index = 0};
+    w->segs[w->seg_count++] =
+        (wal_segment){.seq = seq, .size_bytes = size, .max_index = 0, .version = WAL_VERSION};
     w->cur_fd = fd;
     w->cur_off = w->wbuf.len;
     w->synced_off = w->cur_off; /* the prologue was fsynced */
@@ -223,10 +224,16 @@ static int wal_roll(wal *w, size_t frame, tarn_err *err)
     return wal_seg_create(w, w->segs[w->seg_count - 1].seq + 1, frame, err);
 }
 
-/* Makes room for one frame in the last segment, rolling over if needed. */
+/* Makes room for one frame in the last segment, rolling over if needed.
+ * A last segment of an older format version (recovered from a directory
+ * an older tarn wrote) is closed, not appended to: every segment holds
+ * records of its header's version only, and an older tarn refuses the new
+ * segments by their version instead of misreading them. */
 static int wal_room(wal *w, size_t frame, tarn_err *err)
 {
     const wal_segment *s = &w->segs[w->seg_count - 1];
+    if (s->version != WAL_VERSION)
+        return wal_roll(w, frame, err);
     if (w->cur_off + w->wbuf.len + frame <= s->size_bytes) {
         if (w->wbuf.len + frame > WAL_WBUF_FLUSH_BYTES)
             return wal_flush(w, err);

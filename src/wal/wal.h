@@ -53,6 +53,8 @@ typedef struct wal_entry {
     uint64_t term;
     const uint8_t *data; /* len bytes; may be NULL when len is 0 */
     size_t len;          /* bytes, at most WAL_PAYLOAD_MAX */
+    uint8_t type;        /* the host's entry type (node/: Raft's normal or config change);
+                            stored and returned as is; 0 in segments of format version 1 */
 } wal_entry;
 
 typedef struct wal_hard_state {

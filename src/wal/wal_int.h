@@ -14,7 +14,8 @@
 #include <pthread.h>
 
 /* ---- format (see format.c for the tables) ---- */
-#define WAL_VERSION         1
+#define WAL_VERSION         2 /* written; 2 added the entry type (frame byte 9) */
+#define WAL_VERSION_MIN     1 /* oldest read: version 1 entries have type 0 */
 #define WAL_SEG_HDR_SIZE    48
 #define WAL_SEG_HDR_CRC_OFF 44
 #define WAL_REC_HDR_SIZE    16
@@ -45,11 +46,13 @@ typedef struct wal_seg_hdr {
     uint64_t seq;         /* segment number, from 1, contiguous */
     uint64_t first_index; /* last_index + 1 when the segment was created */
     uint64_t size_bytes;  /* preallocated size at creation */
+    uint32_t version;     /* format version, WAL_VERSION_MIN .. WAL_VERSION */
 } wal_seg_hdr;
 
 /* A decoded record; pointers borrow the buffer it was decoded from. */
 typedef struct wal_rec {
     int type;
+    uint8_t entry_type;     /* entry: wal_entry.type (frame byte 9; 0 in version 1) */
     uint64_t a, b, c;       /* entry: index, term; hs: term, vote, commit; snap: index, term;
                                truncate: from */
     const uint8_t *payload; /* entry payload */
@@ -95,9 +98,9 @@ enum wal_dec {
     WAL_DEC_BAD = 2, /* torn or corrupt; *why says how */
 };
 /* Decodes the record at in[0..avail), found at file offset `off` of
- * segment `seq`. Never trusts a byte. */
-int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint64_t off, wal_rec *r,
-                   const char **why);
+ * segment `seq` of format `version` (its header's). Never trusts a byte. */
+int wal_rec_decode(const uint8_t *in, size_t avail, uint64_t seq, uint32_t version, uint64_t off,
+                   wal_rec *r, const char **why);
 
 /* ---- the log state machine (state.c) ---- */
 /*
@@ -136,6 +139,7 @@ typedef struct wal_segment {
     uint64_t seq;
     uint64_t size_bytes;
     uint64_t max_index; /* highest entry index ever written into it; 0: none */
+    uint32_t version;   /* format version of its header; only WAL_VERSION is appended to */
 } wal_segment;
 
 typedef struct wal_submit_req wal_submit_req;

@@ -83,6 +83,12 @@ static void fill(uint8_t *p, uint64_t index, uint64_t term, size_t len)
     }
 }
 
+/* Entry type of entry (index, term, len), checked after every recovery. */
+static uint8_t etype(uint64_t index, uint64_t term, size_t len)
+{
+    return (uint8_t)((index * 31 + term * 7 + len) % 256);
+}
+
 /* The log a prefix of records means (an implementation independent of
  * wal/state.c, so the two check each other). */
 typedef struct mlog {
@@ -130,7 +136,8 @@ static int mlog_equal(const mlog *m, const wal_recovered *r, uint8_t *scratch)
     for (size_t i = 0; i < r->entry_count; i++) {
         const wal_entry *e = &r->entries[i];
         uint64_t idx = m->snap + 1 + i;
-        if (e->index != idx || e->term != m->term[idx] || e->len != m->len[idx])
+        if (e->index != idx || e->term != m->term[idx] || e->len != m->len[idx] ||
+            e->type != etype(idx, e->term, e->len))
             return 0;
         fill(scratch, idx, e->term, e->len);
         if (e->len > 0 && memcmp(scratch, e->data, e->len) != 0)
@@ -188,7 +195,11 @@ static int step_append(wal *w, gen *g, hist *h, uint64_t from, size_t n, int wit
         size_t len = tarn_rng_below(&g->rng, 5) == 0 ? 0 : (size_t)tarn_rng_below(&g->rng, LEN_MAX);
         bufs[i] = malloc(len + 1);
         fill(bufs[i], from + i, g->term, len);
-        e[i] = (wal_entry){.index = from + i, .term = g->term, .data = bufs[i], .len = len};
+        e[i] = (wal_entry){.index = from + i,
+                           .term = g->term,
+                           .data = bufs[i],
+                           .len = len,
+                           .type = etype(from + i, g->term, len)};
         hist_push(h, (mrec){.kind = R_ENTRY, .a = from + i, .b = g->term, .c = len});
     }
     wal_hard_state hs = {.term = g->term, .vote = tarn_rng_below(&g->rng, 5), .commit = g->snap};
@@ -217,7 +228,11 @@ static int step_submit(wal *w, gen *g, hist *h)
         uint64_t idx = g->last + 1 + i;
         size_t len = (size_t)tarn_rng_below(&g->rng, sizeof(bufs[i]));
         fill(bufs[i], idx, g->term, len);
-        e[i] = (wal_entry){.index = 0, .term = g->term, .data = bufs[i], .len = len};
+        e[i] = (wal_entry){.index = 0,
+                           .term = g->term,
+                           .data = bufs[i],
+                           .len = len,
+                           .type = etype(idx, g->term, len)};
         hist_push(h, (mrec){.kind = R_ENTRY, .a = idx, .b = g->term, .c = len});
     }
     tarn_err err = TARN_ERR_INIT;
@@ -340,6 +355,7 @@ static void expect_same_entry(const wal_entry *a, const wal_entry *b)
     assert_int_equal(a->index, b->index);
     assert_int_equal(a->term, b->term);
     assert_int_equal(a->len, b->len);
+    assert_int_equal(a->type, b->type);
     if (a->len > 0)
         assert_memory_equal(a->data, b->data, a->len);
 }
@@ -350,7 +366,8 @@ static void check_writable(simdisk *d, wal *w, const wal_recovered *r)
     uint8_t p[37];
     uint64_t next = r->last_index + 1;
     fill(p, next, 99, sizeof(p));
-    wal_entry e = {.index = next, .term = 99, .data = p, .len = sizeof(p)};
+    wal_entry e = {
+        .index = next, .term = 99, .data = p, .len = sizeof(p), .type = etype(next, 99, sizeof(p))};
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(wal_append(w, &e, 1, NULL, &err), 0);
     assert_int_equal(wal_sync(w, &err), 0);
@@ -493,7 +510,7 @@ static void append_fixed(wal *w, hist *h, uint64_t index, size_t len)
     uint8_t p[LEN_MAX];
     assert_true(len <= LEN_MAX);
     fill(p, index, 1, len);
-    wal_entry e = {.index = index, .term = 1, .data = p, .len = len};
+    wal_entry e = {.index = index, .term = 1, .data = p, .len = len, .type = etype(index, 1, len)};
     hist_push(h, (mrec){.kind = R_ENTRY, .a = index, .b = 1, .c = len});
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(wal_append(w, &e, 1, NULL, &err), 0);

@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/crc32c.h"
 #include "base/rand.h"
 #include "wal/wal.h"
 
@@ -98,7 +99,8 @@ static void test_roundtrip_sizes(void **state)
     for (size_t i = 0; i < TARN_ARRAY_LEN(lens); i++, idx++) {
         uint8_t *p = malloc(lens[i] + 1);
         wt_fill(p, idx, 1, lens[i]);
-        wal_entry e = {.index = idx, .term = 1, .data = p, .len = lens[i]};
+        wal_entry e = {
+            .index = idx, .term = 1, .data = p, .len = lens[i], .type = wt_type(idx, 1, lens[i])};
         tarn_err err = TARN_ERR_INIT;
         assert_int_equal(wal_append(f->w, &e, 1, NULL, &err), 0);
         free(p);
@@ -209,7 +211,8 @@ static void test_rollover_and_oversized(void **state)
     assert_int_equal(wt_append(f->w, &f->m, 301, 1, 1, 0, NULL), 0);
     uint8_t *p = malloc(10000);
     wt_fill(p, 302, 1, 10000);
-    wal_entry e = {.index = 302, .term = 1, .data = p, .len = 10000};
+    wal_entry e = {
+        .index = 302, .term = 1, .data = p, .len = 10000, .type = wt_type(302, 1, 10000)};
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(wal_append(f->w, &e, 1, NULL, &err), 0);
     free(p);
@@ -222,6 +225,71 @@ static void test_rollover_and_oversized(void **state)
     wal_stats st;
     wal_get_stats(f->w, &st);
     assert_int_equal(st.segments_created, 0); /* this handle only reopened */
+}
+
+/* Rewrites the format version in segment seq's header (and its CRC), as
+ * an older or a newer tarn would have written it. */
+static void set_segment_version(const char *dir, uint64_t seq, uint32_t version)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%016llx.wal", dir, (unsigned long long)seq);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    uint8_t h[48];
+    assert_int_equal(fread(h, 1, sizeof(h), fp), sizeof(h));
+    for (int i = 0; i < 4; i++)
+        h[8 + i] = (uint8_t)(version >> (8 * i));
+    uint32_t crc = crc32c(0, h, 44);
+    for (int i = 0; i < 4; i++)
+        h[44 + i] = (uint8_t)(crc >> (8 * i));
+    assert_int_equal(fseek(fp, 0, SEEK_SET), 0);
+    assert_int_equal(fwrite(h, 1, sizeof(h), fp), sizeof(h));
+    assert_int_equal(fclose(fp), 0);
+}
+
+/* Entry types survive a reopen; a directory written by format version 1
+ * (no entry types) is read with type 0 and its last segment is closed,
+ * not appended to; a newer format version is refused with a message. */
+static void test_entry_types_and_versions(void **state)
+{
+    fixture *f = *state;
+    reopen(f, 0);
+    /* Version 1 wrote no types: its entries are type 0. */
+    wal_entry plain[3];
+    for (int i = 0; i < 3; i++)
+        plain[i] = (wal_entry){.index = (uint64_t)i + 1, .term = 1};
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(wal_append(f->w, plain, 3, NULL, &err), 0);
+    assert_int_equal(wal_sync(f->w, &err), 0);
+    wal_close(f->w);
+    f->w = NULL;
+    set_segment_version(f->dir, 1, 1);
+    wal_recovered_free(&f->rec);
+    assert_int_equal(wal_open(f->dir, &f->opts, &f->w, &f->rec, &err), 0);
+    assert_int_equal(f->rec.entry_count, 3);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(f->rec.entries[i].type, 0);
+    assert_int_equal(wal_segment_count(f->w), 1);
+    /* The first write goes to a new version 2 segment. */
+    wal_entry conf = {.index = 4, .term = 1, .data = (const uint8_t *)"cc", .len = 2, .type = 1};
+    assert_int_equal(wal_append(f->w, &conf, 1, NULL, &err), 0);
+    assert_int_equal(wal_segment_count(f->w), 2);
+    assert_int_equal(wal_sync(f->w, &err), 0);
+    wal_close(f->w);
+    f->w = NULL;
+    wal_recovered_free(&f->rec);
+    assert_int_equal(wal_open(f->dir, &f->opts, &f->w, &f->rec, &err), 0);
+    assert_int_equal(f->rec.entry_count, 4);
+    assert_int_equal(f->rec.entries[2].type, 0);
+    assert_int_equal(f->rec.entries[3].type, 1);
+    assert_memory_equal(f->rec.entries[3].data, "cc", 2);
+    wal_close(f->w);
+    f->w = NULL;
+    /* A version this build does not know is refused, not misread. */
+    set_segment_version(f->dir, 2, 3);
+    wal_recovered_free(&f->rec);
+    assert_int_equal(wal_open(f->dir, &f->opts, &f->w, &f->rec, &err), TARN_ECORRUPT);
+    assert_non_null(strstr(tarn_err_msg(&err), "format version"));
 }
 
 static void test_compaction(void **state)
@@ -307,6 +375,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_misuse_is_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rollover_and_oversized, setup, teardown),
         cmocka_unit_test_setup_teardown(test_compaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_entry_types_and_versions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reopen_every_step, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -29,6 +29,13 @@ __attribute__((noinline, unused)) static void wt_fill(uint8_t *p, uint64_t index
     }
 }
 
+/* Entry type of entry (index, term, len): every value 0..255 occurs, and
+ * a type read back from the wrong record or dropped differs. */
+static inline uint8_t wt_type(uint64_t index, uint64_t term, size_t len)
+{
+    return (uint8_t)((index * 31 + term * 7 + len) % 256);
+}
+
 typedef struct wt_model {
     uint64_t snap_index, snap_term, last_index;
     uint64_t terms[4096]; /* terms[i]: term of entry i (indexes below 4096) */
@@ -48,7 +55,11 @@ static inline int wt_append(wal *w, wt_model *m, uint64_t index, size_t n, uint6
         size_t len = mod ? (size_t)((index + i) * 37 % mod) : 0;
         bufs[i] = malloc(len + 1);
         wt_fill(bufs[i], index + i, term, len);
-        e[i] = (wal_entry){.index = index + i, .term = term, .data = bufs[i], .len = len};
+        e[i] = (wal_entry){.index = index + i,
+                           .term = term,
+                           .data = bufs[i],
+                           .len = len,
+                           .type = wt_type(index + i, term, len)};
     }
     tarn_err err = TARN_ERR_INIT;
     int rc = wal_append(w, e, n, hs, &err);
@@ -91,6 +102,7 @@ static inline void wt_check(const wal_recovered *r, const wt_model *m)
         assert_int_equal(e->index, m->snap_index + 1 + i);
         assert_int_equal(e->term, m->terms[e->index]);
         assert_int_equal(e->len, m->lens[e->index]);
+        assert_int_equal(e->type, wt_type(e->index, e->term, e->len));
         assert_true(e->len < (1 << 16));
         wt_fill(want, e->index, e->term, e->len);
         if (e->len > 0)
