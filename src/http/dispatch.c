@@ -198,7 +198,9 @@ static int reply_from_code(http_response *resp, int code, const tarn_err *err)
     case TARN_ECONFLICT:
         status = 409;
         break;
-    case TARN_EBUSY:
+    case TARN_EBUSY:     /* overloaded, or no leader now */
+    case TARN_ETIMEDOUT: /* not done in time (a write may still take effect) */
+    case TARN_ECLOSED:   /* shutting down */
         status = 503;
         break;
     default:
@@ -206,7 +208,11 @@ static int reply_from_code(http_response *resp, int code, const tarn_err *err)
     }
     if (status == 500)
         return http_reply_error(resp, 500, "internal", "internal error");
-    return http_reply_error(resp, status, http_status_code_name(status), "%s", tarn_err_msg(err));
+    int rc = http_reply_error(resp, status, http_status_code_name(status), "%s", tarn_err_msg(err));
+    /* 503 is always "try again": say when (RFC 9110 10.2.3). */
+    if (rc == 0 && status == 503)
+        rc = http_response_add_header(resp, "Retry-After", "1");
+    return rc;
 }
 
 /* Routes and runs the request; 0 when resp holds the reply, else a code
