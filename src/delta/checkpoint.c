@@ -462,6 +462,10 @@ int delta_checkpoint_load(delta_table *t, const delta_cp *cp, delta_replay *r, t
         p->key = key;
         p->err = err;
         rc = load_part(t, p, &acc);
+        /* Listed complete, gone since (a cleanup racing this reader). */
+        if (rc == TARN_ENOENT)
+            tarn_err_wrap(err, rc, "checkpoint of version %lld: part %u of %u is missing",
+                          (long long)cp->version, part, cp->parts);
     }
     /* The checkpoint applies as one commit: the state at cp->version. */
     if (rc == 0)

@@ -1,11 +1,14 @@
 /*
- * delta/checkpoint_write.c: writing classic checkpoints (PROTOCOL.md
- * "Checkpoints", "Checkpoint Schema") and `_last_checkpoint`. A checkpoint
- * of version v holds the reconciled state at v, one action per row:
- * protocol, metaData, the newest txn per appId, and every live add. Remove
- * tombstones are not written (our snapshots do not keep them; VACUUM of
- * Tarn's tables reads removals from the metadata service). Design note:
- * delta/README.md, "Writing checkpoints".
+ * delta/checkpoint_write.c: writing classic checkpoints, single-file and
+ * multi-part (PROTOCOL.md "Checkpoints", "Checkpoint Schema"), and
+ * `_last_checkpoint`. A checkpoint of version v holds the reconciled state
+ * at v, one action per row: protocol, metaData, the newest txn per appId,
+ * every live add, and the remove tombstones that have not expired (their
+ * deletionTimestamp is within delta.deletedFileRetentionDuration of now),
+ * so that VACUUM and other readers still know those files were removed.
+ * A multi-part checkpoint spreads the rows over its parts by Spark's hash
+ * of the action's path, so a retried write gives every part the same rows.
+ * Design note: delta/README.md, "Writing checkpoints".
  *
  * The Parquet schema (Spark's, the fields we write), in pre-order; the
  * batch has one column per leaf and one VEC_BOOL per nullable struct
@@ -17,8 +20,9 @@
  *   |  4  | add (struct)                           | presence            |
  *   | 5-7 | path, partitionValues (map key, value) | string, list, list  |
  *   | 8-11| size, modificationTime, dataChange, stats | long, long, bool, string |
- *   | 12  | remove (struct), always null           | presence            |
- *   |13-19| path, deletionTimestamp, dataChange, extendedFileMetadata, partitionValues, size | |
+ *   | 12  | remove (struct)                        | presence            |
+ *   |13-19| path, deletionTimestamp, dataChange, extendedFileMetadata, | string, long, bool, |
+ *   |     | partitionValues (map key, value), size | bool, list, list, long |
  *   | 20  | metaData (struct)                      | presence            |
  *   |21-23| id, name, description                  | string              |
  *   | 24  | format (struct)                        | presence            |
@@ -33,10 +37,13 @@
 
 #include "base/alloc.h"
 #include "base/assert.h"
+#include "base/clock.h"
 #include "base/log.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #define V_STR                                                                                      \
     {                                                                                              \
@@ -113,7 +120,14 @@ enum {
     C_ADD_DC,
     C_ADD_STATS,
     C_REMOVE,
-    C_META = 20,
+    C_RM_PATH,
+    C_RM_DELETED,
+    C_RM_DC,
+    C_RM_EXT,
+    C_RM_PV_K,
+    C_RM_PV_V,
+    C_RM_SIZE,
+    C_META,
     C_META_ID,
     C_META_NAME,
     C_META_DESC,
@@ -135,13 +149,13 @@ enum {
 /* The vec type of each batch column. */
 static vec_type_info col_type(int c)
 {
-    static const int lists[] = {C_ADD_PV_K,   C_ADD_PV_V,     C_REMOVE + 5,
-                                C_REMOVE + 6, C_FORMAT_OPT_K, C_FORMAT_OPT_V,
+    static const int lists[] = {C_ADD_PV_K,   C_ADD_PV_V,     C_RM_PV_K,
+                                C_RM_PV_V,    C_FORMAT_OPT_K, C_FORMAT_OPT_V,
                                 C_META_PARTS, C_META_CONF_K,  C_META_CONF_V};
     static const int i64s[] = {C_TXN_VERSION, C_TXN_UPDATED, C_ADD_SIZE,    C_ADD_MTIME,
-                               C_REMOVE + 2,  C_REMOVE + 7,  C_META_CREATED};
-    static const int bools[] = {C_TXN,        C_ADD,  C_ADD_DC, C_REMOVE, C_REMOVE + 3,
-                                C_REMOVE + 4, C_META, C_FORMAT, C_PROTO};
+                               C_RM_DELETED,  C_RM_SIZE,     C_META_CREATED};
+    static const int bools[] = {C_TXN,    C_ADD,  C_ADD_DC, C_REMOVE, C_RM_DC,
+                                C_RM_EXT, C_META, C_FORMAT, C_PROTO};
     vec_type_info t = {.id = VEC_STRING};
     for (size_t i = 0; i < TARN_ARRAY_LEN(lists); i++)
         t.list = t.list || lists[i] == c;
@@ -295,17 +309,21 @@ static int row_txn(cpw *x, const delta_txn *t, tarn_err *err)
     return rc == 0 ? row_end(x, err) : tarn_err_set(err, rc, "checkpoint txn");
 }
 
-static int row_add(cpw *x, const delta_snapshot *s, const delta_file *f, tarn_buf *path,
+TARN_STATIC_ASSERT(C_META == 20 && C_COUNT == 36, "the column table at the top of this file");
+
+/* add.path and remove.path are the URI form, as in a commit. */
+static int uri_path(tarn_buf *path, const char *decoded)
+{
+    tarn_buf_reset(path);
+    int rc = delta_uri_escape(path, decoded, strlen(decoded), "/=");
+    return rc == 0 ? tarn_buf_append_byte(path, '\0') : rc;
+}
+
+static int row_add(cpw *x, const delta_snapshot *s, const delta_file *f, const char *path,
                    tarn_err *err)
 {
-    /* add.path is the URI form, as in a commit. */
-    tarn_buf_reset(path);
-    int rc = delta_uri_escape(path, f->path, strlen(f->path), "/=");
-    if (rc == 0)
-        rc = tarn_buf_append_byte(path, '\0');
     put_int(x, C_ADD, 1);
-    if (rc == 0)
-        rc = put_str(x, C_ADD_PATH, (const char *)path->data);
+    int rc = put_str(x, C_ADD_PATH, path);
     if (rc == 0)
         rc = put_map(x, C_ADD_PV_K, s->metadata.partition_columns, f->part_values,
                      s->metadata.n_partition_columns);
@@ -317,22 +335,184 @@ static int row_add(cpw *x, const delta_snapshot *s, const delta_file *f, tarn_bu
     return rc == 0 ? row_end(x, err) : tarn_err_set(err, rc, "checkpoint add %.200s", f->path);
 }
 
+/* A tombstone: no stats or tags (PROTOCOL.md: checkpoint removes serve
+ * VACUUM only). extendedFileMetadata says partitionValues and size are
+ * there. */
+static int row_remove(cpw *x, const delta_file_action *a, const char *path, tarn_err *err)
+{
+    bool extended = a->size_bytes >= 0;
+    put_int(x, C_REMOVE, 1);
+    int rc = put_str(x, C_RM_PATH, path);
+    if (a->deletion_timestamp_ms >= 0)
+        put_int(x, C_RM_DELETED, a->deletion_timestamp_ms);
+    put_int(x, C_RM_DC, a->data_change);
+    put_int(x, C_RM_EXT, extended);
+    if (rc == 0 && extended)
+        rc = put_map(x, C_RM_PV_K, a->partition_values.keys, a->partition_values.vals,
+                     a->partition_values.count);
+    if (extended)
+        put_int(x, C_RM_SIZE, a->size_bytes);
+    return rc == 0 ? row_end(x, err) : tarn_err_set(err, rc, "checkpoint remove %.200s", a->path);
+}
+
 static int sink(void *ctx, const void *data, size_t len, tarn_err *err)
 {
     int rc = tarn_buf_append(ctx, data, len);
     return rc == 0 ? 0 : tarn_err_set(err, rc, "checkpoint of %zu bytes", len);
 }
 
-/* The checkpoint file's bytes for snapshot s. */
-static int checkpoint_bytes(const delta_snapshot *s, tarn_buf *out, int64_t *actions, tarn_err *err)
+/* ---- which part each action goes to ---- */
+
+static uint32_t rotl32(uint32_t x, int r)
+{
+    return (x << r) | (x >> (32 - r));
+}
+
+static uint32_t mix_k1(uint32_t k1)
+{
+    return rotl32(k1 * 0xcc9e2d51u, 15) * 0x1b873593u;
+}
+
+static uint32_t mix_h1(uint32_t h1, uint32_t k1)
+{
+    return rotl32(h1 ^ k1, 13) * 5 + 0xe6546b64u;
+}
+
+/* Spark's Murmur3_x86_32.hashUnsafeBytes: the standard body over 4-byte
+ * little-endian words, but each tail byte (sign-extended) mixed as a word
+ * of its own. */
+static int32_t spark_murmur3(const char *s, size_t len, uint32_t seed)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t aligned = len - len % 4;
+    uint32_t h1 = seed;
+    for (size_t i = 0; i < aligned; i += 4) {
+        uint32_t w = (uint32_t)p[i] | (uint32_t)p[i + 1] << 8 | (uint32_t)p[i + 2] << 16 |
+                     (uint32_t)p[i + 3] << 24;
+        h1 = mix_h1(h1, mix_k1(w));
+    }
+    for (size_t i = aligned; i < len; i++)
+        h1 = mix_h1(h1, mix_k1((uint32_t)(int32_t)(int8_t)p[i]));
+    h1 ^= (uint32_t)len;
+    h1 ^= h1 >> 16;
+    h1 *= 0x85ebca6bu;
+    h1 ^= h1 >> 13;
+    h1 *= 0xc2b2ae35u;
+    h1 ^= h1 >> 16;
+    return (int32_t)h1;
+}
+
+/* The part (0-based) of an action with URI path `path` (NULL for
+ * protocol, metaData, txn): Spark's hash partitioning of the checkpoint
+ * by path, pmod(murmur3(path, 42), parts), a null path hashing to the
+ * seed. Deterministic, so racing writers of one checkpoint agree. */
+static uint32_t part_of(const char *path, uint32_t parts)
+{
+    int32_t h = path ? spark_murmur3(path, strlen(path), 42) : 42;
+    int64_t m = (int64_t)h % (int64_t)parts;
+    return (uint32_t)(m < 0 ? m + parts : m);
+}
+
+/* ---- the checkpoint ---- */
+
+typedef struct cp_plan {
+    const delta_snapshot *s;
+    const delta_file_action **tomb; /* the tombstones kept */
+    size_t ntomb;
+    uint32_t parts;
+    uint32_t *file_part; /* per live file, then per kept tombstone */
+    uint32_t meta_part;  /* of protocol, metaData and txns */
+    int64_t actions;
+} cp_plan;
+
+static void plan_free(cp_plan *p)
+{
+    tarn_free(p->tomb);
+    tarn_free(p->file_part);
+}
+
+/* Which tombstones stay (deleted after now - retention; PROTOCOL.md:
+ * "files that were recently removed and have not yet expired"; a remove
+ * without deletionTimestamp counts as removed at 0), how many parts, and
+ * the part of each action. */
+static int plan_make(const delta_snapshot *s, const delta_checkpoint_opts *o, cp_plan *p,
+                     tarn_err *err)
+{
+    memset(p, 0, sizeof(*p));
+    p->s = s;
+    int64_t retention = 0;
+    int rc = delta_tombstone_retention(&s->metadata, &retention, err);
+    if (rc != 0)
+        return rc;
+    int64_t now = o->now_ms != 0 ? o->now_ms : tarn_wall_ms();
+    int64_t cutoff = now - retention;
+    p->tomb = tarn_calloc(s->ntombstones + 1, sizeof(*p->tomb));
+    p->file_part = tarn_calloc(s->nfiles + s->ntombstones + 1, sizeof(uint32_t));
+    if (p->tomb == NULL || p->file_part == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "checkpoint plan");
+    for (size_t i = 0; i < s->ntombstones; i++) {
+        int64_t t = s->tombstones[i].deletion_timestamp_ms;
+        if ((t >= 0 ? t : 0) > cutoff)
+            p->tomb[p->ntomb++] = &s->tombstones[i];
+    }
+    p->actions = 2 + (int64_t)s->ntxns + (int64_t)s->nfiles + (int64_t)p->ntomb;
+    int64_t parts = o->parts;
+    if (parts == 0 && o->part_actions > 0)
+        parts = (p->actions + o->part_actions - 1) / o->part_actions;
+    if (parts > DELTA_CHECKPOINT_PARTS_MAX)
+        return tarn_err_set(err, TARN_EINVAL, "a checkpoint of %lld parts (most %d)",
+                            (long long)parts, DELTA_CHECKPOINT_PARTS_MAX);
+    p->parts = parts > 1 ? (uint32_t)parts : 1;
+    p->meta_part = part_of(NULL, p->parts);
+    tarn_buf path;
+    tarn_buf_init(&path, OBJSTORE_KEY_MAX * 3 + 2);
+    for (size_t i = 0; rc == 0 && p->parts > 1 && i < s->nfiles + p->ntomb; i++) {
+        const char *d = i < s->nfiles ? s->files[i].path : p->tomb[i - s->nfiles]->path;
+        rc = uri_path(&path, d);
+        if (rc == 0)
+            p->file_part[i] = part_of((const char *)path.data, p->parts);
+    }
+    tarn_buf_free(&path);
+    return rc == 0 ? 0 : tarn_err_set(err, rc, "checkpoint plan");
+}
+
+/* The rows of part `part` (every row when the checkpoint has one part). */
+static int part_rows(cpw *x, const cp_plan *p, uint32_t part, tarn_err *err)
+{
+    const delta_snapshot *s = p->s;
+    tarn_buf path;
+    tarn_buf_init(&path, OBJSTORE_KEY_MAX * 3 + 2);
+    int rc = 0;
+    if (p->meta_part == part) {
+        rc = row_protocol(x, s, err);
+        if (rc == 0)
+            rc = row_metadata(x, s, err);
+        for (size_t i = 0; rc == 0 && i < s->ntxns; i++)
+            rc = row_txn(x, &s->txns[i], err);
+    }
+    for (size_t i = 0; rc == 0 && i < s->nfiles + p->ntomb; i++) {
+        if (p->file_part[i] != part)
+            continue;
+        const char *d = i < s->nfiles ? s->files[i].path : p->tomb[i - s->nfiles]->path;
+        if (uri_path(&path, d) != 0)
+            rc = tarn_err_set(err, TARN_ENOMEM, "checkpoint path");
+        else if (i < s->nfiles)
+            rc = row_add(x, s, &s->files[i], (const char *)path.data, err);
+        else
+            rc = row_remove(x, p->tomb[i - s->nfiles], (const char *)path.data, err);
+    }
+    tarn_buf_free(&path);
+    return rc;
+}
+
+/* The bytes of one checkpoint file (part `part` of the plan). */
+static int part_bytes(const cp_plan *p, uint32_t part, tarn_buf *out, tarn_err *err)
 {
     cpw x;
     memset(&x, 0, sizeof(x));
     vec_type_info types[C_COUNT];
     for (int c = 0; c < C_COUNT; c++)
         types[c] = col_type(c);
-    tarn_buf path;
-    tarn_buf_init(&path, OBJSTORE_KEY_MAX * 3 + 2);
     int rc = vec_batch_init(&x.b, types, C_COUNT, CPW_BATCH_ROWS);
     if (rc != 0)
         rc = tarn_err_set(err, rc, "checkpoint batch");
@@ -345,60 +525,151 @@ static int checkpoint_bytes(const delta_snapshot *s, tarn_buf *out, int64_t *act
                                               .name = "checkpoint"},
                             &x.w, err);
     if (rc == 0)
-        rc = row_protocol(&x, s, err);
-    if (rc == 0)
-        rc = row_metadata(&x, s, err);
-    for (size_t i = 0; rc == 0 && i < s->ntxns; i++)
-        rc = row_txn(&x, &s->txns[i], err);
-    for (size_t i = 0; rc == 0 && i < s->nfiles; i++)
-        rc = row_add(&x, s, &s->files[i], &path, err);
+        rc = part_rows(&x, p, part, err);
     if (rc == 0 && x.b.len > 0)
         rc = pq_writer_write(x.w, &x.b, err);
     if (rc == 0)
         rc = pq_writer_finish(x.w, err);
-    *actions = x.actions;
     pq_writer_close(x.w);
     vec_batch_free(&x.b);
-    tarn_buf_free(&path);
     return rc;
 }
 
-int delta_checkpoint_write(objstore *os, const char *root_key, const delta_snapshot *s,
-                           tarn_err *err)
+static void part_key(char *key, size_t cap, const char *root_key, const char *sep, int64_t version,
+                     uint32_t part, uint32_t parts)
 {
-    char key[OBJSTORE_KEY_MAX + 1];
-    const char *sep = root_key[0] != '\0' && root_key[strlen(root_key) - 1] != '/' ? "/" : "";
-    tarn_buf bytes;
-    tarn_buf_init(&bytes, DELTA_DATA_FILE_BYTES_MAX);
-    int64_t actions = 0;
-    int rc = checkpoint_bytes(s, &bytes, &actions, err);
-    /* The checkpoint first, then the hint that names it: a reader that
-     * sees the hint finds the file. objstore_put replaces atomically, so a
-     * second writer of the same version leaves one whole file. */
-    snprintf(key, sizeof(key), "%s%s_delta_log/%020lld.checkpoint.parquet", root_key, sep,
-             (long long)s->version);
-    if (rc == 0)
-        rc = objstore_put(os, key, bytes.data, bytes.len, err);
-    /* The hint only moves forward: a slow writer of an older checkpoint
-     * does not send readers back (a race between the read and the put can,
-     * which costs readers time, never correctness). */
+    if (parts == 1)
+        snprintf(key, cap, "%s%s_delta_log/%020lld.checkpoint.parquet", root_key, sep,
+                 (long long)version);
+    else
+        snprintf(key, cap, "%s%s_delta_log/%020lld.checkpoint.%010u.%010u.parquet", root_key, sep,
+                 (long long)version, part + 1, parts);
+}
+
+/* `_last_checkpoint`, unless it already names a newer checkpoint: the
+ * hint only moves forward, so a slow writer of an older checkpoint does
+ * not send readers back (a race between the read and the put can, which
+ * costs readers time, never correctness). */
+static int put_hint(objstore *os, const char *root_key, const char *sep, const cp_plan *p,
+                    size_t bytes, tarn_err *err)
+{
     delta_table *t = NULL;
     bool newer = false;
-    if (rc == 0 && delta_table_open_root(os, root_key, &t, NULL) == 0)
-        newer = delta_last_checkpoint(t) > s->version;
+    if (delta_table_open_root(os, root_key, &t, NULL) == 0)
+        newer = delta_last_checkpoint(t, NULL) > p->s->version;
     delta_table_close(t);
-    if (rc == 0 && !newer) {
-        char hint[256];
-        int n = snprintf(hint, sizeof(hint),
-                         "{\"version\":%lld,\"size\":%lld,\"sizeInBytes\":%zu,"
-                         "\"numOfAddFiles\":%zu}",
-                         (long long)s->version, (long long)actions, bytes.len, s->nfiles);
-        snprintf(key, sizeof(key), "%s%s_delta_log/_last_checkpoint", root_key, sep);
-        rc = objstore_put(os, key, hint, (size_t)n, err);
+    if (newer)
+        return 0;
+    char hint[256], key[OBJSTORE_KEY_MAX + 1], parts[32] = "";
+    if (p->parts > 1)
+        snprintf(parts, sizeof(parts), ",\"parts\":%u", p->parts);
+    int n = snprintf(hint, sizeof(hint),
+                     "{\"version\":%lld,\"size\":%lld,\"sizeInBytes\":%zu,"
+                     "\"numOfAddFiles\":%zu%s}",
+                     (long long)p->s->version, (long long)p->actions, bytes, p->s->nfiles, parts);
+    snprintf(key, sizeof(key), "%s%s_delta_log/_last_checkpoint", root_key, sep);
+    return objstore_put(os, key, hint, (size_t)n, err);
+}
+
+int delta_checkpoint_write(objstore *os, const char *root_key, const delta_snapshot *s,
+                           const delta_checkpoint_opts *opts, tarn_err *err)
+{
+    static const delta_checkpoint_opts none;
+    const char *sep = root_key[0] != '\0' && root_key[strlen(root_key) - 1] != '/' ? "/" : "";
+    cp_plan p;
+    int rc = plan_make(s, opts ? opts : &none, &p, err);
+    /* Every part first, then the hint that names them: a reader sees the
+     * checkpoint only once all its parts are listed. objstore_put
+     * replaces atomically, so a second writer of the same version leaves
+     * whole files, and (the parts' rows being chosen by hash) the same
+     * ones. One part is in memory at a time. */
+    size_t total = 0;
+    for (uint32_t part = 0; rc == 0 && part < p.parts; part++) {
+        char key[OBJSTORE_KEY_MAX + 1];
+        tarn_buf bytes;
+        tarn_buf_init(&bytes, DELTA_DATA_FILE_BYTES_MAX);
+        rc = part_bytes(&p, part, &bytes, err);
+        part_key(key, sizeof(key), root_key, sep, s->version, part, p.parts);
+        if (rc == 0)
+            rc = objstore_put(os, key, bytes.data, bytes.len, err);
+        total += bytes.len;
+        tarn_buf_free(&bytes);
     }
-    tarn_buf_free(&bytes);
+    if (rc == 0)
+        rc = put_hint(os, root_key, sep, &p, total, err);
+    plan_free(&p);
     if (rc != 0)
         return tarn_err_wrap(err, rc, "checkpoint of version %lld", (long long)s->version);
+    return 0;
+}
+
+/* ---- delta.deletedFileRetentionDuration ---- */
+
+static const struct {
+    const char *unit;
+    int64_t ms;
+} interval_units[] = {
+    {"week", 7 * 86400000LL}, {"day", 86400000LL}, {"hour", 3600000LL}, {"minute", 60000LL},
+    {"second", 1000LL},       {"millisecond", 1},  {"msec", 1},         {"min", 60000LL},
+    {"sec", 1000LL},
+};
+
+/* "interval 1 week", "interval 2 days 12 hours", "1 week" (Spark's
+ * CalendarInterval strings without months: a month has no fixed length). */
+static bool interval_parse(const char *s, int64_t *out)
+{
+    const char *p = s;
+    while (*p == ' ')
+        p++;
+    if (strncasecmp(p, "interval", 8) == 0 && (p[8] == ' ' || p[8] == '\0'))
+        p += 8;
+    int64_t total = 0;
+    int terms = 0;
+    for (;;) {
+        while (*p == ' ')
+            p++;
+        if (*p == '\0')
+            break;
+        char *end = NULL;
+        long long n = strtoll(p, &end, 10);
+        if (end == p || n < 0 || n > 1000000000LL || *end != ' ')
+            return false;
+        p = end;
+        while (*p == ' ')
+            p++;
+        size_t len = strcspn(p, " ");
+        size_t base = len > 1 && (p[len - 1] == 's' || p[len - 1] == 'S') ? len - 1 : len;
+        size_t u = 0;
+        while (u < TARN_ARRAY_LEN(interval_units) &&
+               !(strlen(interval_units[u].unit) == base &&
+                 strncasecmp(p, interval_units[u].unit, base) == 0) &&
+               !(strlen(interval_units[u].unit) == len &&
+                 strncasecmp(p, interval_units[u].unit, len) == 0))
+            u++;
+        if (u == TARN_ARRAY_LEN(interval_units) || n > INT64_MAX / 4 / interval_units[u].ms)
+            return false;
+        total += n * interval_units[u].ms;
+        if (total > INT64_MAX / 4)
+            return false;
+        terms++;
+        p += len;
+    }
+    *out = total;
+    return terms > 0;
+}
+
+int delta_tombstone_retention(const delta_metadata *m, int64_t *out_ms, tarn_err *err)
+{
+    const char *v = NULL;
+    *out_ms = DELTA_TOMBSTONE_RETENTION_MS_DEFAULT;
+    if (!delta_map_get(&m->configuration, "delta.deletedFileRetentionDuration", &v) || v == NULL)
+        return 0;
+    if (!interval_parse(v, out_ms))
+        return tarn_err_set(err, TARN_EINVAL,
+                            "delta.deletedFileRetentionDuration \"%.100s\" is not an interval "
+                            "such as \"interval 1 week\" (weeks, days, hours, minutes, seconds, "
+                            "milliseconds)",
+                            v);
     return 0;
 }
 
@@ -413,8 +684,9 @@ void delta_checkpoint_maybe(delta_committer *c, objstore *os, const char *name, 
     int rc = delta_managed_snapshot_at_version(c, os, name, version, &s, &err);
     char root[DELTA_TABLE_NAME_MAX + 16];
     snprintf(root, sizeof(root), "tables/%s", name);
+    delta_checkpoint_opts o = {.part_actions = DELTA_CHECKPOINT_PART_ACTIONS_DEFAULT};
     if (rc == 0)
-        rc = delta_checkpoint_write(os, root, s, &err);
+        rc = delta_checkpoint_write(os, root, s, &o, &err);
     delta_snapshot_free(s);
     /* A checkpoint is an optimisation: the commit stands without it. */
     if (rc != 0)

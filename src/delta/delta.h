@@ -272,6 +272,12 @@ typedef struct delta_snapshot {
     delta_txn *txns; /* ntxns, one per appId (latest version), ordered by appId */
     size_t ntxns;
     int64_t checkpoint_version; /* the checkpoint replay started from, -1: none */
+    /* Remove tombstones: each (path, deletion vector) whose newest action
+     * is a remove, ordered by path; from the checkpoint (which keeps only
+     * unexpired ones) and the commits after it. VACUUM and checkpoint
+     * writers read them; deletion_timestamp_ms is -1 when absent. */
+    delta_file_action *tombstones;
+    size_t ntombstones;
 } delta_snapshot;
 
 /*
@@ -689,6 +695,9 @@ typedef struct delta_vacuum_result {
     int64_t bytes_deleted;
     size_t files_kept;
     int64_t cutoff_ms; /* files removed (or orphaned) before this went */
+    /* Removals read from the latest snapshot's tombstones (the retention
+     * is within the table's tombstone retention), not every version. */
+    bool from_tombstones;
 } delta_vacuum_result;
 
 /*
@@ -722,14 +731,40 @@ int delta_history_managed(delta_committer *c, objstore *os, const char *name, de
 int delta_history_log(delta_table *t, delta_history *out, tarn_err *err);
 void delta_history_free(delta_history *h);
 
+/* Default of the table property delta.deletedFileRetentionDuration. */
+#define DELTA_TOMBSTONE_RETENTION_MS_DEFAULT ((int64_t)7 * 24 * 3600 * 1000)
+
+/* Actions per part of the checkpoints writers write after a commit: a
+ * bigger checkpoint is split into parts (each built in memory alone). */
+#define DELTA_CHECKPOINT_PART_ACTIONS_DEFAULT ((int64_t)1 << 20)
+
+typedef struct delta_checkpoint_opts {
+    /* Parts of a multi-part checkpoint; 0: from part_actions. */
+    uint32_t parts;
+    /* Most actions per part (the parts are as many as needed, at most
+     * DELTA_CHECKPOINT_PARTS_MAX); 0 with parts 0: one classic file. */
+    int64_t part_actions;
+    /* Time the tombstone retention counts back from; 0: now. */
+    int64_t now_ms;
+} delta_checkpoint_opts;
+
 /*
- * Writes the classic checkpoint of snapshot `s` as
- * `<root>/_delta_log/<version>.checkpoint.parquet` (protocol, metaData,
- * txns and live adds; README "Writing checkpoints"), then
- * `_last_checkpoint`. Store, Parquet and memory errors.
+ * Writes the checkpoint of snapshot `s`: one classic file
+ * `<root>/_delta_log/<version>.checkpoint.parquet`, or the parts
+ * `<version>.checkpoint.<o>.<p>.parquet` (actions spread by a hash of
+ * their path), holding protocol, metaData, txns, live adds and the
+ * tombstones not older than the table's delta.deletedFileRetentionDuration
+ * (README "Writing checkpoints"), then `_last_checkpoint` (with "parts"
+ * for a multi-part one). opts may be NULL. TARN_EINVAL (a retention
+ * property that does not parse), store, Parquet and memory errors.
  */
 int delta_checkpoint_write(objstore *os, const char *root_key, const delta_snapshot *s,
-                           tarn_err *err);
+                           const delta_checkpoint_opts *opts, tarn_err *err);
+/* The tombstone retention of a table: delta.deletedFileRetentionDuration
+ * ("interval 1 week", "interval 36 hours", ...; weeks, days, hours,
+ * minutes, seconds, milliseconds) or the default. TARN_EINVAL naming the
+ * value when it does not parse. */
+int delta_tombstone_retention(const delta_metadata *m, int64_t *out_ms, tarn_err *err);
 
 /* Writes the log file of every version the committer has and the log
  * lacks (a new leader's duty; README "Crash points"), then marks each

@@ -133,10 +133,12 @@ void delta_listing_free(delta_listing *l)
 }
 
 /* Reads `_last_checkpoint` (PROTOCOL.md "Last Checkpoint File"): its
- * version, or -1 when absent or unreadable. It is only a hint for where to
- * start listing, so a damaged one is logged and ignored, never fatal. */
-int64_t delta_last_checkpoint(delta_table *t)
+ * version and parts (1 when absent), or -1 when absent or unreadable. It
+ * is only a hint for where to start listing, so a damaged one is logged
+ * and ignored, never fatal. */
+int64_t delta_last_checkpoint(delta_table *t, uint32_t *parts_out)
 {
+    int64_t parts = 1;
     char key[OBJSTORE_KEY_MAX + 1];
     snprintf(key, sizeof(key), "%s_delta_log/_last_checkpoint", t->root);
     tarn_buf b;
@@ -150,12 +152,18 @@ int64_t delta_last_checkpoint(delta_table *t)
         rc = delta_json_load(&w, (const char *)b.data, b.len, &j);
         if (rc == 0 && json_is_object(j))
             rc = delta_json_i64(&w, j, "version", true, 0, &v);
+        if (rc == 0 && json_is_object(j))
+            rc = delta_json_i64(&w, j, "parts", false, 1, &parts);
+        if (rc == 0 && parts > DELTA_CHECKPOINT_PARTS_MAX)
+            rc = delta_bad(&w, "parts", "more than DELTA_CHECKPOINT_PARTS_MAX");
         json_decref(j);
     }
     if (rc != 0 && rc != TARN_ENOENT)
         TARN_LOGF(TARN_LOG_WARN, "delta", "ignoring _last_checkpoint", TARN_F_ERR(rc),
                   TARN_F_STR("reason", tarn_err_msg(&err)));
     tarn_buf_free(&b);
+    if (parts_out != NULL)
+        *parts_out = rc == 0 ? (uint32_t)parts : 1;
     return rc == 0 ? v : -1;
 }
 

@@ -29,7 +29,9 @@ int delta_table_open_root(objstore *os, const char *root_key, delta_table **out,
  * (e.g. a 20-digit version). */
 int delta_log_list(delta_table *t, const char *start_after_name, delta_listing *out, tarn_err *err);
 void delta_listing_free(delta_listing *l);
-int64_t delta_last_checkpoint(delta_table *t);
+/* `_last_checkpoint`'s version (-1: none or unreadable) and parts (may be
+ * NULL; 1 for a classic checkpoint). */
+int64_t delta_last_checkpoint(delta_table *t, uint32_t *parts_out);
 
 /* A commit's timestamp: inCommitTimestamp, else its file's mtime. */
 int delta_commit_time(delta_table *t, const delta_commit *c, int64_t *out, tarn_err *err);

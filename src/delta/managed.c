@@ -167,11 +167,12 @@ static void start_at_checkpoint(managed_walk *w)
     tarn_err err = TARN_ERR_INIT;
     if (delta_table_open_root(w->os, root, &t, &err) != 0)
         return;
-    int64_t cp = delta_last_checkpoint(t);
+    uint32_t parts = 1;
+    int64_t cp = delta_last_checkpoint(t, &parts);
     delta_commit *v0 = NULL, *at = NULL;
     bool ok = cp > 0 && (w->to < 0 || cp <= w->to) && read_one(w, 0, &v0, &err) == 0 &&
               v0->metadata != NULL && read_one(w, cp, &at, &err) == 0 &&
-              delta_checkpoint_load(t, &(delta_cp){cp, 1, 1}, &w->r, &err) == 0 &&
+              delta_checkpoint_load(t, &(delta_cp){cp, parts, parts}, &w->r, &err) == 0 &&
               w->r.metadata != NULL && strcmp(w->r.metadata->id, v0->metadata->id) == 0;
     if (ok) {
         w->from = cp + 1;

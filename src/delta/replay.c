@@ -4,7 +4,8 @@
  * JSON commits after it in version order. The newest protocol and metaData
  * win; file actions are reconciled by their (path, deletion vector id)
  * key, the newest reference of each key winning; the live adds are
- * returned ordered by path. Design note: delta/README.md, "Replay".
+ * returned ordered by path, and so are the tombstones (keys whose newest
+ * action is a remove). Design note: delta/README.md, "Replay".
  */
 #include "delta/log_int.h"
 
@@ -19,6 +20,7 @@ struct replay_entry {
     delta_file_action a;
     uint64_t seq; /* order of application: later wins */
     bool is_add;
+    bool tombstone; /* the newest action of its key, a remove */
 };
 
 int delta_commit_read(delta_table *t, int64_t version, delta_commit **out, tarn_err *err)
@@ -45,7 +47,7 @@ static int take_files(delta_replay *r, delta_file_action *arr, size_t n, bool is
             return TARN_ETOOBIG;
         if (delta_grow(&r->entries, &r->e_cap, r->nentries, sizeof(struct replay_entry)) != 0)
             return TARN_ENOMEM;
-        r->entries[r->nentries++] = (struct replay_entry){arr[i], r->seq++, is_add};
+        r->entries[r->nentries++] = (struct replay_entry){arr[i], r->seq++, is_add, false};
         memset(&arr[i], 0, sizeof(arr[i]));
     }
     return 0;
@@ -196,20 +198,28 @@ static int collect_live(delta_replay *r, delta_snapshot *s, tarn_err *err)
 {
     if (r->nentries > 0)
         qsort(r->entries, r->nentries, sizeof(*r->entries), cmp_entry);
-    size_t live = 0;
+    size_t live = 0, dead = 0;
     for (size_t i = 0; i < r->nentries; i++) {
-        bool last = i + 1 == r->nentries ||
-                    strcmp(r->entries[i].a.path, r->entries[i + 1].a.path) != 0 ||
-                    cmp_opt_str(r->entries[i].a.dv_id, r->entries[i + 1].a.dv_id) != 0;
-        r->entries[i].is_add = r->entries[i].is_add && last;
-        live += r->entries[i].is_add;
+        struct replay_entry *e = &r->entries[i];
+        bool last = i + 1 == r->nentries || strcmp(e->a.path, e[1].a.path) != 0 ||
+                    cmp_opt_str(e->a.dv_id, e[1].a.dv_id) != 0;
+        e->tombstone = !e->is_add && last;
+        e->is_add = e->is_add && last;
+        live += e->is_add;
+        dead += e->tombstone;
     }
     if (live > DELTA_FILES_MAX)
         return tarn_err_set(err, TARN_ETOOBIG, "%zu live files (most %zu)", live, DELTA_FILES_MAX);
     s->files = tarn_calloc(live + 1, sizeof(delta_file));
-    if (s->files == NULL)
+    s->tombstones = tarn_calloc(dead + 1, sizeof(delta_file_action));
+    if (s->files == NULL || s->tombstones == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "snapshot files");
     for (size_t i = 0; i < r->nentries; i++) {
+        if (r->entries[i].tombstone) {
+            /* Moved whole: a checkpoint writes it back as it was. */
+            s->tombstones[s->ntombstones++] = r->entries[i].a;
+            memset(&r->entries[i].a, 0, sizeof(r->entries[i].a));
+        }
         if (!r->entries[i].is_add)
             continue;
         int rc = make_file(r->metadata, &r->entries[i].a, &s->files[s->nfiles], err);
@@ -257,6 +267,9 @@ void delta_snapshot_free(delta_snapshot *s)
         delta_strs_free(s->files[i].part_values, s->metadata.n_partition_columns);
     }
     tarn_free(s->files);
+    for (size_t i = 0; i < s->ntombstones; i++)
+        delta_file_action_free(&s->tombstones[i]);
+    tarn_free(s->tombstones);
     delta_protocol_free(&s->protocol);
     delta_metadata_free(&s->metadata);
     for (size_t i = 0; i < s->ntxns; i++)

@@ -74,6 +74,19 @@ static const delta_cp *pick_checkpoint(const delta_listing *l, int64_t version)
     return best;
 }
 
+/* The newest checkpoint at or before `version` with parts missing, or
+ * NULL (for the error that explains why a version cannot be built). */
+static const delta_cp *incomplete_checkpoint(const delta_listing *l, int64_t version)
+{
+    const delta_cp *worst = NULL;
+    for (size_t i = 0; i < l->ncheckpoints; i++) {
+        const delta_cp *c = &l->checkpoints[i];
+        if (c->version <= version && c->nseen < c->parts && (!worst || c->version > worst->version))
+            worst = c;
+    }
+    return worst;
+}
+
 static int64_t latest_version(const delta_listing *l)
 {
     int64_t v = l->nversions ? l->versions[l->nversions - 1] : -1;
@@ -179,11 +192,20 @@ static int build(delta_table *t, const delta_listing *l, int64_t version, delta_
                             (long long)version, (long long)latest);
     const delta_cp *cp = pick_checkpoint(l, version);
     int64_t first = cp ? cp->version + 1 : 0;
-    if (cp == NULL && (l->nversions == 0 || l->versions[0] > version))
+    if (cp == NULL && (l->nversions == 0 || l->versions[0] > version)) {
+        const delta_cp *part = incomplete_checkpoint(l, version);
+        if (part != NULL)
+            return tarn_err_set(err, TARN_ECORRUPT,
+                                "version %lld cannot be reconstructed: the checkpoint of version "
+                                "%lld has %u of its %u parts (a part is missing) and no commit "
+                                "from version 0 is left",
+                                (long long)version, (long long)part->version, part->nseen,
+                                part->parts);
         return tarn_err_set(err, TARN_ENOENT,
                             "version %lld cannot be reconstructed: no "
                             "checkpoint at or before it and no commit from version 0",
                             (long long)version);
+    }
     int rc = check_contiguous(l, first, version, err);
     if (rc != 0)
         return rc;
@@ -217,7 +239,7 @@ static int build(delta_table *t, const delta_listing *l, int64_t version, delta_
  * file exists to avoid), else all of it. */
 static int list_for_latest(delta_table *t, delta_listing *l, tarn_err *err)
 {
-    int64_t last = delta_last_checkpoint(t);
+    int64_t last = delta_last_checkpoint(t, NULL);
     if (last >= 0) {
         char name[32];
         snprintf(name, sizeof(name), "%020lld", (long long)last);

@@ -9,7 +9,10 @@
  * commit) stays until it is itself older than the retention period (it
  * may belong to a commit in flight). The log (`_delta_log/`) and hidden
  * paths (a segment starting with '_' or '.', other than a partition
- * directory `col=value`) are never touched. Design note: delta/README.md,
+ * directory `col=value`) are never touched. Removals come from the latest
+ * snapshot's tombstones (checkpoints keep them for the table's
+ * delta.deletedFileRetentionDuration), or from every recorded version when
+ * VACUUM's retention is longer than that. Design note: delta/README.md,
  * "VACUUM" and "History".
  */
 #include "delta/log_int.h"
@@ -125,6 +128,47 @@ static int known_load(delta_committer *c, const char *name, known *k, tarn_err *
     return rc;
 }
 
+/* The latest snapshot's live files and tombstones (PROTOCOL.md: the
+ * tombstones are what VACUUM reads). A checkpoint keeps only tombstones
+ * younger than the table's retention, so this suffices when VACUUM's
+ * retention is not longer: a tombstone that expired in a checkpoint was
+ * removed before now - the table's retention, before VACUUM's cutoff, and
+ * its file (unknown now) is older than that too. */
+static int known_snapshot(const delta_snapshot *s, known *k, tarn_err *err)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < s->nfiles; i++) {
+        char *path = tarn_strdup(s->files[i].path);
+        rc = path ? known_add(k, &path, true, -1) : TARN_ENOMEM;
+        tarn_free(path);
+    }
+    for (size_t i = 0; rc == 0 && i < s->ntombstones; i++) {
+        char *path = tarn_strdup(s->tombstones[i].path);
+        int64_t t = s->tombstones[i].deletion_timestamp_ms;
+        rc = path ? known_add(k, &path, false, t >= 0 ? t : 0) : TARN_ENOMEM;
+        tarn_free(path);
+    }
+    return rc == 0 ? 0 : tarn_err_set(err, rc, "vacuum");
+}
+
+/* What VACUUM knows of each path: from the latest snapshot's tombstones
+ * when the table keeps them at least as long as `retention`, else from
+ * every version the metadata service recorded. */
+static int known_collect(delta_committer *c, objstore *os, const char *name, int64_t retention,
+                         known *k, bool *from_tombstones, tarn_err *err)
+{
+    delta_snapshot *s = NULL;
+    int64_t kept = 0;
+    int rc = delta_managed_snapshot_latest(c, os, name, &s, err);
+    if (rc == 0)
+        rc = delta_tombstone_retention(&s->metadata, &kept, err);
+    *from_tombstones = rc == 0 && retention <= kept;
+    if (rc == 0)
+        rc = *from_tombstones ? known_snapshot(s, k, err) : known_load(c, name, k, err);
+    delta_snapshot_free(s);
+    return rc;
+}
+
 /* Paths VACUUM never touches: the log, and hidden files and directories
  * (a segment starting with '_' or '.' that is not `col=value`). */
 static bool hidden(const char *rel)
@@ -223,7 +267,7 @@ int delta_vacuum(delta_committer *c, objstore *os, const char *name, const delta
                             (long long)(retention / 3600000), (long long)(min / 3600000));
     res->cutoff_ms = tarn_wall_ms() - retention;
     known k = {0};
-    rc = known_load(c, name, &k, err);
+    rc = known_collect(c, os, name, retention, &k, &res->from_tombstones, err);
     if (rc == 0) {
         known_reduce(&k);
         rc = vacuum_list(os, name, &k, res->cutoff_ms, opts, res, err);

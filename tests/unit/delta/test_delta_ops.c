@@ -720,6 +720,12 @@ static void test_vacuum(void **state)
     /* Default retention (7 days): everything is recent. */
     assert_int_equal(delta_vacuum(&f->c, f->os, "v", NULL, &vr, &err), 0);
     assert_int_equal(vr.files_deleted, 0);
+    assert_true(vr.from_tombstones);
+    /* A retention longer than the table keeps tombstones reads every version. */
+    delta_vacuum_opts longer = {.retention_ms = 30LL * 24 * 3600 * 1000, .min_retention_ms = -1};
+    assert_int_equal(delta_vacuum(&f->c, f->os, "v", &longer, &vr, &err), 0);
+    assert_false(vr.from_tombstones);
+    assert_int_equal(vr.files_deleted, 0);
     /* Below the minimum: refused without force. */
     delta_vacuum_opts o = {.retention_ms = 3600000, .min_retention_ms = -1};
     assert_int_equal(delta_vacuum(&f->c, f->os, "v", &o, &vr, &err), TARN_EINVAL);
@@ -889,7 +895,7 @@ static void test_checkpoint_write(void **state)
     tarn_buf_free(&hint);
     /* A late writer of an older checkpoint does not move the hint back. */
     delta_snapshot *m5 = managed(f, "cp", 5);
-    assert_int_equal(delta_checkpoint_write(f->os, "tables/cp", m5, &err), 0);
+    assert_int_equal(delta_checkpoint_write(f->os, "tables/cp", m5, NULL, &err), 0);
     delta_snapshot_free(m5);
     tarn_buf_init(&hint, 4096);
     assert_int_equal(
@@ -941,6 +947,263 @@ static void test_checkpoint_write(void **state)
     delta_snapshot_free(m11);
     delta_snapshot_free(s9);
     delta_table_close(t);
+}
+
+static int cmp_str_ptr(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* DuckDB reads every part and finds the snapshot's adds and the
+ * tombstones removed at `deleted_ms` (the only ones kept). */
+static void duckdb_parts(fx *f, const char *const *keys, uint32_t nparts, const delta_snapshot *s,
+                         int64_t deleted_ms)
+{
+    if (!have_duckdb()) {
+        print_message("node or @duckdb/node-api not found: DuckDB check skipped\n");
+        return;
+    }
+    tarn_buf w;
+    tarn_buf_init(&w, 1 << 20);
+    assert_int_equal(tarn_buf_append_str(&w, "{\"adds\":["), 0);
+    for (size_t i = 0; i < s->nfiles; i++) {
+        assert_int_equal(tarn_buf_append_str(&w, i ? "," : ""), 0);
+        assert_int_equal(tarn_buf_append_json_str(&w, s->files[i].path, strlen(s->files[i].path)),
+                         0);
+    }
+    assert_int_equal(tarn_buf_append_str(&w, "],\"removes\":["), 0);
+    const char **rm = calloc(s->ntombstones + 1, sizeof(char *));
+    size_t nrm = 0;
+    for (size_t i = 0; i < s->ntombstones; i++)
+        if (s->tombstones[i].deletion_timestamp_ms == deleted_ms)
+            rm[nrm++] = s->tombstones[i].path;
+    qsort(rm, nrm, sizeof(char *), cmp_str_ptr);
+    for (size_t i = 0; i < nrm; i++) {
+        assert_int_equal(tarn_buf_append_str(&w, i ? "," : ""), 0);
+        assert_int_equal(tarn_buf_append_json_str(&w, rm[i], strlen(rm[i])), 0);
+    }
+    free(rm);
+    assert_int_equal(tarn_buf_printf(&w,
+                                     "],\"deletionTimestamp\":%lld,\"partitionColumns\":[\"p\"],"
+                                     "\"numParts\":%u}",
+                                     (long long)deleted_ms, nparts),
+                     0);
+    char exp_path[1024], cmd[8192];
+    snprintf(exp_path, sizeof(exp_path), "%s/expected_parts.json", f->dir);
+    FILE *fp = fopen(exp_path, "w");
+    assert_non_null(fp);
+    fwrite(w.data, 1, w.len, fp);
+    fclose(fp);
+    int n = snprintf(cmd, sizeof(cmd),
+                     "cd '%s' && node tests/unit/delta/data/duckdb_checkpoint_parts.mjs '%s'",
+                     DELTA_REPO_ROOT, exp_path);
+    for (uint32_t i = 0; i < nparts; i++)
+        n += snprintf(cmd + n, sizeof(cmd) - (size_t)n, " '%s/%s'", f->dir, keys[i]);
+    assert_int_equal(system(cmd), 0);
+    tarn_buf_free(&w);
+}
+
+static void part_keys(const char *name, int64_t version, uint32_t parts, char keys[][128])
+{
+    for (uint32_t i = 0; i < parts; i++)
+        snprintf(keys[i], 128, "tables/%s/_delta_log/%020lld.checkpoint.%010u.%010u.parquet", name,
+                 (long long)version, i + 1, parts);
+}
+
+static void get_bytes(fx *f, const char *key, tarn_buf *out)
+{
+    tarn_err err = TARN_ERR_INIT;
+    tarn_buf_init(out, 1 << 26);
+    assert_int_equal(objstore_get(f->os, key, 1 << 26, out, &err), 0);
+}
+
+/* Tombstones: kept in snapshots, written to checkpoints while younger
+ * than the retention, read back from them; multi-part checkpoints
+ * written (by parts and by actions per part), read back by our log
+ * reader, the catalog snapshot and DuckDB; a missing part refused. */
+static void test_checkpoint_tombstones_parts(void **state)
+{
+    fx *f = *state;
+    tarn_err err = TARN_ERR_INIT;
+    create(f, "tp", true);
+    append_rows(f, "tp", 1, 4);
+    append_rows(f, "tp", 5, 4);
+    append_rows(f, "tp", 9, 4);
+    /* Version 4 (now) removes the files holding 4, 8, 12; version 5, eight
+     * days later, those holding 3, 6, 9. */
+    delta_write_result w4, w5;
+    delta_snapshot *s = managed(f, "tp", -1);
+    del_ctx dc = {.mod = 4};
+    delta_delete_opts o = {.rows = del_rows, .ctx = &dc};
+    assert_int_equal(delta_delete(&f->c, f->os, "tp", s, &o, &w4, &err), 0);
+    delta_snapshot_free(s);
+    int64_t t4 = tarn_wall_ms();
+    f->clock.wall_ms += 8LL * 24 * 3600 * 1000;
+    int64_t t5 = tarn_wall_ms();
+    s = managed(f, "tp", -1);
+    dc = (del_ctx){.mod = 3};
+    assert_int_equal(delta_delete(&f->c, f->os, "tp", s, &o, &w5, &err), 0);
+    delta_snapshot_free(s);
+    append_rows(f, "tp", 13, 4); /* version 6 */
+    delta_snapshot *m6 = managed(f, "tp", -1);
+    assert_int_equal(m6->version, 6);
+    /* The snapshot keeps every tombstone, ordered by path. */
+    assert_int_equal(m6->ntombstones, w4.files_removed + w5.files_removed);
+    size_t young = 0;
+    for (size_t i = 0; i < m6->ntombstones; i++) {
+        int64_t t = m6->tombstones[i].deletion_timestamp_ms;
+        assert_true(t == t4 || t == t5);
+        young += t == t5;
+        assert_true(m6->tombstones[i].size_bytes > 0);
+        if (i > 0)
+            assert_true(strcmp(m6->tombstones[i - 1].path, m6->tombstones[i].path) < 0);
+        for (size_t j = 0; j < m6->nfiles; j++)
+            assert_string_not_equal(m6->files[j].path, m6->tombstones[i].path);
+    }
+    assert_int_equal(young, w5.files_removed);
+    /* Three parts; version 4's tombstones are past the 7-day retention. */
+    delta_checkpoint_opts co = {.parts = 3};
+    assert_int_equal(delta_checkpoint_write(f->os, "tables/tp", m6, &co, &err), 0);
+    char keys[3][128];
+    part_keys("tp", 6, 3, keys);
+    tarn_buf first[3];
+    for (int i = 0; i < 3; i++)
+        get_bytes(f, keys[i], &first[i]);
+    tarn_buf hint;
+    get_bytes(f, "tables/tp/_delta_log/_last_checkpoint", &hint);
+    assert_non_null(strstr((const char *)hint.data, "\"version\":6"));
+    assert_non_null(strstr((const char *)hint.data, "\"parts\":3"));
+    tarn_buf_free(&hint);
+    /* A second writer of the same checkpoint writes the same parts. */
+    assert_int_equal(delta_checkpoint_write(f->os, "tables/tp", m6, &co, &err), 0);
+    for (int i = 0; i < 3; i++) {
+        tarn_buf again;
+        get_bytes(f, keys[i], &again);
+        assert_int_equal(again.len, first[i].len);
+        assert_memory_equal(again.data, first[i].data, again.len);
+        tarn_buf_free(&again);
+        tarn_buf_free(&first[i]);
+    }
+    duckdb_parts(f, (const char *const[]){keys[0], keys[1], keys[2]}, 3, m6, t5);
+    /* Our log reader, with the JSON up to the checkpoint gone. */
+    for (int v = 0; v <= 6; v++) {
+        char k[128];
+        snprintf(k, sizeof(k), "tables/tp/_delta_log/%020d.json", v);
+        assert_int_equal(objstore_del(f->os, k, &err), 0);
+    }
+    delta_table *t = NULL;
+    delta_snapshot *logged = NULL;
+    assert_int_equal(delta_table_open(f->os, "tables/tp", &t, &err), 0);
+    assert_int_equal(delta_snapshot_latest(t, &logged, &err), 0);
+    assert_int_equal(logged->checkpoint_version, 6);
+    same_files(logged, m6);
+    assert_int_equal(logged->ntombstones, w5.files_removed);
+    for (size_t i = 0; i < logged->ntombstones; i++) {
+        assert_int_equal(logged->tombstones[i].deletion_timestamp_ms, t5);
+        assert_true(logged->tombstones[i].size_bytes > 0);
+        assert_int_equal(logged->tombstones[i].partition_values.count, 1);
+    }
+    dt_rows got = {0}, want = {0};
+    rows_of(f, "tp", logged, &got);
+    for (int64_t id = 1; id <= 16; id++)
+        if (id > 12 || (id % 4 != 0 && id % 3 != 0))
+            want_rows(&want, id, id, NULL);
+    dt_rows_sort(&want);
+    dt_rows_assert_equal(&got, &want, "rows through the multi-part checkpoint");
+    dt_rows_free(&got);
+    dt_rows_free(&want);
+    delta_snapshot_free(logged);
+    /* The catalog's snapshot starts from it too, tombstones included. */
+    append_rows(f, "tp", 17, 2); /* version 7 */
+    delta_snapshot *m7 = managed(f, "tp", -1), *full = NULL;
+    assert_int_equal(m7->checkpoint_version, 6);
+    assert_int_equal(m7->ntombstones, w5.files_removed);
+    assert_int_equal(
+        delta_managed_snapshot_at_timestamp(&f->c, f->os, "tp", INT64_MAX - 1, &full, &err), 0);
+    same_files(full, m7);
+    delta_snapshot_free(full);
+    /* A part goes missing: the log reader cannot rebuild version 6 and
+     * says why; the catalog snapshot replays from version 0 instead. */
+    tarn_buf saved;
+    get_bytes(f, keys[1], &saved);
+    assert_int_equal(objstore_del(f->os, keys[1], &err), 0);
+    delta_snapshot *broken = NULL;
+    assert_int_equal(delta_snapshot_at_version(t, 6, &broken, &err), TARN_ECORRUPT);
+    assert_null(broken);
+    assert_non_null(strstr(tarn_err_msg(&err), "has 2 of its 3 parts"));
+    delta_snapshot *m7b = managed(f, "tp", -1);
+    assert_int_equal(m7b->checkpoint_version, -1);
+    same_files(m7b, m7);
+    delta_snapshot_free(m7b);
+    assert_int_equal(objstore_put(f->os, keys[1], saved.data, saved.len, &err), 0);
+    tarn_buf_free(&saved);
+    /* Parts from a limit of actions per part. */
+    co = (delta_checkpoint_opts){.part_actions = 4};
+    assert_int_equal(delta_checkpoint_write(f->os, "tables/tp", m7, &co, &err), 0);
+    uint32_t nparts = (uint32_t)((2 + m7->nfiles + w5.files_removed + 3) / 4);
+    assert_true(nparts > 1);
+    char keys7[16][128];
+    assert_true(nparts <= 16);
+    part_keys("tp", 7, nparts, keys7);
+    objstore_info info;
+    for (uint32_t i = 0; i < nparts; i++)
+        assert_int_equal(objstore_head(f->os, keys7[i], &info, &err), 0);
+    get_bytes(f, "tables/tp/_delta_log/_last_checkpoint", &hint);
+    char want_parts[32];
+    snprintf(want_parts, sizeof(want_parts), "\"parts\":%u", nparts);
+    assert_non_null(strstr((const char *)hint.data, want_parts));
+    tarn_buf_free(&hint);
+    delta_snapshot *at7 = NULL;
+    assert_int_equal(delta_snapshot_latest(t, &at7, &err), 0);
+    assert_int_equal(at7->checkpoint_version, 7);
+    same_files(at7, m7);
+    delta_snapshot_free(at7);
+    delta_table_close(t);
+    delta_snapshot_free(m6);
+    delta_snapshot_free(m7);
+}
+
+/* delta.deletedFileRetentionDuration as Spark writes it; bad values refused. */
+static void test_tombstone_retention(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int64_t ms; /* -1: refused */
+    } cases[] = {
+        {NULL, 7LL * 86400000},
+        {"interval 1 week", 7LL * 86400000},
+        {"interval 2 weeks", 14LL * 86400000},
+        {"interval 30 days", 30LL * 86400000},
+        {"INTERVAL 36 HOURS", 36LL * 3600000},
+        {"interval 1 day 12 hours", 36LL * 3600000},
+        {"interval 90 minutes", 90LL * 60000},
+        {"10 seconds", 10000},
+        {"interval 0 seconds", 0},
+        {"interval 1 month", -1},
+        {"interval", -1},
+        {"one week", -1},
+        {"interval -1 day", -1},
+        {"interval 1 fortnight", -1},
+        {"", -1},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        char *k = (char *)"delta.deletedFileRetentionDuration", *v = (char *)cases[i].text;
+        delta_metadata m;
+        memset(&m, 0, sizeof(m));
+        m.configuration = (delta_map){&k, &v, cases[i].text ? 1 : 0};
+        tarn_err err = TARN_ERR_INIT;
+        int64_t ms = -2;
+        int rc = delta_tombstone_retention(&m, &ms, &err);
+        if (cases[i].ms < 0) {
+            assert_int_equal(rc, TARN_EINVAL);
+            assert_non_null(strstr(tarn_err_msg(&err), "deletedFileRetentionDuration"));
+        } else {
+            if (rc != 0)
+                fail_msg("\"%s\": %s", cases[i].text, tarn_err_msg(&err));
+            assert_int_equal(ms, cases[i].ms);
+        }
+    }
 }
 
 /* ---- out of memory ------------------------------------------------------------- */
@@ -1008,7 +1271,7 @@ static int oom_op(void *ctx)
     char root[64];
     snprintf(root, sizeof(root), "tables/%s", name);
     if (rc == 0)
-        rc = delta_checkpoint_write(os, root, s2, &err);
+        rc = delta_checkpoint_write(os, root, s2, NULL, &err);
     delta_history h;
     if (rc == 0 && (rc = delta_history_managed(&c, os, name, &h, &err)) == 0)
         delta_history_free(&h);
@@ -1067,6 +1330,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_write, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_tombstones_parts, setup, teardown),
+        cmocka_unit_test(test_tombstone_retention),
         cmocka_unit_test_setup_teardown(test_out_of_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
