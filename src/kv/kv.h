@@ -42,11 +42,19 @@
 
 #define KV_FORMAT_VERSION 1
 
-/* Limits. Keys stay under LMDB's 511-byte key limit (store.h). */
-#define KV_KEY_MAX_BYTES   500
-#define KV_VALUE_MAX_BYTES (1u << 20)
-#define KV_TXN_OPS_MAX     128 /* compares, and separately puts + deletes */
-#define KV_CMD_MAX_BYTES   (4u << 20)
+/* Limits. Keys stay under LMDB's 511-byte key limit (store.h). An encoded
+ * command is one Raft entry, so it is bounded by the entry limit the node
+ * proposes with (RAFT_DEFAULT_MAX_ENTRY_SIZE, 1 MiB; routes.c asserts they
+ * agree). The value limit leaves room for the largest put around it: the
+ * header, a version compare and the put operation on a key of
+ * KV_KEY_MAX_BYTES (KV_PUT_OVERHEAD_MAX_BYTES), so every value the API
+ * accepts fits in a proposal (README "Limits"). */
+#define KV_KEY_MAX_BYTES 500
+#define KV_TXN_OPS_MAX   128 /* compares, and separately puts + deletes */
+#define KV_CMD_MAX_BYTES (1u << 20)
+#define KV_PUT_OVERHEAD_MAX_BYTES                                                                  \
+    (6u + (1u + 2u + KV_KEY_MAX_BYTES + 8u) + (1u + 2u + KV_KEY_MAX_BYTES + 4u))
+#define KV_VALUE_MAX_BYTES (KV_CMD_MAX_BYTES - KV_PUT_OVERHEAD_MAX_BYTES) /* 1,047,552 */
 #define KV_SCAN_LIMIT_MAX  1000
 /* Hex token of a key of KV_KEY_MAX_BYTES plus the NUL. */
 #define KV_TOKEN_MAX_BYTES (2 * KV_KEY_MAX_BYTES + 1)

@@ -16,7 +16,9 @@
  *             CAS on version N, If-None-Match: * is create-only
  *   DELETE -> 200 {"key","version":0,"mod_index"}; 404 when absent
  *   failed compare -> 409 {"error":{...},"failed_compare":i,"version":cur,
- *             "mod_index":cur} (version 0: the key is absent)
+ *             "mod_index":cur,"exists":bool,"value":b64|null}: the failed
+ *             compare's key as it is now (absent: version 0, exists false,
+ *             value null), so a CAS loop can retry without a read
  *   scan   -> 200 {"items":[item...],"next":token|null}; pass ?token=next
  *             with the same start/end for the next page; limit 1..1000
  *             (default 100); a page also stops past 8 MiB of JSON
@@ -27,12 +29,16 @@
  *             physical_ms << 18 | logical, strictly increasing across
  *             requests, leaders and restarts
  * Reads are linearizable (ReadIndex barrier) unless
- * ?consistency=serializable. Limits: keys 500 bytes, values 1 MiB (also
- * the server's body limit): 413 beyond. Keys in the URL are percent-
+ * ?consistency=serializable. Limits: keys 500 bytes, values
+ * KV_VALUE_MAX_BYTES (1 MiB - 1 KiB, so that the largest put fits in one
+ * Raft entry): 413 beyond. Keys in the URL are percent-
  * decoded by the HTTP layer BEFORE routing, so a key containing '/' (even
  * sent as %2F) cannot be addressed by /v1/kv/{key} (404): write it with
- * /v1/kv/txn and find it with the scan. Writes that time out answer 503;
- * they may still be applied (retry with a compare).
+ * /v1/kv/txn and find it with the scan. A write or linearizable read that
+ * cannot be served in time (no leader, no quorum, the forward to the
+ * leader lost, the node closing) answers 503 with Retry-After, on the
+ * leader and on followers alike; a write may still be applied (retry with
+ * a compare).
  *
  * Threads: kv_routes_new/free and kv_routes_add run on one thread before
  * the server starts / after it stopped. The handlers run on HTTP server

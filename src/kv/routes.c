@@ -11,6 +11,7 @@
 #include "base/clock.h"
 #include "base/hash.h"
 #include "kv/kv.h"
+#include "raft/raft.h"
 
 #include <inttypes.h>
 #include <limits.h>
@@ -22,6 +23,13 @@
 /* A scan page stops adding items past this many response bytes (the next
  * page continues from the first item left out). */
 #define KV_SCAN_BODY_MAX (8u << 20)
+
+/* A command the encoders accept must be one the node can propose, or a
+ * value under the documented limit would be refused by the node. */
+_Static_assert(KV_CMD_MAX_BYTES <= RAFT_DEFAULT_MAX_ENTRY_SIZE,
+               "a kv command must fit in one Raft entry");
+_Static_assert(KV_VALUE_MAX_BYTES + KV_PUT_OVERHEAD_MAX_BYTES <= KV_CMD_MAX_BYTES,
+               "the largest put must fit in a command");
 
 struct kv_routes {
     node *n;
@@ -216,16 +224,34 @@ static int want_serializable(const http_call *c, int *out, tarn_err *err)
     return 0;
 }
 
+/* Turns a node's "not now" (no leader in time, closing, failed earlier)
+ * into TARN_EBUSY, which the HTTP edge answers 503 with Retry-After: the
+ * client should retry, and for a write, retry with a compare because the
+ * write may still take effect. tarn_err_wrap keeps the first code, so the
+ * code is replaced here after the context is added. */
+static int unavailable(tarn_err *err, const char *what)
+{
+    tarn_err_wrap(err, TARN_EBUSY, "%s", what);
+    if (err)
+        err->code = TARN_EBUSY;
+    return TARN_EBUSY;
+}
+
+static int is_unavailable(int rc)
+{
+    return rc == TARN_ETIMEDOUT || rc == TARN_ECLOSED || rc == TARN_ESTATE || rc == TARN_EBUSY;
+}
+
 static int read_begin(kv_routes *kr, const http_call *c, store_txn **txn, tarn_err *err)
 {
     int serializable = 0;
     int rc = want_serializable(c, &serializable, err);
     if (rc == 0 && !serializable)
         rc = node_read_barrier(kr->n, kr->timeout_ms, NULL, err);
-    if (rc == TARN_ETIMEDOUT)
-        rc = TARN_EBUSY; /* 503: no leader reachable in time; retry */
     if (rc == 0)
         rc = node_read_begin(kr->n, txn, err); /* held off while a snapshot installs */
+    if (is_unavailable(rc))
+        return unavailable(err, "read not served now, retry");
     return rc;
 }
 
@@ -236,8 +262,8 @@ static int propose(kv_routes *kr, const tarn_buf *cmd, store_result *sr, kv_resu
 {
     memset(sr, 0, sizeof(*sr));
     int rc = node_propose(kr->n, cmd->data, cmd->len, kr->timeout_ms, sr, err);
-    if (rc == TARN_ETIMEDOUT || rc == TARN_ECLOSED || rc == TARN_ESTATE)
-        rc = tarn_err_wrap(err, TARN_EBUSY, "write outcome unknown, retry with a compare");
+    if (is_unavailable(rc))
+        rc = unavailable(err, "write outcome unknown, retry with a compare");
     if (rc == 0 && (rc = kv_result_decode(sr, res)) != 0) {
         store_result_free(sr);
         rc = tarn_err_set(err, TARN_EINTERNAL, "undecodable kv result");
@@ -323,7 +349,9 @@ static int cas_from_headers(const http_call *c, const char *key, size_t klen, kv
     return 0;
 }
 
-/* 409 with the key's current version (0 when absent). */
+/* 409 with the failed compare's key as it is now: version and mod_index
+ * (0 when absent), "exists", and the current value (base64; null when
+ * absent), so a CAS loop can retry without reading first. */
 static int reply_conflict(http_response *resp, const kv_result *r)
 {
     char now[48];
@@ -332,11 +360,17 @@ static int reply_conflict(http_response *resp, const kv_result *r)
     else
         snprintf(now, sizeof(now), "the key is at version %" PRIu64, r->version);
     reply_begin(resp);
-    int rc = tarn_buf_printf(&resp->body,
+    tarn_buf *b = &resp->body;
+    int rc = tarn_buf_printf(b,
                              "{\"error\":{\"code\":\"conflict\",\"message\":\"compare %" PRIu32
                              " failed: %s\"},\"failed_compare\":%" PRIu32 ",\"version\":%" PRIu64
-                             ",\"mod_index\":%" PRIu64 "}",
-                             r->failed_compare, now, r->failed_compare, r->version, r->mod_index);
+                             ",\"mod_index\":%" PRIu64 ",\"exists\":%s,\"value\":",
+                             r->failed_compare, now, r->failed_compare, r->version, r->mod_index,
+                             r->version ? "true" : "false");
+    if (rc == 0)
+        rc = r->version ? b64_append(b, r->value, r->value_len) : tarn_buf_append_str(b, "null");
+    if (rc == 0)
+        rc = tarn_buf_append_byte(b, '}');
     return reply_end(resp, 409, rc);
 }
 
@@ -691,8 +725,10 @@ static int tso_start(kv_routes *kr, tarn_err *err)
         rc = kv_tso_reserved(txn, &reserved);
         node_read_end(kr->n, txn);
     }
+    if (is_unavailable(rc))
+        return unavailable(err, "start the oracle");
     if (rc != 0)
-        return tarn_err_wrap(err, rc == TARN_ETIMEDOUT ? TARN_EBUSY : rc, "start the oracle");
+        return tarn_err_wrap(err, rc, "start the oracle");
     kr->tso = kv_tso_leader_start(reserved);
     kr->tso_term = st.term;
     return 0;
