@@ -105,15 +105,12 @@ static int node_persist(node *n, const struct raft_ready *rd, tarn_err *err)
         return tarn_err_set(err, rc, "persist: scratch for %zu entries", rd->n_entries);
     for (size_t i = 0; i < rd->n_entries; i++) {
         const raft_entry *e = &rd->entries[i];
-        /* The WAL keeps no entry type (README "Entry types"): a membership
-         * entry would come back from a restart as a command. Nothing here
-         * proposes one; refuse one from a peer rather than lose its type. */
-        if (e->type == RAFT_ENTRY_CONF)
-            return tarn_err_set(err, TARN_ENOTSUP,
-                                "membership entry at index %llu: not supported by this node",
-                                (unsigned long long)e->index);
-        n->scratch_wal[i] =
-            (wal_entry){.index = e->index, .term = e->term, .data = e->data, .len = e->len};
+        /* The WAL keeps Raft's entry type (README "Entry types"). */
+        n->scratch_wal[i] = (wal_entry){.index = e->index,
+                                        .term = e->term,
+                                        .data = e->data,
+                                        .len = e->len,
+                                        .type = (uint8_t)e->type};
     }
     wal_hard_state hs = {
         .term = rd->hard_state.term, .vote = rd->hard_state.vote, .commit = rd->hard_state.commit};
@@ -158,14 +155,12 @@ static int node_apply(node *n, const struct raft_ready *rd, tarn_err *err)
         size_t count = rd->n_committed - done;
         if (count > STORE_BATCH_MAX)
             count = STORE_BATCH_MAX;
+        count = node_batch_len(&rd->committed[done], count); /* one conf entry per batch */
         int rc = node_scratch(n, 0, count);
         if (rc != 0)
             return tarn_err_set(err, rc, "apply: scratch for %zu entries", count);
-        for (size_t i = 0; i < count; i++) {
-            const raft_entry *e = &rd->committed[done + i];
-            n->scratch_st[i] =
-                (store_entry){.index = e->index, .term = e->term, .data = e->data, .len = e->len};
-        }
+        for (size_t i = 0; i < count; i++)
+            node_store_entry_of(n, &rd->committed[done + i], &n->scratch_st[i]);
         memset(n->scratch_res, 0, count * sizeof(*n->scratch_res));
         int64_t t0 = tarn_mono_ns();
         rc = store_apply(n->st, n->scratch_st, count, &n->reg, n->scratch_res, err);
@@ -180,6 +175,7 @@ static int node_apply(node *n, const struct raft_ready *rd, tarn_err *err)
         if (rc != 0)
             return tarn_err_wrap(err, rc, "apply from index %llu",
                                  (unsigned long long)n->scratch_st[0].index);
+        node_members_applied(n, &rd->committed[done], count);
         done += count;
         n->applied = store_applied_index(n->st);
     }
@@ -229,6 +225,11 @@ static int node_handle_ready(node *n, tarn_err *err)
         return tarn_err_set(err, rc, "raft_ready");
     if (rd.has_snapshot)
         rc = node_snap_install(n, &rd, err); /* step 0 of the contract */
+    /* A configuration is in force once appended (the core's log has these
+     * entries already): a new member becomes a peer before the messages
+     * of this Ready go out. */
+    if (rc == 0 && (rd.has_snapshot || node_members_persisted(rd.entries, rd.n_entries)))
+        node_members_sync(n);
     if (rc == 0) {
         node_send_msgs(n, rd.msgs_now, rd.n_msgs_now);
         rc = node_persist(n, &rd, err);
@@ -520,7 +521,7 @@ static int node_take_work(node *n, node_inmsg **inbox, node_list *props, node_li
     for (;;) {
         if (n->stop)
             return 1;
-        if (n->inbox_count || n->transfer_to)
+        if (n->inbox_count || n->transfer_to || n->confs.count)
             break;
         if (raft_has_ready(n->r))
             break; /* the single voter's election at open (node.c) */
@@ -571,6 +572,7 @@ static void node_transfer_step(node *n)
 static int node_turn(node *n, node_inmsg *inbox, node_list *props, node_list *reads, tarn_err *err)
 {
     node_transfer_step(n);
+    node_conf_step(n);
     int rc = node_tick_due(n, err);
     if (rc != 0) {
         node_inbox_free(inbox);

@@ -84,7 +84,8 @@ void node_waiter_complete(node *n, node_waiter *w, int rc)
 
 void node_fail_all(node *n, int rc)
 {
-    node_list *lists[] = {&n->queue, &n->reads, &n->inflight, &n->read_wait, &n->forwarded};
+    node_list *lists[] = {&n->queue,     &n->reads,     &n->inflight,
+                          &n->read_wait, &n->forwarded, &n->confs};
     for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
         node_waiter *w;
         while ((w = node_list_pop(lists[i])) != NULL)
@@ -150,6 +151,12 @@ static void node_metrics_init(node *n)
     n->m_elections =
         node_metric(reg, OBS_COUNTER, "tarn_raft_leader_changes_total",
                     "Times this member saw a new leader (or none) in a new term.", NULL);
+    n->m_voters = node_metric(reg, OBS_GAUGE, "tarn_raft_voters",
+                              "Voters in the configuration in force on this member.", NULL);
+    n->m_learners = node_metric(reg, OBS_GAUGE, "tarn_raft_learners",
+                                "Learners in the configuration in force on this member.", NULL);
+    n->m_conf_changes = node_metric(reg, OBS_COUNTER, "tarn_raft_membership_changes_total",
+                                    "Membership changes this member applied.", NULL);
 }
 
 /* ---- open ------------------------------------------------------------- */
@@ -161,6 +168,25 @@ static int node_mkdir(const char *path, tarn_err *err)
     return 0;
 }
 
+/* The Raft entry a WAL entry holds. The WAL stores Raft's entry type
+ * (README "Entry types"); a WAL segment of format version 1 stored none,
+ * and then an empty payload was a leader's no-op (node_propose refuses
+ * empty proposals) and everything else a command. */
+static int node_raft_entry_of(const wal_entry *e, raft_entry *out)
+{
+    uint32_t type = e->type;
+    if (type == RAFT_ENTRY_NORMAL && e->len == 0)
+        type = RAFT_ENTRY_NOOP;
+    if (type > RAFT_ENTRY_CONF)
+        return TARN_ECORRUPT;
+    *out = (raft_entry){.term = e->term,
+                        .index = e->index,
+                        .len = (uint32_t)e->len,
+                        .type = type,
+                        .data = (uint8_t *)e->data};
+    return 0;
+}
+
 static int node_log_entry(void *ctx, uint64_t index, raft_entry *out)
 {
     const wal_recovered *rec = ctx;
@@ -168,14 +194,7 @@ static int node_log_entry(void *ctx, uint64_t index, raft_entry *out)
         return TARN_ERANGE;
     const wal_entry *e = &rec->entries[index - rec->snap_index - 1];
     TARN_ASSERT(e->index == index);
-    /* The WAL keeps no entry type: an empty payload is a leader's no-op,
-     * since node_propose refuses empty proposals (node.h). */
-    *out = (raft_entry){.term = e->term,
-                        .index = e->index,
-                        .len = (uint32_t)e->len,
-                        .type = e->len ? RAFT_ENTRY_NORMAL : RAFT_ENTRY_NOOP,
-                        .data = (uint8_t *)e->data};
-    return 0;
+    return node_raft_entry_of(e, out);
 }
 
 /* Applies recovered entries (applied, commit] to the store: they were
@@ -193,15 +212,19 @@ static int node_replay(node *n, const wal_recovered *rec, tarn_err *err)
                             (unsigned long long)applied, (unsigned long long)rec->snap_index);
     while (applied < commit) {
         size_t count = (size_t)(commit - applied);
+        raft_entry ents[64];
         store_entry batch[64];
         store_result res[64];
         if (count > 64)
             count = 64;
-        for (size_t i = 0; i < count; i++) {
-            const wal_entry *e = &rec->entries[applied + i - rec->snap_index];
-            batch[i] =
-                (store_entry){.index = e->index, .term = e->term, .data = e->data, .len = e->len};
-        }
+        for (size_t i = 0; i < count; i++)
+            if (node_raft_entry_of(&rec->entries[applied + i - rec->snap_index], &ents[i]) != 0)
+                return tarn_err_set(err, TARN_ECORRUPT, "WAL entry %llu: unknown entry type %u",
+                                    (unsigned long long)(applied + i + 1),
+                                    rec->entries[applied + i - rec->snap_index].type);
+        count = node_batch_len(ents, count); /* one conf entry per batch */
+        for (size_t i = 0; i < count; i++)
+            node_store_entry_of(n, &ents[i], &batch[i]);
         memset(res, 0, sizeof(res));
         int rc = store_apply(n->st, batch, count, &n->reg, res, err);
         for (size_t i = 0; i < count; i++)
@@ -242,15 +265,24 @@ static int node_elect_single_voter(node *n, tarn_err *err)
     return 0;
 }
 
+/* The bootstrap configuration is the member list (README "Membership");
+ * the configuration the store kept (the latest applied change) is handed
+ * to the core as the snapshot's, and the log after the snapshot marker
+ * holds every later change. */
 static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
 {
     raft_config cfg;
     raft_config_init(&cfg);
     uint64_t voters[NODE_TP_PEERS_MAX] = {n->opts.id};
     size_t n_voters = 1;
-    if (n->n_members > 1)
+    if (n->clustered)
         for (n_voters = 0; n_voters < n->n_members; n_voters++)
             voters[n_voters] = n->members[n_voters].id;
+    raft_conf_state kept;
+    int has_kept = 0;
+    int rc = node_members_load(n, &kept, &has_kept, err);
+    if (rc != 0)
+        return rc;
     cfg.id = n->opts.id;
     cfg.voters = voters;
     cfg.n_voters = n_voters;
@@ -273,14 +305,16 @@ static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
                           .snapshot_term = rec->snap_term,
                           .first_index = rec->snap_index + 1,
                           .last_index = rec->last_index,
-                          .entry = node_log_entry};
-    int rc = raft_open(&cfg, rec->has_hard_state ? &hs : NULL, &view, &n->r, err);
+                          .entry = node_log_entry,
+                          .snapshot_conf = has_kept ? &kept : NULL};
+    rc = raft_open(&cfg, rec->has_hard_state ? &hs : NULL, &view, &n->r, err);
     if (rc != 0)
         return tarn_err_wrap(err, rc, "open raft");
     n->applied = store_applied_index(n->st);
     n->synced_term = hs.term;
     n->synced_vote = hs.vote;
-    return n_voters == 1 ? node_elect_single_voter(n, err) : 0;
+    raft_get_conf(n->r, &n->conf_pub);
+    return n->clustered ? 0 : node_elect_single_voter(n, err);
 }
 
 static int node_open_disk(node *n, tarn_err *err)
@@ -312,10 +346,13 @@ static int node_open_disk(node *n, tarn_err *err)
  * id among them. */
 static int node_members_check(const node_opts *o, node *n, tarn_err *err)
 {
-    if (o->n_members <= 1)
+    if (o->n_members <= 1 && !o->join)
         return 0;
-    if (o->n_members > NODE_TP_PEERS_MAX || !o->members)
-        return tarn_err_set(err, TARN_EINVAL, "node: 2..%d members", NODE_TP_PEERS_MAX);
+    if (o->n_members > NODE_TP_PEERS_MAX || !o->members || o->n_members == 0)
+        return tarn_err_set(err, TARN_EINVAL, "node: %d..%d members", o->join ? 1 : 2,
+                            NODE_TP_PEERS_MAX);
+    if (o->join && !o->peer_listen)
+        return tarn_err_set(err, TARN_EINVAL, "node: a joining member needs peer_listen");
     int self = 0;
     for (size_t i = 0; i < o->n_members; i++) {
         if (o->members[i].id == 0)
@@ -326,12 +363,18 @@ static int node_members_check(const node_opts *o, node *n, tarn_err *err)
                                     (unsigned long long)o->members[i].id);
         self |= o->members[i].id == n->opts.id;
         n->members[i] = o->members[i];
+        n->addrs[n->n_addrs++] = o->members[i];
     }
-    if (!self)
+    if (!self && !o->join)
         return tarn_err_set(err, TARN_EINVAL,
                             "node: this member's id %llu is not in the member list",
                             (unsigned long long)n->opts.id);
+    if (self && o->join)
+        return tarn_err_set(err, TARN_EINVAL,
+                            "node: a joining member (id %llu) must not be in the member list",
+                            (unsigned long long)n->opts.id);
     n->n_members = o->n_members;
+    n->clustered = 1;
     snprintf(n->http_url, sizeof(n->http_url), "%s", o->http_url ? o->http_url : "");
     n->opts.members = NULL;
     n->opts.peer_listen = NULL;
@@ -439,25 +482,25 @@ static int node_on_frame(void *ctx, uint64_t from, const uint8_t *body, size_t l
 
 /* Starts the peer transport for a cluster member (nothing for a single
  * voter). */
+/* Starts the peer transport for a cluster member (nothing for a single
+ * voter). Its peers are the members of the configuration in force with a
+ * known address (node_members_sync), not the bootstrap list: members may
+ * have joined or left since. */
 static int node_transport_open(node *n, const node_opts *o, tarn_err *err)
 {
-    if (n->n_members <= 1)
+    if (!n->clustered)
         return 0;
-    node_peer peers[NODE_TP_PEERS_MAX];
-    size_t np = 0;
     const char *listen = o->peer_listen;
-    for (size_t i = 0; i < n->n_members; i++) {
+    for (size_t i = 0; i < n->n_members && !listen; i++)
         if (n->members[i].id == n->opts.id)
-            listen = listen ? listen : n->members[i].addr;
-        else
-            peers[np++] = n->members[i];
-    }
+            listen = n->members[i].addr;
+    if (!listen)
+        return tarn_err_set(err, TARN_EINVAL, "node %llu: no peer address to listen on",
+                            (unsigned long long)n->opts.id);
     node_tp_opts to = {.cluster_id = node_tp_cluster_id(o->cluster_name ? o->cluster_name : "tarn"),
                        .self_id = n->opts.id,
                        .listen = listen,
                        .self_url = n->http_url,
-                       .peers = peers,
-                       .n_peers = np,
                        .recv = node_on_frame,
                        .recv_ctx = n,
                        .metrics = n->opts.metrics};
@@ -475,6 +518,8 @@ int node_open(const node_opts *opts, const store_registry *reg, node **out, tarn
     if (rc == 0 && reg)
         n->reg = *reg;
     if (rc == 0)
+        rc = node_members_register(n, err);
+    if (rc == 0)
         rc = node_open_disk(n, err);
     if (rc == 0 && (rc = node_sync_init(n, err)) != 0)
         node_free_disk(n);
@@ -491,6 +536,7 @@ int node_open(const node_opts *opts, const store_registry *reg, node **out, tarn
         node_close(n);
         return code ? code : TARN_EIO;
     }
+    node_members_sync(n); /* the transport's peers, the published configuration */
     n->status.id = n->opts.id;
     n->status.applied_index = n->applied;
     n->next_tick_ns = tarn_mono_ns() + (int64_t)n->opts.tick_ms * 1000000;
@@ -612,11 +658,10 @@ static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int
     return 0;
 }
 
-int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_result *res,
-                 tarn_err *err)
+/* node_propose without the check for node/'s own command types. */
+static int node_propose_raw(node *n, const void *data, size_t len, int timeout_ms,
+                            store_result *res, tarn_err *err)
 {
-    if (len == 0 || !data)
-        return tarn_err_set(err, TARN_EINVAL, "propose: empty command");
     if (len > RAFT_DEFAULT_MAX_ENTRY_SIZE)
         return tarn_err_set(err, TARN_ETOOBIG, "propose: %zu bytes, at most %u", len,
                             RAFT_DEFAULT_MAX_ENTRY_SIZE);
@@ -635,6 +680,17 @@ int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_re
     memset(&w->res, 0, sizeof(w->res));
     node_waiter_free(w);
     return 0;
+}
+
+int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_result *res,
+                 tarn_err *err)
+{
+    if (len == 0 || !data)
+        return tarn_err_set(err, TARN_EINVAL, "propose: empty command");
+    uint8_t type = ((const uint8_t *)data)[0];
+    if (type == NODE_CMD_MEMBER_ADDR || type == NODE_CMD_CONF)
+        return tarn_err_set(err, TARN_EINVAL, "propose: command type 0x%02x is node/'s own", type);
+    return node_propose_raw(n, data, len, timeout_ms, res, err);
 }
 
 int node_read_barrier(node *n, int timeout_ms, uint64_t *index_out, tarn_err *err)
@@ -701,6 +757,9 @@ void node_get_status(node *n, node_status *st)
     *st = n->status;
     st->queue_depth = n->queue.count;
     st->failed = n->failed;
+    st->voters = n->conf_pub.n_voters;
+    st->learners = n->conf_pub.n_learners;
+    st->is_voter = raft_conf_is_voter(&n->conf_pub, n->opts.id);
     pthread_mutex_unlock(&n->mu);
 }
 
@@ -723,11 +782,11 @@ int node_leader_url(node *n, char *buf, size_t cap)
 
 int node_transfer_leader(node *n, uint64_t to, int timeout_ms, tarn_err *err)
 {
-    int member = 0;
-    for (size_t i = 0; i < n->n_members; i++)
-        member |= n->members[i].id == to;
+    pthread_mutex_lock(&n->mu);
+    int member = raft_conf_is_voter(&n->conf_pub, to);
+    pthread_mutex_unlock(&n->mu);
     if (!member || to == n->opts.id)
-        return tarn_err_set(err, TARN_EINVAL, "transfer: %llu is not another member",
+        return tarn_err_set(err, TARN_EINVAL, "transfer: %llu is not another voter",
                             (unsigned long long)to);
     struct timespec dl = node_deadline(timeout_ms);
     pthread_mutex_lock(&n->mu);
@@ -765,5 +824,123 @@ uint16_t node_peer_port(node *n)
 
 size_t node_member_count(node *n)
 {
-    return n->n_members > 1 ? n->n_members : 1;
+    pthread_mutex_lock(&n->mu);
+    size_t count = n->conf_pub.n_voters;
+    pthread_mutex_unlock(&n->mu);
+    return count ? count : 1;
+}
+
+/* ---- membership (members.c has the loop's side) --------------------------- */
+
+size_t node_members_list(node *n, node_member *out, size_t cap)
+{
+    pthread_mutex_lock(&n->mu);
+    size_t total = n->n_members_pub;
+    for (size_t i = 0; i < total && i < cap; i++)
+        out[i] = n->members_pub[i];
+    pthread_mutex_unlock(&n->mu);
+    return total;
+}
+
+/* Proposes a membership change through the loop and waits until it is
+ * applied here. */
+static int node_member_change(node *n, uint32_t type, uint64_t id, int timeout_ms, tarn_err *err)
+{
+    if (!n->clustered)
+        return tarn_err_set(err, TARN_EINVAL,
+                            "membership: a single voter has no members to change");
+    node_waiter *w = tarn_calloc(1, sizeof(*w));
+    if (!w)
+        return tarn_err_set(err, TARN_ENOMEM, "membership change: allocate");
+    w->conf_type = type;
+    w->conf_node = id;
+    w->start_ns = tarn_mono_ns();
+    int rc = node_submit(n, &n->confs, NODE_CONFS_MAX, w, timeout_ms, "membership change", err);
+    if (rc != 0)
+        return rc;
+    int code = w->res.code;
+    node_waiter_free(w);
+    if (code != 0)
+        return tarn_err_set(err, code, "membership change: the state machine refused it (%s)",
+                            tarn_error_name(code));
+    return 0;
+}
+
+/* What the configuration in force says about id: 2 voter, 1 learner, 0 none. */
+static int node_member_role(node *n, uint64_t id)
+{
+    pthread_mutex_lock(&n->mu);
+    int role = raft_conf_is_voter(&n->conf_pub, id) ? 2 : raft_conf_is_member(&n->conf_pub, id);
+    pthread_mutex_unlock(&n->mu);
+    return role;
+}
+
+/* The NODE_CMD_MEMBER_ADDR command for (id, addr). */
+static int node_addr_cmd(uint64_t id, const char *addr, uint8_t *out, size_t *len, tarn_err *err)
+{
+    size_t al = addr ? strlen(addr) : 0;
+    const char *colon = addr ? strrchr(addr, ':') : NULL;
+    if (al < 3 || al >= NODE_TP_ADDR_MAX || !colon || colon == addr || !colon[1])
+        return tarn_err_set(err, TARN_EINVAL, "member %llu: peer address '%s' is not host:port",
+                            (unsigned long long)id, addr ? addr : "");
+    for (size_t i = 0; i < al; i++)
+        if (addr[i] <= ' ' || addr[i] > '~')
+            return tarn_err_set(err, TARN_EINVAL, "member %llu: bad character in the address",
+                                (unsigned long long)id);
+    out[0] = NODE_CMD_MEMBER_ADDR;
+    for (int i = 0; i < 8; i++)
+        out[1 + i] = (uint8_t)(id >> (8 * i));
+    memcpy(out + 9, addr, al);
+    *len = 9 + al;
+    return 0;
+}
+
+int node_member_add(node *n, uint64_t id, const char *addr, int timeout_ms, tarn_err *err)
+{
+    uint8_t cmd[9 + NODE_TP_ADDR_MAX];
+    size_t len = 0;
+    if (id == 0)
+        return tarn_err_set(err, TARN_EINVAL, "add member: id 0 is reserved");
+    int rc = node_addr_cmd(id, addr, cmd, &len, err);
+    if (rc != 0)
+        return rc;
+    int role = node_member_role(n, id);
+    if (role == 2)
+        return tarn_err_set(err, TARN_EEXIST, "add member %llu: it is a voter already",
+                            (unsigned long long)id);
+    int64_t t0 = tarn_mono_ns();
+    store_result res = {0};
+    rc = node_propose_raw(n, cmd, len, timeout_ms, &res, err); /* invariant 1 of members.c */
+    int code = res.code;
+    store_result_free(&res);
+    if (rc != 0)
+        return tarn_err_wrap(err, rc, "add member %llu: record its address",
+                             (unsigned long long)id);
+    if (code != 0)
+        return tarn_err_set(err, code, "add member %llu: address refused", (unsigned long long)id);
+    if (role == 1)
+        return 0; /* a learner already (a retried add): its address is updated */
+    int left = timeout_ms - (int)((tarn_mono_ns() - t0) / 1000000);
+    rc = node_member_change(n, RAFT_CONF_ADD_LEARNER, id, left > 0 ? left : 1, err);
+    return rc ? tarn_err_wrap(err, rc, "add member %llu as a learner", (unsigned long long)id) : 0;
+}
+
+int node_member_promote(node *n, uint64_t id, int timeout_ms, tarn_err *err)
+{
+    int role = node_member_role(n, id);
+    if (role == 2)
+        return 0;
+    if (role == 0)
+        return tarn_err_set(err, TARN_ENOENT, "promote member %llu: not a member",
+                            (unsigned long long)id);
+    int rc = node_member_change(n, RAFT_CONF_PROMOTE, id, timeout_ms, err);
+    return rc ? tarn_err_wrap(err, rc, "promote member %llu", (unsigned long long)id) : 0;
+}
+
+int node_member_remove(node *n, uint64_t id, int timeout_ms, tarn_err *err)
+{
+    if (node_member_role(n, id) == 0)
+        return 0;
+    int rc = node_member_change(n, RAFT_CONF_REMOVE, id, timeout_ms, err);
+    return rc ? tarn_err_wrap(err, rc, "remove member %llu", (unsigned long long)id) : 0;
 }

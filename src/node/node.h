@@ -48,6 +48,12 @@ typedef struct node node;
 #define NODE_LOG_KEEP_DEFAULT        4096 /* entries kept behind a compaction point */
 #define NODE_PATH_MAX                4096
 
+/* Command types and the store table node/ keeps for itself (README
+ * "Membership"): faces must not register these command types. */
+#define NODE_CMD_MEMBER_ADDR 0x08 /* a member's peer address, replicated */
+#define NODE_CMD_CONF        0x09 /* a membership change, as node/ applies it */
+#define NODE_TABLE_MEMBERS   0x08 /* "conf" -> configuration; 'a' + id (BE) -> address */
+
 typedef struct node_opts {
     const char *data_dir;        /* must exist; copied */
     uint64_t id;                 /* this voter's id; 0: 1 */
@@ -73,6 +79,12 @@ typedef struct node_opts {
     const char *peer_listen;  /* NULL: this member's address in members; copied */
     const char *cluster_name; /* NULL: "tarn"; members of one cluster must agree */
     const char *http_url;     /* this member's HTTP URL, told to peers; copied */
+    /* A member joining a running cluster: `members` are the current
+     * members (this one not among them; at least one), peer_listen is
+     * required. It starts as a non-member, gets the log (or a snapshot)
+     * from the leader once node_member_add on the leader made it a
+     * learner, and follows the configuration from then on. */
+    int join;
 } node_opts;
 
 /*
@@ -149,6 +161,9 @@ typedef struct node_status {
     uint64_t leader_ready_term; /* term whose first entry this leader applied; 0: none */
     size_t queue_depth;         /* proposals waiting for the loop */
     int failed;                 /* the sticky error, 0 when healthy */
+    uint32_t voters;            /* in the configuration in force */
+    uint32_t learners;
+    int is_voter; /* this member votes (0: a learner, removed, or joining) */
 } node_status;
 
 /* A consistent copy of the loop's last published state. Never fails. */
@@ -171,10 +186,49 @@ int node_leader_url(node *n, char *buf, size_t cap);
  */
 int node_transfer_leader(node *n, uint64_t to, int timeout_ms, tarn_err *err);
 
+/* ---- membership (README "Membership") ---- */
+
+typedef struct node_member {
+    uint64_t id;
+    int is_voter;                /* else a learner */
+    char addr[NODE_TP_ADDR_MAX]; /* its peer address; "" when unknown */
+} node_member;
+
+/* The configuration in force (the latest in this member's log, committed
+ * or not): up to cap members into out, voters first. Returns how many
+ * there are. Thread-safe. */
+size_t node_members_list(node *n, node_member *out, size_t cap);
+
+/*
+ * On the leader: makes member `id`, reachable for peers at `addr`
+ * (host:port of its peer listener), a learner. First the address is
+ * replicated (a command of node/'s own, so every member, and every
+ * snapshot, knows how to reach it), then the core's ADD_LEARNER change is
+ * proposed; returns once that is applied here. The new member receives
+ * entries but does not vote until node_member_promote. 0 also when it is a
+ * learner already. Errors: TARN_EINVAL (id 0, a bad address, or a single
+ * voter), TARN_EEXIST (a voter already), TARN_EBUSY (not the leader,
+ * another change under way, the leader has not committed in its term yet:
+ * retry), TARN_ERANGE (too many members), TARN_ETIMEDOUT, TARN_ECLOSED,
+ * TARN_ESTATE. Thread-safe.
+ */
+int node_member_add(node *n, uint64_t id, const char *addr, int timeout_ms, tarn_err *err);
+
+/* On the leader: learner `id` becomes a voter (catch it up first: see
+ * README "Membership"). 0 when it is a voter already. Errors as
+ * node_member_add, TARN_ENOENT when it is no member. */
+int node_member_promote(node *n, uint64_t id, int timeout_ms, tarn_err *err);
+
+/* On the leader: member `id` (a voter, a learner, or the leader itself,
+ * which then steps down once the change commits) leaves. 0 when it is no
+ * member. Errors as node_member_add; TARN_EINVAL for the last voter. */
+int node_member_remove(node *n, uint64_t id, int timeout_ms, tarn_err *err);
+
 /* The bound peer port (0 for a single voter). */
 uint16_t node_peer_port(node *n);
 
-/* Number of voters (1 for the embedded single voter). */
+/* Number of voters in the configuration in force (1 for the embedded
+ * single voter). */
 size_t node_member_count(node *n);
 
 #endif

@@ -34,11 +34,13 @@ struct node_waiter {
     uint64_t term;  /* proposal: the term it was appended in */
     uint64_t group; /* read: the ctx of the raft_read_index it rides on */
     int64_t start_ns;
-    int is_read;      /* a read barrier (else a proposal) */
-    uint64_t origin;  /* the peer that forwarded it here (0: a local caller) */
-    uint64_t req_id;  /* origin's id for it, or ours when we forwarded it */
-    int64_t fwd_ns;   /* when we forwarded it to the leader (tarn_mono_ns) */
-    store_result res; /* proposal: the state machine's answer */
+    int is_read;        /* a read barrier (else a proposal) */
+    uint32_t conf_type; /* a membership change (enum raft_conf_change_type), else 0 */
+    uint64_t conf_node; /* the member it is about */
+    uint64_t origin;    /* the peer that forwarded it here (0: a local caller) */
+    uint64_t req_id;    /* origin's id for it, or ours when we forwarded it */
+    int64_t fwd_ns;     /* when we forwarded it to the leader (tarn_mono_ns) */
+    store_result res;   /* proposal: the state machine's answer */
     /* A local caller sleeps on its own condition (signalled by
      * node_waiter_complete), so a turn that completes one waiter wakes one
      * thread, not every caller. Forwarded-in waiters have none. */
@@ -82,6 +84,13 @@ struct node_inmsg {
     size_t len;
 };
 
+/* Addresses of members the node remembers (bootstrap list and the
+ * replicated address records); more are ignored with a log line. */
+#define NODE_ADDRS_MAX 64
+/* Membership changes waiting for the loop (one is in flight at a time in
+ * the core anyway). */
+#define NODE_CONFS_MAX 4
+
 /* A store snapshot streaming to one follower (snapshot.c). */
 typedef struct node_snap_send node_snap_send;
 
@@ -117,9 +126,13 @@ struct node {
     pthread_condattr_t wait_ca; /* CLOCK_MONOTONIC, for each waiter's done_cv */
     /* Guarded by mu. */
     int stop;
-    int failed;                          /* sticky: TARN_ESTATE-worthy failure code, 0 healthy */
-    node_list queue;                     /* proposals not yet handed to raft_propose */
-    node_list reads;                     /* read barriers not yet asked for */
+    int failed;               /* sticky: TARN_ESTATE-worthy failure code, 0 healthy */
+    node_list queue;          /* proposals not yet handed to raft_propose */
+    node_list reads;          /* read barriers not yet asked for */
+    node_list confs;          /* membership changes not yet handed to the core */
+    raft_conf_state conf_pub; /* the configuration in force (latest in the log) */
+    node_member members_pub[RAFT_MAX_PEERS]; /* conf_pub with addresses, voters first */
+    size_t n_members_pub;
     node_status status;                  /* published after every loop turn */
     node_inmsg *inbox_head, *inbox_tail; /* frames from peers */
     size_t inbox_count;
@@ -140,7 +153,8 @@ struct node {
 
     /* Snapshots and compaction (snapshot.c). */
     pthread_rwlock_t swap_lock; /* node_read_begin holds it shared; an install exclusively */
-    node_snap_send *snd[NODE_TP_PEERS_MAX]; /* by member slot; loop-owned */
+    node_snap_send *snd[NODE_TP_PEERS_MAX]; /* by slot; loop-owned */
+    uint64_t snd_to[NODE_TP_PEERS_MAX];     /* the follower a slot serves, 0: free */
     uint8_t snd_failed[NODE_TP_PEERS_MAX];  /* a stream that could not start: report it */
     store_install *inst;                    /* follower: stream being received */
     uint64_t inst_id, inst_off, inst_total; /* its id, bytes so far, length */
@@ -148,10 +162,18 @@ struct node {
     store_snapshot_info inst_info;
     uint64_t snap_seq; /* ids of streams we send */
 
-    /* Cluster (immutable after open). */
+    /* Cluster. members/n_members: the bootstrap list (immutable after
+     * open); the configuration in force is the core's (raft_get_conf). */
     node_transport *tp; /* NULL for a single voter */
+    int clustered;      /* has peers (members, or join) */
     node_peer members[NODE_TP_PEERS_MAX];
     size_t n_members;
+    /* Membership (members.c), loop-owned after open. */
+    node_peer addrs[NODE_ADDRS_MAX]; /* every member address known: bootstrap + records */
+    size_t n_addrs;
+    uint64_t tp_ids[NODE_TP_PEERS_MAX]; /* the transport's peers now */
+    size_t n_tp_ids;
+    uint8_t conf_cmd[1 + RAFT_CONF_ENCODED_BYTES_MAX]; /* a conf entry as a store command */
     char http_url[NODE_TP_URL_MAX];
     int64_t next_tick_ns;
     uint64_t applied;
@@ -168,7 +190,8 @@ struct node {
     /* Metrics (borrowed series; NULL-safe). */
     obs_series_t *m_proposals_ok, *m_proposals_err, *m_latency, *m_queue, *m_applied, *m_term,
         *m_leader, *m_commit, *m_fsync, *m_msgs_dropped, *m_inbox_dropped, *m_forwarded,
-        *m_apply_latency, *m_elections, *m_snapshots_sent, *m_snapshots_installed, *m_compactions;
+        *m_apply_latency, *m_elections, *m_snapshots_sent, *m_snapshots_installed, *m_compactions,
+        *m_voters, *m_learners, *m_conf_changes;
 };
 
 /* snapshot.c: shipping and installing store snapshots, log compaction. */
@@ -179,6 +202,17 @@ int node_snap_ready_for(node *n, const raft_msg *m);
 int node_snap_install(node *n, const struct raft_ready *rd, tarn_err *err);
 int node_maybe_compact(node *n, tarn_err *err);
 void node_snap_free(node *n);
+
+/* members.c: membership changes, the member address records, the
+ * configuration kept in the store (README "Membership"). */
+int node_members_register(node *n, tarn_err *err);
+int node_members_load(node *n, raft_conf_state *conf, int *has_conf, tarn_err *err);
+void node_members_sync(node *n);
+size_t node_batch_len(const raft_entry *e, size_t n);
+void node_store_entry_of(node *n, const raft_entry *e, store_entry *out);
+void node_members_applied(node *n, const raft_entry *e, size_t count);
+void node_conf_step(node *n);
+int node_members_persisted(const raft_entry *e, size_t count);
 
 /* The loop thread's body (loop.c). */
 void *node_loop_main(void *arg);

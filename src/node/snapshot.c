@@ -60,12 +60,20 @@ struct node_snap_send {
     atomic_int ok; /* every chunk and the message were queued */
 };
 
+/* The stream slot of follower id: its own, or a free one (members come
+ * and go, so slots are not the bootstrap list's). -1 when all are taken. */
 static int snap_slot(node *n, uint64_t id)
 {
-    for (size_t i = 0; i < n->n_members; i++)
-        if (n->members[i].id == id)
-            return (int)i;
-    return -1;
+    int free_slot = -1;
+    for (int i = 0; i < NODE_TP_PEERS_MAX; i++) {
+        if (n->snd_to[i] == id)
+            return i;
+        if (free_slot < 0 && !n->snd_to[i] && !n->snd[i] && !n->snd_failed[i])
+            free_slot = i;
+    }
+    if (free_slot >= 0)
+        n->snd_to[free_slot] = id;
+    return free_slot;
 }
 
 /* Sends one frame, waiting while the peer's queue is full. */
@@ -201,10 +209,12 @@ void node_snap_reap(node *n, int all)
     for (size_t i = 0; i < NODE_TP_PEERS_MAX; i++) {
         node_snap_send *s = n->snd[i];
         if (n->snd_failed[i] && !all)
-            (void)raft_report_snapshot(n->r, n->members[i].id, 0);
+            (void)raft_report_snapshot(n->r, n->snd_to[i], 0);
         n->snd_failed[i] = 0;
-        if (!s)
+        if (!s) {
+            n->snd_to[i] = 0; /* free for another follower */
             continue;
+        }
         if (all)
             atomic_store(&s->cancel, 1);
         else if (!atomic_load(&s->done))
@@ -212,8 +222,9 @@ void node_snap_reap(node *n, int all)
         int ok = 0;
         snap_send_free_report(s, &ok);
         if (!all)
-            (void)raft_report_snapshot(n->r, n->members[i].id, ok); /* late reports are no-ops */
+            (void)raft_report_snapshot(n->r, n->snd_to[i], ok); /* late reports are no-ops */
         n->snd[i] = NULL;
+        n->snd_to[i] = 0;
     }
 }
 
@@ -321,6 +332,11 @@ int node_snap_install(node *n, const struct raft_ready *rd, tarn_err *err)
         return tarn_err_wrap(err, rc, "WAL after snapshot %llu",
                              (unsigned long long)rd->snapshot.index);
     n->applied = store_applied_index(n->st);
+    raft_conf_state kept;
+    int has_kept = 0;
+    rc = node_members_load(n, &kept, &has_kept, err); /* the addresses the snapshot knows */
+    if (rc != 0)
+        return rc;
     obs_counter_add(n->m_snapshots_installed, 1);
     TARN_LOGF(TARN_LOG_INFO, "node", "snapshot installed", TARN_F_UINT("member", n->opts.id),
               TARN_F_UINT("raft_index", rd->snapshot.index), TARN_F_UINT("store_index", info.index),

@@ -52,7 +52,9 @@ typedef struct tp_peer {
     node_transport *t;
     node_peer p;
     pthread_t thread;
-    int started;
+    int started;         /* thread created and not joined yet */
+    int active;          /* a peer (guarded by t->mu); 0: a free slot or a removed peer whose
+                            sender thread is finishing (joined when the slot is reused or at close) */
     pthread_cond_t cond; /* frames queued or stop; CLOCK_MONOTONIC */
     /* Guarded by t->mu. */
     tp_frame *head, *tail;
@@ -81,7 +83,7 @@ struct node_transport {
     pthread_mutex_t mu;
     int stop; /* guarded by mu */
     tp_peer peers[NODE_TP_PEERS_MAX];
-    size_t n_peers;
+    size_t n_peers; /* slots ever used (active or not) */
     tp_inbound in[NODE_TP_INBOUND_MAX];
     node_tp_stats stats; /* guarded by mu */
     obs_series_t *m_sent, *m_recv, *m_dropped, *m_bad, *m_connects;
@@ -304,7 +306,7 @@ static int tp_hello_send(node_transport *t, int fd, uint64_t to)
 static tp_peer *tp_peer_find(node_transport *t, uint64_t id)
 {
     for (size_t i = 0; i < t->n_peers; i++)
-        if (t->peers[i].p.id == id)
+        if (t->peers[i].active && t->peers[i].p.id == id)
             return &t->peers[i];
     return NULL;
 }
@@ -357,7 +359,15 @@ static void tp_queue_clear(tp_peer *p, size_t *dropped)
     p->count = p->bytes = 0;
 }
 
-/* Sleeps up to ms unless the transport stops; under t->mu. Returns stop. */
+/* Whether p's sender thread should end: the transport stops or p was
+ * removed. Under t->mu. */
+static int tp_peer_done(const tp_peer *p)
+{
+    return p->t->stop || !p->active;
+}
+
+/* Sleeps up to ms unless the transport stops or p is removed; under
+ * t->mu. Returns tp_peer_done. */
 static int tp_wait(tp_peer *p, int ms)
 {
     struct timespec ts;
@@ -365,9 +375,9 @@ static int tp_wait(tp_peer *p, int ms)
     int64_t ns = ts.tv_nsec + (int64_t)ms * 1000000;
     ts.tv_sec += (time_t)(ns / 1000000000);
     ts.tv_nsec = (long)(ns % 1000000000);
-    if (!p->t->stop)
+    if (!tp_peer_done(p))
         pthread_cond_timedwait(&p->cond, &p->t->mu, &ts);
-    return p->t->stop;
+    return tp_peer_done(p);
 }
 
 /* Dials the peer and completes the handshake; the fd or -1. */
@@ -417,7 +427,7 @@ static void tp_pump(tp_peer *p, int fd)
     node_transport *t = p->t;
     pthread_mutex_lock(&t->mu);
     for (;;) {
-        while (!t->stop && !p->head) {
+        while (!tp_peer_done(p) && !p->head) {
             if (tp_wait(p, TP_IDLE_CHECK_MS))
                 break;
             if (!p->head && tp_peer_gone(fd)) {
@@ -425,7 +435,7 @@ static void tp_pump(tp_peer *p, int fd)
                 return;
             }
         }
-        if (t->stop)
+        if (tp_peer_done(p))
             break;
         tp_frame *batch = p->head;
         size_t n = p->count;
@@ -462,12 +472,17 @@ static void *tp_sender_main(void *arg)
     int was_connected = 0;
     for (;;) {
         pthread_mutex_lock(&t->mu);
-        int stop = t->stop;
+        int stop = tp_peer_done(p);
         pthread_mutex_unlock(&t->mu);
         if (stop)
             break;
         int fd = tp_connect_peer(p);
         pthread_mutex_lock(&t->mu);
+        if (fd >= 0 && tp_peer_done(p)) { /* removed while we dialled */
+            pthread_mutex_unlock(&t->mu);
+            close(fd);
+            break;
+        }
         if (fd < 0) {
             size_t dropped = 0;
             tp_queue_clear(p, &dropped); /* stale by the time the peer is back */
@@ -746,7 +761,7 @@ int node_tp_open(const node_tp_opts *opts, node_transport **out, tarn_err *err)
     pthread_mutex_init(&t->mu, NULL);
     t->n_peers = opts->n_peers;
     for (size_t i = 0; i < t->n_peers; i++) {
-        t->peers[i] = (tp_peer){.t = t, .p = opts->peers[i], .fd = -1};
+        t->peers[i] = (tp_peer){.t = t, .p = opts->peers[i], .fd = -1, .active = 1};
         pthread_cond_init(&t->peers[i].cond, &ca);
     }
     for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++)
@@ -846,6 +861,96 @@ int node_tp_send(node_transport *t, uint64_t to, const uint8_t *body, size_t len
         tarn_free(f);
     }
     return rc;
+}
+
+/* A slot for a new peer: a never-used one while there are any, else one
+ * whose removed peer's sender thread is then joined (it may still be
+ * finishing a dial, up to the handshake timeout, so fresh slots come
+ * first). Joining happens outside mu (the thread takes mu); add/remove
+ * run on one thread at a time (transport.h). */
+static tp_peer *tp_free_slot(node_transport *t)
+{
+    pthread_mutex_lock(&t->mu);
+    size_t i = t->n_peers;
+    int fresh = i < NODE_TP_PEERS_MAX;
+    if (fresh)
+        t->n_peers++;
+    else
+        for (i = 0; i < NODE_TP_PEERS_MAX && t->peers[i].active; i++) {
+        }
+    pthread_mutex_unlock(&t->mu);
+    if (i >= NODE_TP_PEERS_MAX)
+        return NULL;
+    tp_peer *p = &t->peers[i];
+    if (!fresh) {
+        if (p->started)
+            pthread_join(p->thread, NULL);
+        p->started = 0;
+        pthread_cond_destroy(&p->cond);
+    }
+    return p;
+}
+
+int node_tp_add_peer(node_transport *t, const node_peer *peer, tarn_err *err)
+{
+    struct sockaddr_in sa;
+    if (peer->id == 0 || peer->id == t->opts.self_id)
+        return tarn_err_set(err, TARN_EINVAL, "transport: peer id %llu is invalid",
+                            (unsigned long long)peer->id);
+    int rc = tp_resolve(peer->addr, &sa, err);
+    if (rc != 0)
+        return rc;
+    char old_addr[NODE_TP_ADDR_MAX] = "";
+    pthread_mutex_lock(&t->mu);
+    tp_peer *old = tp_peer_find(t, peer->id);
+    if (old)
+        snprintf(old_addr, sizeof(old_addr), "%s", old->p.addr);
+    pthread_mutex_unlock(&t->mu);
+    if (old && strcmp(old_addr, peer->addr) == 0)
+        return 0; /* already a peer at that address */
+    if (old)
+        return tarn_err_set(err, TARN_EEXIST, "transport: peer %llu already at %s",
+                            (unsigned long long)peer->id, old_addr);
+    tp_peer *p = tp_free_slot(t);
+    if (!p)
+        return tarn_err_set(err, TARN_ERANGE, "transport: at most %d peers", NODE_TP_PEERS_MAX);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_lock(&t->mu);
+    *p = (tp_peer){.t = t, .p = *peer, .fd = -1, .active = 1};
+    pthread_cond_init(&p->cond, &ca);
+    int stop = t->stop;
+    pthread_mutex_unlock(&t->mu);
+    pthread_condattr_destroy(&ca);
+    if (!stop)
+        p->started = pthread_create(&p->thread, NULL, tp_sender_main, p) == 0;
+    TARN_LOGF(TARN_LOG_INFO, "transport", "peer added", TARN_F_UINT("peer", peer->id),
+              TARN_F_STR("addr", peer->addr));
+    return p->started || stop ? 0 : tarn_err_set(err, TARN_ENOMEM, "transport: sender thread");
+}
+
+int node_tp_remove_peer(node_transport *t, uint64_t id)
+{
+    size_t dropped = 0;
+    pthread_mutex_lock(&t->mu);
+    tp_peer *p = tp_peer_find(t, id);
+    if (p) {
+        p->active = 0;
+        tp_queue_clear(p, &dropped);
+        pthread_cond_broadcast(&p->cond);
+        if (p->fd >= 0)
+            shutdown(p->fd, SHUT_RDWR);
+        for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++)
+            if (t->in[i].used && !t->in[i].done && t->in[i].from == id && t->in[i].fd >= 0)
+                shutdown(t->in[i].fd, SHUT_RDWR);
+        t->stats.frames_dropped += dropped;
+    }
+    pthread_mutex_unlock(&t->mu);
+    if (!p)
+        return TARN_ENOENT;
+    TARN_LOGF(TARN_LOG_INFO, "transport", "peer removed", TARN_F_UINT("peer", id));
+    return 0;
 }
 
 int node_tp_peer_url(node_transport *t, uint64_t id, char *buf, size_t cap)

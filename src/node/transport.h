@@ -32,8 +32,9 @@
  * (stale messages help no one). SIGPIPE is ignored (writes use
  * MSG_NOSIGNAL, and the process-wide disposition is set at open).
  *
- * Threads: node_tp_open/close run on one thread; node_tp_send and the
- * accessors are thread-safe. The receive callback runs on the transport's
+ * Threads: node_tp_open/close run on one thread; node_tp_add_peer and
+ * node_tp_remove_peer on one thread at a time (the node's loop); node_tp_send
+ * and the accessors are thread-safe. The receive callback runs on the transport's
  * reader threads (one per inbound connection), concurrently.
  */
 #ifndef TARN_NODE_TRANSPORT_H
@@ -100,6 +101,19 @@ uint16_t node_tp_port(const node_transport *t);
  * TARN_ENOENT (not a peer), TARN_ETOOBIG (len 0 or beyond
  * NODE_TP_FRAME_MAX), TARN_EBUSY (queue full: dropped), TARN_ENOMEM. */
 int node_tp_send(node_transport *t, uint64_t to, const uint8_t *body, size_t len);
+
+/* Adds a peer to a running transport (a member joined): starts its
+ * sender thread, and accepts its inbound handshake from now on. 0 when it
+ * is a peer already at the same address. Errors: TARN_EINVAL (id 0, self,
+ * bad address), TARN_EEXIST (a peer with that id at another address),
+ * TARN_ERANGE (NODE_TP_PEERS_MAX peers), TARN_ENOMEM. */
+int node_tp_add_peer(node_transport *t, const node_peer *peer, tarn_err *err);
+
+/* Removes a peer (it left the configuration): drops its queue, closes its
+ * connections both ways and refuses its handshakes from now on; its
+ * sender thread ends on its own (joined when the slot is reused or at
+ * close). TARN_ENOENT when it is no peer. */
+int node_tp_remove_peer(node_transport *t, uint64_t id);
 
 /* Copies the HTTP URL peer `id` announced in its last handshake into buf.
  * TARN_ENOENT when unknown (never connected), TARN_ERANGE when cap is too
