@@ -19,6 +19,13 @@
  * The linearized set is a bitset with an incremental Zobrist hash, so a
  * cache probe costs O(1) expected plus one bitset compare on a hit.
  *
+ * The versioned kv model (linz.h) runs the same search over the state
+ * (value, version). Its pruning keeps a pending write nobody saw (it is
+ * not droppable there: had it taken effect, every later version is one
+ * higher), so the search meets pending operations: their returns sort
+ * last, and reaching one means every completed operation is linearized
+ * (the pending ones that are not yet simply never took effect).
+ *
  * The search is exponential in the worst case: many long writes to one
  * register all overlapping (a leader cut off for a while) can defeat the
  * memoization. When a key's search exceeds its step budget, the key is
@@ -49,9 +56,16 @@ typedef struct linz_event {
     int is_call;
 } linz_event;
 
+/* The model's state: the plain register uses value only. */
+typedef struct linz_state {
+    uint64_t value;
+    uint64_t version;
+} linz_state;
+
 typedef struct linz_cache {
     uint64_t *hash; /* 0: empty slot */
     uint64_t *value;
+    uint64_t *version;
     uint64_t *sets; /* words per entry, in slot order */
     size_t cap;
     size_t n;
@@ -60,7 +74,7 @@ typedef struct linz_cache {
 
 typedef struct linz_frame {
     uint32_t call; /* event index of the lifted call */
-    uint64_t value_before;
+    linz_state before;
 } linz_frame;
 
 /* One key's search state. */
@@ -104,8 +118,9 @@ static int linz_cache_grow(linz_cache *c)
     linz_cache nc = {.cap = cap, .words = c->words};
     nc.hash = tarn_calloc(cap, sizeof(uint64_t));
     nc.value = tarn_calloc(cap, sizeof(uint64_t));
+    nc.version = tarn_calloc(cap, sizeof(uint64_t));
     nc.sets = tarn_calloc(cap * c->words, sizeof(uint64_t));
-    TARN_ASSERT(nc.hash && nc.value && nc.sets);
+    TARN_ASSERT(nc.hash && nc.value && nc.version && nc.sets);
     for (size_t i = 0; i < c->cap; i++) {
         if (c->hash[i] == 0)
             continue;
@@ -114,32 +129,35 @@ static int linz_cache_grow(linz_cache *c)
             s = (s + 1) & (cap - 1);
         nc.hash[s] = c->hash[i];
         nc.value[s] = c->value[i];
+        nc.version[s] = c->version[i];
         memcpy(nc.sets + s * c->words, c->sets + i * c->words, c->words * sizeof(uint64_t));
         nc.n++;
     }
     tarn_free(c->hash);
     tarn_free(c->value);
+    tarn_free(c->version);
     tarn_free(c->sets);
     *c = nc;
     return 1;
 }
 
-/* Inserts (set, value); returns 1 if it was new, 0 if seen, -1 if full. */
-static int linz_cache_add(linz_cache *c, const uint64_t *set, uint64_t set_hash, uint64_t value)
+/* Inserts (set, state); returns 1 if it was new, 0 if seen, -1 if full. */
+static int linz_cache_add(linz_cache *c, const uint64_t *set, uint64_t set_hash, linz_state st)
 {
     if (2 * (c->n + 1) > c->cap && !linz_cache_grow(c))
         return -1;
-    uint64_t h = linz_mix(set_hash ^ linz_mix(value)) | 1;
+    uint64_t h = linz_mix(set_hash ^ linz_mix(st.value) ^ linz_mix(~st.version)) | 1;
     size_t s = h & (c->cap - 1);
     for (;; s = (s + 1) & (c->cap - 1)) {
         if (c->hash[s] == 0)
             break;
-        if (c->hash[s] == h && c->value[s] == value &&
+        if (c->hash[s] == h && c->value[s] == st.value && c->version[s] == st.version &&
             memcmp(c->sets + s * c->words, set, c->words * sizeof(uint64_t)) == 0)
             return 0;
     }
     c->hash[s] = h;
-    c->value[s] = value;
+    c->value[s] = st.value;
+    c->version[s] = st.version;
     memcpy(c->sets + s * c->words, set, c->words * sizeof(uint64_t));
     c->n++;
     return 1;
@@ -169,27 +187,83 @@ static void linz_toggle(linz_run *x, uint32_t op)
     x->set_hash ^= x->zob[op];
 }
 
+/* Whether op changes the register when it takes effect. */
+static int linz_is_write(const linz_op *op)
+{
+    return op->kind == LINZ_RW ? op->is_write : op->kind == LINZ_KV_PUT || op->kind == LINZ_KV_CAS;
+}
+
+/* Whether op reports a value it saw (a read, or a failed compare). */
+static int linz_observes(const linz_op *op)
+{
+    return op->kind == LINZ_RW ? !op->is_write
+                               : op->kind == LINZ_KV_READ || op->kind == LINZ_KV_CAS_FAILED;
+}
+
+/* The model: whether op may take effect in state s, and the state after. */
+static int linz_step(const linz_op *op, linz_state s, linz_state *after)
+{
+    *after = s;
+    switch (op->kind) {
+    case LINZ_RW:
+        if (op->is_write)
+            after->value = op->value;
+        return op->is_write || op->value == s.value;
+    case LINZ_KV_READ:
+        return op->value == s.value && (op->version == LINZ_ANY || op->version == s.version);
+    case LINZ_KV_CAS:
+    case LINZ_KV_PUT:
+        if (op->kind == LINZ_KV_CAS && s.version != op->expect)
+            return 0;
+        after->value = op->value;
+        after->version = s.version + 1;
+        return op->version == LINZ_ANY || op->version == after->version;
+    case LINZ_KV_CAS_FAILED:
+        return s.version != op->expect &&
+               (op->version == LINZ_ANY || (op->version == s.version && op->value == s.value));
+    default:
+        return 0;
+    }
+}
+
+static const char *linz_kind_name(const linz_op *op)
+{
+    switch (op->kind) {
+    case LINZ_RW:
+        return op->is_write ? "write" : "read";
+    case LINZ_KV_READ:
+        return "read";
+    case LINZ_KV_PUT:
+        return "put";
+    case LINZ_KV_CAS:
+        return "cas";
+    case LINZ_KV_CAS_FAILED:
+        return "failed cas";
+    default:
+        return "?";
+    }
+}
+
 /* The search over one key's ops; returns a linz_result. */
 static int linz_search(linz_run *x, uint64_t *steps, uint64_t budget, uint32_t *bad_op)
 {
     uint32_t head = (uint32_t)(2 * x->m), NIL = head;
     uint32_t e = x->next[head];
-    uint64_t value = 0;
+    linz_state value = {0, 0};
     while (x->next[head] != NIL) {
         if (++*steps > budget)
             return LINZ_GAVE_UP;
         const linz_event *ev = &x->ev[e];
         if (ev->is_call) {
             const linz_op *op = &x->ops[ev->op];
-            int ok = op->is_write || op->value == value;
-            uint64_t after = op->is_write ? op->value : value;
-            if (ok) {
+            linz_state after;
+            if (linz_step(op, value, &after)) {
                 linz_toggle(x, ev->op);
                 int fresh = linz_cache_add(&x->cache, x->set, x->set_hash, after);
                 if (fresh < 0)
                     return LINZ_GAVE_UP;
                 if (fresh) {
-                    x->stack[x->depth++] = (linz_frame){.call = e, .value_before = value};
+                    x->stack[x->depth++] = (linz_frame){.call = e, .before = value};
                     value = after;
                     linz_lift(x, e);
                     e = x->next[head];
@@ -200,6 +274,10 @@ static int linz_search(linz_run *x, uint64_t *steps, uint64_t budget, uint32_t *
             e = x->next[e];
             continue;
         }
+        /* The returns of pending operations sort last: reaching one, every
+         * completed operation is linearized (the rest never took effect). */
+        if (x->ops[ev->op].ret == LINZ_PENDING)
+            return LINZ_OK;
         /* A return whose operation is not linearized yet: backtrack. The
          * deepest such point is the most telling one to report. */
         if (x->depth >= x->best_depth) {
@@ -211,7 +289,7 @@ static int linz_search(linz_run *x, uint64_t *steps, uint64_t budget, uint32_t *
         linz_frame f = x->stack[--x->depth];
         linz_unlift(x, f.call);
         linz_toggle(x, x->ev[f.call].op);
-        value = f.value_before;
+        value = f.before;
         e = x->next[f.call];
     }
     return LINZ_OK;
@@ -228,11 +306,12 @@ static void linz_run_free(linz_run *x)
     tarn_free(x->stack);
     tarn_free(x->cache.hash);
     tarn_free(x->cache.value);
+    tarn_free(x->cache.version);
     tarn_free(x->cache.sets);
 }
 
 static int linz_check_key(const linz_op *ops, size_t m, uint64_t *steps, uint64_t budget, char *why,
-                          size_t why_len)
+                          size_t why_len, uint64_t *bad_call)
 {
     linz_run x = {.ops = ops, .m = m};
     size_t n_ev = 2 * m;
@@ -268,11 +347,18 @@ static int linz_check_key(const linz_op *ops, size_t m, uint64_t *steps, uint64_
     int rc = linz_search(&x, steps, budget, &bad);
     if (rc == LINZ_VIOLATION) {
         const linz_op *o = &ops[bad];
+        *bad_call = o->call;
+        char ver[64] = "";
+        if (o->kind != LINZ_RW && o->version != LINZ_ANY)
+            snprintf(ver, sizeof(ver), " version %llu", (unsigned long long)o->version);
+        if (o->kind == LINZ_KV_CAS || o->kind == LINZ_KV_CAS_FAILED)
+            snprintf(ver + strlen(ver), sizeof(ver) - strlen(ver), " (expected version %llu)",
+                     (unsigned long long)o->expect);
         snprintf(why, why_len,
                  "key %llu: at most %zu of %zu operations linearize; stuck before the %s of "
-                 "%llu called at %llu returned at %llu",
-                 (unsigned long long)o->key, x.best_depth, m, o->is_write ? "write" : "read",
-                 (unsigned long long)o->value, (unsigned long long)o->call,
+                 "%llu%s called at %llu returned at %llu",
+                 (unsigned long long)o->key, x.best_depth, m, linz_kind_name(o),
+                 (unsigned long long)o->value, ver, (unsigned long long)o->call,
                  (unsigned long long)o->ret);
     }
     linz_run_free(&x);
@@ -415,10 +501,12 @@ static size_t linz_prune(linz_op *k, size_t m, char *why, size_t why_len)
     uint64_t *written = tarn_calloc(m + 1, sizeof(uint64_t));
     TARN_ASSERT(seen && written);
     size_t n_seen = 0, n_written = 0, out = 0;
+    int versioned = 0;
     for (size_t i = 0; i < m; i++) {
-        if (!k[i].is_write && k[i].ret != LINZ_PENDING)
+        versioned |= k[i].kind != LINZ_RW;
+        if (linz_observes(&k[i]) && k[i].ret != LINZ_PENDING)
             seen[n_seen++] = (linz_seen){.value = k[i].value, .ret = k[i].ret};
-        if (k[i].is_write)
+        if (linz_is_write(&k[i]))
             written[n_written++] = k[i].value;
     }
     qsort(seen, n_seen, sizeof(linz_seen), linz_seen_cmp);
@@ -430,13 +518,13 @@ static size_t linz_prune(linz_op *k, size_t m, char *why, size_t why_len)
             out = SIZE_MAX;
         }
     for (size_t i = 0; i < m && out != SIZE_MAX; i++) {
-        if (k[i].ret == LINZ_PENDING && !k[i].is_write)
+        if (k[i].ret == LINZ_PENDING && !linz_is_write(&k[i]))
             continue;
         if (k[i].ret == LINZ_PENDING) {
             k[i].ret = linz_first_seen(seen, n_seen, k[i].value);
-            if (k[i].ret == LINZ_PENDING)
+            if (k[i].ret == LINZ_PENDING && !versioned)
                 continue; /* never seen: may come last, or never */
-            if (k[i].ret <= k[i].call) {
+            if (k[i].ret != LINZ_PENDING && k[i].ret <= k[i].call) {
                 snprintf(why, why_len, "key %llu: %llu was read before it was written",
                          (unsigned long long)k[0].key, (unsigned long long)k[i].value);
                 out = SIZE_MAX;
@@ -465,28 +553,35 @@ int linz_check(const linz_op *ops, size_t n, const linz_opts *o, char *why, size
     TARN_ASSERT(all != NULL);
     if (n > 0)
         memcpy(all, ops, n * sizeof(linz_op));
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         TARN_ASSERT(all[i].call >= 1 && all[i].ret > all[i].call);
+        TARN_ASSERT(all[i].kind >= LINZ_RW && all[i].kind <= LINZ_KV_CAS_FAILED);
+    }
     qsort(all, n, sizeof(linz_op), linz_op_key_cmp);
     for (size_t i = 0; i < n && rc == LINZ_OK;) {
         size_t j = i;
         while (j < n && all[j].key == all[i].key)
             j++;
         stats->keys++;
+        int versioned = 0;
+        for (size_t k = i; k < j; k++)
+            versioned |= all[k].kind != LINZ_RW;
         size_t m = linz_prune(all + i, j - i, why, why_len);
         if (m == SIZE_MAX) {
             rc = LINZ_VIOLATION;
-        } else if (m > 0 && method == LINZ_ZONES) {
+        } else if (m > 0 && method == LINZ_ZONES && !versioned) {
             rc = linz_zones_key(all + i, m, why, why_len);
         } else {
             uint64_t steps = 0;
-            rc = linz_check_key(all + i, m, &steps, budget, why, why_len);
+            rc = linz_check_key(all + i, m, &steps, budget, why, why_len, &stats->bad_call);
             stats->steps += steps;
-            if (rc == LINZ_GAVE_UP && method == LINZ_AUTO) {
+            if (rc == LINZ_GAVE_UP && method == LINZ_AUTO && !versioned) {
                 stats->keys_by_zones++;
                 rc = linz_zones_key(all + i, m, why, why_len);
             }
         }
+        if (rc != LINZ_OK)
+            stats->bad_key = all[i].key;
         i = j;
     }
     tarn_free(all);
