@@ -110,7 +110,11 @@ typedef struct agg_op {
     size_t acct_bytes;
     /* output */
     bool built;
-    uint32_t emitted;
+    uint32_t emitted; /* groups written */
+    /* PARTIAL with DISTINCT aggregates: after the groups, one row per
+     * (group, value) pair of each distinct set; the cursor of that walk */
+    uint32_t emit_agg;
+    size_t emit_slot;
     vec_batch out;
     bool out_ready;
 } agg_op;
@@ -577,7 +581,10 @@ static int dset_add(agg_op *a, agg_desc *d, uint32_t g, uint64_t w, bool *fresh,
 
 /* count/sum/avg(DISTINCT x): a row counts only when its (group, value) is
  * new. Strings are interned (their id is the value); floats group as keys
- * do (-0.0 with 0.0, NaN with NaN). */
+ * do (-0.0 with 0.0, NaN with NaN). A PARTIAL only collects the pairs (it
+ * outputs them as rows, see agg_emit); a FINAL reads those rows' values
+ * as a SINGLE reads its input, so pairs seen by several partials count
+ * once. */
 static int distinct_update(agg_op *a, agg_desc *d, const vec_batch *b, uint32_t n, tarn_err *err)
 {
     const vec_col *c = &b->cols[d->in_col];
@@ -609,7 +616,7 @@ static int distinct_update(agg_op *a, agg_desc *d, const vec_batch *b, uint32_t 
             rc = dset_add(a, d, a->gid[k], w, &fresh, err);
         if (rc != 0)
             return rc;
-        if (!fresh)
+        if (!fresh || a->phase == EXEC_AGG_PARTIAL) /* a partial only collects */
             continue;
         agg_state *st = (agg_state *)(group_rec(a, a->gid[k]) + d->off);
         st->cnt++;
@@ -883,6 +890,26 @@ static void put_state(vec_col *c, uint32_t row, const agg_state *st, bool as_f64
     }
 }
 
+/* A NULL at `row` (strings append an empty value first: they grow by
+ * appending). */
+static int put_null(vec_col *c, uint32_t row)
+{
+    int rc = exec_phys_of(c->type.id) == EXEC_P_STR ? vec_col_append_str(c, "", 0) : 0;
+    return rc != 0 ? rc : vec_col_set_null(c, row);
+}
+
+/* A value word (as distinct_update makes them) at `row` of c. */
+static int put_word(const agg_op *a, vec_col *c, uint32_t row, uint64_t w)
+{
+    if (exec_phys_of(c->type.id) == EXEC_P_STR) {
+        uint64_t pos = a->str_pos[w];
+        return vec_col_append_str(c, a->arena + (pos >> 24), (size_t)(pos & 0xffffff));
+    }
+    agg_state st = {.v.i = (int64_t)w}; /* f64: the same bits */
+    put_state(c, row, &st, true);
+    return 0;
+}
+
 static const double pow10_f64[19] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8, 1e9,
                                      1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18};
 
@@ -891,6 +918,8 @@ static int put_agg(const agg_op *a, const agg_desc *d, const agg_state *st, vec_
                    uint32_t row)
 {
     bool f = d->acc == ACC_F64;
+    if (d->distinct && a->phase == EXEC_AGG_PARTIAL) /* values come in rows of their own */
+        return put_null(&c[0], row);
     if (exec_phys_of(d->out_type.id) == EXEC_P_STR) { /* min/max of strings: an interned id */
         uint64_t pos = st->cnt ? a->str_pos[st->v.i] : 0;
         int rc = vec_col_append_str(&c[0], st->cnt ? a->arena + (pos >> 24) : (const uint8_t *)"",
@@ -946,35 +975,67 @@ static int put_key(const agg_op *a, const uint8_t *rec, uint32_t j, vec_col *c, 
     return null ? vec_col_set_null(c, row) : 0;
 }
 
-static int agg_emit(agg_op *a, const vec_batch **out, tarn_err *err)
+/* Writes the keys and aggregates of group g at `row`; a value row (vd
+ * set: the distinct aggregate whose pair (g, w) this row carries) has
+ * empty states for the other aggregates, which a FINAL merges as nothing. */
+static int put_row(const agg_op *a, uint32_t g, uint32_t row, const agg_desc *vd, uint64_t w)
 {
-    if (a->emitted >= a->ngroups)
-        return 0;
-    vec_batch_reset(&a->out);
-    uint32_t m = a->ngroups - a->emitted;
-    if (m > a->out.cap)
-        m = a->out.cap;
+    const uint8_t *rec = group_rec(a, g);
     int rc = 0;
-    for (uint32_t j = 0; j < a->nkeys; j++) {
-        vec_col *c = &a->out.cols[j];
-        for (uint32_t r = 0; r < m && rc == 0; r++)
-            rc = put_key(a, group_rec(a, a->emitted + r), j, c, r);
-        c->len = m;
-    }
+    for (uint32_t j = 0; j < a->nkeys && rc == 0; j++)
+        rc = put_key(a, rec, j, &a->out.cols[j], row);
+    static const agg_state empty;
     uint32_t col = a->nkeys;
-    for (uint32_t i = 0; i < a->naggs; i++) {
+    for (uint32_t i = 0; i < a->naggs && rc == 0; i++) {
         const agg_desc *d = &a->aggs[i];
-        for (uint32_t r = 0; r < m && rc == 0; r++)
-            rc = put_agg(a, d, (const agg_state *)(group_rec(a, a->emitted + r) + d->off),
-                         &a->out.cols[col], r);
-        for (uint32_t o = 0; o < d->nout; o++)
-            a->out.cols[col + o].len = m;
+        vec_col *c = &a->out.cols[col];
+        if (d == vd)
+            rc = put_word(a, c, row, w);
+        else
+            rc = put_agg(a, d, vd ? &empty : (const agg_state *)(rec + d->off), c, row);
         col += d->nout;
     }
+    return rc;
+}
+
+/* The next used entry of the distinct sets at or after the cursor, or
+ * false when every set has been written. */
+static bool next_pair(agg_op *a, const agg_desc **d, const agg_dentry **e)
+{
+    for (; a->emit_agg < a->naggs; a->emit_agg++, a->emit_slot = 0) {
+        const agg_desc *cand = &a->aggs[a->emit_agg];
+        if (!cand->distinct || cand->dset == NULL)
+            continue;
+        for (size_t n = (size_t)1 << cand->dset_bits; a->emit_slot < n; a->emit_slot++)
+            if (cand->dset[a->emit_slot].used) {
+                *d = cand;
+                *e = &cand->dset[a->emit_slot++];
+                return true;
+            }
+    }
+    return false;
+}
+
+/* The groups, then (a PARTIAL with DISTINCT aggregates) the value rows. */
+static int agg_emit(agg_op *a, const vec_batch **out, tarn_err *err)
+{
+    vec_batch_reset(&a->out);
+    uint32_t m = 0;
+    int rc = 0;
+    for (; m < a->out.cap && a->emitted < a->ngroups && rc == 0; m++)
+        rc = put_row(a, a->emitted++, m, NULL, 0);
+    const agg_desc *d;
+    const agg_dentry *e;
+    if (a->phase == EXEC_AGG_PARTIAL)
+        for (; m < a->out.cap && rc == 0 && next_pair(a, &d, &e); m++)
+            rc = put_row(a, e->g, m, d, e->w);
     if (rc != 0)
         return tarn_err_set(err, rc, "hash aggregate: output");
+    if (m == 0)
+        return 0;
+    for (uint32_t c = 0; c < a->out.ncols; c++)
+        a->out.cols[c].len = m;
     a->out.len = m;
-    a->emitted += m;
     *out = &a->out;
     return 0;
 }
@@ -1047,23 +1108,24 @@ static void agg_close(exec_op *op)
 static const exec_op_vt agg_vt = {"hash aggregate", agg_open, agg_next, agg_close};
 
 /* Resolves one aggregate: its input columns and types, its output types.
- * *cursor walks a FINAL's input state columns. */
-static int agg_resolve(const exec_agg_spec *s, exec_agg_phase phase, const exec_op *child,
-                       uint32_t *cursor, agg_desc *d, tarn_err *err)
+ * *cursor walks a FINAL's input state columns. A DISTINCT aggregate's
+ * partial state is its argument's values (one column of the argument's
+ * type, see agg_emit); its FINAL reads that column as a SINGLE reads its
+ * argument. */
+static int agg_resolve_types(const exec_agg_spec *s, exec_agg_phase phase, const exec_op *child,
+                             uint32_t *cursor, agg_desc *d, tarn_err *err)
 {
     const vec_type_info *t = child->types;
     vec_type_info i64 = {.id = VEC_I64}, f64 = {.id = VEC_F64};
-    bool final = phase == EXEC_AGG_FINAL;
     d->fn = s->fn;
     d->nout = 1;
     d->distinct =
         s->distinct && (s->fn == EXEC_AGG_COUNT || s->fn == EXEC_AGG_SUM || s->fn == EXEC_AGG_AVG);
-    if (d->distinct && phase != EXEC_AGG_SINGLE)
-        return tarn_err_set(err, TARN_EINVAL, "DISTINCT aggregates need a single-phase aggregate");
-    if (d->distinct &&
-        (s->col >= child->ncols || exec_phys_of(t[s->col].id) == EXEC_P_NONE || t[s->col].list))
-        return tarn_err_set(err, TARN_EINVAL, "DISTINCT aggregate over column %u", s->col);
-    d->in_col = final ? *cursor : s->col;
+    bool final = phase == EXEC_AGG_FINAL && !d->distinct; /* merges partial states */
+    d->in_col = phase == EXEC_AGG_FINAL ? *cursor : s->col;
+    if (d->distinct && (d->in_col >= child->ncols || exec_phys_of(t[d->in_col].id) == EXEC_P_NONE ||
+                        t[d->in_col].list))
+        return tarn_err_set(err, TARN_EINVAL, "DISTINCT aggregate over column %u", d->in_col);
     uint32_t need = final && s->fn == EXEC_AGG_AVG ? 2 : 1;
     if ((s->fn != EXEC_AGG_COUNT_STAR || final) && d->in_col + need > child->ncols)
         return tarn_err_set(err, TARN_EINVAL, "aggregate input column %u out of range", d->in_col);
@@ -1087,7 +1149,7 @@ static int agg_resolve(const exec_agg_spec *s, exec_agg_phase phase, const exec_
         if (d->in_type.id == VEC_DECIMAL64)
             sum = (vec_type_info){.id = VEC_DECIMAL64, .precision = 18, .scale = d->in_type.scale};
         d->out_type = sum;
-        if (s->fn == EXEC_AGG_AVG && phase == EXEC_AGG_PARTIAL) {
+        if (s->fn == EXEC_AGG_AVG && phase == EXEC_AGG_PARTIAL && !d->distinct) {
             d->nout = 2;
             d->out_type2 = i64;
         } else if (s->fn == EXEC_AGG_AVG) {
@@ -1099,6 +1161,17 @@ static int agg_resolve(const exec_agg_spec *s, exec_agg_phase phase, const exec_
         return tarn_err_set(err, TARN_ENOTSUP, "min/max of %s", vec_type_name(d->in_type.id));
     d->out_type = d->in_type;
     return 0;
+}
+
+static int agg_resolve(const exec_agg_spec *s, exec_agg_phase phase, const exec_op *child,
+                       uint32_t *cursor, agg_desc *d, tarn_err *err)
+{
+    int rc = agg_resolve_types(s, phase, child, cursor, d, err);
+    if (rc == 0 && d->distinct && phase == EXEC_AGG_PARTIAL) { /* checked as a SINGLE would be */
+        d->out_type = d->in_type;
+        d->nout = 1;
+    }
+    return rc;
 }
 
 static int agg_layout(agg_op *a, const exec_agg_opts *o, exec_op *child, vec_type_info *types,

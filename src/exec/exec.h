@@ -153,7 +153,7 @@ typedef struct exec_agg_spec {
     exec_agg_fn fn;
     uint32_t col;  /* argument column of the input (unused for count(*)) */
     bool distinct; /* count/sum/avg(DISTINCT x): each value once per group;
-                      SINGLE phase only (TARN_EINVAL otherwise); min/max ignore it */
+                      min/max ignore it */
 } exec_agg_spec;
 
 /*
@@ -164,6 +164,15 @@ typedef struct exec_agg_spec {
  * same keys (0..nkeys-1) and specs; its specs' `col` are ignored. With no
  * keys, exactly one output row (count 0, other aggregates NULL) even over
  * empty input, as SQL wants.
+ *
+ * A PARTIAL with DISTINCT aggregates: such an aggregate's state column has
+ * the argument's type. The output is first one row per group (those
+ * columns NULL), then one row per distinct (group, value) pair of each
+ * DISTINCT aggregate: the group's keys, the value in that aggregate's
+ * column, NULL in the other DISTINCT columns and empty states (count 0,
+ * NULL sums) elsewhere, so a FINAL merges them as nothing. Rows of one
+ * group share its keys, so a hash partitioning by the keys keeps them
+ * together.
  */
 typedef struct exec_agg_opts {
     const uint32_t *keys; /* group key columns of the input */

@@ -243,12 +243,9 @@ json_t *sql_plan_stages(json_t *plan, sql_binder *b)
     cse_chain(plan, b);
     uint32_t workers = b->s ? sql_session_threads(b->s) : 1;
     json_t *parent, *agg = find_agg(plan, &parent);
-    bool distinct = false;
-    json_t *aggs = json_object_get(agg, "aggs");
-    for (size_t i = 0; i < json_array_size(aggs); i++)
-        distinct |= json_is_true(json_object_get(json_array_get(aggs, i), "distinct"));
-    /* DISTINCT aggregates run in one phase: no partial states to merge. */
-    if (agg == NULL || distinct) {
+    /* DISTINCT aggregates split too: a partial outputs its distinct
+     * (group, value) pairs as rows, the final counts each pair once. */
+    if (agg == NULL) {
         if (workers > 1)
             plan = parallel_single(plan, b, workers);
         return json_pack("{s:[{s:i,s:o}]}", "stages", "id", 1, "plan", plan);

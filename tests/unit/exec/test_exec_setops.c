@@ -85,10 +85,12 @@ static int table_next(void *ctx, const vec_batch **out, tarn_err *err)
     return 0;
 }
 
-/* Group key (6 = NULL) -> seen values, brute force. */
+/* Group key (6 = NULL) -> seen values, brute force. Without keys
+ * (by_key false) every row is group 0. */
 typedef struct ref {
     bool ival[7][10], sval[7][4], fval[7][4]; /* f: 0.0 (both zeroes), 1.5, NaN, 2.5 */
     bool group[7];
+    int64_t rows[7], ivals[7], isum[7]; /* count(*), count(x), sum(x) of column 1 */
 } ref;
 
 static int word_index(const uint8_t *s, size_t l)
@@ -104,17 +106,29 @@ static int f_index(double d)
     return d == 0 ? 0 : d == 1.5 ? 1 : d != d ? 2 : 3;
 }
 
-static void reference(table *t, ref *x)
+static int group_of(const vec_col *c, uint32_t i, bool by_key)
+{
+    if (!by_key)
+        return 0;
+    return vec_col_is_valid(c, i) ? (int)((const int64_t *)c->data)[i] : 6;
+}
+
+static void reference(table *t, ref *x, bool by_key)
 {
     memset(x, 0, sizeof(*x));
+    x->group[0] = !by_key; /* no keys: one row even over no input */
     for (uint32_t bi = 0; bi < t->n; bi++) {
         const vec_batch *b = &t->b[bi];
         for (uint32_t i = 0; i < b->len; i++) {
-            int g =
-                vec_col_is_valid(&b->cols[0], i) ? (int)((const int64_t *)b->cols[0].data)[i] : 6;
+            int g = group_of(&b->cols[0], i, by_key);
             x->group[g] = true;
-            if (vec_col_is_valid(&b->cols[1], i))
-                x->ival[g][((const int64_t *)b->cols[1].data)[i]] = true;
+            x->rows[g]++;
+            if (vec_col_is_valid(&b->cols[1], i)) {
+                int64_t v = ((const int64_t *)b->cols[1].data)[i];
+                x->ival[g][v] = true;
+                x->ivals[g]++;
+                x->isum[g] += v;
+            }
             if (vec_col_is_valid(&b->cols[2], i)) {
                 const uint8_t *s;
                 size_t l;
@@ -127,6 +141,100 @@ static void reference(table *t, ref *x)
     }
 }
 
+/* Batches first, first + step, ... of a table (one partial's share). */
+typedef struct slice {
+    table *t;
+    uint32_t pos, step;
+} slice;
+
+static int slice_next(void *ctx, const vec_batch **out, tarn_err *err)
+{
+    (void)err;
+    slice *s = ctx;
+    *out = s->pos < s->t->n ? &s->t->b[s->pos] : NULL;
+    s->pos += s->step;
+    return 0;
+}
+
+/* DISTINCT aggregates mixed with ordinary ones (count(*), count, avg, max
+ * of strings), in one phase (parts 0) or as `parts` partials over slices
+ * of the table whose outputs a FINAL merges: the partials see the same
+ * values, which must count once. */
+#define NSPEC 10
+static const exec_agg_spec dspecs[NSPEC] = {
+    {EXEC_AGG_COUNT, 1, true},  {EXEC_AGG_SUM, 1, true},         {EXEC_AGG_AVG, 1, true},
+    {EXEC_AGG_COUNT, 2, true},  {EXEC_AGG_COUNT, 3, true},       {EXEC_AGG_SUM, 3, true},
+    {EXEC_AGG_COUNT, 1, false}, {EXEC_AGG_COUNT_STAR, 0, false}, {EXEC_AGG_AVG, 1, false},
+    {EXEC_AGG_MAX, 2, false}};
+
+static exec_op *distinct_plan(table *t, slice *sl, uint32_t parts, uint32_t nkeys, exec_budget *bud)
+{
+    tarn_err err = TARN_ERR_INIT;
+    uint32_t key = 0, key0 = 0;
+    exec_op *src[3], *a;
+    if (parts == 0) {
+        t->pos = 0;
+        assert_int_equal(exec_source_new(ttypes, NC, table_next, t, bud, &src[0], &err), 0);
+        exec_agg_opts o = {&key, nkeys, dspecs, NSPEC, EXEC_AGG_SINGLE};
+        assert_int_equal(exec_agg_new(src[0], &o, &a, &err), 0);
+        return a;
+    }
+    for (uint32_t p = 0; p < parts; p++) {
+        sl[p] = (slice){t, p, parts};
+        exec_op *s;
+        assert_int_equal(exec_source_new(ttypes, NC, slice_next, &sl[p], bud, &s, &err), 0);
+        exec_agg_opts o = {&key, nkeys, dspecs, NSPEC, EXEC_AGG_PARTIAL};
+        assert_int_equal(exec_agg_new(s, &o, &src[p], &err), 0);
+    }
+    exec_op *u;
+    assert_int_equal(exec_union_all_new(src, parts, &u, &err), 0);
+    exec_agg_opts f = {&key0, nkeys, dspecs, NSPEC, EXEC_AGG_FINAL};
+    assert_int_equal(exec_agg_new(u, &f, &a, &err), 0);
+    return a;
+}
+
+static void check_distinct_row(const vec_batch *b, uint32_t i, uint32_t nkeys, const ref *x)
+{
+    int g = group_of(&b->cols[0], i, nkeys > 0);
+    const vec_col *c = b->cols + nkeys;
+    int64_t cnt = 0, sum = 0, scnt = 0, fcnt = 0;
+    double fsum = 0;
+    for (int v = 0; v < 10; v++)
+        if (x->ival[g][v]) {
+            cnt++;
+            sum += v;
+        }
+    for (int w = 0; w < 4; w++)
+        scnt += x->sval[g][w];
+    static const double fv[4] = {0.0, 1.5, NAN, 2.5};
+    for (int w = 0; w < 4; w++)
+        if (x->fval[g][w]) {
+            fcnt++;
+            fsum += fv[w];
+        }
+    assert_int_equal(((const int64_t *)c[0].data)[i], cnt);
+    assert_int_equal(((const int64_t *)c[1].data)[i], sum);
+    assert_true(fabs(((const double *)c[2].data)[i] - (double)sum / (double)cnt) < 1e-12);
+    assert_int_equal(((const int64_t *)c[3].data)[i], scnt);
+    assert_int_equal(((const int64_t *)c[4].data)[i], fcnt);
+    double got = ((const double *)c[5].data)[i];
+    assert_true(isnan(fsum) ? isnan(got) : got == fsum);
+    assert_int_equal(((const int64_t *)c[6].data)[i], x->ivals[g]);
+    assert_int_equal(((const int64_t *)c[7].data)[i], x->rows[g]);
+    assert_true(fabs(((const double *)c[8].data)[i] - (double)x->isum[g] / (double)x->ivals[g]) <
+                1e-12);
+    const uint8_t *s;
+    size_t l;
+    vec_col_str(&c[9], i, &s, &l);
+    int best = -1;
+    for (int w = 0; w < 4; w++)
+        if (x->sval[g][w] && (best < 0 || strcmp(words[w], words[best]) > 0))
+            best = w;
+    assert_true(best >= 0);
+    assert_int_equal(l, strlen(words[best]));
+    assert_memory_equal(s, words[best], l);
+}
+
 static void test_count_distinct(void **state)
 {
     (void)state;
@@ -134,63 +242,99 @@ static void test_count_distinct(void **state)
     tarn_rng_seed(&r, tarn_test_seed());
     table t;
     make(&t, &r);
+    exec_budget bud;
+    exec_budget_init(&bud, 64 << 20);
+    tarn_err err = TARN_ERR_INIT;
+    static const uint32_t parts[] = {0, 1, 3};
+    for (uint32_t nkeys = 0; nkeys < 2; nkeys++) {
+        ref x;
+        reference(&t, &x, nkeys > 0);
+        for (size_t pi = 0; pi < sizeof(parts) / sizeof(parts[0]); pi++) {
+            slice sl[3];
+            exec_op *a = distinct_plan(&t, sl, parts[pi], nkeys, &bud);
+            assert_int_equal(exec_op_ncols(a), nkeys + NSPEC);
+            assert_int_equal(exec_op_open(a, &err), 0);
+            const vec_batch *b;
+            int groups = 0;
+            while (exec_op_next(a, &b, &err) == 0 && b != NULL)
+                for (uint32_t i = 0; i < b->len; i++, groups++)
+                    check_distinct_row(b, i, nkeys, &x);
+            int want_groups = 0;
+            for (int g = 0; g < 7; g++)
+                want_groups += x.group[g];
+            assert_int_equal(groups, want_groups);
+            exec_op_close(a);
+            assert_int_equal(bud.used_bytes, 0);
+        }
+    }
+    unmake(&t);
+}
+
+/* A PARTIAL's output with DISTINCT aggregates: one row per group with NULL
+ * in the value column, then one row per distinct (group, value) pair with
+ * empty states in the other columns; its column types. */
+static void test_partial_distinct_layout(void **state)
+{
+    (void)state;
+    tarn_rng r;
+    tarn_rng_seed(&r, 5);
+    table t;
+    make(&t, &r);
     ref x;
-    reference(&t, &x);
+    reference(&t, &x, true);
     exec_budget bud;
     exec_budget_init(&bud, 64 << 20);
     tarn_err err = TARN_ERR_INIT;
     exec_op *src, *a;
     assert_int_equal(exec_source_new(ttypes, NC, table_next, &t, &bud, &src, &err), 0);
     uint32_t key = 0;
-    exec_agg_spec specs[] = {{EXEC_AGG_COUNT, 1, true}, {EXEC_AGG_SUM, 1, true},
-                             {EXEC_AGG_AVG, 1, true},   {EXEC_AGG_COUNT, 2, true},
-                             {EXEC_AGG_COUNT, 3, true}, {EXEC_AGG_SUM, 3, true},
-                             {EXEC_AGG_COUNT, 1, false}};
-    exec_agg_opts o = {&key, 1, specs, 7, EXEC_AGG_SINGLE};
+    exec_agg_spec specs[] = {
+        {EXEC_AGG_AVG, 1, true}, {EXEC_AGG_COUNT_STAR, 0, false}, {EXEC_AGG_COUNT, 2, true}};
+    exec_agg_opts o = {&key, 1, specs, 3, EXEC_AGG_PARTIAL};
     assert_int_equal(exec_agg_new(src, &o, &a, &err), 0);
+    assert_int_equal(exec_op_ncols(a), 4);
+    assert_int_equal(exec_op_types(a)[1].id, VEC_I64);    /* avg(DISTINCT i64): the values */
+    assert_int_equal(exec_op_types(a)[3].id, VEC_STRING); /* count(DISTINCT string) */
     assert_int_equal(exec_op_open(a, &err), 0);
     const vec_batch *b;
-    int groups = 0;
-    while (exec_op_next(a, &b, &err) == 0 && b != NULL) {
-        for (uint32_t i = 0; i < b->len; i++, groups++) {
-            int g =
-                vec_col_is_valid(&b->cols[0], i) ? (int)((const int64_t *)b->cols[0].data)[i] : 6;
-            int64_t cnt = 0, sum = 0, scnt = 0, fcnt = 0;
-            double fsum = 0;
-            for (int v = 0; v < 10; v++)
-                if (x.ival[g][v]) {
-                    cnt++;
-                    sum += v;
-                }
-            for (int w = 0; w < 4; w++)
-                scnt += x.sval[g][w];
-            static const double fv[4] = {0.0, 1.5, NAN, 2.5};
-            for (int w = 0; w < 4; w++)
-                if (x.fval[g][w]) {
-                    fcnt++;
-                    fsum += fv[w];
-                }
-            assert_int_equal(((const int64_t *)b->cols[1].data)[i], cnt);
-            assert_int_equal(((const int64_t *)b->cols[2].data)[i], sum);
-            assert_true(fabs(((const double *)b->cols[3].data)[i] - (double)sum / (double)cnt) <
-                        1e-12);
-            assert_int_equal(((const int64_t *)b->cols[4].data)[i], scnt);
-            assert_int_equal(((const int64_t *)b->cols[5].data)[i], fcnt);
-            double got = ((const double *)b->cols[6].data)[i];
-            assert_true(isnan(fsum) ? isnan(got) : got == fsum);
+    int state_rows = 0, ivalue_rows = 0, svalue_rows = 0;
+    int64_t rows = 0;
+    while (exec_op_next(a, &b, &err) == 0 && b != NULL)
+        for (uint32_t i = 0; i < b->len; i++) {
+            bool iv = vec_col_is_valid(&b->cols[1], i), sv = vec_col_is_valid(&b->cols[3], i);
+            int64_t cnt = ((const int64_t *)b->cols[2].data)[i];
+            assert_false(iv && sv);
+            if (iv || sv) {
+                assert_int_equal(cnt, 0);
+                assert_true(state_rows > 0);
+            } else {
+                assert_int_equal(ivalue_rows + svalue_rows, 0); /* groups come first */
+                state_rows++;
+                rows += cnt;
+            }
+            ivalue_rows += iv;
+            svalue_rows += sv;
         }
-    }
-    int want_groups = 0;
-    for (int g = 0; g < 7; g++)
+    int want_groups = 0, want_i = 0, want_s = 0;
+    for (int g = 0; g < 7; g++) {
         want_groups += x.group[g];
-    assert_int_equal(groups, want_groups);
+        for (int v = 0; v < 10; v++)
+            want_i += x.ival[g][v];
+        for (int w = 0; w < 4; w++)
+            want_s += x.sval[g][w];
+    }
+    assert_int_equal(state_rows, want_groups);
+    assert_int_equal(ivalue_rows, want_i);
+    assert_int_equal(svalue_rows, want_s);
+    assert_int_equal(rows, NB * ROWS);
     exec_op_close(a);
     assert_int_equal(bud.used_bytes, 0);
-    /* DISTINCT aggregates only in one phase */
+    /* sum(DISTINCT string) is refused in a partial as in a single phase */
     t.pos = 0;
     assert_int_equal(exec_source_new(ttypes, NC, table_next, &t, &bud, &src, &err), 0);
-    o.phase = EXEC_AGG_PARTIAL;
-    assert_int_equal(exec_agg_new(src, &o, &a, &err), TARN_EINVAL);
+    exec_agg_spec bad = {EXEC_AGG_SUM, 2, true};
+    exec_agg_opts ob = {&key, 1, &bad, 1, EXEC_AGG_PARTIAL};
+    assert_int_equal(exec_agg_new(src, &ob, &a, &err), TARN_EINVAL);
     unmake(&t);
 }
 
@@ -430,9 +574,9 @@ int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_count_distinct), cmocka_unit_test(test_select_distinct),
-        cmocka_unit_test(test_minmax_strings), cmocka_unit_test(test_union_all),
-        cmocka_unit_test(test_values),
+        cmocka_unit_test(test_count_distinct),  cmocka_unit_test(test_partial_distinct_layout),
+        cmocka_unit_test(test_select_distinct), cmocka_unit_test(test_minmax_strings),
+        cmocka_unit_test(test_union_all),       cmocka_unit_test(test_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -444,6 +444,10 @@ static void test_parallel_plans(void **state)
         "SELECT v, k FROM t WHERE v > 3 ORDER BY v",
         "SELECT count(DISTINCT k) FROM t WHERE v >= 0",
         "SELECT count(*) FROM (SELECT v FROM t LIMIT 4) s",
+        "SELECT k, count(DISTINCT v), sum(DISTINCT v), avg(DISTINCT v), count(*), sum(v), "
+        "count(DISTINCT d), max(d) FROM t GROUP BY k ORDER BY k",
+        "SELECT count(DISTINCT k), count(DISTINCT v), avg(v) FROM t",
+        "SELECT count(DISTINCT k) FROM t WHERE v > 1000",
     };
     for (size_t q = 0; q < sizeof(queries) / sizeof(queries[0]); q++) {
         sql_session_set_threads(f->s, 1);
@@ -458,6 +462,13 @@ static void test_parallel_plans(void **state)
     for (size_t i = 0; i < 2; i++)
         if (strstr(plan, want[i]) == NULL)
             fail_msg("plan lacks \"%s\":\n%s", want[i], plan);
+    free(plan);
+    /* DISTINCT aggregates split into partial and final too */
+    plan = run(f, "EXPLAIN SELECT k, count(DISTINCT v), sum(v) FROM t GROUP BY k");
+    if (strstr(plan, "aggregate phase=final keys=[0] aggs=[{\"fn\":\"count\",\"col\":1,"
+                     "\"distinct\":true}") == NULL ||
+        strstr(plan, "  parallel workers=2\n    aggregate phase=partial") == NULL)
+        fail_msg("count(DISTINCT) is not in a parallel partial/final plan:\n%s", plan);
     free(plan);
     plan = run(f, "EXPLAIN SELECT v FROM t WHERE v > 1 LIMIT 2");
     if (strstr(plan, "limit limit=2\n    parallel workers=2\n      limit limit=2\n") == NULL)
