@@ -11,7 +11,7 @@
  *               schema_len u32, schema, n_parts u8, (len u8, column)... |
  *
  * version record (CATALOG_TABLE_VERSIONS, key = name_len, name, version BE):
- *   | 0  | 1 | log written (0/1) |
+ *   | 0  | 1 | bit 0: log written; bits 1-2: the commit's CATALOG_COMMIT_* |
  *   | 1  | 8 | Raft index of the commit |
  *   | 9  | 1 | txn_id_len |
  *   | 10 | n | txn_id |
@@ -22,6 +22,9 @@
  * expiry (CATALOG_TABLE_EXPIRY, key = commit index BE, name_len, name,
  *   txn_id): empty; ordered by age for pruning.
  * pending (CATALOG_TABLE_PENDING, key = name_len, name, version BE): empty.
+ * meta version (CATALOG_TABLE_META_VERSION, key = name_len, name): u64,
+ *   the newest version whose commit carried CATALOG_COMMIT_METADATA;
+ *   absent until one does (rule 6 reads absent as 0).
  *
  * Result payload: version u64, flags u8 (bit 0: duplicate txn_id).
  */
@@ -83,11 +86,12 @@ int catalog_version_parse(const void *v, size_t len, catalog_version *out)
 {
     catalog_reader r = {v, len};
     uint64_t flag;
-    if (catalog_rd_le(&r, 1, &flag) != 0 || flag > 1 ||
+    if (catalog_rd_le(&r, 1, &flag) != 0 || flag > 7 ||
         catalog_rd_le(&r, 8, &out->commit_index) != 0 || catalog_rd_blob(&r, 1, &out->txn_id) ||
         catalog_rd_blob(&r, 4, &out->actions) != 0 || r.left != 0)
         return TARN_ECORRUPT;
-    out->log_written = (int)flag;
+    out->log_written = (int)(flag & 1);
+    out->flags = (uint8_t)(flag >> 1);
     return 0;
 }
 
@@ -103,14 +107,14 @@ static int table_load(store_txn *txn, const catalog_bytes *name, catalog_table *
     return rc != 0 ? rc : catalog_table_parse(v, vl, t);
 }
 
-static int version_put(store_txn *txn, const catalog_bytes *name, uint64_t version,
+static int version_put(store_txn *txn, const catalog_bytes *name, uint64_t version, uint8_t flags,
                        const catalog_bytes *txn_id, const catalog_bytes *actions)
 {
     size_t len = 1 + 8 + 1 + txn_id->len + 4 + actions->len;
     uint8_t *rec = tarn_malloc(len), kb[KEY_MAX], vb[8];
     if (rec == NULL)
         return TARN_ENOMEM;
-    rec[0] = 0;
+    rec[0] = (uint8_t)(flags << 1); /* log not written yet */
     catalog_le_put(rec + 1, store_txn_index(txn), 8);
     rec[9] = (uint8_t)txn_id->len;
     if (txn_id->len > 0)
@@ -147,7 +151,7 @@ static int apply_create(store_txn *txn, const catalog_cmd *cmd, const store_entr
     tarn_free(rec);
     catalog_bytes none = {NULL, 0};
     if (rc == 0)
-        rc = version_put(txn, name, 0, &none, &none);
+        rc = version_put(txn, name, 0, 0, &none, &none);
     return rc != 0 ? rc : result_set(res, TARN_OK, 0, 0);
 }
 
@@ -185,6 +189,10 @@ static int apply_drop(store_txn *txn, const catalog_cmd *cmd, store_result *res)
     static const uint8_t tables[] = {CATALOG_TABLE_VERSIONS, CATALOG_TABLE_TXNS,
                                      CATALOG_TABLE_PENDING};
     rc = store_txn_del(txn, CATALOG_TABLE_TABLES, name->p, name->len);
+    if (rc == 0) {
+        rc = store_txn_del(txn, CATALOG_TABLE_META_VERSION, kb, kl);
+        rc = rc == TARN_ENOENT ? 0 : rc;
+    }
     for (size_t i = 0; rc == 0 && i < TARN_ARRAY_LEN(tables); i++)
         rc = delete_prefix(txn, tables[i], kb, kl);
     /* Expiry entries of the dropped table stay until pruned; pruning
@@ -284,12 +292,57 @@ static int table_set_latest(store_txn *txn, const catalog_bytes *name, uint64_t 
     return rc;
 }
 
+/* The newest version that changed the table's metadata or protocol (0
+ * when none did since the create). */
+static int meta_version_load(store_txn *txn, const catalog_bytes *name, uint64_t *out)
+{
+    uint8_t kb[KEY_MAX];
+    size_t kl = catalog_key(kb, name->p, name->len, NULL, 0);
+    const void *v;
+    size_t vl;
+    int rc = store_txn_get(txn, CATALOG_TABLE_META_VERSION, kb, kl, &v, &vl);
+    *out = 0;
+    if (rc == TARN_ENOENT)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (vl != 8)
+        return TARN_ECORRUPT;
+    *out = catalog_le(v, 8);
+    return 0;
+}
+
+static int meta_version_store(store_txn *txn, const catalog_bytes *name, uint64_t version)
+{
+    uint8_t kb[KEY_MAX], vb[8];
+    size_t kl = catalog_key(kb, name->p, name->len, NULL, 0);
+    catalog_le_put(vb, version, 8);
+    return store_txn_put(txn, CATALOG_TABLE_META_VERSION, kb, kl, vb, 8);
+}
+
+/* Whether a commit on `base` may become version latest + 1 (rules 2 and
+ * 6). *ok = 0 means a conflict. */
+static int commit_admissible(store_txn *txn, const catalog_cmd *cmd, const catalog_table *t,
+                             int *ok)
+{
+    *ok = cmd->version == t->latest_version;
+    if (*ok || !(cmd->flags & CATALOG_COMMIT_BLIND_APPEND) || cmd->version > t->latest_version)
+        return 0;
+    /* A blind append read nothing of the table, so its adds are valid on
+     * any later version, unless a later one changed what they must match
+     * (the schema, partition columns or protocol). */
+    uint64_t meta;
+    int rc = meta_version_load(txn, &cmd->create.name, &meta);
+    *ok = rc == 0 && meta <= cmd->version;
+    return rc;
+}
+
 static int apply_commit(store_txn *txn, const catalog_cmd *cmd, store_result *res)
 {
     const catalog_bytes *name = &cmd->create.name;
     catalog_table t;
     uint64_t first;
-    int found, dup, rc = table_load(txn, name, &t, &found);
+    int found, dup, ok, rc = table_load(txn, name, &t, &found);
     if (rc != 0 || !found)
         return rc != 0 ? rc : result_set(res, TARN_ENOENT, 0, 0);
     /* A retry answers the first result, whatever its base (rule 3). */
@@ -297,14 +350,18 @@ static int apply_commit(store_txn *txn, const catalog_cmd *cmd, store_result *re
         return rc;
     if (dup)
         return result_set(res, TARN_OK, first, 1);
-    if (cmd->version != t.latest_version)
+    if ((rc = commit_admissible(txn, cmd, &t, &ok)) != 0)
+        return rc;
+    if (!ok)
         return result_set(res, TARN_ECONFLICT, t.latest_version, 0);
     if (t.latest_version == UINT64_MAX)
         return result_set(res, TARN_ETOOBIG, t.latest_version, 0);
     uint64_t v = t.latest_version + 1;
-    if ((rc = version_put(txn, name, v, &cmd->txn_id, &cmd->actions)) != 0 ||
+    if ((rc = version_put(txn, name, v, cmd->flags, &cmd->txn_id, &cmd->actions)) != 0 ||
         (rc = txn_record(txn, cmd, v)) != 0 || (rc = table_set_latest(txn, name, v)) != 0 ||
         (rc = txn_prune(txn)) != 0)
+        return rc;
+    if ((cmd->flags & CATALOG_COMMIT_METADATA) && (rc = meta_version_store(txn, name, v)) != 0)
         return rc;
     return result_set(res, TARN_OK, v, 0);
 }
@@ -322,14 +379,14 @@ static int apply_log_written(store_txn *txn, const catalog_cmd *cmd, store_resul
         return result_set(res, TARN_ENOENT, cmd->version, 0);
     if (rc != 0)
         return rc;
-    if (vl < 1 || ((const uint8_t *)v)[0] > 1)
+    if (vl < 1 || ((const uint8_t *)v)[0] > 7)
         return TARN_ECORRUPT;
-    if (((const uint8_t *)v)[0] == 0) {
+    if ((((const uint8_t *)v)[0] & 1) == 0) {
         uint8_t *copy = tarn_malloc(vl);
         if (copy == NULL)
             return TARN_ENOMEM;
         memcpy(copy, v, vl);
-        copy[0] = 1;
+        copy[0] |= 1;
         rc = store_txn_put(txn, CATALOG_TABLE_VERSIONS, kb, kl, copy, vl);
         tarn_free(copy);
         if (rc == 0)
@@ -354,7 +411,7 @@ static int catalog_apply(void *ctx, store_txn *txn, const store_entry *e, store_
         rc = apply_create(txn, cmd, e, res);
     } else if (cmd->type == CATALOG_CMD_DROP) {
         rc = apply_drop(txn, cmd, res);
-    } else if (cmd->type == CATALOG_CMD_COMMIT) {
+    } else if (cmd->type == CATALOG_CMD_COMMIT || cmd->type == CATALOG_CMD_COMMIT2) {
         rc = apply_commit(txn, cmd, res);
     } else {
         TARN_ASSERT(cmd->type == CATALOG_CMD_LOG_WRITTEN);
@@ -369,7 +426,7 @@ static int catalog_apply(void *ctx, store_txn *txn, const store_entry *e, store_
 int catalog_register(store_registry *reg)
 {
     static const uint8_t types[] = {CATALOG_CMD_CREATE, CATALOG_CMD_DROP, CATALOG_CMD_COMMIT,
-                                    CATALOG_CMD_LOG_WRITTEN};
+                                    CATALOG_CMD_LOG_WRITTEN, CATALOG_CMD_COMMIT2};
     for (size_t i = 0; i < TARN_ARRAY_LEN(types); i++) {
         int rc = store_registry_set(reg, types[i], catalog_apply, NULL);
         if (rc != 0)

@@ -26,6 +26,15 @@
  *     (catalog_pending_logs).
  *  5. Dropping a table removes its record, versions, txn ids and pending
  *     log writes in the same entry.
+ *  6. A blind append (COMMIT2 with CATALOG_COMMIT_BLIND_APPEND: actions
+ *     that only add files, written without reading the table, Delta's
+ *     isBlindAppend) is accepted on a stale base too, as version latest +
+ *     1, unless a version after its base changed the table's metadata or
+ *     protocol (then TARN_ECONFLICT with the latest version, as rule 2). A
+ *     base beyond the latest is always a conflict. The table remembers the
+ *     newest version whose commit carried CATALOG_COMMIT_METADATA
+ *     (CATALOG_TABLE_META_VERSION; absent: 0, the create), so the check
+ *     costs one read whatever the distance to the base.
  *
  * Threads: encoding and decoding are pure; the handlers run on the apply
  * thread; reads run on any thread with its own read transaction.
@@ -45,6 +54,13 @@
 #define CATALOG_CMD_DROP        0x21
 #define CATALOG_CMD_COMMIT      0x22
 #define CATALOG_CMD_LOG_WRITTEN 0x23
+#define CATALOG_CMD_COMMIT2     0x24 /* a commit with flags (rule 6) */
+
+/* Flags of a COMMIT2. The proposer classifies the actions
+ * (catalog_actions_classify); the two are exclusive. */
+#define CATALOG_COMMIT_BLIND_APPEND 0x01 /* only adds (and commitInfo); rule 6 */
+#define CATALOG_COMMIT_METADATA     0x02 /* holds a metaData or protocol action */
+#define CATALOG_COMMIT_FLAGS_ALL    0x03
 
 /* Tables (README-style layouts in apply.c). */
 #define CATALOG_TABLE_TABLES   0x20 /* name -> table record */
@@ -52,6 +68,8 @@
 #define CATALOG_TABLE_TXNS     0x22 /* name_len, name, txn_id -> version, commit index */
 #define CATALOG_TABLE_EXPIRY   0x23 /* commit index BE, name_len, name, txn_id -> "" */
 #define CATALOG_TABLE_PENDING  0x24 /* name_len, name, version BE -> "" */
+#define CATALOG_TABLE_META_VERSION                                                                 \
+    0x25 /* name_len, name -> newest version with CATALOG_COMMIT_METADATA, u64 */
 
 #define CATALOG_FORMAT_VERSION 1
 
@@ -86,8 +104,9 @@ typedef struct catalog_cmd {
     uint8_t type;
     catalog_create create; /* CREATE (name is set for every type) */
     uint64_t version;      /* COMMIT: base version; LOG_WRITTEN: the version */
-    catalog_bytes txn_id;  /* COMMIT */
-    catalog_bytes actions; /* COMMIT */
+    uint8_t flags;         /* COMMIT2: CATALOG_COMMIT_*; 0 for COMMIT */
+    catalog_bytes txn_id;  /* COMMIT, COMMIT2 */
+    catalog_bytes actions; /* COMMIT, COMMIT2 */
 } catalog_cmd;
 
 /* Encoders append one command. TARN_EINVAL (bad name, empty txn id, NULL
@@ -97,7 +116,24 @@ int catalog_encode_drop(tarn_buf *out, const char *name, size_t name_len);
 int catalog_encode_commit(tarn_buf *out, const char *name, size_t name_len, uint64_t base_version,
                           const void *txn_id, size_t txn_id_len, const void *actions,
                           size_t actions_len);
+/* A commit with CATALOG_COMMIT_* flags (rule 6). TARN_EINVAL also for
+ * unknown flags or both flags at once. */
+int catalog_encode_commit2(tarn_buf *out, const char *name, size_t name_len, uint64_t base_version,
+                           uint8_t flags, const void *txn_id, size_t txn_id_len,
+                           const void *actions, size_t actions_len);
 int catalog_encode_log_written(tarn_buf *out, const char *name, size_t name_len, uint64_t version);
+
+/*
+ * Classifies a commit's actions (newline-delimited JSON objects, one
+ * Delta action each; empty lines skipped) for the flags of a COMMIT2:
+ * *metadata_out = 1 when a line is a metaData or protocol action;
+ * *add_only_out = 1 when every line is an add or a commitInfo (and there
+ * is at least one add). Untrusted input: TARN_EINVAL with the line number
+ * in msg (msg_cap bytes, may be NULL) for a line that is not a JSON object
+ * naming its action, TARN_ENOMEM. Pure and thread-safe.
+ */
+int catalog_actions_classify(const void *actions, size_t len, int *add_only_out, int *metadata_out,
+                             char *msg, size_t msg_cap);
 
 /* Decodes untrusted bytes: TARN_EINVAL when malformed, TARN_ETOOBIG past a
  * limit. Never reads outside data[0..len). */
@@ -133,6 +169,7 @@ typedef struct catalog_table {
 
 typedef struct catalog_version {
     int log_written;       /* 1 once _delta_log/<v>.json is known written */
+    uint8_t flags;         /* CATALOG_COMMIT_* the commit carried */
     uint64_t commit_index; /* Raft index of the commit */
     catalog_bytes txn_id;  /* empty for version 0 */
     catalog_bytes actions; /* the committed actions blob */
@@ -143,6 +180,9 @@ typedef struct catalog_version {
 int catalog_table_get(store_txn *txn, const char *name, size_t name_len, catalog_table *out);
 int catalog_version_get(store_txn *txn, const char *name, size_t name_len, uint64_t version,
                         catalog_version *out);
+/* The newest version of the table whose commit changed its metadata or
+ * protocol (0: none since the create). TARN_EINVAL, TARN_ECORRUPT. */
+int catalog_meta_version_get(store_txn *txn, const char *name, size_t name_len, uint64_t *out);
 
 /* Calls fn for each table name after `after` (NULL: from the first), in
  * byte order, at most limit times; fn returns nonzero to stop. */

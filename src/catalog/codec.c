@@ -4,7 +4,7 @@
  *
  *   | offset | size | meaning                                        |
  *   |--------|------|------------------------------------------------|
- *   | 0      | 1    | type: 0x20 create, 0x21 drop, 0x22 commit, 0x23 log written |
+ *   | 0      | 1    | type: 0x20 create, 0x21 drop, 0x22 commit, 0x23 log written, 0x24 commit2 |
  *   | 1      | 1    | format version, 1                              |
  *   | 2      | 1    | name_len (1..128)                              |
  *   | 3      | n    | table name, [A-Za-z_][A-Za-z0-9_]*             |
@@ -16,6 +16,8 @@
  *   commit:      base_version u64, txn_id_len u8 (1..64), txn_id,
  *                actions_len u32 (<= 4 MiB), actions
  *   log written: version u64
+ *   commit2:     base_version u64, flags u8 (CATALOG_COMMIT_*, not both),
+ *                txn_id_len u8 (1..64), txn_id, actions_len u32, actions
  *
  * Nothing may follow the last field.
  */
@@ -143,25 +145,51 @@ int catalog_encode_drop(tarn_buf *out, const char *name, size_t name_len)
     return finish(out, mark, put_head(out, CATALOG_CMD_DROP, (const uint8_t *)name, name_len));
 }
 
-int catalog_encode_commit(tarn_buf *out, const char *name, size_t name_len, uint64_t base_version,
-                          const void *txn_id, size_t txn_id_len, const void *actions,
-                          size_t actions_len)
+static int flags_ok(uint64_t flags)
+{
+    return (flags & ~(uint64_t)CATALOG_COMMIT_FLAGS_ALL) == 0 &&
+           flags != (CATALOG_COMMIT_BLIND_APPEND | CATALOG_COMMIT_METADATA);
+}
+
+/* COMMIT (flags < 0: no flags byte) or COMMIT2. */
+static int encode_commit(tarn_buf *out, const char *name, size_t name_len, uint64_t base_version,
+                         int flags, const void *txn_id, size_t txn_id_len, const void *actions,
+                         size_t actions_len)
 {
     if (!catalog_name_ok((const uint8_t *)name, name_len) || txn_id == NULL || txn_id_len == 0 ||
-        (actions == NULL && actions_len > 0))
+        (actions == NULL && actions_len > 0) || (flags >= 0 && !flags_ok((uint64_t)flags)))
         return TARN_EINVAL;
     if (txn_id_len > CATALOG_TXN_ID_MAX_BYTES || actions_len > CATALOG_ACTIONS_MAX_BYTES)
         return TARN_ETOOBIG;
     size_t mark = out->len;
     catalog_bytes t = {txn_id, txn_id_len}, a = {actions, actions_len};
-    int rc = put_head(out, CATALOG_CMD_COMMIT, (const uint8_t *)name, name_len);
+    int rc = put_head(out, flags < 0 ? CATALOG_CMD_COMMIT : CATALOG_CMD_COMMIT2,
+                      (const uint8_t *)name, name_len);
     if (rc == 0)
         rc = put_le(out, base_version, 8);
+    if (rc == 0 && flags >= 0)
+        rc = put_le(out, (uint64_t)flags, 1);
     if (rc == 0)
         rc = put_blob(out, &t, 1);
     if (rc == 0)
         rc = put_blob(out, &a, 4);
     return finish(out, mark, rc);
+}
+
+int catalog_encode_commit(tarn_buf *out, const char *name, size_t name_len, uint64_t base_version,
+                          const void *txn_id, size_t txn_id_len, const void *actions,
+                          size_t actions_len)
+{
+    return encode_commit(out, name, name_len, base_version, -1, txn_id, txn_id_len, actions,
+                         actions_len);
+}
+
+int catalog_encode_commit2(tarn_buf *out, const char *name, size_t name_len, uint64_t base_version,
+                           uint8_t flags, const void *txn_id, size_t txn_id_len,
+                           const void *actions, size_t actions_len)
+{
+    return encode_commit(out, name, name_len, base_version, flags, txn_id, txn_id_len, actions,
+                         actions_len);
 }
 
 int catalog_encode_log_written(tarn_buf *out, const char *name, size_t name_len, uint64_t version)
@@ -193,8 +221,13 @@ int catalog_decode_create_body(catalog_reader *r, catalog_create *c)
 
 static int decode_commit(catalog_reader *r, catalog_cmd *cmd)
 {
-    if (catalog_rd_le(r, 8, &cmd->version) != 0 || catalog_rd_blob(r, 1, &cmd->txn_id) != 0 ||
-        catalog_rd_blob(r, 4, &cmd->actions) != 0)
+    uint64_t flags = 0;
+    if (catalog_rd_le(r, 8, &cmd->version) != 0 ||
+        (cmd->type == CATALOG_CMD_COMMIT2 &&
+         (catalog_rd_le(r, 1, &flags) != 0 || !flags_ok(flags))))
+        return TARN_EINVAL;
+    cmd->flags = (uint8_t)flags;
+    if (catalog_rd_blob(r, 1, &cmd->txn_id) != 0 || catalog_rd_blob(r, 4, &cmd->actions) != 0)
         return TARN_EINVAL;
     if (cmd->txn_id.len == 0)
         return TARN_EINVAL;
@@ -223,6 +256,7 @@ int catalog_decode(const uint8_t *data, size_t len, catalog_cmd *cmd)
         rc = 0;
         break;
     case CATALOG_CMD_COMMIT:
+    case CATALOG_CMD_COMMIT2:
         rc = decode_commit(&r, cmd);
         break;
     case CATALOG_CMD_LOG_WRITTEN:

@@ -31,6 +31,26 @@ int catalog_version_get(store_txn *txn, const char *name, size_t name_len, uint6
     return rc != 0 ? rc : catalog_version_parse(v, vl, out);
 }
 
+int catalog_meta_version_get(store_txn *txn, const char *name, size_t name_len, uint64_t *out)
+{
+    if (!catalog_name_ok((const uint8_t *)name, name_len))
+        return TARN_EINVAL;
+    uint8_t kb[1 + CATALOG_NAME_MAX_BYTES];
+    size_t kl = catalog_key(kb, (const uint8_t *)name, name_len, NULL, 0);
+    const void *v;
+    size_t vl;
+    int rc = store_txn_get(txn, CATALOG_TABLE_META_VERSION, kb, kl, &v, &vl);
+    *out = 0;
+    if (rc == TARN_ENOENT)
+        return 0;
+    if (rc != 0)
+        return rc;
+    if (vl != 8)
+        return TARN_ECORRUPT;
+    *out = catalog_le(v, 8);
+    return 0;
+}
+
 int catalog_table_list(store_txn *txn, const char *after, size_t after_len, size_t limit,
                        catalog_name_fn fn, void *ctx)
 {

@@ -434,6 +434,124 @@ static int oom_op(void *p)
     return rc;
 }
 
+static catalog_result commit2(fx *f, const char *name, uint64_t base, uint8_t flags,
+                              const char *txn, const char *actions)
+{
+    assert_int_equal(catalog_encode_commit2(&f->b, name, strlen(name), base, flags, txn,
+                                            strlen(txn), actions, strlen(actions)),
+                     0);
+    return apply(f);
+}
+
+#define ADD  "{\"add\":{\"path\":\"a.parquet\"}}\n"
+#define META "{\"metaData\":{\"id\":\"x\"}}\n"
+
+/* Rule 6: a blind append lands on a stale base unless a metadata or
+ * protocol change came after its base. */
+static void test_blind_append(void **state)
+{
+    fx *f = *state;
+    create(f, "t");
+    catalog_result r = commit2(f, "t", 0, 0, "a", ADD);
+    assert_int_equal(r.code, TARN_OK);
+    assert_int_equal(r.version, 1);
+    /* A plain commit on the stale base 0 conflicts; a blind one lands at 2. */
+    r = commit2(f, "t", 0, 0, "b", ADD);
+    assert_int_equal(r.code, TARN_ECONFLICT);
+    assert_int_equal(r.version, 1);
+    r = commit2(f, "t", 0, CATALOG_COMMIT_BLIND_APPEND, "b", ADD);
+    assert_int_equal(r.code, TARN_OK);
+    assert_int_equal(r.version, 2);
+    /* Its retry answers the first result, whatever the base. */
+    r = commit2(f, "t", 1, CATALOG_COMMIT_BLIND_APPEND, "b", ADD);
+    assert_int_equal(r.code, TARN_OK);
+    assert_int_equal(r.version, 2);
+    assert_int_equal(r.duplicate, 1);
+    /* A base from the future is a conflict. */
+    r = commit2(f, "t", 9, CATALOG_COMMIT_BLIND_APPEND, "c", ADD);
+    assert_int_equal(r.code, TARN_ECONFLICT);
+    assert_int_equal(r.version, 2);
+    /* Version 3 changes the metadata: blind appends based before it
+     * conflict, those based on it (or later) land. */
+    r = commit2(f, "t", 2, CATALOG_COMMIT_METADATA, "m", META);
+    assert_int_equal(r.code, TARN_OK);
+    assert_int_equal(r.version, 3);
+    r = commit2(f, "t", 2, CATALOG_COMMIT_BLIND_APPEND, "d", ADD);
+    assert_int_equal(r.code, TARN_ECONFLICT);
+    assert_int_equal(r.version, 3);
+    r = commit2(f, "t", 3, CATALOG_COMMIT_BLIND_APPEND, "d", ADD);
+    assert_int_equal(r.version, 4);
+    r = commit2(f, "t", 3, CATALOG_COMMIT_BLIND_APPEND, "e", ADD);
+    assert_int_equal(r.code, TARN_OK);
+    assert_int_equal(r.version, 5);
+    store_txn *t;
+    uint64_t meta = 0;
+    catalog_version v;
+    assert_int_equal(store_read_begin(f->st, &t, NULL), 0);
+    assert_int_equal(catalog_meta_version_get(t, "t", 1, &meta), 0);
+    assert_int_equal(meta, 3);
+    assert_int_equal(catalog_version_get(t, "t", 1, 2, &v), 0);
+    assert_int_equal(v.flags, CATALOG_COMMIT_BLIND_APPEND);
+    assert_int_equal(v.log_written, 0);
+    assert_int_equal(catalog_version_get(t, "t", 1, 3, &v), 0);
+    assert_int_equal(v.flags, CATALOG_COMMIT_METADATA);
+    store_read_end(t);
+    /* Marking written keeps the flags. */
+    assert_int_equal(mark(f, "t", 2).code, TARN_OK);
+    assert_int_equal(store_read_begin(f->st, &t, NULL), 0);
+    assert_int_equal(catalog_version_get(t, "t", 1, 2, &v), 0);
+    assert_int_equal(v.flags, CATALOG_COMMIT_BLIND_APPEND);
+    assert_int_equal(v.log_written, 1);
+    store_read_end(t);
+    /* A drop forgets the metadata version: a new table starts at 0. */
+    drop(f, "t");
+    create(f, "t");
+    commit2(f, "t", 0, 0, "x", ADD);
+    r = commit2(f, "t", 0, CATALOG_COMMIT_BLIND_APPEND, "y", ADD);
+    assert_int_equal(r.code, TARN_OK);
+    assert_int_equal(r.version, 2);
+    /* Both flags at once, or unknown ones, are refused by the encoder and,
+     * as bytes, by the decoder. */
+    assert_int_equal(catalog_encode_commit2(&f->b, "t", 1, 0, 3, "z", 1, "", 0), TARN_EINVAL);
+    assert_int_equal(catalog_encode_commit2(&f->b, "t", 1, 0, 4, "z", 1, "", 0), TARN_EINVAL);
+    assert_int_equal(catalog_encode_commit2(&f->b, "t", 1, 0, 1, "z", 1, "", 0), 0);
+    f->b.data[3 + 1 + 8] = 0x03;
+    r = apply(f);
+    assert_int_equal(r.code, TARN_EINVAL);
+}
+
+static void classify(const char *a, int rc, int add_only, int meta)
+{
+    int ao = -1, md = -1;
+    char msg[128] = "";
+    assert_int_equal(catalog_actions_classify(a, strlen(a), &ao, &md, msg, sizeof(msg)), rc);
+    if (rc == 0) {
+        assert_int_equal(ao, add_only);
+        assert_int_equal(md, meta);
+    } else {
+        assert_non_null(strstr(msg, "line"));
+    }
+}
+
+static void test_actions_classify(void **state)
+{
+    (void)state;
+    classify("", 0, 0, 0);
+    classify(ADD, 0, 1, 0);
+    classify("{\"commitInfo\":{}}\n" ADD ADD, 0, 1, 0);
+    classify("{\"commitInfo\":{}}\r\n" ADD "\n\n", 0, 1, 0);
+    classify("{\"commitInfo\":{}}\n", 0, 0, 0);
+    classify(ADD "{\"remove\":{\"path\":\"b\"}}\n", 0, 0, 0);
+    classify(ADD "{\"txn\":{\"appId\":\"b\",\"version\":1}}", 0, 0, 0);
+    classify(ADD META, 0, 0, 1);
+    classify("{\"protocol\":{\"minReaderVersion\":1}}", 0, 0, 1);
+    classify(ADD "{\"add\":", TARN_EINVAL, 0, 0);
+    classify("[1]\n", TARN_EINVAL, 0, 0);
+    classify("{\"add\":{},\"remove\":{}}\n", TARN_EINVAL, 0, 0);
+    classify("{\"add\":1}\n", TARN_EINVAL, 0, 0);
+    classify("{\"add\":{}, \"add\":{}}\n", TARN_EINVAL, 0, 0);
+}
+
 static void test_oom_commit(void **state)
 {
     fx *f = *state;
@@ -455,6 +573,8 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_limits_and_hostile_bytes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_mutants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oom_commit, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_blind_append, setup, teardown),
+        cmocka_unit_test(test_actions_classify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
