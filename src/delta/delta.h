@@ -612,10 +612,12 @@ typedef enum delta_cmp {
 } delta_cmp;
 
 typedef enum delta_value_kind {
-    DELTA_VALUE_INT,   /* integers, booleans (0/1), dates (days since 1970-01-01),
-                          timestamps (microseconds since the epoch, UTC) */
-    DELTA_VALUE_FLOAT, /* float and double columns (an INT is accepted too) */
-    DELTA_VALUE_STRING /* string and binary columns (bytes compared unsigned) */
+    DELTA_VALUE_INT,    /* integers, booleans (0/1), dates (days since 1970-01-01),
+                           timestamps (microseconds since the epoch, UTC) */
+    DELTA_VALUE_FLOAT,  /* float and double columns (an INT is accepted too) */
+    DELTA_VALUE_STRING, /* string and binary columns (bytes compared unsigned) */
+    DELTA_VALUE_DECIMAL /* decimal columns: i64 unscaled, `scale` digits after the
+                           point (an INT is accepted too: a whole number) */
 } delta_value_kind;
 
 /* `column op constant`, column a top-level column (case-insensitive). */
@@ -626,13 +628,17 @@ typedef struct delta_pred {
     int64_t i64;
     double f64;
     const char *str; /* NUL-terminated; borrowed */
+    uint8_t scale;   /* DELTA_VALUE_DECIMAL */
 } delta_pred;
 
 /*
  * Whether file `f` of `s` may hold a row satisfying every predicate (AND),
  * from its partition values (exact) and stats (min/max/nullCount); false
- * only when certain. Columns or stats we cannot use (decimals, timestamps'
- * stats, missing or bad stats, truncated string maxima) keep the file.
+ * only when certain. Timestamp maxima are widened by what their
+ * truncation to milliseconds may have cut. Columns or stats we cannot use
+ * (decimals wider than 18 digits, decimal stats of more than 15
+ * significant digits, missing or bad stats, truncated string maxima) keep
+ * the file.
  * TARN_EINVAL: an unknown column, or a constant whose kind does not fit
  * the column (*may is then true).
  */

@@ -39,8 +39,11 @@ static int parse_date(const char *s, int64_t *days, const char **rest)
     return 0;
 }
 
-/* "YYYY-MM-DD HH:MM:SS[.ffffff]" or the ISO form with 'T' and a 'Z'. */
-static int parse_timestamp(const char *s, int64_t *micros)
+/* "YYYY-MM-DD HH:MM:SS[.ffffff]" or the ISO form with 'T' and a zone:
+ * 'Z' or an offset "+HH:MM" / "-HH:MM" (stats Spark writes in a session
+ * time zone other than UTC), the result in UTC. *frac_digits (may be
+ * NULL) receives how many fractional digits the text had. */
+int delta_timestamp_parse(const char *s, int64_t *micros, int *frac_digits)
 {
     int64_t days;
     const char *p;
@@ -53,21 +56,33 @@ static int parse_timestamp(const char *s, int64_t *micros)
         return -1;
     p += 1 + n;
     int64_t frac = 0;
+    int digits = 0;
     if (*p == '.') {
-        int digits = 0;
         for (p++; *p >= '0' && *p <= '9'; p++, digits++)
             if (digits < 6)
                 frac = frac * 10 + (*p - '0');
         if (digits == 0)
             return -1;
-        for (; digits < 6; digits++)
+        for (int d = digits; d < 6; d++)
             frac *= 10;
     }
-    if (iso && *p == 'Z')
+    int64_t offset_min = 0;
+    if (iso && *p == 'Z') {
         p++;
+    } else if (iso && (*p == '+' || *p == '-')) {
+        int oh, om, k = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &k) != 2 || k != 5 || oh < 0 || oh > 18 ||
+            om < 0 || om > 59)
+            return -1;
+        offset_min = (*p == '-' ? -1 : 1) * (oh * 60 + om);
+        p += 1 + k;
+    }
     if (*p != '\0')
         return -1;
-    *micros = ((days * 24 + hh) * 60 + mi) * 60 * INT64_C(1000000) + ss * INT64_C(1000000) + frac;
+    *micros = ((days * 24 + hh) * 60 + mi - offset_min) * 60 * INT64_C(1000000) +
+              ss * INT64_C(1000000) + frac;
+    if (frac_digits != NULL)
+        *frac_digits = digits;
     return 0;
 }
 
@@ -149,7 +164,7 @@ static int parse_fixed(const delta_field *f, const char *s, delta_const *c)
     }
     case DELTA_TIMESTAMP:
     case DELTA_TIMESTAMP_NTZ:
-        return parse_timestamp(s, &c->v.i64);
+        return delta_timestamp_parse(s, &c->v.i64, NULL);
     case DELTA_DECIMAL:
         return parse_decimal(s, f->scale, &c->v.i64);
     default:

@@ -3,20 +3,26 @@
  * that satisfies simple column-versus-constant predicates, decided from
  * partition values and the stats JSON (numRecords, minValues, maxValues,
  * nullCount) alone. A file is skipped only when that is certain: unknown
- * or unparsable stats, truncated strings, timestamps (Spark truncates
- * their stats to milliseconds) and decimals keep the file. Design note:
- * delta/README.md, "File pruning".
+ * or unparsable stats, truncated strings and decimals we cannot read
+ * exactly keep the file, and a timestamp maximum (Spark truncates it down
+ * to milliseconds) is widened by what the truncation may have cut.
+ * Design note: delta/README.md, "File pruning".
  */
 #include "delta/scan_int.h"
 
 #include "base/alloc.h"
 
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* A typed value to compare: an integer (integers, dates, booleans,
- * timestamps), a double, or bytes. */
+ * timestamps; decimals as twice their unscaled value at the column's
+ * scale, plus one for a constant between two such values), a double, or
+ * bytes. */
 typedef struct pv {
-    int kind; /* 0 int, 1 double, 2 bytes */
+    int kind;     /* 0 int, 1 double, 2 bytes */
+    bool between; /* a decimal constant between two values of the column */
     int64_t i;
     double f;
     const char *s;
@@ -42,15 +48,74 @@ static int class_of(delta_kind k)
     case DELTA_BINARY:
         return 2;
     default:
-        return -1; /* decimals and nested: never pruned */
+        return -1; /* nested: never pruned */
     }
+}
+
+/* The class of a column, -1 when it is never pruned. */
+static int class_of_field(const delta_field *f)
+{
+    if (f->kind == DELTA_DECIMAL)
+        return f->precision <= 18 ? 0 : -1; /* wider: delta_const cannot hold them */
+    return class_of(f->kind);
+}
+
+static const int64_t pow10_i64[19] = {1,
+                                      10,
+                                      100,
+                                      1000,
+                                      10000,
+                                      100000,
+                                      1000000,
+                                      10000000,
+                                      100000000,
+                                      1000000000,
+                                      10000000000,
+                                      100000000000,
+                                      1000000000000,
+                                      10000000000000,
+                                      100000000000000,
+                                      1000000000000000,
+                                      10000000000000000,
+                                      100000000000000000,
+                                      1000000000000000000};
+
+/* A decimal constant `v` with `scale` digits as a pv of a column of
+ * scale `col_scale`: twice its unscaled value at the column's scale, plus
+ * one when it falls between two values of the column. A column of at
+ * most 18 digits holds values below 10^18 in magnitude, so a constant
+ * beyond that saturates without changing any comparison. */
+static int64_t decimal_key(int64_t v, unsigned scale, unsigned col_scale)
+{
+    const int64_t cap = INT64_MAX / 2 - 1;
+    if (v == 0)
+        return 0;
+    if (scale <= col_scale) {
+        unsigned up = col_scale - scale;
+        int64_t most = up > 18 ? 0 : cap / 2 / pow10_i64[up];
+        if (v > most || v < -most)
+            return v < 0 ? -cap : cap;
+        return 2 * v * pow10_i64[up];
+    }
+    unsigned down = scale - col_scale;
+    if (down > 18) /* |v| < 10^19: a fraction of the column's smallest step */
+        return v < 0 ? -1 : 1;
+    int64_t d = pow10_i64[down], q = v / d, r = v % d;
+    if (r < 0) { /* floor division */
+        q--;
+        r += d;
+    }
+    return 2 * q + (r != 0);
 }
 
 /* A delta_const of field f as a pv. */
 static pv from_const(const delta_field *f, const delta_const *c)
 {
-    pv v = {class_of(f->kind), 0, 0, c->str, c->str_len};
+    pv v = {class_of_field(f), false, 0, 0, c->str, c->str_len};
     switch (f->kind) {
+    case DELTA_DECIMAL:
+        v.i = 2 * c->v.i64;
+        break;
     case DELTA_LONG:
     case DELTA_TIMESTAMP:
     case DELTA_TIMESTAMP_NTZ:
@@ -85,10 +150,14 @@ static pv from_const(const delta_field *f, const delta_const *c)
  * when the kinds do not fit. */
 static int from_pred(const delta_field *f, const delta_pred *p, pv *out, tarn_err *err)
 {
-    int cls = class_of(f->kind);
+    int cls = class_of_field(f);
     memset(out, 0, sizeof(*out));
     out->kind = cls;
-    if (cls == 0 && p->kind == DELTA_VALUE_INT)
+    if (f->kind == DELTA_DECIMAL && cls == 0 &&
+        (p->kind == DELTA_VALUE_INT || (p->kind == DELTA_VALUE_DECIMAL && p->scale <= 38))) {
+        out->i = decimal_key(p->i64, p->kind == DELTA_VALUE_INT ? 0 : p->scale, f->scale);
+        out->between = (out->i & 1) != 0;
+    } else if (f->kind != DELTA_DECIMAL && cls == 0 && p->kind == DELTA_VALUE_INT)
         out->i = p->i64;
     else if (cls == 1 && (p->kind == DELTA_VALUE_FLOAT || p->kind == DELTA_VALUE_INT))
         out->f = p->kind == DELTA_VALUE_INT ? (double)p->i64 : p->f64;
@@ -117,10 +186,10 @@ static int pv_cmp(const pv *a, const pv *b)
 static bool range_may(const pv *lo, const pv *hi, delta_cmp op, const pv *c)
 {
     switch (op) {
-    case DELTA_CMP_EQ:
-        return (!lo || pv_cmp(lo, c) <= 0) && (!hi || pv_cmp(hi, c) >= 0);
+    case DELTA_CMP_EQ: /* no value equals a constant between two of them */
+        return !c->between && (!lo || pv_cmp(lo, c) <= 0) && (!hi || pv_cmp(hi, c) >= 0);
     case DELTA_CMP_NE:
-        return !(lo && hi && pv_cmp(lo, c) == 0 && pv_cmp(hi, c) == 0);
+        return c->between || !(lo && hi && pv_cmp(lo, c) == 0 && pv_cmp(hi, c) == 0);
     case DELTA_CMP_LT:
         return !lo || pv_cmp(lo, c) < 0;
     case DELTA_CMP_LE:
@@ -145,7 +214,7 @@ static int part_may(const delta_field *f, const char *text, const delta_pred *p,
     delta_const c;
     pv v, k;
     int rc = delta_const_parse(f, text, &c, err);
-    if (rc == TARN_ENOTSUP || (rc == 0 && class_of(f->kind) < 0)) {
+    if (rc == TARN_ENOTSUP || (rc == 0 && class_of_field(f) < 0)) {
         *may = true;
         return 0;
     }
@@ -162,11 +231,55 @@ static int part_may(const delta_field *f, const char *text, const delta_pred *p,
     return 0;
 }
 
+/* A timestamp min or max: truncated (down) to the precision its text
+ * shows (Spark: milliseconds), so a maximum is widened by what the
+ * truncation may have cut: "…05.123" bounds values up to …05.123999. */
+static bool stat_timestamp(const char *text, bool is_max, pv *out)
+{
+    int64_t us;
+    int digits;
+    if (delta_timestamp_parse(text, &us, &digits) != 0)
+        return false;
+    int64_t cut = digits >= 6 ? 0 : pow10_i64[6 - digits] - 1;
+    if (is_max && us > INT64_MAX - cut)
+        return false;
+    out->kind = 0;
+    out->i = is_max ? us + cut : us;
+    return true;
+}
+
+/* A decimal min or max. Integers are exact; other JSON numbers reach us
+ * through a double (jansson), which holds any decimal of at most 15
+ * significant digits exactly enough to recover it: rounded at the
+ * column's scale it must be a whole number below 10^15. Anything else
+ * cannot be trusted as a bound. */
+static bool stat_decimal(const delta_field *f, const char *text, pv *out)
+{
+    delta_const c;
+    if (strpbrk(text, ".eE") == NULL) {
+        if (delta_const_parse(f, text, &c, NULL) != 0)
+            return false;
+        out->kind = 0;
+        out->i = 2 * c.v.i64;
+        return true;
+    }
+    char *end;
+    double d = strtod(text, &end);
+    if (end == text || *end != '\0' || !isfinite(d))
+        return false;
+    double u = d * (double)pow10_i64[f->scale];
+    double r = nearbyint(u);
+    if (!(fabs(r) < 1e15) || fabs(u - r) > 1e-6)
+        return false;
+    out->kind = 0;
+    out->i = 2 * (int64_t)r;
+    return true;
+}
+
 /* A min or max from the stats as a pv; false when it cannot be used. */
 static bool stat_value(const delta_field *f, const char *json, bool is_max, pv *out, char **hold)
 {
-    if (json == NULL || f->kind == DELTA_TIMESTAMP || f->kind == DELTA_TIMESTAMP_NTZ ||
-        class_of(f->kind) < 0)
+    if (json == NULL || class_of_field(f) < 0)
         return false;
     const char *text = json;
     json_t *j = NULL;
@@ -188,6 +301,10 @@ static bool stat_value(const delta_field *f, const char *json, bool is_max, pv *
             return false;
         text = *hold;
     }
+    if (f->kind == DELTA_TIMESTAMP || f->kind == DELTA_TIMESTAMP_NTZ)
+        return stat_timestamp(text, is_max, out);
+    if (f->kind == DELTA_DECIMAL)
+        return stat_decimal(f, text, out);
     delta_const c;
     if (delta_const_parse(f, text, &c, NULL) != 0 || c.is_null)
         return false;
@@ -212,8 +329,8 @@ static int stats_may(const delta_field *f, const delta_stats *st, const delta_pr
         return 0;
     }
     pv k, lo, hi;
-    int rc = class_of(f->kind) >= 0 ? from_pred(f, p, &k, err) : 0;
-    if (rc != 0 || class_of(f->kind) < 0 || cs == NULL)
+    int rc = class_of_field(f) >= 0 ? from_pred(f, p, &k, err) : 0;
+    if (rc != 0 || class_of_field(f) < 0 || cs == NULL)
         return rc;
     if (all_null) {
         *may = false;

@@ -29,4 +29,9 @@ typedef struct delta_const {
  * more than 18 digits. */
 int delta_const_parse(const delta_field *f, const char *text, delta_const *out, tarn_err *err);
 
+/* A timestamp text (README "Reading rows"; ISO forms may carry 'Z' or a
+ * "+HH:MM" offset) as microseconds since the epoch, UTC; -1 when it does
+ * not parse. *frac_digits (may be NULL): its fractional digits. */
+int delta_timestamp_parse(const char *s, int64_t *micros, int *frac_digits);
+
 #endif

@@ -38,6 +38,17 @@ int delta_name_check(const char *name, tarn_err *err);
 /* Types a partition column may have: string, integers, date, boolean. */
 bool delta_partition_type_ok(vec_type t);
 
+/* Longest string whose min/max goes into the stats we write (Delta
+ * truncates longer ones to a prefix; we leave them out, which a pruner
+ * reads as "unknown" and is always correct). */
+#define DELTA_STATS_STRING_MAX 32
+
+/* Appends the stats JSON of a finished data file (numRecords; min/max of
+ * integers, floats, decimals, dates, timestamps and short strings in
+ * Spark's formats; nullCount of every column) from the writer's column
+ * statistics, `cols` being the writer's columns (stats_write.c). */
+int delta_stats_json(const pq_writer *w, const pq_write_col *cols, uint32_t ncols, tarn_buf *out);
+
 /* ---- writing data files (append.c) ---- */
 
 /* One partition being written. */
