@@ -90,12 +90,12 @@ int sql_session_catalog_has(sql_session *s, const char *name, tarn_err *err)
     int rc = node_read_barrier(s->node, s->timeout_ms, NULL, err);
     store_txn *txn = NULL;
     if (rc == 0)
-        rc = store_read_begin(node_store(s->node), &txn, err);
+        rc = node_read_begin(s->node, &txn, err); /* held off while a snapshot installs */
     if (rc != 0)
         return rc;
     catalog_table t;
     rc = catalog_table_get(txn, name, strlen(name), &t);
-    store_read_end(txn);
+    node_read_end(s->node, txn);
     if (rc == TARN_ENOENT || rc == TARN_EINVAL)
         return tarn_err_set(err, TARN_ENOENT, "table %s does not exist", name);
     return rc != 0 ? tarn_err_set(err, rc, "catalog: table %s", name) : 0;
@@ -169,11 +169,11 @@ int sql_session_table_names(sql_session *s, char ***names, size_t *count, tarn_e
     int rc = node_read_barrier(s->node, s->timeout_ms, NULL, err);
     store_txn *txn = NULL;
     if (rc == 0)
-        rc = store_read_begin(node_store(s->node), &txn, err);
+        rc = node_read_begin(s->node, &txn, err); /* held off while a snapshot installs */
     if (rc != 0)
         return rc;
     rc = catalog_table_list(txn, NULL, 0, SIZE_MAX, names_add, &a);
-    store_read_end(txn);
+    node_read_end(s->node, txn);
     if (rc == 0)
         rc = a.rc;
     if (rc != 0) {
