@@ -172,8 +172,7 @@ static int gate(const http_dispatch_env *env, http_call *c, http_response *resp,
     return 0;
 }
 
-/* Turns a handler's or the pipeline's error code into the error reply. */
-static int reply_from_code(http_response *resp, int code, const tarn_err *err)
+int http_reply_from_code(http_response *resp, int code, const tarn_err *err)
 {
     unsigned status = 500;
     switch (code) {
@@ -278,7 +277,12 @@ int http_dispatch(const http_dispatch_env *env, const http_request *req, http_re
     else
         rc = route_and_run(env, req, &c, resp, &err);
     if (rc != 0)
-        rc = reply_from_code(resp, rc, &err);
+        rc = http_reply_from_code(resp, rc, &err);
+    resp->route = m.route ? m.route->pattern : NULL;
+    /* A stream's status is known when its producer writes or ends: the
+     * server records it then (stream.c). */
+    if (rc == 0 && resp->stream_fn != NULL)
+        return 0;
     unsigned status = rc == 0 ? resp->status : 500;
     double secs = (double)(tarn_mono_ns() - t0) / 1e9;
     http_metrics_record(m.route ? m.route->pattern : NULL, req->method, status, secs);

@@ -53,6 +53,10 @@
 #define HTTP_RESP_BODY_MAX    (64u << 20) /* bytes of one response body */
 #define HTTP_DEFAULT_BODY_MAX (1u << 20)  /* default max_body_bytes: 1 MiB */
 #define HTTP_JSON_DEPTH_MAX   32          /* nesting depth accepted in request bodies */
+#define HTTP_STREAM_BUF_BYTES                                                                      \
+    (256u << 10) /* bytes a streamed body buffers before its producer waits */
+#define HTTP_STREAM_CHUNK_BYTES (64u << 10) /* most bytes handed to libmicrohttpd per read */
+#define HTTP_STREAMS_MAX        16          /* streamed bodies being produced at once; more: 503 */
 
 /* ---- roles ------------------------------------------------------------ */
 
@@ -187,6 +191,12 @@ typedef struct http_header {
     char value[64];
 } http_header;
 
+/* A streamed response body being produced (see "streamed responses"). */
+typedef struct http_stream http_stream;
+/* Produces a streamed body into `s` on a thread of its own; returns 0 when
+ * the body is complete, or a TARN_E* code (message in err). */
+typedef int (*http_stream_fn)(void *ctx, http_stream *s, tarn_err *err);
+
 /* What http_dispatch fills. Initialise with http_response_init, release
  * with http_response_free. */
 typedef struct http_response {
@@ -196,6 +206,13 @@ typedef struct http_response {
     http_header headers[HTTP_RESP_HEADERS_MAX];
     size_t header_count;
     char error_id[HTTP_ERROR_ID_MAX]; /* "" unless a 5xx was answered */
+    const char *route;                /* matched pattern (the router's); NULL: none */
+    /* A streamed body (http_reply_stream): the producer and its context,
+     * owned until the server takes them; http_response_reset/free call
+     * stream_ctx_free when nobody took them. */
+    http_stream_fn stream_fn;
+    void *stream_ctx;
+    void (*stream_ctx_free)(void *ctx);
 } http_response;
 
 void http_response_init(http_response *r);
@@ -221,6 +238,68 @@ int http_reply_text(http_response *r, unsigned status, const char *content_type,
  * message. TARN_ENOMEM; on error the response is reset. */
 int http_reply_error(http_response *r, unsigned status, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
+
+/* ---- streamed responses ----------------------------------------------
+ *
+ * For bodies too large to build in memory (a query result): the handler
+ * calls http_reply_stream and returns 0. The server then runs fn(ctx, s,
+ * err) on a thread of its own (at most HTTP_STREAMS_MAX at once per
+ * server; more answer 503) while the connection waits:
+ *
+ *  - The status is decided by the producer: its first http_stream_write
+ *    commits 200 with content_type and the body goes out with chunked
+ *    transfer encoding; a producer that fails before writing anything
+ *    answers an ordinary error reply (http_stream_reply_error, or its
+ *    code mapped as a handler's).
+ *  - Memory is bounded: the producer and the socket share a buffer of
+ *    HTTP_STREAM_BUF_BYTES; http_stream_write blocks while it is full, so
+ *    a slow client slows the producer (backpressure) instead of growing a
+ *    buffer. A client that stops reading for connection_timeout_s is
+ *    disconnected.
+ *  - A client that disconnects, or a server that stops, makes the next
+ *    http_stream_write return TARN_ECLOSED: the producer stops and
+ *    returns; then ctx_free(ctx) runs on its thread.
+ *  - A producer that returns an error after writing has its body cut
+ *    short: the chunked encoding is not terminated (no zero-length last
+ *    chunk; the connection is closed), so any HTTP client sees an
+ *    incomplete transfer. Write an in-band error before returning for
+ *    clients that read the body.
+ *
+ * http_dispatch itself stays pure: it only records the producer in the
+ * response. The request's metrics and log line are written when the
+ * stream ends (status, whole duration).
+ */
+
+/* Makes r a streamed reply of `content_type` (static string) produced by
+ * fn(ctx). ctx is owned by the response from here on (ctx_free, may be
+ * NULL, releases it whatever happens). Resets r first. Cannot fail. */
+void http_reply_stream(http_response *r, const char *content_type, http_stream_fn fn, void *ctx,
+                       void (*ctx_free)(void *ctx));
+
+/* Appends len bytes to the body, blocking while the buffer is full. The
+ * first call commits the 200 status. TARN_ECLOSED when the client went
+ * away or the server is stopping (stop producing and return). Only the
+ * producer's thread may call it. */
+int http_stream_write(http_stream *s, const void *data, size_t len);
+
+/* Whether the status is committed (something was written). */
+int http_stream_started(const http_stream *s);
+
+/* Before the first write: makes the reply this error (as
+ * http_reply_error) and returns 0; the producer then returns nonzero.
+ * TARN_ESTATE once the body has started (write an in-band error then);
+ * TARN_ENOMEM. */
+int http_stream_reply_error(http_stream *s, unsigned status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Before the first write: makes the reply `status` with `body` (borrowed)
+ * as JSON (an error envelope with more fields than code and message).
+ * TARN_ESTATE once the body has started; TARN_ENOMEM. */
+int http_stream_reply_json(http_stream *s, unsigned status, const json_t *body);
+
+/* Fills out (HTTP_ERROR_ID_MAX bytes) with 16 random hex digits: the id a
+ * 5xx message quotes and its log line carries. */
+void http_error_id_new(char *out);
 
 /* The stable error code string answered with `status` ("not_found" for
  * 404, "internal" for 500 ...). Static; "error" for statuses not in the

@@ -8,6 +8,8 @@
 
 #include "http/http.h"
 
+#include <pthread.h>
+
 typedef struct http_route {
     char *method;                  /* owned, upper case */
     char *pattern;                 /* owned, as given */
@@ -53,7 +55,48 @@ void http_metrics_connections_add(double delta);
 /* +1 on tarn_http_rejected_total{reason}. */
 void http_metrics_rejected(const char *reason);
 
-/* Fills out (HTTP_ERROR_ID_MAX bytes) with 16 random hex digits. */
-void http_error_id_new(char *out);
+/* Fills resp with the error reply for a handler's code (the table in
+ * http.h: EINVAL -> 400 ... anything else 500 with an error id).
+ * TARN_ENOMEM when even that fails. */
+int http_reply_from_code(http_response *resp, int code, const tarn_err *err);
+
+/* ---- streamed responses (stream.c) ---------------------------------- */
+
+struct MHD_Connection;
+
+/* The streams of one server: to refuse new ones past HTTP_STREAMS_MAX or
+ * while stopping, and to cancel and wait for all at stop. */
+typedef struct http_stream_set {
+    pthread_mutex_t mu;
+    pthread_cond_t idle; /* signalled when a producer thread ends */
+    http_stream *live;   /* every stream not yet freed */
+    unsigned producing;  /* producer threads running */
+    int stopping;        /* refuse new streams */
+} http_stream_set;
+
+void http_stream_set_init(http_stream_set *set);
+/* Cancels every stream (their next write gets TARN_ECLOSED, suspended
+ * connections are resumed) and waits until every producer has returned.
+ * New streams are refused from here on. Then destroys the set's lock. */
+void http_stream_set_stop(http_stream_set *set);
+
+/* In the access handler, once http_dispatch returned a stream reply in
+ * resp: starts the producer and suspends the connection until the status
+ * is known (*out: the connection's reference), or answers 503/500 at once
+ * (*out NULL). The producer is taken from resp. */
+int http_stream_begin(http_stream_set *set, struct MHD_Connection *conn, http_response *resp,
+                      const char *method, const char *path, int64_t t0_ns, http_stream **out);
+/* In the access handler, called again after a resume: queues the reply
+ * once the status is known. Returns the MHD result; *keep is set to 1 when
+ * the connection still holds its reference (still waiting), 0 when the
+ * reference went to the queued response or was released. */
+int http_stream_continue(http_stream *s, struct MHD_Connection *conn, int *keep);
+/* The request ended before its reply was queued: cancels the producer and
+ * drops the connection's reference. */
+void http_stream_abandon(http_stream *s);
+
+/* server.c's reply helpers, for stream.c. */
+int http_queue_response(struct MHD_Connection *conn, const http_response *resp);
+int http_queue_static_500(struct MHD_Connection *conn);
 
 #endif

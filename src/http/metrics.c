@@ -5,7 +5,8 @@
  *   tarn_http_request_duration_seconds{route}      histogram
  *   tarn_http_connections_open                     gauge
  *   tarn_http_rejected_total{reason}               counter (body_too_large,
- *                                                  rate_limited, connection_limit)
+ *                                                  rate_limited, connection_limit,
+ *                                                  streams)
  *
  * Label values are bounded so that a client cannot grow the registry: the
  * route label is a registered pattern or "unmatched", the method one of a

@@ -42,8 +42,19 @@ void http_response_init(http_response *r)
     tarn_buf_init(&r->body, HTTP_RESP_BODY_MAX);
 }
 
+/* A producer nobody took is released with the response. */
+static void stream_drop(http_response *r)
+{
+    if (r->stream_ctx_free != NULL && r->stream_ctx != NULL)
+        r->stream_ctx_free(r->stream_ctx);
+    r->stream_fn = NULL;
+    r->stream_ctx = NULL;
+    r->stream_ctx_free = NULL;
+}
+
 void http_response_free(http_response *r)
 {
+    stream_drop(r);
     tarn_buf_free(&r->body);
     r->status = 0;
     r->header_count = 0;
@@ -51,6 +62,7 @@ void http_response_free(http_response *r)
 
 void http_response_reset(http_response *r)
 {
+    stream_drop(r);
     tarn_buf_reset(&r->body);
     r->status = 0;
     r->content_type = NULL;
@@ -154,4 +166,15 @@ int http_reply_error(http_response *r, unsigned status, const char *code, const 
     r->status = status;
     r->content_type = "application/json";
     return 0;
+}
+
+void http_reply_stream(http_response *r, const char *content_type, http_stream_fn fn, void *ctx,
+                       void (*ctx_free)(void *ctx))
+{
+    http_response_reset(r);
+    r->status = 200;
+    r->content_type = content_type;
+    r->stream_fn = fn;
+    r->stream_ctx = ctx;
+    r->stream_ctx_free = ctx_free;
 }

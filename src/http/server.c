@@ -42,6 +42,7 @@ struct http_server {
     http_limiter *limiter; /* owned */
     unsigned max_connections;
     atomic_uint open_connections;
+    http_stream_set streams; /* streamed replies being produced (stream.c) */
     uint16_t port;
 };
 
@@ -52,6 +53,7 @@ typedef struct req_state {
     int too_large; /* the body went over the limit: drop the rest, 413 */
     int out_of_memory;
     int64_t t0_ns;
+    http_stream *stream; /* a streamed reply whose status is not queued yet */
 } req_state;
 
 void http_server_opts_default(http_server_opts *o)
@@ -93,6 +95,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     req_state *st = *con_cls;
     if (st == NULL)
         return;
+    if (st->stream != NULL)
+        http_stream_abandon(st->stream); /* ended before its reply was queued */
     tarn_buf_free(&st->body);
     tarn_free(st->query);
     tarn_free(st);
@@ -137,7 +141,7 @@ static const char *header_lookup(void *ctx, const char *name)
     return MHD_lookup_connection_value(ctx, MHD_HEADER_KIND, name);
 }
 
-static enum MHD_Result queue_static_500(struct MHD_Connection *conn)
+int http_queue_static_500(struct MHD_Connection *conn)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         sizeof(static_500) - 1, (void *)static_500, MHD_RESPMEM_PERSISTENT);
@@ -149,20 +153,20 @@ static enum MHD_Result queue_static_500(struct MHD_Connection *conn)
     return ok;
 }
 
-static enum MHD_Result queue_response(struct MHD_Connection *conn, const http_response *resp)
+int http_queue_response(struct MHD_Connection *conn, const http_response *resp)
 {
     struct MHD_Response *r = MHD_create_response_from_buffer(
         resp->body.len, resp->body.len ? resp->body.data : (void *)"", MHD_RESPMEM_MUST_COPY);
     if (r == NULL)
-        return queue_static_500(conn);
+        return http_queue_static_500(conn);
     int ok = 1;
     if (resp->content_type != NULL)
         ok = MHD_add_response_header(r, "Content-Type", resp->content_type) == MHD_YES;
     for (size_t i = 0; ok && i < resp->header_count; i++)
         ok = MHD_add_response_header(r, resp->headers[i].name, resp->headers[i].value) == MHD_YES;
-    enum MHD_Result res = ok ? MHD_queue_response(conn, resp->status, r) : MHD_NO;
+    int res = ok ? (int)MHD_queue_response(conn, resp->status, r) : (int)MHD_NO;
     MHD_destroy_response(r);
-    return ok ? res : queue_static_500(conn);
+    return ok ? res : http_queue_static_500(conn);
 }
 
 /* A reply made here, before dispatch (413 on the body size): counted and
@@ -177,9 +181,9 @@ static enum MHD_Result reply_early(http_server *srv, struct MHD_Connection *conn
     if (http_reply_error(&resp, 413, "payload_too_large",
                          "request body of %zu bytes or more is over the limit of %zu bytes",
                          body_bytes, srv->env.max_body_bytes) == 0)
-        res = queue_response(conn, &resp);
+        res = http_queue_response(conn, &resp);
     else
-        res = queue_static_500(conn);
+        res = http_queue_static_500(conn);
     http_response_free(&resp);
     double secs = (double)(tarn_mono_ns() - st->t0_ns) / 1e9;
     http_metrics_record(NULL, method, 413, secs);
@@ -203,10 +207,13 @@ static enum MHD_Result run_dispatch(http_server *srv, struct MHD_Connection *con
     http_response resp;
     http_response_init(&resp);
     enum MHD_Result res;
-    if (http_dispatch(&srv->env, &req, &resp) == 0)
-        res = queue_response(conn, &resp);
+    if (http_dispatch(&srv->env, &req, &resp) != 0)
+        res = http_queue_static_500(conn);
+    else if (resp.stream_fn != NULL)
+        res = (enum MHD_Result)http_stream_begin(&srv->streams, conn, &resp, method, url, st->t0_ns,
+                                                 &st->stream);
     else
-        res = queue_static_500(conn);
+        res = http_queue_response(conn, &resp);
     http_response_free(&resp);
     return res;
 }
@@ -234,7 +241,15 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     http_server *srv = cls;
     req_state *st = *con_cls;
     if (st == NULL)
-        return queue_static_500(conn);
+        return http_queue_static_500(conn);
+    if (st->stream != NULL) {
+        /* Resumed: the producer wrote its first bytes or finished. */
+        int keep = 0;
+        enum MHD_Result res = (enum MHD_Result)http_stream_continue(st->stream, conn, &keep);
+        if (!keep)
+            st->stream = NULL;
+        return res;
+    }
     if (!st->started) {
         st->started = 1;
         size_t len = 0;
@@ -262,7 +277,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (st->too_large)
         return reply_early(srv, conn, st, method, url, srv->env.max_body_bytes + 1);
     if (st->out_of_memory)
-        return queue_static_500(conn);
+        return http_queue_static_500(conn);
     return run_dispatch(srv, conn, st, method, url);
 }
 
@@ -313,7 +328,10 @@ static int daemon_start(http_server *srv, const http_server_opts *o, struct sock
                         tarn_err *err)
 {
     unsigned threads = o->threads ? o->threads : 1;
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG;
+    /* Suspend/resume: a streamed reply waits for its producer without a
+     * thread of the pool blocking (stream.c). */
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
+                     MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem opts[] = {
         {MHD_OPTION_SOCK_ADDR, 0, sa},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->max_connections, NULL},
@@ -363,8 +381,10 @@ int http_server_start(const http_server_opts *opts, http_router *router, http_ke
                                    .max_body_bytes = opts->max_body_bytes ? opts->max_body_bytes
                                                                           : HTTP_DEFAULT_BODY_MAX};
     ignore_sigpipe();
+    http_stream_set_init(&srv->streams);
     rc = daemon_start(srv, opts, &sa, err);
     if (rc != 0) {
+        http_stream_set_stop(&srv->streams);
         http_limiter_free(srv->limiter);
         tarn_free(srv);
         return rc;
@@ -384,8 +404,12 @@ void http_server_stop(http_server *srv)
 {
     if (srv == NULL)
         return;
-    /* MHD_stop_daemon closes the listening socket, lets handlers that run
-     * finish, closes every connection and joins the threads. */
+    /* Streams first: cancel them and wait for their producers, which
+     * resumes every connection we suspended (MHD must not be stopped with
+     * suspended connections). Then MHD_stop_daemon closes the listening
+     * socket, lets handlers that run finish, closes every connection and
+     * joins the threads. */
+    http_stream_set_stop(&srv->streams);
     MHD_stop_daemon(srv->daemon);
     http_limiter_free(srv->limiter);
     tarn_free(srv);
