@@ -1,10 +1,12 @@
 /*
  * cli/cmd_sql.c: `tarn sql`, SQL on the embedded lakehouse of a data
  * directory (the same one `tarn local` serves; one process at a time:
- * the WAL's lock says so).
+ * the WAL's lock says so), or on a running server over its POST /v1/sql
+ * (--server / --cluster; cmd_sql_remote.c), with the same output.
  *
  *   tarn sql [--data DIR] [-c "SQL"] [-f FILE] [--format table|csv|json]
  *            [--timing] [--memory BYTES] [--threads N]
+ *   tarn sql --server URL | --cluster FILE [--key K | --key-file F] [-c|-f ...]
  *
  * With -c or -f the statements run in order and the first error stops
  * them (exit 1, the error on stderr with a caret under its position).
@@ -18,6 +20,7 @@
  * decimals, dates and timestamps as strings, NULL as null).
  */
 #include "cli/cli.h"
+#include "cli/sql_remote.h"
 
 #include "base/alloc.h"
 #include "base/clock.h"
@@ -149,7 +152,13 @@ static void print_error(const char *text, size_t len, const sql_error *e)
     tarn_buf_free(&b);
 }
 
-static int run_text(sql_session *s, out_state *o, const char *text, size_t len)
+/* Where statements run: a session on a data directory, or a server. */
+typedef struct sql_target {
+    sql_session *session;
+    sql_remote *remote;
+} sql_target;
+
+static int run_text(const sql_target *t, out_state *o, const char *text, size_t len)
 {
     sql_sink sink = {o, on_columns, on_batch, on_done};
     sql_error e;
@@ -157,7 +166,8 @@ static int run_text(sql_session *s, out_state *o, const char *text, size_t len)
     o->started_ns = tarn_mono_ns();
     o->progress_rows = 0;
     pthread_mutex_unlock(&o->mu);
-    int rc = sql_session_exec(s, text, len, &sink, &e);
+    int rc = t->remote ? sql_remote_exec(t->remote, text, len, &sink, &e)
+                       : sql_session_exec(t->session, text, len, &sink, &e);
     pthread_mutex_lock(&o->mu);
     o->started_ns = 0;
     pthread_mutex_unlock(&o->mu);
@@ -180,13 +190,20 @@ static bool statement_complete(const char *text, size_t len)
     return rc == 0 || !e.incomplete;
 }
 
-static int shell(sql_session *s, out_state *o, const char *data_dir)
+static int shell(const sql_target *s, out_state *o, const char *data_dir)
 {
-    char hist[TARN_CONFIG_PATH_MAX + 32];
-    snprintf(hist, sizeof(hist), "%s/sql_history", data_dir);
+    /* History beside the data, or in $HOME for a server's shell. */
+    char hist[TARN_CONFIG_PATH_MAX + 32] = "";
+    const char *home = getenv("HOME");
+    if (s->remote == NULL)
+        snprintf(hist, sizeof(hist), "%s/sql_history", data_dir);
+    else if (home != NULL)
+        snprintf(hist, sizeof(hist), "%s/.tarn_sql_history", home);
     using_history();
-    read_history(hist);
-    printf("tarn sql %s on %s (end statements with ;, Ctrl-D to quit)\n", TARN_VERSION, data_dir);
+    if (hist[0])
+        read_history(hist);
+    printf("tarn sql %s on %s (end statements with ;, Ctrl-D to quit)\n", TARN_VERSION,
+           s->remote ? sql_remote_url(s->remote) : data_dir);
     tarn_buf stmt;
     tarn_buf_init(&stmt, SQL_TEXT_MAX_BYTES);
     char *line;
@@ -209,7 +226,8 @@ static int shell(sql_session *s, out_state *o, const char *data_dir)
         tarn_buf_reset(&stmt);
     }
     putchar('\n');
-    write_history(hist);
+    if (hist[0])
+        write_history(hist);
     tarn_buf_free(&stmt);
     return 0;
 }
@@ -228,6 +246,8 @@ static int read_all(FILE *f, tarn_buf *b)
 
 typedef struct sql_args {
     tarn_config cfg;
+    bool data_given;                               /* --data on the command line */
+    const char *server, *cluster, *key, *key_file; /* a running server */
     const char *command, *file;
     int fmt;
     bool timing;
@@ -254,9 +274,15 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: tarn sql [--data DIR] [-c SQL] [-f FILE] [--format table|csv|json]\n"
-            "                [--timing] [--memory BYTES] [--threads N]\n\n"
-            "Runs SQL on the tables of a data directory (default %s).\n"
-            "Without -c or -f, reads statements from stdin (a shell on a terminal).\n",
+            "                [--timing] [--memory BYTES] [--threads N]\n"
+            "       tarn sql --server URL | --cluster FILE [--key KEY | --key-file FILE]\n"
+            "                [-c SQL] [-f FILE] [--format table|csv|json] [--timing]\n\n"
+            "Runs SQL on the tables of a data directory (default %s), or on a running\n"
+            "tarn local through its POST /v1/sql (--server http://127.0.0.1:7070), which\n"
+            "is how to query a data directory while its server holds it. The key for a\n"
+            "server: --key, --key-file, $TARN_API_KEY, the cluster file's, else\n"
+            "DATA/admin.key. Without -c or -f, reads statements from stdin (a shell on a\n"
+            "terminal).\n",
             "./tarn-data");
 }
 
@@ -266,8 +292,17 @@ static int parse_args(int argc, char **argv, sql_args *a)
     for (int i = 0; i < argc; i++) {
         const char *arg = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = true;
-        if (strcmp(arg, "--data") == 0 && val)
+        if (strcmp(arg, "--data") == 0 && val) {
             snprintf(a->cfg.data_dir, sizeof(a->cfg.data_dir), "%s", val);
+            a->data_given = true;
+        } else if (strcmp(arg, "--server") == 0 && val)
+            a->server = val;
+        else if (strcmp(arg, "--cluster") == 0 && val)
+            a->cluster = val;
+        else if (strcmp(arg, "--key") == 0 && val)
+            a->key = val;
+        else if (strcmp(arg, "--key-file") == 0 && val)
+            a->key_file = val;
         else if (strcmp(arg, "-c") == 0 && val)
             a->command = val;
         else if (strcmp(arg, "-f") == 0 && val)
@@ -298,6 +333,12 @@ static int parse_args(int argc, char **argv, sql_args *a)
         }
         i += takes;
     }
+    if ((a->server || a->cluster) && (a->memory_bytes || a->threads))
+        return fprintf(stderr, "tarn sql: --memory and --threads are for a data directory; a "
+                               "server runs with its own (SET threads = N works there)\n"),
+               2;
+    if (!(a->server || a->cluster) && (a->key || a->key_file))
+        return fprintf(stderr, "tarn sql: --key is for --server or --cluster\n"), 2;
     return 0;
 }
 
@@ -305,7 +346,41 @@ typedef struct sql_env {
     node *node;
     objstore *os;
     sql_session *session;
+    sql_remote *remote;
 } sql_env;
+
+/* The URL `tarn local` serves on with this configuration's --listen. */
+static void local_url(const tarn_config *cfg, char *url, size_t cap)
+{
+    const char *colon = strrchr(cfg->listen, ':');
+    int host_len = colon ? (int)(colon - cfg->listen) : 0;
+    bool any = host_len == 0 || strncmp(cfg->listen, "0.0.0.0", (size_t)host_len) == 0;
+    snprintf(url, cap, "http://%.*s%s", any ? 9 : host_len, any ? "127.0.0.1" : cfg->listen,
+             colon ? colon : ":7070");
+}
+
+/* The data directory is held (the WAL's LOCK): say how to reach it. */
+static int busy_hint(const sql_args *a, tarn_err *err)
+{
+    char url[300];
+    local_url(&a->cfg, url, sizeof(url));
+    return tarn_err_set(err, TARN_EBUSY,
+                        "data directory %s is in use by another process (a running tarn local?). "
+                        "Query it through that server instead: tarn sql --server %s%s%s "
+                        "(the URL tarn local printed)",
+                        a->cfg.data_dir, url, a->data_given ? " --data " : "",
+                        a->data_given ? a->cfg.data_dir : "");
+}
+
+static int remote_open(const sql_args *a, sql_env *env, tarn_err *err)
+{
+    sql_remote_opts ro = {.server = a->server,
+                          .cluster = a->cluster,
+                          .key = a->key,
+                          .key_file = a->key_file,
+                          .data_dir = a->cfg.data_dir};
+    return sql_remote_open(&ro, &env->remote, err);
+}
 
 static int env_open(const sql_args *a, sql_env *env, tarn_err *err)
 {
@@ -318,6 +393,8 @@ static int env_open(const sql_args *a, sql_env *env, tarn_err *err)
         return rc;
     node_opts no = {.data_dir = a->cfg.data_dir, .durability = STORE_DURABLE_DATA};
     rc = node_open(&no, &reg, &env->node, err);
+    if (rc == TARN_EBUSY)
+        return busy_hint(a, err);
     if (rc == 0)
         rc = node_wait_leader(env->node, SQL_LEADER_WAIT_MS, err);
     char url[TARN_CONFIG_PATH_MAX + 16];
@@ -335,6 +412,7 @@ static int env_open(const sql_args *a, sql_env *env, tarn_err *err)
 
 static void env_close(sql_env *env)
 {
+    sql_remote_close(env->remote);
     sql_session_close(env->session);
     objstore_close(env->os);
     node_close(env->node);
@@ -342,10 +420,11 @@ static void env_close(sql_env *env)
 
 static int run_input(const sql_args *a, sql_env *env, out_state *o)
 {
+    sql_target t = {env->session, env->remote};
     if (a->command)
-        return run_text(env->session, o, a->command, strlen(a->command)) == 0 ? 0 : 1;
+        return run_text(&t, o, a->command, strlen(a->command)) == 0 ? 0 : 1;
     if (a->file == NULL && isatty(0))
-        return shell(env->session, o, a->cfg.data_dir);
+        return shell(&t, o, a->cfg.data_dir);
     FILE *f = a->file ? fopen(a->file, "rb") : stdin;
     if (f == NULL) {
         fprintf(stderr, "tarn sql: cannot open %s\n", a->file);
@@ -362,7 +441,7 @@ static int run_input(const sql_args *a, sql_env *env, out_state *o)
         tarn_buf_free(&text);
         return 1;
     }
-    rc = run_text(env->session, o, tarn_buf_cstr(&text), text.len);
+    rc = run_text(&t, o, tarn_buf_cstr(&text), text.len);
     tarn_buf_free(&text);
     return rc == 0 ? 0 : 1;
 }
@@ -376,7 +455,7 @@ int cli_sql_main(int argc, char **argv)
     tarn_log_set_level(TARN_LOG_WARN);
     tarn_err err = TARN_ERR_INIT;
     sql_env env = {0};
-    if (env_open(&a, &env, &err) != 0) {
+    if ((a.server || a.cluster ? remote_open(&a, &env, &err) : env_open(&a, &env, &err)) != 0) {
         fprintf(stderr, "tarn sql: %s\n", tarn_err_msg(&err));
         env_close(&env);
         return 1;
@@ -424,7 +503,8 @@ int cli_sql_open(const char *data_dir, cli_sql **out, tarn_err *err)
 
 int cli_sql_run(cli_sql *c, const char *text)
 {
-    return run_text(c->env.session, &c->out, text, strlen(text));
+    sql_target t = {c->env.session, NULL};
+    return run_text(&t, &c->out, text, strlen(text));
 }
 
 void cli_sql_close(cli_sql *c)

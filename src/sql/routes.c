@@ -1,14 +1,30 @@
 /*
- * sql/routes.c: POST /v1/sql (sql_routes.h): the script runs in a session
- * of its own; the rows are written as JSON arrays straight into the
- * response body while the query streams, up to the response limit.
+ * sql/routes.c: POST /v1/sql (sql_routes.h). The script runs in a session
+ * of its own. Two reply shapes:
+ *
+ *  - streamed (Accept: application/x-ndjson): JSON lines written to an
+ *    http stream while the query runs (the edge's bounded buffer makes a
+ *    slow client slow the query down); memory does not grow with the
+ *    result. Errors before the first line are ordinary error replies;
+ *    after it, an in-band {"error":...} line ends the body, which the
+ *    edge then cuts short.
+ *  - buffered (the default, the shape clients had first): one JSON object
+ *    built in memory up to the response limit (413 past it).
  */
 #include "sql/sql_routes.h"
 
 #include "base/alloc.h"
+#include "base/log.h"
 #include "sql/session.h"
 
+#include <stdio.h>
 #include <string.h>
+
+/* Pending streamed text is handed to the edge at this size (and at the
+ * end of every batch and statement). */
+#define SQL_STREAM_FLUSH_BYTES (64u << 10)
+/* The streamed reply's media type, asked for with Accept. */
+#define SQL_STREAM_TYPE "application/x-ndjson"
 
 struct sql_routes {
     node *node;
@@ -38,23 +54,62 @@ typedef struct reply {
     uint64_t nrows;
 } reply;
 
+/* [{"name":"a","type":"INTEGER"},...] */
+static int columns_text(tarn_buf *b, uint32_t n, const char *const *names,
+                        const vec_type_info *types)
+{
+    int rc = tarn_buf_append_byte(b, '[');
+    for (uint32_t i = 0; rc == 0 && i < n; i++) {
+        char tn[48];
+        rc = tarn_buf_printf(b, "%s{\"name\":", i ? "," : "");
+        if (rc == 0)
+            rc = tarn_buf_append_json_str(b, names[i], strlen(names[i]));
+        if (rc == 0)
+            rc = tarn_buf_printf(b, ",\"type\":\"%s\"}",
+                                 sql_vec_type_name(types[i], tn, sizeof(tn)));
+    }
+    return rc == 0 ? tarn_buf_append_byte(b, ']') : rc;
+}
+
+/* [v1,v2,...] of one row: values as `tarn sql --format json` prints them. */
+static int row_text(tarn_buf *b, const vec_batch *batch, uint32_t row, tarn_buf *v)
+{
+    int rc = tarn_buf_append_byte(b, '[');
+    for (uint32_t c = 0; rc == 0 && c < batch->ncols; c++) {
+        bool quote = false;
+        if (c > 0)
+            rc = tarn_buf_append_byte(b, ',');
+        if (rc == 0 && !vec_col_is_valid(&batch->cols[c], row)) {
+            rc = tarn_buf_append_str(b, "null");
+            continue;
+        }
+        tarn_buf_reset(v);
+        if (rc == 0)
+            rc = sql_value_text(v, &batch->cols[c], row, &quote);
+        if (rc == 0)
+            rc = quote ? tarn_buf_append_json_str(b, tarn_buf_cstr(v), v->len)
+                       : tarn_buf_append(b, tarn_buf_cstr(v), v->len);
+    }
+    return rc == 0 ? tarn_buf_append_byte(b, ']') : rc;
+}
+
+/* {"kind":"select","rows":3,"version":-1,"elapsed_ms":1.2} */
+static int stmt_text(tarn_buf *b, const sql_stmt_info *info)
+{
+    return tarn_buf_printf(
+        b, "{\"kind\":\"%s\",\"rows\":%lld,\"version\":%lld,\"elapsed_ms\":%.3f}", info->kind,
+        (long long)info->rows, (long long)info->version, (double)info->elapsed_us / 1000.0);
+}
+
+/* ---- the buffered reply ---- */
+
 static int on_columns(void *ctx, uint32_t n, const char *const *names, const vec_type_info *types)
 {
     reply *r = ctx;
     tarn_buf_reset(&r->cols);
     tarn_buf_reset(&r->rows);
     r->nrows = 0;
-    int rc = tarn_buf_append_byte(&r->cols, '[');
-    for (uint32_t i = 0; rc == 0 && i < n; i++) {
-        char tn[48];
-        rc = tarn_buf_printf(&r->cols, "%s{\"name\":", i ? "," : "");
-        if (rc == 0)
-            rc = tarn_buf_append_json_str(&r->cols, names[i], strlen(names[i]));
-        if (rc == 0)
-            rc = tarn_buf_printf(&r->cols, ",\"type\":\"%s\"}",
-                                 sql_vec_type_name(types[i], tn, sizeof(tn)));
-    }
-    return rc == 0 ? tarn_buf_append_byte(&r->cols, ']') : rc;
+    return columns_text(&r->cols, n, names, types);
 }
 
 static int on_batch(void *ctx, const vec_batch *b)
@@ -63,25 +118,10 @@ static int on_batch(void *ctx, const vec_batch *b)
     uint32_t live = vec_batch_live_count(b);
     int rc = 0;
     for (uint32_t k = 0; rc == 0 && k < live; k++) {
-        uint32_t row = b->sel_active ? b->sel[k] : k;
-        rc = tarn_buf_append_str(&r->rows, r->nrows++ ? ",[" : "[");
-        for (uint32_t c = 0; rc == 0 && c < b->ncols; c++) {
-            bool quote = false;
-            if (c > 0)
-                rc = tarn_buf_append_byte(&r->rows, ',');
-            if (rc == 0 && !vec_col_is_valid(&b->cols[c], row)) {
-                rc = tarn_buf_append_str(&r->rows, "null");
-                continue;
-            }
-            tarn_buf_reset(&r->v);
-            if (rc == 0)
-                rc = sql_value_text(&r->v, &b->cols[c], row, &quote);
-            if (rc == 0)
-                rc = quote ? tarn_buf_append_json_str(&r->rows, tarn_buf_cstr(&r->v), r->v.len)
-                           : tarn_buf_append(&r->rows, tarn_buf_cstr(&r->v), r->v.len);
-        }
+        if (r->nrows++ > 0)
+            rc = tarn_buf_append_byte(&r->rows, ',');
         if (rc == 0)
-            rc = tarn_buf_append_byte(&r->rows, ']');
+            rc = row_text(&r->rows, b, b->sel_active ? b->sel[k] : k, &r->v);
     }
     return rc; /* TARN_ETOOBIG past the response limit stops the script */
 }
@@ -89,10 +129,8 @@ static int on_batch(void *ctx, const vec_batch *b)
 static int on_done(void *ctx, const sql_stmt_info *info)
 {
     reply *r = ctx;
-    return tarn_buf_printf(&r->stmts,
-                           "%s{\"kind\":\"%s\",\"rows\":%lld,\"version\":%lld,\"elapsed_ms\":%.3f}",
-                           r->stmts.len ? "," : "", info->kind, (long long)info->rows,
-                           (long long)info->version, (double)info->elapsed_us / 1000.0);
+    int rc = r->stmts.len ? tarn_buf_append_byte(&r->stmts, ',') : 0;
+    return rc == 0 ? stmt_text(&r->stmts, info) : rc;
 }
 
 /* Whether every statement of the script only reads. */
@@ -111,23 +149,61 @@ static bool read_only(const char *sql, size_t len)
     return ro;
 }
 
-static int reply_error(http_response *resp, const char *sql, size_t len, const sql_error *e)
+/* The status, error code and message of an error in the SQL (the client's
+ * doing: client_error). */
+static unsigned error_shape(const sql_error *e, const char **code, tarn_buf *msg)
+{
+    if (e->pos.line > 0)
+        sql_error_format(e, msg);
+    else
+        tarn_buf_append_str(msg, e->msg);
+    unsigned status = e->code == TARN_ECONFLICT ? 409 : e->code == TARN_ETOOBIG ? 413 : 400;
+    *code = e->code == TARN_ENOMEM_BUDGET ? "memory_budget"
+            : status == 409               ? "conflict"
+            : status == 413               ? "too_large"
+                                          : "bad_request";
+    return status;
+}
+
+/*
+ * The error envelope of an error in the SQL, with the parts a client needs
+ * to point at the statement text itself (tarn sql --server does):
+ *   {"error":{"code":"bad_request","message":"error at line 1, column 8: ...",
+ *             "sql_error":{"code":-1,"line":1,"column":8,"offset":7,
+ *                          "message":"column \"aa\" not found","hint":"..."},
+ *             "statement":0}}
+ * "statement" (the index in the script) only when statement >= 0. NULL:
+ * out of memory.
+ */
+static json_t *error_json(const sql_error *e, long statement, unsigned *status)
 {
     tarn_buf msg;
     tarn_buf_init(&msg, 4096);
-    if (e->pos.line > 0)
-        sql_error_format(e, &msg);
-    else
-        tarn_buf_append_str(&msg, e->msg);
-    (void)sql;
-    (void)len;
-    unsigned status = e->code == TARN_ECONFLICT ? 409 : e->code == TARN_ETOOBIG ? 413 : 400;
-    const char *code = e->code == TARN_ENOMEM_BUDGET ? "memory_budget"
-                       : status == 409               ? "conflict"
-                       : status == 413               ? "too_large"
-                                                     : "bad_request";
-    int rc = http_reply_error(resp, status, code, "%s", tarn_buf_cstr(&msg));
+    const char *code;
+    *status = error_shape(e, &code, &msg);
+    json_t *se = json_pack("{s:i,s:i,s:i,s:I,s:s,s:s}", "code", e->code, "line", (int)e->pos.line,
+                           "column", (int)e->pos.col, "offset", (json_int_t)e->pos.offset,
+                           "message", e->msg, "hint", e->hint);
+    json_t *inner = se ? json_pack("{s:s,s:s%,s:o}", "code", code, "message", tarn_buf_cstr(&msg),
+                                   msg.len, "sql_error", se)
+                       : NULL;
     tarn_buf_free(&msg);
+    if (inner != NULL && statement >= 0 &&
+        json_object_set_new(inner, "statement", json_integer(statement)) != 0) {
+        json_decref(inner);
+        inner = NULL;
+    }
+    return inner ? json_pack("{s:o}", "error", inner) : NULL;
+}
+
+static int reply_error(http_response *resp, const sql_error *e)
+{
+    unsigned status;
+    json_t *j = error_json(e, -1, &status);
+    if (j == NULL)
+        return TARN_ENOMEM;
+    int rc = http_reply_json(resp, status, j);
+    json_decref(j);
     return rc;
 }
 
@@ -155,6 +231,206 @@ static int build_body(http_response *resp, reply *r)
     return 0;
 }
 
+/* The buffered reply: the whole result in resp's body, up to its limit. */
+static int run_buffered(sql_routes *sr, const char *sql, size_t len, http_response *resp,
+                        tarn_err *err)
+{
+    sql_session *s = NULL;
+    sql_session_opts so = {.node = sr->node, .store = sr->os, .mem_budget_bytes = sr->budget_bytes};
+    int rc = sql_session_open(&so, &s, err);
+    reply r;
+    size_t max = HTTP_RESP_BODY_MAX - 4096;
+    tarn_buf_init(&r.cols, max);
+    tarn_buf_init(&r.rows, max);
+    tarn_buf_init(&r.stmts, 1 << 20);
+    tarn_buf_init(&r.v, max);
+    r.nrows = 0;
+    sql_sink sink = {&r, on_columns, on_batch, on_done};
+    sql_error e;
+    if (rc == 0 && (rc = sql_session_exec(s, sql, len, &sink, &e)) != 0) {
+        if (rc == TARN_ETOOBIG && e.pos.line > 0 && strcmp(e.msg, "stopped by the output") == 0)
+            snprintf(e.msg, sizeof(e.msg),
+                     "the result is larger than the response limit of %u bytes: add a LIMIT, "
+                     "or ask for the streamed reply (Accept: " SQL_STREAM_TYPE ")",
+                     HTTP_RESP_BODY_MAX);
+        rc = client_error(rc) ? reply_error(resp, &e) : tarn_err_set(err, rc, "sql: %s", e.msg);
+    } else if (rc == 0) {
+        rc = build_body(resp, &r);
+    }
+    tarn_buf_free(&r.cols);
+    tarn_buf_free(&r.rows);
+    tarn_buf_free(&r.stmts);
+    tarn_buf_free(&r.v);
+    sql_session_close(s);
+    return rc;
+}
+
+/* ---- the streamed reply (sql_routes.h "Streamed reply") ---- */
+
+typedef struct sql_job {
+    sql_routes *sr;
+    char *sql; /* owned */
+    size_t len;
+    http_stream *s;
+    tarn_buf out;  /* text not yet handed to the stream */
+    tarn_buf v;    /* one value's text */
+    uint32_t stmt; /* statements finished */
+    int stream_rc; /* the stream's error (the client went away) */
+} sql_job;
+
+static void job_free(void *ctx)
+{
+    sql_job *j = ctx;
+    tarn_buf_free(&j->out);
+    tarn_buf_free(&j->v);
+    tarn_free(j->sql);
+    tarn_free(j);
+}
+
+/* Hands the pending text to the stream (blocking while the client is
+ * behind). */
+static int job_flush(sql_job *j)
+{
+    if (j->stream_rc == 0 && j->out.len > 0)
+        j->stream_rc = http_stream_write(j->s, j->out.data, j->out.len);
+    tarn_buf_reset(&j->out);
+    return j->stream_rc;
+}
+
+static int st_columns(void *ctx, uint32_t n, const char *const *names, const vec_type_info *types)
+{
+    sql_job *j = ctx;
+    int rc = tarn_buf_append_str(&j->out, "{\"columns\":");
+    if (rc == 0)
+        rc = columns_text(&j->out, n, names, types);
+    if (rc == 0)
+        rc = tarn_buf_printf(&j->out, ",\"statement\":%u}\n", j->stmt);
+    return rc != 0 ? rc : job_flush(j); /* the header goes out before the first row */
+}
+
+static int st_batch(void *ctx, const vec_batch *b)
+{
+    sql_job *j = ctx;
+    uint32_t live = vec_batch_live_count(b);
+    int rc = 0;
+    for (uint32_t k = 0; rc == 0 && k < live; k++) {
+        rc = row_text(&j->out, b, b->sel_active ? b->sel[k] : k, &j->v);
+        if (rc == 0)
+            rc = tarn_buf_append_byte(&j->out, '\n');
+        if (rc == 0 && j->out.len >= SQL_STREAM_FLUSH_BYTES)
+            rc = job_flush(j);
+    }
+    return rc != 0 ? rc : job_flush(j);
+}
+
+static int st_done(void *ctx, const sql_stmt_info *info)
+{
+    sql_job *j = ctx;
+    int rc = tarn_buf_append_str(&j->out, "{\"statement\":");
+    if (rc == 0)
+        rc = stmt_text(&j->out, info);
+    if (rc == 0)
+        rc = tarn_buf_printf(&j->out, ",\"index\":%u}\n", j->stmt++);
+    return rc != 0 ? rc : job_flush(j);
+}
+
+static int dump_to_buf(const char *data, size_t size, void *ctx)
+{
+    return tarn_buf_append(ctx, data, size) == 0 ? 0 : -1;
+}
+
+/* The last line of a failed stream: the error envelope as one line, with
+ * the statement's index. */
+static int job_fail_inband(sql_job *j, int rc, const sql_error *e, tarn_err *err)
+{
+    json_t *line = NULL;
+    unsigned status;
+    if (client_error(rc)) {
+        line = error_json(e, j->stmt, &status);
+    } else {
+        /* Not the client's doing: the detail goes to the log, the client
+         * gets an id to quote (as the edge does for a 500). */
+        char id[HTTP_ERROR_ID_MAX], msg[64];
+        http_error_id_new(id);
+        snprintf(msg, sizeof(msg), "internal error (error id %s)", id);
+        TARN_LOGF(TARN_LOG_ERROR, "sql", "streamed statement failed", TARN_F_STR("error_id", id),
+                  TARN_F_STR("detail", e->msg));
+        line = json_pack("{s:{s:s,s:s,s:i}}", "error", "code", "internal", "message", msg,
+                         "statement", (int)j->stmt);
+    }
+    tarn_buf_reset(&j->out);
+    if (line != NULL && json_dump_callback(line, dump_to_buf, &j->out, JSON_COMPACT) == 0 &&
+        tarn_buf_append_byte(&j->out, '\n') == 0)
+        job_flush(j); /* the client may be gone too: nothing more to do */
+    json_decref(line);
+    return tarn_err_set(err, rc, "sql, statement %u: %s", j->stmt, e->msg);
+}
+
+/* Runs on the stream's thread (http_stream_fn). */
+static int job_run(void *ctx, http_stream *s, tarn_err *err)
+{
+    sql_job *j = ctx;
+    j->s = s;
+    sql_session *ses = NULL;
+    sql_session_opts so = {
+        .node = j->sr->node, .store = j->sr->os, .mem_budget_bytes = j->sr->budget_bytes};
+    int rc = sql_session_open(&so, &ses, err);
+    if (rc != 0)
+        return rc; /* nothing written: the edge answers 500 */
+    sql_sink sink = {j, st_columns, st_batch, st_done};
+    sql_error e;
+    rc = sql_session_exec(ses, j->sql, j->len, &sink, &e);
+    sql_session_close(ses);
+    if (rc == 0) {
+        rc = tarn_buf_printf(&j->out, "{\"end\":{\"statements\":%u}}\n", j->stmt);
+        if (rc == 0)
+            rc = job_flush(j);
+        return rc == 0 ? 0 : tarn_err_set(err, rc, "sql: the client went away at the end");
+    }
+    if (j->stream_rc != 0)
+        return tarn_err_set(err, j->stream_rc, "sql: the client went away; statement %u stopped",
+                            j->stmt);
+    if (!http_stream_started(s)) {
+        /* Nothing sent yet: an ordinary error reply with its status. */
+        if (!client_error(rc))
+            return tarn_err_set(err, rc, "sql: %s", e.msg);
+        unsigned status;
+        json_t *body = error_json(&e, -1, &status);
+        int erc = body ? http_stream_reply_json(s, status, body) : TARN_ENOMEM;
+        json_decref(body);
+        if (erc != 0)
+            return tarn_err_set(err, erc, "sql: error reply");
+        return tarn_err_set(err, rc, "sql: %s", e.msg);
+    }
+    return job_fail_inband(j, rc, &e, err);
+}
+
+static int start_stream(sql_routes *sr, const char *sql, size_t len, http_response *resp)
+{
+    sql_job *j = tarn_calloc(1, sizeof(*j));
+    char *text = j ? tarn_malloc(len + 1) : NULL;
+    if (text == NULL) {
+        tarn_free(j);
+        return TARN_ENOMEM;
+    }
+    memcpy(text, sql, len);
+    text[len] = '\0';
+    j->sr = sr;
+    j->sql = text;
+    j->len = len;
+    tarn_buf_init(&j->out, TARN_BUF_UNBOUNDED); /* flushed at SQL_STREAM_FLUSH_BYTES */
+    tarn_buf_init(&j->v, TARN_BUF_UNBOUNDED);
+    http_reply_stream(resp, SQL_STREAM_TYPE, job_run, j, job_free);
+    return 0;
+}
+
+/* Whether the client asked for the streamed reply. */
+static bool wants_stream(const http_call *call)
+{
+    const char *accept = http_call_header(call, "Accept");
+    return accept != NULL && strstr(accept, SQL_STREAM_TYPE) != NULL;
+}
+
 static int h_sql(void *ctx, const http_call *call, http_response *resp, tarn_err *err)
 {
     sql_routes *sr = ctx;
@@ -172,34 +448,10 @@ static int h_sql(void *ctx, const http_call *call, http_response *resp, tarn_err
         json_decref(body);
         return tarn_err_set(err, TARN_EFORBIDDEN, "this script writes: a write key is needed");
     }
-    sql_session *s = NULL;
-    sql_session_opts so = {.node = sr->node, .store = sr->os, .mem_budget_bytes = sr->budget_bytes};
-    rc = sql_session_open(&so, &s, err);
-    reply r;
-    size_t max = HTTP_RESP_BODY_MAX - 4096;
-    tarn_buf_init(&r.cols, max);
-    tarn_buf_init(&r.rows, max);
-    tarn_buf_init(&r.stmts, 1 << 20);
-    tarn_buf_init(&r.v, max);
-    r.nrows = 0;
-    sql_sink sink = {&r, on_columns, on_batch, on_done};
-    sql_error e;
-    if (rc == 0 && (rc = sql_session_exec(s, sql, len, &sink, &e)) != 0) {
-        if (rc == TARN_ETOOBIG && e.pos.line > 0 && strcmp(e.msg, "stopped by the output") == 0)
-            snprintf(e.msg, sizeof(e.msg),
-                     "the result is larger than the response limit of "
-                     "%u bytes: add a LIMIT",
-                     HTTP_RESP_BODY_MAX);
-        rc = client_error(rc) ? reply_error(resp, sql, len, &e)
-                              : tarn_err_set(err, rc, "sql: %s", e.msg);
-    } else if (rc == 0) {
-        rc = build_body(resp, &r);
-    }
-    tarn_buf_free(&r.cols);
-    tarn_buf_free(&r.rows);
-    tarn_buf_free(&r.stmts);
-    tarn_buf_free(&r.v);
-    sql_session_close(s);
+    if (wants_stream(call))
+        rc = start_stream(sr, sql, len, resp);
+    else
+        rc = run_buffered(sr, sql, len, resp, err);
     json_decref(body);
     return rc;
 }

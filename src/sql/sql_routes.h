@@ -4,21 +4,62 @@
  *
  *   POST /v1/sql  {"sql": "SELECT ..."}      role: read (write for scripts
  *                                            with statements that write)
+ *
+ * Two reply shapes, chosen by the Accept header:
+ *
+ * Streamed reply (Accept: application/x-ndjson): 200, Content-Type
+ * application/x-ndjson, chunked; one JSON value per line, sent as the
+ * statements run, so a result of any size streams in bounded memory (the
+ * edge's HTTP_STREAM_BUF_BYTES buffer; a slow client slows the query):
+ *
+ *   {"columns":[{"name":"region","type":"VARCHAR"},...],"statement":0}
+ *                                  a statement that returns rows begins
+ *   ["east",10,"137.50"]           one row (values as below)
+ *   {"statement":{"kind":"select","rows":3,"version":-1,"elapsed_ms":1.2},"index":0}
+ *                                  a statement finished (also for writes:
+ *                                  "version" is the committed version)
+ *   {"end":{"statements":2}}       the last line of a script that succeeded
+ *   {"error":{"code":"bad_request","message":"...","sql_error":{...},"statement":1}}
+ *                                  the last line of a script that failed
+ *
+ * A client must see "end" or "error" as the last line: anything else (the
+ * connection dropped) means the result is incomplete. After an "error"
+ * line the server also leaves the chunked body unterminated, so a client
+ * that only looks at HTTP sees an incomplete transfer. An error before the
+ * first line (syntax, unknown names, a read key sending a write) is an
+ * ordinary error reply with its status, as below. A client that
+ * disconnects cancels the script at its next row (statements already
+ * committed stay committed).
+ *
+ * Buffered reply (any other Accept; the original shape):
+ *
  *   200 {"columns": [{"name": "region", "type": "VARCHAR"}, ...],
  *        "rows": [["east", 10, "137.50"], ...],
  *        "statements": [{"kind": "select", "rows": 3, "version": -1,
  *                        "elapsed_ms": 1.2}, ...]}
  *
  * columns and rows are those of the last statement that returned rows
- * (absent when none did). Values as `tarn sql --format json` prints them:
- * numbers as JSON numbers, decimals, dates and timestamps as strings, NULL
- * as null. Errors use the standard envelope: 400 bad_request for errors
- * in the SQL (the message has the line and column), 403 when a read key
- * sends a write, 409 on a commit conflict, 413 when the result is larger
- * than the response limit (add a LIMIT), 500 otherwise.
+ * (absent when none did), built in memory up to the edge's response limit
+ * (HTTP_RESP_BODY_MAX): a larger result is 413 (add a LIMIT, or ask for
+ * the streamed reply).
  *
- * Threads: each request runs in its own session on the server thread
- * that received it; the node and the store are shared (thread-safe).
+ * Values as `tarn sql --format json` prints them: numbers as JSON
+ * numbers, decimals, dates and timestamps as strings, NaN and the
+ * infinities as strings, NULL as null.
+ *
+ * Errors use the standard envelope: 400 bad_request for errors in the SQL
+ * (the message has the line and column), 403 when a read key sends a
+ * write, 409 on a commit conflict, 413 too_large, 400 memory_budget when a
+ * statement exceeds its memory budget, 500 otherwise. Errors in the SQL
+ * carry "sql_error": {"code": <TARN_E* value>, "line", "column", "offset"
+ * (bytes into the script), "message", "hint"}, so a client can point at
+ * the text itself (`tarn sql --server` prints the caret as a local
+ * session does).
+ *
+ * Threads: each buffered request runs in its own session on the server
+ * thread that received it; each streamed one on a thread of the edge's
+ * (at most HTTP_STREAMS_MAX at once; more are 503). The node and the store
+ * are shared (thread-safe).
  */
 #ifndef TARN_SQL_SQL_ROUTES_H
 #define TARN_SQL_SQL_ROUTES_H
