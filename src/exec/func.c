@@ -302,72 +302,103 @@ static int eval_dt(exec_expr *e, const vec_col *x, const uint32_t *sel, uint32_t
 /* ---- strings ---- */
 
 /* Decodes one UTF-8 sequence at s (n bytes left); *len its bytes. Bad
- * bytes decode as themselves, one byte each. */
+ * bytes (a stray continuation, a truncated or overlong sequence, a
+ * surrogate) decode as UINT32_MAX, one byte each. */
 static uint32_t utf8_next(const uint8_t *s, size_t n, size_t *len)
 {
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
     uint8_t c = s[0];
-    if (c < 0x80 || n < 2 || (s[1] & 0xc0) != 0x80) {
-        *len = 1;
-        return c;
-    }
-    if ((c & 0xe0) == 0xc0) {
-        *len = 2;
-        return (uint32_t)(c & 0x1f) << 6 | (s[1] & 0x3f);
-    }
     *len = 1;
-    return c; /* three and four byte sequences are copied unchanged */
+    if (c < 0x80)
+        return c;
+    size_t k = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
+    if (k == 0 || n < k)
+        return UINT32_MAX;
+    uint32_t cp = c & (0x7f >> k);
+    for (size_t j = 1; j < k; j++) {
+        if ((s[j] & 0xc0) != 0x80)
+            return UINT32_MAX;
+        cp = cp << 6 | (s[j] & 0x3f);
+    }
+    if (cp < min_cp[k] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+        return UINT32_MAX;
+    *len = k;
+    return cp;
 }
 
-/* Case mapping of ASCII, Latin-1, Latin Extended-A, Greek and Cyrillic
- * (code points below U+0800 whose pair has the same UTF-8 length). Other
- * scripts, and special cases such as German sharp s to "SS", are left as
- * they are (DuckDB maps all of Unicode). */
+static size_t utf8_put(uint8_t *d, uint32_t cp)
+{
+    if (cp < 0x80) {
+        d[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        d[0] = (uint8_t)(0xc0 | cp >> 6);
+        d[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        d[0] = (uint8_t)(0xe0 | cp >> 12);
+        d[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        d[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    d[0] = (uint8_t)(0xf0 | cp >> 18);
+    d[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+    d[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+    d[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+typedef struct case_run {
+    uint32_t first, last;
+    int32_t delta;
+    uint32_t stride; /* 1, or 2: every other code point from first */
+} case_run;
+
+#include "exec/case_table.inc"
+
+/* Unicode's simple case mapping (one code point to one, as DuckDB's
+ * utf8proc; no "SS" for sharp s, whose upper case is U+1E9E as in
+ * DuckDB): a binary search for the run holding c. */
 static uint32_t case_map(uint32_t c, bool up)
 {
     if (c < 0x80)
         return up ? (c >= 'a' && c <= 'z' ? c - 32 : c) : (c >= 'A' && c <= 'Z' ? c + 32 : c);
-    if (c == 0xff || c == 0x178)
-        return up ? 0x178 : 0xff;
-    if (c >= 0xc0 && c <= 0xfe && c != 0xd7 && c != 0xf7 && c != 0xdf)
-        return up ? (c >= 0xe0 ? c - 32 : c) : (c < 0xe0 ? c + 32 : c);
-    if ((c >= 0x100 && c <= 0x12f) || (c >= 0x132 && c <= 0x137) || (c >= 0x14a && c <= 0x177))
-        return up ? c & ~1u : c | 1u;
-    if ((c >= 0x139 && c <= 0x148) || (c >= 0x179 && c <= 0x17e))
-        return up ? (c % 2 == 0 ? c - 1 : c) : (c % 2 == 1 ? c + 1 : c);
-    if (c >= 0x391 && c <= 0x3a9 && c != 0x3a2)
-        return up ? c : c + 32;
-    if (c >= 0x3b1 && c <= 0x3c9)
-        return up ? (c == 0x3c2 ? 0x3a3 : c - 32) : c;
-    if (c >= 0x410 && c <= 0x42f)
-        return up ? c : c + 32;
-    if (c >= 0x430 && c <= 0x44f)
-        return up ? c - 32 : c;
-    if (c >= 0x400 && c <= 0x40f)
-        return up ? c : c + 80;
-    if (c >= 0x450 && c <= 0x45f)
-        return up ? c - 80 : c;
-    return c;
+    const case_run *runs = up ? case_upper : case_lower;
+    size_t lo = 0, hi = up ? sizeof(case_upper) / sizeof(case_upper[0])
+                           : sizeof(case_lower) / sizeof(case_lower[0]);
+    while (lo < hi) { /* the first run whose last is >= c */
+        size_t mid = lo + (hi - lo) / 2;
+        if (runs[mid].last < c)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == (up ? sizeof(case_upper) : sizeof(case_lower)) / sizeof(case_run))
+        return c;
+    const case_run *r = &runs[lo];
+    if (c < r->first || (c - r->first) % r->stride != 0)
+        return c;
+    return (uint32_t)((int32_t)c + r->delta);
 }
 
-static void case_copy(uint8_t *dst, const uint8_t *s, size_t n, bool up)
+/* Case-maps s (n bytes) into dst, which has room for 2 * n bytes (a
+ * mapping at most grows a 2-byte sequence into a 3-byte one); returns the
+ * bytes written. Bytes that are not UTF-8 are copied as they are. */
+static size_t case_copy(uint8_t *dst, const uint8_t *s, size_t n, bool up)
 {
+    size_t q = 0;
     for (size_t p = 0; p < n;) {
         size_t l;
         uint32_t c = utf8_next(s + p, n - p, &l);
-        if (l == 1 && c >= 0x80) { /* not decoded: copy */
-            dst[p] = s[p];
-            p++;
-            continue;
-        }
-        uint32_t m = case_map(c, up);
-        if (l == 1) {
-            dst[p] = (uint8_t)m;
-        } else {
-            dst[p] = (uint8_t)(0xc0 | (m >> 6));
-            dst[p + 1] = (uint8_t)(0x80 | (m & 0x3f));
-        }
+        if (c == UINT32_MAX)
+            dst[q++] = s[p];
+        else
+            q += utf8_put(dst + q, case_map(c, up));
         p += l;
     }
+    return q;
 }
 
 static int64_t utf8_chars(const uint8_t *s, size_t n)
@@ -435,11 +466,16 @@ static int str_row(exec_expr *e, const vec_col *const *a, uint32_t i, tarn_err *
     vec_col_str(a[0], i, &s, &l);
     switch ((exec_fn)e->op) {
     case EXEC_FN_LOWER:
-    case EXEC_FN_UPPER: {
-        int rc = put_str(e, s, l, err);
+    case EXEC_FN_UPPER: { /* the length can change (upper('ß') is 3 bytes) */
+        int rc = put_str(e, s, 0, err);
         if (rc == 0)
-            case_copy(e->out.bytes + e->out.bytes_len - l, s, l, e->op == EXEC_FN_UPPER);
-        return rc;
+            rc = exec_str_room(&e->out, 2 * l, e->budget, &e->acct_bytes, err);
+        if (rc != 0)
+            return rc;
+        e->out.bytes_len +=
+            case_copy(e->out.bytes + e->out.bytes_len, s, l, e->op == EXEC_FN_UPPER);
+        e->out.offsets[e->out.len] = (uint32_t)e->out.bytes_len;
+        return 0;
     }
     case EXEC_FN_SUBSTR: {
         int64_t from, to, st = int_arg(a[1], i), ln = e->nargs == 3 ? int_arg(a[2], i) : 0;

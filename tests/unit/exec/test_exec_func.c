@@ -5,7 +5,8 @@
  * wrapped in a cast to string, and compared as text (DuckDB's errors must
  * be errors here too). Then NULL propagation over columns, selections,
  * dictionary strings, the narrow types (i8, i16, f32), JSON round trips
- * and the budget.
+ * and the budget; upper() and lower() of every code point against DuckDB's
+ * (case_cases.inc, made by case_cases.js).
  */
 #include "base/alloc.h"
 #include "common/test_util.h"
@@ -325,6 +326,143 @@ static void test_narrow_types_and_budget(void **state)
     vec_batch_free(&b);
 }
 
+typedef struct case_case {
+    uint32_t cp, upper, lower;
+} case_case;
+
+static const case_case case_cases[] = {
+#include "case_cases.inc"
+};
+
+static size_t put_utf8(uint8_t *d, uint32_t cp)
+{
+    if (cp < 0x80) {
+        d[0] = (uint8_t)cp;
+        return 1;
+    }
+    if (cp < 0x800) {
+        d[0] = (uint8_t)(0xc0 | cp >> 6);
+        d[1] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 2;
+    }
+    if (cp < 0x10000) {
+        d[0] = (uint8_t)(0xe0 | cp >> 12);
+        d[1] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+        d[2] = (uint8_t)(0x80 | (cp & 0x3f));
+        return 3;
+    }
+    d[0] = (uint8_t)(0xf0 | cp >> 18);
+    d[1] = (uint8_t)(0x80 | (cp >> 12 & 0x3f));
+    d[2] = (uint8_t)(0x80 | (cp >> 6 & 0x3f));
+    d[3] = (uint8_t)(0x80 | (cp & 0x3f));
+    return 4;
+}
+
+/* Evaluates upper or lower over the one string column of b and checks
+ * row r against want[r] (bytes, lengths). */
+static void check_case(const vec_batch *b, bool up, const uint8_t *want, const size_t *want_off)
+{
+    exec_budget bud;
+    exec_budget_init(&bud, 64 << 20);
+    tarn_err err = TARN_ERR_INIT;
+    exec_expr *e = NULL;
+    const char *json = up ? "{\"op\":\"upper\",\"args\":[{\"col\":0}]}"
+                          : "{\"op\":\"lower\",\"args\":[{\"col\":0}]}";
+    assert_int_equal(exec_expr_from_json(json, &b->cols[0].type, 1, &bud, &e, &err), 0);
+    const vec_col *c;
+    assert_int_equal(exec_expr_eval(e, b, &c, &err), 0);
+    for (uint32_t r = 0; r < b->len; r++) {
+        const uint8_t *s;
+        size_t l;
+        vec_col_str(c, r, &s, &l);
+        if (l != want_off[r + 1] - want_off[r] || memcmp(s, want + want_off[r], l) != 0) {
+            const uint8_t *in;
+            size_t il;
+            vec_col_str(&b->cols[0], r, &in, &il);
+            fail_msg("%s('%.*s') is '%.*s'", up ? "upper" : "lower", (int)il, (const char *)in,
+                     (int)l, (const char *)s);
+        }
+    }
+    exec_expr_free(e);
+    assert_int_equal(bud.used_bytes, 0);
+}
+
+/* upper() and lower() of every code point equal DuckDB's (case_cases.inc,
+ * from case_cases.js): batches of one code point per row. */
+static void test_case_mapping(void **state)
+{
+    (void)state;
+    vec_type_info st = {.id = VEC_STRING};
+    size_t nc = sizeof(case_cases) / sizeof(case_cases[0]), ci = 0;
+    uint8_t *want[2] = {malloc(4 * 2048), malloc(4 * 2048)};
+    size_t *off[2] = {malloc(2049 * sizeof(size_t)), malloc(2049 * sizeof(size_t))};
+    uint32_t cp = 1;
+    while (cp <= 0x10ffff) {
+        vec_batch b;
+        assert_int_equal(vec_batch_init(&b, &st, 1, 2048), 0);
+        off[0][0] = off[1][0] = 0;
+        uint32_t n = 0;
+        for (; n < 2048 && cp <= 0x10ffff; cp++) {
+            if (cp >= 0xd800 && cp <= 0xdfff)
+                continue;
+            uint8_t buf[4];
+            size_t l = put_utf8(buf, cp);
+            assert_int_equal(vec_col_append_str(&b.cols[0], buf, l), 0);
+            uint32_t up = cp, low = cp;
+            while (ci < nc && case_cases[ci].cp < cp)
+                ci++;
+            if (ci < nc && case_cases[ci].cp == cp) {
+                up = case_cases[ci].upper;
+                low = case_cases[ci].lower;
+            }
+            off[0][n + 1] = off[0][n] + put_utf8(want[0] + off[0][n], up);
+            off[1][n + 1] = off[1][n] + put_utf8(want[1] + off[1][n], low);
+            n++;
+        }
+        b.len = n;
+        check_case(&b, true, want[0], off[0]);
+        check_case(&b, false, want[1], off[1]);
+        vec_batch_free(&b);
+    }
+    assert_int_equal(ci, nc); /* the table was walked to its end */
+    /* whole strings: lengths change (ß is 2 bytes, ẞ 3; K the Kelvin
+     * sign is 3, k 1), bytes that are not UTF-8 pass unchanged */
+    static const char *const in[] = {"stra\xc3\x9f"
+                                     "e",
+                                     "\xe2\x84\xaa"
+                                     "elvin \xc4\xb1",
+                                     "a\xff\xc3(\xe2\x82z", "\xce\x91\xce\xa3 \xd0\xaf\xd1\x91"};
+    static const char *const up_want[] = {"STRA\xe1\xba\x9e"
+                                          "E",
+                                          "\xe2\x84\xaa"
+                                          "ELVIN I",
+                                          "A\xff\xc3(\xe2\x82Z",
+                                          "\xce\x91\xce\xa3 \xd0\xaf\xd0\x81"};
+    static const char *const low_want[] = {"stra\xc3\x9f"
+                                           "e",
+                                           "kelvin \xc4\xb1", "a\xff\xc3(\xe2\x82z",
+                                           "\xce\xb1\xcf\x83 \xd1\x8f\xd1\x91"};
+    vec_batch b;
+    assert_int_equal(vec_batch_init(&b, &st, 1, 8), 0);
+    size_t uo[5] = {0}, lo[5] = {0};
+    uint8_t ub[64], lb[64];
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(vec_col_append_str(&b.cols[0], in[i], strlen(in[i])), 0);
+        memcpy(ub + uo[i], up_want[i], strlen(up_want[i]));
+        uo[i + 1] = uo[i] + strlen(up_want[i]);
+        memcpy(lb + lo[i], low_want[i], strlen(low_want[i]));
+        lo[i + 1] = lo[i] + strlen(low_want[i]);
+    }
+    b.len = 4;
+    check_case(&b, true, ub, uo);
+    check_case(&b, false, lb, lo);
+    vec_batch_free(&b);
+    for (int i = 0; i < 2; i++) {
+        free(want[i]);
+        free(off[i]);
+    }
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -332,6 +470,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_duckdb_cases),
         cmocka_unit_test(test_columns_match_constants),
         cmocka_unit_test(test_narrow_types_and_budget),
+        cmocka_unit_test(test_case_mapping),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
