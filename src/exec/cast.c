@@ -248,13 +248,35 @@ static int text_to_bool(const scalar *v, vec_type_info to, int64_t *out, tarn_er
 
 /* ---- scalar -> number ---- */
 
+/* The value as text for an error: integers and decimals exact, doubles
+ * with up to 17 digits. */
+static void value_text(const scalar *v, char *buf, size_t cap)
+{
+    if (v->kind == SK_F64) {
+        snprintf(buf, cap, "%.17g", v->f);
+        return;
+    }
+    uint64_t m = v->i < 0 ? 0 - (uint64_t)v->i : (uint64_t)v->i;
+    if (v->kind != SK_DEC || v->scale == 0) {
+        snprintf(buf, cap, "%s%llu", v->i < 0 ? "-" : "", (unsigned long long)m);
+        return;
+    }
+    uint64_t p = (uint64_t)exec_pow10[v->scale];
+    snprintf(buf, cap, "%s%llu.%0*llu", v->i < 0 ? "-" : "", (unsigned long long)(m / p),
+             (int)v->scale, (unsigned long long)(m % p));
+}
+
+/* "cast: 1234 is out of range for DECIMAL(3,1)" (the value as written,
+ * the decimal's precision and scale). */
 static int out_of_range(const scalar *v, vec_type_info to, tarn_err *err)
 {
-    if (v->kind == SK_F64)
-        return tarn_err_set(err, TARN_ERANGE, "cast: %g is out of range for %s", v->f,
-                            vec_type_name(to.id));
-    return tarn_err_set(err, TARN_ERANGE, "cast: %lld%s is out of range for %s", (long long)v->i,
-                        v->kind == SK_DEC ? " (unscaled)" : "", vec_type_name(to.id));
+    char num[64], type[32];
+    value_text(v, num, sizeof(num));
+    if (to.id == VEC_DECIMAL64)
+        snprintf(type, sizeof(type), "DECIMAL(%u,%u)", to.precision ? to.precision : 18, to.scale);
+    else
+        snprintf(type, sizeof(type), "%s", vec_type_name(to.id));
+    return tarn_err_set(err, TARN_ERANGE, "cast: %s is out of range for %s", num, type);
 }
 
 /* Divides by 10^k rounding half away from zero (DuckDB's decimal rounding). */

@@ -70,9 +70,18 @@ bool sql_type_equal(vec_type_info a, vec_type_info b)
            (a.id != VEC_DECIMAL64 || (a.scale == b.scale && a.precision == b.precision));
 }
 
+static unsigned dec_precision(vec_type_info t)
+{
+    return t.precision == 0 || t.precision > 18 ? 18 : t.precision;
+}
+
+/* Whether a value of type a is a value of type b as it is: the same exec
+ * type, and for decimals of equal scale a precision that does not shrink
+ * (a narrower DECIMAL(p,s) needs the cast, which checks the digits). */
 static bool same_exec_type(vec_type_info a, vec_type_info b)
 {
-    return a.id == b.id && (a.id != VEC_DECIMAL64 || a.scale == b.scale);
+    return a.id == b.id &&
+           (a.id != VEC_DECIMAL64 || (a.scale == b.scale && dec_precision(b) >= dec_precision(a)));
 }
 
 vec_type_info sql_compute_type(vec_type_info t)
@@ -265,20 +274,32 @@ void sql_bx_free(sql_bx *x)
     x->j = NULL;
 }
 
+/* unscaled v at scale vs rescaled to t's scale (vs <= t.scale) in *out;
+ * false when it does not fit t's precision (DuckDB's rule: |value| <
+ * 10^(p-s)). */
+static bool dec_fits(int64_t v, unsigned vs, vec_type_info t, int64_t *out)
+{
+    int64_t r, lim = pow10i(dec_precision(t));
+    if (__builtin_mul_overflow(v, pow10i(t.scale - vs), &r) || r >= lim || r <= -lim)
+        return false;
+    *out = r;
+    return true;
+}
+
+/* A literal that does not fit t is left to exec's cast (return 1), whose
+ * error comes only when a row is cast, as in DuckDB: `CASE WHEN k > 100
+ * THEN CAST(1234 AS DECIMAL(3,1)) END` is NULL where no k is over 100. */
 static int retype_int(sql_bctx *c, sql_bx *x, vec_type_info t, sql_pos pos)
 {
+    (void)pos;
     int64_t v = x->ival;
     if (t.id == VEC_I32 && (v < INT32_MIN || v > INT32_MAX))
-        return sql_bind_fail(c->b, TARN_ERANGE, pos, "%lld is out of range for INTEGER",
-                             (long long)v);
+        return 1;
     if (t.id == VEC_F64)
         return lit_set(c, x, const_json(json_real((double)v), t));
     if (t.id == VEC_DECIMAL64) {
-        int64_t p = pow10i(t.scale), r;
-        if (__builtin_mul_overflow(v, p, &r))
-            return sql_bind_fail(c->b, TARN_ERANGE, pos, "%lld does not fit DECIMAL(18,%u)",
-                                 (long long)v, t.scale);
-        return lit_set(c, x, const_json(json_integer(r), t));
+        int64_t r;
+        return dec_fits(v, 0, t, &r) ? lit_set(c, x, const_json(json_integer(r), t)) : 1;
     }
     if (!is_int(t))
         return 1;
@@ -321,8 +342,12 @@ static int retype_literal(sql_bctx *c, sql_bx *x, vec_type_info t, sql_pos pos)
     case SQL_LC_DEC:
         if (t.id == VEC_F64)
             rc = lit_set(c, x, const_json(json_real(x->dval), t));
-        else if (t.id == VEC_DECIMAL64 && t.scale >= x->t.scale)
-            rc = lit_set(c, x, const_json(json_integer(x->ival * pow10i(t.scale - x->t.scale)), t));
+        else if (t.id == VEC_DECIMAL64 && t.scale >= x->t.scale) {
+            int64_t r; /* 1 when it does not fit: exec's cast reports it */
+            rc = dec_fits(x->ival, x->t.scale, t, &r)
+                     ? lit_set(c, x, const_json(json_integer(r), t))
+                     : 1;
+        }
         break;
     case SQL_LC_DBL:
         if (t.id == VEC_F64)

@@ -503,6 +503,57 @@ static void test_parallel_plans(void **state)
     free(plan);
 }
 
+/* A CAST into a narrower DECIMAL checks the precision after rounding to
+ * the scale, from literals (folded only when they fit), columns, strings,
+ * doubles and decimals of the same scale but more digits; a value that
+ * does not fit fails only where a row is cast (DuckDB's rule). */
+static void test_decimal_casts(void **state)
+{
+    fixture *f = *state;
+    expect_error(f, "SELECT CAST(1234 AS DECIMAL(3,1))", TARN_ERANGE, 0,
+                 "1234 is out of range for DECIMAL(3,1)", NULL);
+    expect_error(f, "SELECT CAST(99.96 AS DECIMAL(3,1))", TARN_ERANGE, 0,
+                 "99.96 is out of range for DECIMAL(3,1)", NULL);
+    expect_error(f, "SELECT CAST(123.45 AS DECIMAL(5,3))", TARN_ERANGE, 0,
+                 "123.45 is out of range for DECIMAL(5,3)", NULL);
+    expect_error(f, "SELECT CAST(12345678901.5 AS DECIMAL(18,17))", TARN_ERANGE, 0,
+                 "out of range for DECIMAL(18,17)", NULL);
+    expect_error(f, "SELECT CAST('123.45' AS DECIMAL(3,1))", TARN_EINVAL, 0,
+                 "could not convert string '123.45'", NULL);
+    expect_error(f, "SELECT CAST(123.45::DOUBLE AS DECIMAL(3,1))", TARN_ERANGE, 0,
+                 "123.45 is out of range for DECIMAL(3,1)", NULL);
+    expect(f,
+           "SELECT CAST(99 AS DECIMAL(3,1)), CAST(12.345 AS DECIMAL(3,1)), "
+           "CAST(-0.05 AS DECIMAL(2,1)), CAST('9.95' AS DECIMAL(3,1)), CAST(99.94::DOUBLE AS "
+           "DECIMAL(3,1)), CAST(1.5 AS DECIMAL(18,17))",
+           "99.0|12.3|-0.1|10.0|99.9|1.50000000000000000\n");
+    free(run(f, "CREATE TABLE dv (v DECIMAL(15,2), k INT); "
+                "INSERT INTO dv VALUES (123.45, 1), (-0.5, 2), (NULL, 3)"));
+    expect_error(f, "SELECT CAST(v AS DECIMAL(4,2)) FROM dv", TARN_ERANGE, 0,
+                 "123.45 is out of range for DECIMAL(4,2)", NULL);
+    expect(f, "SELECT CAST(v AS DECIMAL(5,2)), CAST(v AS DECIMAL(4,1)) FROM dv ORDER BY k",
+           "123.45|123.5\n-0.50|-0.5\nNULL|NULL\n");
+    expect_error(f, "SELECT CAST(CAST(v AS DECIMAL(4,1)) AS DECIMAL(3,1)) FROM dv", TARN_ERANGE, 0,
+                 "123.5 is out of range for DECIMAL(3,1)", NULL);
+    expect_error(f, "SELECT CAST(k * 100 AS DECIMAL(3,1)) FROM dv", TARN_ERANGE, 0,
+                 "100 is out of range for DECIMAL(3,1)", NULL);
+    /* only rows that are cast can fail */
+    expect(f, "SELECT CASE WHEN k > 100 THEN CAST(1234 AS DECIMAL(3,1)) END FROM dv ORDER BY k",
+           "NULL\nNULL\nNULL\n");
+    expect(f, "SELECT CAST(v AS DECIMAL(4,2)) FROM dv WHERE k = 2", "-0.50\n");
+    expect(f, "SELECT CAST(3000000000 AS INTEGER) FROM dv WHERE k > 5", "");
+    expect_error(f, "SELECT CAST(3000000000 AS INTEGER) FROM dv", TARN_ERANGE, 0, "out of range",
+                 NULL);
+    /* writing into a narrower column checks it too */
+    free(run(f, "CREATE TABLE dn (c DECIMAL(3,1))"));
+    expect_error(f, "INSERT INTO dn VALUES (1234)", TARN_ERANGE, 0, "out of range for DECIMAL(3,1)",
+                 NULL);
+    expect_error(f, "INSERT INTO dn SELECT v FROM dv", TARN_ERANGE, 0,
+                 "out of range for DECIMAL(3,1)", NULL);
+    free(run(f, "INSERT INTO dn SELECT v FROM dv WHERE k > 1"));
+    expect(f, "SELECT c FROM dn", "-0.5\nNULL\n");
+}
+
 /* What exec evaluates since the binder first refused it: %, DATE - DATE,
  * min/max of strings. */
 static void test_mod_date_diff_string_minmax(void **state)
@@ -567,6 +618,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_memory_budget, setup, teardown),
         cmocka_unit_test_setup_teardown(test_ddl_and_functions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_joins_distinct, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_decimal_casts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_files, setup, teardown),
         cmocka_unit_test_setup_teardown(test_parallel_plans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mod_date_diff_string_minmax, setup, teardown),
