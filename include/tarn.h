@@ -1,7 +1,8 @@
 /*
- * include/tarn.h: Tarn's C client library: the key-value API and the
- * timestamp oracle of a Tarn metadata service (one `tarn local`, or the
- * members of a `tarn cluster`), over HTTP/1.1 keep-alive with libcurl.
+ * include/tarn.h: Tarn's C client library: the key-value API, the
+ * timestamp oracle and the catalog (tables and Delta commits) of a Tarn
+ * metadata service (one `tarn local`, or the members of a `tarn
+ * cluster`), over HTTP/1.1 keep-alive with libcurl.
  * Design note and wire mapping: src/client/README.md.
  *
  * A handle knows a list of endpoints (base URLs such as
@@ -258,6 +259,156 @@ static inline uint64_t tarn_tso_physical_ms(uint64_t ts)
 {
     return ts >> 18;
 }
+
+/* ---- the catalog: tables and Delta commits (src/catalog/README.md) ------ */
+
+/*
+ * Tables and their versions as the metadata service decides them. A
+ * commit names the version it read (base_version), a txn_id unique to the
+ * commit, and its actions (the newline-delimited JSON of Delta actions,
+ * exactly the bytes `_delta_log/<version>.json` will hold). The catalog
+ * accepts it only on the latest version (else TARN_ECONFLICT with the
+ * latest), or, for a blind append (actions that only add files, written
+ * without reading the table), on any base unless a later version changed
+ * the table's metadata or protocol; it answers the version assigned.
+ *
+ * Retries: a commit attempt that got no answer (a lost reply, an attempt
+ * timeout, a 503 while leadership moves) is sent again with the same
+ * txn_id, so it is applied at most once: the catalog answers a txn_id it
+ * has already committed with that first result (duplicate = 1), whatever
+ * happened to the earlier attempt. `uncertain` = 1 says such an attempt
+ * preceded the answer. A call that ends in TARN_ETIMEDOUT left the
+ * outcome unknown: committing again with the same txn_id (and the same
+ * base) finds it out.
+ */
+#define TARN_TABLE_NAME_MAX_BYTES     128 /* [A-Za-z_][A-Za-z0-9_]* */
+#define TARN_TXN_ID_MAX_BYTES         64
+#define TARN_COMMIT_ACTIONS_MAX_BYTES (4u << 20) /* also bounded by the server's body limit */
+#define TARN_VERSIONS_PAGE_MAX        1000
+#define TARN_PENDING_PAGE_MAX         4096
+
+/* A table as the catalog records it. Free with tarn_table_info_free. */
+typedef struct tarn_table_info {
+    char *name;
+    uint64_t version;          /* the latest version */
+    uint64_t created_id;       /* Raft index of the create: makes metaData.id unique */
+    uint64_t metadata_version; /* newest version that changed metadata/protocol (0: none) */
+    char *location;            /* "tables/<name>" under the object-store root */
+    char *schema;              /* the Delta schema string */
+    char **partition_columns;
+    size_t n_partition_columns;
+} tarn_table_info;
+
+void tarn_table_info_free(tarn_table_info *t);
+
+/*
+ * Creates table `name` with a Delta schema string (`schema`, the text of
+ * a JSON object) and partition columns (borrowed). Version 0 is recorded;
+ * *created_id_out (may be NULL) gets the number that makes the table's
+ * metaData.id unique. TARN_EEXIST when the name exists, TARN_EINVAL (bad
+ * name or schema), TARN_ETOOBIG. A create retried after a lost reply may
+ * answer TARN_EEXIST for its own first attempt.
+ */
+int tarn_table_create(tarn_client *c, const char *name, const char *schema,
+                      const char *const *partition_columns, size_t n_partition_columns,
+                      const tarn_call_opts *co, uint64_t *created_id_out, tarn_err *err);
+
+/* Drops table `name` (its versions and txn ids; not its files). Needs an
+ * admin key. TARN_ENOENT when there is no such table. */
+int tarn_table_drop(tarn_client *c, const char *name, const tarn_call_opts *co, tarn_err *err);
+
+/* The table's record and its latest version, linearizable unless
+ * co->serializable. *out zeroed on error. TARN_ENOENT: no such table. */
+int tarn_table_get(tarn_client *c, const char *name, const tarn_call_opts *co, tarn_table_info *out,
+                   tarn_err *err);
+
+/* The latest version of table `name` (tarn_table_get without the rest). */
+int tarn_table_latest(tarn_client *c, const char *name, const tarn_call_opts *co,
+                      uint64_t *version_out, tarn_err *err);
+
+/* One commit. Every pointer is borrowed for the call. */
+typedef struct tarn_commit_req {
+    const char *table;
+    uint64_t base_version; /* the version the writer read */
+    const char *txn_id;    /* 1..TARN_TXN_ID_MAX_BYTES bytes, unique to this commit */
+    const char *actions;   /* the commit file's bytes: valid UTF-8, one JSON action a line */
+    size_t actions_len;    /* at most TARN_COMMIT_ACTIONS_MAX_BYTES */
+    int blind_append;      /* 1: only adds (and commitInfo); may land on a stale base */
+} tarn_commit_req;
+
+typedef struct tarn_commit_result {
+    uint64_t version; /* the version committed; on TARN_ECONFLICT the latest */
+    int duplicate;    /* the txn_id was committed before: its first version */
+    int uncertain;    /* an earlier attempt of this call may have applied */
+} tarn_commit_result;
+
+/*
+ * Commits rq->actions as the next version of rq->table. 0: out->version
+ * is the version the catalog assigned (base_version + 1, or later for a
+ * blind append). TARN_ECONFLICT: the base is stale (or, for a blind
+ * append, a later version changed metadata or protocol); out->version is
+ * the latest version. TARN_ENOENT (no table), TARN_EINVAL (malformed
+ * actions, a blind append with other than add actions), TARN_ETOOBIG,
+ * TARN_ETIMEDOUT (outcome unknown: retry with the same txn_id).
+ */
+int tarn_commit(tarn_client *c, const tarn_commit_req *rq, const tarn_call_opts *co,
+                tarn_commit_result *out, tarn_err *err);
+
+/* A recorded version. */
+typedef struct tarn_version {
+    uint64_t version;
+    char *txn_id; /* NULL for version 0 */
+    uint64_t commit_index;
+    int log_written;  /* _delta_log/<version>.json is known written */
+    int blind_append; /* committed as a blind append */
+    int metadata;     /* changed metadata or protocol */
+    char *actions;    /* actions_len bytes, NUL-terminated; "" for version 0 */
+    size_t actions_len;
+} tarn_version;
+
+/* A page of versions. Free with tarn_versions_free. */
+typedef struct tarn_versions {
+    tarn_version *items;
+    size_t count;
+    uint64_t latest; /* the table's latest version when read */
+    int64_t next;    /* the first version not in this page, -1 when none */
+} tarn_versions;
+
+void tarn_versions_free(tarn_versions *v);
+
+/*
+ * Versions from..to of table `name` (to < 0: up to the latest), at most
+ * `limit` (1..TARN_VERSIONS_PAGE_MAX; 0: 100) and at most about 8 MiB of
+ * them, in version order; continue from out->next. A `from` past the
+ * latest gives an empty page (a writer polling for new commits).
+ * TARN_ENOENT: no such table. *out zeroed on error.
+ */
+int tarn_versions_read(tarn_client *c, const char *name, uint64_t from, int64_t to, size_t limit,
+                       const tarn_call_opts *co, tarn_versions *out, tarn_err *err);
+
+/* Records that `_delta_log/<version>.json` of table `name` is written.
+ * TARN_ENOENT: no such table or version. */
+int tarn_commit_log_written(tarn_client *c, const char *name, uint64_t version,
+                            const tarn_call_opts *co, tarn_err *err);
+
+/* A version whose log file is not recorded as written. */
+typedef struct tarn_pending {
+    char *table;
+    uint64_t version;
+} tarn_pending;
+
+/* Up to `limit` (1..TARN_PENDING_PAGE_MAX; 0: the maximum) pending
+ * versions, in table then version order; *more = 1 when there are more.
+ * *out (free with tarn_pending_free) is NULL when there are none. */
+int tarn_catalog_pending(tarn_client *c, size_t limit, const tarn_call_opts *co, tarn_pending **out,
+                         size_t *count, int *more, tarn_err *err);
+void tarn_pending_free(tarn_pending *p, size_t count);
+
+/* The object-store root the server's tables live in (GET /v1/catalog),
+ * copied into buf (cap bytes). TARN_ENOENT when the server does not know
+ * one (a `tarn meta` member), TARN_ERANGE when cap is too small. */
+int tarn_catalog_store(tarn_client *c, const tarn_call_opts *co, char *buf, size_t cap,
+                       tarn_err *err);
 
 #ifdef __cplusplus
 }

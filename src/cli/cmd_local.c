@@ -18,6 +18,7 @@
 
 #include "base/log.h"
 #include "catalog/catalog.h"
+#include "catalog/catalog_routes.h"
 #include "http/http.h"
 #include "kv/kv.h"
 #include "kv/kv_routes.h"
@@ -25,9 +26,11 @@
 #include "objstore/objstore.h"
 #include "sql/sql_routes.h"
 
+#include <limits.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* The HTTP edge's options from the configuration. */
@@ -64,8 +67,9 @@ typedef struct local_state {
     http_server *server;
     node *node;
     kv_routes *kv;
-    objstore *os;    /* DATA/objects: the tables */
-    sql_routes *sql; /* POST /v1/sql */
+    objstore *os;            /* DATA/objects: the tables */
+    sql_routes *sql;         /* POST /v1/sql */
+    catalog_routes *catalog; /* /v1/tables, /v1/catalog */
 } local_state;
 
 /* How long start-up waits for the single voter to elect itself and apply
@@ -101,6 +105,14 @@ static int local_start_node(const tarn_config *cfg, local_state *st, tarn_err *e
         tarn_err_set(err, rc, "create sql routes");
     if (rc == 0 && (rc = sql_routes_add(st->router, st->sql)) != 0)
         tarn_err_set(err, rc, "register sql routes");
+    /* Writers in other processes commit through the catalog routes and
+     * write their files into the same store, which GET /v1/catalog names. */
+    char store_abs[PATH_MAX];
+    catalog_routes_opts co = {.store_url = realpath(objects, store_abs) ? store_abs : NULL};
+    if (rc == 0 && (rc = catalog_routes_new(st->node, &co, &st->catalog)) != 0)
+        tarn_err_set(err, rc, "create catalog routes");
+    if (rc == 0 && (rc = catalog_routes_add(st->router, st->catalog)) != 0)
+        tarn_err_set(err, rc, "register catalog routes");
     return rc;
 }
 
@@ -147,6 +159,7 @@ static void local_stop(local_state *st)
     node_close(st->node);
     kv_routes_free(st->kv);
     sql_routes_free(st->sql);
+    catalog_routes_free(st->catalog);
     objstore_close(st->os);
     http_router_free(st->router);
     http_keystore_close(st->keys);

@@ -30,6 +30,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
+#include "catalog/catalog_routes.h"
 #include "http/http.h"
 #include "kv/kv.h"
 #include "kv/kv_routes.h"
@@ -191,6 +192,7 @@ typedef struct meta_state {
     http_server *server;
     node *node;
     kv_routes *kv;
+    catalog_routes *catalog; /* /v1/tables; writers bring their own store */
     char url[300];
 } meta_state;
 
@@ -308,6 +310,10 @@ static int meta_start_node(const tarn_config *cfg, const meta_opts *m, meta_stat
         tarn_err_set(err, rc, "create kv routes");
     if (rc == 0 && (rc = kv_routes_add(st->router, st->kv)) != 0)
         tarn_err_set(err, rc, "register kv routes");
+    if (rc == 0 && (rc = catalog_routes_new(st->node, NULL, &st->catalog)) != 0)
+        tarn_err_set(err, rc, "create catalog routes");
+    if (rc == 0 && (rc = catalog_routes_add(st->router, st->catalog)) != 0)
+        tarn_err_set(err, rc, "register catalog routes");
     if (rc == 0 &&
         (rc = http_router_add(st->router, "GET", "/v1/status", HTTP_ROLE_NONE, h_status, st)) != 0)
         tarn_err_set(err, rc, "register status route");
@@ -362,6 +368,7 @@ static void meta_stop(meta_state *st)
     http_server_stop(st->server);
     node_close(st->node);
     kv_routes_free(st->kv);
+    catalog_routes_free(st->catalog);
     http_router_free(st->router);
     http_keystore_close(st->keys);
 }

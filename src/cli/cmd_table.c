@@ -12,6 +12,18 @@
  *   tarn table optimize NAME [--target-bytes N] [--min-file-bytes N]
  *   tarn table vacuum NAME [--retain-hours H] [--force] [--dry-run]
  *   every one: [--data DIR] [--checkpoint-interval N]
+ *              [--server URL[,URL...] | --cluster FILE] [--store DIR]
+ *              [--key KEY | --key-file FILE]
+ *
+ * With --server or --cluster the commands run against a running `tarn
+ * local` or `tarn cluster` instead of opening the data directory: every
+ * commit goes through the catalog's HTTP API (the client library's delta
+ * committer, src/client/committer.h), so any number of processes write
+ * one table at once; the data files go to the object store named by
+ * --store DIR, else the one the server reports (GET /v1/catalog: `tarn
+ * local` names DATA/objects), else, with --cluster, the directory
+ * `objects` next to the cluster file. The API key: --key, --key-file,
+ * $TARN_API_KEY, the cluster file's admin key, else DATA/admin.key.
  *
  * Column types: string, long (bigint), integer (int), short, byte, float,
  * double, boolean, binary, date, timestamp, decimal(p,s); a trailing '!'
@@ -27,6 +39,7 @@
 #include "base/alloc.h"
 #include "base/log.h"
 #include "catalog/catalog.h"
+#include "client/committer.h"
 #include "delta/delta.h"
 #include "kv/kv.h"
 #include "node/node.h"
@@ -49,6 +62,7 @@
 
 typedef struct table_args {
     const char *cmd, *name, *data, *columns, *parts, *input;
+    const char *server, *cluster, *store, *key, *key_file; /* remote mode */
     const char *files[64];
     int nfiles;
     int64_t version, timestamp_ms, target_bytes, min_file_bytes, retain_hours, interval;
@@ -58,7 +72,8 @@ typedef struct table_args {
 } table_args;
 
 typedef struct table_env {
-    node *node;
+    node *node;          /* the data directory's own metadata service, or NULL */
+    tarn_client *client; /* --server / --cluster, or NULL */
     objstore *os;
     delta_committer c;
 } table_env;
@@ -74,6 +89,8 @@ static void table_usage(FILE *out)
           "       tarn table optimize NAME [--target-bytes N] [--min-file-bytes N]\n"
           "       tarn table vacuum NAME [--retain-hours H] [--force] [--dry-run]\n"
           "options of every command: --data DIR (default ./tarn-data), --checkpoint-interval N\n"
+          "  against a running server: --server URL[,URL...] | --cluster FILE, --store DIR,\n"
+          "  --key KEY | --key-file FILE (default $TARN_API_KEY, the cluster's or DATA/admin.key)\n"
           "types: string long integer short byte float double boolean binary date timestamp\n"
           "       decimal(p,s); a trailing ! means NOT NULL\n",
           out);
@@ -103,6 +120,16 @@ static int table_opt(table_args *a, const char *o, const char *v, bool *used)
         return -1;
     if (strcmp(o, "--data") == 0)
         a->data = v;
+    else if (strcmp(o, "--server") == 0)
+        a->server = v;
+    else if (strcmp(o, "--cluster") == 0)
+        a->cluster = v;
+    else if (strcmp(o, "--store") == 0)
+        a->store = v;
+    else if (strcmp(o, "--key") == 0)
+        a->key = v;
+    else if (strcmp(o, "--key-file") == 0)
+        a->key_file = v;
     else if (strcmp(o, "--columns") == 0)
         a->columns = v;
     else if (strcmp(o, "--partition-by") == 0)
@@ -158,8 +185,68 @@ static int table_parse(int argc, char **argv, table_args *a)
     return 0;
 }
 
+/* The client of --server / --cluster, with its API key. */
+static int remote_client(const table_args *a, tarn_client **out, tarn_err *err)
+{
+    char urlbuf[4096], key_path[TARN_CONFIG_PATH_MAX + 16];
+    const char *urls[TARN_CLIENT_ENDPOINTS_MAX];
+    tarn_client_opts o = {.cluster_file = a->cluster};
+    if (a->server != NULL) {
+        snprintf(urlbuf, sizeof(urlbuf), "%s", a->server);
+        for (char *save = NULL, *tok = strtok_r(urlbuf, ",", &save);
+             tok && o.n_endpoints < TARN_CLIENT_ENDPOINTS_MAX; tok = strtok_r(NULL, ",", &save))
+            urls[o.n_endpoints++] = tok;
+        o.endpoints = urls;
+    }
+    o.api_key = a->key ? a->key : (a->key_file ? NULL : getenv("TARN_API_KEY"));
+    o.api_key_file = a->key ? NULL : a->key_file;
+    /* --server without a key: tarn local's admin key, when it is there. */
+    snprintf(key_path, sizeof(key_path), "%s/admin.key", a->data);
+    if (a->cluster == NULL && o.api_key == NULL && o.api_key_file == NULL &&
+        access(key_path, R_OK) == 0)
+        o.api_key_file = key_path;
+    return tarn_client_open(&o, out, err);
+}
+
+/* Where the data files go: --store, the server's store, or next to the
+ * cluster file. */
+static int remote_store(const table_args *a, tarn_client *c, objstore **os, tarn_err *err)
+{
+    char dir[TARN_CONFIG_PATH_MAX + 16];
+    if (a->store != NULL)
+        return objstore_open(a->store, os, err);
+    tarn_err e2 = TARN_ERR_INIT;
+    int rc = tarn_catalog_store(c, NULL, dir, sizeof(dir), &e2);
+    if (rc == 0)
+        return objstore_open(dir, os, err);
+    if (rc != TARN_ENOENT || a->cluster == NULL)
+        return tarn_err_set(err, rc, "no object store: give --store DIR (%s)", tarn_err_msg(&e2));
+    const char *slash = strrchr(a->cluster, '/');
+    snprintf(dir, sizeof(dir), "%.*s/objects", slash ? (int)(slash - a->cluster) : 1,
+             slash ? a->cluster : ".");
+    rc = cli_mkdir_p(dir, err);
+    return rc != 0 ? rc : objstore_open(dir, os, err);
+}
+
+static int env_open_remote(const table_args *a, table_env *env, tarn_err *err)
+{
+    int rc = remote_client(a, &env->client, err);
+    if (rc == 0)
+        rc = remote_store(a, env->client, &env->os, err);
+    if (rc == 0 && (rc = client_committer_open(env->client, NULL, &env->c)) != 0)
+        tarn_err_set(err, rc, "committer");
+    if (rc == 0)
+        env->c.checkpoint_interval = (int32_t)a->interval;
+    /* As below: finish log writes a writer that died left undone. */
+    if (rc == 0)
+        rc = delta_finish_pending_logs(&env->c, env->os, NULL, err);
+    return rc;
+}
+
 static int env_open(const table_args *a, table_env *env, tarn_err *err)
 {
+    if (a->server != NULL || a->cluster != NULL)
+        return env_open_remote(a, env, err);
     store_registry reg;
     memset(&reg, 0, sizeof(reg));
     int rc = cli_mkdir_p(a->data, err);
@@ -191,6 +278,7 @@ static void env_close(table_env *env)
     delta_committer_close(&env->c);
     objstore_close(env->os);
     node_close(env->node);
+    tarn_client_close(env->client);
 }
 
 /* ---- create ------------------------------------------------------------------ */

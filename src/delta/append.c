@@ -420,7 +420,12 @@ static int add_line(const appender *a, const part_file *f, int64_t now_ms, bool 
     return rc;
 }
 
-/* The commit's actions: commitInfo, then one add per file. */
+/* The commit's actions: commitInfo, then one add per file. readVersion
+ * is the base the writer started from: with a blind append the catalog
+ * may assign a later version, and these bytes, valid at any later version
+ * (the adds name new files; nothing here depends on the version), become
+ * that version's log file unchanged, as Delta's own writers keep
+ * readVersion across a conflict retry. */
 static int build_actions(const appender *a, const char *txn_id, tarn_buf *out)
 {
     int64_t now = tarn_wall_ms(), rows = 0, bytes = 0;
@@ -433,8 +438,10 @@ static int build_actions(const appender *a, const char *txn_id, tarn_buf *out)
                              "\"operationParameters\":{\"mode\":\"Append\"},"
                              "\"operationMetrics\":{\"numFiles\":\"%zu\",\"numOutputRows\":"
                              "\"%lld\",\"numOutputBytes\":\"%lld\"},"
+                             "\"readVersion\":%lld,\"isolationLevel\":\"WriteSerializable\","
                              "\"isBlindAppend\":true,\"txnId\":",
-                             (long long)now, a->nfiles, (long long)rows, (long long)bytes);
+                             (long long)now, a->nfiles, (long long)rows, (long long)bytes,
+                             (long long)a->base->version);
     if (rc == 0)
         rc = tarn_buf_append_json_str(out, txn_id, strlen(txn_id));
     if (rc == 0)
@@ -507,12 +514,20 @@ void delta_appender_free(appender *a, bool remove_files)
 }
 
 /* Commits, rebasing on conflicts up to rebase_max times: an append reads
- * nothing of the table, so its actions are valid on any later version. */
+ * nothing of the table, so its actions are valid on any later version.
+ * When the committer offers blind appends, the catalog does that rebase
+ * itself in the same proposal (and refuses it after a metadata change,
+ * which a client-side rebase could not see): one proposal per append
+ * however many writers race, where rebasing costs one per version that
+ * landed meanwhile. */
 static int commit_rebasing(delta_committer *c, const appender *a, const char *txn_id,
                            const tarn_buf *actions, uint32_t rebase_max, int64_t *version,
                            bool *dup)
 {
     int64_t base = a->base->version;
+    if (rebase_max > 0 && c->commit_blind != NULL)
+        return c->commit_blind(c->ctx, a->name, base, txn_id, (const char *)actions->data,
+                               actions->len, version, dup, a->err);
     for (uint32_t attempt = 0;; attempt++) {
         int rc = c->commit(c->ctx, a->name, base, txn_id, (const char *)actions->data, actions->len,
                            version, dup, a->err);

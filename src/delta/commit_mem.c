@@ -1,13 +1,15 @@
 /*
  * delta/commit_mem.c: a delta_committer in memory, with the catalog's
  * rules (catalog/catalog.h): version 0 on create, a commit accepted only on
- * the latest version, a txn_id answered with its first result, and a
- * per-version log-written flag. For tests and tools that run without a
+ * the latest version (or, a blind append, on any base no metadata change
+ * came after), a txn_id answered with its first result, and a per-version
+ * log-written flag. For tests and tools that run without a
  * node; one thread at a time. Design note: delta/README.md.
  */
 #include "delta/delta_int.h"
 
 #include "base/alloc.h"
+#include "catalog/catalog.h"
 
 #include <string.h>
 
@@ -23,6 +25,7 @@ typedef struct mem_table {
     char **parts;
     size_t nparts;
     uint64_t created_id;
+    int64_t meta_version; /* newest version that changed metadata/protocol */
     mem_version *v;
     size_t nv, cap;
 } mem_table;
@@ -92,11 +95,17 @@ static int mem_create(void *ctx, const char *name, const char *schema, const cha
     return 0;
 }
 
-static int mem_commit(void *ctx, const char *name, int64_t base_version, const char *txn_id,
-                      const char *actions, size_t len, int64_t *version_out, bool *duplicate_out,
-                      tarn_err *err)
+static int mem_commit_any(void *ctx, const char *name, int64_t base_version, bool blind,
+                          const char *txn_id, const char *actions, size_t len, int64_t *version_out,
+                          bool *duplicate_out, tarn_err *err)
 {
     mem_table *t = find(ctx, name);
+    int add_only = 0, metadata = 0;
+    int crc = catalog_actions_classify(actions, len, &add_only, &metadata, NULL, 0);
+    if (crc == TARN_ENOMEM)
+        return tarn_err_set(err, crc, "commit to %s", name);
+    if (blind && (crc != 0 || !add_only))
+        return tarn_err_set(err, TARN_EINVAL, "commit to %s: a blind append holds adds only", name);
     *duplicate_out = false;
     if (t == NULL)
         return tarn_err_set(err, TARN_ENOENT, "no table %s", name);
@@ -109,14 +118,37 @@ static int mem_commit(void *ctx, const char *name, int64_t base_version, const c
     }
     int64_t latest = (int64_t)t->nv - 1;
     *version_out = latest;
-    if (base_version != latest)
-        return tarn_err_set(err, TARN_ECONFLICT,
-                            "table %s: base version %lld is not the latest (%lld)", name,
-                            (long long)base_version, (long long)latest);
+    bool ok = base_version == latest ||
+              (blind && base_version < latest && t->meta_version <= base_version);
+    if (!ok)
+        return tarn_err_set(err, TARN_ECONFLICT, "table %s: base version %lld is %s (latest %lld)",
+                            name, (long long)base_version,
+                            blind && base_version < latest
+                                ? "older than a metadata or protocol change"
+                                : "not the latest",
+                            (long long)latest);
     if (add_version(t, actions, len, txn_id) != 0)
         return tarn_err_set(err, TARN_ENOMEM, "commit to %s", name);
     *version_out = latest + 1;
+    if (crc == 0 && metadata && !blind)
+        t->meta_version = latest + 1;
     return 0;
+}
+
+static int mem_commit(void *ctx, const char *name, int64_t base_version, const char *txn_id,
+                      const char *actions, size_t len, int64_t *version_out, bool *duplicate_out,
+                      tarn_err *err)
+{
+    return mem_commit_any(ctx, name, base_version, false, txn_id, actions, len, version_out,
+                          duplicate_out, err);
+}
+
+static int mem_commit_blind(void *ctx, const char *name, int64_t base_version, const char *txn_id,
+                            const char *actions, size_t len, int64_t *version_out,
+                            bool *duplicate_out, tarn_err *err)
+{
+    return mem_commit_any(ctx, name, base_version, true, txn_id, actions, len, version_out,
+                          duplicate_out, err);
 }
 
 static int mem_log_written(void *ctx, const char *name, int64_t version, tarn_err *err)
@@ -231,7 +263,7 @@ int delta_committer_mem(delta_committer *out)
     mem_cat *m = tarn_calloc(1, sizeof(*m));
     if (m == NULL)
         return TARN_ENOMEM;
-    *out = (delta_committer){m,           mem_create, mem_commit, mem_log_written,
-                             mem_pending, mem_close,  mem_read,   0};
+    *out = (delta_committer){m,         mem_create, mem_commit, mem_log_written, mem_pending,
+                             mem_close, mem_read,   0,          mem_commit_blind};
     return 0;
 }

@@ -2,8 +2,11 @@
  * delta/commit_node.c: a delta_committer over the metadata service: each
  * call is a catalog command proposed through node_propose (so replicated
  * and applied by the catalog's rules), and pending versions are read from
- * the store after a read barrier. Design note: delta/README.md, "Commit
- * protocol".
+ * the store after a read barrier, through node_read_begin (a cluster
+ * follower may swap its store while installing a snapshot). Commits are
+ * COMMIT2 commands whose flags say whether the actions change metadata or
+ * protocol, or (commit_blind) form a blind append (catalog.h rule 6).
+ * Design note: delta/README.md, "Commit protocol".
  */
 #include "delta/delta_int.h"
 
@@ -41,14 +44,14 @@ static int table_created_id(node_cm *m, const char *name, uint64_t *out, tarn_er
     int rc = node_read_barrier(m->n, m->timeout_ms, NULL, err);
     store_txn *txn = NULL;
     if (rc == 0)
-        rc = store_read_begin(node_store(m->n), &txn, err);
+        rc = node_read_begin(m->n, &txn, err);
     if (rc != 0)
         return rc;
     catalog_table t;
     rc = catalog_table_get(txn, name, strlen(name), &t);
     if (rc == 0)
         *out = t.created_index;
-    store_read_end(txn);
+    node_read_end(m->n, txn);
     return rc == 0 ? 0 : tarn_err_set(err, rc, "reading table %s", name);
 }
 
@@ -84,16 +87,39 @@ static int node_create(void *ctx, const char *name, const char *schema, const ch
     return rc;
 }
 
-static int node_commit(void *ctx, const char *name, int64_t base_version, const char *txn_id,
-                       const char *actions, size_t len, int64_t *version_out, bool *duplicate_out,
-                       tarn_err *err)
+/* The COMMIT2 flags of a commit's actions. Actions that do not classify
+ * are stored as given (the catalog keeps opaque bytes; readers refuse
+ * them), without flags; a blind append must classify as adds only. */
+static int commit_flags(const char *name, const char *actions, size_t len, bool blind,
+                        uint8_t *flags, tarn_err *err)
 {
-    node_cm *m = ctx;
+    int add_only = 0, metadata = 0;
+    char msg[200];
+    int rc = catalog_actions_classify(actions, len, &add_only, &metadata, msg, sizeof(msg));
+    if (rc == TARN_ENOMEM)
+        return tarn_err_set(err, rc, "commit to %s", name);
+    if (blind && (rc != 0 || !add_only))
+        return tarn_err_set(err, TARN_EINVAL, "commit to %s: a blind append holds adds only%s%s",
+                            name, rc != 0 ? ": " : "", rc != 0 ? msg : "");
+    *flags = blind                 ? CATALOG_COMMIT_BLIND_APPEND
+             : rc == 0 && metadata ? CATALOG_COMMIT_METADATA
+                                   : 0;
+    return 0;
+}
+
+static int commit_any(node_cm *m, const char *name, int64_t base_version, bool blind,
+                      const char *txn_id, const char *actions, size_t len, int64_t *version_out,
+                      bool *duplicate_out, tarn_err *err)
+{
+    uint8_t flags = 0;
+    int rc = commit_flags(name, actions, len, blind, &flags, err);
+    if (rc != 0)
+        return rc;
     tarn_buf cmd;
     tarn_buf_init(&cmd, CATALOG_ACTIONS_MAX_BYTES + 4096);
     catalog_result cr;
-    int rc = catalog_encode_commit(&cmd, name, strlen(name), (uint64_t)base_version, txn_id,
-                                   strlen(txn_id), actions, len);
+    rc = catalog_encode_commit2(&cmd, name, strlen(name), (uint64_t)base_version, flags, txn_id,
+                                strlen(txn_id), actions, len);
     if (rc != 0)
         rc = tarn_err_set(err, rc, "encoding commit to %s", name);
     else
@@ -103,11 +129,32 @@ static int node_commit(void *ctx, const char *name, int64_t base_version, const 
         return rc;
     *version_out = (int64_t)cr.version;
     *duplicate_out = cr.duplicate != 0;
+    if (cr.code == TARN_ECONFLICT && blind && (uint64_t)base_version <= cr.version)
+        return tarn_err_set(err, TARN_ECONFLICT,
+                            "table %s: a commit after base version %lld changed the metadata or "
+                            "protocol (latest %llu)",
+                            name, (long long)base_version, (unsigned long long)cr.version);
     if (cr.code == TARN_ECONFLICT)
         return tarn_err_set(err, TARN_ECONFLICT,
                             "table %s: base version %lld is not the latest (%llu)", name,
                             (long long)base_version, (unsigned long long)cr.version);
     return cr.code == 0 ? 0 : tarn_err_set(err, cr.code, "commit to %s", name);
+}
+
+static int node_commit(void *ctx, const char *name, int64_t base_version, const char *txn_id,
+                       const char *actions, size_t len, int64_t *version_out, bool *duplicate_out,
+                       tarn_err *err)
+{
+    return commit_any(ctx, name, base_version, false, txn_id, actions, len, version_out,
+                      duplicate_out, err);
+}
+
+static int node_commit_blind(void *ctx, const char *name, int64_t base_version, const char *txn_id,
+                             const char *actions, size_t len, int64_t *version_out,
+                             bool *duplicate_out, tarn_err *err)
+{
+    return commit_any(ctx, name, base_version, true, txn_id, actions, len, version_out,
+                      duplicate_out, err);
 }
 
 static int node_log_written(void *ctx, const char *name, int64_t version, tarn_err *err)
@@ -190,7 +237,7 @@ static int node_pending(void *ctx, delta_pending **out, size_t *count, tarn_err 
     store_txn *txn = NULL;
     int rc = node_read_barrier(m->n, m->timeout_ms, NULL, err);
     if (rc == 0)
-        rc = store_read_begin(node_store(m->n), &txn, err);
+        rc = node_read_begin(m->n, &txn, err);
     if (rc != 0)
         return rc;
     rc = catalog_pending_logs(txn, pend_cb, &a);
@@ -198,7 +245,7 @@ static int node_pending(void *ctx, delta_pending **out, size_t *count, tarn_err 
         rc = a.rc;
     for (size_t i = 0; rc == 0 && i < a.n; i++)
         rc = pend_fill(txn, &a.p[i]);
-    store_read_end(txn);
+    node_read_end(m->n, txn);
     if (rc != 0) {
         delta_pending_free(a.p, a.n);
         return tarn_err_set(err, rc, "reading pending log writes");
@@ -234,7 +281,7 @@ static int node_read(void *ctx, const char *name, int64_t from, int64_t to, delt
     store_txn *txn = NULL;
     int rc = node_read_barrier(m->n, m->timeout_ms, NULL, err);
     if (rc == 0)
-        rc = store_read_begin(node_store(m->n), &txn, err);
+        rc = node_read_begin(m->n, &txn, err);
     if (rc != 0)
         return rc;
     catalog_table t;
@@ -253,7 +300,7 @@ static int node_read(void *ctx, const char *name, int64_t from, int64_t to, delt
         rc = TARN_ENOMEM;
     if (rc == 0)
         rc = read_versions(txn, name, from, to, p, n);
-    store_read_end(txn);
+    node_read_end(m->n, txn);
     if (rc != 0) {
         delta_pending_free(p, n);
         if (rc == TARN_ENOENT && latest >= 0)
@@ -280,6 +327,7 @@ int delta_committer_node(node *n, int timeout_ms, delta_committer *out)
     m->n = n;
     m->timeout_ms = timeout_ms > 0 ? timeout_ms : NODE_COMMIT_TIMEOUT_MS_DEFAULT;
     *out = (delta_committer){
-        m, node_create, node_commit, node_log_written, node_pending, node_cm_close, node_read, 0};
+        m,         node_create, node_commit,      node_log_written, node_pending, node_cm_close,
+        node_read, 0,           node_commit_blind};
     return 0;
 }

@@ -446,6 +446,15 @@ typedef struct delta_committer {
      * _last_checkpoint) after publishing each version that is a multiple
      * of this; 0: DELTA_CHECKPOINT_INTERVAL_DEFAULT; negative: never. */
     int32_t checkpoint_interval;
+    /* A blind append (Delta's isBlindAppend: actions that only add files,
+     * written without reading the table): as commit, but a stale
+     * base_version is accepted too, as the next version, unless a version
+     * after the base changed the metadata or protocol (then TARN_ECONFLICT
+     * with the latest). NULL: not offered (delta_append then rebases
+     * through commit). README "Commit protocol". */
+    int (*commit_blind)(void *ctx, const char *name, int64_t base_version, const char *txn_id,
+                        const char *actions, size_t len, int64_t *version_out, bool *duplicate_out,
+                        tarn_err *err);
 } delta_committer;
 
 #define DELTA_CHECKPOINT_INTERVAL_DEFAULT 10
@@ -485,7 +494,9 @@ typedef struct delta_append_opts {
     const char *txn_id; /* NULL: a random one; reuse it to retry safely */
     /* Times a conflict is answered by committing the same files on the
      * latest version (an append reads nothing, so it can always rebase);
-     * 0: report the conflict. */
+     * 0: report the conflict. When > 0 and the committer offers
+     * commit_blind, the append is committed as a blind append instead: one
+     * proposal whatever the contention (README "Commit protocol"). */
     uint32_t rebase_max;
     /* Test seam for crash tests: stop as a killed process would (no
      * cleanup) right after the upload (1) or right after the commit was
