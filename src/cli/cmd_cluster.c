@@ -17,6 +17,16 @@
  *   tarn cluster transfer --cluster D/cluster.json --to N  (= tarn meta transfer)
  *       asks the leader to hand leadership to member N; prints
  *       {"leader":N,"term":T} once N leads
+ *   tarn meta add --cluster D/cluster.json --id N [--listen H:P]
+ *                 [--peer-listen H:P] [--data DIR]      (= tarn cluster add)
+ *       starts member N (`tarn meta --join`, the other members' extra
+ *       flags), has the leader add it as a learner, waits until it has
+ *       applied the leader's commit index of that moment, promotes it to a
+ *       voter, records it in cluster.json; prints one JSON line
+ *   tarn meta remove --cluster D/cluster.json --id N    (= tarn cluster remove)
+ *       when N leads, hands leadership to another voter first; has the
+ *       leader remove N, stops its process, drops it from cluster.json;
+ *       prints one JSON line
  *
  * D/cluster.json:
  *   {"dir": D, "admin_key_file": "D/admin.key", "cluster_name": "...",
@@ -54,14 +64,17 @@
 #define CLUSTER_HTTP_TIMEOUT 2000 /* ms for one status request */
 #define CLUSTER_REPLY_MAX    65536
 #define CLUSTER_ARGS_MAX     64
+#define CLUSTER_FIXED_ARGS   14     /* argv[0..13] of member_argv; the rest are extra flags */
+#define CLUSTER_CHANGE_MS    60000  /* a membership command keeps retrying this long */
+#define CLUSTER_CATCHUP_MS   120000 /* a new member must catch up within this */
 
 /* ---- a tiny HTTP client for /health and /v1/status --------------------- */
 
-/* method url+path (url "http://host:port") with an optional API key; the
- * body into out (NUL-ended). Returns the HTTP status, or -1 when the
- * member did not answer. */
-static int http_call(const char *method, const char *url, const char *path, const char *key,
-                     char *out, size_t cap)
+/* method url+path (url "http://host:port") with an optional API key and
+ * an optional JSON request body; the reply body into out (NUL-ended).
+ * Returns the HTTP status, or -1 when the member did not answer. */
+static int http_call_body(const char *method, const char *url, const char *path, const char *key,
+                          const char *req_body, char *out, size_t cap)
 {
     unsigned a, b, c, d, port;
     if (sscanf(url, "http://%u.%u.%u.%u:%u", &a, &b, &c, &d, &port) != 5 || port > 65535)
@@ -74,10 +87,12 @@ static int http_call(const char *method, const char *url, const char *path, cons
     struct timeval tv = {.tv_sec = CLUSTER_HTTP_TIMEOUT / 1000};
     setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
     setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-    char req[512];
-    int n = snprintf(req, sizeof(req),
-                     "%s %s HTTP/1.0\r\nHost: %s\r\n%s%s%sContent-Length: 0\r\n\r\n", method, path,
-                     url + 7, key ? "X-API-Key: " : "", key ? key : "", key ? "\r\n" : "");
+    char req[1024];
+    size_t bl = req_body ? strlen(req_body) : 0;
+    int n = snprintf(
+        req, sizeof(req), "%s %s HTTP/1.0\r\nHost: %s\r\n%s%s%s%sContent-Length: %zu\r\n\r\n%s",
+        method, path, url + 7, key ? "X-API-Key: " : "", key ? key : "", key ? "\r\n" : "",
+        req_body ? "Content-Type: application/json\r\n" : "", bl, req_body ? req_body : "");
     if (n < 0 || (size_t)n >= sizeof(req)) {
         close(fd);
         return -1;
@@ -105,6 +120,12 @@ static int http_call(const char *method, const char *url, const char *path, cons
         snprintf(out, cap, "%s", body + 4);
     tarn_free(buf);
     return status;
+}
+
+static int http_call(const char *method, const char *url, const char *path, const char *key,
+                     char *out, size_t cap)
+{
+    return http_call_body(method, url, path, key, NULL, out, cap);
 }
 
 static int http_get(const char *url, const char *path, char *out, size_t cap)
@@ -428,12 +449,13 @@ static int cluster_status(json_t *c)
             st = json_loads(body, 0, NULL);
         json_t *line;
         if (st) {
-            line = json_pack("{sI sI ss sO sO sO sO sO sO}", "id", id, "pid", (json_int_t)pid,
-                             "url", url, "role", json_object_get(st, "role"), "term",
-                             json_object_get(st, "term"), "commit_index",
-                             json_object_get(st, "commit_index"), "applied_index",
-                             json_object_get(st, "applied_index"), "leader",
-                             json_object_get(st, "leader"), "state", json_object_get(st, "state"));
+            json_t *voter = json_object_get(st, "voter");
+            line = json_pack(
+                "{sI sI ss sO sO sO sO sO sO sO}", "id", id, "pid", (json_int_t)pid, "url", url,
+                "role", json_object_get(st, "role"), "term", json_object_get(st, "term"),
+                "commit_index", json_object_get(st, "commit_index"), "applied_index",
+                json_object_get(st, "applied_index"), "leader", json_object_get(st, "leader"),
+                "state", json_object_get(st, "state"), "voter", voter ? voter : json_false());
         } else {
             down = 1;
             line =
@@ -531,6 +553,316 @@ static int cluster_transfer(json_t *c, long to)
     return 1;
 }
 
+/* ---- membership: add / remove ------------------------------------------------------ */
+
+/* Reads the admin key cluster.json points at. */
+static int cluster_admin_key(json_t *c, char *key, size_t cap, const char *what)
+{
+    const char *kf = json_string_value(json_object_get(c, "admin_key_file"));
+    FILE *f = kf ? fopen(kf, "r") : NULL;
+    int ok = f && fgets(key, (int)cap, f);
+    if (f)
+        fclose(f);
+    if (!ok) {
+        fprintf(stderr, "tarn meta %s: cannot read the admin key file\n", what);
+        return -1;
+    }
+    key[strcspn(key, "\r\n")] = '\0';
+    return 0;
+}
+
+/* One JSON integer field of a member's /v1/status; -1 when it does not
+ * answer. */
+static long long member_status_int(const char *url, const char *field)
+{
+    char body[4096];
+    if (http_get(url, "/v1/status", body, sizeof(body)) != 200)
+        return -1;
+    json_t *st = json_loads(body, 0, NULL);
+    json_t *v = json_object_get(st, field);
+    long long x = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+    json_decref(st);
+    return x;
+}
+
+/* The URL of the member of cluster.json that leads now (and its id), or
+ * NULL. */
+static const char *cluster_leader(json_t *c, long *leader_id)
+{
+    size_t i;
+    json_t *m;
+    char body[4096];
+    json_array_foreach(json_object_get(c, "members"), i, m)
+    {
+        const char *url = member_str(m, "url");
+        if (http_get(url, "/v1/status", body, sizeof(body)) == 200 &&
+            strstr(body, "\"role\":\"leader\"")) {
+            *leader_id = (long)json_integer_value(json_object_get(m, "id"));
+            return url;
+        }
+    }
+    return NULL;
+}
+
+/* POSTs body to path on the leader, retrying while there is none, it
+ * answers 503 (busy, an election, a change under way) or 307 (it just lost
+ * the leadership), or does not answer, for up to CLUSTER_CHANGE_MS. The
+ * last status; the reply in out. */
+static int cluster_post_leader(json_t *c, const char *key, const char *path, const char *body,
+                               char *out, size_t cap)
+{
+    int64_t deadline = tarn_mono_ns() + (int64_t)CLUSTER_CHANGE_MS * 1000000;
+    int st = -1;
+    snprintf(out, cap, "no member leads");
+    while (tarn_mono_ns() < deadline) {
+        long lid = 0;
+        const char *url = cluster_leader(c, &lid);
+        if (url) {
+            st = http_call_body("POST", url, path, key, body, out, cap);
+            if (st == 200 || (st >= 400 && st != 503))
+                return st;
+        }
+        sleep_ms(200);
+    }
+    return st;
+}
+
+static json_t *member_find(json_t *c, long id)
+{
+    size_t i;
+    json_t *m;
+    json_array_foreach(json_object_get(c, "members"), i,
+                       m) if (json_integer_value(json_object_get(m, "id")) == id) return m;
+    return NULL;
+}
+
+/* "id=peer,..." of the members in cluster.json. */
+static void cluster_peer_list(json_t *c, char *out, size_t cap)
+{
+    size_t i, len = 0;
+    json_t *m;
+    out[0] = '\0';
+    json_array_foreach(json_object_get(c, "members"), i, m)
+    {
+        int w = snprintf(out + len, cap - len, "%s%lld=%s", len ? "," : "",
+                         (long long)json_integer_value(json_object_get(m, "id")),
+                         member_str(m, "peer"));
+        if (w > 0 && (size_t)w < cap - len)
+            len += (size_t)w;
+    }
+}
+
+typedef struct member_spec {
+    long id;
+    const char *listen, *peer, *data; /* NULL: defaults */
+} member_spec;
+
+/* The new member's cluster.json entry, argv included: `tarn meta --join`
+ * with the current members as --peers and the first member's extra
+ * flags. */
+static json_t *member_new(json_t *c, const member_spec *sp)
+{
+    char self[TARN_CONFIG_PATH_MAX];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (sl <= 0)
+        return NULL;
+    self[sl] = '\0';
+    const char *dir = json_string_value(json_object_get(c, "dir"));
+    const char *name = json_string_value(json_object_get(c, "cluster_name"));
+    if (!dir || !name)
+        return NULL;
+    char listen[64], peer[64], data[TARN_CONFIG_PATH_MAX + 32], log[TARN_CONFIG_PATH_MAX + 32];
+    char url[80], idbuf[24], peers[CLUSTER_MEMBERS_MAX * 300];
+    snprintf(listen, sizeof(listen), "%s", sp->listen ? sp->listen : "");
+    snprintf(peer, sizeof(peer), "%s", sp->peer ? sp->peer : "");
+    if (!sp->listen)
+        snprintf(listen, sizeof(listen), "127.0.0.1:%d", free_port());
+    if (!sp->peer)
+        snprintf(peer, sizeof(peer), "127.0.0.1:%d", free_port());
+    snprintf(data, sizeof(data), "%s/meta-%ld", dir, sp->id);
+    if (sp->data)
+        snprintf(data, sizeof(data), "%s", sp->data);
+    snprintf(log, sizeof(log), "%s/meta-%ld.log", dir, sp->id);
+    snprintf(url, sizeof(url), "http://%s", listen);
+    snprintf(idbuf, sizeof(idbuf), "%ld", sp->id);
+    cluster_peer_list(c, peers, sizeof(peers));
+    const char *fixed[] = {
+        self,     "meta", "--id",   idbuf, "--listen",       listen, "--peers",       peers,
+        "--data", data,   "--keys", dir,   "--cluster-name", name,   "--peer-listen", peer,
+        "--join"};
+    json_t *av = json_array();
+    for (size_t i = 0; av && i < sizeof(fixed) / sizeof(fixed[0]); i++)
+        json_array_append_new(av, json_string(fixed[i]));
+    json_t *first = json_object_get(json_array_get(json_object_get(c, "members"), 0), "argv");
+    for (size_t i = CLUSTER_FIXED_ARGS; av && i < json_array_size(first); i++)
+        json_array_append(av, json_array_get(first, i));
+    json_t *m = json_pack("{sI ss ss ss ss}", "id", (json_int_t)sp->id, "url", url, "peer", peer,
+                          "data", data, "log", log);
+    if (m && av)
+        json_object_set_new(m, "argv", av);
+    else
+        json_decref(av);
+    return m;
+}
+
+/* Waits until the new member answers /v1/status (it is our child: an exit
+ * is seen by waitpid). */
+static int member_wait_up(json_t *m)
+{
+    int64_t deadline = tarn_mono_ns() + (int64_t)CLUSTER_UP_WAIT_MS * 1000000;
+    while (tarn_mono_ns() < deadline) {
+        int wst = 0;
+        if (waitpid((pid_t)member_pid(m), &wst, WNOHANG) == (pid_t)member_pid(m)) {
+            fprintf(stderr, "tarn meta add: the new member exited; see %s\n", member_str(m, "log"));
+            return -1;
+        }
+        if (member_status_int(member_str(m, "url"), "id") >= 0)
+            return 0;
+        sleep_ms(100);
+    }
+    fprintf(stderr, "tarn meta add: the new member did not answer; see %s\n", member_str(m, "log"));
+    return -1;
+}
+
+/* Waits until the new member has applied what the leader had committed
+ * when it became a learner. */
+static int member_wait_caught_up(json_t *c, json_t *m)
+{
+    long lid = 0;
+    const char *lurl = cluster_leader(c, &lid);
+    long long target = lurl ? member_status_int(lurl, "commit_index") : -1;
+    int64_t deadline = tarn_mono_ns() + (int64_t)CLUSTER_CATCHUP_MS * 1000000;
+    while (target >= 0 && tarn_mono_ns() < deadline) {
+        if (member_status_int(member_str(m, "url"), "applied_index") >= target)
+            return 0;
+        sleep_ms(100);
+    }
+    fprintf(stderr, "tarn meta add: member %lld did not catch up with index %lld\n",
+            (long long)json_integer_value(json_object_get(m, "id")), target);
+    return -1;
+}
+
+static void member_stop(json_t *m)
+{
+    long pid = member_pid(m);
+    if (!member_alive(pid))
+        return;
+    kill((pid_t)pid, SIGTERM);
+    int64_t deadline = tarn_mono_ns() + (int64_t)CLUSTER_DOWN_WAIT_MS * 1000000;
+    while (member_alive(pid) && tarn_mono_ns() < deadline)
+        sleep_ms(50);
+    if (member_alive(pid))
+        kill((pid_t)pid, SIGKILL);
+    waitpid((pid_t)pid, NULL, WNOHANG); /* our child when we started it */
+}
+
+/* Asks the leader for one change; 0 when done, else prints why. */
+static int cluster_change(json_t *c, const char *key, const char *op, long id, const char *addr,
+                          char *out, size_t cap)
+{
+    char body[512];
+    if (addr)
+        snprintf(body, sizeof(body), "{\"op\":\"%s\",\"id\":%ld,\"addr\":\"%s\"}", op, id, addr);
+    else
+        snprintf(body, sizeof(body), "{\"op\":\"%s\",\"id\":%ld}", op, id);
+    int st = cluster_post_leader(c, key, "/v1/cluster/members", body, out, cap);
+    if (st == 200)
+        return 0;
+    fprintf(stderr, "tarn meta %s: member %ld: %s (HTTP %d)\n", op, id, out, st);
+    return -1;
+}
+
+static int cluster_add(json_t *c, const char *file, const member_spec *sp)
+{
+    char key[256], out[8192];
+    if (member_find(c, sp->id)) {
+        fprintf(stderr, "tarn meta add: member %ld is in %s already\n", sp->id, file);
+        return 1;
+    }
+    if (json_array_size(json_object_get(c, "members")) >= CLUSTER_MEMBERS_MAX) {
+        fprintf(stderr, "tarn meta add: at most %d members\n", CLUSTER_MEMBERS_MAX);
+        return 1;
+    }
+    if (cluster_admin_key(c, key, sizeof(key), "add") != 0)
+        return 1;
+    json_t *m = member_new(c, sp);
+    if (!m || member_start(m) != 0) {
+        fprintf(stderr, "tarn meta add: cannot start member %ld\n", sp->id);
+        json_decref(m);
+        return 1;
+    }
+    int rc = member_wait_up(m);
+    if (rc == 0)
+        rc = cluster_change(c, key, "add", sp->id, member_str(m, "peer"), out, sizeof(out));
+    if (rc == 0)
+        rc = member_wait_caught_up(c, m);
+    if (rc == 0)
+        rc = cluster_change(c, key, "promote", sp->id, NULL, out, sizeof(out));
+    if (rc != 0) {
+        fprintf(stderr,
+                "tarn meta add: stopping member %ld (if it was added as a learner, "
+                "`tarn meta remove --id %ld` takes it out)\n",
+                sp->id, sp->id);
+        member_stop(m);
+        json_decref(m);
+        return 1;
+    }
+    json_array_append(json_object_get(c, "members"), m);
+    rc = cluster_save(c, file);
+    printf("{\"added\":%ld,\"url\":\"%s\",\"peer\":\"%s\",\"pid\":%ld,\"configuration\":%s}\n",
+           sp->id, member_str(m, "url"), member_str(m, "peer"), member_pid(m), out);
+    json_decref(m);
+    return rc ? 1 : 0;
+}
+
+/* A voter of cluster.json other than `not` that answers, for a transfer. */
+static long cluster_other_voter(json_t *c, long not )
+{
+    size_t i;
+    json_t *m;
+    char body[4096];
+    json_array_foreach(json_object_get(c, "members"), i, m)
+    {
+        long id = (long)json_integer_value(json_object_get(m, "id"));
+        if (id != not &&http_get(member_str(m, "url"), "/v1/status", body, sizeof(body)) == 200 &&
+            strstr(body, "\"voter\":true"))
+            return id;
+    }
+    return 0;
+}
+
+static int cluster_remove(json_t *c, const char *file, long id)
+{
+    char key[256], out[8192], path[64];
+    if (cluster_admin_key(c, key, sizeof(key), "remove") != 0)
+        return 1;
+    long lid = 0;
+    /* A leader that removes itself steps down only once that commits, and
+     * the others then need an election: hand the leadership over first. */
+    if (cluster_leader(c, &lid) && lid == id) {
+        long to = cluster_other_voter(c, id);
+        snprintf(path, sizeof(path), "/v1/cluster/transfer?to=%ld", to);
+        if (to && cluster_post_leader(c, key, path, NULL, out, sizeof(out)) != 200)
+            fprintf(stderr, "tarn meta remove: transfer to %ld: %s (removing anyway)\n", to, out);
+    }
+    if (cluster_change(c, key, "remove", id, NULL, out, sizeof(out)) != 0)
+        return 1;
+    json_t *m = member_find(c, id);
+    if (m) {
+        member_stop(m);
+        size_t i;
+        json_t *x;
+        json_array_foreach(json_object_get(c, "members"), i, x) if (x == m)
+        {
+            json_array_remove(json_object_get(c, "members"), i);
+            break;
+        }
+    }
+    int rc = cluster_save(c, file);
+    printf("{\"removed\":%ld,\"configuration\":%s}\n", id, out);
+    return rc ? 1 : 0;
+}
+
 /* ---- arguments ------------------------------------------------------------------- */
 
 static void cluster_usage(FILE *out)
@@ -540,7 +872,11 @@ static void cluster_usage(FILE *out)
           "       tarn cluster down --cluster D/cluster.json\n"
           "       tarn cluster restart --cluster D/cluster.json --id N\n"
           "       tarn cluster transfer --cluster D/cluster.json --to N   (also: tarn meta "
-          "transfer)\n",
+          "transfer)\n"
+          "       tarn cluster add --cluster D/cluster.json --id N [--listen H:P] [--peer-listen "
+          "H:P] [--data DIR]\n"
+          "                                                (also: tarn meta add)\n"
+          "       tarn cluster remove --cluster D/cluster.json --id N   (also: tarn meta remove)\n",
           out);
 }
 
@@ -551,6 +887,7 @@ int cli_cluster_main(int argc, char **argv)
         return argc < 1 ? 2 : 0;
     }
     const char *verb = argv[0], *dir = NULL, *file = NULL;
+    const char *listen = NULL, *peer = NULL, *data = NULL;
     long meta = 3, id = 0;
     int i = 1;
     for (; i < argc; i++) {
@@ -569,6 +906,12 @@ int cli_cluster_main(int argc, char **argv)
             file = v;
         else if (strcmp(argv[i], "--id") == 0 || strcmp(argv[i], "--to") == 0)
             id = strtol(v, NULL, 10);
+        else if (strcmp(argv[i], "--listen") == 0)
+            listen = v;
+        else if (strcmp(argv[i], "--peer-listen") == 0)
+            peer = v;
+        else if (strcmp(argv[i], "--data") == 0)
+            data = v;
         else
             goto usage;
         i++;
@@ -595,6 +938,10 @@ int cli_cluster_main(int argc, char **argv)
         rc = cluster_restart(c, file, id);
     else if (strcmp(verb, "transfer") == 0 && id > 0)
         rc = cluster_transfer(c, id);
+    else if (strcmp(verb, "add") == 0 && id > 0)
+        rc = cluster_add(c, file, &(member_spec){id, listen, peer, data});
+    else if (strcmp(verb, "remove") == 0 && id > 0)
+        rc = cluster_remove(c, file, id);
     json_decref(c);
     if (rc != 2)
         return rc;

@@ -15,9 +15,27 @@
  * a follower answers 307 to the leader. GET /v1/status (no key needed)
  * says who this member is and what it knows about the group; POST
  * /v1/cluster/transfer?to=N (admin) hands leadership to member N.
+ * GET /v1/cluster/members lists the configuration in force (id, voter,
+ * peer address); POST /v1/cluster/members (admin) with a JSON body
+ * {"op":"add","id":N,"addr":"HOST:PORT"} | {"op":"promote","id":N} |
+ * {"op":"remove","id":N} changes it on the leader (a follower answers 307
+ * to the leader's /v1/cluster/members; the body goes along).
+ *
+ *   tarn meta --join --id 4 --peer-listen H:P --peers <current members> ...
+ * starts a member that is not in the configuration yet: it waits, silent,
+ * until the leader adds it (node_opts.join).
  *
  *   tarn meta transfer --cluster D/cluster.json --to N
- * asks the current leader of a `tarn cluster up` cluster to do that.
+ * asks the current leader of a `tarn cluster up` cluster to do that;
+ *   tarn meta add --cluster D/cluster.json --id N [--listen H:P]
+ *                 [--peer-listen H:P] [--data DIR]
+ * starts member N with --join, has the leader add it as a learner, waits
+ * until it has caught up with the leader's commit index, promotes it to a
+ * voter and records it in cluster.json;
+ *   tarn meta remove --cluster D/cluster.json --id N
+ * takes member N out of the configuration (leadership moves first when N
+ * leads), stops its process and drops it from cluster.json
+ * (cmd_cluster.c).
  *
  * API keys live in --keys (default: the data directory). `tarn cluster
  * up` points every member at one directory, so one admin key works
@@ -64,6 +82,7 @@ typedef struct meta_opts {
     char keys_dir[TARN_CONFIG_PATH_MAX];
     char cluster_name[64];
     unsigned tick_ms, election_ticks, heartbeat_ticks, log_keep_entries;
+    int join; /* --join: not in the configuration yet (node_opts.join) */
 } meta_opts;
 
 /* Parses "1=host:port,2=host:port". */
@@ -162,6 +181,10 @@ static int meta_parse_args(int argc, char **argv, meta_opts *m, char **rest, int
         }
         memcpy(name, a + 2, nl - 2);
         name[nl - 2] = '\0';
+        if (strcmp(name, "join") == 0 && !eq) {
+            m->join = 1;
+            continue;
+        }
         const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
         int rc = v ? meta_flag(m, name, v, err) : TARN_ENOENT;
         if (rc == TARN_ENOENT) {
@@ -177,9 +200,17 @@ static int meta_parse_args(int argc, char **argv, meta_opts *m, char **rest, int
         return tarn_err_set(err, TARN_EINVAL, "--id N is required");
     if (m->n_members == 0)
         return tarn_err_set(err, TARN_EINVAL, "--peers ID=HOST:PORT,... is required");
-    for (size_t i = 0; i < m->n_members; i++)
+    for (size_t i = 0; i < m->n_members; i++) {
+        if (m->members[i].id == m->id && m->join)
+            return tarn_err_set(err, TARN_EINVAL,
+                                "--join: member %" PRIu64 " is in --peers already; a joining "
+                                "member gives the current members only",
+                                m->id);
         if (m->members[i].id == m->id && !m->peer_listen[0])
             snprintf(m->peer_listen, sizeof(m->peer_listen), "%s", m->members[i].addr);
+    }
+    if (m->join && !m->peer_listen[0])
+        return tarn_err_set(err, TARN_EINVAL, "--join needs --peer-listen HOST:PORT");
     if (!m->peer_listen[0])
         return tarn_err_set(err, TARN_EINVAL,
                             "--peers does not name this member (--id %" PRIu64 ")", m->id);
@@ -208,12 +239,13 @@ static int h_status(void *ctx, const http_call *c, http_response *resp, tarn_err
     if (node_leader_url(ms->node, leader_url, sizeof(leader_url)) != 0)
         leader_url[0] = '\0';
     json_t *o = json_pack(
-        "{sI sI ss ss sI sI ss sI sI sI ss sb}", "id", (json_int_t)st.id, "pid",
+        "{sI sI ss ss sI sI ss sI sI sI ss sb sI sI sb}", "id", (json_int_t)st.id, "pid",
         (json_int_t)getpid(), "url", ms->url, "role", st.is_leader ? "leader" : "follower", "term",
         (json_int_t)st.term, "leader", (json_int_t)st.leader, "leader_url", leader_url,
         "commit_index", (json_int_t)st.commit_index, "applied_index", (json_int_t)st.applied_index,
         "members", (json_int_t)node_member_count(ms->node), "state", raft_state_name(st.state),
-        "failed", st.failed != 0);
+        "failed", st.failed != 0, "voters", (json_int_t)st.voters, "learners",
+        (json_int_t)st.learners, "voter", st.is_voter != 0);
     if (!o)
         return tarn_err_set(err, TARN_ENOMEM, "status");
     int rc = http_reply_json(resp, 200, o);
@@ -257,6 +289,83 @@ static int h_transfer(void *ctx, const http_call *c, http_response *resp, tarn_e
     rc = http_reply_json(resp, 200, o);
     json_decref(o);
     return rc;
+}
+
+/* GET /v1/cluster/members: the configuration in force on this member. */
+static int h_members_get(void *ctx, const http_call *c, http_response *resp, tarn_err *err)
+{
+    meta_state *ms = ctx;
+    (void)c;
+    node_member list[NODE_TP_PEERS_MAX];
+    size_t count = node_members_list(ms->node, list, NODE_TP_PEERS_MAX);
+    json_t *arr = json_array();
+    for (size_t i = 0; arr && i < count && i < NODE_TP_PEERS_MAX; i++)
+        json_array_append_new(arr, json_pack("{sI sb ss}", "id", (json_int_t)list[i].id, "voter",
+                                             list[i].is_voter, "peer", list[i].addr));
+    json_t *o = arr ? json_pack("{so}", "members", arr) : NULL;
+    if (!o)
+        return tarn_err_set(err, TARN_ENOMEM, "members");
+    int rc = http_reply_json(resp, 200, o);
+    json_decref(o);
+    return rc;
+}
+
+/* On a follower: 307 to the leader's `path` (the client repeats the
+ * request there, body included: RFC 9110 15.4.8). */
+static int meta_redirect_leader(meta_state *ms, const char *path, http_response *resp,
+                                tarn_err *err)
+{
+    char url[NODE_TP_URL_MAX], loc[sizeof(((http_header *)0)->value)];
+    if (node_leader_url(ms->node, url, sizeof(url)) != 0)
+        return tarn_err_set(err, TARN_EBUSY, "no leader known yet; retry");
+    int n = snprintf(loc, sizeof(loc), "%s%s", url, path);
+    if (n < 0 || (size_t)n >= sizeof(loc) || http_response_add_header(resp, "Location", loc))
+        return tarn_err_set(err, TARN_EBUSY, "not the leader; the leader is %s", url);
+    return http_reply_error(resp, 307, "not_leader", "membership is changed by the leader");
+}
+
+/* The time a membership change may take here (the add replicates an
+ * address record first). */
+#define META_MEMBER_TIMEOUT_MS 10000
+
+/* POST /v1/cluster/members (admin): {"op":"add"|"promote"|"remove",
+ * "id":N[,"addr":"HOST:PORT"]} on the leader. Answers the configuration
+ * after the change. */
+static int h_members_post(void *ctx, const http_call *c, http_response *resp, tarn_err *err)
+{
+    meta_state *ms = ctx;
+    json_t *body = NULL;
+    int rc = http_call_json_body(c, &body, err);
+    if (rc != 0)
+        return rc;
+    const char *op = json_string_value(json_object_get(body, "op"));
+    json_t *jid = json_object_get(body, "id");
+    const char *addr = json_string_value(json_object_get(body, "addr"));
+    json_int_t id = json_is_integer(jid) ? json_integer_value(jid) : 0;
+    node_status st;
+    node_get_status(ms->node, &st);
+    if (!op || id <= 0)
+        rc = tarn_err_set(err, TARN_EINVAL,
+                          "give {\"op\": \"add\"|\"promote\"|\"remove\", \"id\": N} (add also "
+                          "\"addr\": \"HOST:PORT\", the member's peer address)");
+    else if (!st.is_leader)
+        rc = meta_redirect_leader(ms, "/v1/cluster/members", resp, err);
+    else if (strcmp(op, "add") == 0)
+        rc = node_member_add(ms->node, (uint64_t)id, addr, META_MEMBER_TIMEOUT_MS, err);
+    else if (strcmp(op, "promote") == 0)
+        rc = node_member_promote(ms->node, (uint64_t)id, META_MEMBER_TIMEOUT_MS, err);
+    else if (strcmp(op, "remove") == 0)
+        rc = node_member_remove(ms->node, (uint64_t)id, META_MEMBER_TIMEOUT_MS, err);
+    else
+        rc = tarn_err_set(err, TARN_EINVAL, "unknown op '%s': add, promote or remove", op);
+    int redirected = op && id > 0 && !st.is_leader;
+    if (rc == 0 && !redirected)
+        TARN_LOGF(TARN_LOG_INFO, "cli", "membership changed", TARN_F_STR("op", op),
+                  TARN_F_UINT("node", (uint64_t)id), TARN_F_STR("key", http_call_key_id(c)));
+    json_decref(body); /* op and addr point into it */
+    if (rc != 0 || redirected)
+        return rc;
+    return h_members_get(ctx, c, resp, err);
 }
 
 /* Picks a free port for an HTTP listen address ending in ":0", so the
@@ -304,7 +413,8 @@ static int meta_start_node(const tarn_config *cfg, const meta_opts *m, meta_stat
                     .n_members = m->n_members,
                     .peer_listen = m->peer_listen,
                     .cluster_name = m->cluster_name[0] ? m->cluster_name : "tarn",
-                    .http_url = st->url};
+                    .http_url = st->url,
+                    .join = m->join};
     rc = node_open(&no, &reg, &st->node, err);
     if (rc == 0 && (rc = kv_routes_new(st->node, 0, &st->kv)) != 0)
         tarn_err_set(err, rc, "create kv routes");
@@ -320,6 +430,12 @@ static int meta_start_node(const tarn_config *cfg, const meta_opts *m, meta_stat
     if (rc == 0 && (rc = http_router_add(st->router, "POST", "/v1/cluster/transfer",
                                          HTTP_ROLE_ADMIN, h_transfer, st)) != 0)
         tarn_err_set(err, rc, "register transfer route");
+    if (rc == 0 && (rc = http_router_add(st->router, "GET", "/v1/cluster/members", HTTP_ROLE_NONE,
+                                         h_members_get, st)) != 0)
+        tarn_err_set(err, rc, "register members route");
+    if (rc == 0 && (rc = http_router_add(st->router, "POST", "/v1/cluster/members", HTTP_ROLE_ADMIN,
+                                         h_members_post, st)) != 0)
+        tarn_err_set(err, rc, "register members route");
     return rc;
 }
 
@@ -377,12 +493,18 @@ static void meta_usage(FILE *out)
 {
     fprintf(out,
             "usage: tarn meta --id N --peers ID=HOST:PORT,... [--peer-listen HOST:PORT]\n"
-            "                 [--listen HOST:PORT] [--data DIR] [--keys DIR] [options]\n\n"
+            "                 [--listen HOST:PORT] [--data DIR] [--keys DIR] [--join] [options]\n"
+            "       tarn meta add --cluster D/cluster.json --id N [--listen H:P] [--peer-listen "
+            "H:P] [--data DIR]\n"
+            "       tarn meta remove --cluster D/cluster.json --id N\n"
+            "       tarn meta transfer --cluster D/cluster.json --to N\n\n"
             "Runs one member of the replicated metadata service.\n\n"
             "  --id N                  this member's id (>= 1), one of --peers\n"
             "  --peers LIST            every member's peer address: 1=127.0.0.1:7101,2=...\n"
             "  --peer-listen HOST:PORT where this member accepts peers (default: its --peers "
             "entry)\n"
+            "  --join                  not a member yet: --peers lists the current members\n"
+            "                          (not this one); the leader adds it (tarn meta add)\n"
             "  --keys DIR              directory of keys.json and admin.key (default: --data)\n"
             "  --cluster-name NAME     members of one cluster must agree (default: tarn)\n"
             "  --tick-ms N             Raft tick (default %d)\n"
@@ -399,15 +521,10 @@ static void meta_usage(FILE *out)
 
 int cli_meta_main(int argc, char **argv)
 {
-    if (argc >= 1 && strcmp(argv[0], "transfer") == 0)
-        return cli_cluster_main(argc, argv); /* tarn meta transfer --cluster F --to N */
-    if (argc >= 1 && (strcmp(argv[0], "add") == 0 || strcmp(argv[0], "remove") == 0)) {
-        fprintf(stderr,
-                "tarn meta %s: membership changes are not available yet (the member "
-                "list is fixed by --peers); see src/node/README.md \"Membership\"\n",
-                argv[0]);
-        return 2;
-    }
+    /* tarn meta transfer|add|remove --cluster F ...: cluster.json's tools */
+    if (argc >= 1 && (strcmp(argv[0], "transfer") == 0 || strcmp(argv[0], "add") == 0 ||
+                      strcmp(argv[0], "remove") == 0))
+        return cli_cluster_main(argc, argv);
     tarn_config cfg;
     tarn_config_defaults(&cfg);
     tarn_err err = TARN_ERR_INIT;
