@@ -397,6 +397,10 @@ typedef struct delta_pending {
     char **parts; /* version 0: partition columns; owned */
     size_t nparts;
     uint64_t created_id; /* version 0: what makes metaData.id unique */
+    /* Version 0: when the metadata service recorded the create (ms since
+     * the epoch), or 0 when it records no time: version 0's log then
+     * carries a commitInfo with it (delta_version0_actions_at). */
+    int64_t created_ms;
 } delta_pending;
 
 /*

@@ -35,8 +35,8 @@ int delta_pending_parse(const delta_pending *p, delta_commit **out, tarn_err *er
         return delta_commit_parse(p->actions, p->actions_len, name, p->version, out, err);
     tarn_buf b;
     tarn_buf_init(&b, DELTA_COMMIT_BYTES_MAX);
-    int rc = delta_version0_actions(p->table, p->schema, (const char *const *)p->parts, p->nparts,
-                                    p->created_id, &b);
+    int rc = delta_version0_actions_at(p->table, p->schema, (const char *const *)p->parts,
+                                       p->nparts, p->created_id, p->created_ms, &b);
     if (rc != 0)
         rc = tarn_err_set(err, rc, "building version 0 of %s", p->table);
     else
@@ -45,9 +45,11 @@ int delta_pending_parse(const delta_pending *p, delta_commit **out, tarn_err *er
     return rc;
 }
 
-/* Version 0 carries no commitInfo (its bytes must be rebuildable), so its
- * time is its log file's modification time; before the file is published,
- * the start of time (any timestamp before version 1 then names it). */
+/* Version 0 of a table whose create the metadata service recorded no
+ * time for carries no commitInfo (its bytes must be rebuildable from the
+ * record), so its time is its log file's modification time, which a copy
+ * of the files changes; before the file is published, the start of time
+ * (any timestamp before version 1 then names it). */
 static int64_t version0_time(objstore *os, const char *name)
 {
     char key[OBJSTORE_KEY_MAX + 1];
@@ -57,8 +59,9 @@ static int64_t version0_time(objstore *os, const char *name)
 }
 
 /* A commit's time: inCommitTimestamp, else commitInfo.timestamp (ours
- * always carry one; the metadata service is the truth for these tables,
- * and the log file's mtime says only when it was published). */
+ * always carry one, version 0 when the record has its creation time; the
+ * metadata service is the truth for these tables, and the log file's
+ * mtime says only when it was published or copied). */
 int64_t delta_recorded_time(const delta_commit *c, objstore *os, const char *name)
 {
     if (c->in_commit_timestamp_ms >= 0)

@@ -71,16 +71,29 @@ static int schema_string(const delta_column *cols, size_t ncols, tarn_buf *out, 
 int delta_version0_actions(const char *name, const char *schema, const char *const *parts,
                            size_t nparts, uint64_t created_id, tarn_buf *out)
 {
+    return delta_version0_actions_at(name, schema, parts, nparts, created_id, 0, out);
+}
+
+int delta_version0_actions_at(const char *name, const char *schema, const char *const *parts,
+                              size_t nparts, uint64_t created_id, int64_t created_ms, tarn_buf *out)
+{
     /* metaData.id must be unique per table: a UUID-shaped hash of the
      * name and the metadata service's creation id. */
     uint64_t h1 = tarn_hash64(name, strlen(name), created_id);
     uint64_t h2 = tarn_hash64(&created_id, sizeof(created_id), h1);
-    int rc =
-        tarn_buf_printf(out,
-                        "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n"
-                        "{\"metaData\":{\"id\":\"%08x-%04x-4%03x-8%03x-%012llx\",\"name\":",
-                        (unsigned)(h1 >> 32), (unsigned)(h1 >> 16) & 0xffff, (unsigned)h1 & 0xfff,
-                        (unsigned)(h2 >> 48) & 0xfff, (unsigned long long)(h2 & 0xffffffffffffull));
+    int rc = 0;
+    if (created_ms > 0)
+        rc = tarn_buf_printf(out,
+                             "{\"commitInfo\":{\"timestamp\":%lld,\"operation\":\"CREATE TABLE\","
+                             "\"operationParameters\":{},\"isBlindAppend\":true}}\n",
+                             (long long)created_ms);
+    if (rc == 0)
+        rc = tarn_buf_printf(out,
+                             "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}\n"
+                             "{\"metaData\":{\"id\":\"%08x-%04x-4%03x-8%03x-%012llx\",\"name\":",
+                             (unsigned)(h1 >> 32), (unsigned)(h1 >> 16) & 0xffff,
+                             (unsigned)h1 & 0xfff, (unsigned)(h2 >> 48) & 0xfff,
+                             (unsigned long long)(h2 & 0xffffffffffffull));
     if (rc == 0)
         rc = tarn_buf_append_json_str(out, name, strlen(name));
     if (rc == 0)
@@ -97,8 +110,30 @@ int delta_version0_actions(const char *name, const char *schema, const char *con
             rc = tarn_buf_append_json_str(out, parts[i], strlen(parts[i]));
     }
     if (rc == 0)
-        rc = tarn_buf_append_str(out, "],\"configuration\":{}}}\n");
+        rc = tarn_buf_append_str(out, "],\"configuration\":{}");
+    if (rc == 0 && created_ms > 0)
+        rc = tarn_buf_printf(out, ",\"createdTime\":%lld", (long long)created_ms);
+    if (rc == 0)
+        rc = tarn_buf_append_str(out, "}}\n");
     return rc;
+}
+
+/* The creation time the committer recorded for version 0 of `name` (0:
+ * none). The version 0 file must be built from the record as it is, so a
+ * failed read fails the create's log write (the version stays pending). */
+static int recorded_created_ms(delta_committer *c, const char *name, int64_t *out, tarn_err *err)
+{
+    *out = 0;
+    if (c->read == NULL)
+        return 0;
+    delta_pending *p = NULL;
+    size_t n = 0;
+    int64_t latest = -1;
+    int rc = c->read(c->ctx, name, 0, 0, &p, &n, &latest, err);
+    if (rc == 0 && n == 1)
+        *out = p[0].created_ms;
+    delta_pending_free(p, n);
+    return rc == 0 ? 0 : tarn_err_wrap(err, rc, "reading version 0 of %s", name);
 }
 
 bool delta_partition_type_ok(vec_type t)
@@ -145,13 +180,16 @@ int delta_create_table(delta_committer *c, objstore *os, const char *name, const
     tarn_buf_init(&schema, (size_t)1 << 20);
     tarn_buf_init(&v0, DELTA_COMMIT_BYTES_MAX);
     uint64_t created_id = 0;
+    int64_t created_ms = 0;
     rc = schema_string(cols, ncols, &schema, err);
     if (rc == 0)
         rc = c->create(c->ctx, name, (const char *)schema.data, parts, nparts, &created_id, err);
     /* Version 0 is recorded: from here a crash leaves it pending, and
      * delta_finish_pending_logs rebuilds the same file. */
-    if (rc == 0 && (rc = delta_version0_actions(name, (const char *)schema.data, parts, nparts,
-                                                created_id, &v0)) != 0)
+    if (rc == 0)
+        rc = recorded_created_ms(c, name, &created_ms, err);
+    if (rc == 0 && (rc = delta_version0_actions_at(name, (const char *)schema.data, parts, nparts,
+                                                   created_id, created_ms, &v0)) != 0)
         tarn_err_set(err, rc, "version 0 of %s", name);
     if (rc == 0)
         rc = delta_log_publish(c, os, name, 0, (const char *)v0.data, v0.len, err);

@@ -14,6 +14,16 @@
  * dead creator would have written. */
 int delta_version0_actions(const char *name, const char *schema, const char *const *parts,
                            size_t nparts, uint64_t created_id, tarn_buf *out);
+/* The same with the creation time the metadata service recorded
+ * (delta_pending.created_ms; 0: none, then the bytes are exactly
+ * delta_version0_actions'): a commitInfo {timestamp, operation CREATE
+ * TABLE} comes first and metaData.createdTime is that time, so version 0
+ * has a commit time of its own that survives copying the files (a log
+ * file's mtime does not). Whoever rebuilds version 0 from a record must
+ * pass its created_ms. */
+int delta_version0_actions_at(const char *name, const char *schema, const char *const *parts,
+                              size_t nparts, uint64_t created_id, int64_t created_ms,
+                              tarn_buf *out);
 
 /* Writes `_delta_log/<version>.json` of table `name` with put-if-absent
  * (an existing file with the same bytes is a retry: fine; other bytes are

@@ -806,6 +806,154 @@ static void test_history(void **state)
     delta_snapshot_free(s);
 }
 
+/* ---- version 0's time ------------------------------------------------------------ */
+
+/* A committer that records when each table was created, as a metadata
+ * service that keeps creation times does (delta_pending.created_ms),
+ * over the in-memory one. */
+typedef struct timed_cm {
+    delta_committer *inner;
+    char names[4][32];
+    int64_t ms[4];
+    int n;
+} timed_cm;
+
+static int tc_create(void *ctx, const char *name, const char *schema, const char *const *parts,
+                     size_t nparts, uint64_t *id, tarn_err *err)
+{
+    timed_cm *t = ctx;
+    int rc = t->inner->create(t->inner->ctx, name, schema, parts, nparts, id, err);
+    if (rc == 0 && t->n < 4) {
+        snprintf(t->names[t->n], sizeof(t->names[0]), "%s", name);
+        t->ms[t->n++] = tarn_wall_ms();
+    }
+    return rc;
+}
+
+static void tc_stamp(timed_cm *t, delta_pending *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        for (int k = 0; p[i].version == 0 && k < t->n; k++)
+            if (strcmp(p[i].table, t->names[k]) == 0)
+                p[i].created_ms = t->ms[k];
+}
+
+static int tc_commit(void *ctx, const char *name, int64_t base, const char *txn, const char *a,
+                     size_t len, int64_t *v, bool *dup, tarn_err *err)
+{
+    timed_cm *t = ctx;
+    return t->inner->commit(t->inner->ctx, name, base, txn, a, len, v, dup, err);
+}
+
+static int tc_log_written(void *ctx, const char *name, int64_t v, tarn_err *err)
+{
+    timed_cm *t = ctx;
+    return t->inner->log_written(t->inner->ctx, name, v, err);
+}
+
+static int tc_pending(void *ctx, delta_pending **out, size_t *count, tarn_err *err)
+{
+    timed_cm *t = ctx;
+    int rc = t->inner->pending(t->inner->ctx, out, count, err);
+    if (rc == 0)
+        tc_stamp(t, *out, *count);
+    return rc;
+}
+
+static int tc_read(void *ctx, const char *name, int64_t from, int64_t to, delta_pending **out,
+                   size_t *count, int64_t *latest, tarn_err *err)
+{
+    timed_cm *t = ctx;
+    int rc = t->inner->read(t->inner->ctx, name, from, to, out, count, latest, err);
+    if (rc == 0)
+        tc_stamp(t, *out, *count);
+    return rc;
+}
+
+static void tc_close(void *ctx)
+{
+    (void)ctx;
+}
+
+/* A data directory copied with `cp -r` (every file's mtime now the copy's
+ * time): time travel still finds the original times, version 0's
+ * included, because they come from commitInfo, not the files. */
+static void test_version0_time_after_copy(void **state)
+{
+    fx *f = *state;
+    timed_cm tcm = {.inner = &f->c};
+    delta_committer tc = {.ctx = &tcm,
+                          .create = tc_create,
+                          .commit = tc_commit,
+                          .log_written = tc_log_written,
+                          .pending = tc_pending,
+                          .close = tc_close,
+                          .read = tc_read};
+    tarn_err err = TARN_ERR_INIT;
+    static const char *const parts[] = {"p"};
+    int64_t t0 = tarn_wall_ms();
+    assert_int_equal(delta_create_table(&tc, f->os, "tt", cols, 3, parts, 1, &err), 0);
+    create(f, "plain", false); /* a committer without creation times */
+    const int64_t hour = 3600 * 1000;
+    f->clock.wall_ms += hour;
+    vec_batch b;
+    make_batch(&b, 1, 4);
+    int64_t v = -1;
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "plain" : "tt";
+        delta_snapshot *s = NULL;
+        assert_int_equal(delta_managed_snapshot_latest(&tc, f->os, name, &s, &err), 0);
+        assert_int_equal(delta_append(&tc, f->os, name, s, &b, 1, NULL, &v, &err), 0);
+        assert_int_equal(v, 1);
+        delta_snapshot_free(s);
+    }
+    vec_batch_free(&b);
+    /* Version 0's log carries its time, and the history says so. */
+    tarn_buf v0;
+    tarn_buf_init(&v0, 1 << 16);
+    assert_int_equal(
+        objstore_get(f->os, "tables/tt/_delta_log/00000000000000000000.json", 1 << 16, &v0, &err),
+        0);
+    char want[128];
+    snprintf(want, sizeof(want), "{\"commitInfo\":{\"timestamp\":%lld,", (long long)t0);
+    assert_memory_equal(v0.data, want, strlen(want));
+    snprintf(want, sizeof(want), "\"createdTime\":%lld}", (long long)t0);
+    assert_non_null(strstr((const char *)v0.data, want));
+    tarn_buf_free(&v0);
+    delta_history h;
+    assert_int_equal(delta_history_managed(&tc, f->os, "tt", &h, &err), 0);
+    assert_int_equal(h.count, 2);
+    assert_int_equal(h.entries[0].timestamp_ms, t0);
+    assert_string_equal(h.entries[0].operation, "CREATE TABLE");
+    delta_history_free(&h);
+    /* Copy the objects; every file's mtime becomes a day later. */
+    char copy[1024], cmd[4096];
+    snprintf(copy, sizeof(copy), "%s-copy", f->dir);
+    snprintf(cmd, sizeof(cmd), "cp -r '%s' '%s' && find '%s' -type f -exec touch -d '@%lld' {} +",
+             f->dir, copy, copy, (long long)(tarn_wall_ms() / 1000 + 86400));
+    assert_int_equal(system(cmd), 0);
+    objstore *os2 = NULL;
+    assert_int_equal(objstore_open(copy, &os2, &err), 0);
+    delta_snapshot *s = NULL;
+    assert_int_equal(delta_managed_snapshot_at_timestamp(&tc, os2, "tt", t0 + hour / 2, &s, &err),
+                     0);
+    assert_int_equal(s->version, 0);
+    assert_int_equal(s->timestamp_ms, t0);
+    delta_snapshot_free(s);
+    assert_int_equal(delta_managed_snapshot_at_timestamp(&tc, os2, "tt", t0 + 2 * hour, &s, &err),
+                     0);
+    assert_int_equal(s->version, 1);
+    delta_snapshot_free(s);
+    /* Without a recorded creation time, version 0 only has the copied
+     * file's mtime: a time before version 1 finds nothing. */
+    assert_int_equal(
+        delta_managed_snapshot_at_timestamp(&tc, os2, "plain", t0 + hour / 2, &s, &err),
+        TARN_ENOENT);
+    assert_null(s);
+    objstore_close(os2);
+    tarn_test_rmdir(strdup(copy));
+}
+
 /* ---- checkpoints ------------------------------------------------------------- */
 
 static bool have_duckdb(void)
@@ -1329,6 +1477,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_optimize_races, setup, teardown),
         cmocka_unit_test_setup_teardown(test_vacuum, setup, teardown),
         cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_version0_time_after_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_write, setup, teardown),
         cmocka_unit_test_setup_teardown(test_checkpoint_tombstones_parts, setup, teardown),
         cmocka_unit_test(test_tombstone_retention),
