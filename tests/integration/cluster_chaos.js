@@ -1,6 +1,6 @@
 // tests/integration/cluster_chaos.js: three real `tarn meta` processes on
 // loopback under clients and faults. Usage:
-//   node cluster_chaos.js TARN_BINARY kill|partition
+//   node cluster_chaos.js TARN_BINARY kill|partition [LINZ_CHECK_BINARY]
 // kill:      `tarn cluster up`, then kill -9 the leader (and every third
 //            round a follower) and restart it with `tarn cluster restart`;
 //            one round first moves leadership with `tarn meta transfer`.
@@ -8,9 +8,24 @@
 //            through a fault-injecting TCP proxy of ours (below); rounds
 //            isolate one member (the leader every other round) or cut one
 //            direction only, then heal.
-// While that happens, clients put distinct keys, do CAS increments of one
-// counter, and ask for timestamps, each through random members (followers
-// forward writes; POST /v1/tso answers 307 to the leader, followed here).
+// While that happens, clients put distinct keys, overwrite a few shared
+// registers, read them back (linearizable GETs, and some serializable
+// ones), do CAS increments of one counter, and ask for timestamps, each
+// through random members (followers forward writes and linearizable reads;
+// POST /v1/tso answers 307 to the leader, followed here).
+//
+// Every kv operation goes into a history (call and return times, op, key,
+// value, version, the expected version of a CAS, the result); an operation
+// that timed out or failed ambiguously (no answer, 5xx on a write) is
+// recorded with no return: it may have taken effect at any time after its
+// call, or never. At the end tests/sim/linz_check (LINZ_CHECK_BINARY)
+// checks the history against a versioned register per key and the test
+// fails on a violation, printing the key's sub-history; the history stays
+// in the work directory (history.json) for a rerun of the checker.
+// Serializable reads are recorded but left out of the model (they may be
+// stale by design). In partition mode a member's peer port also gets
+// garbage, a frame with an absurd length and one with a bad CRC; it must
+// count them as bad frames and keep serving.
 // At the end: every acknowledged put is readable (linearizable reads
 // through every member, then serializable reads on each member once it has
 // applied everything), the counter is at least every acknowledged value and
@@ -20,7 +35,7 @@
 // coming back from a kill or a partition catch up through store snapshots.
 // TARN_LONG_TESTS=1 runs more rounds. Exit status 0 = pass.
 'use strict';
-const { spawn, execFileSync } = require('child_process');
+const { spawn, spawnSync, execFileSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
@@ -29,6 +44,7 @@ const path = require('path');
 
 const tarn = process.argv[2];
 const mode = process.argv[3] || 'kill';
+const linzCheck = process.argv[4] || '';
 const long = process.env.TARN_LONG_TESTS === '1';
 const rounds = long ? 20 : 5;
 const work = fs.mkdtempSync(path.join(os.tmpdir(), `tarn-chaos-${mode}-`));
@@ -72,6 +88,108 @@ function request(method, url, body, headers = {}, timeoutMs = clientTimeoutMs) {
 }
 
 const pick = () => members[Math.floor(Math.random() * members.length)];
+
+// ---- the history ------------------------------------------------------------------
+const t0 = process.hrtime.bigint();
+const now = () => Number(process.hrtime.bigint() - t0); // ns since start
+const history = [];
+let uniq = 0; // makes every written value unique per key (the checker needs it)
+
+// A write's answer: 200 is done; statuses that prove nothing was applied
+// (the request was refused before proposing) drop the op; anything else
+// (no answer, 500, 503: the proposal may still commit) leaves it pending.
+const definiteNoEffect = (st) => [400, 401, 403, 404, 405, 413, 429].includes(st);
+
+function recordWrite(op, r) {
+  if (r.status === 200) {
+    op.ret = now();
+    try { op.version = JSON.parse(r.body).version; } catch (e) { op.version = null; }
+  } else if (r.status === 409 && op.op === 'cas') {
+    const b = JSON.parse(r.body);
+    op.ret = now();
+    op.op = 'cas_failed';
+    op.version = b.version;
+    op.value = b.exists ? Buffer.from(b.value, 'base64').toString() : null;
+  } else if (definiteNoEffect(r.status)) {
+    return;
+  } else {
+    op.ret = null; // ambiguous: pending to the end
+  }
+  history.push(op);
+}
+
+// A linearizable (or serializable) GET through member m, recorded when it
+// answered 200 or 404; returns the response.
+async function recordedGet(m, k, client, serializable = false) {
+  const op = { client, key: k, op: 'read', call: now() };
+  const r = await request('GET', `${m.url}/v1/kv/${k}${serializable ? '?consistency=serializable' : ''}`);
+  if (r.status === 200 || r.status === 404) {
+    op.ret = now();
+    if (r.status === 200) {
+      const item = JSON.parse(r.body);
+      op.value = Buffer.from(item.value, 'base64').toString();
+      op.version = item.version;
+    } else {
+      op.value = null;
+      op.version = 0;
+    }
+    if (serializable) op.consistency = 'serializable';
+    history.push(op);
+  }
+  return r;
+}
+
+async function recordedPut(m, k, v, client, headers = {}, expect = undefined) {
+  const op = { client, key: k, op: expect === undefined ? 'put' : 'cas', value: v, call: now() };
+  if (expect !== undefined) op.expect = expect;
+  const r = await request('PUT', `${m.url}/v1/kv/${k}`, v, headers);
+  recordWrite(op, r);
+  return r;
+}
+
+function runLinzCheck(file) {
+  const r = spawnSync(linzCheck, [file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { status: r.status, out: (r.stdout || '') + (r.stderr || '') };
+}
+
+// A linearizable read whose version's put had returned before the read was
+// called, turned into a read of the version before: a stale read the
+// checker must catch. Proves the recorded history can show a violation.
+function doctorStaleRead() {
+  const made = new Map();
+  for (const op of history) {
+    if ((op.op === 'put' || op.op === 'cas') && op.ret != null && op.version != null) made.set(`${op.key}:${op.version}`, op);
+  }
+  for (const op of history) {
+    if (op.op !== 'read' || op.consistency || op.ret == null || !(op.version >= 2)) continue;
+    const w = made.get(`${op.key}:${op.version}`), prev = made.get(`${op.key}:${op.version - 1}`);
+    if (w && prev && w.ret < op.call) {
+      return { key: op.key, ops: history.map((o) => (o === op ? { ...op, value: prev.value, version: prev.version } : o)) };
+    }
+  }
+  return null;
+}
+
+// Runs tests/sim/linz_check on the history; fails the test on a violation.
+// Then checks the checker on a doctored copy of the same history.
+function checkHistory() {
+  const file = path.join(work, 'history.json');
+  fs.writeFileSync(file, JSON.stringify({ ops: history }));
+  if (!linzCheck) { log(`history of ${history.length} ops in ${file}; no checker given`); return; }
+  const r = runLinzCheck(file);
+  if (r.status === 0) log(`linz_check: ${r.out.trim()}`);
+  else { fail(`linz_check exit ${r.status} on ${file}:\n${r.out}`); return; }
+  const bad = doctorStaleRead();
+  if (!bad) { fail('no read in the history could be doctored into a stale one: too few reads'); return; }
+  const badFile = path.join(work, 'history-doctored.json');
+  fs.writeFileSync(badFile, JSON.stringify({ ops: bad.ops }));
+  const d = runLinzCheck(badFile);
+  if (d.status !== 1 || !d.out.includes(`sub-history of key '${bad.key}'`)) {
+    fail(`linz_check missed a stale read planted on key ${bad.key} (exit ${d.status}):\n${d.out}`);
+  } else {
+    log(`linz_check caught a stale read planted on key ${bad.key}: ${d.out.split('\n')[0]}`);
+  }
+}
 
 async function status(m) {
   const r = await request('GET', `${m.url}/v1/status`);
@@ -157,7 +275,7 @@ async function upWithProxies() {
   for (const i of ids) for (const j of ids) if (i !== j) via[`${i}>${j}`] = await startProxy(i, j, peerPort[j]);
   members = ids.map((i) => {
     const peers = ids.map((j) => `${j}=127.0.0.1:${i === j ? peerPort[j] : via[`${i}>${j}`].port}`).join(',');
-    return { id: i, url: `http://127.0.0.1:${httpPort[i]}`,
+    return { id: i, url: `http://127.0.0.1:${httpPort[i]}`, peerPort: peerPort[i],
       argv: ['meta', '--id', `${i}`, '--listen', `127.0.0.1:${httpPort[i]}`, '--peers', peers,
         '--data', path.join(work, `meta-${i}`), '--keys', work, '--cluster-name', 'chaos',
         '--rate-write-per-s', '0', '--rate-read-per-s', '0', '--rate-admin-per-s', '0', '--log-keep-entries', '8', '--log-level', 'warn'] };
@@ -169,37 +287,135 @@ async function upWithProxies() {
   await leader();
 }
 
+// ---- hostile bytes on a peer port -----------------------------------------------------
+const crcTable = (() => {
+  const t = new Uint32Array(256);
+  for (let i = 0; i < 256; i++) {
+    let c = i;
+    for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
+    t[i] = c >>> 0;
+  }
+  return t;
+})();
+function crc32c(b) {
+  let c = 0xffffffff;
+  for (const x of b) c = crcTable[(c ^ x) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+// A frame as node/transport.h lays it out: length, CRC32C, body.
+function frame(body, crc = crc32c(body)) {
+  const f = Buffer.alloc(8 + body.length);
+  f.writeUInt32LE(body.length, 0);
+  f.writeUInt32LE(crc >>> 0, 4);
+  body.copy(f, 8);
+  return f;
+}
+// Sends bytes to a peer port; resolves 'closed' when the member hangs up,
+// 'open' when it still waits after waitMs (it may want more bytes).
+function sendRaw(port, bytes, waitMs = 2000) {
+  return new Promise((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    const timer = setTimeout(() => { s.destroy(); resolve('open'); }, waitMs);
+    s.on('connect', () => s.write(bytes));
+    s.on('data', () => {});
+    s.on('error', () => {});
+    s.on('close', () => { clearTimeout(timer); resolve('closed'); });
+  });
+}
+async function badFrames(m) {
+  const r = await request('GET', `${m.url}/metrics`);
+  const x = /^tarn_peer_bad_frames_total (\d+)/m.exec(r.body || '');
+  return x ? parseInt(x[1], 10) : -1;
+}
+async function hostilePeerBytes() {
+  const m = members[0];
+  const before = await badFrames(m);
+  const huge = Buffer.alloc(12);
+  huge.writeUInt32LE(0xffffffff, 0);
+  const body = Buffer.from('\xeenot a hello frame at all', 'latin1');
+  const cases = [
+    ['an absurd length', huge, true],
+    ['a bad CRC', frame(body, crc32c(body) ^ 0x40), true],
+    ['a well-formed frame that is no handshake', frame(body), true],
+    ['a zero length', Buffer.alloc(8), true],
+    ['4 KiB of random bytes', require('crypto').randomBytes(4096), false],
+  ];
+  for (const [what, bytes, mustClose] of cases) {
+    const how = await sendRaw(m.peerPort, bytes);
+    if (mustClose && how !== 'closed') fail(`member ${m.id} kept a peer connection open after ${what}`);
+  }
+  const after = await badFrames(m);
+  if (!(await status(m))) fail(`member ${m.id} stopped serving after bad peer frames`);
+  if (before < 0 || after - before < 4) fail(`bad peer frames counted ${before} -> ${after}, expected +4`);
+  log(`member ${m.id}: hostile peer bytes refused (${after - before} bad frames counted), still serving`);
+}
+
 // ---- clients ---------------------------------------------------------------------------
 const acked = new Map(); // key -> value of acknowledged puts
 const casAcked = []; // counter values whose CAS was acknowledged
 const tsoSeen = [];
 let stop = false;
-const counts = { put: 0, put_fail: 0, cas: 0, cas_conflict: 0, tso: 0, tso_fail: 0 };
+const ackedKeys = []; // keys of acknowledged puts, for the readers
+const counts = { put: 0, put_fail: 0, reg_put: 0, read: 0, read_fail: 0, cas: 0, cas_conflict: 0,
+  cas_unknown: 0, tso: 0, tso_fail: 0 };
 
 async function putter(c) {
   for (let i = 0; !stop; i++) {
     const k = `k${c}-${i}`, v = `v${i}-${c}`;
-    const r = await request('PUT', `${pick().url}/v1/kv/${k}`, v);
-    if (r.status === 200) { acked.set(k, v); counts.put++; }
+    const r = await recordedPut(pick(), k, v, c);
+    if (r.status === 200) { acked.set(k, v); ackedKeys.push(k); counts.put++; }
     else { counts.put_fail++; await sleep(50); }
   }
 }
 
-async function casser() {
+// Blind overwrites of a few shared registers with unique values.
+const registers = ['reg0', 'reg1', 'reg2'];
+async function registerWriter(c) {
   while (!stop) {
-    const m = pick();
-    const g = await request('GET', `${m.url}/v1/kv/counter`);
-    let hdr, next;
-    if (g.status === 404) { hdr = { 'If-None-Match': '*' }; next = 1; }
-    else if (g.status === 200) {
-      const item = JSON.parse(g.body);
-      next = parseInt(Buffer.from(item.value, 'base64').toString(), 10) + 1;
-      hdr = { 'If-Match': `${item.version}` };
-    } else { await sleep(50); continue; }
-    const r = await request('PUT', `${pick().url}/v1/kv/counter`, `${next}`, hdr);
-    if (r.status === 200) { casAcked.push(next); counts.cas++; }
-    else if (r.status === 409) counts.cas_conflict++;
+    const k = registers[Math.floor(Math.random() * registers.length)];
+    const r = await recordedPut(pick(), k, `w${c}-${++uniq}`, c);
+    if (r.status === 200) counts.reg_put++;
     else await sleep(50);
+  }
+}
+
+// Reads of the registers and of acknowledged keys through random members;
+// one in five is serializable (recorded, left out of the check).
+async function reader(c) {
+  while (!stop) {
+    const k = Math.random() < 0.7 || ackedKeys.length === 0
+      ? registers[Math.floor(Math.random() * registers.length)]
+      : ackedKeys[Math.floor(Math.random() * ackedKeys.length)];
+    const r = await recordedGet(pick(), k, c, Math.random() < 0.2);
+    if (r.status === 200 || r.status === 404) counts.read++;
+    else { counts.read_fail++; await sleep(50); }
+  }
+}
+
+// CAS increments of "counter": the value is "N:client:attempt" (unique per
+// write, as the checker needs; N is the count). A 409 carries the current
+// value, so the next attempt needs no read.
+async function casser(c) {
+  let cur = null; // {version, n} from the last read or 409
+  while (!stop) {
+    if (cur === null) {
+      const g = await recordedGet(pick(), 'counter', c);
+      if (g.status === 404) cur = { version: 0, n: 0 };
+      else if (g.status === 200) {
+        const item = JSON.parse(g.body);
+        cur = { version: item.version, n: parseInt(Buffer.from(item.value, 'base64').toString(), 10) };
+      } else { await sleep(50); continue; }
+    }
+    const next = cur.n + 1;
+    const hdr = cur.version === 0 ? { 'If-None-Match': '*' } : { 'If-Match': `${cur.version}` };
+    const r = await recordedPut(pick(), 'counter', `${next}:${c}:${++uniq}`, c, hdr, cur.version);
+    if (r.status === 200) { casAcked.push(next); counts.cas++; cur = null; }
+    else if (r.status === 409) {
+      counts.cas_conflict++;
+      const b = JSON.parse(r.body);
+      cur = b.exists ? { version: b.version, n: parseInt(Buffer.from(b.value, 'base64').toString(), 10) }
+        : { version: 0, n: 0 };
+    } else { counts.cas_unknown++; cur = null; await sleep(50); }
   }
 }
 
@@ -272,7 +488,7 @@ async function verify() {
     const m = members[i++ % members.length];
     let r;
     for (let t = 0; t < 50; t++) {
-      r = await request('GET', `${m.url}/v1/kv/${k}`);
+      r = await recordedGet(m, k, 0);
       if (r.status === 200 || r.status === 404) break;
       await sleep(100);
     }
@@ -291,13 +507,15 @@ async function verify() {
     }
     if (missing) fail(`member ${m.id}: ${missing} acknowledged keys missing from its own state`);
   }
-  const c = await request('GET', `${members[0].url}/v1/kv/counter`);
+  const c = await recordedGet(members[0], 'counter', 0);
   const final = c.status === 200 ? parseInt(Buffer.from(JSON.parse(c.body).value, 'base64').toString(), 10) : 0;
   const max = casAcked.reduce((a, b) => Math.max(a, b), 0);
   if (final < max) fail(`counter ${final} below an acknowledged value ${max}`);
   if (new Set(casAcked).size !== casAcked.length) fail('two CAS increments acknowledged with the same value (lost update)');
   log(`counter ${final}, ${casAcked.length} increments acknowledged; ${tsoSeen.length} timestamp batches; ${JSON.stringify(counts)}`);
-  if (counts.put < 20 || counts.cas < 5 || counts.tso < 5) fail(`too little progress: ${JSON.stringify(counts)}`);
+  if (counts.put < 20 || counts.cas < 5 || counts.tso < 5 || counts.read < 20 || counts.reg_put < 10)
+    fail(`too little progress: ${JSON.stringify(counts)}`);
+  checkHistory();
   let snaps = 0;
   for (const m of members) {
     const r = await request('GET', `${m.url}/metrics`);
@@ -324,7 +542,9 @@ async function shutdown() {
 async function main() {
   if (mode === 'kill') await upWithCli(); else await upWithProxies();
   log(`cluster up (${mode}); members ${members.map((m) => m.url).join(' ')}`);
-  const clients = [putter(1), putter(2), casser(), casser(), tsoClient()];
+  if (mode === 'partition') await hostilePeerBytes();
+  const clients = [putter(1), putter(2), registerWriter(3), registerWriter(4), reader(5), reader(6),
+    casser(7), casser(8), tsoClient()];
   await (mode === 'kill' ? killRounds() : partitionRounds());
   await sleep(1000);
   stop = true;

@@ -26,6 +26,14 @@
  * last, and reaching one means every completed operation is linearized
  * (the pending ones that are not yet simply never took effect).
  *
+ * Pending blind puts nobody saw are interchangeable: no read or failed
+ * compare ever returns their values, so only how many of them took effect
+ * (the versions) can matter. Their values become one LINZ_UNSEEN, and the
+ * search linearizes them only in call order (an exchange argument: a
+ * linearization using a later-called one where an earlier-called one is
+ * still free stays valid with the two swapped). Without that, k of them
+ * would multiply the states by up to 2^k.
+ *
  * The search is exponential in the worst case: many long writes to one
  * register all overlapping (a leader cut off for a while) can defeat the
  * memoization. When a key's search exceeds its step budget, the key is
@@ -49,6 +57,7 @@
 
 #define LINZ_DEFAULT_BUDGET  100000ULL /* search steps per key */
 #define LINZ_CACHE_MAX_BYTES (512u << 20)
+#define LINZ_UNSEEN          (UINT64_MAX - 1) /* value of pending puts nobody saw */
 
 typedef struct linz_event {
     uint64_t time;
@@ -89,7 +98,9 @@ typedef struct linz_run {
     linz_cache cache;
     linz_frame *stack;
     size_t depth;
-    size_t best_depth; /* most operations ever linearized at once */
+    size_t best_depth;    /* most operations ever linearized at once */
+    int64_t *unseen_rank; /* per op: rank among unseen pending puts by call, or -1 */
+    int64_t unseen_done;  /* how many of those are linearized (always a prefix) */
 } linz_run;
 
 static uint64_t linz_mix(uint64_t z)
@@ -257,13 +268,15 @@ static int linz_search(linz_run *x, uint64_t *steps, uint64_t budget, uint32_t *
         if (ev->is_call) {
             const linz_op *op = &x->ops[ev->op];
             linz_state after;
-            if (linz_step(op, value, &after)) {
+            int64_t rank = x->unseen_rank[ev->op];
+            if ((rank < 0 || rank == x->unseen_done) && linz_step(op, value, &after)) {
                 linz_toggle(x, ev->op);
                 int fresh = linz_cache_add(&x->cache, x->set, x->set_hash, after);
                 if (fresh < 0)
                     return LINZ_GAVE_UP;
                 if (fresh) {
                     x->stack[x->depth++] = (linz_frame){.call = e, .before = value};
+                    x->unseen_done += rank >= 0;
                     value = after;
                     linz_lift(x, e);
                     e = x->next[head];
@@ -289,6 +302,7 @@ static int linz_search(linz_run *x, uint64_t *steps, uint64_t budget, uint32_t *
         linz_frame f = x->stack[--x->depth];
         linz_unlift(x, f.call);
         linz_toggle(x, x->ev[f.call].op);
+        x->unseen_done -= x->unseen_rank[x->ev[f.call].op] >= 0;
         value = f.before;
         e = x->next[f.call];
     }
@@ -304,6 +318,7 @@ static void linz_run_free(linz_run *x)
     tarn_free(x->set);
     tarn_free(x->zob);
     tarn_free(x->stack);
+    tarn_free(x->unseen_rank);
     tarn_free(x->cache.hash);
     tarn_free(x->cache.value);
     tarn_free(x->cache.version);
@@ -323,7 +338,11 @@ static int linz_check_key(const linz_op *ops, size_t m, uint64_t *steps, uint64_
     x.set = tarn_calloc(x.cache.words + 1, sizeof(uint64_t));
     x.zob = tarn_calloc(m + 1, sizeof(uint64_t));
     x.stack = tarn_calloc(m + 1, sizeof(linz_frame));
-    TARN_ASSERT(x.ev && x.next && x.prev && x.match && x.set && x.zob && x.stack);
+    x.unseen_rank = tarn_calloc(m + 1, sizeof(int64_t));
+    TARN_ASSERT(x.ev && x.next && x.prev && x.match && x.set && x.zob && x.stack && x.unseen_rank);
+    /* ops are in call order (linz_check sorts them, pruning keeps order). */
+    for (size_t i = 0, r = 0; i < m; i++)
+        x.unseen_rank[i] = ops[i].value == LINZ_UNSEEN ? (int64_t)r++ : -1;
     for (size_t i = 0; i < m; i++) {
         x.ev[2 * i] = (linz_event){.time = ops[i].call, .op = (uint32_t)i, .is_call = 1};
         x.ev[2 * i + 1] = (linz_event){.time = ops[i].ret, .op = (uint32_t)i, .is_call = 0};
@@ -524,6 +543,8 @@ static size_t linz_prune(linz_op *k, size_t m, char *why, size_t why_len)
             k[i].ret = linz_first_seen(seen, n_seen, k[i].value);
             if (k[i].ret == LINZ_PENDING && !versioned)
                 continue; /* never seen: may come last, or never */
+            if (k[i].ret == LINZ_PENDING && k[i].kind == LINZ_KV_PUT && k[i].version == LINZ_ANY)
+                k[i].value = LINZ_UNSEEN; /* interchangeable (top of file) */
             if (k[i].ret != LINZ_PENDING && k[i].ret <= k[i].call) {
                 snprintf(why, why_len, "key %llu: %llu was read before it was written",
                          (unsigned long long)k[0].key, (unsigned long long)k[i].value);

@@ -50,7 +50,7 @@ typedef struct linz_op {
     uint64_t ret;  /* response time > call, or LINZ_PENDING */
     int is_write;  /* LINZ_RW only */
     uint64_t key;
-    uint64_t value;   /* written, or returned by the read (0: absent) */
+    uint64_t value;   /* written, or returned by the read (0: absent); < UINT64_MAX - 1 */
     int kind;         /* enum linz_kind; one kind family per key */
     uint64_t version; /* LINZ_KV_*: observed version, LINZ_ANY when not known */
     uint64_t expect;  /* LINZ_KV_CAS and _FAILED: the compared version */
