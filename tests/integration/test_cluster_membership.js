@@ -1,0 +1,248 @@
+// tests/integration/test_cluster_membership.js: membership changes of real
+// `tarn meta` processes on loopback, under load. Usage:
+//   node test_cluster_membership.js TARN_BINARY
+// `tarn cluster up --meta 3`; clients put distinct keys and do CAS
+// increments of one counter through random current members all along;
+// meanwhile `tarn meta add` brings in members 4 and 5 (each joins as a
+// learner, gets a store snapshot since members keep only 32 log entries,
+// catches up and is promoted), `tarn meta transfer` hands the leadership to
+// member 4, `tarn meta remove` takes out one old follower and then the old
+// leader, and finally the current leader (the command moves the leadership
+// away first). At the end: every acknowledged put is in the state of every
+// remaining member, the counter is at least every acknowledged increment
+// and no two increments were acknowledged with the same value (no lost
+// update), cluster.json names exactly the remaining members, removed
+// members' processes are gone, and every remaining member reports the
+// final voter count (tarn_raft_voters) and logged the changes as JSON
+// lines. Exit status 0 = pass.
+'use strict';
+const { execFile, execFileSync } = require('child_process');
+const fs = require('fs');
+const http = require('http');
+const os = require('os');
+const path = require('path');
+
+const tarn = process.argv[2];
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tarn-membership-'));
+const file = path.join(work, 'cluster.json');
+const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
+let key = '';
+let live = []; // members the clients use: {id, url}
+let stop = false;
+let failed = false;
+const acked = new Map();
+const casAcked = [];
+const counts = { put: 0, put_fail: 0, cas: 0, cas_conflict: 0, cas_unknown: 0 };
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const log = (...a) => console.log(`[${new Date().toISOString()}]`, ...a);
+function fail(msg) { failed = true; console.error('FAIL:', msg); }
+
+function request(method, url, body, headers = {}, timeoutMs = 3000) {
+  return new Promise((resolve) => {
+    const u = new URL(url);
+    const req = http.request(
+      { method, hostname: u.hostname, port: u.port, path: u.pathname + u.search, agent,
+        headers: { 'X-API-Key': key, ...headers }, timeout: timeoutMs },
+      (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString() }));
+        res.on('error', () => resolve({ status: 0 }));
+      });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve({ status: 0 }));
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
+
+const pick = () => live[Math.floor(Math.random() * live.length)];
+
+function cluster() { return JSON.parse(fs.readFileSync(file)); }
+
+async function status(url) {
+  const r = await request('GET', `${url}/v1/status`);
+  if (r.status !== 200) return null;
+  try { return JSON.parse(r.body); } catch (e) { return null; }
+}
+
+async function leaderOf(members) {
+  for (let t = 0; t < 300; t++) {
+    for (const m of members) {
+      const s = await status(m.url);
+      if (s && s.role === 'leader') return { ...m, status: s };
+    }
+    await sleep(100);
+  }
+  throw new Error('no leader within 30 s');
+}
+
+// `tarn ARGS...` without blocking the clients; resolves its stdout.
+function tarnAsync(args) {
+  return new Promise((resolve, reject) => {
+    const t = Date.now();
+    execFile(tarn, args, { encoding: 'utf8', timeout: 120000 }, (e, out, err) => {
+      if (e) reject(new Error(`tarn ${args.join(' ')}: ${e.message}\n${out}${err}`));
+      else { log(`tarn ${args[0]} ${args[1]} (${Date.now() - t} ms): ${out.trim()}`); resolve(out); }
+    });
+  });
+}
+
+// ---- clients ------------------------------------------------------------------
+async function putter(c) {
+  for (let i = 0; !stop; i++) {
+    const k = `k${c}-${i}`, v = `v${i}-${c}`;
+    const r = await request('PUT', `${pick().url}/v1/kv/${k}`, v);
+    if (r.status === 200) { acked.set(k, v); counts.put++; }
+    else { counts.put_fail++; await sleep(50); }
+  }
+}
+
+// CAS increments of "counter" ("N:client:attempt"); a 409 carries the
+// current value, so the next attempt needs no read.
+async function casser(c) {
+  let cur = null;
+  let attempt = 0;
+  while (!stop) {
+    if (cur === null) {
+      const g = await request('GET', `${pick().url}/v1/kv/counter`);
+      if (g.status === 404) cur = { version: 0, n: 0 };
+      else if (g.status === 200) {
+        const item = JSON.parse(g.body);
+        cur = { version: item.version, n: parseInt(Buffer.from(item.value, 'base64').toString(), 10) };
+      } else { await sleep(50); continue; }
+    }
+    const next = cur.n + 1;
+    const hdr = cur.version === 0 ? { 'If-None-Match': '*' } : { 'If-Match': `${cur.version}` };
+    const r = await request('PUT', `${pick().url}/v1/kv/counter`, `${next}:${c}:${++attempt}`, hdr);
+    if (r.status === 200) { casAcked.push(next); counts.cas++; cur = null; }
+    else if (r.status === 409) {
+      counts.cas_conflict++;
+      const b = JSON.parse(r.body);
+      cur = b.exists ? { version: b.version, n: parseInt(Buffer.from(b.value, 'base64').toString(), 10) }
+        : { version: 0, n: 0 };
+    } else { counts.cas_unknown++; cur = null; await sleep(50); }
+  }
+}
+
+// ---- the membership changes ---------------------------------------------------------
+async function add(id) {
+  const out = await tarnAsync(['meta', 'add', '--cluster', file, '--id', `${id}`]);
+  const r = JSON.parse(out);
+  if (r.added !== id) fail(`tarn meta add printed ${out}`);
+  const voters = r.configuration.members.filter((m) => m.voter).map((m) => m.id);
+  if (!voters.includes(id)) fail(`member ${id} is no voter after tarn meta add: ${out}`);
+  const m = cluster().members.find((x) => x.id === id);
+  if (!m) { fail(`member ${id} not in cluster.json after tarn meta add`); return; }
+  live.push({ id, url: m.url });
+}
+
+// Whether pid runs (a zombie waiting for a parent that does not reap it
+// has stopped).
+function running(pid) {
+  try {
+    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return !/\) [ZX] /.test(st);
+  } catch (e) { return false; }
+}
+
+async function remove(id) {
+  const gone = cluster().members.find((x) => x.id === id);
+  live = live.filter((m) => m.id !== id); // clients stop using it first
+  const out = await tarnAsync(['meta', 'remove', '--cluster', file, '--id', `${id}`]);
+  const r = JSON.parse(out);
+  if (r.removed !== id || r.configuration.members.some((m) => m.id === id)) fail(`tarn meta remove printed ${out}`);
+  if (cluster().members.some((x) => x.id === id)) fail(`member ${id} still in cluster.json`);
+  if (running(gone.pid)) fail(`removed member ${id} (pid ${gone.pid}) still runs`);
+}
+
+async function changes() {
+  await sleep(1500);
+  await add(4);
+  await add(5);
+  const old = await leaderOf(live);
+  log(`old leader ${old.id}; transferring to 4`);
+  await tarnAsync(['meta', 'transfer', '--cluster', file, '--to', '4']);
+  const follower = [1, 2, 3].find((id) => id !== old.id);
+  await remove(follower);
+  await remove(old.id);
+  await sleep(500);
+  const cur = await leaderOf(live);
+  log(`removing the current leader ${cur.id}`);
+  await remove(cur.id);
+  await sleep(1500);
+}
+
+// ---- checks -------------------------------------------------------------------------
+async function verify() {
+  const ld = await leaderOf(live);
+  const target = ld.status.commit_index;
+  const ids = cluster().members.map((m) => m.id).sort();
+  if (JSON.stringify(ids) !== JSON.stringify(live.map((m) => m.id).sort())) fail(`cluster.json members ${ids}, expected ${live.map((m) => m.id)}`);
+  log(`verifying ${acked.size} acknowledged puts on members ${ids.join(',')}`);
+  for (const m of live) {
+    for (let t = 0; t < 200; t++) { const s = await status(m.url); if (s && s.applied_index >= target) break; await sleep(100); }
+    let missing = 0;
+    for (const [k, v] of acked) {
+      const r = await request('GET', `${m.url}/v1/kv/${k}?consistency=serializable`);
+      const got = r.status === 200 ? Buffer.from(JSON.parse(r.body).value, 'base64').toString() : null;
+      if (got !== v) { if (!missing) console.error(`member ${m.id} ${k}: ${r.status} ${got}`); missing++; }
+    }
+    if (missing) fail(`member ${m.id}: ${missing} acknowledged keys missing or wrong`);
+    const s = await status(m.url);
+    if (!s || s.voters !== live.length || !s.voter) fail(`member ${m.id} status ${JSON.stringify(s)}: expected ${live.length} voters, itself one`);
+    const met = await request('GET', `${m.url}/metrics`);
+    const v = /^tarn_raft_voters (\d+)/m.exec(met.body || '');
+    if (!v || parseInt(v[1], 10) !== live.length) fail(`member ${m.id}: tarn_raft_voters ${v && v[1]}`);
+    const logText = fs.readFileSync(path.join(work, `meta-${m.id}.log`), 'utf8');
+    const lines = logText.split('\n').filter((l) => l.includes('"msg":"membership change"'));
+    if (lines.length === 0) fail(`member ${m.id} logged no membership change`);
+    for (const l of lines) JSON.parse(l); // each one a JSON line
+  }
+  const c = await request('GET', `${live[0].url}/v1/kv/counter`);
+  const final = c.status === 200 ? parseInt(Buffer.from(JSON.parse(c.body).value, 'base64').toString(), 10) : 0;
+  const max = casAcked.reduce((a, b) => Math.max(a, b), 0);
+  if (final < max) fail(`counter ${final} below an acknowledged value ${max}`);
+  if (new Set(casAcked).size !== casAcked.length) fail('two CAS increments acknowledged with the same value (lost update)');
+  log(`counter ${final}, ${casAcked.length} increments acknowledged; ${JSON.stringify(counts)}`);
+  if (counts.put < 50 || counts.cas < 10) fail(`too little progress: ${JSON.stringify(counts)}`);
+  let snaps = 0;
+  for (const m of live) {
+    const r = await request('GET', `${m.url}/metrics`);
+    const x = /^tarn_node_snapshots_installed_total (\d+)/m.exec(r.body || '');
+    snaps += x ? parseInt(x[1], 10) : 0;
+  }
+  log(`${snaps} store snapshots installed by the remaining members`);
+  if (snaps === 0) fail('no joining member needed a store snapshot: the test did not exercise the configuration in snapshots');
+}
+
+async function main() {
+  execFileSync(tarn, ['cluster', 'up', '--meta', '3', '--dir', work, '--',
+    '--rate-write-per-s', '0', '--rate-read-per-s', '0', '--rate-admin-per-s', '0',
+    '--log-keep-entries', '32', '--log-level', 'info'], { stdio: 'inherit' });
+  const c = cluster();
+  key = fs.readFileSync(c.admin_key_file, 'utf8').trim();
+  live = c.members.map((m) => ({ id: m.id, url: m.url }));
+  const clients = [putter(1), putter(2), putter(3), casser(4), casser(5)];
+  await changes();
+  stop = true;
+  await Promise.all(clients);
+  await verify();
+}
+
+main().catch((e) => fail(e.stack || e)).finally(() => {
+  stop = true;
+  try { execFileSync(tarn, ['cluster', 'down', '--cluster', file], { stdio: 'inherit' }); } catch (e) { /* reported */ }
+  agent.destroy();
+  if (failed) {
+    for (const f of fs.readdirSync(work).filter((f) => f.endsWith('.log'))) {
+      const text = fs.readFileSync(path.join(work, f), 'utf8').split('\n').filter((l) => !l.includes('"level":"info"'));
+      console.error(`--- ${f} (last 30 non-info lines)`); console.error(text.slice(-30).join('\n'));
+    }
+    process.exit(1);
+  }
+  fs.rmSync(work, { recursive: true, force: true });
+  log('PASS');
+  process.exit(0);
+});
