@@ -305,7 +305,9 @@ static int st_columns(void *ctx, uint32_t n, const char *const *names, const vec
         rc = columns_text(&j->out, n, names, types);
     if (rc == 0)
         rc = tarn_buf_printf(&j->out, ",\"statement\":%u}\n", j->stmt);
-    return rc != 0 ? rc : job_flush(j); /* the header goes out before the first row */
+    /* Held back until the first rows (or the statement's end): an error
+     * before them (overflow, memory budget) still gets its own status. */
+    return rc;
 }
 
 static int st_batch(void *ctx, const vec_batch *b)

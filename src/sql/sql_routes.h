@@ -26,8 +26,9 @@
  * connection dropped) means the result is incomplete. After an "error"
  * line the server also leaves the chunked body unterminated, so a client
  * that only looks at HTTP sees an incomplete transfer. An error before the
- * first line (syntax, unknown names, a read key sending a write) is an
- * ordinary error reply with its status, as below. A client that
+ * first line is an ordinary error reply with its status, as below: syntax,
+ * unknown names, a read key sending a write, and a first statement that
+ * fails before its first row (its header line waits for its rows). A client that
  * disconnects cancels the script at its next row (statements already
  * committed stay committed).
  *

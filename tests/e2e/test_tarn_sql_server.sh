@@ -113,6 +113,11 @@ head -1 "$work/mid.out" | grep -q '^{"columns":\[{"name":"y"' || fail "mid-strea
 tail -1 "$work/mid.out" | grep -q '^{"error":{"code":"bad_request".*overflow' ||
   fail "mid-stream: last line is not the error: $(tail -c 300 "$work/mid.out")"
 grep -q '"end"' "$work/mid.out" && fail "mid-stream: an end line after an error"
+# The same error before the first row: still an ordinary 400.
+out=$(curl -s -w '\n%{http_code}' -H "X-API-Key: $(cat "$key")" -H "Accept: application/x-ndjson" \
+  -X POST --data-binary '{"sql":"SELECT x * 4000000000000000 AS y FROM big WHERE x > 4000"}' "$url/v1/sql")
+[[ "$(tail -1 <<<"$out")" == 400 ]] || fail "stream runtime error before rows: $out"
+grep -q 'overflow' <<<"$out" || fail "stream runtime error before rows, message: $out"
 # The shell reports it and exits 1, after the rows it got.
 remote --format csv -c "SELECT x * 4000000000000000 AS y FROM big" >"$work/mid.csv" 2>"$work/mid.cerr" &&
   fail "tarn sql --server: mid-stream error exited 0"
