@@ -12,6 +12,10 @@
 //   li    lineitem-gen.sql at 20,000 rows (TPC-H shapes)
 //   hist  a table built in several commits (time travel): hist_v0..v4 are
 //         its contents at each version, for DuckDB
+//   tm    t's rows in 4 files (4 INSERTs: id % 4), lm li's in 3 (l_orderkey
+//         % 3): parallel plans (morsels are files); views of t and li in
+//         DuckDB. li_rg.parquet is li in row groups of 2048 rows, for
+//         read_parquet's parallel plans (morsels are row groups)
 'use strict';
 const fs = require('fs');
 const path = require('path');
@@ -86,6 +90,12 @@ const TABLES = [
   {name: 'li', cols: LI_COLS, sql: null},
 ];
 
+// Tables loaded in several commits from another one, one file each.
+const SPLIT = [
+  {name: 'tm', from: 't', cols: T_COLS, by: 'id', parts: 4},
+  {name: 'lm', from: 'li', cols: LI_COLS, by: 'l_orderkey', parts: 3},
+];
+
 function colList(cols) {
   return cols.map(([n, t]) => `${n} ${t}`).join(', ');
 }
@@ -105,6 +115,7 @@ async function makeData(conn, dir) {
       await conn.run(lineitemSql(20000));
       await conn.run(`CREATE OR REPLACE TABLE li_typed AS SELECT ${t.cols.map(([n, ty]) => `${n}::${ty} AS ${n}`).join(', ')} FROM li`);
       await conn.run(`COPY li_typed TO '${file}' (FORMAT parquet)`);
+      await conn.run(`COPY li_typed TO '${path.join(dir, 'li_rg.parquet')}' (FORMAT parquet, ROW_GROUP_SIZE 2048)`);
       await conn.run('DROP TABLE li_typed; DROP TABLE li');
       continue;
     }
@@ -124,6 +135,8 @@ async function makeData(conn, dir) {
 async function makeViews(conn, dir) {
   for (const t of TABLES)
     await conn.run(`CREATE OR REPLACE VIEW ${t.name} AS SELECT * FROM read_parquet('${path.join(dir, t.name + '.parquet')}')`);
+  for (const t of SPLIT)
+    await conn.run(`CREATE OR REPLACE VIEW ${t.name} AS SELECT * FROM ${t.from}`);
   await conn.run(`CREATE OR REPLACE VIEW hist AS SELECT * FROM read_parquet('${path.join(dir, `hist_v${HIST_STEPS.length}.parquet`)}')`);
 }
 
@@ -135,10 +148,15 @@ function tarnLoadStatements(dir) {
     out.push(`CREATE TABLE ${t.name} (${colList(t.cols)})`);
     out.push(`COPY ${t.name} FROM '${path.join(dir, t.name + '.parquet')}' (FORMAT parquet)`);
   }
+  for (const t of SPLIT) {
+    out.push(`CREATE TABLE ${t.name} (${colList(t.cols)})`);
+    for (let r = 0; r < t.parts; r++)
+      out.push(`INSERT INTO ${t.name} SELECT * FROM ${t.from} WHERE ${t.by} % ${t.parts} = ${r}`);
+  }
   out.push(`CREATE TABLE hist (${colList(HIST_COLS)})`);
   for (const s of HIST_STEPS) out.push(s);
   return out;
 }
 
-module.exports = {TABLES, T_COLS, U_COLS, X_COLS, LI_COLS, HIST_COLS, HIST_STEPS, makeData, makeViews,
+module.exports = {TABLES, SPLIT, T_COLS, U_COLS, X_COLS, LI_COLS, HIST_COLS, HIST_STEPS, makeData, makeViews,
                   tarnLoadStatements};

@@ -114,6 +114,8 @@ function validate(queries) {
 // Tarn's outcome against DuckDB's and the annotation: null or a message.
 function judge(q, tr) {
   if (tr.crashed) return `Tarn crashed or misbehaved: ${tr.error}`;
+  if (q.expect === 'same' && !q.duck.ok)
+    return tr.ok ? `Tarn answers (${tr.rows.length} rows) where DuckDB fails (${q.duck.error})` : null;
   if (q.expect === 'error' || q.expect === 'tarn-error')
     return tr.ok ? `Tarn answers (${tr.rows.length} rows) where it must fail${q.why ? ` (${q.why})` : ''}: ${tr.rows.slice(0, 3).map(H.rowText).join(' ')}` : null;
   if (!tr.ok) return `Tarn fails: ${tr.error}`;
@@ -201,7 +203,7 @@ async function main() {
   }
   for (const f of failures) {
     console.log(`MISMATCH ${f.q.id}${f.q.random ? ` (seed ${a.seed}; replay: TARN_SEED=${a.seed})` : ''}\n  query: ${f.q.sql}\n  ${f.problem}`);
-    if (f.q.duck && f.q.duck.ok && f.q.expect === 'ok')
+    if (f.q.duck && f.q.duck.ok && (f.q.expect === 'ok' || f.q.expect === 'same'))
       console.log(`  DuckDB: ${f.q.duck.rows.slice(0, 5).map(H.rowText).join(' ')}${f.q.duck.rows.length > 5 ? ` ... (${f.q.duck.rows.length} rows)` : ''}`);
   }
   if (a.writeGaps) writeGaps(a.writeGaps, gapHits, failures);

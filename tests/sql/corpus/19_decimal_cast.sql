@@ -1,0 +1,81 @@
+-- CAST into DECIMAL(p,s) checks the precision (|value| < 10^(p-s)) after
+-- rounding to the scale (half away from zero), from every type: integer
+-- and decimal literals (folded at bind time), doubles, strings, columns
+-- (at run time), and decimals of another scale or precision.
+-- expect: error
+SELECT CAST(1234 AS DECIMAL(3,1));
+-- expect: error
+SELECT CAST(-1234 AS DECIMAL(3,1));
+-- expect: error
+SELECT CAST(100 AS DECIMAL(3,1));
+SELECT CAST(99 AS DECIMAL(3,1)), CAST(-99 AS DECIMAL(3,1)), CAST(0 AS DECIMAL(1,1));
+-- expect: error
+SELECT CAST(1 AS DECIMAL(1,1));
+-- expect: error
+SELECT 1234::DECIMAL(3,1);
+SELECT CAST(12.345 AS DECIMAL(3,1)), CAST(99.94 AS DECIMAL(3,1)), CAST(-0.05 AS DECIMAL(2,1)), CAST(0.5 AS DECIMAL(1,1));
+-- expect: error
+SELECT CAST(99.96 AS DECIMAL(3,1));
+-- expect: error
+SELECT CAST(-99.95 AS DECIMAL(3,1));
+-- expect: error
+SELECT CAST(123.45 AS DECIMAL(5,3));
+SELECT CAST(12.345 AS DECIMAL(5,3)), CAST(1.5 AS DECIMAL(18,17));
+-- expect: error
+SELECT CAST(12345678901.5 AS DECIMAL(18,17));
+SELECT CAST(999999999999999999 AS DECIMAL(18,0)), CAST(12345678901234567.5 AS DECIMAL(18,0));
+-- expect: error
+SELECT CAST(999999999999999999 AS DECIMAL(18,1));
+-- expect: error
+SELECT CAST(99999999999999999.5 AS DECIMAL(17,0));
+-- expect: error
+SELECT CAST('123.45' AS DECIMAL(3,1));
+SELECT CAST('12.34' AS DECIMAL(3,1)), CAST(' -9.95 ' AS DECIMAL(3,2)), CAST('1e2' AS DECIMAL(4,1));
+-- expect: error
+SELECT CAST('1e3' AS DECIMAL(4,1));
+-- expect: error
+SELECT CAST(123.45::DOUBLE AS DECIMAL(3,1));
+-- expect: error
+SELECT CAST(99.96::DOUBLE AS DECIMAL(3,1));
+SELECT CAST(99.94::DOUBLE AS DECIMAL(3,1)), CAST(-0.25::DOUBLE AS DECIMAL(2,1)), CAST(1e-30::DOUBLE AS DECIMAL(5,2));
+-- expect: error
+SELECT CAST(1e300::DOUBLE AS DECIMAL(18,2));
+-- expect: error
+SELECT CAST(CAST(123.4 AS DECIMAL(4,1)) AS DECIMAL(3,1));
+SELECT CAST(CAST(12.34 AS DECIMAL(4,2)) AS DECIMAL(3,1)), CAST(CAST(12.34 AS DECIMAL(4,2)) AS DECIMAL(6,4));
+-- expect: error
+SELECT CAST(CAST(9.96 AS DECIMAL(3,2)) AS DECIMAL(2,1));
+-- expect: error
+SELECT CAST(1.5::DECIMAL(2,1) + 8.5::DECIMAL(2,1) AS DECIMAL(2,1));
+SELECT 1.5::DECIMAL(2,1) + 8.5::DECIMAL(2,1), 9.9::DECIMAL(2,1) * 9.9::DECIMAL(2,1), 0.1::DECIMAL(1,1) - 0.9::DECIMAL(1,1);
+SELECT id, CAST(m AS DECIMAL(5,2)), CAST(m AS DECIMAL(8,0)), CAST(m AS DECIMAL(18,6)) FROM t;
+-- expect: error
+SELECT id, CAST(m AS DECIMAL(4,2)) FROM t;
+SELECT id, CAST(m AS DECIMAL(4,1)) FROM t WHERE m BETWEEN -99 AND 99;
+SELECT id, CAST(n AS DECIMAL(5,2)), CAST(k AS DECIMAL(1,0)), CAST(x AS DECIMAL(4,2)), CAST(ti AS DECIMAL(2,0)) FROM t;
+-- expect: error
+SELECT id, CAST(n AS DECIMAL(4,2)) FROM t;
+-- expect: error
+SELECT id, CAST(k AS DECIMAL(1,1)) FROM t;
+-- expect: error
+SELECT id, CAST(x AS DECIMAL(2,2)) FROM t;
+SELECT id, CAST(x AS DECIMAL(2,2)) FROM t WHERE x > -1 AND x < 1;
+SELECT id, CAST(sm AS DECIMAL(5,0)), CAST(r AS DECIMAL(3,1)) FROM t;
+-- expect: error
+SELECT id, CAST(sm AS DECIMAL(4,0)) FROM t;
+-- expect: error
+SELECT CAST(big AS DECIMAL(18,0)) FROM x;
+SELECT CAST(big AS DECIMAL(18,0)) FROM x WHERE big BETWEEN -999999999999999999 AND 999999999999999999;
+SELECT CAST(i32 AS DECIMAL(10,0)), CAST(i32 AS DECIMAL(18,8)) FROM x;
+-- expect: error
+SELECT CAST(i32 AS DECIMAL(9,0)) FROM x;
+-- expect: error
+SELECT CAST(s || '00' AS DECIMAL(3,1)) FROM t WHERE s = '5';
+SELECT id, CAST(CASE WHEN k IS NULL THEN NULL ELSE k * 10 END AS DECIMAL(3,1)) FROM t;
+-- expect: error
+SELECT id, CAST(k * 100 AS DECIMAL(3,1)) FROM t;
+-- expect: error
+SELECT CAST(sum(m) AS DECIMAL(5,2)) FROM t;
+SELECT CAST(sum(m) AS DECIMAL(8,2)), CAST(avg(m) AS DECIMAL(5,2)), sum(m * m), sum(m + m) FROM t;
+SELECT g, CAST(sum(m) AS DECIMAL(7,1)) FROM t GROUP BY g;
+SELECT m + 0.001, m * 1.5, m - 999999999999.99, m * m FROM t;
