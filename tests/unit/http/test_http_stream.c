@@ -4,7 +4,8 @@
  * first byte are ordinary replies; an error after it cuts the chunked body
  * short; a client that disconnects stops the producer (its write returns
  * TARN_ECLOSED) and its context is freed; stopping the server with a
- * producer blocked on a client that never reads returns and frees it. */
+ * producer blocked on a client that never reads returns and frees it;
+ * past HTTP_STREAMS_MAX producers a request is 503. */
 #include "common/test_util.h"
 
 #include "base/alloc.h"
@@ -28,6 +29,7 @@ typedef struct job {
     atomic_int freed;
     atomic_int write_rc; /* the last write's result */
     atomic_size_t written;
+    atomic_int producers; /* produce_big calls begun */
 } job;
 
 static job J;
@@ -46,6 +48,7 @@ static uint8_t pattern(size_t i)
 static int produce_big(void *ctx, http_stream *s, tarn_err *err)
 {
     job *j = ctx;
+    atomic_fetch_add(&j->producers, 1);
     uint8_t buf[65536];
     for (size_t off = 0; off < BIG_BYTES; off += sizeof(buf)) {
         for (size_t i = 0; i < sizeof(buf); i++)
@@ -269,11 +272,10 @@ static void test_disconnect_stops_the_producer(void **state)
     server_stop();
 }
 
-static void test_stop_with_a_blocked_producer(void **state)
+/* A client that asks for /big and never reads: its producer fills the
+ * socket buffers and the ring, then blocks in http_stream_write. */
+static int stuck_client(void)
 {
-    server_start();
-    /* A client that asks and never reads: the producer fills the socket
-     * buffers and the ring, then blocks in http_stream_write. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(http_server_port(S))};
@@ -281,6 +283,13 @@ static void test_stop_with_a_blocked_producer(void **state)
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     const char req[] = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
     assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+    return fd;
+}
+
+static void test_stop_with_a_blocked_producer(void **state)
+{
+    server_start();
+    int fd = stuck_client();
     for (int i = 0; i < 500 && atomic_load(&J.written) < (4u << 20); i++)
         usleep(10 * 1000);
     usleep(100 * 1000);
@@ -290,6 +299,32 @@ static void test_stop_with_a_blocked_producer(void **state)
     assert_true(atomic_load(&J.freed));
     assert_int_equal(atomic_load(&J.write_rc), TARN_ECLOSED);
     close(fd);
+}
+
+/* HTTP_STREAMS_MAX producers at once; one more is 503 until one ends. */
+static void test_too_many_streams_is_503(void **state)
+{
+    server_start();
+    int fds[HTTP_STREAMS_MAX];
+    for (int i = 0; i < HTTP_STREAMS_MAX; i++)
+        fds[i] = stuck_client();
+    for (int i = 0; i < 1000 && atomic_load(&J.producers) < HTTP_STREAMS_MAX; i++)
+        usleep(10 * 1000);
+    assert_int_equal(atomic_load(&J.producers), HTTP_STREAMS_MAX);
+    got g = {0};
+    long status;
+    assert_int_equal(fetch("/slow", &g, &status), CURLE_OK);
+    assert_int_equal(status, 503);
+    close(fds[0]); /* its producer is cancelled and ends */
+    for (int i = 0; i < 500 && status != 200; i++) {
+        usleep(10 * 1000);
+        got g2 = {0};
+        fetch("/slow", &g2, &status);
+    }
+    assert_int_equal(status, 200);
+    server_stop();
+    for (int i = 1; i < HTTP_STREAMS_MAX; i++)
+        close(fds[i]);
 }
 
 int main(int argc, char **argv)
@@ -304,6 +339,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_error_after_start_cuts_the_body),
         cmocka_unit_test(test_disconnect_stops_the_producer),
         cmocka_unit_test(test_stop_with_a_blocked_producer),
+        cmocka_unit_test(test_too_many_streams_is_503),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
