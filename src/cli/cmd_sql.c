@@ -8,6 +8,10 @@
  *            [--timing] [--memory BYTES] [--threads N]
  *   tarn sql --server URL | --cluster FILE [--key K | --key-file F] [-c|-f ...]
  *
+ * On a server each script (one -c, one file, one statement typed in the
+ * shell) runs in a session of its own there: a SET lasts to the end of
+ * its script.
+ *
  * With -c or -f the statements run in order and the first error stops
  * them (exit 1, the error on stderr with a caret under its position).
  * Without either, stdin is read: a terminal gets the interactive shell
@@ -281,8 +285,9 @@ static void usage(FILE *f)
             "tarn local through its POST /v1/sql (--server http://127.0.0.1:7070), which\n"
             "is how to query a data directory while its server holds it. The key for a\n"
             "server: --key, --key-file, $TARN_API_KEY, the cluster file's, else\n"
-            "DATA/admin.key. Without -c or -f, reads statements from stdin (a shell on a\n"
-            "terminal).\n",
+            "DATA/admin.key. On a server each script is a session of its own (a SET lasts\n"
+            "to the end of its script). Without -c or -f, reads statements from stdin (a\n"
+            "shell on a terminal).\n",
             "./tarn-data");
 }
 
@@ -335,7 +340,7 @@ static int parse_args(int argc, char **argv, sql_args *a)
     }
     if ((a->server || a->cluster) && (a->memory_bytes || a->threads))
         return fprintf(stderr, "tarn sql: --memory and --threads are for a data directory; a "
-                               "server runs with its own (SET threads = N works there)\n"),
+                               "server runs with its own (a script may SET threads = N)\n"),
                2;
     if (!(a->server || a->cluster) && (a->key || a->key_file))
         return fprintf(stderr, "tarn sql: --key is for --server or --cluster\n"), 2;
