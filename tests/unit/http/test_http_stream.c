@@ -301,6 +301,38 @@ static void test_stop_with_a_blocked_producer(void **state)
     close(fd);
 }
 
+/* Without a server: dispatch only records the producer (no metrics, no
+ * log line yet), and a response nobody streamed releases its context,
+ * whether freed or replaced by another reply. */
+static void test_unstreamed_reply_releases_its_context(void **state)
+{
+    http_router *r = NULL;
+    assert_int_equal(http_router_new(&r), 0);
+    assert_int_equal(
+        http_router_add(r, "GET", "/big", HTTP_ROLE_NONE, h_stream, (void *)&routes[0]), 0);
+    http_dispatch_env env = {.router = r};
+    http_request req = {.method = "GET", .path = "/big"};
+    http_response resp;
+    http_response_init(&resp);
+    memset(&J, 0, sizeof(J));
+    assert_int_equal(http_dispatch(&env, &req, &resp), 0);
+    assert_int_equal(resp.status, 200);
+    assert_true(resp.stream_fn == produce_big);
+    assert_string_equal(resp.route, "/big");
+    assert_false(atomic_load(&J.freed));
+    http_response_free(&resp);
+    assert_true(atomic_load(&J.freed));
+
+    memset(&J, 0, sizeof(J));
+    http_response_init(&resp);
+    http_reply_stream(&resp, "text/plain", produce_big, &J, job_free);
+    assert_int_equal(http_reply_error(&resp, 400, "bad_request", "changed my mind"), 0);
+    assert_true(atomic_load(&J.freed));
+    assert_null(resp.stream_fn);
+    http_response_free(&resp);
+    http_router_free(r);
+}
+
 /* HTTP_STREAMS_MAX producers at once; one more is 503 until one ends. */
 static void test_too_many_streams_is_503(void **state)
 {
@@ -333,6 +365,7 @@ int main(int argc, char **argv)
     tarn_log_set_level(TARN_LOG_ERROR);
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_unstreamed_reply_releases_its_context),
         cmocka_unit_test(test_big_body_arrives_whole),
         cmocka_unit_test(test_slow_producer),
         cmocka_unit_test(test_errors_before_the_first_byte),
