@@ -5,7 +5,10 @@
  * (all columns, partition columns included) equal table_content.parquet as
  * a multiset of typed rows, and the version, protocol and properties equal
  * table_version_metadata.json. The shared tables are only read: the object
- * store is opened on them and only get/list/head are called.
+ * store is opened on them and only get/list/head are called. Then each
+ * case is copied, checkpointed by us (tombstones of Spark's removes
+ * included) with Spark's JSON deleted, and read back through our
+ * checkpoint alone.
  */
 #include "common/test_util.h"
 #include "delta_test_util.h"
@@ -123,12 +126,99 @@ static void test_every_case_every_version(void **state)
     assert_true(checks >= EXPECTED_CHECKS_MIN);
 }
 
+/* A copy of one case, checkpointed by us at its latest version (in two
+ * parts) with Spark's JSON before it deleted: our reader rebuilds the
+ * same files, tombstones and rows from our checkpoint alone. `now_ms`:
+ * the time the tombstone retention counts back from. */
+static size_t check_own_checkpoint(const char *case_dir, int64_t now_ms, bool expire)
+{
+    char *tmp = tarn_test_mkdtemp("delta-acc-cp"), cmd[2048], exp[768];
+    snprintf(cmd, sizeof(cmd), "cp -r '%s/delta/.' '%s' && chmod -R u+w '%s'", case_dir, tmp, tmp);
+    assert_int_equal(system(cmd), 0);
+    tarn_err err = TARN_ERR_INIT;
+    objstore *os = NULL;
+    delta_table *t = NULL;
+    delta_snapshot *spark = NULL, *ours = NULL;
+    assert_int_equal(objstore_open(tmp, &os, &err), 0);
+    assert_int_equal(delta_table_open(os, "", &t, &err), 0);
+    assert_int_equal(delta_snapshot_latest(t, &spark, &err), 0);
+    int64_t newest = 0;
+    for (size_t i = 0; i < spark->ntombstones; i++)
+        if (spark->tombstones[i].deletion_timestamp_ms > newest)
+            newest = spark->tombstones[i].deletion_timestamp_ms;
+    delta_checkpoint_opts o = {.parts = 2, .now_ms = expire ? now_ms : newest + 1};
+    assert_int_equal(delta_checkpoint_write(os, "", spark, &o, &err), 0);
+    for (int64_t v = 0; v <= spark->version; v++) {
+        char key[64];
+        snprintf(key, sizeof(key), "_delta_log/%020lld.json", (long long)v);
+        assert_int_equal(objstore_del(os, key, &err), 0);
+    }
+    assert_int_equal(delta_snapshot_latest(t, &ours, &err), 0);
+    assert_int_equal(ours->checkpoint_version, spark->version);
+    assert_int_equal(ours->nfiles, spark->nfiles);
+    for (size_t i = 0; i < ours->nfiles; i++) {
+        assert_string_equal(ours->files[i].path, spark->files[i].path);
+        assert_int_equal(ours->files[i].size_bytes, spark->files[i].size_bytes);
+        assert_string_equal(ours->files[i].stats, spark->files[i].stats);
+        for (size_t k = 0; k < spark->metadata.n_partition_columns; k++)
+            if (spark->files[i].part_values[k] == NULL)
+                assert_null(ours->files[i].part_values[k]);
+            else
+                assert_string_equal(ours->files[i].part_values[k], spark->files[i].part_values[k]);
+    }
+    /* Tombstones: all kept within the retention of the newest, none when
+     * the checkpoint is written long after. */
+    assert_int_equal(ours->ntombstones, expire ? 0 : spark->ntombstones);
+    for (size_t i = 0; i < ours->ntombstones; i++) {
+        const delta_file_action *a = &ours->tombstones[i], *b = &spark->tombstones[i];
+        assert_string_equal(a->path, b->path);
+        assert_int_equal(a->deletion_timestamp_ms, b->deletion_timestamp_ms);
+        assert_int_equal(a->size_bytes, b->size_bytes);
+        assert_int_equal(a->partition_values.count, b->partition_values.count);
+    }
+    dt_rows got = {0}, want = {0};
+    assert_int_equal(dt_snapshot_rows(t, ours, &got, &err), 0);
+    snprintf(exp, sizeof(exp), "%s/expected/latest/table_content.parquet", case_dir);
+    dt_parquet_rows(exp, &want);
+    dt_rows_sort(&got);
+    dt_rows_sort(&want);
+    dt_rows_assert_equal(&got, &want, case_dir);
+    print_message("ok: %s through our checkpoint: %zu files, %zu tombstones\n", case_dir,
+                  ours->nfiles, ours->ntombstones);
+    size_t kept = ours->ntombstones;
+    dt_rows_free(&got);
+    dt_rows_free(&want);
+    delta_snapshot_free(spark);
+    delta_snapshot_free(ours);
+    delta_table_close(t);
+    objstore_close(os);
+    tarn_test_rmdir(tmp);
+    return kept;
+}
+
+static void test_every_case_through_our_checkpoint(void **state)
+{
+    (void)state;
+    char *cases[64], path[512];
+    size_t ncases = list_dirs(DELTA_ACCEPTANCE_DIR, cases, 64), tombstones = 0;
+    for (size_t i = 0; i < ncases; i++) {
+        snprintf(path, sizeof(path), "%s/%s", DELTA_ACCEPTANCE_DIR, cases[i]);
+        tombstones += check_own_checkpoint(path, 0, false);
+        check_own_checkpoint(path, INT64_C(1) << 50, true);
+        free(cases[i]);
+    }
+    /* Spark removed files in some cases: their tombstones went through. */
+    assert_true(ncases >= 4);
+    assert_true(tombstones > 0);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     tarn_alloc_hook_jansson();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_case_every_version),
+        cmocka_unit_test(test_every_case_through_our_checkpoint),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
