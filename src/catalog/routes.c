@@ -458,7 +458,8 @@ static int h_create(void *ctx, const http_call *c, http_response *resp, tarn_err
         rc = propose(cr, &cmd, &res, err);
     catalog_bytes name = {NULL, 0};
     char name_buf[CATALOG_NAME_MAX_BYTES + 1];
-    if (cc != NULL && cc->name.len <= CATALOG_NAME_MAX_BYTES) {
+    name_buf[0] = '\0';
+    if (cc != NULL && cc->name.p != NULL && cc->name.len <= CATALOG_NAME_MAX_BYTES) {
         memcpy(name_buf, cc->name.p, cc->name.len);
         name_buf[cc->name.len] = '\0';
         name = (catalog_bytes){(const uint8_t *)name_buf, cc->name.len};

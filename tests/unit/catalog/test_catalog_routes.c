@@ -254,6 +254,7 @@ static void test_bad_input(void **state)
     } cases[] = {
         {"POST", "/v1/tables", "{\"name\":", 400},
         {"POST", "/v1/tables", "[]", 400},
+        {"POST", "/v1/tables", "{\"schema\":\"{}\"}", 400},
         {"POST", "/v1/tables", "{\"name\":\"1bad\",\"schema\":\"{}\"}", 400},
         {"POST", "/v1/tables", "{\"name\":\"ok\",\"schema\":\"not json\"}", 400},
         {"POST", "/v1/tables", "{\"name\":\"ok\",\"schema\":\"{}\",\"partition_columns\":\"x\"}",
