@@ -252,6 +252,9 @@ static void node_forward(node *n, node_waiter *w, uint64_t leader)
 {
     w->req_id = ++n->fwd_seq;
     w->fwd_ns = tarn_mono_ns();
+    w->fwd_to = leader;
+    w->fwd_gen = 0;
+    (void)node_tp_peer_gen(n->tp, leader, &w->fwd_gen); /* ENOENT: the send fails below */
     uint8_t kind = w->is_read ? NODE_WIRE_FWD_READ : NODE_WIRE_FWD_PROPOSE;
     int rc = node_wire_encode_fwd(&n->sendbuf, kind, w->req_id, w->is_read ? NULL : w->data,
                                   w->is_read ? 0 : w->len);
@@ -438,18 +441,35 @@ static void node_inbox_free(node_inmsg *m)
     }
 }
 
-/* Fails forwarded waiters the leader never answered (a lost connection
- * lost the answer). Under mu. */
-static void node_expire_forwarded(node *n)
+/* Whether the answer to forwarded w can no longer come: the member we
+ * sent it to no longer leads as far as we know (it died and an election
+ * started, or another member leads), or our link to it broke since. */
+static int node_forward_lost(node *n, const node_waiter *w, uint64_t leader)
+{
+    uint64_t gen = 0;
+    if (leader != w->fwd_to)
+        return 1;
+    return node_tp_peer_gen(n->tp, w->fwd_to, &gen) != 0 || gen != w->fwd_gen;
+}
+
+/* Fails forwarded waiters whose answer was lost: at once when the leader
+ * they went to is gone (node_forward_lost), so callers get a 503 to retry
+ * instead of waiting out their whole timeout; after NODE_FORWARD_TTL_MS
+ * otherwise. TARN_ETIMEDOUT: the leader may still have applied it. Under
+ * mu. */
+static void node_expire_forwarded(node *n, uint64_t leader)
 {
     int64_t now = tarn_mono_ns();
     node_list keep = {0};
     node_waiter *w;
     while ((w = node_list_pop(&n->forwarded)) != NULL) {
-        if (now - w->fwd_ns > (int64_t)NODE_FORWARD_TTL_MS * 1000000)
+        if (now - w->fwd_ns > (int64_t)NODE_FORWARD_TTL_MS * 1000000 ||
+            node_forward_lost(n, w, leader)) {
+            w->fwd_lost = 1;
             node_waiter_complete(n, w, TARN_ETIMEDOUT);
-        else
+        } else {
             node_list_push(&keep, w);
+        }
     }
     n->forwarded = keep;
 }
@@ -591,7 +611,7 @@ static int node_turn(node *n, node_inmsg *inbox, node_list *props, node_list *re
     raft_status rs;
     raft_get_status(n->r, &rs);
     pthread_mutex_lock(&n->mu);
-    node_expire_forwarded(n);
+    node_expire_forwarded(n, rs.lead);
     node_complete_reads(n, rs.state == RAFT_LEADER);
     node_publish(n);
     pthread_mutex_unlock(&n->mu);

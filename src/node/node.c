@@ -648,9 +648,16 @@ static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int
     int owned = 0;
     rc = node_wait(n, w, timeout_ms, &owned);
     node_caller_leave(n);
-    if (rc == TARN_ETIMEDOUT)
+    if (rc == TARN_ETIMEDOUT && !owned) /* abandoned: the loop frees it */
         return tarn_err_set(err, rc, "%s: not done within %d ms (it may still take effect)", what,
                             timeout_ms);
+    if (rc != 0 && w->fwd_lost) {
+        node_waiter_free(w);
+        return tarn_err_set(err, rc,
+                            "%s: the leader it was forwarded to went away before answering "
+                            "(it may still take effect)",
+                            what);
+    }
     if (rc != 0) {
         node_waiter_free(w);
         return tarn_err_set(err, rc, "%s: %s", what, tarn_error_name(rc));

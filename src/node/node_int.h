@@ -40,6 +40,9 @@ struct node_waiter {
     uint64_t origin;    /* the peer that forwarded it here (0: a local caller) */
     uint64_t req_id;    /* origin's id for it, or ours when we forwarded it */
     int64_t fwd_ns;     /* when we forwarded it to the leader (tarn_mono_ns) */
+    uint64_t fwd_to;    /* the leader we forwarded it to */
+    uint64_t fwd_gen;   /* node_tp_peer_gen of that link when we did */
+    int fwd_lost;       /* failed because the leader's answer cannot come any more */
     store_result res;   /* proposal: the state machine's answer */
     /* A local caller sleeps on its own condition (signalled by
      * node_waiter_complete), so a turn that completes one waiter wakes one

@@ -59,7 +59,8 @@ typedef struct tp_peer {
     /* Guarded by t->mu. */
     tp_frame *head, *tail;
     size_t count, bytes;
-    int fd; /* the outbound connection, -1 when none */
+    int fd;       /* the outbound connection, -1 when none */
+    uint64_t gen; /* connections lost or dials failed so far (node_tp_peer_gen) */
     char url[NODE_TP_URL_MAX];
 } tp_peer;
 
@@ -485,6 +486,7 @@ static void *tp_sender_main(void *arg)
         }
         if (fd < 0) {
             size_t dropped = 0;
+            p->gen++;                    /* what was queued is dropped: it will never arrive */
             tp_queue_clear(p, &dropped); /* stale by the time the peer is back */
             t->stats.frames_dropped += dropped;
             obs_counter_add(t->m_dropped, dropped);
@@ -512,6 +514,7 @@ static void *tp_sender_main(void *arg)
         tp_pump(p, fd);
         pthread_mutex_lock(&t->mu);
         p->fd = -1;
+        p->gen++; /* frames written on it may not have arrived */
         pthread_mutex_unlock(&t->mu);
         close(fd);
     }
@@ -951,6 +954,16 @@ int node_tp_remove_peer(node_transport *t, uint64_t id)
         return TARN_ENOENT;
     TARN_LOGF(TARN_LOG_INFO, "transport", "peer removed", TARN_F_UINT("peer", id));
     return 0;
+}
+
+int node_tp_peer_gen(node_transport *t, uint64_t id, uint64_t *gen)
+{
+    pthread_mutex_lock(&t->mu);
+    tp_peer *p = tp_peer_find(t, id);
+    if (p)
+        *gen = p->gen;
+    pthread_mutex_unlock(&t->mu);
+    return p ? 0 : TARN_ENOENT;
 }
 
 int node_tp_peer_url(node_transport *t, uint64_t id, char *buf, size_t cap)

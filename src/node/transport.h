@@ -115,6 +115,12 @@ int node_tp_add_peer(node_transport *t, const node_peer *peer, tarn_err *err);
  * close). TARN_ENOENT when it is no peer. */
 int node_tp_remove_peer(node_transport *t, uint64_t id);
 
+/* How many times the link to peer `id` broke: an outbound connection that
+ * ended or a dial that failed (frames queued or written then may never
+ * have arrived). A caller that sent a request and sees the number change
+ * knows the answer may never come. TARN_ENOENT when it is no peer. */
+int node_tp_peer_gen(node_transport *t, uint64_t id, uint64_t *gen);
+
 /* Copies the HTTP URL peer `id` announced in its last handshake into buf.
  * TARN_ENOENT when unknown (never connected), TARN_ERANGE when cap is too
  * small. */

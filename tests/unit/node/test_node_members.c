@@ -291,12 +291,54 @@ static void test_bad_membership_requests(void **state)
     cluster_close(&c);
 }
 
+/* A follower forwards a write to a leader that then dies: the caller gets
+ * an answer once the follower sees the leader gone (the link breaks, or a
+ * new election), not when its own long timeout runs out. Each round kills
+ * the leader and at once proposes through a follower that still believes
+ * in it; the proposal is either re-routed to the next leader (0) or fails
+ * as lost with the leader (TARN_ETIMEDOUT, "went away"), never by the
+ * caller's 20 s timeout. */
+static void test_forward_fails_fast_when_leader_dies(void **state)
+{
+    (void)state;
+    cluster c;
+    cluster_open(&c);
+    int lost = 0;
+    for (int round = 0; round < 3; round++) {
+        int l = wait_leader(&c);
+        int f = (l + 1) % 3;
+        put_ok(c.n[f], "warm", "the follower knows the leader");
+        node_close(c.n[l]);
+        c.n[l] = NULL;
+        tarn_buf b;
+        tarn_buf_init(&b, KV_CMD_MAX_BYTES);
+        assert_int_equal(kv_encode_put(&b, "after", 5, "x", 1, NULL), 0);
+        store_result sr;
+        memset(&sr, 0, sizeof(sr));
+        tarn_err err = TARN_ERR_INIT;
+        int rc = node_propose(c.n[f], b.data, b.len, 20000, &sr, &err);
+        tarn_buf_free(&b);
+        if (rc == 0) {
+            store_result_free(&sr);
+        } else {
+            assert_int_equal(rc, TARN_ETIMEDOUT);
+            if (!strstr(tarn_err_msg(&err), "went away"))
+                fail_msg("round %d: %s", round, tarn_err_msg(&err));
+            lost++;
+        }
+        member_open_ok(&c, l);
+    }
+    print_message("# %d of 3 forwarded proposals failed fast with their leader\n", lost);
+    cluster_close(&c);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_add_promote_transfer_remove),
         cmocka_unit_test(test_bad_membership_requests),
+        cmocka_unit_test(test_forward_fails_fast_when_leader_dies),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
