@@ -10,6 +10,7 @@
 #include "delta/write_int.h"
 
 #include "base/alloc.h"
+#include "base/log.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -183,6 +184,13 @@ static void start_at_checkpoint(managed_walk *w)
         w->ts = w->prev_ts = delta_recorded_time(at, w->os, w->name);
     } else {
         delta_replay_free(&w->r);
+        /* A hint that names a checkpoint we cannot use (a part missing, a
+         * damaged file) costs a full replay; say why. */
+        if (cp > 0 && (w->to < 0 || cp <= w->to))
+            TARN_LOGF(TARN_LOG_WARN, "delta", "checkpoint not used, replaying from version 0",
+                      TARN_F_STR("table", w->name), TARN_F_INT("checkpoint", cp),
+                      TARN_F_STR("reason", err.code != 0 ? tarn_err_msg(&err)
+                                                         : "another table's checkpoint"));
     }
     delta_commit_free(v0);
     delta_commit_free(at);
