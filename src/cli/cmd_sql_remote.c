@@ -439,6 +439,8 @@ static int post(sql_remote *r, reply *rp, const tarn_buf *body, CURLcode *cc)
     curl_easy_setopt(c, CURLOPT_MAXREDIRS, 3L);
     curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
     *cc = curl_easy_perform(c);
+    if (rp->status == 0) /* an answer without a body never reached on_data */
+        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &rp->status);
     curl_slist_free_all(h);
     return 0;
 }
