@@ -333,6 +333,8 @@ static int daemon_start(http_server *srv, const http_server_opts *o, struct sock
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG |
                      MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem opts[] = {
+        /* First, so that MHD logs nothing through its own logger. */
+        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, srv},
         {MHD_OPTION_SOCK_ADDR, 0, sa},
         {MHD_OPTION_CONNECTION_LIMIT, (intptr_t)srv->max_connections, NULL},
         {MHD_OPTION_CONNECTION_TIMEOUT, (intptr_t)o->connection_timeout_s, NULL},
@@ -340,7 +342,6 @@ static int daemon_start(http_server *srv, const http_server_opts *o, struct sock
         {MHD_OPTION_URI_LOG_CALLBACK, (intptr_t)on_uri, srv},
         {MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
         {MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
-        {MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)on_mhd_log, srv},
         {MHD_OPTION_LISTEN_BACKLOG_SIZE, 512, NULL},
         {MHD_OPTION_END, 0, NULL},
     };
