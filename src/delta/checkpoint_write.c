@@ -31,6 +31,7 @@
  *   |30-32| configuration (map), createdTime       | list, list, long    |
  *   | 33  | protocol (struct)                      | presence            |
  *   |34-35| minReaderVersion, minWriterVersion     | int, int            |
+ *   |36-37| readerFeatures, writerFeatures (lists) | list, list          |
  */
 #include "delta/log_int.h"
 #include "delta/write_int.h"
@@ -101,9 +102,13 @@ static const pq_write_node cp_nodes[] = {
     {NULL, PQ_NODE_LEAF, V_STR, false, 0},
     {NULL, PQ_NODE_LEAF, V_STR, true, 0},
     {"createdTime", PQ_NODE_LEAF, V_I64, true, 0},
-    {"protocol", PQ_NODE_STRUCT, {0}, true, 2},
+    {"protocol", PQ_NODE_STRUCT, {0}, true, 4},
     {"minReaderVersion", PQ_NODE_LEAF, V_I32, true, 0},
     {"minWriterVersion", PQ_NODE_LEAF, V_I32, true, 0},
+    {"readerFeatures", PQ_NODE_LIST, {0}, true, 1},
+    {NULL, PQ_NODE_LEAF, V_STR, true, 0},
+    {"writerFeatures", PQ_NODE_LIST, {0}, true, 1},
+    {NULL, PQ_NODE_LEAF, V_STR, true, 0},
 };
 
 enum {
@@ -143,15 +148,17 @@ enum {
     C_PROTO,
     C_PROTO_READER,
     C_PROTO_WRITER,
+    C_PROTO_RFEAT,
+    C_PROTO_WFEAT,
     C_COUNT
 };
 
 /* The vec type of each batch column. */
 static vec_type_info col_type(int c)
 {
-    static const int lists[] = {C_ADD_PV_K,   C_ADD_PV_V,     C_RM_PV_K,
-                                C_RM_PV_V,    C_FORMAT_OPT_K, C_FORMAT_OPT_V,
-                                C_META_PARTS, C_META_CONF_K,  C_META_CONF_V};
+    static const int lists[] = {C_ADD_PV_K,     C_ADD_PV_V,     C_RM_PV_K,    C_RM_PV_V,
+                                C_FORMAT_OPT_K, C_FORMAT_OPT_V, C_META_PARTS, C_META_CONF_K,
+                                C_META_CONF_V,  C_PROTO_RFEAT,  C_PROTO_WFEAT};
     static const int i64s[] = {C_TXN_VERSION, C_TXN_UPDATED, C_ADD_SIZE,    C_ADD_MTIME,
                                C_RM_DELETED,  C_RM_SIZE,     C_META_CREATED};
     static const int bools[] = {C_TXN,    C_ADD,  C_ADD_DC, C_REMOVE, C_RM_DC,
@@ -272,6 +279,16 @@ static int row_protocol(cpw *x, const delta_snapshot *s, tarn_err *err)
     put_int(x, C_PROTO, 1);
     put_int(x, C_PROTO_READER, s->protocol.min_reader_version);
     put_int(x, C_PROTO_WRITER, s->protocol.min_writer_version);
+    /* Table features (reader version 3, writer version 7): without them a
+     * reader could not tell what the table needs. Absent stays null. */
+    const delta_protocol *p = &s->protocol;
+    int rc = 0;
+    if (p->reader_features != NULL)
+        rc = put_list(x, C_PROTO_RFEAT, p->reader_features, p->n_reader_features);
+    if (rc == 0 && p->writer_features != NULL)
+        rc = put_list(x, C_PROTO_WFEAT, p->writer_features, p->n_writer_features);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "checkpoint protocol");
     return row_end(x, err);
 }
 
@@ -309,7 +326,7 @@ static int row_txn(cpw *x, const delta_txn *t, tarn_err *err)
     return rc == 0 ? row_end(x, err) : tarn_err_set(err, rc, "checkpoint txn");
 }
 
-TARN_STATIC_ASSERT(C_META == 20 && C_COUNT == 36, "the column table at the top of this file");
+TARN_STATIC_ASSERT(C_META == 20 && C_COUNT == 38, "the column table at the top of this file");
 
 /* add.path and remove.path are the URI form, as in a commit. */
 static int uri_path(tarn_buf *path, const char *decoded)

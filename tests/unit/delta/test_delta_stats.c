@@ -516,6 +516,38 @@ static void test_prune_foreign_stats(void **state)
     delta_table_close(t);
 }
 
+/* A table with reader and writer features (3/7, timestampNtz) through our
+ * checkpoint: the features survive, so the table still reads; the stats
+ * survive, so pruning does too. */
+static void test_checkpoint_features(void **state)
+{
+    fx *f = *state;
+    make_table(f);
+    delta_table *t = NULL;
+    delta_snapshot *s = NULL, *back = NULL;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(delta_table_open(f->os, "tables/t", &t, &err), 0);
+    assert_int_equal(delta_snapshot_latest(t, &s, &err), 0);
+    assert_int_equal(delta_checkpoint_write(f->os, "tables/t", s, NULL, &err), 0);
+    assert_int_equal(objstore_del(f->os, "tables/t/_delta_log/00000000000000000000.json", &err), 0);
+    int rc = delta_snapshot_latest(t, &back, &err);
+    if (rc != 0)
+        fail_msg("%s", tarn_err_msg(&err));
+    assert_int_equal(back->checkpoint_version, 0);
+    assert_int_equal(back->protocol.min_reader_version, 3);
+    assert_int_equal(back->protocol.min_writer_version, 7);
+    assert_int_equal(back->protocol.n_reader_features, 1);
+    assert_string_equal(back->protocol.reader_features[0], "timestampNtz");
+    assert_int_equal(back->protocol.n_writer_features, 1);
+    assert_string_equal(back->protocol.writer_features[0], "timestampNtz");
+    assert_int_equal(back->nfiles, FILES);
+    for (size_t i = 0; i < FILES; i++)
+        assert_string_equal(back->files[i].stats, s->files[i].stats);
+    delta_snapshot_free(back);
+    delta_snapshot_free(s);
+    delta_table_close(t);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -525,6 +557,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_stats_edges),
         cmocka_unit_test_setup_teardown(test_prune_types, setup, teardown),
         cmocka_unit_test_setup_teardown(test_prune_foreign_stats, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_checkpoint_features, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
