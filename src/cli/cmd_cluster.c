@@ -693,9 +693,19 @@ static json_t *member_new(json_t *c, const member_spec *sp)
     json_t *av = json_array();
     for (size_t i = 0; av && i < sizeof(fixed) / sizeof(fixed[0]); i++)
         json_array_append_new(av, json_string(fixed[i]));
+    /* The extra flags of `tarn cluster up` follow the fixed ones; a member
+     * that joined itself has --peer-listen and --join there, not copied. */
     json_t *first = json_object_get(json_array_get(json_object_get(c, "members"), 0), "argv");
-    for (size_t i = CLUSTER_FIXED_ARGS; av && i < json_array_size(first); i++)
+    for (size_t i = CLUSTER_FIXED_ARGS; av && i < json_array_size(first); i++) {
+        const char *a = json_string_value(json_array_get(first, i));
+        if (a && strcmp(a, "--join") == 0)
+            continue;
+        if (a && strcmp(a, "--peer-listen") == 0) {
+            i++;
+            continue;
+        }
         json_array_append(av, json_array_get(first, i));
+    }
     json_t *m = json_pack("{sI ss ss ss ss}", "id", (json_int_t)sp->id, "url", url, "peer", peer,
                           "data", data, "log", log);
     if (m && av)

@@ -157,8 +157,31 @@ async function remove(id) {
   if (running(gone.pid)) fail(`removed member ${id} (pid ${gone.pid}) still runs`);
 }
 
+// The admin route: a follower answers 307 to the leader's route (the body
+// goes along), no key is 401, a bad body is 400.
+async function routeChecks() {
+  const ld = await leaderOf(live);
+  const f = live.find((m) => m.id !== ld.id);
+  const body = JSON.stringify({ op: 'promote', id: ld.id });
+  const r = await request('POST', `${f.url}/v1/cluster/members`, body);
+  if (r.status !== 307) fail(`POST /v1/cluster/members on a follower: ${r.status} ${r.body}`);
+  const anon = await new Promise((resolve) => {
+    const u = new URL(`${ld.url}/v1/cluster/members`);
+    const q = http.request({ method: 'POST', hostname: u.hostname, port: u.port, path: u.pathname, agent },
+      (res) => { res.resume(); res.on('end', () => resolve(res.statusCode)); });
+    q.on('error', () => resolve(0));
+    q.end(body);
+  });
+  if (anon !== 401) fail(`POST /v1/cluster/members without a key: ${anon}`);
+  const bad = await request('POST', `${ld.url}/v1/cluster/members`, '{"op":"grow","id":9}');
+  if (bad.status !== 400) fail(`unknown op: ${bad.status} ${bad.body}`);
+  const list = await request('GET', `${f.url}/v1/cluster/members`);
+  if (list.status !== 200 || JSON.parse(list.body).members.length !== 3) fail(`GET /v1/cluster/members: ${list.status} ${list.body}`);
+}
+
 async function changes() {
-  await sleep(1500);
+  await sleep(1000);
+  await routeChecks();
   await add(4);
   await add(5);
   const old = await leaderOf(live);
