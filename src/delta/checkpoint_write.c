@@ -452,13 +452,31 @@ static void plan_free(cp_plan *p)
  * "files that were recently removed and have not yet expired"; a remove
  * without deletionTimestamp counts as removed at 0), how many parts, and
  * the part of each action. */
+/* Writer features whose state a checkpoint must carry and a snapshot of
+ * ours does not hold (domainMetadata actions; v2Checkpoint's
+ * checkpointMetadata): a checkpoint without it would lose table state. */
+static int check_features(const delta_protocol *pr, tarn_err *err)
+{
+    static const char *const unkept[] = {"domainMetadata", "v2Checkpoint"};
+    for (size_t i = 0; pr->writer_features != NULL && i < pr->n_writer_features; i++)
+        for (size_t k = 0; k < TARN_ARRAY_LEN(unkept); k++)
+            if (strcmp(pr->writer_features[i], unkept[k]) == 0)
+                return tarn_err_set(err, TARN_ENOTSUP,
+                                    "writer feature %s: its state is not kept in our snapshots, "
+                                    "so we write no checkpoint of this table",
+                                    unkept[k]);
+    return 0;
+}
+
 static int plan_make(const delta_snapshot *s, const delta_checkpoint_opts *o, cp_plan *p,
                      tarn_err *err)
 {
     memset(p, 0, sizeof(*p));
     p->s = s;
     int64_t retention = 0;
-    int rc = delta_tombstone_retention(&s->metadata, &retention, err);
+    int rc = check_features(&s->protocol, err);
+    if (rc == 0)
+        rc = delta_tombstone_retention(&s->metadata, &retention, err);
     if (rc != 0)
         return rc;
     int64_t now = o->now_ms != 0 ? o->now_ms : tarn_wall_ms();

@@ -777,7 +777,9 @@ typedef struct delta_checkpoint_opts {
  * tombstones not older than the table's delta.deletedFileRetentionDuration
  * (README "Writing checkpoints"), then `_last_checkpoint` (with "parts"
  * for a multi-part one). opts may be NULL. TARN_EINVAL (a retention
- * property that does not parse), store, Parquet and memory errors.
+ * property that does not parse), TARN_ENOTSUP (writer features
+ * domainMetadata, v2Checkpoint: state our snapshots do not hold), store,
+ * Parquet and memory errors.
  */
 int delta_checkpoint_write(objstore *os, const char *root_key, const delta_snapshot *s,
                            const delta_checkpoint_opts *opts, tarn_err *err);

@@ -546,6 +546,25 @@ static void test_checkpoint_features(void **state)
     delta_snapshot_free(back);
     delta_snapshot_free(s);
     delta_table_close(t);
+    /* A table whose state includes domain metadata gets no checkpoint. */
+    static const char *const fields[] = {"x", "long", NULL};
+    put_log(f, "dm",
+            "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":7,"
+            "\"writerFeatures\":[\"domainMetadata\"]}}\n"
+            "{\"domainMetadata\":{\"domain\":\"d\",\"configuration\":\"{}\","
+            "\"removed\":false}}",
+            fields, NULL, NULL, NULL, 0);
+    assert_int_equal(delta_table_open(f->os, "tables/dm", &t, &err), 0);
+    assert_int_equal(delta_snapshot_latest(t, &s, &err), 0);
+    assert_int_equal(delta_checkpoint_write(f->os, "tables/dm", s, NULL, &err), TARN_ENOTSUP);
+    assert_non_null(strstr(tarn_err_msg(&err), "domainMetadata"));
+    objstore_info info;
+    assert_int_equal(objstore_head(f->os,
+                                   "tables/dm/_delta_log/00000000000000000000.checkpoint.parquet",
+                                   &info, &err),
+                     TARN_ENOENT);
+    delta_snapshot_free(s);
+    delta_table_close(t);
 }
 
 int main(int argc, char **argv)
