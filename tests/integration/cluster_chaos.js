@@ -160,14 +160,15 @@ function doctorStaleRead() {
   for (const op of history) {
     if ((op.op === 'put' || op.op === 'cas') && op.ret != null && op.version != null) made.set(`${op.key}:${op.version}`, op);
   }
+  const candidates = [];
   for (const op of history) {
     if (op.op !== 'read' || op.consistency || op.ret == null || !(op.version >= 2)) continue;
     const w = made.get(`${op.key}:${op.version}`), prev = made.get(`${op.key}:${op.version - 1}`);
-    if (w && prev && w.ret < op.call) {
-      return { key: op.key, ops: history.map((o) => (o === op ? { ...op, value: prev.value, version: prev.version } : o)) };
-    }
+    if (w && prev && w.ret < op.call) candidates.push({ op, prev });
   }
-  return null;
+  if (candidates.length === 0) return null;
+  const { op, prev } = candidates[Math.floor(Math.random() * candidates.length)];
+  return { key: op.key, ops: history.map((o) => (o === op ? { ...op, value: prev.value, version: prev.version } : o)) };
 }
 
 // Runs tests/sim/linz_check on the history; fails the test on a violation.
