@@ -248,17 +248,17 @@ static bool stat_timestamp(const char *text, bool is_max, pv *out)
     return true;
 }
 
-/* A decimal min or max. Integers are exact; other JSON numbers reach us
- * through a double (jansson), which holds any decimal of at most 15
- * significant digits exactly enough to recover it: rounded at the
- * column's scale it must be a whole number below 10^15. Anything else
- * cannot be trusted as a bound. */
+/* A decimal min or max. Its exact text (delta_stats keeps numbers with a
+ * fraction as strings of their source text) is read exactly when it has
+ * at most the column's decimals. Other forms (an exponent, more digits)
+ * go through a double, which holds any decimal of at most 15 significant
+ * digits exactly enough to recover it: rounded at the column's scale it
+ * must be a whole number below 10^15. Anything else cannot be trusted as
+ * a bound. */
 static bool stat_decimal(const delta_field *f, const char *text, pv *out)
 {
     delta_const c;
-    if (strpbrk(text, ".eE") == NULL) {
-        if (delta_const_parse(f, text, &c, NULL) != 0)
-            return false;
+    if (strpbrk(text, "eE") == NULL && delta_const_parse(f, text, &c, NULL) == 0 && !c.is_null) {
         out->kind = 0;
         out->i = 2 * c.v.i64;
         return true;

@@ -3,11 +3,16 @@
  * "Per-file Statistics"), parsed on demand: numRecords, and minValues,
  * maxValues and nullCount flattened to one entry per dotted column name.
  * Values stay as compact JSON text so that no precision is lost before a
- * caller converts them with the column's type.
+ * caller converts them with the column's type: jansson reads every
+ * number with a fraction or exponent as a double, and refuses integers
+ * beyond int64 (a decimal(38) column's stats), so before parsing, such
+ * number tokens are turned into JSON strings of their exact text
+ * ("12.345678901234567", "1E+30"); integers within int64 stay numbers.
  */
 #include "delta/delta_int.h"
 
 #include "base/alloc.h"
+#include "base/buf.h"
 
 #include <string.h>
 
@@ -108,13 +113,105 @@ static int parse_obj(stats_build *b, json_t *j)
     return 0;
 }
 
+/* Length of the JSON number (RFC 8259 grammar) at s, or 0. */
+static size_t number_len(const char *s)
+{
+    const char *p = s;
+    p += *p == '-';
+    if (*p == '0')
+        p++;
+    else if (*p >= '1' && *p <= '9')
+        while (*p >= '0' && *p <= '9')
+            p++;
+    else
+        return 0;
+    if (*p == '.') {
+        if (p[1] < '0' || p[1] > '9')
+            return 0;
+        for (p++; *p >= '0' && *p <= '9'; p++) {
+        }
+    }
+    if (*p == 'e' || *p == 'E') {
+        p += 1 + (p[1] == '+' || p[1] == '-');
+        if (*p < '0' || *p > '9')
+            return 0;
+        while (*p >= '0' && *p <= '9')
+            p++;
+    }
+    return (size_t)(p - s);
+}
+
+/* Whether the number token s[0..n) is an integer jansson holds exactly. */
+static bool int64_token(const char *s, size_t n)
+{
+    if (memchr(s, '.', n) || memchr(s, 'e', n) || memchr(s, 'E', n))
+        return false;
+    size_t digits = n - (s[0] == '-');
+    if (digits < 19)
+        return true;
+    if (digits > 19)
+        return false;
+    const char *lim = s[0] == '-' ? "9223372036854775808" : "9223372036854775807";
+    return memcmp(s + (s[0] == '-'), lim, 19) <= 0;
+}
+
+/* The stats text with every number jansson would not hold exactly turned
+ * into a string of its text (outside strings; malformed numbers are left
+ * for jansson to refuse). */
+static int quote_inexact_numbers(const char *json, tarn_buf *out)
+{
+    bool in_str = false;
+    int rc = 0;
+    for (const char *p = json; rc == 0 && *p != '\0';) {
+        if (in_str) {
+            if (*p == '\\' && p[1] != '\0') {
+                rc = tarn_buf_append(out, p, 2);
+                p += 2;
+                continue;
+            }
+            in_str = *p != '"';
+        } else if (*p == '"') {
+            in_str = true;
+        } else if (*p == '-' || (*p >= '0' && *p <= '9')) {
+            size_t n = number_len(p);
+            if (n > 0 && !int64_token(p, n)) {
+                rc = tarn_buf_append_byte(out, '"');
+                if (rc == 0)
+                    rc = tarn_buf_append(out, p, n);
+                if (rc == 0)
+                    rc = tarn_buf_append_byte(out, '"');
+                p += n;
+                continue;
+            }
+            if (n > 0) {
+                rc = tarn_buf_append(out, p, n);
+                p += n;
+                continue;
+            }
+        }
+        if (rc == 0)
+            rc = tarn_buf_append_byte(out, (uint8_t)*p);
+        p++;
+    }
+    return rc;
+}
+
 int delta_stats_parse(const char *json, delta_stats *out, tarn_err *err)
 {
     memset(out, 0, sizeof(*out));
     out->num_records = -1;
     delta_where w = {"stats", 1, "add", err};
     json_t *j = NULL;
-    int rc = delta_json_load(&w, json, strlen(json), &j);
+    size_t len = strlen(json);
+    tarn_buf exact;
+    tarn_buf_init(&exact, len * 3 + 16);
+    int rc = quote_inexact_numbers(json, &exact);
+    if (rc != 0) {
+        tarn_buf_free(&exact);
+        return tarn_err_set(err, rc, "stats of %zu bytes", len);
+    }
+    rc = delta_json_load(&w, exact.data ? (const char *)exact.data : "", exact.len, &j);
+    tarn_buf_free(&exact);
     if (rc != 0)
         return rc;
     stats_build b = {out, 0, err};

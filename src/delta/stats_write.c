@@ -174,7 +174,8 @@ static bool value_json(const vec_type_info *t, const uint8_t *v, uint32_t len, c
             return false;
         decimal_text(v, len, true, t->scale, text, cap);
         /* A whole number beyond int64 is valid JSON, but readers built on
-         * jansson (ours) refuse the whole stats object for it. */
+         * jansson refuse the whole stats object for it (ours keeps such
+         * numbers as text; others may not). */
         return t->scale > 0 || strlen(text) - (text[0] == '-') <= 18;
     case VEC_DATE:
         if (len != 4)

@@ -134,7 +134,7 @@ static void test_stats_parsed_on_demand(void **state)
     assert_int_equal(st.num_records, 3);
     const delta_col_stats *d = delta_stats_find(&st, "d");
     assert_non_null(d);
-    assert_string_equal(d->min, "1.5");
+    assert_string_equal(d->min, "\"1.5\""); /* a fraction: its exact text, as a string */
     assert_string_equal(d->max, "9");
     assert_int_equal(d->null_count, 0);
     const delta_col_stats *x = delta_stats_find(&st, "s.x");
@@ -146,6 +146,30 @@ static void test_stats_parsed_on_demand(void **state)
     assert_int_equal(delta_stats_parse("{\"numRecords\":-1}", &st, &err), TARN_ECORRUPT);
     assert_int_equal(delta_stats_parse("{\"nullCount\":{\"a\":\"x\"}}", &st, &err), TARN_ECORRUPT);
     assert_int_equal(delta_stats_parse("[1]", &st, &err), TARN_ECORRUPT);
+    /* Numbers jansson cannot hold exactly keep their text: a decimal(38)
+     * beyond int64, 17 significant digits, an exponent; int64 stays a
+     * number, even at its limits. */
+    assert_int_equal(delta_stats_parse(
+                         "{\"numRecords\":1,\"minValues\":{\"big\":-123456789012345678901234567890,"
+                         "\"f\":0.12345678901234567,\"e\":1.5E+2,\"s\":\"1.5 \\\" 2\","
+                         "\"l\":-9223372036854775808},\"maxValues\":{\"l\":9223372036854775807,"
+                         "\"m\":9223372036854775808}}",
+                         &st, &err),
+                     0);
+    assert_string_equal(delta_stats_find(&st, "big")->min, "\"-123456789012345678901234567890\"");
+    assert_string_equal(delta_stats_find(&st, "f")->min, "\"0.12345678901234567\"");
+    assert_string_equal(delta_stats_find(&st, "e")->min, "\"1.5E+2\"");
+    assert_string_equal(delta_stats_find(&st, "s")->min, "\"1.5 \\\" 2\"");
+    assert_string_equal(delta_stats_find(&st, "l")->min, "-9223372036854775808");
+    assert_string_equal(delta_stats_find(&st, "l")->max, "9223372036854775807");
+    assert_string_equal(delta_stats_find(&st, "m")->max, "\"9223372036854775808\"");
+    delta_stats_free(&st);
+    /* Malformed numbers are still refused; a count beyond int64 is no count. */
+    assert_int_equal(delta_stats_parse("{\"minValues\":{\"a\":1.2.3}}", &st, &err), TARN_ECORRUPT);
+    assert_int_equal(delta_stats_parse("{\"minValues\":{\"a\":01}}", &st, &err), TARN_ECORRUPT);
+    assert_int_equal(delta_stats_parse("{\"minValues\":{\"a\":-}}", &st, &err), TARN_ECORRUPT);
+    assert_int_equal(delta_stats_parse("{\"nullCount\":{\"a\":99999999999999999999}}", &st, &err),
+                     TARN_ECORRUPT);
     delta_commit_free(c);
 }
 

@@ -162,7 +162,7 @@ static void test_stats_formats(void **state)
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(delta_stats_parse(stats, &st, &err), 0);
     assert_int_equal(st.num_records, 40);
-    assert_string_equal(delta_stats_find(&st, "d")->min, "-30.0");
+    assert_string_equal(delta_stats_find(&st, "d")->min, "\"-30.00\""); /* exact text */
     assert_null(delta_stats_find(&st, "b")->min);
     assert_int_equal(delta_stats_find(&st, "b")->null_count, 0);
     delta_stats_free(&st);
@@ -192,8 +192,8 @@ static void test_stats_edges(void **state)
     /* 10^37 + 1 = 0x0785EE10D5DA46D9_00F436A000000001 */
     ((vec_i128 *)b.cols[2].data)[1] =
         (vec_i128){UINT64_C(0x00F436A000000001), (int64_t)UINT64_C(0x0785EE10D5DA46D9)};
-    /* 5 and 2^64: a whole number beyond int64 gets no max (jansson, and so
-     * our own reader, would refuse the whole stats object). */
+    /* 5 and 2^64: a whole number beyond int64 gets no max (readers built
+     * on jansson would refuse the whole stats object). */
     ((vec_i128 *)b.cols[3].data)[0] = (vec_i128){5, 0};
     ((vec_i128 *)b.cols[3].data)[1] = (vec_i128){0, 1};
     for (int i = 0; i < 4; i++)
@@ -470,47 +470,57 @@ static void test_prune_foreign_stats(void **state)
 {
     fx *f = *state;
     static const char *const fields[] = {"ts", "timestamp", "d", "decimal(18,3)", NULL};
-    static const char *const paths[] = {"a", "b"};
+    static const char *const paths[] = {"a", "b", "c"};
     char *stats[] = {
         /* 10:00-08:00 is 18:00Z; precise to the microsecond. */
         (char *)"{\"numRecords\":1,"
                 "\"minValues\":{\"ts\":\"2024-01-02T10:00:00.000001-08:00\",\"d\":0.1},"
                 "\"maxValues\":{\"ts\":\"2024-01-02T10:00:00.000001-08:00\",\"d\":0.3},"
                 "\"nullCount\":{\"ts\":0,\"d\":0}}",
-        /* No fraction; a decimal of 16 significant digits is no usable bound. */
+        /* No fraction; a decimal of 16 significant digits, read exactly. */
         (char *)"{\"numRecords\":1,"
                 "\"minValues\":{\"ts\":\"2024-01-02 18:00:01\",\"d\":1234567890123.456},"
                 "\"maxValues\":{\"ts\":\"2024-01-02 18:00:01\",\"d\":1234567890123.456},"
+                "\"nullCount\":{\"ts\":0,\"d\":0}}",
+        /* Exponents: 150 is a bound; 18 digits through a double are not. */
+        (char *)"{\"numRecords\":1,"
+                "\"minValues\":{\"ts\":\"2024-01-02 18:00:01\",\"d\":1.5E+2},"
+                "\"maxValues\":{\"ts\":\"2024-01-02 18:00:01\",\"d\":9.99999999999999999E+14},"
                 "\"nullCount\":{\"ts\":0,\"d\":0}}"};
-    size_t sizes[] = {1, 1};
+    size_t sizes[] = {1, 1, 1};
     put_log(f, "u", "{\"protocol\":{\"minReaderVersion\":1,\"minWriterVersion\":2}}", fields, paths,
-            stats, sizes, 2);
+            stats, sizes, 3);
     delta_table *t = NULL;
     delta_snapshot *s = NULL;
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(delta_table_open(f->os, "tables/u", &t, &err), 0);
     assert_int_equal(delta_snapshot_latest(t, &s, &err), 0);
     const int64_t t18 = INT64_C(1704218400000000); /* 2024-01-02T18:00:00Z */
-    bool keep[2];
+    bool keep[3];
     size_t kept;
     struct {
         delta_pred p;
-        bool a, b;
+        bool want[3];
     } cases[] = {
-        {{"ts", DELTA_CMP_EQ, DELTA_VALUE_INT, t18 + 1, 0, NULL, 0}, true, false},
-        {{"ts", DELTA_CMP_GT, DELTA_VALUE_INT, t18 + 1, 0, NULL, 0}, false, true},
+        {{"ts", DELTA_CMP_EQ, DELTA_VALUE_INT, t18 + 1, 0, NULL, 0}, {true, false, false}},
+        {{"ts", DELTA_CMP_GT, DELTA_VALUE_INT, t18 + 1, 0, NULL, 0}, {false, true, true}},
         /* b's max has no fraction: it bounds values up to 18:00:01.999999 */
-        {{"ts", DELTA_CMP_EQ, DELTA_VALUE_INT, t18 + 1999999, 0, NULL, 0}, false, true},
-        {{"ts", DELTA_CMP_GE, DELTA_VALUE_INT, t18 + 2000000, 0, NULL, 0}, false, false},
-        {{"d", DELTA_CMP_EQ, DELTA_VALUE_DECIMAL, 2, 1, NULL, 1}, true, true},
-        {{"d", DELTA_CMP_GT, DELTA_VALUE_DECIMAL, 3, 1, NULL, 1}, false, true},
-        {{"d", DELTA_CMP_LT, DELTA_VALUE_DECIMAL, 100, 1, NULL, 3}, false, true},
+        {{"ts", DELTA_CMP_EQ, DELTA_VALUE_INT, t18 + 1999999, 0, NULL, 0}, {false, true, true}},
+        {{"ts", DELTA_CMP_GE, DELTA_VALUE_INT, t18 + 2000000, 0, NULL, 0}, {false, false, false}},
+        {{"d", DELTA_CMP_EQ, DELTA_VALUE_DECIMAL, 2, 1, NULL, 1}, {true, false, false}},
+        {{"d", DELTA_CMP_GT, DELTA_VALUE_DECIMAL, 3, 1, NULL, 1}, {false, true, true}},
+        {{"d", DELTA_CMP_LT, DELTA_VALUE_DECIMAL, 100, 1, NULL, 3}, {false, false, false}},
+        {{"d", DELTA_CMP_EQ, DELTA_VALUE_DECIMAL, 1234567890123456, 0, NULL, 3},
+         {false, true, true}},
+        {{"d", DELTA_CMP_EQ, DELTA_VALUE_DECIMAL, 1234567890123457, 0, NULL, 3},
+         {false, false, true}},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         assert_int_equal(delta_prune(s, &cases[i].p, 1, keep, &kept, &err), 0);
-        if (keep[0] != cases[i].a || keep[1] != cases[i].b)
-            fail_msg("case %zu: kept %d %d, want %d %d", i, keep[0], keep[1], cases[i].a,
-                     cases[i].b);
+        for (int k = 0; k < 3; k++)
+            if (keep[k] != cases[i].want[k])
+                fail_msg("case %zu, file %s: kept %d, want %d", i, paths[k], keep[k],
+                         cases[i].want[k]);
     }
     delta_snapshot_free(s);
     delta_table_close(t);
