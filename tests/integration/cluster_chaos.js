@@ -24,8 +24,10 @@
 // in the work directory (history.json) for a rerun of the checker.
 // Serializable reads are recorded but left out of the model (they may be
 // stale by design). In partition mode a member's peer port also gets
-// garbage, a frame with an absurd length and one with a bad CRC; it must
-// count them as bad frames and keep serving.
+// garbage, a frame with an absurd length, one with a bad CRC, and, after a
+// handshake it accepts, frames the wire decoder must refuse (unknown kind,
+// truncated messages, an absurd entry count); it must close each of those
+// connections, count the bad frames and keep serving.
 // At the end: every acknowledged put is readable (linearizable reads
 // through every member, then serializable reads on each member once it has
 // applied everything), the counter is at least every acknowledged value and
@@ -323,6 +325,76 @@ function sendRaw(port, bytes, waitMs = 2000) {
     s.on('close', () => { clearTimeout(timer); resolve('closed'); });
   });
 }
+// The HELLO a member sends first on a connection (node/transport.h):
+// kind 1, "TARNPEER", version 1, reserved, cluster id (node_tp_cluster_id:
+// FNV-1a 64 of the cluster name, with node/transport.c's offset basis
+// 1469598103934665603), from, to, URL.
+function fnv1a64(str) {
+  let h = 1469598103934665603n;
+  for (const b of Buffer.from(str)) h = ((h ^ BigInt(b)) * 0x100000001b3n) & 0xffffffffffffffffn;
+  return h;
+}
+function hello(cluster, from, to, url) {
+  const u = Buffer.from(url);
+  const b = Buffer.alloc(39 + u.length);
+  b[0] = 1;
+  b.write('TARNPEER', 1, 'latin1');
+  b.writeUInt16LE(1, 9);
+  b.writeBigUInt64LE(fnv1a64(cluster), 13);
+  b.writeBigUInt64LE(BigInt(from), 21);
+  b.writeBigUInt64LE(BigInt(to), 29);
+  b.writeUInt16LE(u.length, 37);
+  u.copy(b, 39);
+  return frame(b);
+}
+function peerConn(port) {
+  return new Promise((resolve) => {
+    const c = { s: net.connect(port, '127.0.0.1'), closed: false };
+    c.s.on('data', () => {});
+    c.s.on('close', () => { c.closed = true; });
+    c.s.on('error', () => resolve(c));
+    c.s.on('connect', () => resolve(c));
+  });
+}
+async function closedWithin(c, ms) {
+  for (let t = 0; t < ms / 50 && !c.closed; t++) await sleep(50);
+  return c.closed;
+}
+// After a handshake that the member accepts (as its peer `from`), frames
+// with a good CRC whose bodies node/wire.c must refuse: each closes that
+// connection and nothing else. None of them decodes to a Raft message, so
+// the cluster's state is not touched. A handshake replaces the peer's
+// older inbound connection, so the real `from` -> m link is blocked
+// meanwhile (or its reconnect would replace ours).
+async function hostileAfterHandshake(m, from) {
+  const link = proxies.filter((p) => p.from === from.id && p.to === m.id);
+  link.forEach((p) => setBlocked(p, true));
+  try { await hostileFrames(m, from); } finally { link.forEach((p) => setBlocked(p, false)); }
+}
+async function hostileFrames(m, from) {
+  const raftHuge = Buffer.alloc(77);
+  raftHuge[0] = 2;
+  raftHuge.writeUInt32LE(0xffffffff, 73); // n_entries with no entries
+  const reqOnly = Buffer.alloc(9);
+  reqOnly[0] = 3; // FWD_PROPOSE without a command
+  const bodies = [
+    ['an unknown kind', Buffer.from([0xee, 1, 2, 3])],
+    ['a truncated Raft message', Buffer.from([2, 1, 0, 0])],
+    ['a Raft message claiming 2^32-1 entries', raftHuge],
+    ['a forwarded proposal without a command', reqOnly],
+    ['a truncated snapshot chunk', Buffer.from([6, 1, 2, 3])],
+    ['a second handshake', hello('chaos', from.id, m.id, from.url).subarray(8)],
+  ];
+  for (const [what, body] of bodies) {
+    const c = await peerConn(m.peerPort);
+    c.s.write(hello('chaos', from.id, m.id, from.url));
+    if (await closedWithin(c, 500)) { fail(`member ${m.id} refused a well-formed handshake: the frames after it go untested`); return; }
+    c.s.write(frame(body));
+    if (!(await closedWithin(c, 3000))) fail(`member ${m.id} kept a peer connection open after ${what}`);
+    c.s.destroy();
+  }
+}
+
 async function badFrames(m) {
   const r = await request('GET', `${m.url}/metrics`);
   const x = /^tarn_peer_bad_frames_total (\d+)/m.exec(r.body || '');
@@ -345,9 +417,12 @@ async function hostilePeerBytes() {
     const how = await sendRaw(m.peerPort, bytes);
     if (mustClose && how !== 'closed') fail(`member ${m.id} kept a peer connection open after ${what}`);
   }
+  await hostileAfterHandshake(m, members[1]);
   const after = await badFrames(m);
   if (!(await status(m))) fail(`member ${m.id} stopped serving after bad peer frames`);
-  if (before < 0 || after - before < 4) fail(`bad peer frames counted ${before} -> ${after}, expected +4`);
+  // 4 refused before a handshake (the random bytes may just wait for more)
+  // and 6 after one.
+  if (before < 0 || after - before < 10) fail(`bad peer frames counted ${before} -> ${after}, expected +10`);
   log(`member ${m.id}: hostile peer bytes refused (${after - before} bad frames counted), still serving`);
 }
 
