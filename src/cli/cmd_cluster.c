@@ -25,8 +25,9 @@
  *       voter, records it in cluster.json; prints one JSON line
  *   tarn meta remove --cluster D/cluster.json --id N    (= tarn cluster remove)
  *       when N leads, hands leadership to another voter first; has the
- *       leader remove N, stops its process, drops it from cluster.json;
- *       prints one JSON line
+ *       leader remove N, stops its process, renames its data directory to
+ *       DATA.removed-<unix time> (a later `add --id N` starts afresh, not
+ *       from a stale log), drops it from cluster.json; prints one JSON line
  *
  * D/cluster.json:
  *   {"dir": D, "admin_key_file": "D/admin.key", "cluster_name": "...",
@@ -766,6 +767,17 @@ static void member_stop(json_t *m)
     waitpid((pid_t)pid, NULL, WNOHANG); /* our child when we started it */
 }
 
+/* Prints o as one compact JSON line on stdout and releases it. */
+static void print_json_line(json_t *o)
+{
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    if (s)
+        printf("%s\n", s);
+    fflush(stdout);
+    free(s);
+    json_decref(o);
+}
+
 /* Asks the leader for one change; 0 when done, else prints why. */
 static int cluster_change(json_t *c, const char *key, const char *op, long id, const char *addr,
                           char *out, size_t cap)
@@ -819,8 +831,10 @@ static int cluster_add(json_t *c, const char *file, const member_spec *sp)
     }
     json_array_append(json_object_get(c, "members"), m);
     rc = cluster_save(c, file);
-    printf("{\"added\":%ld,\"url\":\"%s\",\"peer\":\"%s\",\"pid\":%ld,\"configuration\":%s}\n",
-           sp->id, member_str(m, "url"), member_str(m, "peer"), member_pid(m), out);
+    print_json_line(json_pack("{sI ss ss sI so*}", "added", (json_int_t)sp->id, "url",
+                              member_str(m, "url"), "peer", member_str(m, "peer"), "pid",
+                              (json_int_t)member_pid(m), "configuration",
+                              json_loads(out, 0, NULL)));
     json_decref(m);
     return rc ? 1 : 0;
 }
@@ -858,8 +872,16 @@ static int cluster_remove(json_t *c, const char *file, long id)
     if (cluster_change(c, key, "remove", id, NULL, out, sizeof(out)) != 0)
         return 1;
     json_t *m = member_find(c, id);
+    char moved[TARN_CONFIG_PATH_MAX + 64] = "";
     if (m) {
         member_stop(m);
+        snprintf(moved, sizeof(moved), "%s.removed-%lld", member_str(m, "data"),
+                 (long long)time(NULL));
+        if (rename(member_str(m, "data"), moved) != 0) {
+            fprintf(stderr, "tarn meta remove: keeping %s: rename: %s\n", member_str(m, "data"),
+                    strerror(errno));
+            moved[0] = '\0';
+        }
         size_t i;
         json_t *x;
         json_array_foreach(json_object_get(c, "members"), i, x) if (x == m)
@@ -869,7 +891,8 @@ static int cluster_remove(json_t *c, const char *file, long id)
         }
     }
     int rc = cluster_save(c, file);
-    printf("{\"removed\":%ld,\"configuration\":%s}\n", id, out);
+    print_json_line(json_pack("{sI ss so*}", "removed", (json_int_t)id, "data_moved_to", moved,
+                              "configuration", json_loads(out, 0, NULL)));
     return rc ? 1 : 0;
 }
 
