@@ -104,7 +104,7 @@ struct exec_expr {
     bool const_filled;   /* constants: out holds the broadcast value */
     size_t acct_bytes;   /* accounted against budget */
     exec_budget *budget; /* borrowed */
-    int64_t param[3];    /* EXEC_K_FUNC: see exec_fn */
+    int64_t param[3];    /* EXEC_K_FUNC: see exec_fn; EXEC_K_ARITH: param[0] 1 = "wide" */
     uint32_t *sbuf;      /* AND/OR: rows the right side is evaluated on */
     uint32_t sbuf_cap;
     /* Strings in dictionary form vs a constant: result per dictionary entry. */
@@ -159,6 +159,12 @@ int exec_expr_from_jsonv(const void *jnode, const vec_type_info *types, uint32_t
 /* Kernels over rows sel[0..n) (or 0..n-1 when sel is NULL). */
 void exec_k_cmp(exec_cmp_op op, const vec_col *a, const vec_col *b, const uint32_t *sel, uint32_t n,
                 uint8_t *res);
+/* A decimal + - * result holds at most 18 digits (|unscaled| < 10^18), as
+ * DuckDB's DECIMAL(18) results of 64-bit decimals: 999999999999999999 + 1
+ * at DECIMAL(18,0) is TARN_ERANGE there, though int64 could hold it.
+ * Checked at live, valid rows of out (a's and b's validity). */
+int exec_k_decimal_digits(exec_arith_op op, const vec_col *a, const vec_col *b, const uint32_t *sel,
+                          uint32_t n, const vec_col *out, tarn_err *err);
 int exec_k_arith(exec_arith_op op, const vec_col *a, const vec_col *b, const uint32_t *sel,
                  uint32_t n, vec_col *out, tarn_err *err);
 /* out = valid(a) AND valid(b) over `len` rows; returns false (and leaves

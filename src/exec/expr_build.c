@@ -436,8 +436,14 @@ static int build_op(json_t *j, const char *name, build_ctx *c, int depth, exec_e
     }
     if (kind == EXEC_K_FUNC)
         return build_func(j, name, ops[k].op, a, (uint32_t)n, c, out);
-    if (kind == EXEC_K_COALESCE || kind == EXEC_K_CASE || n <= 2)
-        return make(kind, ops[k].op, a, (uint32_t)n, c, out);
+    if (kind == EXEC_K_COALESCE || kind == EXEC_K_CASE || n <= 2) {
+        rc = make(kind, ops[k].op, a, (uint32_t)n, c, out);
+        /* "wide": decimal + - * held to int64's range instead of 18
+         * digits (DuckDB's DECIMAL(19+) results of a BIGINT operand) */
+        if (rc == 0 && kind == EXEC_K_ARITH && json_is_true(json_object_get(j, "wide")))
+            (*out)->param[0] = 1;
+        return rc;
+    }
     /* AND/OR of more than two: a left-deep chain */
     exec_expr *acc = a[0];
     for (size_t i = 1; i < n && rc == 0; i++) {
@@ -591,6 +597,8 @@ static json_t *to_json(const exec_expr *e)
         type_json(o, e->type);
     if (e->kind == EXEC_K_FUNC)
         func_json(o, e);
+    if (e->kind == EXEC_K_ARITH && e->param[0])
+        json_object_set_new(o, "wide", json_true());
     return o;
 }
 

@@ -261,7 +261,10 @@ static int eval_arith(exec_expr *e, const vec_batch *b, const uint32_t *sel, uin
     }
     if (e->op == EXEC_MOD)
         return eval_mod(e, x, y, sel, n, b->len, err);
-    return exec_k_arith((exec_arith_op)e->op, x, y, sel, n, &e->out, err);
+    rc = exec_k_arith((exec_arith_op)e->op, x, y, sel, n, &e->out, err);
+    if (rc == 0 && e->type.id == VEC_DECIMAL64 && e->op <= EXEC_MUL && e->param[0] == 0)
+        rc = exec_k_decimal_digits((exec_arith_op)e->op, x, y, sel, n, &e->out, err);
+    return rc;
 }
 
 static int sbuf_room(exec_expr *e, uint32_t rows, tarn_err *err)

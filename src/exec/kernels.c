@@ -340,8 +340,32 @@ static void arith_f64(exec_arith_op op, const vec_col *a, const vec_col *b, cons
     }
 }
 
+/* exec_int.h: decimal results hold 18 digits, as DuckDB's. */
+int exec_k_decimal_digits(exec_arith_op op, const vec_col *a, const vec_col *b, const uint32_t *sel,
+                          uint32_t n, const vec_col *out, tarn_err *err)
+{
+    const int64_t *r = out->data, lim = exec_pow10[18];
+    bool bad = false;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = sel ? sel[k] : k;
+        bad |= r[i] >= lim || r[i] <= -lim;
+    }
+    if (!bad)
+        return 0;
+    const int64_t *x = a->data, *y = b->data;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = sel ? sel[k] : k;
+        if ((r[i] >= lim || r[i] <= -lim) && row_valid(a, b, i))
+            return tarn_err_set(err, TARN_ERANGE,
+                                "decimal overflow: %lld %c %lld (unscaled) is past DECIMAL(18,%u)",
+                                (long long)x[i], "+-*"[op], (long long)y[i], out -> type.scale);
+    }
+    return 0;
+}
+
 /* Decimals are scaled i64: + and - at equal scale, * adds the scales (the
- * builder sets the result type), so all three are checked i64 arithmetic. */
+ * builder sets the result type), so all three are checked i64 arithmetic
+ * (then exec_k_decimal_digits, unless the node is "wide"). */
 int exec_k_arith(exec_arith_op op, const vec_col *a, const vec_col *b, const uint32_t *sel,
                  uint32_t n, vec_col *out, tarn_err *err)
 {

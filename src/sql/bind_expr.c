@@ -695,6 +695,17 @@ static json_t *fold_const_arith(sql_op op, const json_t *a, const json_t *b, vec
     return const_json(json_integer(v), res);
 }
 
+/* A BIGINT operand makes DuckDB's decimal result DECIMAL(19+) (128-bit),
+ * which does not stop at 18 digits: exec's "wide" arithmetic holds such a
+ * result to int64's range instead (its nearest). Integer literals are
+ * INTEGERs to DuckDB when they fit one. */
+static bool is_bigint_operand(const sql_bx *x)
+{
+    if (x->lc == SQL_LC_INT)
+        return x->ival < INT32_MIN || x->ival > INT32_MAX;
+    return x->t.id == VEC_I64;
+}
+
 static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
 {
     sql_op op = n->u.binary.op;
@@ -725,6 +736,7 @@ static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
     vec_type_info narrow;
     bool both_i32 = op != SQL_OP_DIV && numeric_common(&a, &b, &narrow) && narrow.id == VEC_I32;
     bool int_div = op == SQL_OP_DIV && is_int(a.t) && is_int(b.t);
+    bool wide = is_bigint_operand(&a) || is_bigint_operand(&b);
     rc = arith_type(c, n, &a, &b, &t);
     /* the integer operands, for the zero-divisor guard */
     sql_bx ia = {0}, ib = {0};
@@ -774,6 +786,8 @@ static int bind_arith(sql_bctx *c, const sql_node *n, sql_bx *x)
         return finish(c, x, folded, res);
     }
     json_t *j = op_json(sql_op_sql(op), json_pack("[oo]", a.j, b.j));
+    if (j != NULL && wide && res.id == VEC_DECIMAL64)
+        json_object_set_new(j, "wide", json_true());
     if (both_i32)
         return finish(c, x, sql_cast_json(j, T_I64, T_I32), T_I32);
     return finish(c, x, j, res);

@@ -79,3 +79,17 @@ SELECT CAST(sum(m) AS DECIMAL(5,2)) FROM t;
 SELECT CAST(sum(m) AS DECIMAL(8,2)), CAST(avg(m) AS DECIMAL(5,2)), sum(m * m), sum(m + m) FROM t;
 SELECT g, CAST(sum(m) AS DECIMAL(7,1)) FROM t GROUP BY g;
 SELECT m + 0.001, m * 1.5, m - 999999999999.99, m * m FROM t;
+-- Decimal arithmetic holds 18 digits (DuckDB's DECIMAL(18) results of
+-- 64-bit decimals): past them is an overflow, also below INT64's limit.
+-- expect: error
+SELECT 999999999999999999::DECIMAL(18,0) + 1;
+-- expect: error
+SELECT -999999999999999999::DECIMAL(18,0) - 1;
+-- expect: error
+SELECT 999999999999999999::DECIMAL(18,0) * 10;
+-- expect: error
+SELECT id, m * 100000000000000::DECIMAL(18,0) FROM t;
+-- a BIGINT operand: DuckDB's result is DECIMAL(34,2), 128 bits
+SELECT id, m * 100000000000000 FROM t WHERE m BETWEEN -900 AND 900;
+SELECT id, m * 1000000000000 FROM t;
+SELECT 999999999999999998::DECIMAL(18,0) + 1, 99999999999999999.9::DECIMAL(18,1) - 0.1;

@@ -551,6 +551,15 @@ static void test_decimal_casts(void **state)
     expect_error(f, "INSERT INTO dn SELECT v FROM dv", TARN_ERANGE, 0,
                  "out of range for DECIMAL(3,1)", NULL);
     free(run(f, "INSERT INTO dn SELECT v FROM dv WHERE k > 1"));
+    /* decimal arithmetic holds 18 digits, as DuckDB's 64-bit decimals */
+    expect_error(f, "SELECT 999999999999999999::DECIMAL(18,0) + 1", TARN_ERANGE, 0,
+                 "decimal overflow", NULL);
+    expect_error(f, "SELECT v * 100000000000000::DECIMAL(18,0) FROM dv", TARN_ERANGE, 0,
+                 "decimal overflow", NULL);
+    /* with a BIGINT, DuckDB computes in 128 bits: here up to int64's range */
+    expect(f, "SELECT v * 100000000000000 FROM dv ORDER BY k",
+           "12345000000000000.00\n-50000000000000.00\nNULL\n");
+    expect(f, "SELECT 999999999999999998::DECIMAL(18,0) + 1", "999999999999999999\n");
     expect(f, "SELECT c FROM dn", "-0.5\nNULL\n");
 }
 
