@@ -4,7 +4,8 @@
  * another cluster or member id, and a body the receiver refuses each close
  * that one connection (counted) while the transport goes on working; a
  * peer that restarts is reconnected; a full queue drops (TARN_EBUSY) at
- * once instead of blocking. */
+ * once instead of blocking; peers added to and removed from a running
+ * transport (a removed one's handshakes are refused). */
 #include "common/test_util.h"
 
 #include "base/crc32c.h"
@@ -339,6 +340,87 @@ static void test_full_queue_drops_at_once(void **state)
     assert_int_equal(node_tp_open(&o, &t, NULL), TARN_EINVAL);
 }
 
+/* Sends frames kind 7 from t to `to` until `s` has more than `before`
+ * frames (up to 10 s). */
+static void send_until_received(node_transport *t, uint64_t to, sink *s, size_t before)
+{
+    uint8_t body[8] = {7};
+    for (int k = 0; k < 2000 && sink_count(s) <= before; k++) {
+        (void)node_tp_send(t, to, body, sizeof(body)); /* dropped while connecting */
+        usleep(5000);
+    }
+    assert_true(sink_count(s) > before);
+}
+
+static void test_peers_added_and_removed(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p);
+    warm_up(&p, 0);
+    /* A third transport, id 3, that knows member 1 only. */
+    sink s3;
+    memset(&s3, 0, sizeof(s3));
+    pthread_mutex_init(&s3.mu, NULL);
+    char addr3[64];
+    snprintf(addr3, sizeof(addr3), "127.0.0.1:%d", tarn_test_free_port());
+    node_peer one = {.id = 1};
+    snprintf(one.addr, sizeof(one.addr), "%s", p.addr[0]);
+    node_tp_opts o = {.cluster_id = node_tp_cluster_id("test"),
+                      .self_id = 3,
+                      .listen = addr3,
+                      .peers = &one,
+                      .n_peers = 1,
+                      .recv = sink_recv,
+                      .recv_ctx = &s3};
+    tarn_err err = TARN_ERR_INIT;
+    node_transport *t3 = NULL;
+    assert_int_equal(node_tp_open(&o, &t3, &err), 0);
+    uint8_t body[8] = {7};
+    assert_int_equal(node_tp_send(p.t[0], 3, body, sizeof(body)), TARN_ENOENT);
+    node_peer three = {.id = 3};
+    snprintf(three.addr, sizeof(three.addr), "%s", addr3);
+    assert_int_equal(node_tp_add_peer(p.t[0], &three, &err), 0);
+    assert_int_equal(node_tp_add_peer(p.t[0], &three, &err), 0); /* same address: nothing */
+    node_peer moved = three;
+    snprintf(moved.addr, sizeof(moved.addr), "127.0.0.1:1");
+    assert_int_equal(node_tp_add_peer(p.t[0], &moved, &err), TARN_EEXIST);
+    node_peer self = {.id = 1};
+    snprintf(self.addr, sizeof(self.addr), "127.0.0.1:1");
+    assert_int_equal(node_tp_add_peer(p.t[0], &self, &err), TARN_EINVAL);
+    node_peer bad = {.id = 9};
+    snprintf(bad.addr, sizeof(bad.addr), "no-port");
+    assert_int_equal(node_tp_add_peer(p.t[0], &bad, &err), TARN_EINVAL);
+    /* Frames flow both ways with the new peer. */
+    send_until_received(p.t[0], 3, &s3, 0);
+    send_until_received(t3, 1, &p.sinks[0], sink_count(&p.sinks[0]));
+    uint64_t gen = 99;
+    assert_int_equal(node_tp_peer_gen(p.t[0], 3, &gen), 0);
+    /* Removed: nothing more is sent to it, its handshakes are refused. */
+    node_tp_stats before;
+    node_tp_get_stats(p.t[0], &before);
+    assert_int_equal(node_tp_remove_peer(p.t[0], 3), 0);
+    assert_int_equal(node_tp_remove_peer(p.t[0], 3), TARN_ENOENT);
+    assert_int_equal(node_tp_send(p.t[0], 3, body, sizeof(body)), TARN_ENOENT);
+    assert_int_equal(node_tp_peer_gen(p.t[0], 3, &gen), TARN_ENOENT);
+    node_tp_stats after = before;
+    for (int k = 0; k < 2000 && after.bad_frames == before.bad_frames; k++) {
+        (void)node_tp_send(t3, 1, body, sizeof(body));
+        usleep(5000);
+        node_tp_get_stats(p.t[0], &after);
+    }
+    assert_true(after.bad_frames > before.bad_frames);
+    /* The other peer is untouched; member 3 can be added again. */
+    size_t had = sink_count(&p.sinks[1]);
+    send_until_received(p.t[0], 2, &p.sinks[1], had);
+    size_t got3 = sink_count(&s3);
+    assert_int_equal(node_tp_add_peer(p.t[0], &three, &err), 0);
+    send_until_received(p.t[0], 3, &s3, got3);
+    node_tp_close(t3);
+    pthread_mutex_destroy(&s3.mu);
+    pair_close(&p);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -348,6 +430,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_refused_body_then_reconnect),
         cmocka_unit_test(test_peer_restart_reconnects),
         cmocka_unit_test(test_full_queue_drops_at_once),
+        cmocka_unit_test(test_peers_added_and_removed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
