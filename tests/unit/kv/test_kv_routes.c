@@ -22,6 +22,7 @@
 #include "kv/kv_routes.h"
 #include "node/node.h"
 
+#include <curl/curl.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,52 @@ static long req_status(fixture *f, const char *method, const char *path, const c
     long s = req(f, method, path, body, body_len, &r);
     itest_reply_free(&r);
     return s;
+}
+
+static size_t on_body(char *p, size_t size, size_t n, void *ctx)
+{
+    itest_reply *r = ctx;
+    size_t len = size * n;
+    char *b = realloc(r->body, r->body_len + len + 1);
+    if (!b)
+        return 0;
+    memcpy(b + r->body_len, p, len);
+    r->body_len += len;
+    b[r->body_len] = '\0';
+    r->body = b;
+    return len;
+}
+
+/* A request with one extra header (If-Match, If-None-Match), which
+ * itest_request does not send. */
+static long req_header(fixture *f, const char *method, const char *path, const char *body,
+                       const char *header, itest_reply *out)
+{
+    memset(out, 0, sizeof(*out));
+    char url[2048], key[HTTP_KEY_MAX + 32];
+    snprintf(url, sizeof(url), "%s%s", f->srv.base_url, path);
+    snprintf(key, sizeof(key), "X-API-Key: %s", f->srv.admin);
+    struct curl_slist *h = curl_slist_append(NULL, key);
+    h = curl_slist_append(h, header);
+    CURL *c = curl_easy_init();
+    assert_non_null(c);
+    curl_easy_setopt(c, CURLOPT_URL, url);
+    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(c, CURLOPT_TIMEOUT, 60L);
+    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, out);
+    if (body) {
+        curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)strlen(body));
+    }
+    out->curl_code = curl_easy_perform(c);
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &out->status);
+    curl_slist_free_all(h);
+    curl_easy_cleanup(c);
+    assert_int_equal(out->curl_code, 0);
+    return out->status;
 }
 
 static json_t *body_json(const itest_reply *r)
@@ -233,7 +280,31 @@ static void test_conflict_carries_current_value(void **state)
     assert_int_equal(json_integer_value(json_object_get(j, "failed_compare")), 1);
     json_decref(j);
     itest_reply_free(&r);
-    /* Nothing changed. */
+    /* The same body from PUT and DELETE with If-Match / If-None-Match. */
+    assert_int_equal(req_header(&f, "PUT", "/v1/kv/c", "x", "If-Match: 1", &r), 409);
+    j = body_json(&r);
+    assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
+    assert_string_equal(json_string_value(json_object_get(j, "value")), "c2Vjb25k");
+    json_decref(j);
+    itest_reply_free(&r);
+    assert_int_equal(req_header(&f, "PUT", "/v1/kv/c", "x", "If-None-Match: *", &r), 409);
+    j = body_json(&r);
+    assert_true(json_is_true(json_object_get(j, "exists")));
+    assert_string_equal(json_string_value(json_object_get(j, "value")), "c2Vjb25k");
+    json_decref(j);
+    itest_reply_free(&r);
+    assert_int_equal(req_header(&f, "DELETE", "/v1/kv/c", NULL, "If-Match: \"7\"", &r), 409);
+    itest_reply_free(&r);
+    assert_int_equal(req_header(&f, "PUT", "/v1/kv/fresh", "x", "If-Match: 3", &r), 409);
+    j = body_json(&r);
+    assert_true(json_is_false(json_object_get(j, "exists")));
+    assert_true(json_is_null(json_object_get(j, "value")));
+    json_decref(j);
+    itest_reply_free(&r);
+    /* A matching compare goes through. */
+    assert_int_equal(req_header(&f, "PUT", "/v1/kv/fresh", "x", "If-None-Match: *", &r), 200);
+    itest_reply_free(&r);
+    /* Nothing else changed. */
     assert_int_equal(req(&f, "GET", "/v1/kv/c", NULL, 0, &r), 200);
     j = body_json(&r);
     assert_int_equal(json_integer_value(json_object_get(j, "version")), 2);
