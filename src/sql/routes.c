@@ -72,6 +72,69 @@ static int columns_text(tarn_buf *b, uint32_t n, const char *const *names,
 }
 
 /* [v1,v2,...] of one row: values as `tarn sql --format json` prints them. */
+/* The value at `row` of an integer column as sign and magnitude: 1, or 0
+ * for any other column (lists included). */
+static int int_value(const vec_col *col, uint32_t row, uint64_t *mag, bool *neg)
+{
+    const void *d = col->data;
+    int64_t sv;
+    *neg = false;
+    if (col->type.list || col->dict != NULL)
+        return 0;
+    switch (col->type.id) {
+    case VEC_I8:
+        sv = ((const int8_t *)d)[row];
+        break;
+    case VEC_I16:
+        sv = ((const int16_t *)d)[row];
+        break;
+    case VEC_I32:
+        sv = ((const int32_t *)d)[row];
+        break;
+    case VEC_I64:
+        sv = ((const int64_t *)d)[row];
+        break;
+    case VEC_U8:
+        *mag = ((const uint8_t *)d)[row];
+        return 1;
+    case VEC_U16:
+        *mag = ((const uint16_t *)d)[row];
+        return 1;
+    case VEC_U32:
+        *mag = ((const uint32_t *)d)[row];
+        return 1;
+    case VEC_U64:
+        *mag = ((const uint64_t *)d)[row];
+        return 1;
+    default:
+        return 0;
+    }
+    *neg = sv < 0;
+    *mag = *neg ? (uint64_t)0 - (uint64_t)sv : (uint64_t)sv; /* INT64_MIN too */
+    return 1;
+}
+
+/* Integers as sql_value_text writes them (decimal), without vsnprintf: a
+ * streamed result is mostly this. 1 when col is an integer column and the
+ * text was appended (*rc: the append's result); 0 otherwise. */
+static int int_text(tarn_buf *b, const vec_col *col, uint32_t row, int *rc)
+{
+    uint64_t mag;
+    bool neg;
+    if (!int_value(col, row, &mag, &neg))
+        return 0;
+    char digits[24];
+    size_t i = sizeof(digits);
+    do {
+        digits[--i] = (char)('0' + mag % 10);
+        mag /= 10;
+    } while (mag != 0);
+    if (neg)
+        digits[--i] = '-';
+    *rc = tarn_buf_append(b, digits + i, sizeof(digits) - i);
+    return 1;
+}
+
 static int row_text(tarn_buf *b, const vec_batch *batch, uint32_t row, tarn_buf *v)
 {
     int rc = tarn_buf_append_byte(b, '[');
@@ -83,6 +146,8 @@ static int row_text(tarn_buf *b, const vec_batch *batch, uint32_t row, tarn_buf 
             rc = tarn_buf_append_str(b, "null");
             continue;
         }
+        if (rc == 0 && int_text(b, &batch->cols[c], row, &rc))
+            continue;
         tarn_buf_reset(v);
         if (rc == 0)
             rc = sql_value_text(v, &batch->cols[c], row, &quote);

@@ -24,7 +24,9 @@ local_sql -c "CREATE TABLE t (id BIGINT, region VARCHAR, amount DECIMAL(10,2), d
               INSERT INTO t VALUES $rows; INSERT INTO t VALUES (99, NULL, NULL, NULL, NULL)" >/dev/null
 q="SELECT region, count(*) AS n, sum(amount) AS total, min(day) AS first, CAST(sum(id) AS DOUBLE) / 3 AS d FROM t GROUP BY region ORDER BY region NULLS FIRST"
 q2="SELECT id, region, amount, day, even FROM t WHERE id > 35 ORDER BY id"
-script="SELECT 1 AS one; $q; $q2"
+# Integers at their extremes (the streamed reply writes integers itself).
+q3="SELECT CAST(-9223372036854775807 - 1 AS BIGINT) AS mn, CAST(9223372036854775807 AS BIGINT) AS mx, CAST(-128 AS TINYINT) AS t, CAST(-32768 AS SMALLINT) AS s, CAST(-2147483648 AS INT) AS i, 0 AS z, -id AS neg FROM t WHERE id < 3 ORDER BY id"
+script="SELECT 1 AS one; $q; $q2; $q3"
 for f in table csv json; do
   local_sql --format "$f" -c "$script" >"$work/local.$f"
 done
