@@ -326,6 +326,76 @@ static void test_unavailable_retried(void **state)
     fake_stop(&s);
 }
 
+/* A leader that accepts a commit and dies before answering (its reply
+ * never comes: the attempt times out), then the new leader, which finds
+ * the txn_id committed and answers the first version. */
+static void answer_commit_dead_leader(fake_server *s, const fake_req *r, int n, fake_answer *a)
+{
+    (void)s, (void)r, (void)n;
+    a->delay_ms = 1500; /* longer than the attempt timeout */
+    a->status = 503;
+}
+
+static void answer_commit_duplicate(fake_server *s, const fake_req *r, int n, fake_answer *a)
+{
+    (void)s, (void)r, (void)n;
+    a->body = "{\"table\":\"t\",\"version\":7,\"base_version\":6,\"duplicate\":true}";
+}
+
+static void answer_commit_conflict(fake_server *s, const fake_req *r, int n, fake_answer *a)
+{
+    (void)s, (void)r, (void)n;
+    a->status = 409;
+    a->body = "{\"error\":{\"code\":\"conflict\",\"message\":\"base version 2 is not the "
+              "latest (9)\"},\"version\":9}";
+}
+
+static void test_commit_retried_same_txn(void **state)
+{
+    (void)state;
+    fake_server dead, next;
+    fake_start(&dead, answer_commit_dead_leader, NULL);
+    fake_start(&next, answer_commit_duplicate, NULL);
+    tarn_client *c = open_urls(dead.url, next.url, 5000, 500);
+    tarn_err err = TARN_ERR_INIT;
+    const char *actions = "{\"add\":{\"path\":\"a\"}}\n";
+    tarn_commit_req rq = {.table = "t",
+                          .base_version = 6,
+                          .txn_id = "txn-42",
+                          .actions = actions,
+                          .actions_len = strlen(actions)};
+    tarn_commit_result r;
+    if (tarn_commit(c, &rq, NULL, &r, &err) != 0)
+        fail_msg("commit: %s", tarn_err_msg(&err));
+    assert_int_equal(r.version, 7);
+    assert_int_equal(r.duplicate, 1);
+    assert_int_equal(r.uncertain, 1);
+    /* Both attempts carried the same body: the same txn_id and base. */
+    fake_req a = {0}, b = {0};
+    for (int i = 0; i < fake_count(&dead); i++)
+        if (strcmp(fake_get(&dead, i).url, "/v1/tables/t/commits") == 0)
+            a = fake_get(&dead, i);
+    for (int i = 0; i < fake_count(&next); i++)
+        if (strcmp(fake_get(&next, i).url, "/v1/tables/t/commits") == 0)
+            b = fake_get(&next, i);
+    assert_string_equal(a.method, "POST");
+    assert_string_equal(a.body, b.body);
+    assert_non_null(strstr(a.body, "\"txn_id\":\"txn-42\""));
+    assert_non_null(strstr(a.body, "\"base_version\":6"));
+    tarn_client_close(c);
+    fake_stop(&dead);
+    fake_stop(&next);
+    /* A conflict carries the latest version. */
+    fake_server cf;
+    fake_start(&cf, answer_commit_conflict, NULL);
+    c = open_urls(cf.url, NULL, 5000, 2000);
+    assert_int_equal(tarn_commit(c, &rq, NULL, &r, &err), TARN_ECONFLICT);
+    assert_int_equal(r.version, 9);
+    assert_non_null(strstr(tarn_err_msg(&err), "not the latest"));
+    tarn_client_close(c);
+    fake_stop(&cf);
+}
+
 static void answer_stall(fake_server *s, const fake_req *r, int n, fake_answer *a)
 {
     (void)r, (void)n;
@@ -666,12 +736,13 @@ int main(int argc, char **argv)
     tarn_test_init(argc, argv);
     tarn_alloc_hook_jansson(); /* JSON parsing counts in the OOM test */
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_open_errors),          cmocka_unit_test(test_cluster_file),
-        cmocka_unit_test(test_redirect_to_leader),   cmocka_unit_test(test_redirect_loop_times_out),
-        cmocka_unit_test(test_probe_finds_leader),   cmocka_unit_test(test_dead_member_skipped),
-        cmocka_unit_test(test_unavailable_retried),  cmocka_unit_test(test_stalled_member),
-        cmocka_unit_test(test_status_mapping),       cmocka_unit_test(test_request_shapes),
-        cmocka_unit_test(test_threads_share_handle), cmocka_unit_test(test_out_of_memory),
+        cmocka_unit_test(test_open_errors),         cmocka_unit_test(test_cluster_file),
+        cmocka_unit_test(test_redirect_to_leader),  cmocka_unit_test(test_redirect_loop_times_out),
+        cmocka_unit_test(test_probe_finds_leader),  cmocka_unit_test(test_dead_member_skipped),
+        cmocka_unit_test(test_unavailable_retried), cmocka_unit_test(test_commit_retried_same_txn),
+        cmocka_unit_test(test_stalled_member),      cmocka_unit_test(test_status_mapping),
+        cmocka_unit_test(test_request_shapes),      cmocka_unit_test(test_threads_share_handle),
+        cmocka_unit_test(test_out_of_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
