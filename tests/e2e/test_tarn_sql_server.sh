@@ -26,7 +26,11 @@ q="SELECT region, count(*) AS n, sum(amount) AS total, min(day) AS first, CAST(s
 q2="SELECT id, region, amount, day, even FROM t WHERE id > 35 ORDER BY id"
 # Integers at their extremes (the streamed reply writes integers itself).
 q3="SELECT CAST(-9223372036854775807 - 1 AS BIGINT) AS mn, CAST(9223372036854775807 AS BIGINT) AS mx, CAST(-128 AS TINYINT) AS t, CAST(-32768 AS SMALLINT) AS s, CAST(-2147483648 AS INT) AS i, 0 AS z, -id AS neg FROM t WHERE id < 3 ORDER BY id"
-script="SELECT 1 AS one; $q; $q2; $q3"
+# Strings that need JSON escapes (the client parses simple ones itself
+# and hands \u escapes to jansson: a control character takes that path).
+local_sql -c $'CREATE TABLE txt (s VARCHAR); INSERT INTO txt VALUES (\'plain\'), (\'q"uote\'), (\'back\\slash/\'), (\'tab\there\'), (\'new\nline\'), (\'caf\xc3\xa9 \xf0\x9f\x98\x80\'), (\'ctl\x01x\'), (NULL), (\'\')' >/dev/null
+q4="SELECT s, length(s) AS n FROM txt ORDER BY s NULLS FIRST"
+script="SELECT 1 AS one; $q; $q2; $q3; $q4"
 for f in table csv json; do
   local_sql --format "$f" -c "$script" >"$work/local.$f"
 done
