@@ -7,7 +7,8 @@
  *   stage 2: exchange -> aggregate(final) -> filter (HAVING) -> project
  *            -> sort / top-N -> limit
  *
- * A plan without an aggregate is one stage. Both are JSON; embedded, the
+ * A plan without an aggregate is one stage, and so is one with DISTINCT
+ * aggregates whose stage 1 would run serially. Both are JSON; embedded, the
  * runner streams the exchange in memory (run.c); the distributed runner
  * will ship stage 1 to workers and the exchange through the object store.
  * EXPLAIN prints the stage plan as an indented tree.
@@ -244,8 +245,16 @@ json_t *sql_plan_stages(json_t *plan, sql_binder *b)
     uint32_t workers = b->s ? sql_session_threads(b->s) : 1;
     json_t *parent, *agg = find_agg(plan, &parent);
     /* DISTINCT aggregates split too: a partial outputs its distinct
-     * (group, value) pairs as rows, the final counts each pair once. */
-    if (agg == NULL) {
+     * (group, value) pairs as rows, the final counts each pair once. That
+     * pays only with parallel partials: serially, one phase keeps one set
+     * of pairs instead of two. */
+    bool distinct = false;
+    json_t *aggs = json_object_get(agg, "aggs");
+    for (size_t i = 0; i < json_array_size(aggs); i++)
+        distinct |= json_is_true(json_object_get(json_array_get(aggs, i), "distinct"));
+    bool parallel = agg != NULL && workers > 1 &&
+                    chain_parallel(json_object_get(agg, "input"), b, workers, false);
+    if (agg == NULL || (distinct && !parallel)) {
         if (workers > 1)
             plan = parallel_single(plan, b, workers);
         return json_pack("{s:[{s:i,s:o}]}", "stages", "id", 1, "plan", plan);
@@ -256,7 +265,7 @@ json_t *sql_plan_stages(json_t *plan, sql_binder *b)
         json_array_append_new(keys, json_integer((json_int_t)i));
     json_object_set_new(agg, "phase", json_string("partial"));
     json_t *stage1 = json_incref(agg);
-    if (workers > 1 && chain_parallel(stage1, b, workers, true)) {
+    if (parallel) {
         json_t *par = parallel_of(stage1, workers);
         stage1 = par ? par : json_incref(agg); /* out of memory: serial */
     }

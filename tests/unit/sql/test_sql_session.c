@@ -482,6 +482,11 @@ static void test_parallel_plans(void **state)
     plan = run(f, "EXPLAIN SELECT k, sum(v) FROM t GROUP BY k");
     assert_null(strstr(plan, "parallel"));
     free(plan);
+    /* serially, DISTINCT aggregates keep one phase (one set of pairs) */
+    plan = run(f, "EXPLAIN SELECT k, count(DISTINCT v) FROM t GROUP BY k");
+    if (strstr(plan, "phase=single") == NULL || strstr(plan, "stage 2") != NULL)
+        fail_msg("a serial DISTINCT aggregate is split:\n%s", plan);
+    free(plan);
     /* SET threads = N, in SQL */
     plan = run(f, "SET threads = 2; EXPLAIN SELECT k, sum(v) FROM t GROUP BY k");
     assert_non_null(strstr(plan, "parallel workers=2"));
