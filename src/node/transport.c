@@ -329,7 +329,10 @@ static const char *tp_hello_check(node_transport *t, const uint8_t *b, size_t le
     size_t ul = get_u16(b + 37);
     if (ul >= NODE_TP_URL_MAX || TP_HELLO_FIXED + ul != len)
         return "handshake URL length does not match the frame";
-    if (!tp_peer_find(t, *from))
+    pthread_mutex_lock(&t->mu); /* peers come and go (node_tp_add/remove_peer) */
+    int known = tp_peer_find(t, *from) != NULL;
+    pthread_mutex_unlock(&t->mu);
+    if (!known)
         return "handshake from an unknown member id";
     memcpy(url, b + TP_HELLO_FIXED, ul);
     url[ul] = '\0';
