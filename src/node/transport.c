@@ -312,6 +312,9 @@ static tp_peer *tp_peer_find(node_transport *t, uint64_t id)
     return NULL;
 }
 
+/* The reason tp_hello_check gives for a member id we have no peer for. */
+static const char tp_unknown_member[] = "handshake from an unknown member id";
+
 /* Checks a HELLO body (untrusted). Returns NULL when fine, else why not;
  * *from and url receive the sender's id and URL. */
 static const char *tp_hello_check(node_transport *t, const uint8_t *b, size_t len, uint64_t *from,
@@ -333,7 +336,7 @@ static const char *tp_hello_check(node_transport *t, const uint8_t *b, size_t le
     int known = tp_peer_find(t, *from) != NULL;
     pthread_mutex_unlock(&t->mu);
     if (!known)
-        return "handshake from an unknown member id";
+        return tp_unknown_member;
     memcpy(url, b + TP_HELLO_FIXED, ul);
     url[ul] = '\0';
     return NULL;
@@ -526,15 +529,27 @@ static void *tp_sender_main(void *arg)
 
 /* ---- inbound connections ----------------------------------------------------- */
 
-static void tp_bad_frame(tp_inbound *in, const char *why)
+/* Closes (the caller does) and counts a connection for `why`; `peer` is
+ * the member id it claims (in->from once the handshake is done). */
+static void tp_bad_frame_from(tp_inbound *in, uint64_t peer, const char *why)
 {
     node_transport *t = in->t;
-    TARN_LOGF(TARN_LOG_WARN, "transport", "closing peer connection: malformed frame",
-              TARN_F_UINT("peer", in->from), TARN_F_STR("reason", why));
+    /* A member being added dials before the others have applied its
+     * address, and a removed one until it is stopped: expected, so not a
+     * warning (still counted: it is refused). */
+    TARN_LOGF(why == tp_unknown_member ? TARN_LOG_INFO : TARN_LOG_WARN, "transport",
+              why == tp_unknown_member ? "refusing a peer that is not (or no longer) a member"
+                                       : "closing peer connection: malformed frame",
+              TARN_F_UINT("peer", peer), TARN_F_STR("reason", why));
     pthread_mutex_lock(&t->mu);
     t->stats.bad_frames++;
     pthread_mutex_unlock(&t->mu);
     obs_counter_add(t->m_bad, 1);
+}
+
+static void tp_bad_frame(tp_inbound *in, const char *why)
+{
+    tp_bad_frame_from(in, in->from, why);
 }
 
 /* After a HELLO from `from`: older inbound connections of the same peer
@@ -562,7 +577,7 @@ static int tp_inbound_hello(tp_inbound *in, uint8_t **buf, size_t *cap)
     if (rc == 0)
         why = tp_hello_check(t, *buf, len, &from, url);
     if (why) {
-        tp_bad_frame(in, why);
+        tp_bad_frame_from(in, from, why);
         return TARN_ECORRUPT;
     }
     if (tp_hello_send(t, in->fd, from) != 0)
