@@ -9,6 +9,9 @@
  * loop sends Raft messages to its peers over the transport (transport.h)
  * and a follower forwards proposals and linearizable reads to the leader
  * (README "Cluster"), so callers use the same calls on every member.
+ * Members join and leave a running cluster through node_member_add,
+ * node_member_promote and node_member_remove on the leader (README
+ * "Membership"); a joining member is opened with node_opts.join.
  *
  * Data directory layout:
  *   DATA/wal/    the WAL segments (wal/README.md)
