@@ -20,7 +20,9 @@ start() {
   "$tarn" local --listen "127.0.0.1:0" --data "$work/data" "$@" >"$work/out" 2>"$work/err" &
   pid=$!
   for _ in $(seq 150); do
-    url=$(sed -n 's/^tarn: listening on \(http:\/\/127.0.0.1:[0-9]*\)$/\1/p' "$work/out" 2>/dev/null)
+    # The background shell may not have created out yet; sed's failure
+    # must not end the script under set -e.
+    url=$(sed -n 's/^tarn: listening on \(http:\/\/127.0.0.1:[0-9]*\)$/\1/p' "$work/out" 2>/dev/null || true)
     [[ -n "$url" && "$url" != "http://127.0.0.1:0" ]] && return 0
     kill -0 "$pid" 2>/dev/null || fail "tarn local exited during start-up"
     sleep 0.1
