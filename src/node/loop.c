@@ -441,30 +441,24 @@ static void node_inbox_free(node_inmsg *m)
     }
 }
 
-/* Whether the answer to forwarded w can no longer come: the member we
- * sent it to no longer leads as far as we know (it died and an election
- * started, or another member leads), or our link to it broke since. */
-static int node_forward_lost(node *n, const node_waiter *w, uint64_t leader)
-{
-    uint64_t gen = 0;
-    if (leader != w->fwd_to)
-        return 1;
-    return node_tp_peer_gen(n->tp, w->fwd_to, &gen) != 0 || gen != w->fwd_gen;
-}
-
-/* Fails forwarded waiters whose answer was lost: at once when the leader
- * they went to is gone (node_forward_lost), so callers get a 503 to retry
- * instead of waiting out their whole timeout; after NODE_FORWARD_TTL_MS
- * otherwise. TARN_ETIMEDOUT: the leader may still have applied it. Under
- * mu. */
+/* Fails forwarded waiters whose answer was lost: at once when the member
+ * they went to no longer leads as far as we know (it died and an election
+ * started, or another member leads) or our link to it broke since (its
+ * node_tp_peer_gen moved), so callers get a 503 to retry instead of
+ * waiting out their whole timeout; after NODE_FORWARD_TTL_MS otherwise.
+ * TARN_ETIMEDOUT: the leader may still have applied it. Under mu. */
 static void node_expire_forwarded(node *n, uint64_t leader)
 {
+    if (!n->forwarded.head)
+        return;
     int64_t now = tarn_mono_ns();
+    uint64_t gen = 0;
+    int linked = leader != RAFT_NONE && node_tp_peer_gen(n->tp, leader, &gen) == 0;
     node_list keep = {0};
     node_waiter *w;
     while ((w = node_list_pop(&n->forwarded)) != NULL) {
-        if (now - w->fwd_ns > (int64_t)NODE_FORWARD_TTL_MS * 1000000 ||
-            node_forward_lost(n, w, leader)) {
+        int lost = w->fwd_to != leader || !linked || gen != w->fwd_gen;
+        if (lost || now - w->fwd_ns > (int64_t)NODE_FORWARD_TTL_MS * 1000000) {
             w->fwd_lost = 1;
             node_waiter_complete(n, w, TARN_ETIMEDOUT);
         } else {
