@@ -9,7 +9,8 @@
 # with no gap (blind appends: one winner per version, however stale the
 # base); the table's rows (tarn table scan) equal the acknowledged rows;
 # the log agrees (a file per version, each txnId once) and DuckDB reads
-# the final version's files with the same count and sum.
+# the final version's files with the same count and sum. Then, on each,
+# WRITERS plain commits race on one base: exactly one winner per base.
 #   test_catalog_writers.sh TARN_BINARY
 set -euo pipefail
 tarn=$1
@@ -65,6 +66,36 @@ run_writers() {
     "$store/tables/t" "$total" "$rows" "$want_sum" || fail "$label: log or DuckDB disagree"
 }
 
+# race_one_base LABEL KEY URL...: WRITERS processes commit on the same
+# (latest) base at once, without the blind-append flag: exactly one wins
+# (200, version base + 1), every other gets 409 naming base + 1 as the
+# latest. Three rounds.
+race_one_base() {
+  local label=$1 key=$2; shift 2
+  local urls=("$@") round base w wins conflicts pids
+  for round in 1 2 3; do
+    base=$(curl -s -H "X-API-Key: $key" "${urls[0]}/v1/tables/t" | sed -n 's/.*"version":\([0-9]*\).*/\1/p')
+    [[ -n "$base" ]] || fail "$label: no latest version"
+    pids=()
+    for ((w = 1; w <= writers; w++)); do
+      curl -s -o "$work/$label-race-$w" -w '%{http_code}' -H "X-API-Key: $key" \
+        -d "{\"base_version\":$base,\"txn_id\":\"race-$round-$w\",\"actions\":\"{\\\"add\\\":{\\\"path\\\":\\\"r$round-$w\\\"}}\\n\"}" \
+        "${urls[$((w % ${#urls[@]}))]}/v1/tables/t/commits" >"$work/$label-code-$w" &
+      pids+=($!)
+    done
+    for p in "${pids[@]}"; do wait "$p"; done
+    wins=$(cat "$work/$label"-code-* | grep -o 200 | wc -l)
+    conflicts=$(grep -l '"code":"conflict"' "$work/$label"-race-[0-9]* | wc -l)
+    [[ "$wins" == 1 && "$conflicts" == $((writers - 1)) ]] ||
+      fail "$label: base $base: $wins winners and $conflicts conflicts of $writers"
+    if grep -L "\"version\":$((base + 1))[,}]" "$work/$label"-race-[0-9]* | grep .; then
+      fail "$label: an answer above does not name version $((base + 1))"
+    fi
+    rm -f "$work/$label"-race-* "$work/$label"-code-*
+  done
+  echo "$label: 3 rounds of $writers commits on one base: one winner each, the rest 409 with the latest"
+}
+
 kill_leader() {
   sleep 1.5
   local status pid id
@@ -91,6 +122,7 @@ done
 [[ -n "$url" ]] || { cat "$work/local.err"; fail "tarn local did not start"; }
 store="$work/local/objects"
 run_writers local --server "$url" --data "$work/local"
+race_one_base local "$(cat "$work/local/admin.key")" "$url"
 kill "$local_pid"; wait "$local_pid" || true; local_pid=""
 
 # Cluster: three tarn meta, the store next to the cluster file.
@@ -98,4 +130,7 @@ kill "$local_pid"; wait "$local_pid" || true; local_pid=""
   --rate-admin-per-s 0 --log-level warn >/dev/null
 store="$work/c/objects"
 KILL_LEADER=1 run_writers cluster --cluster "$work/c/cluster.json"
+mapfile -t members < <("$tarn" cluster status --cluster "$work/c/cluster.json" |
+  sed -n 's/.*"url":"\([^"]*\)".*/\1/p')
+race_one_base cluster "$(cat "$work/c/admin.key")" "${members[@]}"
 echo PASS
