@@ -97,24 +97,45 @@ static int take_version(const char *table, tarn_version *v, delta_pending *p)
     return 0;
 }
 
-/* Fills p (table and version set) with one version's actions. */
-static int fill_one(http_cm *m, delta_pending *p, tarn_err *err)
+/* Fills p[0..n) (one table, consecutive versions, table and version set)
+ * with their actions, a page of versions per request. */
+static int fill_run(http_cm *m, delta_pending *p, size_t n, tarn_err *err)
 {
-    tarn_versions vs;
-    int rc =
-        tarn_versions_read(m->c, p->table, (uint64_t)p->version, p->version, 1, &m->co, &vs, err);
-    if (rc == 0 && vs.count != 1)
-        rc = tarn_err_set(err, TARN_EIO, "version %lld of %s: not in the reply",
-                          (long long)p->version, p->table);
-    if (rc == 0) {
-        p->actions = vs.items[0].actions;
-        p->actions_len = vs.items[0].actions_len;
-        vs.items[0].actions = NULL;
+    size_t done = 0;
+    while (done < n) {
+        tarn_versions vs;
+        int rc = tarn_versions_read(m->c, p[done].table, (uint64_t)p[done].version,
+                                    p[n - 1].version, TARN_VERSIONS_PAGE_MAX, &m->co, &vs, err);
+        if (rc == 0 && vs.count == 0)
+            rc = tarn_err_set(err, TARN_EIO, "version %lld of %s: not in the reply",
+                              (long long)p[done].version, p[done].table);
+        for (size_t i = 0; rc == 0 && i < vs.count && done < n; i++, done++) {
+            if ((int64_t)vs.items[i].version != p[done].version) {
+                rc = tarn_err_set(err, TARN_EIO, "version %lld of %s: the reply has %llu",
+                                  (long long)p[done].version, p[done].table,
+                                  (unsigned long long)vs.items[i].version);
+                break;
+            }
+            p[done].actions = vs.items[i].actions;
+            p[done].actions_len = vs.items[i].actions_len;
+            vs.items[i].actions = NULL;
+            if (p[done].version == 0)
+                rc = fill_version0(m, &p[done], err);
+        }
+        tarn_versions_free(&vs);
+        if (rc != 0)
+            return rc;
     }
-    tarn_versions_free(&vs);
-    if (rc == 0 && p->version == 0)
-        rc = fill_version0(m, p, err);
-    return rc;
+    return 0;
+}
+
+/* The length of the run of consecutive versions of one table at p[0]. */
+static size_t run_len(const delta_pending *p, size_t n)
+{
+    size_t k = 1;
+    while (k < n && strcmp(p[k].table, p[0].table) == 0 && p[k].version == p[k - 1].version + 1)
+        k++;
+    return k;
 }
 
 static int cm_pending(void *ctx, delta_pending **out, size_t *count, tarn_err *err)
@@ -130,14 +151,17 @@ static int cm_pending(void *ctx, delta_pending **out, size_t *count, tarn_err *e
         return rc;
     delta_pending *p = tarn_calloc(n + 1, sizeof(*p));
     rc = p ? 0 : tarn_err_set(err, TARN_ENOMEM, "pending log writes");
-    size_t done = 0;
-    for (; rc == 0 && done < n; done++) {
-        p[done].table = tp[done].table;
-        tp[done].table = NULL; /* moved */
-        p[done].version = (int64_t)tp[done].version;
-        rc = fill_one(m, &p[done], err);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        p[i].table = tp[i].table;
+        tp[i].table = NULL; /* moved */
+        p[i].version = (int64_t)tp[i].version;
     }
     tarn_pending_free(tp, n);
+    /* The list is in table, then version order: one range read per run. */
+    for (size_t i = 0, k; rc == 0 && i < n; i += k) {
+        k = run_len(&p[i], n - i);
+        rc = fill_run(m, &p[i], k, err);
+    }
     if (rc != 0) {
         delta_pending_free(p, n);
         return rc;
