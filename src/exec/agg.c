@@ -559,23 +559,69 @@ static int dset_grow(agg_op *a, agg_desc *d, tarn_err *err)
     return 0;
 }
 
-/* Adds (g, w) to the aggregate's distinct set; *fresh when it was new. */
-static int dset_add(agg_op *a, agg_desc *d, uint32_t g, uint64_t w, bool *fresh, tarn_err *err)
+/* Room in the distinct set for `more` new pairs, so that slot indexes
+ * computed before a batch's probes stay valid through them. */
+static int dset_room(agg_op *a, agg_desc *d, uint32_t more, tarn_err *err)
 {
-    if (d->dset == NULL || ((uint64_t)d->dset_count + 1) * 2 > ((uint64_t)1 << d->dset_bits)) {
+    while (d->dset == NULL ||
+           ((uint64_t)d->dset_count + more) * 2 > ((uint64_t)1 << d->dset_bits)) {
         int rc = dset_grow(a, d, err);
         if (rc != 0)
             return rc;
     }
-    size_t mask = ((size_t)1 << d->dset_bits) - 1, idx = tarn_mix64(w ^ tarn_mix64(g)) & mask;
+    return 0;
+}
+
+static size_t dset_slot(const agg_desc *d, uint32_t g, uint64_t w)
+{
+    return tarn_mix64(w ^ tarn_mix64(g)) & (((size_t)1 << d->dset_bits) - 1);
+}
+
+/* Adds (g, w), whose first slot is idx, to the distinct set (room was
+ * made); true when it was new. */
+static bool dset_add(agg_desc *d, uint32_t g, uint64_t w, size_t idx)
+{
+    size_t mask = ((size_t)1 << d->dset_bits) - 1;
     for (; d->dset[idx].used; idx = (idx + 1) & mask)
-        if (d->dset[idx].w == w && d->dset[idx].g == g) {
-            *fresh = false;
-            return 0;
-        }
+        if (d->dset[idx].w == w && d->dset[idx].g == g)
+            return false;
     d->dset[idx] = (agg_dentry){w, g, 1};
     d->dset_count++;
-    *fresh = true;
+    return true;
+}
+
+/* The value words of the batch's valid rows of c into w[] and their live
+ * row positions into ks[]; *m how many. */
+static int distinct_words(agg_op *a, const vec_col *c, uint32_t n, uint64_t *w, uint32_t *ks,
+                          uint32_t *m, tarn_err *err)
+{
+    exec_phys p = exec_phys_of(c->type.id);
+    uint32_t cnt = 0;
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t i = a->rows[k];
+        if (!vec_col_is_valid(c, i))
+            continue;
+        if (p == EXEC_P_STR) {
+            const uint8_t *s;
+            size_t l;
+            uint32_t id = 0;
+            vec_col_str(c, i, &s, &l);
+            int rc = str_intern(a, s, l, &id, err);
+            if (rc != 0)
+                return rc;
+            w[cnt] = id;
+        } else if (p == EXEC_P_F64) {
+            w[cnt] = f64_word(((const double *)c->data)[i]);
+        } else if (p == EXEC_P_I64) {
+            w[cnt] = (uint64_t)((const int64_t *)c->data)[i];
+        } else if (p == EXEC_P_I32) {
+            w[cnt] = (uint64_t)(int64_t)((const int32_t *)c->data)[i];
+        } else {
+            w[cnt] = ((const uint8_t *)c->data)[i];
+        }
+        ks[cnt++] = k;
+    }
+    *m = cnt;
     return 0;
 }
 
@@ -587,46 +633,36 @@ static int dset_add(agg_op *a, agg_desc *d, uint32_t g, uint64_t w, bool *fresh,
  * once. */
 static int distinct_update(agg_op *a, agg_desc *d, const vec_batch *b, uint32_t n, tarn_err *err)
 {
+    /* Three passes: value words, first slots (prefetched: a set larger
+     * than the caches costs a memory access per row, and these overlap
+     * instead of waiting one by one), probes. The key hashes, words and
+     * null masks are spent by now: their scratch holds ours. */
     const vec_col *c = &b->cols[d->in_col];
-    exec_phys p = exec_phys_of(c->type.id);
-    for (uint32_t k = 0; k < n; k++) {
-        uint32_t i = a->rows[k];
-        if (!vec_col_is_valid(c, i))
-            continue;
-        uint64_t w;
-        int rc = 0;
-        if (p == EXEC_P_STR) {
-            const uint8_t *s;
-            size_t l;
-            uint32_t id = 0;
-            vec_col_str(c, i, &s, &l);
-            rc = str_intern(a, s, l, &id, err);
-            w = id;
-        } else if (p == EXEC_P_F64) {
-            w = f64_word(((const double *)c->data)[i]);
-        } else if (p == EXEC_P_I64) {
-            w = (uint64_t)((const int64_t *)c->data)[i];
-        } else if (p == EXEC_P_I32) {
-            w = (uint64_t)(int64_t)((const int32_t *)c->data)[i];
-        } else {
-            w = ((const uint8_t *)c->data)[i];
-        }
-        bool fresh = false;
-        if (rc == 0)
-            rc = dset_add(a, d, a->gid[k], w, &fresh, err);
-        if (rc != 0)
-            return rc;
-        if (!fresh || a->phase == EXEC_AGG_PARTIAL) /* a partial only collects */
-            continue;
-        agg_state *st = (agg_state *)(group_rec(a, a->gid[k]) + d->off);
+    uint64_t *w = a->hash, *slot = a->words;
+    uint32_t *ks = a->nulls, m = 0;
+    int rc = distinct_words(a, c, n, w, ks, &m, err);
+    if (rc == 0)
+        rc = dset_room(a, d, m, err);
+    if (rc != 0)
+        return rc;
+    for (uint32_t j = 0; j < m; j++) {
+        slot[j] = dset_slot(d, a->gid[ks[j]], w[j]);
+        __builtin_prefetch(&d->dset[slot[j]]);
+    }
+    bool f64 = exec_phys_of(c->type.id) == EXEC_P_F64;
+    for (uint32_t j = 0; j < m; j++) {
+        uint32_t g = a->gid[ks[j]];
+        if (!dset_add(d, g, w[j], (size_t)slot[j]) || a->phase == EXEC_AGG_PARTIAL)
+            continue; /* seen, or a partial: it only collects */
+        agg_state *st = (agg_state *)(group_rec(a, g) + d->off);
         st->cnt++;
         if (d->fn == EXEC_AGG_COUNT)
             continue;
-        if (p == EXEC_P_F64) {
+        if (f64) {
             double x;
-            memcpy(&x, &w, 8);
+            memcpy(&x, &w[j], 8);
             st->v.f += x;
-        } else if (__builtin_add_overflow(st->v.i, (int64_t)w, &st->v.i)) {
+        } else if (__builtin_add_overflow(st->v.i, (int64_t)w[j], &st->v.i)) {
             return sum_overflow(err);
         }
     }
