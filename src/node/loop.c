@@ -227,8 +227,9 @@ static int node_handle_ready(node *n, tarn_err *err)
         rc = node_snap_install(n, &rd, err); /* step 0 of the contract */
     /* A configuration is in force once appended (the core's log has these
      * entries already): a new member becomes a peer before the messages
-     * of this Ready go out. */
-    if (rc == 0 && (rd.has_snapshot || node_members_persisted(rd.entries, rd.n_entries)))
+     * of this Ready go out. It also reverts when entries overwrite a
+     * change, and a snapshot brings one: node_members_changed catches all. */
+    if (rc == 0 && node_members_changed(n))
         node_members_sync(n);
     if (rc == 0) {
         node_send_msgs(n, rd.msgs_now, rd.n_msgs_now);

@@ -293,10 +293,20 @@ void node_members_sync(node *n)
     obs_gauge_set(n->m_learners, conf.n_learners);
 }
 
-int node_members_persisted(const raft_entry *e, size_t count)
+int node_members_changed(node *n)
 {
-    for (size_t i = 0; i < count; i++)
-        if (e[i].type == RAFT_ENTRY_CONF)
+    raft_conf_state conf;
+    raft_get_conf(n->r, &conf);
+    /* conf_pub is written by this (the loop) thread only: no lock to read.
+     * Field by field: the struct has padding that memcmp would compare. */
+    const raft_conf_state *p = &n->conf_pub;
+    if (conf.n_voters != p->n_voters || conf.n_learners != p->n_learners)
+        return 1;
+    for (uint32_t i = 0; i < conf.n_voters; i++)
+        if (conf.voters[i] != p->voters[i])
+            return 1;
+    for (uint32_t i = 0; i < conf.n_learners; i++)
+        if (conf.learners[i] != p->learners[i])
             return 1;
     return 0;
 }

@@ -215,7 +215,9 @@ size_t node_batch_len(const raft_entry *e, size_t n);
 void node_store_entry_of(node *n, const raft_entry *e, store_entry *out);
 void node_members_applied(node *n, const raft_entry *e, size_t count);
 void node_conf_step(node *n);
-int node_members_persisted(const raft_entry *e, size_t count);
+/* Whether the core's configuration differs from the published one (an
+ * appended change, one reverted by overwritten entries, a snapshot). */
+int node_members_changed(node *n);
 
 /* The loop thread's body (loop.c). */
 void *node_loop_main(void *arg);

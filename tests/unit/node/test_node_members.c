@@ -185,7 +185,9 @@ static void test_add_promote_transfer_remove(void **state)
     node_status st;
     node_get_status(c.n[3], &st);
     assert_false(st.is_voter);
-    RETRY_BUSY(node_member_add(c.n[l], 4, c.peers[3].addr, 5000, err));
+    /* Each call goes to whoever leads now (a loaded machine may re-elect). */
+    RETRY_BUSY(node_member_add(c.n[wait_leader(&c)], 4, c.peers[3].addr, 5000, err));
+    l = wait_leader(&c);
     node_member ms[8];
     size_t count = node_members_list(c.n[l], ms, 8);
     assert_int_equal(count, 4);
@@ -195,13 +197,14 @@ static void test_add_promote_transfer_remove(void **state)
     assert_string_equal(ms[at].addr, c.peers[3].addr);
     /* It catches up (through a store snapshot: the log was compacted). */
     expect_key(c.n[3], "k059", "v59");
-    RETRY_BUSY(node_member_promote(c.n[l], 4, 5000, err));
+    RETRY_BUSY(node_member_promote(c.n[wait_leader(&c)], 4, 5000, err));
+    l = wait_leader(&c);
     assert_int_equal(node_member_count(c.n[l]), 4);
     put_ok(c.n[3], "via-4", "forwarded by the new member");
     /* Leadership to the new member, then the old leader leaves. */
     RETRY_BUSY(node_transfer_leader(c.n[l], 4, 5000, err));
     assert_int_equal(wait_leader(&c), 3);
-    RETRY_BUSY(node_member_remove(c.n[3], (uint64_t)l + 1, 5000, err));
+    RETRY_BUSY(node_member_remove(c.n[wait_leader(&c)], (uint64_t)l + 1, 5000, err));
     assert_int_equal(node_member_count(c.n[3]), 3);
     for (int i = 60; i < 120; i++) {
         snprintf(key, sizeof(key), "k%03d", i);
