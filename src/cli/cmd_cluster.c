@@ -753,6 +753,22 @@ static int member_wait_caught_up(json_t *c, json_t *m)
     return -1;
 }
 
+/* Whether pid has exited (gone, or a zombie): an exiting process loses
+ * its cmdline, so member_alive says no before it is really gone. */
+static int process_gone(long pid)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return 1;
+    size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    char *rp = strrchr(buf, ')');
+    return !rp || rp[1] != ' ' || rp[2] == 'Z' || rp[2] == 'X';
+}
+
 static void member_stop(json_t *m)
 {
     long pid = member_pid(m);
@@ -762,8 +778,13 @@ static void member_stop(json_t *m)
     int64_t deadline = tarn_mono_ns() + (int64_t)CLUSTER_DOWN_WAIT_MS * 1000000;
     while (member_alive(pid) && tarn_mono_ns() < deadline)
         sleep_ms(50);
-    if (member_alive(pid))
+    if (member_alive(pid)) {
+        fprintf(stderr, "tarn meta remove: pid %ld did not stop in %d s; SIGKILL\n", pid,
+                CLUSTER_DOWN_WAIT_MS / 1000);
         kill((pid_t)pid, SIGKILL);
+    }
+    for (int i = 0; i < 250 && !process_gone(pid); i++) /* exiting takes a moment */
+        sleep_ms(20);
     waitpid((pid_t)pid, NULL, WNOHANG); /* our child when we started it */
 }
 
