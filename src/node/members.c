@@ -39,10 +39,8 @@
  */
 #include "node/node_int.h"
 
-#include "base/alloc.h"
 #include "base/log.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -224,18 +222,13 @@ int node_members_load(node *n, raft_conf_state *conf, int *has_conf, tarn_err *e
               : 0;
 }
 
-static int conf_has(const raft_conf_state *c, uint64_t id)
-{
-    return raft_conf_is_member(c, id);
-}
-
 /* Makes the transport's peers the members of `conf` with a known address
  * (this one excepted). */
 static void members_sync_transport(node *n, const raft_conf_state *conf)
 {
     for (size_t i = 0; i < n->n_tp_ids;) {
         uint64_t id = n->tp_ids[i];
-        if (conf_has(conf, id)) {
+        if (raft_conf_is_member(conf, id)) {
             i++;
             continue;
         }
