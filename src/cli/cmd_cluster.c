@@ -296,6 +296,15 @@ static json_t *member_argv(const char *self, const char *dir, int id, const char
     json_t *a = json_array();
     for (size_t i = 0; a && i < sizeof(fixed) / sizeof(fixed[0]); i++)
         json_array_append_new(a, json_string(fixed[i]));
+    /* The tables' store, which GET /v1/catalog names: first among the
+     * extra flags, so a later --store overrides it and `tarn meta add`
+     * copies it to joining members. */
+    char store[TARN_CONFIG_PATH_MAX + 16];
+    snprintf(store, sizeof(store), "%s/objects", dir);
+    if (a)
+        json_array_append_new(a, json_string("--store"));
+    if (a)
+        json_array_append_new(a, json_string(store));
     for (int i = 0; a && i < n_extra; i++)
         json_array_append_new(a, json_string(extra[i]));
     return a;

@@ -56,7 +56,9 @@
 #include "raft/raft.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
@@ -80,6 +82,7 @@ typedef struct meta_opts {
     node_peer members[NODE_TP_PEERS_MAX];
     size_t n_members;
     char keys_dir[TARN_CONFIG_PATH_MAX];
+    char store_dir[TARN_CONFIG_PATH_MAX]; /* --store: reported by GET /v1/catalog; "" none */
     char cluster_name[64];
     unsigned tick_ms, election_ticks, heartbeat_ticks, log_keep_entries;
     int join; /* --join: not in the configuration yet (node_opts.join) */
@@ -142,6 +145,10 @@ static int meta_flag(meta_opts *m, const char *name, const char *v, tarn_err *er
         if (strlen(v) >= sizeof(m->keys_dir) || !*v)
             return tarn_err_set(err, TARN_EINVAL, "--keys: bad directory");
         snprintf(m->keys_dir, sizeof(m->keys_dir), "%s", v);
+    } else if (strcmp(name, "store") == 0) {
+        if (strlen(v) >= sizeof(m->store_dir) || !*v)
+            return tarn_err_set(err, TARN_EINVAL, "--store: bad directory");
+        snprintf(m->store_dir, sizeof(m->store_dir), "%s", v);
     } else if (strcmp(name, "cluster-name") == 0) {
         if (strlen(v) >= sizeof(m->cluster_name) || !*v)
             return tarn_err_set(err, TARN_EINVAL, "--cluster-name: 1..63 characters");
@@ -420,7 +427,17 @@ static int meta_start_node(const tarn_config *cfg, const meta_opts *m, meta_stat
         tarn_err_set(err, rc, "create kv routes");
     if (rc == 0 && (rc = kv_routes_add(st->router, st->kv)) != 0)
         tarn_err_set(err, rc, "register kv routes");
-    if (rc == 0 && (rc = catalog_routes_new(st->node, NULL, &st->catalog)) != 0)
+    /* --store: the object-store root writers should open (created if
+     * missing, reported absolute); without it the cluster names none. */
+    char store_abs[PATH_MAX];
+    catalog_routes_opts co = {.store_url = NULL};
+    if (rc == 0 && m->store_dir[0] && (rc = cli_mkdir_p(m->store_dir, err)) == 0) {
+        if (realpath(m->store_dir, store_abs) != NULL)
+            co.store_url = store_abs;
+        else
+            rc = tarn_err_set(err, TARN_EIO, "--store %s: %s", m->store_dir, strerror(errno));
+    }
+    if (rc == 0 && (rc = catalog_routes_new(st->node, &co, &st->catalog)) != 0)
         tarn_err_set(err, rc, "create catalog routes");
     if (rc == 0 && (rc = catalog_routes_add(st->router, st->catalog)) != 0)
         tarn_err_set(err, rc, "register catalog routes");
@@ -506,6 +523,7 @@ static void meta_usage(FILE *out)
             "  --join                  not a member yet: --peers lists the current members\n"
             "                          (not this one); the leader adds it (tarn meta add)\n"
             "  --keys DIR              directory of keys.json and admin.key (default: --data)\n"
+            "  --store DIR             the tables' object-store root, named by GET /v1/catalog\n"
             "  --cluster-name NAME     members of one cluster must agree (default: tarn)\n"
             "  --tick-ms N             Raft tick (default %d)\n"
             "  --election-ticks N      election timeout in ticks, randomised up to 2x "
