@@ -34,8 +34,10 @@
  *     member is proposed (node_member_add waits for it), so a leader that
  *     appends an ADD_LEARNER knows the address or learns it from an entry
  *     it will apply.
- *  2. A store batch holds at most one conf entry, its last (node_batch_len),
- *     so one conf_cmd buffer serves it.
+ *  2. node_store_entry_of writes a conf entry's command into the one
+ *     conf_cmd buffer: a replayed store batch holds at most one conf entry,
+ *     its last (node_batch_len), and the hand-over to the apply thread
+ *     (apply.c) copies each entry at once.
  */
 #include "node/node_int.h"
 
@@ -371,12 +373,11 @@ void node_conf_step(node *n)
                   TARN_F_UINT("member", n->opts.id),
                   TARN_F_STR("change", conf_change_name(cc.type)), TARN_F_UINT("node", cc.node),
                   TARN_F_UINT("index", rc ? 0 : w->index), TARN_F_ERR(rc));
-        if (rc == 0) {
+        pthread_mutex_lock(&n->mu); /* inflight: the apply thread completes it */
+        if (rc == 0)
             node_list_push(&n->inflight, w);
-            continue;
-        }
-        pthread_mutex_lock(&n->mu);
-        node_waiter_complete(n, w, rc);
+        else
+            node_waiter_complete(n, w, rc);
         pthread_mutex_unlock(&n->mu);
     }
 }

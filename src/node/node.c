@@ -311,6 +311,8 @@ static int node_raft_open(node *n, const wal_recovered *rec, tarn_err *err)
     if (rc != 0)
         return tarn_err_wrap(err, rc, "open raft");
     n->applied = store_applied_index(n->st);
+    n->applied_term = store_applied_term(n->st);
+    n->synced_last = rec->last_index; /* what recovery read back is what the core calls stable */
     n->synced_term = hs.term;
     n->synced_vote = hs.vote;
     raft_get_conf(n->r, &n->conf_pub);
@@ -426,7 +428,22 @@ static int node_sync_init(node *n, tarn_err *err)
         pthread_mutex_destroy(&n->mu);
         ok = 0;
     }
+    if (ok && pthread_cond_init(&n->wake_apply, &n->wait_ca) != 0) {
+        pthread_cond_destroy(&n->wake_done);
+        pthread_cond_destroy(&n->wake_loop);
+        pthread_mutex_destroy(&n->mu);
+        ok = 0;
+    }
+    if (ok && pthread_cond_init(&n->apply_done, &n->wait_ca) != 0) {
+        pthread_cond_destroy(&n->wake_apply);
+        pthread_cond_destroy(&n->wake_done);
+        pthread_cond_destroy(&n->wake_loop);
+        pthread_mutex_destroy(&n->mu);
+        ok = 0;
+    }
     if (ok && pthread_rwlock_init(&n->swap_lock, NULL) != 0) {
+        pthread_cond_destroy(&n->apply_done);
+        pthread_cond_destroy(&n->wake_apply);
         pthread_cond_destroy(&n->wake_done);
         pthread_cond_destroy(&n->wake_loop);
         pthread_mutex_destroy(&n->mu);
@@ -443,8 +460,6 @@ static void node_free_disk(node *n)
     store_close(n->st);
     wal_close(n->w);
     tarn_free(n->scratch_wal);
-    tarn_free(n->scratch_st);
-    tarn_free(n->scratch_res);
 }
 
 /* The transport's receive callback (reader threads): decodes the frame
@@ -540,6 +555,10 @@ int node_open(const node_opts *opts, const store_registry *reg, node **out, tarn
     n->status.id = n->opts.id;
     n->status.applied_index = n->applied;
     n->next_tick_ns = tarn_mono_ns() + (int64_t)n->opts.tick_ms * 1000000;
+    if (node_apply_start(n, err) != 0) {
+        node_close(n);
+        return TARN_ENOMEM;
+    }
     if (pthread_create(&n->thread, NULL, node_loop_main, n) != 0) {
         n->thread_started = 0;
         node_close(n);
@@ -560,6 +579,7 @@ void node_close(node *n)
     pthread_mutex_unlock(&n->mu);
     if (n->thread_started)
         pthread_join(n->thread, NULL);
+    node_apply_stop(n); /* after the loop, which may wait for it */
     pthread_mutex_lock(&n->mu);
     node_fail_all(n, TARN_ECLOSED);
     while (n->callers > 0) /* they return once they see done/closed */
@@ -575,6 +595,8 @@ void node_close(node *n)
     tarn_buf_free(&n->sendbuf);
     node_free_disk(n);
     pthread_rwlock_destroy(&n->swap_lock);
+    pthread_cond_destroy(&n->apply_done);
+    pthread_cond_destroy(&n->wake_apply);
     pthread_cond_destroy(&n->wake_done);
     pthread_cond_destroy(&n->wake_loop);
     pthread_condattr_destroy(&n->wait_ca);

@@ -93,9 +93,18 @@ struct node_inmsg {
 /* Membership changes waiting for the loop (one is in flight at a time in
  * the core anyway). */
 #define NODE_CONFS_MAX 4
+/* Committed entries handed to the apply thread (apply.c). */
+typedef struct node_apply_batch node_apply_batch;
 
 /* A store snapshot streaming to one follower (snapshot.c). */
 typedef struct node_snap_send node_snap_send;
+
+/* Group commit window (loop.c node_group_window): a leader with at least
+ * NODE_GROUP_INFLIGHT_MIN proposals in flight and fewer than
+ * NODE_GROUP_PROPOSALS queued waits up to NODE_GROUP_WINDOW_US for more. */
+#define NODE_GROUP_WINDOW_US    1000
+#define NODE_GROUP_PROPOSALS    16
+#define NODE_GROUP_INFLIGHT_MIN 8
 
 /* Frames from peers waiting for the loop, beyond which they are dropped
  * (Raft treats it as message loss). */
@@ -146,9 +155,22 @@ struct node {
     uint64_t transfer_seq;  /* transfers asked for */
     uint64_t transfer_done; /* transfers answered */
 
+    /* The apply thread (apply.c). Guarded by mu. */
+    node_list inflight;    /* proposed, in index order, waiting for apply */
+    node_list read_wait;   /* asked for; waiting for their read state/apply */
+    uint64_t applied;      /* the store's committed applied index (apply.c invariant 2) */
+    uint64_t applied_term; /* and the term of that entry */
+    node_apply_batch *apply_head, *apply_tail; /* committed entries handed over, in order */
+    size_t apply_entries;                      /* entries queued */
+    size_t apply_bytes;                        /* their payload bytes */
+    int apply_busy;                            /* applying a run it took off the queue */
+    int apply_stop;                            /* node_close asks it to end */
+    pthread_cond_t wake_apply;                 /* entries queued, or stop */
+    pthread_cond_t apply_done;                 /* a run applied (room, drained) or failed */
+    pthread_t apply_thread;
+    int apply_started;
+
     /* Owned by the loop thread. */
-    node_list inflight;  /* proposed, in index order, waiting for apply */
-    node_list read_wait; /* asked for; waiting for their read state/apply */
     uint64_t read_seq;   /* last ctx handed to raft_read_index */
     node_list forwarded; /* sent to the leader, waiting for its FWD_REPLY */
     uint64_t fwd_seq;    /* last req_id we gave a forwarded waiter */
@@ -179,16 +201,13 @@ struct node {
     uint8_t conf_cmd[1 + RAFT_CONF_ENCODED_BYTES_MAX]; /* a conf entry as a store command */
     char http_url[NODE_TP_URL_MAX];
     int64_t next_tick_ns;
-    uint64_t applied;
+    uint64_t synced_last; /* last log index the WAL has synced (loop.c node_persist) */
     /* Term and vote of the last hard state the WAL has synced: a Ready
      * whose hard state differs from them only in the commit index is
      * appended without an fsync (loop.c node_persist). */
     uint64_t synced_term, synced_vote;
     wal_entry *scratch_wal; /* Ready entries converted for the WAL */
     size_t scratch_wal_cap;
-    store_entry *scratch_st;
-    store_result *scratch_res;
-    size_t scratch_st_cap;
 
     /* Metrics (borrowed series; NULL-safe). */
     obs_series_t *m_proposals_ok, *m_proposals_err, *m_latency, *m_queue, *m_applied, *m_term,
@@ -221,6 +240,34 @@ int node_members_changed(node *n);
 
 /* The loop thread's body (loop.c). */
 void *node_loop_main(void *arg);
+/* Completes (under mu) the read barriers applied far enough; with
+ * is_leader 0 also fails those the core dropped (loop.c). */
+void node_complete_reads(node *n, int is_leader);
+/* Publishes a new applied index (under mu; loop.c). */
+void node_status_applied(node *n);
+
+/* The apply thread (apply.c): committed entries handed over by the loop,
+ * at most this many entries and payload bytes queued (the loop waits
+ * beyond them; a single batch larger than the bytes bound still goes when
+ * the queue is empty). */
+#define NODE_APPLY_QUEUE_ENTRIES_MAX (4 * STORE_BATCH_MAX)
+#define NODE_APPLY_QUEUE_BYTES_MAX   (64u << 20)
+/* Starts / stops (joins) the thread; stop drops what is still queued
+ * (the WAL replays it at the next open). */
+int node_apply_start(node *n, tarn_err *err);
+void node_apply_stop(node *n);
+/* Loop thread: copies ents[0..count) onto the queue, waiting for room.
+ * TARN_ENOMEM; TARN_ESTATE once the apply thread failed. */
+int node_apply_enqueue(node *n, const raft_entry *ents, size_t count, tarn_err *err);
+/* Loop thread: waits until everything queued is applied and the thread is
+ * idle, so the loop may use the store's write side. TARN_ESTATE once the
+ * apply thread failed. */
+int node_apply_drain(node *n, tarn_err *err);
+/* n->applied, read under mu. */
+uint64_t node_applied_index(node *n);
+/* Sets applied and applied_term from the store (after a snapshot was
+ * installed; the thread is idle). */
+void node_applied_reset(node *n);
 
 /* Completes a waiter with rc (under mu). Frees it when abandoned. */
 void node_waiter_complete(node *n, node_waiter *w, int rc);

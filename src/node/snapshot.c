@@ -33,6 +33,7 @@
 #include "node/node_int.h"
 
 #include "base/alloc.h"
+#include "base/assert.h"
 #include "base/clock.h"
 #include "base/log.h"
 
@@ -179,6 +180,13 @@ void node_snap_offer(node *n, const raft_msg *m)
         return;
     }
     tarn_err err = TARN_ERR_INIT;
+    /* The copy records the store's applied index: nothing may apply while
+     * it is taken (apply.c invariant 3). A failed apply thread fails the
+     * loop at its next hand-over. */
+    if (node_apply_drain(n, &err) != 0) {
+        tarn_free(s);
+        return;
+    }
     if (store_snapshot_open(n->st, &s->snap, &s->info, &err) != 0) {
         TARN_LOGF(TARN_LOG_WARN, "node", "cannot open a store snapshot", TARN_F_UINT("to", m->to),
                   TARN_F_STR("detail", tarn_err_msg(&err)));
@@ -308,6 +316,9 @@ int node_snap_install(node *n, const struct raft_ready *rd, tarn_err *err)
     if (!node_snap_ready_for(n, &(raft_msg){.index = rd->snapshot.index}))
         return tarn_err_set(err, TARN_ESTATE, "snapshot %llu to install, but no data for it",
                             (unsigned long long)rd->snapshot.index);
+    int rc = node_apply_drain(n, err); /* nor apply to it (apply.c invariant 3) */
+    if (rc != 0)
+        return rc;
     node_snap_reap(n, 1); /* nothing may read the old store any more */
     char dir[NODE_PATH_MAX + 16];
     snprintf(dir, sizeof(dir), "%s/state", n->data_dir);
@@ -316,7 +327,7 @@ int node_snap_install(node *n, const struct raft_ready *rd, tarn_err *err)
     store_close(n->st);
     n->st = NULL;
     store_snapshot_info info;
-    int rc = store_install_finish(n->inst, &info, err);
+    rc = store_install_finish(n->inst, &info, err);
     n->inst = NULL;
     n->inst_complete = 0;
     tarn_err oerr = TARN_ERR_INIT;
@@ -331,7 +342,8 @@ int node_snap_install(node *n, const struct raft_ready *rd, tarn_err *err)
     if (rc != 0)
         return tarn_err_wrap(err, rc, "WAL after snapshot %llu",
                              (unsigned long long)rd->snapshot.index);
-    n->applied = store_applied_index(n->st);
+    n->synced_last = wal_last_index(n->w);
+    node_applied_reset(n);
     raft_conf_state kept;
     int has_kept = 0;
     rc = node_members_load(n, &kept, &has_kept, err); /* the addresses the snapshot knows */
@@ -350,10 +362,16 @@ int node_maybe_compact(node *n, tarn_err *err)
     raft_status rs;
     raft_get_status(n->r, &rs);
     uint64_t base = wal_snap_index(n->w);
-    if (rs.applied < base + 2 * keep || n->applied < rs.applied)
+    if (rs.applied < base + 2 * keep)
         return 0;
+    /* rs.applied counts what the apply thread was handed; once it drained,
+     * the store has all of it and is idle (apply.c invariant 3). */
+    int rc = node_apply_drain(n, err);
+    if (rc != 0)
+        return rc;
     uint64_t upto = rs.applied - keep, term = 0;
-    int rc = store_sync(n->st, err); /* the marker promises a durable store up to upto */
+    TARN_ASSERT(node_applied_index(n) >= rs.applied);
+    rc = store_sync(n->st, err); /* the marker promises a durable store up to upto */
     if (rc == 0)
         rc = wal_term(n->w, upto, &term) == 0 ? 0 : tarn_err_set(err, TARN_ESTATE, "no term");
     if (rc == 0)

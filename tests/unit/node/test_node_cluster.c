@@ -11,6 +11,8 @@
 #include "kv/kv.h"
 #include "node/node.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,6 +263,58 @@ static void test_snapshot_to_lagging_follower(void **state)
     keep_entries = 0;
 }
 
+typedef struct writer {
+    node *n;
+    int id;
+    atomic_int *stop;
+} writer;
+
+static void *write_loop(void *arg)
+{
+    writer *w = arg;
+    char key[32];
+    snprintf(key, sizeof(key), "w%d", w->id);
+    kv_result r;
+    while (!atomic_load(w->stop))
+        put_ok(w->n, key, "v", NULL, &r);
+    return NULL;
+}
+
+/* A follower's read barrier carries the leader's read index and returns
+ * only once the follower's own store (its apply thread) has applied it:
+ * a reader opened afterwards sees at least that index, under write load. */
+static void test_follower_read_waits_for_own_apply(void **state)
+{
+    (void)state;
+    cluster c;
+    cluster_open(&c);
+    int l = wait_leader(&c);
+    atomic_int stop = 0;
+    writer ws[2];
+    pthread_t th[2];
+    for (int i = 0; i < 2; i++) {
+        ws[i] = (writer){.n = c.n[(l + i) % MEMBERS], .id = i, .stop = &stop};
+        assert_int_equal(pthread_create(&th[i], NULL, write_loop, &ws[i]), 0);
+    }
+    for (int i = 0; i < 200; i++) {
+        node *f = c.n[(l + 1 + i % 2) % MEMBERS];
+        uint64_t ri = 0, applied = 0, term = 0;
+        tarn_err err = TARN_ERR_INIT;
+        assert_int_equal(node_read_barrier(f, 5000, &ri, &err), 0);
+        store_txn *txn = NULL;
+        assert_int_equal(node_read_begin(f, &txn, &err), 0);
+        assert_int_equal(store_txn_applied(txn, &applied, &term), 0);
+        node_read_end(f, txn);
+        if (applied < ri)
+            fail_msg("follower read %d: read index %llu, its store applied %llu", i,
+                     (unsigned long long)ri, (unsigned long long)applied);
+    }
+    atomic_store(&stop, 1);
+    for (int i = 0; i < 2; i++)
+        pthread_join(th[i], NULL);
+    cluster_close(&c);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -268,6 +322,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_cluster_replicates_and_forwards),
         cmocka_unit_test(test_leader_loss_and_catch_up),
         cmocka_unit_test(test_snapshot_to_lagging_follower),
+        cmocka_unit_test(test_follower_read_waits_for_own_apply),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
