@@ -36,8 +36,9 @@
  *  4. After an I/O error the handle refuses further work (TARN_ESTATE)
  *     until reopened, because LMDB's state is then unknown.
  *
- * Threads: store_apply, store_snapshot_open and store_close are called by
- * one thread (the apply loop). Read transactions (store_read_begin/end) may
+ * Threads: store_apply, store_sync, store_snapshot_open and store_close
+ * are called by one thread at a time (node/: its apply thread, or its loop
+ * thread once the apply thread is drained and idle). Read transactions (store_read_begin/end) may
  * be used from any thread, concurrently with apply; each store_txn belongs
  * to one thread at a time.
  */
