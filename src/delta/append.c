@@ -235,112 +235,6 @@ static int write_batch(appender *a, const vec_batch *b)
     return rc;
 }
 
-/* Longest string whose min/max goes into the stats (Delta truncates
- * prefixes; we leave longer ones out, which is always correct). */
-#define STATS_STRING_MAX 32
-
-/* Appends `"col":<value>` for a min or max, when the type has one we
- * write (README "Writing": integers, floats, dates, short strings). */
-static int stat_value(tarn_buf *out, const char *col, const vec_type_info *t, const uint8_t *v,
-                      uint32_t len, bool *first)
-{
-    char text[64];
-    int32_t i32;
-    int64_t i64;
-    float f32;
-    double f64;
-    switch (t->id) {
-    case VEC_I8:
-    case VEC_I16:
-    case VEC_I32:
-        if (len != 4)
-            return 0;
-        memcpy(&i32, v, 4);
-        snprintf(text, sizeof(text), "%d", i32);
-        break;
-    case VEC_I64:
-        if (len != 8)
-            return 0;
-        memcpy(&i64, v, 8);
-        snprintf(text, sizeof(text), "%lld", (long long)i64);
-        break;
-    case VEC_F32:
-    case VEC_F64:
-        if (len != (t->id == VEC_F32 ? 4u : 8u))
-            return 0;
-        if (t->id == VEC_F32) {
-            memcpy(&f32, v, 4);
-            f64 = f32;
-        } else
-            memcpy(&f64, v, 8);
-        if (!isfinite(f64))
-            return 0;
-        snprintf(text, sizeof(text), "%.17g", f64);
-        break;
-    case VEC_DATE:
-        if (len != 4)
-            return 0;
-        memcpy(&i32, v, 4);
-        text[0] = '"';
-        date_text(i32, text + 1, sizeof(text) - 2);
-        strcat(text, "\"");
-        break;
-    case VEC_STRING: {
-        if (len > STATS_STRING_MAX)
-            return 0;
-        int rc = tarn_buf_append_str(out, *first ? "" : ",");
-        if (rc == 0)
-            rc = tarn_buf_append_json_str(out, col, strlen(col));
-        if (rc == 0)
-            rc = tarn_buf_append_byte(out, ':');
-        if (rc == 0)
-            rc = tarn_buf_append_json_str(out, (const char *)v, len);
-        *first = false;
-        return rc;
-    }
-    default:
-        return 0;
-    }
-    int rc = tarn_buf_append_str(out, *first ? "" : ",");
-    if (rc == 0)
-        rc = tarn_buf_append_json_str(out, col, strlen(col));
-    if (rc == 0)
-        rc = tarn_buf_printf(out, ":%s", text);
-    *first = false;
-    return rc;
-}
-
-/* The stats JSON of a finished file (PROTOCOL.md "Per-file Statistics"). */
-static int stats_json(const appender *a, const part_file *f, tarn_buf *out)
-{
-    int rc = tarn_buf_printf(out, "{\"numRecords\":%lld", (long long)pq_writer_rows(f->w));
-    for (int pass = 0; rc == 0 && pass < 3; pass++) {
-        static const char *const names[3] = {"minValues", "maxValues", "nullCount"};
-        rc = tarn_buf_printf(out, ",\"%s\":{", names[pass]);
-        bool first = true;
-        for (uint32_t k = 0; rc == 0 && k < a->nwcols; k++) {
-            const pq_write_stats *st = pq_writer_stats(f->w, k);
-            const char *col = a->wcols[k].name;
-            if (pass == 2) {
-                rc = tarn_buf_append_str(out, first ? "" : ",");
-                if (rc == 0)
-                    rc = tarn_buf_append_json_str(out, col, strlen(col));
-                if (rc == 0)
-                    rc = tarn_buf_printf(out, ":%lld", (long long)st->null_count);
-                first = false;
-            } else if (st->has_min_max) {
-                rc = stat_value(out, col, &a->wcols[k].type, pass ? st->max : st->min,
-                                pass ? st->max_len : st->min_len, &first);
-            }
-        }
-        if (rc == 0)
-            rc = tarn_buf_append_byte(out, '}');
-    }
-    if (rc == 0)
-        rc = tarn_buf_append_byte(out, '}');
-    return rc;
-}
-
 /* Finishes and uploads every file (upload first: until a commit names
  * them they are invisible). */
 int delta_appender_upload(appender *a)
@@ -388,7 +282,7 @@ static int add_line(const appender *a, const part_file *f, int64_t now_ms, bool 
     /* add.path is a URI: the key's own %XX escapes become %25XX. */
     int rc = delta_uri_escape(&path, f->rel, strlen(f->rel), "/=");
     if (rc == 0)
-        rc = stats_json(a, f, &stats);
+        rc = delta_stats_json(f->w, a->wcols, a->nwcols, &stats);
     if (rc == 0)
         rc = tarn_buf_append_str(out, "{\"add\":{\"path\":");
     if (rc == 0)
