@@ -297,6 +297,10 @@ typedef struct tarn_table_info {
     char *schema;              /* the Delta schema string */
     char **partition_columns;
     size_t n_partition_columns;
+    /* When the member that proposed the create read its clock (ms since
+     * the epoch): version 0's commit time. 0: unknown (a table created
+     * before the catalog kept it, or a server that does not report it). */
+    int64_t created_ms;
 } tarn_table_info;
 
 void tarn_table_info_free(tarn_table_info *t);

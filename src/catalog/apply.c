@@ -8,7 +8,9 @@
  *   | 0  | 8 | latest version |
  *   | 8  | 8 | Raft index of the create |
  *   | 16 | . | the create command's body: location_len u16, location,
- *               schema_len u32, schema, n_parts u8, (len u8, column)... |
+ *               schema_len u32, schema, n_parts u8, (len u8, column)...,
+ *               then created_ms u64 when the create carried it (records
+ *               of older creates end before it: unknown, 0) |
  *
  * version record (CATALOG_TABLE_VERSIONS, key = name_len, name, version BE):
  *   | 0  | 1 | bit 0: log written; bits 1-2: the commit's CATALOG_COMMIT_* |
@@ -75,6 +77,7 @@ int catalog_table_parse(const void *v, size_t len, catalog_table *out)
     catalog_create c = {.name = {(const uint8_t *)"t", 1}};
     if (catalog_decode_create_body(&r, &c) != 0 || r.left != 0)
         return TARN_ECORRUPT;
+    out->created_ms = c.created_ms;
     out->location = c.location;
     out->schema = c.schema;
     out->n_parts = c.n_parts;

@@ -7,8 +7,9 @@
  *
  * Rules applied by every replica:
  *  1. Creating a table records version 0 (empty actions; the Delta writer
- *     builds 00000000000000000000.json from the table's schema and
- *     partition columns). Creating a name that exists answers TARN_EEXIST
+ *     builds 00000000000000000000.json from the table's schema, partition
+ *     columns, Raft index and the proposer's time, created_ms, which the
+ *     table record keeps). Creating a name that exists answers TARN_EEXIST
  *     with the latest version.
  *  2. A commit is accepted only when base_version equals the latest
  *     version; the new version is latest + 1, recorded with its actions
@@ -97,6 +98,10 @@ typedef struct catalog_create {
     catalog_bytes schema;   /* JSON text; the catalog stores it as given */
     size_t n_parts;
     catalog_bytes parts[CATALOG_PARTS_MAX]; /* partition column names */
+    /* The proposer's wall clock when it proposed the create (ms since the
+     * epoch; version 0's commit time), or 0: unknown (the field is left
+     * out of the command, as creates before it was added are). */
+    int64_t created_ms;
 } catalog_create;
 
 /* A decoded command; pointers borrow from the decoded bytes. */
@@ -162,6 +167,7 @@ int catalog_result_decode(const store_result *r, catalog_result *out);
 typedef struct catalog_table {
     uint64_t latest_version;
     uint64_t created_index; /* Raft index of the create */
+    int64_t created_ms;     /* the create's catalog_create.created_ms; 0: unknown */
     catalog_bytes location, schema;
     size_t n_parts;
     catalog_bytes parts[CATALOG_PARTS_MAX];

@@ -11,7 +11,9 @@
  *
  * then, by type:
  *   create:      location_len u16, location, schema_len u32, schema,
- *                n_parts u8 (<= 32), n_parts x (len u8 (1..128), column)
+ *                n_parts u8 (<= 32), n_parts x (len u8 (1..128), column),
+ *                then optionally created_ms u64 (1..INT64_MAX; absent: 0,
+ *                unknown, as in creates written before it existed)
  *   drop:        nothing
  *   commit:      base_version u64, txn_id_len u8 (1..64), txn_id,
  *                actions_len u32 (<= 4 MiB), actions
@@ -76,7 +78,7 @@ static int check_create(const catalog_create *c)
     if (c->location.len > CATALOG_LOCATION_MAX_BYTES || c->schema.len > CATALOG_SCHEMA_MAX_BYTES ||
         c->n_parts > CATALOG_PARTS_MAX)
         return TARN_ETOOBIG;
-    if ((c->location.len && !c->location.p) || (c->schema.len && !c->schema.p))
+    if ((c->location.len && !c->location.p) || (c->schema.len && !c->schema.p) || c->created_ms < 0)
         return TARN_EINVAL;
     for (size_t i = 0; i < c->n_parts; i++) {
         if (c->parts[i].len > CATALOG_PART_MAX_BYTES)
@@ -134,6 +136,9 @@ int catalog_encode_create(tarn_buf *out, const catalog_create *c)
         rc = put_le(out, c->n_parts, 1);
     for (size_t i = 0; rc == 0 && i < c->n_parts; i++)
         rc = put_blob(out, &c->parts[i], 1);
+    /* Left out when unknown: the bytes stay those of the older format. */
+    if (rc == 0 && c->created_ms > 0)
+        rc = put_le(out, (uint64_t)c->created_ms, 8);
     return finish(out, mark, rc);
 }
 
@@ -215,6 +220,13 @@ int catalog_decode_create_body(catalog_reader *r, catalog_create *c)
     for (size_t i = 0; i < c->n_parts; i++) {
         if (catalog_rd_blob(r, 1, &c->parts[i]) != 0)
             return TARN_EINVAL;
+    }
+    c->created_ms = 0;
+    if (r->left > 0) { /* the optional time; anything else is the caller's error */
+        uint64_t ms;
+        if (catalog_rd_le(r, 8, &ms) != 0 || ms == 0 || ms > INT64_MAX)
+            return TARN_EINVAL;
+        c->created_ms = (int64_t)ms;
     }
     return check_create(c);
 }

@@ -7,6 +7,7 @@
 #include "catalog/catalog_routes.h"
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/hash.h"
 #include "catalog/catalog_int.h"
 
@@ -413,10 +414,10 @@ static int create_parse(json_t *body, catalog_create *cc, char loc[static LOC_DE
 }
 
 /* Reads the created table's creation index (the number that makes its
- * metaData.id unique) after a read barrier: a follower may not have
- * applied the create yet when the leader's result arrives. */
+ * metaData.id unique) and recorded time after a read barrier: a follower
+ * may not have applied the create yet when the leader's result arrives. */
 static int created_index(catalog_routes *cr, const catalog_bytes *name, uint64_t *out,
-                         tarn_err *err)
+                         int64_t *ms_out, tarn_err *err)
 {
     store_txn *txn = NULL;
     int rc = node_read_barrier(cr->n, cr->timeout_ms, NULL, err);
@@ -433,7 +434,16 @@ static int created_index(catalog_routes *cr, const catalog_bytes *name, uint64_t
         return tarn_err_set(err, rc == TARN_ENOENT ? TARN_EBUSY : rc,
                             "table created; reading it back: %s", tarn_error_name(rc));
     *out = t.created_index;
+    *ms_out = t.created_ms;
     return 0;
+}
+
+/* `,"created_ms":<ms>`, or null for a table created before the catalog
+ * recorded creation times. */
+static int put_created_ms(tarn_buf *b, int64_t ms)
+{
+    return ms > 0 ? tarn_buf_printf(b, ",\"created_ms\":%lld", (long long)ms)
+                  : tarn_buf_append_str(b, ",\"created_ms\":null");
 }
 
 static int h_create(void *ctx, const http_call *c, http_response *resp, tarn_err *err)
@@ -450,6 +460,10 @@ static int h_create(void *ctx, const http_call *c, http_response *resp, tarn_err
     catalog_result res;
     rc = cc ? create_parse(body, cc, loc, &schema_owned, err)
             : tarn_err_set(err, TARN_ENOMEM, "create");
+    /* This member proposes, so its clock gives version 0 its time (the
+     * table record keeps it; delta/README.md "Creation time"). */
+    if (rc == 0)
+        cc->created_ms = tarn_wall_ms();
     if (rc == 0 && (rc = catalog_encode_create(&cmd, cc)) != 0)
         tarn_err_set(err, rc, "%s",
                      rc == TARN_ETOOBIG ? "schema, location or a partition column is too long"
@@ -479,14 +493,19 @@ static int h_create(void *ctx, const http_call *c, http_response *resp, tarn_err
     if (res.code != 0)
         return tarn_err_set(err, res.code, "create %s: %s", name_buf, tarn_error_name(res.code));
     uint64_t created = 0;
-    if ((rc = created_index(cr, &name, &created, err)) != 0)
+    int64_t created_ms = 0;
+    if ((rc = created_index(cr, &name, &created, &created_ms, err)) != 0)
         return rc;
     http_response_reset(resp);
     rc = tarn_buf_append_byte(&resp->body, '{');
     if (rc == 0)
         rc = put_str(&resp->body, "name", name_buf, name.len);
     if (rc == 0)
-        rc = tarn_buf_printf(&resp->body, ",\"version\":0,\"created_id\":%" PRIu64 "}", created);
+        rc = tarn_buf_printf(&resp->body, ",\"version\":0,\"created_id\":%" PRIu64, created);
+    if (rc == 0)
+        rc = put_created_ms(&resp->body, created_ms);
+    if (rc == 0)
+        rc = tarn_buf_append_byte(&resp->body, '}');
     return reply_end(resp, 201, rc);
 }
 
@@ -499,10 +518,13 @@ static int table_json(tarn_buf *b, const char *name, size_t nlen, const catalog_
     if (rc == 0)
         rc = put_str(b, "name", name, nlen);
     if (rc == 0)
-        rc = tarn_buf_printf(b,
-                             ",\"version\":%" PRIu64 ",\"created_id\":%" PRIu64
-                             ",\"metadata_version\":%" PRIu64 ",",
-                             t->latest_version, t->created_index, meta_version);
+        rc = tarn_buf_printf(
+            b, ",\"version\":%" PRIu64 ",\"created_id\":%" PRIu64 ",\"metadata_version\":%" PRIu64,
+            t->latest_version, t->created_index, meta_version);
+    if (rc == 0)
+        rc = put_created_ms(b, t->created_ms);
+    if (rc == 0)
+        rc = tarn_buf_append_byte(b, ',');
     if (rc == 0)
         rc = put_str(b, "location", t->location.p, t->location.len);
     if (rc == 0)

@@ -173,6 +173,13 @@ static int info_parse(json_t *o, const char *what, tarn_table_info *out, tarn_er
         rc = client_json_u64(o, "created_id", what, &out->created_id, err);
     if (rc == 0)
         rc = client_json_u64(o, "metadata_version", what, &out->metadata_version, err);
+    /* Absent (an older server) or null (an older table): unknown. */
+    json_t *ms = json_object_get(o, "created_ms");
+    if (rc == 0 && ms != NULL && !json_is_null(ms) &&
+        (!json_is_integer(ms) || json_integer_value(ms) <= 0))
+        rc = tarn_err_set(err, TARN_EIO, "%s: created_ms is not a positive integer", what);
+    if (rc == 0)
+        out->created_ms = json_is_integer(ms) ? (int64_t)json_integer_value(ms) : 0;
     json_t *parts = json_object_get(o, "partition_columns");
     if (rc == 0 && !json_is_array(parts))
         rc = tarn_err_set(err, TARN_EIO, "%s: no partition_columns in the reply", what);

@@ -74,6 +74,7 @@ static int fill_version0(http_cm *m, delta_pending *p, tarn_err *err)
     if (rc != 0)
         return rc;
     p->created_id = t.created_id;
+    p->created_ms = t.created_ms;
     p->schema = t.schema;
     p->parts = t.partition_columns;
     p->nparts = t.n_partition_columns;

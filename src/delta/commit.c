@@ -72,15 +72,17 @@ int delta_log_publish(delta_committer *c, objstore *os, const char *name, int64_
     return 0;
 }
 
-/* One pending version: its bytes (rebuilt for version 0), then publish. */
+/* One pending version: its bytes (version 0 rebuilt from the record,
+ * with the creation time it keeps: the bytes the creator wrote), then
+ * publish. */
 static int finish_one(delta_committer *c, objstore *os, const delta_pending *p, tarn_err *err)
 {
     if (p->version != 0)
         return delta_log_publish(c, os, p->table, p->version, p->actions, p->actions_len, err);
     tarn_buf b;
     tarn_buf_init(&b, DELTA_COMMIT_BYTES_MAX);
-    int rc = delta_version0_actions(p->table, p->schema, (const char *const *)p->parts, p->nparts,
-                                    p->created_id, &b);
+    int rc = delta_version0_actions_at(p->table, p->schema, (const char *const *)p->parts,
+                                       p->nparts, p->created_id, p->created_ms, &b);
     if (rc != 0)
         rc = tarn_err_set(err, rc, "building version 0 of %s", p->table);
     else

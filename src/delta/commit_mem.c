@@ -3,12 +3,14 @@
  * rules (catalog/catalog.h): version 0 on create, a commit accepted only on
  * the latest version (or, a blind append, on any base no metadata change
  * came after), a txn_id answered with its first result, and a per-version
- * log-written flag. For tests and tools that run without a
+ * log-written flag; version 0 keeps the create's wall-clock time. For
+ * tests and tools that run without a
  * node; one thread at a time. Design note: delta/README.md.
  */
 #include "delta/delta_int.h"
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "catalog/catalog.h"
 
 #include <string.h>
@@ -25,6 +27,7 @@ typedef struct mem_table {
     char **parts;
     size_t nparts;
     uint64_t created_id;
+    int64_t created_ms;   /* wall clock at the create: version 0's time */
     int64_t meta_version; /* newest version that changed metadata/protocol */
     mem_version *v;
     size_t nv, cap;
@@ -91,6 +94,7 @@ static int mem_create(void *ctx, const char *name, const char *schema, const cha
         return tarn_err_set(err, rc, "create %s", name);
     }
     t->created_id = *created_id = ++m->next_id;
+    t->created_ms = tarn_wall_ms();
     m->n++;
     return 0;
 }
@@ -173,6 +177,7 @@ static int copy_pending(const mem_table *t, size_t v, delta_pending *p)
     if (v != 0)
         return 0;
     p->created_id = t->created_id;
+    p->created_ms = t->created_ms;
     p->schema = tarn_strdup(t->schema);
     p->parts = tarn_calloc(t->nparts + 1, sizeof(char *));
     if (p->schema == NULL || p->parts == NULL)

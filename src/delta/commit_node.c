@@ -11,6 +11,7 @@
 #include "delta/delta_int.h"
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "catalog/catalog.h"
 #include "node/node.h"
 
@@ -69,6 +70,9 @@ static int node_create(void *ctx, const char *name, const char *schema, const ch
     cc.location = (catalog_bytes){(const uint8_t *)loc, strlen(loc)};
     cc.schema = (catalog_bytes){(const uint8_t *)schema, strlen(schema)};
     cc.n_parts = nparts;
+    /* Version 0's commit time: the proposer's clock, kept in the table
+     * record, so a copy of the files (new mtimes) keeps its time. */
+    cc.created_ms = tarn_wall_ms();
     for (size_t i = 0; i < nparts; i++)
         cc.parts[i] = (catalog_bytes){(const uint8_t *)parts[i], strlen(parts[i])};
     tarn_buf cmd;
@@ -220,6 +224,7 @@ static int pend_fill(store_txn *txn, delta_pending *p)
     if ((rc = catalog_table_get(txn, p->table, nl, &t)) != 0)
         return rc;
     p->created_id = t.created_index;
+    p->created_ms = t.created_ms;
     p->schema = bytes_dup(t.schema);
     p->parts = tarn_calloc(t.n_parts + 1, sizeof(char *));
     if (p->schema == NULL || p->parts == NULL)

@@ -552,6 +552,64 @@ static void test_actions_classify(void **state)
     classify("{\"add\":{}, \"add\":{}}\n", TARN_EINVAL, 0, 0);
 }
 
+/* A create carries the proposer's time; the table record keeps it. A
+ * create without it (as every create before the field existed) encodes to
+ * the old bytes and reads back as 0, unknown. Bad trailing bytes are
+ * refused. */
+static void test_created_time(void **state)
+{
+    fx *f = *state;
+    catalog_create c = {.name = B("timed"),
+                        .location = B("tables/timed"),
+                        .schema = B("{}"),
+                        .n_parts = 1,
+                        .parts = {B("day")},
+                        .created_ms = INT64_C(1795000000123)};
+    assert_int_equal(catalog_encode_create(&f->b, &c), 0);
+    size_t with_len = f->b.len;
+    catalog_cmd cmd;
+    assert_int_equal(catalog_decode(f->b.data, f->b.len, &cmd), 0);
+    assert_int_equal(cmd.create.created_ms, INT64_C(1795000000123));
+    assert_int_equal(apply(f).code, TARN_OK);
+    c.name = B("untimed");
+    c.location = B("tables/timex"); /* same length as above */
+    c.created_ms = 0;
+    assert_int_equal(catalog_encode_create(&f->b, &c), 0);
+    assert_int_equal(f->b.len + 8, with_len + 2); /* "untimed" is 2 bytes longer */
+    assert_int_equal(catalog_decode(f->b.data, f->b.len, &cmd), 0);
+    assert_int_equal(cmd.create.created_ms, 0);
+    uint8_t old[512];
+    size_t old_len = f->b.len;
+    memcpy(old, f->b.data, old_len);
+    assert_int_equal(apply(f).code, TARN_OK);
+    store_txn *t;
+    catalog_table tab;
+    assert_int_equal(store_read_begin(f->st, &t, NULL), 0);
+    assert_int_equal(catalog_table_get(t, "timed", 5, &tab), 0);
+    assert_int_equal(tab.created_ms, INT64_C(1795000000123));
+    assert_int_equal(tab.n_parts, 1);
+    assert_memory_equal(tab.parts[0].p, "day", 3);
+    assert_int_equal(catalog_table_get(t, "untimed", 7, &tab), 0);
+    assert_int_equal(tab.created_ms, 0);
+    assert_int_equal(tab.n_parts, 1);
+    store_read_end(t);
+    /* Trailing bytes other than one time in 1..INT64_MAX are refused. */
+    static const struct {
+        size_t len;
+        uint8_t fill;
+    } bad[] = {{1, 1}, {7, 1}, {8, 0}, {8, 0xff}, {9, 1}};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t m[512];
+        memcpy(m, old, old_len);
+        memset(m + old_len, bad[i].fill, bad[i].len);
+        assert_int_equal(catalog_decode(m, old_len + bad[i].len, &cmd), TARN_EINVAL);
+    }
+    c.created_ms = -1;
+    size_t before = f->b.len;
+    assert_int_equal(catalog_encode_create(&f->b, &c), TARN_EINVAL);
+    assert_int_equal(f->b.len, before);
+}
+
 static void test_oom_commit(void **state)
 {
     fx *f = *state;
@@ -574,6 +632,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_random_mutants, setup, teardown),
         cmocka_unit_test_setup_teardown(test_oom_commit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_blind_append, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_created_time, setup, teardown),
         cmocka_unit_test(test_actions_classify),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

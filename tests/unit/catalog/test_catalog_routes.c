@@ -12,6 +12,7 @@
 
 #include "../../integration/http_itest.h"
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "catalog/catalog.h"
 #include "catalog/catalog_routes.h"
 #include "node/node.h"
@@ -126,9 +127,13 @@ static void create_t(fixture *f, const char *name)
     snprintf(body, sizeof(body), "{\"name\":\"%s\",\"schema\":%s,\"partition_columns\":[]}", name,
              SCHEMA);
     json_t *j;
+    /* The route proposes the create with its clock: version 0's time. */
+    int64_t before = tarn_wall_ms();
     assert_int_equal(req(f, "POST", "/v1/tables", body, &j), 201);
+    int64_t after = tarn_wall_ms();
     assert_true(num(j, "created_id") > 0);
     assert_int_equal(num(j, "version"), 0);
+    assert_true(num(j, "created_ms") >= before && num(j, "created_ms") <= after);
     json_decref(j);
 }
 
@@ -185,6 +190,7 @@ static void test_create_commit_read(void **state)
     assert_int_equal(req(&f, "GET", "/v1/tables/events", NULL, &j), 200);
     assert_int_equal(num(j, "version"), 3);
     assert_string_equal(json_string_value(json_object_get(j, "location")), "tables/events");
+    assert_true(num(j, "created_ms") > 0);
     json_decref(j);
     assert_int_equal(req(&f, "GET", "/v1/tables/events?consistency=serializable", NULL, &j), 200);
     assert_int_equal(num(j, "version"), 3);
