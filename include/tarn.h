@@ -63,9 +63,11 @@ extern "C" {
 
 typedef struct tarn_client tarn_client;
 
-/* Limits (the server's; checked here before a request is sent). */
+/* Limits (the server's; checked here before a request is sent). Values:
+ * 1 MiB - 1 KiB (1,047,552 bytes), so that the largest put with its key
+ * and condition fits in one Raft entry of 1 MiB (src/kv/README.md). */
 #define TARN_KV_KEY_MAX_BYTES       500
-#define TARN_KV_VALUE_MAX_BYTES     (1u << 20)
+#define TARN_KV_VALUE_MAX_BYTES     ((1u << 20) - 1024u)
 #define TARN_KV_TXN_OPS_MAX         128   /* compares, and puts + deletes, per txn */
 #define TARN_KV_SCAN_LIMIT_MAX      1000  /* items per page */
 #define TARN_TSO_COUNT_MAX          65536 /* timestamps per request */

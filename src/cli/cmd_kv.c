@@ -263,8 +263,11 @@ static int read_stream(FILE *f, const char *name, uint8_t **out, size_t *len, ta
     size_t n = fread(buf, 1, cap, f);
     if (ferror(f) || n == cap) {
         tarn_free(buf);
-        return tarn_err_set(err, ferror(f) ? TARN_EIO : TARN_ETOOBIG, "%s: %s", name,
-                            ferror(f) ? "read error" : "value larger than 1 MiB");
+        if (ferror(f))
+            return tarn_err_set(err, TARN_EIO, "%s: read error", name);
+        return tarn_err_set(err, TARN_ETOOBIG,
+                            "%s: value larger than %u bytes (1 MiB - 1 KiB, the server's limit)",
+                            name, TARN_KV_VALUE_MAX_BYTES);
     }
     *out = buf;
     *len = n;

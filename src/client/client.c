@@ -99,8 +99,10 @@ static int file_read(const char *path, const char *what, char **out, tarn_err *e
     fclose(f);
     if (bad || n > CLIENT_FILE_MAX_BYTES) {
         tarn_free(s);
-        return tarn_err_set(err, bad ? TARN_EIO : TARN_ETOOBIG, "%s %s: %s", what, path,
-                            bad ? "read error" : "larger than 1 MiB");
+        if (bad)
+            return tarn_err_set(err, TARN_EIO, "%s %s: read error", what, path);
+        return tarn_err_set(err, TARN_ETOOBIG, "%s %s: larger than %u bytes", what, path,
+                            CLIENT_FILE_MAX_BYTES);
     }
     s[n] = '\0';
     *out = s;

@@ -136,13 +136,29 @@ static void test_put_get_versions(void **state)
     expect_kv(c, "bin", 3, bin, sizeof(bin), 1);
     OK(tarn_kv_put(c, "empty", 5, "", 0, NULL, NULL, &r, okerr));
     expect_kv(c, "empty", 5, "", 0, 1);
-    /* Nearly the largest value: the server's Raft entry limit (1 MiB for
-     * the whole command) makes a value of exactly 1 MiB a 413 today. */
-    size_t big_len = TARN_KV_VALUE_MAX_BYTES - 1024;
-    uint8_t *big = malloc(big_len);
-    for (size_t i = 0; i < big_len; i++)
+    /* The largest value (1 MiB - 1 KiB, the server's limit), also under
+     * the longest key (the case the limit is computed for); one byte
+     * more is refused by the client before anything is sent. */
+    assert_int_equal(TARN_KV_VALUE_MAX_BYTES, 1047552);
+    assert_int_equal(TARN_KV_VALUE_MAX_BYTES, KV_VALUE_MAX_BYTES);
+    size_t big_len = TARN_KV_VALUE_MAX_BYTES;
+    uint8_t *big = malloc(big_len + 1);
+    for (size_t i = 0; i <= big_len; i++)
         big[i] = (uint8_t)(i * 7);
     OK(tarn_kv_put(c, "big", 3, big, big_len, NULL, NULL, &r, okerr));
+    expect_kv(c, "big", 3, big, big_len, 1);
+    char longest[TARN_KV_KEY_MAX_BYTES];
+    memset(longest, 'k', sizeof(longest));
+    OK(tarn_kv_put(c, longest, sizeof(longest), big, big_len, NULL, NULL, &r, okerr));
+    expect_kv(c, longest, sizeof(longest), big, big_len, 1);
+    tarn_kv_cond cas = {.kind = TARN_KV_IF_VERSION, .version = 1};
+    OK(tarn_kv_put(c, longest, sizeof(longest), big, big_len, &cas, NULL, &r, okerr));
+    assert_int_equal(r.version, 2);
+    tarn_err over = TARN_ERR_INIT;
+    assert_int_equal(tarn_kv_put(c, "big", 3, big, big_len + 1, NULL, NULL, &r, &over),
+                     TARN_ETOOBIG);
+    assert_non_null(strstr(over.msg, "1047553"));
+    assert_non_null(strstr(over.msg, "1047552"));
     expect_kv(c, "big", 3, big, big_len, 1);
     free(big);
     /* Serializable reads see it too (one voter). */
