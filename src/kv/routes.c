@@ -736,8 +736,17 @@ static int tso_start(kv_routes *kr, tarn_err *err)
 
 static int tso_next(kv_routes *kr, uint32_t count, uint64_t *first, tarn_err *err)
 {
+    /* A deposed leader that has not noticed yet still holds a window below
+     * the one its successor starts above. Answering from it could give a
+     * client a timestamp smaller than one the successor already gave out.
+     * So leadership is confirmed after the request arrived (ReadIndex's
+     * quorum round; concurrent requests share rounds): had a newer leader
+     * been elected, a majority would know its term and the round fails. */
+    int rc = node_read_barrier(kr->n, kr->timeout_ms, NULL, err);
+    if (rc != 0)
+        return is_unavailable(rc) ? unavailable(err, "confirm leadership for timestamps") : rc;
     pthread_mutex_lock(&kr->tso_mu);
-    int rc = tso_start(kr, err);
+    rc = tso_start(kr, err);
     for (int attempt = 0; rc == 0 && attempt < 3; attempt++) {
         int64_t now = tarn_wall_ms();
         rc = kv_tso_next(&kr->tso, now, count, first);
