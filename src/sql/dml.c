@@ -194,12 +194,53 @@ int sql_target_open(sql_stmt *st, const sql_name *name, sql_target *t)
     return 0;
 }
 
+/* The snapshot of the target that the statement's query read at its
+ * latest version (a plain reference, through a subquery, CTE or join, or
+ * delta_scan of its directory: any scan of the same table id without
+ * VERSION/TIMESTAMP AS OF), or NULL when the rows do not depend on the
+ * target's current state. Time travel reads a fixed past version, so
+ * rows computed from it do not go stale. */
+static const delta_snapshot *target_read(const sql_stmt *st, const sql_target *t)
+{
+    const char *id = t->snap ? t->snap->metadata.id : NULL;
+    const delta_snapshot *read = NULL;
+    for (uint32_t i = 0; id != NULL && i < st->b.ntabs; i++) {
+        const sql_tab *tab = st->b.tabs[i];
+        if (tab->kind != SQL_TAB_DELTA || tab->snap == NULL || tab->snap->metadata.id == NULL ||
+            strcmp(tab->snap->metadata.id, id) != 0 || strchr(tab->key, '@') != NULL)
+            continue;
+        /* Two reads at different versions (a delta_scan of the log beside
+         * the catalog's snapshot): the older one decides, so a commit in
+         * between is a conflict. */
+        if (read == NULL || tab->snap->version < read->version)
+            read = tab->snap;
+    }
+    return read;
+}
+
 static int append_rows(sql_stmt *st, const char *name, sql_target *t, rows_acc *a)
 {
     tarn_err err = TARN_ERR_INIT;
-    delta_append_opts o = {.rebase_max = 8};
+    /* An INSERT whose rows were computed from the target itself is no
+     * blind append: it commits on the version it read or not at all
+     * (rebase_max 0), so a commit that landed meanwhile is a conflict and
+     * never rows from a stale snapshot. Anything else is a blind append
+     * (delta README "Commit protocol"). */
+    const delta_snapshot *read = target_read(st, t);
+    delta_append_opts o = {.rebase_max = read ? 0 : 8};
     int64_t version = -1;
-    int rc = delta_append(&st->s->com, st->s->os, name, t->snap, a->b, a->n, &o, &version, &err);
+    if (st->s->before_commit)
+        st->s->before_commit(st->s->before_commit_ctx);
+    int rc = delta_append(&st->s->com, st->s->os, name, read ? read : t->snap, a->b, a->n, &o,
+                          &version, &err);
+    if (rc == TARN_ECONFLICT && read != NULL) {
+        tarn_err e2 = TARN_ERR_INIT;
+        tarn_err_set(&e2, rc,
+                     "table \"%s\" changed while this statement read it (read version %lld, now "
+                     "%lld): nothing was written; run the statement again",
+                     name, (long long)read->version, (long long)version);
+        return sql_stmt_fail(st, rc, &e2);
+    }
     if (rc != 0)
         return sql_stmt_fail(st, rc, &err);
     st->info.version = version;

@@ -30,6 +30,8 @@ int sql_session_open(const sql_session_opts *opts, sql_session **out, tarn_err *
     s->node = opts->node;
     s->os = opts->store;
     s->budget_bytes = opts->mem_budget_bytes;
+    s->before_commit = opts->before_commit;
+    s->before_commit_ctx = opts->before_commit_ctx;
     s->timeout_ms = opts->timeout_ms > 0 ? opts->timeout_ms : SESSION_TIMEOUT_MS_DEFAULT;
     sql_session_set_threads(s, opts->threads);
     int rc = delta_committer_node(s->node, s->timeout_ms, &s->com);

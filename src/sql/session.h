@@ -46,6 +46,10 @@ typedef struct sql_session_opts {
     size_t mem_budget_bytes; /* per statement; 0: exec's default (a fraction of RAM) */
     int timeout_ms;          /* catalog proposals and reads; 0: 10 s */
     uint32_t threads; /* workers of a parallel scan; 0: the online CPUs (README "Parallel plans") */
+    /* Test seam: called by INSERT, CREATE TABLE AS and COPY after the rows
+     * are computed, right before the commit (tests land other commits). */
+    void (*before_commit)(void *ctx);
+    void *before_commit_ctx;
 } sql_session_opts;
 
 /* What a statement produced, handed to sink.done. */

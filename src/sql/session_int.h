@@ -13,7 +13,9 @@ struct sql_session {
     delta_committer com;
     size_t budget_bytes;
     int timeout_ms;
-    uint32_t threads; /* 1..EXEC_WORKERS_MAX */
+    uint32_t threads;                 /* 1..EXEC_WORKERS_MAX */
+    void (*before_commit)(void *ctx); /* test seam (sql_session_opts) */
+    void *before_commit_ctx;
 };
 
 typedef struct sql_stmt {
