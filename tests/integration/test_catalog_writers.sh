@@ -11,6 +11,8 @@
 # the log agrees (a file per version, each txnId once) and DuckDB reads
 # the final version's files with the same count and sum. Then, on each,
 # WRITERS plain commits race on one base: exactly one winner per base.
+# Every server names the tables' store on GET /v1/catalog (tarn local its
+# DATA/objects, each cluster member the --store D/objects cluster up gave).
 #   test_catalog_writers.sh TARN_BINARY
 set -euo pipefail
 tarn=$1
@@ -109,6 +111,18 @@ kill_leader() {
   "$tarn" cluster restart --cluster "$work/c/cluster.json" --id "$id" >/dev/null
 }
 
+# check_store KEY DIR URL...: GET /v1/catalog on each URL names DIR
+# (absolute) as the tables' object-store root.
+check_store() {
+  local key=$1 dir want got u; dir=$(cd "$2" && pwd -P); shift 2
+  want="\"store\":\"$dir\""
+  for u in "$@"; do
+    got=$(curl -s --max-time 10 -H "X-API-Key: $key" "$u/v1/catalog")
+    [[ "$got" == *"$want"* ]] || fail "$u/v1/catalog: $got, want $want"
+  done
+  echo "store on /v1/catalog of $# server(s): $dir"
+}
+
 # Embedded: one tarn local.
 "$tarn" local --listen 127.0.0.1:0 --data "$work/local" --rate-write-per-s 0 --rate-read-per-s 0 \
   --rate-admin-per-s 0 --log-level warn >"$work/local.out" 2>"$work/local.err" &
@@ -121,6 +135,7 @@ for _ in $(seq 100); do
 done
 [[ -n "$url" ]] || { cat "$work/local.err"; fail "tarn local did not start"; }
 store="$work/local/objects"
+check_store "$(cat "$work/local/admin.key")" "$store" "$url"
 run_writers local --server "$url" --data "$work/local"
 race_one_base local "$(cat "$work/local/admin.key")" "$url"
 kill "$local_pid"; wait "$local_pid" || true; local_pid=""
@@ -133,4 +148,7 @@ KILL_LEADER=1 run_writers cluster --cluster "$work/c/cluster.json"
 mapfile -t members < <("$tarn" cluster status --cluster "$work/c/cluster.json" |
   sed -n 's/.*"url":"\([^"]*\)".*/\1/p')
 race_one_base cluster "$(cat "$work/c/admin.key")" "${members[@]}"
+# Every member names the store (tarn cluster up passed --store D/objects;
+# the killed leader kept it through its restart), as tarn local does.
+check_store "$(cat "$work/c/admin.key")" "$store" "${members[@]}"
 echo PASS
