@@ -1,6 +1,7 @@
 /*
  * sql/tab_scan.c: the scan of a sql_tab as an exec source: Delta files
- * pruned by partition values and min/max stats, Parquet row groups by
+ * pruned by partition values and min/max stats (delta_file_may_match,
+ * which knows which stats are truncated), Parquet row groups by
  * statistics, only the used columns read, narrow types widened. The
  * batches handed to exec have every table column (unused ones are NULL
  * columns no operator reads), so column indexes are the table's.
@@ -14,158 +15,83 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- file pruning ---- */
+/* ---- file pruning (delta's pruner: delta/README.md "File pruning") ---- */
 
-/* A bound of a file's column: what a stats or partition value reads as. */
-typedef struct bound {
-    int64_t i;
-    double d;
-    const char *s;
-    size_t slen;
-} bound;
-
-/* Reads text (a partition value, or a stats value without JSON quotes) as
- * the column's type. false when it cannot be read (then nothing is
- * pruned). */
-static bool bound_parse(vec_type_info t, const char *text, size_t len, bound *out)
+/* The pruning predicates as delta_preds: integers, dates, timestamps
+ * (microseconds), decimals (unscaled, with their scale), doubles and
+ * strings (copied, NUL-terminated, into *strs). Booleans and other types
+ * are left out (they prune nothing). */
+static uint32_t delta_preds_of(const sql_tab *t, delta_pred *out, char **strs)
 {
-    char buf[64];
-    if (t.id == VEC_STRING) {
-        out->s = text;
-        out->slen = len;
-        return memchr(text, '\\', len) == NULL;
-    }
-    if (len == 0 || len >= sizeof(buf))
-        return false;
-    memcpy(buf, text, len);
-    buf[len] = '\0';
-    char *end;
-    switch (t.id) {
-    case VEC_I32:
-    case VEC_I64:
-        out->i = strtoll(buf, &end, 10);
-        return *end == '\0';
-    case VEC_F64:
-        out->d = strtod(buf, &end);
-        return *end == '\0';
-    case VEC_DATE:
-        return sql_lit_parse_date(buf, len, &out->i) == 0;
-    default:
-        return false;
-    }
-}
-
-/* -1, 0, 1: the constant of p against bound x. */
-static int cmp_const(const sql_prune *p, const bound *x)
-{
-    const vec_col *v = &p->value;
-    switch (v->type.id) {
-    case VEC_I32:
-    case VEC_DATE: {
-        int64_t a = ((const int32_t *)v->data)[0];
-        return a < x->i ? -1 : a > x->i;
-    }
-    case VEC_I64: {
-        int64_t a = ((const int64_t *)v->data)[0];
-        return a < x->i ? -1 : a > x->i;
-    }
-    case VEC_F64: {
-        double a = ((const double *)v->data)[0];
-        return a < x->d ? -1 : a > x->d;
-    }
-    case VEC_STRING: {
-        const uint8_t *s;
-        size_t n;
-        vec_col_str(v, 0, &s, &n);
-        int c = memcmp(s, x->s, n < x->slen ? n : x->slen);
-        return c != 0 ? (c < 0 ? -1 : 1) : n < x->slen ? -1 : n > x->slen;
-    }
-    default:
-        return 0;
-    }
-}
-
-/* True when no value in [lo, hi] can satisfy `col op const`. */
-static bool range_excludes(const sql_prune *p, const bound *lo, const bound *hi)
-{
-    switch (p->op) {
-    case PQ_OP_EQ:
-        return cmp_const(p, lo) < 0 || cmp_const(p, hi) > 0;
-    case PQ_OP_LT:
-        return cmp_const(p, lo) <= 0;
-    case PQ_OP_LE:
-        return cmp_const(p, lo) < 0;
-    case PQ_OP_GT:
-        return cmp_const(p, hi) >= 0;
-    case PQ_OP_GE:
-        return cmp_const(p, hi) > 0;
-    default:
-        return false;
-    }
-}
-
-static int part_index(const delta_snapshot *s, const char *col)
-{
-    for (size_t k = 0; k < s->metadata.n_partition_columns; k++)
-        if (strcasecmp(s->metadata.partition_columns[k], col) == 0)
-            return (int)k;
-    return -1;
-}
-
-static bool stats_excludes(const sql_tab *t, const sql_prune *p, const delta_stats *st)
-{
-    const delta_col_stats *cs = delta_stats_find(st, t->names[p->col]);
-    if (cs == NULL)
-        return false;
-    if (cs->null_count >= 0 && st->num_records >= 0 && cs->null_count == st->num_records)
-        return true; /* only NULLs: no comparison is true */
-    if (cs->min == NULL || cs->max == NULL)
-        return false;
-    bound lo, hi;
-    size_t ln = strlen(cs->min), hn = strlen(cs->max);
-    const char *l = cs->min, *h = cs->max;
-    if (ln >= 2 && l[0] == '"') {
-        l++;
-        ln -= 2;
-    }
-    if (hn >= 2 && h[0] == '"') {
-        h++;
-        hn -= 2;
-    }
-    return bound_parse(t->types[p->col], l, ln, &lo) && bound_parse(t->types[p->col], h, hn, &hi) &&
-           range_excludes(p, &lo, &hi);
-}
-
-/* Whether a file may hold rows the pruning predicates accept. */
-static bool file_may_match(const sql_tab *t, const delta_file *f)
-{
-    delta_stats st = {0};
-    bool parsed = false, keep = true;
-    for (uint32_t i = 0; i < t->nprune && keep; i++) {
+    static const delta_cmp cmp_of[] = {[PQ_OP_EQ] = DELTA_CMP_EQ,
+                                       [PQ_OP_LT] = DELTA_CMP_LT,
+                                       [PQ_OP_LE] = DELTA_CMP_LE,
+                                       [PQ_OP_GT] = DELTA_CMP_GT,
+                                       [PQ_OP_GE] = DELTA_CMP_GE};
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < t->nprune; i++) {
         const sql_prune *p = &t->prune[i];
-        int k = part_index(t->snap, t->names[p->col]);
-        if (k >= 0) {
-            const char *v = f->part_values[k];
-            bound x;
-            if (v == NULL)
-                keep = false; /* NULL partition: no comparison is true */
-            else if (bound_parse(t->types[p->col], v, strlen(v), &x))
-                keep = !range_excludes(p, &x, &x);
+        const vec_col *v = &p->value;
+        if (p->op > PQ_OP_GE || v->len < 1 || !vec_col_is_valid(v, 0))
+            continue;
+        delta_pred d = {.column = t->names[p->col], .op = cmp_of[p->op]};
+        switch (v->type.id) {
+        case VEC_I32:
+        case VEC_DATE:
+            d.kind = DELTA_VALUE_INT;
+            d.i64 = ((const int32_t *)v->data)[0];
+            break;
+        case VEC_I64:
+            d.kind = DELTA_VALUE_INT;
+            d.i64 = ((const int64_t *)v->data)[0];
+            break;
+        case VEC_TIMESTAMP:
+            if (v->type.unit != VEC_UNIT_MICROS)
+                continue;
+            d.kind = DELTA_VALUE_INT;
+            d.i64 = ((const int64_t *)v->data)[0];
+            break;
+        case VEC_DECIMAL64:
+            d.kind = DELTA_VALUE_DECIMAL;
+            d.i64 = ((const int64_t *)v->data)[0];
+            d.scale = v->type.scale;
+            break;
+        case VEC_F64:
+            d.kind = DELTA_VALUE_FLOAT;
+            d.f64 = ((const double *)v->data)[0];
+            break;
+        case VEC_STRING: {
+            const uint8_t *sp;
+            size_t sn;
+            vec_col_str(v, 0, &sp, &sn);
+            if (memchr(sp, '\0', sn) != NULL ||
+                (strs[n] = tarn_strndup((const char *)sp, sn)) == NULL)
+                continue; /* a NUL cannot be a C string; out of memory: no pruning by it */
+            d.kind = DELTA_VALUE_STRING;
+            d.str = strs[n];
+            break;
+        }
+        default:
             continue;
         }
-        if (f->stats == NULL)
-            continue;
-        if (!parsed) {
-            tarn_err err = TARN_ERR_INIT;
-            if (delta_stats_parse(f->stats, &st, &err) != 0)
-                break; /* unreadable stats prune nothing */
-            parsed = true;
-        }
-        keep = !stats_excludes(t, p, &st);
+        out[n++] = d;
     }
-    if (parsed)
-        delta_stats_free(&st);
-    return keep;
+    return n;
+}
+
+/* Whether a file may hold rows the pruning predicates accept. A predicate
+ * delta's pruner refuses (a constant it cannot compare with the column's
+ * stored kind) keeps the file. */
+static bool file_may_match(const sql_tab *t, const delta_pred *preds, uint32_t n,
+                           const delta_file *f)
+{
+    bool may = true;
+    for (uint32_t i = 0; i < n && may; i++) {
+        tarn_err ignored = TARN_ERR_INIT;
+        if (delta_file_may_match(t->snap, f, &preds[i], 1, &may, &ignored) != 0)
+            may = true;
+    }
+    return may;
 }
 
 /* ---- the source ---- */
@@ -342,10 +268,15 @@ static int tab_prune(sql_tab *t, tarn_err *err)
     t->kept = tarn_calloc(t->snap->nfiles ? t->snap->nfiles : 1, sizeof(*t->kept));
     if (t->kept == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "scan %s", t->name);
+    delta_pred preds[SQL_PRUNE_MAX];
+    char *strs[SQL_PRUNE_MAX] = {0};
+    uint32_t np = delta_preds_of(t, preds, strs);
     size_t k = 0;
     for (size_t i = 0; i < t->snap->nfiles; i++)
-        if (file_may_match(t, &t->snap->files[i]))
+        if (np == 0 || file_may_match(t, preds, np, &t->snap->files[i]))
             t->kept[k++] = t->snap->files[i];
+    for (uint32_t i = 0; i < SQL_PRUNE_MAX; i++)
+        tarn_free(strs[i]);
     t->view.files = t->kept;
     t->view.nfiles = k;
     t->files_total = t->snap->nfiles;
