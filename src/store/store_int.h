@@ -9,6 +9,7 @@
 #include "store/store.h"
 
 #include <lmdb.h>
+#include <stdatomic.h>
 
 /* File names inside the store directory (README: "Files"). */
 #define STORE_FILE_DATA    "state.mdb"
@@ -26,7 +27,9 @@ struct store {
     char *dir;              /* owned */
     uint64_t applied_index; /* mirror of the committed meta record */
     uint64_t applied_term;
-    int failed;              /* sticky: nonzero after an I/O error */
+    /* Sticky: nonzero after an I/O error. Atomic because the apply thread
+     * sets it while readers check it in store_read_begin. */
+    _Atomic int failed;
     obs_series_t *m_applied; /* gauge; NULL when metrics are unavailable */
     obs_series_t *m_batch;   /* histogram of entries per batch */
     obs_series_t *m_latency; /* histogram of seconds per batch */
