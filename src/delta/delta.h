@@ -539,7 +539,9 @@ int delta_table_open_managed(objstore *os, const char *name, delta_table **out, 
  * `_delta_log/` is visible at once and a directory listing is never
  * consulted. Time travel by version, or by timestamp: the newest version
  * whose commit time (commitInfo.timestamp, made increasing over versions;
- * version 0: its log file's time) is at or before timestamp_ms.
+ * version 0: the creation time the catalog recorded, or for a table
+ * created before that was recorded, its log file's time) is at or before
+ * timestamp_ms.
  * timestamp_ms of the result is that commit time.
  * Errors as delta_snapshot_latest, plus the committer's; TARN_ENOENT for a
  * missing table, a version beyond the latest, a time before the first

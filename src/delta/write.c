@@ -68,12 +68,6 @@ static int schema_string(const delta_column *cols, size_t ncols, tarn_buf *out, 
     return rc == 0 ? 0 : tarn_err_set(err, rc, "schema string");
 }
 
-int delta_version0_actions(const char *name, const char *schema, const char *const *parts,
-                           size_t nparts, uint64_t created_id, tarn_buf *out)
-{
-    return delta_version0_actions_at(name, schema, parts, nparts, created_id, 0, out);
-}
-
 int delta_version0_actions_at(const char *name, const char *schema, const char *const *parts,
                               size_t nparts, uint64_t created_id, int64_t created_ms, tarn_buf *out)
 {

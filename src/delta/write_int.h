@@ -11,12 +11,9 @@
 
 /* Appends version 0's actions (protocol, metaData) to `out`. A pure
  * function of its inputs, so that a new leader rebuilds the very file a
- * dead creator would have written. */
-int delta_version0_actions(const char *name, const char *schema, const char *const *parts,
-                           size_t nparts, uint64_t created_id, tarn_buf *out);
-/* The same with the creation time the metadata service recorded
- * (delta_pending.created_ms; 0: none, then the bytes are exactly
- * delta_version0_actions'): a commitInfo {timestamp, operation CREATE
+ * dead creator would have written. With the creation time the metadata
+ * service recorded (delta_pending.created_ms; 0: none, for tables created
+ * before it was recorded), a commitInfo {timestamp, operation CREATE
  * TABLE} comes first and metaData.createdTime is that time, so version 0
  * has a commit time of its own that survives copying the files (a log
  * file's mtime does not). Whoever rebuilds version 0 from a record must
