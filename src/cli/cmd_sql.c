@@ -37,6 +37,7 @@
 
 #include <editline/readline.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,23 +163,56 @@ typedef struct sql_target {
     sql_remote *remote;
 } sql_target;
 
+/* Ctrl-C while a local statement runs cancels that statement (its
+ * operators stop at their next batch), not the shell; a second Ctrl-C
+ * before it stops kills the process as usual (SA_RESETHAND). */
+static sql_session *volatile running_session;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    sql_session *s = running_session;
+    if (s != NULL)
+        sql_session_cancel(s); /* one atomic store: async-signal-safe */
+}
+
 static int run_text(const sql_target *t, out_state *o, const char *text, size_t len)
 {
     sql_sink sink = {o, on_columns, on_batch, on_done};
     sql_error e;
+    struct sigaction old, sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_sigint;
+    sa.sa_flags = SA_RESETHAND;
+    sigemptyset(&sa.sa_mask);
+    bool trap = t->remote == NULL && sigaction(SIGINT, &sa, &old) == 0;
+    if (trap) {
+        sql_session_cancel_clear(t->session);
+        running_session = t->session;
+    }
     pthread_mutex_lock(&o->mu);
     o->started_ns = tarn_mono_ns();
     o->progress_rows = 0;
     pthread_mutex_unlock(&o->mu);
     int rc = t->remote ? sql_remote_exec(t->remote, text, len, &sink, &e)
                        : sql_session_exec(t->session, text, len, &sink, &e);
+    bool cancelled = trap && sql_session_cancelled(t->session);
+    if (trap) {
+        running_session = NULL;
+        sigaction(SIGINT, &old, NULL);
+        sql_session_cancel_clear(t->session);
+    }
     pthread_mutex_lock(&o->mu);
     o->started_ns = 0;
     pthread_mutex_unlock(&o->mu);
     progress_clear(o);
     out_reset(o);
     fflush(stdout);
-    if (rc != 0)
+    if (rc != 0 && cancelled && rc == TARN_ECLOSED)
+        fprintf(stderr,
+                "cancelled (Ctrl-C): the statement at line %u was stopped; nothing after it ran\n",
+                e.pos.line > 0 ? e.pos.line : 1);
+    else if (rc != 0)
         print_error(text, len, &e);
     return rc;
 }

@@ -49,6 +49,11 @@ typedef struct exec_budget {
     size_t limit_bytes; /* fail reservations past this */
     size_t used_bytes;  /* reserved now */
     size_t peak_bytes;  /* highest used_bytes seen */
+    /* Cancellation: when *cancel (borrowed, may be NULL) becomes non-zero
+     * (an atomic store from any thread or a signal handler), every
+     * operator fails its next batch with TARN_ECLOSED ("query cancelled"),
+     * so a scan, aggregation, join build or sort stops between batches. */
+    const int *cancel;
 } exec_budget;
 
 /* limit_bytes 0: the default, EXEC_BUDGET_RAM_DIVISOR-th of physical memory. */
@@ -58,6 +63,8 @@ void exec_budget_init(exec_budget *b, size_t limit_bytes);
  * that would pass the limit, in which case nothing is accounted. */
 int exec_budget_reserve(exec_budget *b, size_t bytes, const char *what, tarn_err *err);
 void exec_budget_release(exec_budget *b, size_t bytes);
+/* Whether the query was cancelled (b->cancel set). */
+bool exec_budget_cancelled(const exec_budget *b);
 
 /* ---- expressions ---- */
 

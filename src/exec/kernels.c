@@ -63,6 +63,11 @@ int exec_budget_reserve(exec_budget *b, size_t bytes, const char *what, tarn_err
     return 0;
 }
 
+bool exec_budget_cancelled(const exec_budget *b)
+{
+    return b != NULL && b->cancel != NULL && __atomic_load_n(b->cancel, __ATOMIC_ACQUIRE) != 0;
+}
+
 void exec_budget_release(exec_budget *b, size_t bytes)
 {
     size_t used = __atomic_load_n(&b->used_bytes, __ATOMIC_RELAXED), want;

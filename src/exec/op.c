@@ -50,7 +50,10 @@ int exec_op_next(exec_op *op, const vec_batch **out, tarn_err *err)
     *out = NULL;
     if (op->failed)
         return tarn_err_set(err, TARN_ESTATE, "%s: after an earlier error", op->vt->name);
-    int rc = op->vt->next(op, out, err);
+    /* The cancellation point: between batches of every operator, so a
+     * blocking one (aggregate, join build, sort) stops while it consumes. */
+    int rc = exec_budget_cancelled(op->budget) ? tarn_err_set(err, TARN_ECLOSED, "query cancelled")
+                                               : op->vt->next(op, out, err);
     if (rc != 0) {
         op->failed = true;
         *out = NULL;

@@ -231,6 +231,10 @@ static int append_rows(sql_stmt *st, const char *name, sql_target *t, rows_acc *
     int64_t version = -1;
     if (st->s->before_commit)
         st->s->before_commit(st->s->before_commit_ctx);
+    if (sql_session_cancelled(st->s)) { /* nothing uploaded yet: nothing to undo */
+        tarn_err_set(&err, TARN_ECLOSED, "query cancelled");
+        return sql_stmt_fail(st, TARN_ECLOSED, &err);
+    }
     int rc = delta_append(&st->s->com, st->s->os, name, read ? read : t->snap, a->b, a->n, &o,
                           &version, &err);
     if (rc == TARN_ECONFLICT && read != NULL) {
@@ -364,6 +368,7 @@ int sql_write_plan(sql_stmt *st, const char *name, sql_target *t, json_t *plan)
 {
     exec_budget bud;
     exec_budget_init(&bud, st->s->budget_bytes);
+    bud.cancel = &st->s->cancel;
     rows_acc a = {.types = t->store, .ncols = t->ncols};
     int rc = collect(st, plan, &a, t->nullable, t->names, &bud);
     if (rc == 0)
@@ -502,6 +507,7 @@ static int create_as(sql_stmt *st, const sql_node *n)
     rows_acc a = {0};
     exec_budget bud;
     exec_budget_init(&bud, st->s->budget_bytes);
+    bud.cancel = &st->s->cancel;
     char **names = rc == 0 ? tarn_calloc(rel.n + 1, sizeof(*names)) : NULL;
     bool *nullable = rc == 0 ? tarn_calloc(rel.n + 1, sizeof(bool)) : NULL;
     vec_type_info *types = rc == 0 ? tarn_calloc(rel.n + 1, sizeof(*types)) : NULL;

@@ -145,6 +145,7 @@ int sql_stmt_delete(sql_stmt *st, const sql_node *n)
     json_t *pred = NULL;
     exec_budget bud;
     exec_budget_init(&bud, st->s->budget_bytes);
+    bud.cancel = &st->s->cancel;
     tarn_err err = TARN_ERR_INIT;
     int rc = sql_target_open(st, &n->u.delete_.table, &t);
     if (rc == 0 && n->u.delete_.where)

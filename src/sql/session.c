@@ -56,6 +56,21 @@ void sql_session_close(sql_session *s)
     tarn_free(s);
 }
 
+void sql_session_cancel(sql_session *s)
+{
+    __atomic_store_n(&s->cancel, 1, __ATOMIC_RELEASE);
+}
+
+void sql_session_cancel_clear(sql_session *s)
+{
+    __atomic_store_n(&s->cancel, 0, __ATOMIC_RELEASE);
+}
+
+bool sql_session_cancelled(const sql_session *s)
+{
+    return __atomic_load_n(&s->cancel, __ATOMIC_ACQUIRE) != 0;
+}
+
 void sql_session_set_budget(sql_session *s, size_t bytes)
 {
     s->budget_bytes = bytes;
@@ -248,6 +263,7 @@ int sql_run_plan(sql_stmt *st, json_t *stages, bool analyze, bool emit, const sq
 {
     exec_budget bud;
     exec_budget_init(&bud, st->s->budget_bytes);
+    bud.cancel = &st->s->cancel;
     tarn_err err = TARN_ERR_INIT;
     sql_run *r = NULL;
     int rc = sql_run_open(&st->b, sql_plan_root(stages), analyze, &bud, &r, &err);
@@ -428,7 +444,12 @@ int sql_session_exec(sql_session *s, const char *text, size_t len, const sql_sin
         st.info = (sql_stmt_info){.kind = sql_node_kind_name(n->kind), .version = -1, .index = i};
         if (n->kind == SQL_QUERY)
             st.info.kind = "select";
-        rc = stmt_run(&st, n);
+        if (sql_session_cancelled(s)) {
+            tarn_err_set(&err, TARN_ECLOSED, "query cancelled");
+            rc = sql_stmt_fail(&st, TARN_ECLOSED, &err);
+        } else {
+            rc = stmt_run(&st, n);
+        }
         sql_binder_free(&st.b);
         if (rc == 0 && st.sink->done) {
             st.info.elapsed_us = (tarn_mono_ns() - st.t0_ns) / 1000;

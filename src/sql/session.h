@@ -95,6 +95,16 @@ int sql_session_exec(sql_session *s, const char *text, size_t len, const sql_sin
 
 /* Sets the per-statement memory budget (0: the default). */
 void sql_session_set_budget(sql_session *s, size_t bytes);
+/*
+ * Cancels the statement running in s (from any thread, or a signal
+ * handler: one atomic store): its operators stop at their next batch and
+ * sql_session_exec returns TARN_ECLOSED ("query cancelled"); statements
+ * after it in the script do not run, and no later statement runs until
+ * sql_session_cancel_clear.
+ */
+void sql_session_cancel(sql_session *s);
+void sql_session_cancel_clear(sql_session *s);
+bool sql_session_cancelled(const sql_session *s);
 /* Sets the threads of parallel plans (0: the online CPUs; at most
  * EXEC_WORKERS_MAX; 1: serial plans). */
 void sql_session_set_threads(sql_session *s, uint32_t threads);

@@ -14,6 +14,7 @@ struct sql_session {
     size_t budget_bytes;
     int timeout_ms;
     uint32_t threads;                 /* 1..EXEC_WORKERS_MAX */
+    int cancel;                       /* sql_session_cancel (atomic) */
     void (*before_commit)(void *ctx); /* test seam (sql_session_opts) */
     void *before_commit_ctx;
 };

@@ -723,6 +723,58 @@ static void test_insert_reading_target(void **state)
     sql_session_close(other);
 }
 
+/* ---- cancellation ---- */
+
+static void cancel_session(void *ctx)
+{
+    sql_session_cancel(ctx);
+}
+
+static void test_cancel(void **state)
+{
+    fixture *f = *state;
+    free(run(f, "CREATE TABLE cq (v BIGINT); INSERT INTO cq VALUES (1), (2), (3), (4)"));
+    for (int i = 0; i < 11; i++) /* 8192 rows, several batches */
+        free(run(f, "INSERT INTO cq SELECT v + 10 FROM cq"));
+    int64_t live = tarn_alloc_live_count();
+    for (int i = 0; i < 100; i++) {
+        usleep(20000);
+        int64_t now = tarn_alloc_live_count();
+        if (now == live)
+            break;
+        live = now;
+    }
+    /* Cancelled at its first batch, a query stops at the next one (serial
+     * and parallel plans, a blocking sort above the scan too), the script's
+     * later statements do not run, everything is released. */
+    const char *qs[] = {"SELECT v FROM cq; INSERT INTO cq VALUES (0)",
+                        "SET threads = 1; SELECT v FROM cq; INSERT INTO cq VALUES (0)"};
+    for (size_t i = 0; i < 2; i++) {
+        text_sink t = {.after_first = cancel_session, .ctx = f->s};
+        sql_sink k = sink_of(&t);
+        sql_error e;
+        assert_int_equal(sql_session_exec(f->s, qs[i], strlen(qs[i]), &k, &e), TARN_ECLOSED);
+        assert_non_null(strstr(e.msg, "query cancelled"));
+        assert_int_equal(t.batches, 1);
+        tarn_buf_free(&t.out);
+        assert_true(sql_session_cancelled(f->s));
+        /* still cancelled: nothing runs until cleared */
+        expect_error(f, "SELECT 1", TARN_ECLOSED, 0, "query cancelled", NULL);
+        sql_session_cancel_clear(f->s);
+        for (int w = 0; w < 500 && tarn_alloc_live_count() != live; w++)
+            usleep(10000);
+        assert_int_equal(tarn_alloc_live_count(), live);
+    }
+    sql_session_set_threads(f->s, 0);
+    /* a cancelled aggregation, and an INSERT cancelled before its commit */
+    sql_session_cancel(f->s);
+    expect_error(f, "SELECT v % 7, count(*) FROM cq GROUP BY 1", TARN_ECLOSED, 0, "query cancelled",
+                 NULL);
+    sql_session_cancel_clear(f->s);
+    expect(f, "SELECT count(*) FROM cq WHERE v = 0", "0\n");
+    expect(f, "SELECT count(*) FROM cq", "8192\n");
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -739,6 +791,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_parallel_plans, setup, teardown),
         cmocka_unit_test_setup_teardown(test_mod_date_diff_string_minmax, setup, teardown),
         cmocka_unit_test_setup_teardown(test_insert_reading_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cancel, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
