@@ -337,10 +337,11 @@ typedef struct sql_job {
     char *sql; /* owned */
     size_t len;
     http_stream *s;
-    tarn_buf out;  /* text not yet handed to the stream */
-    tarn_buf v;    /* one value's text */
-    uint32_t stmt; /* statements finished */
-    int stream_rc; /* the stream's error (the client went away) */
+    tarn_buf out;     /* text not yet handed to the stream */
+    tarn_buf v;       /* one value's text */
+    uint32_t stmt;    /* statements finished */
+    int stream_rc;    /* the stream's error (the client went away) */
+    sql_session *ses; /* running the statements (job_run's thread) */
 } sql_job;
 
 static void job_free(void *ctx)
@@ -358,6 +359,8 @@ static int job_flush(sql_job *j)
 {
     if (j->stream_rc == 0 && j->out.len > 0)
         j->stream_rc = http_stream_write(j->s, j->out.data, j->out.len);
+    if (j->stream_rc != 0 && j->ses != NULL)
+        sql_session_cancel(j->ses); /* the client or the server is gone: stop every worker */
     tarn_buf_reset(&j->out);
     return j->stream_rc;
 }
@@ -446,7 +449,9 @@ static int job_run(void *ctx, http_stream *s, tarn_err *err)
         return rc; /* nothing written: the edge answers 500 */
     sql_sink sink = {j, st_columns, st_batch, st_done};
     sql_error e;
+    j->ses = ses;
     rc = sql_session_exec(ses, j->sql, j->len, &sink, &e);
+    j->ses = NULL;
     sql_session_close(ses);
     if (rc == 0) {
         rc = tarn_buf_printf(&j->out, "{\"end\":{\"statements\":%u}}\n", j->stmt);
