@@ -136,6 +136,15 @@ int sql_session_open_table(sql_session *s, const char *name, sql_travel_kind tra
         rc = delta_managed_snapshot_at_timestamp(&s->com, s->os, name, at, snap, err);
     else
         rc = delta_managed_snapshot_latest(&s->com, s->os, name, snap, err);
+    /* The catalog has the table: a missing piece of its snapshot (a log
+     * file, a checkpoint part, a version the catalog cannot read) is no
+     * "does not exist", which callers would report as a missing table. */
+    if (rc == TARN_ENOENT && travel == SQL_TRAVEL_NONE) {
+        tarn_err_wrap(err, TARN_EIO, "table %s is in the catalog, its snapshot failed", name);
+        if (err != NULL)
+            err->code = TARN_EIO;
+        rc = TARN_EIO;
+    }
     if (rc != 0) {
         delta_table_close(*dt);
         *dt = NULL;

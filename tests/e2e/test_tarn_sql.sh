@@ -155,6 +155,15 @@ grep -q '^cancelled (Ctrl-C): the statement at line 1 was stopped' "$work/cx.err
 ! grep -q 'Sanitizer' "$work/cx.err" || fail "SIGINT: $(cat "$work/cx.err")"
 [[ ! -s "$work/cx.out" ]] || fail "SIGINT: rows printed: $(cat "$work/cx.out")"
 
+# A table written by one process is there at the very next open of the
+# directory, after each of several writers exited (the read at open must
+# see every entry the WAL holds as committed).
+for i in 1 2 3 4 5 6; do
+  sql -c "CREATE TABLE lp$i (v BIGINT); INSERT INTO lp$i VALUES ($i), ($i)" >/dev/null
+  got=$(sql --format csv -c "SELECT count(*) AS n, sum(v) AS s FROM lp$i")
+  [[ "$got" == $'n,s\n2,'$((2 * i)) ]] || fail "open after a writer exited, round $i: $got"
+done
+
 # The usage error.
 if "$tarn" sql --format xml -c "SELECT 1" 2>/dev/null; then fail "--format xml accepted"; fi
 echo "ok"
