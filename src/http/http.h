@@ -57,6 +57,9 @@
     (256u << 10) /* bytes a streamed body buffers before its producer waits */
 #define HTTP_STREAM_CHUNK_BYTES (64u << 10) /* most bytes handed to libmicrohttpd per read */
 #define HTTP_STREAMS_MAX        16          /* streamed bodies being produced at once; more: 503 */
+#define HTTP_STREAM_WATCH_MS                                                                       \
+    100 /* a waiting stream's socket is polled for a hang-up this often                            \
+         */
 
 /* ---- roles ------------------------------------------------------------ */
 
@@ -258,7 +261,10 @@ int http_reply_error(http_response *r, unsigned status, const char *code, const 
  *    disconnected.
  *  - A client that disconnects, or a server that stops, makes the next
  *    http_stream_write return TARN_ECLOSED: the producer stops and
- *    returns; then ctx_free(ctx) runs on its thread.
+ *    returns; then ctx_free(ctx) runs on its thread. A producer busy
+ *    computing (nothing to write yet) learns of it without writing through
+ *    http_stream_on_cancel / http_stream_cancelled: the server watches the
+ *    socket of a waiting connection for a hang-up (HTTP_STREAM_WATCH_MS).
  *  - A producer that returns an error after writing has its body cut
  *    short: the chunked encoding is not terminated (no zero-length last
  *    chunk; the connection is closed), so any HTTP client sees an
@@ -284,6 +290,21 @@ int http_stream_write(http_stream *s, const void *data, size_t len);
 
 /* Whether the status is committed (something was written). */
 int http_stream_started(const http_stream *s);
+
+/* Registers fn(arg), called once when the stream is cancelled: the client
+ * went away (also while nothing was written: a hang-up of the waiting
+ * connection is noticed within HTTP_STREAM_WATCH_MS) or the server stops.
+ * It runs on a server thread with the stream's lock held, so it must only
+ * flag (an atomic store, sql_session_cancel) and must not call
+ * http_stream_*. Called at once, on this thread, when the stream is
+ * already cancelled. fn NULL unregisters; once this returns, the old fn
+ * is not running and will not run. Dropped when the producer returns.
+ * Only the producer's thread may call it. */
+void http_stream_on_cancel(http_stream *s, void (*fn)(void *arg), void *arg);
+
+/* 1 once the stream is cancelled (the client went away, the server
+ * stops): the producer should stop. */
+int http_stream_cancelled(const http_stream *s);
 
 /* Before the first write: makes the reply this error (as
  * http_reply_error) and returns 0; the producer then returns nonzero.

@@ -72,6 +72,12 @@ typedef struct http_stream_set {
     http_stream *live;   /* every stream not yet freed */
     unsigned producing;  /* producer threads running */
     int stopping;        /* refuse new streams */
+    /* The watcher: polls the sockets of suspended connections for a
+     * hang-up (MHD does not watch a suspended socket). Started with the
+     * first stream, sleeps on `poke` while no producer runs. */
+    pthread_cond_t poke;
+    pthread_t watcher;
+    int watching; /* the watcher thread runs */
 } http_stream_set;
 
 void http_stream_set_init(http_stream_set *set);

@@ -19,7 +19,9 @@
  *     cancellation) resumes it (wake), and only then, so a connection is
  *     never resumed twice nor left suspended.
  *  3. Once cancelled, a write returns TARN_ECLOSED and the content reader
- *     ends the body with an error; cancelled never goes back to 0.
+ *     ends the body with an error; cancelled never goes back to 0. The
+ *     producer's on_cancel hook runs exactly once, at the cancellation
+ *     (or at its registration if later), with mu held.
  *  4. refs counts the producer and the connection side (the request state,
  *     then the queued response); the last one to let go frees the stream
  *     and unlinks it from its set.
@@ -30,7 +32,18 @@
  *      |                                    |
  *      +--(finished before a write)--> ordinary reply (error or empty 200)
  *      +--(cancelled: stop)---------> 503      +--(client gone / stop)--> cut short
+ *      +--(cancelled: hang-up seen by the watcher)--> closed, logged 499
+ *
+ * MHD does not watch the socket of a suspended connection, so a client
+ * that hangs up while the producer computes (nothing to write) would go
+ * unnoticed until the producer's first write. The set's watcher thread
+ * polls the sockets of suspended connections for POLLRDHUP/POLLHUP every
+ * HTTP_STREAM_WATCH_MS while producers run (one poll over at most
+ * HTTP_STREAMS_MAX descriptors; it sleeps while none run) and cancels the
+ * stream of a socket that hung up. A client that half-closes its side
+ * after the request is treated as gone, as MHD itself does on a read EOF.
  */
+#define _GNU_SOURCE /* POLLRDHUP: the peer closed its side */
 #include "http/http_int.h"
 
 #include "base/alloc.h"
@@ -39,6 +52,7 @@
 #include "base/log.h"
 
 #include <microhttpd.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -48,16 +62,20 @@
 
 struct http_stream {
     pthread_mutex_t mu;
-    pthread_cond_t space; /* the producer waits here while the ring is full */
-    uint8_t *ring;        /* RING bytes */
-    size_t head, len;     /* len bytes from head, wrapping (invariant 1) */
-    int refs;             /* invariant 4 */
-    int started;          /* something was written: the 200 is committed */
-    int finished;         /* the producer returned rc */
-    int cancelled;        /* invariant 3 */
-    int suspended;        /* invariant 2 */
-    int replied;          /* the producer set an error reply (http_stream_reply_error) */
-    int recorded;         /* metrics and log line written */
+    pthread_cond_t space;         /* the producer waits here while the ring is full */
+    uint8_t *ring;                /* RING bytes */
+    size_t head, len;             /* len bytes from head, wrapping (invariant 1) */
+    int refs;                     /* invariant 4 */
+    int started;                  /* something was written: the 200 is committed */
+    int finished;                 /* the producer returned rc */
+    int cancelled;                /* invariant 3 */
+    int suspended;                /* invariant 2 */
+    int replied;                  /* the producer set an error reply (http_stream_reply_error) */
+    int recorded;                 /* metrics and log line written */
+    int client_gone;              /* cancelled because the watcher saw the socket hang up */
+    int fd;                       /* the connection's socket, for the watcher */
+    void (*on_cancel)(void *arg); /* the producer's hook (http_stream_on_cancel) */
+    void *on_cancel_arg;
     int rc;
     tarn_err err; /* the producer's error, for the log line */
     struct MHD_Connection *conn;
@@ -81,6 +99,7 @@ void http_stream_set_init(http_stream_set *set)
     memset(set, 0, sizeof(*set));
     pthread_mutex_init(&set->mu, NULL);
     pthread_cond_init(&set->idle, NULL);
+    pthread_cond_init(&set->poke, NULL);
 }
 
 /* Resumes the connection if we suspended it (invariant 2). Under s->mu. */
@@ -94,9 +113,80 @@ static void wake(http_stream *s)
 
 static void cancel_locked(http_stream *s)
 {
+    if (!s->cancelled && s->on_cancel != NULL)
+        s->on_cancel(s->on_cancel_arg);
     s->cancelled = 1;
     pthread_cond_broadcast(&s->space);
     wake(s);
+}
+
+/* ---- the watcher ------------------------------------------------------- */
+
+static void stream_unref(http_stream *s);
+
+/* Streams whose connection we suspended, each with a reference taken, and
+ * their sockets. Under set->mu. */
+static size_t watch_collect(http_stream_set *set, http_stream **ss, struct pollfd *fds)
+{
+    size_t n = 0;
+    for (http_stream *s = set->live; s != NULL && n < HTTP_STREAMS_MAX; s = s->next) {
+        pthread_mutex_lock(&s->mu);
+        /* refs 0: being unlinked by stream_unref, never to be touched. */
+        if (s->suspended && !s->cancelled && s->refs > 0 && s->fd >= 0) {
+            s->refs++;
+            ss[n] = s;
+            fds[n] = (struct pollfd){.fd = s->fd, .events = POLLRDHUP};
+            n++;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+    return n;
+}
+
+static void *watch_main(void *arg)
+{
+    http_stream_set *set = arg;
+    http_stream *ss[HTTP_STREAMS_MAX];
+    struct pollfd fds[HTTP_STREAMS_MAX];
+    pthread_mutex_lock(&set->mu);
+    while (!set->stopping) {
+        if (set->producing == 0) {
+            pthread_cond_wait(&set->poke, &set->mu); /* idle: costs nothing */
+            continue;
+        }
+        size_t n = watch_collect(set, ss, fds);
+        pthread_mutex_unlock(&set->mu);
+        /* A hang-up ends the poll at once; the timeout only picks up
+         * connections suspended since. */
+        int ready = poll(fds, n, HTTP_STREAM_WATCH_MS);
+        for (size_t i = 0; i < n; i++) {
+            http_stream *s = ss[i];
+            pthread_mutex_lock(&s->mu);
+            /* Still suspended: the connection is alive, so the descriptor
+             * was its own all along (MHD closes it only after a resume). */
+            if (ready > 0 && (fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR)) && s->suspended &&
+                !s->cancelled) {
+                s->client_gone = 1;
+                cancel_locked(s);
+            }
+            pthread_mutex_unlock(&s->mu);
+            stream_unref(s);
+        }
+        pthread_mutex_lock(&set->mu);
+    }
+    pthread_mutex_unlock(&set->mu);
+    return NULL;
+}
+
+/* Starts the watcher with the set's first stream. Under set->mu. */
+static int watch_start(http_stream_set *set)
+{
+    if (set->watching)
+        return 0;
+    if (pthread_create(&set->watcher, NULL, watch_main, set) != 0)
+        return TARN_EBUSY;
+    set->watching = 1;
+    return 0;
 }
 
 void http_stream_set_stop(http_stream_set *set)
@@ -108,10 +198,16 @@ void http_stream_set_stop(http_stream_set *set)
         cancel_locked(s);
         pthread_mutex_unlock(&s->mu);
     }
-    /* A producer inside a long computation notices at its next write. */
+    /* A producer inside a long computation notices at its next write, or
+     * at once through its on_cancel hook. */
     while (set->producing > 0)
         pthread_cond_wait(&set->idle, &set->mu);
+    pthread_cond_broadcast(&set->poke);
+    int watching = set->watching;
+    set->watching = 0;
     pthread_mutex_unlock(&set->mu);
+    if (watching)
+        pthread_join(set->watcher, NULL);
 }
 
 /* Frees a stream that is in no set. */
@@ -178,6 +274,7 @@ static void *producer_main(void *arg)
     http_stream *s = arg;
     tarn_err err = TARN_ERR_INIT;
     int rc = s->fn(s->ctx, s, &err);
+    http_stream_on_cancel(s, NULL, NULL); /* its argument may die with ctx */
     if (s->ctx_free != NULL)
         s->ctx_free(s->ctx);
     s->ctx = NULL;
@@ -238,6 +335,24 @@ int http_stream_started(const http_stream *s)
     int started = s->started;
     pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
     return started;
+}
+
+void http_stream_on_cancel(http_stream *s, void (*fn)(void *arg), void *arg)
+{
+    pthread_mutex_lock(&s->mu);
+    if (fn != NULL && s->cancelled)
+        fn(arg);
+    s->on_cancel = fn;
+    s->on_cancel_arg = arg;
+    pthread_mutex_unlock(&s->mu);
+}
+
+int http_stream_cancelled(const http_stream *s)
+{
+    pthread_mutex_lock((pthread_mutex_t *)&s->mu);
+    int cancelled = s->cancelled;
+    pthread_mutex_unlock((pthread_mutex_t *)&s->mu);
+    return cancelled;
 }
 
 int http_stream_reply_error(http_stream *s, unsigned status, const char *code, const char *fmt, ...)
@@ -338,6 +453,7 @@ static http_stream *stream_new(http_response *resp, const char *method, const ch
     snprintf(s->method, sizeof(s->method), "%s", method);
     snprintf(s->path, sizeof(s->path), "%s", path);
     s->t0_ns = t0_ns;
+    s->fd = -1;
     s->refs = 2; /* the producer and the connection */
     return s;
 }
@@ -351,6 +467,8 @@ int http_stream_begin(http_stream_set *set, struct MHD_Connection *conn, http_re
                        : set->producing >= HTTP_STREAMS_MAX ? "too many streamed replies at once; "
                                                               "retry shortly"
                                                             : NULL;
+    if (busy == NULL && watch_start(set) != 0)
+        busy = "cannot start a thread for the reply; retry";
     http_stream *s = busy ? NULL : stream_new(resp, method, path, t0_ns);
     if (s == NULL) {
         pthread_mutex_unlock(&set->mu);
@@ -359,6 +477,9 @@ int http_stream_begin(http_stream_set *set, struct MHD_Connection *conn, http_re
     }
     s->set = set;
     s->conn = conn;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    s->fd = ci != NULL ? ci->connect_fd : -1;
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -381,6 +502,7 @@ int http_stream_begin(http_stream_set *set, struct MHD_Connection *conn, http_re
         set->live->prev = s;
     set->live = s;
     set->producing++;
+    pthread_cond_broadcast(&set->poke); /* the watcher has work */
     pthread_mutex_unlock(&set->mu);
     s->suspended = 1;
     MHD_suspend_connection(conn);
@@ -435,6 +557,10 @@ int http_stream_continue(http_stream *s, struct MHD_Connection *conn, int *keep)
     } else if (s->finished) {
         stream_record(s, 500);
         res = http_queue_static_500(conn);
+    } else if (s->client_gone) {
+        /* The watcher saw the socket hang up: nobody to answer. */
+        stream_record(s, 499);
+        res = MHD_NO;
     } else {
         /* Cancelled by the server's stop while the producer still runs. */
         http_response resp;

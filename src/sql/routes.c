@@ -10,13 +10,23 @@
  *    edge then cuts short.
  *  - buffered (the default, the shape clients had first): one JSON object
  *    built in memory up to the response limit (413 past it).
+ *
+ * A streamed statement is cancelled (sql_session_cancel: its operators
+ * stop at their next batch) when its client goes away or the server
+ * stops, also before its first row: the edge's cancel hook
+ * (http_stream_on_cancel) flags the session from the server's side. Each
+ * such statement is logged ("statement cancelled") and counted in
+ * tarn_sql_cancelled_total.
  */
 #include "sql/sql_routes.h"
 
 #include "base/alloc.h"
+#include "base/clock.h"
 #include "base/log.h"
+#include "obs/obs.h"
 #include "sql/session.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,8 +42,25 @@ struct sql_routes {
     size_t budget_bytes;
 };
 
+/* tarn_sql_cancelled_total in obs_global(), registered once per process. */
+static obs_family *fam_cancelled;
+static pthread_once_t cancelled_once = PTHREAD_ONCE_INIT;
+
+static void register_cancelled(void)
+{
+    /* A failure leaves fam_cancelled NULL: the count is lost, not the
+     * queries. */
+    obs_family_register(obs_global(),
+                        &(obs_family_opts){.type = OBS_COUNTER,
+                                           .name = "tarn_sql_cancelled_total",
+                                           .help = "Streamed SQL statements cancelled because "
+                                                   "the client went away or the server stopped."},
+                        &fam_cancelled);
+}
+
 int sql_routes_new(node *n, objstore *os, size_t mem_budget_bytes, sql_routes **out)
 {
+    pthread_once(&cancelled_once, register_cancelled);
     sql_routes *r = tarn_calloc(1, sizeof(*r));
     if (r == NULL)
         return TARN_ENOMEM;
@@ -342,6 +369,7 @@ typedef struct sql_job {
     uint32_t stmt;    /* statements finished */
     int stream_rc;    /* the stream's error (the client went away) */
     sql_session *ses; /* running the statements (job_run's thread) */
+    int64_t t0_ns;    /* when the script started */
 } sql_job;
 
 static void job_free(void *ctx)
@@ -436,6 +464,26 @@ static int job_fail_inband(sql_job *j, int rc, const sql_error *e, tarn_err *err
     return tarn_err_set(err, rc, "sql, statement %u: %s", j->stmt, e->msg);
 }
 
+/* http_stream_on_cancel's hook: on a server thread, under the stream's
+ * lock; one atomic store. */
+static void cancel_session(void *ses)
+{
+    sql_session_cancel(ses);
+}
+
+/* The statement stopped because the stream was cancelled: say so once. */
+static int job_cancelled(sql_job *j, tarn_err *err)
+{
+    double ms = (double)(tarn_mono_ns() - j->t0_ns) / 1e6;
+    TARN_LOGF(TARN_LOG_INFO, "sql", "statement cancelled", TARN_F_UINT("statement", j->stmt),
+              TARN_F_DBL("duration_ms", ms),
+              TARN_F_STR("reason", "the client went away or the server is stopping"));
+    if (fam_cancelled != NULL)
+        obs_counter_add(obs_series(fam_cancelled, NULL), 1);
+    return tarn_err_set(err, TARN_ECLOSED, "sql: the client went away; statement %u cancelled",
+                        j->stmt);
+}
+
 /* Runs on the stream's thread (http_stream_fn). */
 static int job_run(void *ctx, http_stream *s, tarn_err *err)
 {
@@ -450,9 +498,14 @@ static int job_run(void *ctx, http_stream *s, tarn_err *err)
     sql_sink sink = {j, st_columns, st_batch, st_done};
     sql_error e;
     j->ses = ses;
+    j->t0_ns = tarn_mono_ns();
+    http_stream_on_cancel(s, cancel_session, ses); /* runs at once if already cancelled */
     rc = sql_session_exec(ses, j->sql, j->len, &sink, &e);
+    http_stream_on_cancel(s, NULL, NULL); /* before the session goes */
     j->ses = NULL;
     sql_session_close(ses);
+    if (rc == TARN_ECLOSED && http_stream_cancelled(s))
+        return job_cancelled(j, err);
     if (rc == 0) {
         rc = tarn_buf_printf(&j->out, "{\"end\":{\"statements\":%u}}\n", j->stmt);
         if (rc == 0)

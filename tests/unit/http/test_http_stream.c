@@ -5,7 +5,9 @@
  * short; a client that disconnects stops the producer (its write returns
  * TARN_ECLOSED) and its context is freed; stopping the server with a
  * producer blocked on a client that never reads returns and frees it;
- * past HTTP_STREAMS_MAX producers a request is 503. */
+ * past HTTP_STREAMS_MAX producers a request is 503; a producer that has
+ * written nothing learns through its on_cancel hook that the client hung
+ * up or that the server stops. */
 #include "common/test_util.h"
 
 #include "base/alloc.h"
@@ -29,7 +31,10 @@ typedef struct job {
     atomic_int freed;
     atomic_int write_rc; /* the last write's result */
     atomic_size_t written;
-    atomic_int producers; /* produce_big calls begun */
+    atomic_int producers;  /* produce_big calls begun */
+    atomic_int quiet;      /* produce_quiet: 1 running, 2 returned */
+    atomic_int hooked;     /* times the on_cancel hook ran */
+    atomic_int saw_cancel; /* produce_quiet saw http_stream_cancelled */
 } job;
 
 static job J;
@@ -97,6 +102,28 @@ static int produce_fail_late(void *ctx, http_stream *s, tarn_err *err)
     return tarn_err_set(err, TARN_EIO, "disk on fire (test)");
 }
 
+static void on_cancel(void *arg)
+{
+    atomic_fetch_add(&((job *)arg)->hooked, 1);
+}
+
+/* A long computation that writes nothing: it learns of a cancellation only
+ * through the hook (polled here as an executor polls its flag), and gives
+ * up after 20 s so that a missed cancellation fails the test instead of
+ * hanging it. */
+static int produce_quiet(void *ctx, http_stream *s, tarn_err *err)
+{
+    job *j = ctx;
+    http_stream_on_cancel(s, on_cancel, j);
+    atomic_store(&j->quiet, 1);
+    for (int i = 0; i < 2000 && !atomic_load(&j->hooked); i++)
+        usleep(10 * 1000);
+    atomic_store(&j->saw_cancel, http_stream_cancelled(s));
+    http_stream_on_cancel(s, NULL, NULL);
+    atomic_store(&j->quiet, 2);
+    return tarn_err_set(err, TARN_ECLOSED, "cancelled");
+}
+
 static int produce_nothing(void *ctx, http_stream *s, tarn_err *err)
 {
     return 0;
@@ -117,6 +144,7 @@ static int h_stream(void *ctx, const http_call *c, http_response *resp, tarn_err
 static const route routes[] = {
     {"/big", produce_big},       {"/slow", produce_slow},      {"/conflict", produce_conflict},
     {"/einval", produce_einval}, {"/late", produce_fail_late}, {"/empty", produce_nothing},
+    {"/quiet", produce_quiet},
 };
 
 static http_router *R;
@@ -272,24 +300,68 @@ static void test_disconnect_stops_the_producer(void **state)
     server_stop();
 }
 
-/* A client that asks for /big and never reads: its producer fills the
- * socket buffers and the ring, then blocks in http_stream_write. */
-static int stuck_client(void)
+/* A client that asks for `path` and never reads (for /big: its producer
+ * fills the socket buffers and the ring, then blocks in
+ * http_stream_write). */
+static int raw_client(const char *path)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(http_server_port(S))};
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-    const char req[] = "GET /big HTTP/1.1\r\nHost: x\r\n\r\n";
-    assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+    char req[128];
+    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", path);
+    assert_int_equal(write(fd, req, (size_t)n), (ssize_t)n);
     return fd;
+}
+
+static void wait_quiet_running(void)
+{
+    for (int i = 0; i < 1000 && atomic_load(&J.quiet) == 0; i++)
+        usleep(10 * 1000);
+    assert_int_equal(atomic_load(&J.quiet), 1);
+}
+
+/* The client hangs up while the producer computes: the connection is
+ * suspended (MHD does not watch it), yet the hook runs, once, and the
+ * producer sees the stream cancelled long before its 20 s give-up. */
+static void test_hangup_before_the_first_byte_cancels(void **state)
+{
+    server_start();
+    int fd = raw_client("/quiet");
+    wait_quiet_running();
+    close(fd);
+    wait_freed();
+    assert_int_equal(atomic_load(&J.hooked), 1);
+    assert_true(atomic_load(&J.saw_cancel));
+    /* The server goes on serving. */
+    got g = {0};
+    long status;
+    assert_int_equal(fetch("/slow", &g, &status), CURLE_OK);
+    assert_int_equal(status, 200);
+    server_stop();
+}
+
+/* Stopping the server runs the hook of a producer that writes nothing,
+ * so the stop does not wait for its computation. */
+static void test_stop_cancels_a_quiet_producer(void **state)
+{
+    server_start();
+    int fd = raw_client("/quiet");
+    wait_quiet_running();
+    server_stop();
+    assert_int_equal(atomic_load(&J.quiet), 2);
+    assert_int_equal(atomic_load(&J.hooked), 1);
+    assert_true(atomic_load(&J.saw_cancel));
+    assert_true(atomic_load(&J.freed));
+    close(fd);
 }
 
 static void test_stop_with_a_blocked_producer(void **state)
 {
     server_start();
-    int fd = stuck_client();
+    int fd = raw_client("/big");
     for (int i = 0; i < 500 && atomic_load(&J.written) < (4u << 20); i++)
         usleep(10 * 1000);
     usleep(100 * 1000);
@@ -339,7 +411,7 @@ static void test_too_many_streams_is_503(void **state)
     server_start();
     int fds[HTTP_STREAMS_MAX];
     for (int i = 0; i < HTTP_STREAMS_MAX; i++)
-        fds[i] = stuck_client();
+        fds[i] = raw_client("/big");
     for (int i = 0; i < 1000 && atomic_load(&J.producers) < HTTP_STREAMS_MAX; i++)
         usleep(10 * 1000);
     assert_int_equal(atomic_load(&J.producers), HTTP_STREAMS_MAX);
@@ -372,6 +444,8 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_error_after_start_cuts_the_body),
         cmocka_unit_test(test_disconnect_stops_the_producer),
         cmocka_unit_test(test_stop_with_a_blocked_producer),
+        cmocka_unit_test(test_hangup_before_the_first_byte_cancels),
+        cmocka_unit_test(test_stop_cancels_a_quiet_producer),
         cmocka_unit_test(test_too_many_streams_is_503),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
