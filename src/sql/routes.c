@@ -499,6 +499,7 @@ static int job_run(void *ctx, http_stream *s, tarn_err *err)
     sql_error e;
     j->ses = ses;
     j->t0_ns = tarn_mono_ns();
+    TARN_LOGF(TARN_LOG_DEBUG, "sql", "streamed script started", TARN_F_UINT("bytes", j->len));
     http_stream_on_cancel(s, cancel_session, ses); /* runs at once if already cancelled */
     rc = sql_session_exec(ses, j->sql, j->len, &sink, &e);
     http_stream_on_cancel(s, NULL, NULL); /* before the session goes */

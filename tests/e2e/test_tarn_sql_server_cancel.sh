@@ -46,9 +46,14 @@ out=$(post '{"sql":"SELECT count(*) AS n FROM s"}')
 grep -q '^\[2000\]$' <<<"$out" || fail "request after the cancellation: $out"
 
 # The server stops while a statement runs.
+started=$(grep -c '"streamed script started"' "$work/err" || true)
 post "$long" >/dev/null 2>&1 &
 client=$!
-sleep 1 # the statement is computing (a stop before it starts is refused, also fine)
+for _ in $(seq 300); do
+  (( $(grep -c '"streamed script started"' "$work/err" || true) > started )) && break
+  sleep 0.1
+done
+sleep 0.3 # into the join
 stop
 wait "$client" || true
 (( $(cancelled) >= 2 )) || fail "the statement running at the stop was not cancelled"
