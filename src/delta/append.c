@@ -39,21 +39,6 @@ int delta_uri_escape(tarn_buf *out, const char *s, size_t len, const char *keep)
     return rc;
 }
 
-/* Days since 1970-01-01 -> "YYYY-MM-DD" (H. Hinnant's civil_from_days). */
-static void date_text(int32_t days, char *out, size_t cap)
-{
-    int64_t z = (int64_t)days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    snprintf(out, cap, "%04lld-%02lld-%02lld", (long long)(yoe + era * 400 + (m <= 2)),
-             (long long)m, (long long)d);
-}
-
 /* The partition value of a row as the log writes it; NULL for null (an
  * empty string is null too, as Spark writes it). *out is owned. */
 static int part_value(const vec_col *c, uint32_t row, char **out)
@@ -88,7 +73,8 @@ static int part_value(const vec_col *c, uint32_t row, char **out)
         snprintf(text, sizeof(text), "%lld", (long long)((const int64_t *)c->data)[row]);
         break;
     case VEC_DATE:
-        date_text(((const int32_t *)c->data)[row], text, sizeof(text));
+        if (!delta_date_text(((const int32_t *)c->data)[row], text, sizeof(text)))
+            return TARN_ERANGE;
         break;
     default:
         return TARN_ENOTSUP;

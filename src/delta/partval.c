@@ -8,6 +8,7 @@
 #include "delta/scan_int.h"
 
 #include "base/alloc.h"
+#include "base/num.h"
 
 #include <errno.h>
 #include <math.h>
@@ -16,25 +17,13 @@
 #include <string.h>
 #include <strings.h>
 
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
- * days_from_civil algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? (unsigned)-3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
 static int parse_date(const char *s, int64_t *days, const char **rest)
 {
     int y, m, d, n = 0;
     if (sscanf(s, "%4d-%2d-%2d%n", &y, &m, &d, &n) != 3 || n != 10 || m < 1 || m > 12 || d < 1 ||
         d > 31)
         return -1;
-    *days = days_from_civil(y, (unsigned)m, (unsigned)d);
+    *days = tarn_days_from_civil(y, m, d);
     *rest = s + n;
     return 0;
 }

@@ -11,6 +11,7 @@
 #include "delta/scan_int.h"
 
 #include "base/alloc.h"
+#include "base/num.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -60,26 +61,6 @@ static int class_of_field(const delta_field *f)
     return class_of(f->kind);
 }
 
-static const int64_t pow10_i64[19] = {1,
-                                      10,
-                                      100,
-                                      1000,
-                                      10000,
-                                      100000,
-                                      1000000,
-                                      10000000,
-                                      100000000,
-                                      1000000000,
-                                      10000000000,
-                                      100000000000,
-                                      1000000000000,
-                                      10000000000000,
-                                      100000000000000,
-                                      1000000000000000,
-                                      10000000000000000,
-                                      100000000000000000,
-                                      1000000000000000000};
-
 /* A decimal constant `v` with `scale` digits as a pv of a column of
  * scale `col_scale`: twice its unscaled value at the column's scale, plus
  * one when it falls between two values of the column. A column of at
@@ -92,15 +73,15 @@ static int64_t decimal_key(int64_t v, unsigned scale, unsigned col_scale)
         return 0;
     if (scale <= col_scale) {
         unsigned up = col_scale - scale;
-        int64_t most = up > 18 ? 0 : cap / 2 / pow10_i64[up];
+        int64_t most = up > 18 ? 0 : cap / 2 / tarn_pow10_i64[up];
         if (v > most || v < -most)
             return v < 0 ? -cap : cap;
-        return 2 * v * pow10_i64[up];
+        return 2 * v * tarn_pow10_i64[up];
     }
     unsigned down = scale - col_scale;
     if (down > 18) /* |v| < 10^19: a fraction of the column's smallest step */
         return v < 0 ? -1 : 1;
-    int64_t d = pow10_i64[down], q = v / d, r = v % d;
+    int64_t d = tarn_pow10_i64[down], q = v / d, r = v % d;
     if (r < 0) { /* floor division */
         q--;
         r += d;
@@ -240,7 +221,7 @@ static bool stat_timestamp(const char *text, bool is_max, pv *out)
     int digits;
     if (delta_timestamp_parse(text, &us, &digits) != 0)
         return false;
-    int64_t cut = digits >= 6 ? 0 : pow10_i64[6 - digits] - 1;
+    int64_t cut = digits >= 6 ? 0 : tarn_pow10_i64[6 - digits] - 1;
     if (is_max && us > INT64_MAX - cut)
         return false;
     out->kind = 0;
@@ -267,7 +248,7 @@ static bool stat_decimal(const delta_field *f, const char *text, pv *out)
     double d = strtod(text, &end);
     if (end == text || *end != '\0' || !isfinite(d))
         return false;
-    double u = d * (double)pow10_i64[f->scale];
+    double u = d * (double)tarn_pow10_i64[f->scale];
     double r = nearbyint(u);
     if (!(fabs(r) < 1e15) || fabs(u - r) > 1e-6)
         return false;

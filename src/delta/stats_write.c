@@ -20,26 +20,20 @@
  */
 #include "delta/write_int.h"
 
+#include "base/num.h"
+
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
-/* "YYYY-MM-DD" of days since 1970-01-01 (proleptic Gregorian); false
- * outside years 0..9999, which the formats above cannot carry. */
-static bool civil_text(int64_t days, char *out, size_t cap)
+bool delta_date_text(int64_t days, char *out, size_t cap)
 {
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
+    int64_t y;
+    int m, d;
+    tarn_civil_from_days(days, &y, &m, &d);
     if (y < 0 || y > 9999)
         return false;
-    snprintf(out, cap, "%04lld-%02lld-%02lld", (long long)y, (long long)m, (long long)d);
+    snprintf(out, cap, "%04lld-%02d-%02d", (long long)y, m, d);
     return true;
 }
 
@@ -58,7 +52,7 @@ static bool timestamp_text(int64_t v, vec_time_unit unit, bool utc, char *out, s
                                            : floor_div(v, 1000000);
     int64_t days = floor_div(ms, 86400000), in_day = ms - days * 86400000;
     char date[16];
-    if (!civil_text(days, date, sizeof(date)))
+    if (!delta_date_text(days, date, sizeof(date)))
         return false;
     snprintf(out, cap, "%sT%02d:%02d:%02d.%03d%s", date, (int)(in_day / 3600000),
              (int)(in_day / 60000 % 60), (int)(in_day / 1000 % 60), (int)(in_day % 1000),
@@ -181,7 +175,7 @@ static bool value_json(const vec_type_info *t, const uint8_t *v, uint32_t len, c
         if (len != 4)
             return false;
         memcpy(&i32, v, 4);
-        if (!civil_text(i32, tmp, sizeof(tmp)))
+        if (!delta_date_text(i32, tmp, sizeof(tmp)))
             return false;
         snprintf(text, cap, "\"%s\"", tmp);
         return true;

@@ -56,6 +56,11 @@ bool delta_partition_type_ok(vec_type t);
  * statistics, `cols` being the writer's columns (stats_write.c). */
 int delta_stats_json(const pq_writer *w, const pq_write_col *cols, uint32_t ncols, tarn_buf *out);
 
+/* "YYYY-MM-DD" of days since 1970-01-01 (proleptic Gregorian), as stats
+ * and partition values write dates; false outside years 0..9999, which
+ * that form cannot carry (nor our partition-value reader read back). */
+bool delta_date_text(int64_t days, char *out, size_t cap);
+
 /* ---- writing data files (append.c) ---- */
 
 /* One partition being written. */

@@ -261,7 +261,7 @@ static void value_text(const scalar *v, char *buf, size_t cap)
         snprintf(buf, cap, "%s%llu", v->i < 0 ? "-" : "", (unsigned long long)m);
         return;
     }
-    uint64_t p = (uint64_t)exec_pow10[v->scale];
+    uint64_t p = (uint64_t)tarn_pow10_i64[v->scale];
     snprintf(buf, cap, "%s%llu.%0*llu", v->i < 0 ? "-" : "", (unsigned long long)(m / p),
              (int)v->scale, (unsigned long long)(m % p));
 }
@@ -284,10 +284,10 @@ static int64_t div_round(int64_t v, int k)
 {
     if (k == 0)
         return v;
-    int64_t q = v / exec_pow10[k], r = v % exec_pow10[k];
-    if (r * 2 >= exec_pow10[k])
+    int64_t q = v / tarn_pow10_i64[k], r = v % tarn_pow10_i64[k];
+    if (r * 2 >= tarn_pow10_i64[k])
         q++;
-    else if (r * 2 <= -exec_pow10[k])
+    else if (r * 2 <= -tarn_pow10_i64[k])
         q--;
     return q;
 }
@@ -322,7 +322,7 @@ static double to_f64(const scalar *v, vec_type_info to, int *rc, tarn_err *err)
     case SK_INT:
         return (double)v->i;
     case SK_DEC:
-        return (double)v->i / (double)exec_pow10[v->scale];
+        return (double)v->i / (double)tarn_pow10_i64[v->scale];
     case SK_F64:
         return v->f;
     default: {
@@ -343,10 +343,10 @@ static int to_decimal(const scalar *v, vec_type_info to, int64_t *out, tarn_err 
     int64_t r = 0;
     bool ovf = false;
     if (v->kind == SK_INT) {
-        ovf = __builtin_mul_overflow(v->i, exec_pow10[s], &r);
+        ovf = __builtin_mul_overflow(v->i, tarn_pow10_i64[s], &r);
     } else if (v->kind == SK_DEC) {
         if (v->scale <= s)
-            ovf = __builtin_mul_overflow(v->i, exec_pow10[s - v->scale], &r);
+            ovf = __builtin_mul_overflow(v->i, tarn_pow10_i64[s - v->scale], &r);
         else
             r = div_round(v->i, v->scale - s);
     } else if (v->kind == SK_STR) {
@@ -361,14 +361,15 @@ static int to_decimal(const scalar *v, vec_type_info to, int64_t *out, tarn_err 
             return to_decimal(&f, to, out, err);
         }
     } else {
-        double d = v->f * (double)exec_pow10[s];
+        double d = v->f * (double)tarn_pow10_i64[s];
         d = round(d);
         if (!(d > -9.2e18 && d < 9.2e18))
             return out_of_range(v, to, err);
         r = (int64_t)d;
     }
     int prec = to.precision ? to.precision : 18;
-    if (ovf || r >= exec_pow10[prec < 18 ? prec : 18] || r <= -exec_pow10[prec < 18 ? prec : 18])
+    if (ovf || r >= tarn_pow10_i64[prec < 18 ? prec : 18] ||
+        r <= -tarn_pow10_i64[prec < 18 ? prec : 18])
         return v->kind == SK_STR ? bad_text(v, to, err) : out_of_range(v, to, err);
     *out = r;
     return 0;
@@ -478,7 +479,7 @@ static size_t format_dec(int64_t v, int scale, char *buf)
         buf[n++] = '-';
     if (scale == 0)
         return n + (size_t)snprintf(buf + n, 40, "%llu", (unsigned long long)a);
-    uint64_t ip = a / (uint64_t)exec_pow10[scale], fp = a % (uint64_t)exec_pow10[scale];
+    uint64_t ip = a / (uint64_t)tarn_pow10_i64[scale], fp = a % (uint64_t)tarn_pow10_i64[scale];
     return n + (size_t)snprintf(buf + n, 40, "%llu.%0*llu", (unsigned long long)ip, scale,
                                 (unsigned long long)fp);
 }

@@ -2,37 +2,12 @@
  * exec/datetime.c: calendar arithmetic for DATE (days since 1970-01-01) and
  * TIMESTAMP (microseconds since 1970-01-01 00:00:00, no time zone) values,
  * proleptic Gregorian, and their text forms as DuckDB writes and reads
- * them. The day <-> civil conversions are Howard Hinnant's
- * days_from_civil / civil_from_days algorithms (public domain
- * description, "chrono-Compatible Low-Level Date Algorithms").
+ * them. The day <-> civil conversions are base/num.h's.
  */
 #include "exec/exec_int.h"
 
 #include <stdio.h>
 #include <string.h>
-
-int64_t exec_days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-void exec_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
-{
-    int64_t z = days + 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
 
 int exec_days_in_month(int64_t y, int m)
 {
@@ -80,7 +55,7 @@ static bool date_part(const char **p, const char *end, int64_t *days)
         y = -y;
     if (m < 1 || m > 12 || d < 1 || d > exec_days_in_month(y, (int)m))
         return false;
-    *days = exec_days_from_civil(y, (int)m, (int)d);
+    *days = tarn_days_from_civil(y, (int)m, (int)d);
     return true;
 }
 
@@ -135,7 +110,7 @@ size_t exec_format_date(int64_t days, char *buf)
 {
     int64_t y;
     int m, d;
-    exec_civil_from_days(days, &y, &m, &d);
+    tarn_civil_from_days(days, &y, &m, &d);
     /* DuckDB writes years before 1 as "0044-03-15 (BC)"; we write the
      * astronomical year with a sign, which our parser reads back. */
     int n = y < 0 ? snprintf(buf, 40, "-%04lld-%02d-%02d", (long long)-y, m, d)

@@ -6,6 +6,7 @@
 #ifndef TARN_EXEC_EXEC_INT_H
 #define TARN_EXEC_EXEC_INT_H
 
+#include "base/num.h" /* tarn_pow10_i64, the civil calendar */
 #include "exec/exec.h"
 
 typedef enum exec_kind {
@@ -62,8 +63,6 @@ typedef enum exec_dt_field {
     EXEC_DT_COUNT
 } exec_dt_field;
 extern const char *const exec_dt_names[EXEC_DT_COUNT];
-/* 10^0 .. 10^18: decimal scaling in casts, arithmetic and round. */
-extern const int64_t exec_pow10[19];
 
 typedef enum exec_cmp_op { EXEC_EQ, EXEC_NE, EXEC_LT, EXEC_LE, EXEC_GT, EXEC_GE } exec_cmp_op;
 /* EXEC_MOD is evaluated in expr_eval.c (its NULLs need the node's validity). */
@@ -117,8 +116,6 @@ struct exec_expr {
 /* ---- dates and timestamps (datetime.c); days since 1970-01-01, micros
  * since 1970-01-01 00:00:00, proleptic Gregorian ---- */
 #define EXEC_US_PER_DAY INT64_C(86400000000)
-int64_t exec_days_from_civil(int64_t y, int m, int d);
-void exec_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 int exec_days_in_month(int64_t y, int m);
 /* "YYYY-MM-DD" (surrounding spaces allowed); false when malformed or not a
  * real date (2024-02-30). */

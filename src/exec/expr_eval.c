@@ -380,13 +380,13 @@ static int cast_row(exec_expr *e, const vec_col *x, uint32_t i, tarn_err *err)
     if (to == VEC_F64) {
         double d = from == VEC_F64 ? ((const double *)x->data)[i] : (double)int_at(x, i);
         if (from == VEC_DECIMAL64)
-            d /= (double)exec_pow10[x->type.scale];
+            d /= (double)tarn_pow10_i64[x->type.scale];
         ((double *)e->out.data)[i] = d;
         return 0;
     }
     int64_t v = int_at(x, i), r = v;
     int up = to == VEC_DECIMAL64 ? e->type.scale - (from == VEC_DECIMAL64 ? x->type.scale : 0) : 0;
-    if (up > 0 && __builtin_mul_overflow(v, exec_pow10[up], &r) && vec_col_is_valid(x, i))
+    if (up > 0 && __builtin_mul_overflow(v, tarn_pow10_i64[up], &r) && vec_col_is_valid(x, i))
         return tarn_err_set(err, TARN_ERANGE, "integer overflow: cast %lld to decimal scale %u",
                             (long long)v, e->type.scale);
     if (exec_phys_of(to) == EXEC_P_I32) {

@@ -144,15 +144,15 @@ static int64_t iso_week(int64_t days)
     int64_t isodow = ((days % 7) + 7 + 3) % 7 + 1; /* 1970-01-01 was a Thursday (4) */
     int64_t thursday = days - (isodow - 1) + 3, y;
     int m, d;
-    exec_civil_from_days(thursday, &y, &m, &d);
-    return (thursday - exec_days_from_civil(y, 1, 1)) / 7 + 1;
+    tarn_civil_from_days(thursday, &y, &m, &d);
+    return (thursday - tarn_days_from_civil(y, 1, 1)) / 7 + 1;
 }
 
 static int64_t extract_one(exec_dt_field f, int64_t us, double *epoch)
 {
     int64_t days = exec_floor_div(us, EXEC_US_PER_DAY), t = us - days * EXEC_US_PER_DAY, y;
     int m, d;
-    exec_civil_from_days(days, &y, &m, &d);
+    tarn_civil_from_days(days, &y, &m, &d);
     int64_t isodow = ((days % 7) + 7 + 3) % 7 + 1;
     switch (f) {
     case EXEC_DT_MILLENNIUM:
@@ -186,7 +186,7 @@ static int64_t extract_one(exec_dt_field f, int64_t us, double *epoch)
     case EXEC_DT_ISODOW:
         return isodow;
     case EXEC_DT_DOY:
-        return days - exec_days_from_civil(y, 1, 1) + 1;
+        return days - tarn_days_from_civil(y, 1, 1) + 1;
     default:
         *epoch = (double)us / 1e6;
         return 0;
@@ -197,21 +197,21 @@ static int64_t trunc_one(exec_dt_field f, int64_t us)
 {
     int64_t days = exec_floor_div(us, EXEC_US_PER_DAY), y;
     int m, d;
-    exec_civil_from_days(days, &y, &m, &d);
+    tarn_civil_from_days(days, &y, &m, &d);
     int64_t unit_us = 0;
     switch (f) {
     case EXEC_DT_MILLENNIUM:
-        return exec_days_from_civil(exec_floor_div(y, 1000) * 1000, 1, 1) * EXEC_US_PER_DAY;
+        return tarn_days_from_civil(exec_floor_div(y, 1000) * 1000, 1, 1) * EXEC_US_PER_DAY;
     case EXEC_DT_CENTURY: /* as DuckDB: 1900-01-01, not the 1901 of the strict definition */
-        return exec_days_from_civil(exec_floor_div(y, 100) * 100, 1, 1) * EXEC_US_PER_DAY;
+        return tarn_days_from_civil(exec_floor_div(y, 100) * 100, 1, 1) * EXEC_US_PER_DAY;
     case EXEC_DT_DECADE:
-        return exec_days_from_civil(exec_floor_div(y, 10) * 10, 1, 1) * EXEC_US_PER_DAY;
+        return tarn_days_from_civil(exec_floor_div(y, 10) * 10, 1, 1) * EXEC_US_PER_DAY;
     case EXEC_DT_YEAR:
-        return exec_days_from_civil(y, 1, 1) * EXEC_US_PER_DAY;
+        return tarn_days_from_civil(y, 1, 1) * EXEC_US_PER_DAY;
     case EXEC_DT_QUARTER:
-        return exec_days_from_civil(y, (m - 1) / 3 * 3 + 1, 1) * EXEC_US_PER_DAY;
+        return tarn_days_from_civil(y, (m - 1) / 3 * 3 + 1, 1) * EXEC_US_PER_DAY;
     case EXEC_DT_MONTH:
-        return exec_days_from_civil(y, m, 1) * EXEC_US_PER_DAY;
+        return tarn_days_from_civil(y, m, 1) * EXEC_US_PER_DAY;
     case EXEC_DT_WEEK:
         return (days - (((days % 7) + 7 + 3) % 7)) * EXEC_US_PER_DAY;
     case EXEC_DT_DAY:
@@ -242,14 +242,14 @@ static bool add_interval_one(int64_t us, const int64_t *iv, int64_t *out)
     if (iv[0] != 0) {
         int64_t y;
         int m, d;
-        exec_civil_from_days(days, &y, &m, &d);
+        tarn_civil_from_days(days, &y, &m, &d);
         int64_t mm = y * 12 + (m - 1) + iv[0];
         y = exec_floor_div(mm, 12);
         m = (int)(mm - y * 12) + 1;
         if (y < -290000 || y > 290000)
             return false;
         int dim = exec_days_in_month(y, m);
-        days = exec_days_from_civil(y, m, d < dim ? d : dim);
+        days = tarn_days_from_civil(y, m, d < dim ? d : dim);
     }
     int64_t r;
     if (__builtin_add_overflow(days, iv[1], &days) ||
@@ -550,12 +550,12 @@ static bool round_int(int64_t v, int64_t k, int64_t *out)
         *out = 0; /* |v| < 10^19 / 2 rounds to 0 at 10^19 */
         return v > -5000000000000000000 && v < 5000000000000000000;
     }
-    int64_t q = v / exec_pow10[k], r = v % exec_pow10[k];
-    if (r * 2 >= exec_pow10[k])
+    int64_t q = v / tarn_pow10_i64[k], r = v % tarn_pow10_i64[k];
+    if (r * 2 >= tarn_pow10_i64[k])
         q++;
-    else if (r * 2 <= -exec_pow10[k])
+    else if (r * 2 <= -tarn_pow10_i64[k])
         q--;
-    return !__builtin_mul_overflow(q, exec_pow10[k], out);
+    return !__builtin_mul_overflow(q, tarn_pow10_i64[k], out);
 }
 
 static double round_f64(double x, int64_t d)
@@ -593,7 +593,7 @@ static int eval_num(exec_expr *e, const vec_col *x, const uint32_t *sel, uint32_
             /* to the result's scale: digits past it are rounded away */
             int drop = x->type.scale - e->type.scale;
             ok = round_int(v, drop, &r);
-            r = drop > 0 ? r / exec_pow10[drop] : r;
+            r = drop > 0 ? r / tarn_pow10_i64[drop] : r;
             if (ok && d < 0)
                 ok = round_int(r, -d, &r);
         } else {

@@ -11,26 +11,6 @@
 #include <string.h>
 #include <unistd.h>
 
-const int64_t exec_pow10[19] = {1,
-                                10,
-                                100,
-                                1000,
-                                10000,
-                                100000,
-                                1000000,
-                                10000000,
-                                100000000,
-                                1000000000,
-                                10000000000,
-                                100000000000,
-                                1000000000000,
-                                10000000000000,
-                                100000000000000,
-                                1000000000000000,
-                                10000000000000000,
-                                100000000000000000,
-                                1000000000000000000};
-
 void exec_budget_init(exec_budget *b, size_t limit_bytes)
 {
     memset(b, 0, sizeof(*b));
@@ -349,7 +329,7 @@ static void arith_f64(exec_arith_op op, const vec_col *a, const vec_col *b, cons
 int exec_k_decimal_digits(exec_arith_op op, const vec_col *a, const vec_col *b, const uint32_t *sel,
                           uint32_t n, const vec_col *out, tarn_err *err)
 {
-    const int64_t *r = out->data, lim = exec_pow10[18];
+    const int64_t *r = out->data, lim = tarn_pow10_i64[18];
     bool bad = false;
     for (uint32_t k = 0; k < n; k++) {
         uint32_t i = sel ? sel[k] : k;

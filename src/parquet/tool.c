@@ -19,6 +19,7 @@
 
 #include "base/alloc.h"
 #include "base/buf.h"
+#include "base/num.h"
 #include "parquet/parquet.h"
 #include "parquet/pq_int.h"
 #include "parquet/reader_int.h"
@@ -52,21 +53,6 @@ int pq_fd_read(void *ctx, uint64_t off, size_t len, void *dst, tarn_err *err)
 
 /* ---- value text ---- */
 
-/* Days since 1970-01-01 to a civil date (H. Hinnant's days_from_civil,
- * inverted). */
-static void civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 static int64_t unit_per_second(vec_time_unit u)
 {
     return u == VEC_UNIT_MILLIS ? 1000 : u == VEC_UNIT_MICROS ? 1000000 : 1000000000;
@@ -86,9 +72,9 @@ static void put_time_of_day(tarn_buf *b, int64_t v, vec_time_unit u)
 static void put_date(tarn_buf *b, int64_t days)
 {
     int64_t y;
-    unsigned m, d;
-    civil(days, &y, &m, &d);
-    tarn_buf_printf(b, "%04" PRId64 "-%02u-%02u", y, m, d);
+    int m, d;
+    tarn_civil_from_days(days, &y, &m, &d);
+    tarn_buf_printf(b, "%04" PRId64 "-%02d-%02d", y, m, d);
 }
 
 static void put_timestamp(tarn_buf *b, int64_t v, const vec_type_info *t)

@@ -8,6 +8,7 @@
 #include "sql/bind_int.h"
 
 #include "base/alloc.h"
+#include "base/num.h"
 #include "sql/literal.h"
 #include "sql/parser_int.h"
 
@@ -177,14 +178,6 @@ static vec_type_info dec_type(uint8_t scale)
     return (vec_type_info){.id = VEC_DECIMAL64, .precision = 18, .scale = scale};
 }
 
-static int64_t pow10i(unsigned n)
-{
-    int64_t p = 1;
-    while (n-- > 0)
-        p *= 10;
-    return p;
-}
-
 /* Decimal literal text ("12.50", ".5", "5.") to an unscaled value; -1
  * when it has more than 18 digits. */
 static int dec_parse(const char *s, int64_t *unscaled, uint8_t *scale)
@@ -279,8 +272,9 @@ void sql_bx_free(sql_bx *x)
  * 10^(p-s)). */
 static bool dec_fits(int64_t v, unsigned vs, vec_type_info t, int64_t *out)
 {
-    int64_t r, lim = pow10i(dec_precision(t));
-    if (__builtin_mul_overflow(v, pow10i(t.scale - vs), &r) || r >= lim || r <= -lim)
+    /* precision <= 18 and vs <= scale <= 18: both within the table */
+    int64_t r, lim = tarn_pow10_i64[dec_precision(t)];
+    if (__builtin_mul_overflow(v, tarn_pow10_i64[t.scale - vs], &r) || r >= lim || r <= -lim)
         return false;
     *out = r;
     return true;

@@ -3,6 +3,8 @@
  * literals (proleptic Gregorian calendar, no time zones). */
 #include "sql/literal.h"
 
+#include "base/num.h"
+
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,32 +44,6 @@ static int is_leap(int y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-/* Days from 1970-01-01 to y-m-d: whole 400-year eras (146097 days each)
- * counted from March 1 so that the leap day ends a year. */
-static int64_t days_from_civil(int y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-/* The inverse of days_from_civil. */
-static void civil_from_days(int64_t z, int64_t *y, int *m, int *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
-    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
-    *y = yoe + era * 400 + (*m <= 2);
-}
-
 int sql_lit_date_add(int64_t days, int64_t months, int64_t ndays, int64_t *out)
 {
     static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -76,15 +52,15 @@ int sql_lit_date_add(int64_t days, int64_t months, int64_t ndays, int64_t *out)
         return -1;
     int64_t y;
     int m, d;
-    civil_from_days(days, &y, &m, &d);
+    tarn_civil_from_days(days, &y, &m, &d);
     int64_t total = y * 12 + (m - 1) + months;
     y = total >= 0 ? total / 12 : -((-total + 11) / 12);
     m = (int)(total - y * 12) + 1;
     if (y < 1 || y > 9999)
         return -1;
     int last = mdays[m - 1] + (m == 2 && is_leap((int)y));
-    *out = days_from_civil((int)y, m, d < last ? d : last) + ndays;
-    int64_t lo = days_from_civil(1, 1, 1), hi = days_from_civil(9999, 12, 31);
+    *out = tarn_days_from_civil(y, m, d < last ? d : last) + ndays;
+    int64_t lo = tarn_days_from_civil(1, 1, 1), hi = tarn_days_from_civil(9999, 12, 31);
     return *out < lo || *out > hi ? -1 : 0;
 }
 
@@ -99,7 +75,7 @@ static int parse_ymd(const char *s, size_t n, size_t *i, int64_t *days)
         return -1;
     if (d > mdays[m - 1] + (m == 2 && is_leap(y)))
         return -1;
-    *days = days_from_civil(y, m, d);
+    *days = tarn_days_from_civil(y, m, d);
     return 0;
 }
 

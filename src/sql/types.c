@@ -4,6 +4,8 @@
  */
 #include "sql/plan_int.h"
 
+#include "base/num.h"
+
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -81,26 +83,12 @@ const char *sql_vec_type_name(vec_type_info t, char *buf, size_t cap)
 
 /* ---- value text ---- */
 
-/* Days since 1970-01-01 to a civil date (the inverse of days_from_civil). */
-static void civil(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 static int put_date(tarn_buf *b, int64_t days)
 {
     int64_t y;
-    unsigned m, d;
-    civil(days, &y, &m, &d);
-    return tarn_buf_printf(b, "%04" PRId64 "-%02u-%02u", y, m, d);
+    int m, d;
+    tarn_civil_from_days(days, &y, &m, &d);
+    return tarn_buf_printf(b, "%04" PRId64 "-%02d-%02d", y, m, d);
 }
 
 static int put_timestamp(tarn_buf *b, int64_t v, vec_time_unit u)
