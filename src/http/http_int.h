@@ -83,7 +83,7 @@ typedef struct http_stream_set {
 void http_stream_set_init(http_stream_set *set);
 /* Cancels every stream (their next write gets TARN_ECLOSED, suspended
  * connections are resumed) and waits until every producer has returned.
- * New streams are refused from here on. Then destroys the set's lock. */
+ * New streams are refused from here on. */
 void http_stream_set_stop(http_stream_set *set);
 
 /* In the access handler, once http_dispatch returned a stream reply in
