@@ -8,7 +8,6 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
-#include "base/hash.h"
 #include "catalog/catalog_int.h"
 
 #include <inttypes.h>
@@ -58,38 +57,16 @@ static int busy(tarn_err *err, const char *why)
     return tarn_err_wrap(err, TARN_EBUSY, "%s", why);
 }
 
-/* The percent-decoded value of `name` in an untrusted query string ('+'
- * is a space), into out (cap bytes, NUL-terminated). 0, TARN_ENOENT when
- * absent, TARN_EINVAL for a bad escape or an embedded NUL, TARN_ETOOBIG. */
+/* The percent-decoded value of `name` in an untrusted query string, into
+ * out (cap bytes, NUL-terminated): http_query_get, with an embedded NUL
+ * refused (TARN_EINVAL) since no catalog parameter can hold one. */
 static int query_get(const char *q, const char *name, char *out, size_t cap)
 {
-    size_t nlen = strlen(name);
-    for (; q != NULL && *q; q = strchr(q, '&') ? strchr(q, '&') + 1 : NULL) {
-        const char *end = strchr(q, '&') ? strchr(q, '&') : q + strlen(q);
-        if ((size_t)(end - q) < nlen || strncmp(q, name, nlen) != 0 ||
-            (q + nlen != end && q[nlen] != '='))
-            continue;
-        size_t o = 0;
-        for (const char *v = q + nlen + (q + nlen < end); v < end; v++) {
-            int c = (unsigned char)*v;
-            if (c == '%') {
-                int h = v + 2 < end ? tarn_hex_digit(v[1]) : -1;
-                int l = h >= 0 ? tarn_hex_digit(v[2]) : -1;
-                if (h < 0 || l < 0 || (h | l) == 0)
-                    return TARN_EINVAL;
-                c = h << 4 | l;
-                v += 2;
-            } else if (c == '+') {
-                c = ' ';
-            }
-            if (o + 1 >= cap)
-                return TARN_ETOOBIG;
-            out[o++] = (char)c;
-        }
-        out[o] = '\0';
-        return 0;
-    }
-    return TARN_ENOENT;
+    size_t len = 0;
+    int rc = http_query_get(q, name, out, cap, &len);
+    if (rc == 0 && strlen(out) != len)
+        return TARN_EINVAL;
+    return rc;
 }
 
 /* A non-negative decimal query parameter; *out unchanged when absent. */

@@ -218,6 +218,14 @@ typedef struct http_response {
     void (*stream_ctx_free)(void *ctx);
 } http_response;
 
+/* Finds parameter `name` in an untrusted query string `q` (may be NULL)
+ * and percent-decodes its value ('+' is a space) into out (cap bytes,
+ * NUL-terminated; *len_out bytes, which may include NULs a caller must
+ * refuse if its values cannot hold them). A bare `name` has the empty
+ * value. 0 when found, TARN_ENOENT when absent, TARN_EINVAL for a bad
+ * escape, TARN_ETOOBIG when longer than cap - 1. */
+int http_query_get(const char *q, const char *name, char *out, size_t cap, size_t *len_out);
+
 void http_response_init(http_response *r);
 void http_response_free(http_response *r);
 /* Forgets status, body and headers (keeps the allocation). */

@@ -9,7 +9,6 @@
 
 #include "base/alloc.h"
 #include "base/clock.h"
-#include "base/hash.h"
 #include "kv/kv.h"
 #include "raft/raft.h"
 
@@ -127,45 +126,6 @@ static int b64_decode(const char *s, size_t len, uint8_t **out, size_t *out_len)
     return 0;
 }
 
-/* Finds `name` in an untrusted query string and percent-decodes its value
- * ('+' is a space) into out (cap bytes, NUL-terminated; *len_out bytes).
- * 0 when found, TARN_ENOENT when absent, TARN_EINVAL for a bad escape,
- * TARN_ETOOBIG when longer than cap - 1. */
-static int query_get(const char *q, const char *name, char *out, size_t cap, size_t *len_out)
-{
-    size_t nlen = strlen(name);
-    while (q && *q) {
-        const char *amp = strchr(q, '&');
-        const char *end = amp ? amp : q + strlen(q);
-        if ((size_t)(end - q) >= nlen && strncmp(q, name, nlen) == 0 &&
-            (q + nlen == end || q[nlen] == '=')) {
-            const char *v = q + nlen + (q + nlen < end);
-            size_t o = 0;
-            for (; v < end; v++) {
-                int c = (unsigned char)*v;
-                if (c == '%') {
-                    int h = v + 2 < end ? tarn_hex_digit(v[1]) : -1;
-                    int l = h >= 0 ? tarn_hex_digit(v[2]) : -1;
-                    if (h < 0 || l < 0)
-                        return TARN_EINVAL;
-                    c = h << 4 | l;
-                    v += 2;
-                } else if (c == '+') {
-                    c = ' ';
-                }
-                if (o + 1 >= cap)
-                    return TARN_ETOOBIG;
-                out[o++] = (char)c;
-            }
-            out[o] = '\0';
-            *len_out = o;
-            return 0;
-        }
-        q = amp ? amp + 1 : NULL;
-    }
-    return TARN_ENOENT;
-}
-
 static int parse_u64(const char *s, uint64_t *out)
 {
     if (!s || *s < '0' || *s > '9')
@@ -212,7 +172,7 @@ static int want_serializable(const http_call *c, int *out, tarn_err *err)
 {
     char v[32];
     size_t len = 0;
-    int rc = query_get(http_call_request(c)->query, "consistency", v, sizeof(v), &len);
+    int rc = http_query_get(http_call_request(c)->query, "consistency", v, sizeof(v), &len);
     *out = 0;
     if (rc == TARN_ENOENT)
         return 0;
@@ -456,7 +416,7 @@ static int scan_parse(const char *q, scan_args *a, tarn_err *err)
              {"end", a->end, sizeof(a->end), &a->end_len},
              {"token", a->token, sizeof(a->token), &a->token_len}};
     for (size_t i = 0; i < 3; i++) {
-        int rc = query_get(q, f[i].name, f[i].buf, f[i].cap, f[i].len);
+        int rc = http_query_get(q, f[i].name, f[i].buf, f[i].cap, f[i].len);
         if (rc == TARN_ENOENT)
             *f[i].len = 0;
         else if (rc != 0)
@@ -465,7 +425,7 @@ static int scan_parse(const char *q, scan_args *a, tarn_err *err)
     char lim[24];
     size_t ll = 0;
     a->limit = 100;
-    int rc = query_get(q, "limit", lim, sizeof(lim), &ll);
+    int rc = http_query_get(q, "limit", lim, sizeof(lim), &ll);
     if (rc == 0 &&
         (parse_u64(lim, &a->limit) != 0 || a->limit == 0 || a->limit > KV_SCAN_LIMIT_MAX))
         return tarn_err_set(err, TARN_EINVAL, "limit must be 1..%d", KV_SCAN_LIMIT_MAX);
@@ -797,7 +757,7 @@ static int h_tso(void *ctx, const http_call *c, http_response *resp, tarn_err *e
     char v[24];
     size_t len = 0;
     uint64_t count = 1;
-    int rc = query_get(http_call_request(c)->query, "count", v, sizeof(v), &len);
+    int rc = http_query_get(http_call_request(c)->query, "count", v, sizeof(v), &len);
     if (rc == 0 && (parse_u64(v, &count) != 0 || count == 0 || count > KV_TSO_BATCH_MAX))
         return tarn_err_set(err, TARN_EINVAL, "count must be 1..%d", KV_TSO_BATCH_MAX);
     if (rc != 0 && rc != TARN_ENOENT)
