@@ -25,6 +25,7 @@
  * `rows,<n>`, `bytes,<uncompressed bytes of the scanned column chunks>`,
  * `sum,<column>,<exact checksum>`.
  */
+#include "bench_util.h"
 #include "parquet/parquet.h"
 
 #include <fcntl.h>
@@ -61,19 +62,6 @@ typedef struct bench {
     double facc[MAX_COLS]; /* double folds, all threads */
     int64_t rows;
 } bench;
-
-static double clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int open_file(bench *b, pq_file **f, tarn_err *err)
 {
@@ -264,23 +252,22 @@ static int run(bench *b, int runs, char **names, int n, tarn_err *err)
         return rc;
     double ms[100], cpu[100];
     for (int i = 0; i < runs && rc == 0; i++) {
-        double t0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        double t0 = bench_clock_ms(CLOCK_MONOTONIC), c0 = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID);
         rc = scan_once(b, false, err);
-        ms[i] = clock_ms(CLOCK_MONOTONIC) - t0;
-        cpu[i] = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        ms[i] = bench_clock_ms(CLOCK_MONOTONIC) - t0;
+        cpu[i] = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
     }
     if (rc == 0)
         rc = scan_once(b, true, err);
     if (rc != 0)
         return rc;
-    double sorted[100];
-    memcpy(sorted, ms, sizeof(double) * (size_t)runs);
-    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
-    printf("time_ms,%.1f,%.1f", sorted[runs / 2], sorted[0]);
+    double min, median, cpu_min, cpu_median;
+    bench_min_median(ms, runs, &min, &median);
+    bench_min_median(cpu, runs, &cpu_min, &cpu_median);
+    printf("time_ms,%.1f,%.1f", median, min);
     for (int i = 0; i < runs; i++)
         printf(",%.1f", ms[i]);
-    qsort(cpu, (size_t)runs, sizeof(double), cmp_double);
-    printf("\ncpu_ms,%.1f", cpu[runs / 2]);
+    printf("\ncpu_ms,%.1f", cpu_median);
     printf("\nrows,%lld\nbytes,%lld\n", (long long)b->rows, (long long)bytes);
     for (uint32_t i = 0; i < b->ncols; i++)
         printf("sum,%u,%lld\n", i, (long long)b->acc[i]);

@@ -17,6 +17,7 @@
  * Output lines (CSV): `time_ms,<median>,<min>,<each run...>` (wall),
  * `cpu_ms,<median>`, `rows,<n>`, `out_bytes,<size of OUT>`.
  */
+#include "bench_util.h"
 #include "parquet/parquet.h"
 
 #include <fcntl.h>
@@ -42,19 +43,6 @@ typedef struct out_file {
     size_t len;
     uint64_t total;
 } out_file;
-
-static double clock_ms(clockid_t id)
-{
-    struct timespec ts;
-    clock_gettime(id, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 static int flush_out(out_file *o, tarn_err *err)
 {
@@ -189,23 +177,22 @@ int main(int argc, char **argv)
     double *ms = calloc((size_t)runs, sizeof(double)), *cpu = calloc((size_t)runs, sizeof(double));
     uint64_t bytes = 0;
     for (int r = 0; r < runs; r++) {
-        double t0 = clock_ms(CLOCK_MONOTONIC), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+        double t0 = bench_clock_ms(CLOCK_MONOTONIC), c0 = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID);
         if (write_once(&t, argv[2], codec, &bytes, &err) != 0) {
             fprintf(stderr, "write %s: %s\n", argv[2], tarn_err_msg(&err));
             return 1;
         }
-        ms[r] = clock_ms(CLOCK_MONOTONIC) - t0;
-        cpu[r] = clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+        ms[r] = bench_clock_ms(CLOCK_MONOTONIC) - t0;
+        cpu[r] = bench_clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
     }
     printf("time_ms");
-    double *sorted = calloc((size_t)runs, sizeof(double));
-    memcpy(sorted, ms, (size_t)runs * sizeof(double));
-    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
-    printf(",%.1f,%.1f", sorted[runs / 2], sorted[0]);
+    double min, median, cpu_min, cpu_median;
+    bench_min_median(ms, runs, &min, &median);
+    bench_min_median(cpu, runs, &cpu_min, &cpu_median);
+    printf(",%.1f,%.1f", median, min);
     for (int r = 0; r < runs; r++)
         printf(",%.1f", ms[r]);
-    qsort(cpu, (size_t)runs, sizeof(double), cmp_double);
-    printf("\ncpu_ms,%.1f\nrows,%lld\nout_bytes,%llu\n", cpu[runs / 2], (long long)t.rows,
+    printf("\ncpu_ms,%.1f\nrows,%lld\nout_bytes,%llu\n", cpu_median, (long long)t.rows,
            (unsigned long long)bytes);
     for (uint32_t i = 0; i < t.n; i++)
         vec_batch_free(&t.batches[i]);
@@ -215,6 +202,5 @@ int main(int argc, char **argv)
     free(t.batches);
     free(ms);
     free(cpu);
-    free(sorted);
     return 0;
 }

@@ -6,6 +6,7 @@
 'use strict';
 const fs = require('fs');
 const duckdb = require('@duckdb/node-api');
+const { runTimed } = require('../tpch/duck.js');
 
 const GEN_SQL = process.env.LINEITEM_GEN_SQL || '/work/shared/tools/lineitem-gen.sql';
 const Q1 = `SELECT l_returnflag, l_linestatus, sum(l_quantity), sum(l_extendedprice),
@@ -23,24 +24,8 @@ async function gen(rows, out) {
   await c.run(`COPY li TO '${out}' (FORMAT parquet, COMPRESSION snappy)`);
 }
 
-async function q1(file, runs) {
-  const db = await duckdb.DuckDBInstance.create(':memory:');
-  const c = await db.connect();
-  await c.run(`SET threads = ${Number(process.env.THREADS || 2)}`);
-  const sql = Q1.replace('FILE', file);
-  const ms = [];
-  let rows;
-  for (let i = 0; i < runs; i++) {
-    const t0 = process.hrtime.bigint();
-    const r = await c.runAndReadAll(sql);
-    ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    rows = r.getRows();
-  }
-  for (const r of rows)
-    console.log('row,' + r.map((v) => (typeof v === 'bigint' ? v.toString() : String(v))).join(','));
-  const s = [...ms].sort((a, b) => a - b);
-  console.log(`time_ms,${s[0].toFixed(1)},${s[Math.floor(runs / 2)].toFixed(1)},` +
-              ms.map((x) => x.toFixed(1)).join(','));
+function q1(file, runs) {
+  return runTimed(Q1.replace('FILE', file), runs);
 }
 
 function rowsOf(path) {

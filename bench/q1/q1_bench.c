@@ -11,6 +11,7 @@
  * With "scan", each run only drains the Parquet scan of Q1's 7 columns (how
  * much of the time is the reader's).
  */
+#include "bench_util.h"
 #include "q1_plan.h"
 
 #include <fcntl.h>
@@ -19,19 +20,6 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
 
 /* One run: open the file, build the plan, drain it. */
 static bool scan_only;
@@ -101,9 +89,9 @@ int main(int argc, char **argv)
     double ms[100];
     tarn_err err = TARN_ERR_INIT;
     for (int i = 0; i < runs; i++) {
-        double t0 = now_ms();
+        double t0 = bench_clock_ms(CLOCK_MONOTONIC);
         int rc = run_once(argv[1], fd, (uint64_t)st.st_size, NULL, &err);
-        ms[i] = now_ms() - t0;
+        ms[i] = bench_clock_ms(CLOCK_MONOTONIC) - t0;
         if (rc != 0) {
             fprintf(stderr, "q1: %s\n", tarn_err_msg(&err));
             return 1;
@@ -124,13 +112,7 @@ int main(int argc, char **argv)
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
         printf("%s%s\n", line == text ? "" : "row,", line);
     free(text);
-    double sorted[100];
-    memcpy(sorted, ms, sizeof(double) * (size_t)runs);
-    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
-    printf("time_ms,%.1f,%.1f", sorted[0], sorted[runs / 2]);
-    for (int i = 0; i < runs; i++)
-        printf(",%.1f", ms[i]);
-    printf("\n");
+    bench_print_times(ms, runs);
     close(fd);
     return 0;
 }

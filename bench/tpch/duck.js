@@ -8,8 +8,10 @@
 const fs = require('fs');
 const duckdb = require('@duckdb/node-api');
 
-async function main(sqlFile, runs) {
-  const sql = fs.readFileSync(sqlFile, 'utf8').replace(/;\s*$/, '');
+// Runs `sql` RUNS times on $THREADS (2) threads in a fresh in-memory
+// database; prints the last run's rows and the timings. bench/q1/duck.js
+// times its Q1 with it too.
+async function runTimed(sql, runs) {
   const db = await duckdb.DuckDBInstance.create(':memory:');
   const c = await db.connect();
   await c.run(`SET threads = ${Number(process.env.THREADS || 2)}`);
@@ -28,9 +30,14 @@ async function main(sqlFile, runs) {
               ms.map((x) => x.toFixed(1)).join(','));
 }
 
-const [sqlFile, runs] = process.argv.slice(2);
-if (!sqlFile || !(Number(runs) >= 1)) {
-  console.error('usage: node bench/tpch/duck.js SQLFILE RUNS');
-  process.exit(2);
+module.exports = { runTimed };
+
+if (require.main === module) {
+  const [sqlFile, runs] = process.argv.slice(2);
+  if (!sqlFile || !(Number(runs) >= 1)) {
+    console.error('usage: node bench/tpch/duck.js SQLFILE RUNS');
+    process.exit(2);
+  }
+  const sql = fs.readFileSync(sqlFile, 'utf8').replace(/;\s*$/, '');
+  runTimed(sql, Number(runs)).catch((e) => { console.error(e); process.exit(1); });
 }
-main(sqlFile, Number(runs)).catch((e) => { console.error(e); process.exit(1); });

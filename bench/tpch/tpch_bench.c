@@ -8,6 +8,7 @@
  *
  *   tpch_bench FILE QUERY RUNS THREADS     QUERY: q1 | q6 | count; THREADS 0: serial
  */
+#include "bench_util.h"
 #include "q1_plan.h"
 
 #include <fcntl.h>
@@ -131,19 +132,6 @@ static int run_once(const char *path, int fd, uint64_t size, const char *query, 
     return rc < 0 ? rc : 0;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
 int main(int argc, char **argv)
 {
     if (argc < 5) {
@@ -167,9 +155,9 @@ int main(int argc, char **argv)
     double ms[100];
     tarn_err err = TARN_ERR_INIT;
     for (int i = 0; i < runs; i++) {
-        double t0 = now_ms();
+        double t0 = bench_clock_ms(CLOCK_MONOTONIC);
         int rc = run_once(argv[1], fd, (uint64_t)st.st_size, query, threads, NULL, &err);
-        ms[i] = now_ms() - t0;
+        ms[i] = bench_clock_ms(CLOCK_MONOTONIC) - t0;
         if (rc != 0) {
             fprintf(stderr, "%s: %s\n", query, tarn_err_msg(&err));
             return 1;
@@ -186,13 +174,7 @@ int main(int argc, char **argv)
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n"))
         printf("row,%s\n", line);
     free(text);
-    double sorted[100];
-    memcpy(sorted, ms, sizeof(double) * (size_t)runs);
-    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
-    printf("time_ms,%.1f,%.1f", sorted[0], sorted[runs / 2]);
-    for (int i = 0; i < runs; i++)
-        printf(",%.1f", ms[i]);
-    printf("\n");
+    bench_print_times(ms, runs);
     close(fd);
     return 0;
 }

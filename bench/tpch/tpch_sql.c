@@ -39,6 +39,7 @@
 #include "base/alloc.h"
 #include "base/buf.h"
 #include "base/log.h"
+#include "bench_util.h"
 #include "catalog/catalog.h"
 #include "delta/delta.h"
 #include "gen/gen.h"
@@ -209,30 +210,6 @@ static int on_batch(void *ctx, const vec_batch *b)
     return rc;
 }
 
-static double now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void print_times(const double *ms, int runs)
-{
-    double sorted[RUNS_MAX];
-    memcpy(sorted, ms, sizeof(double) * (size_t)runs);
-    qsort(sorted, (size_t)runs, sizeof(double), cmp_double);
-    printf("time_ms,%.1f,%.1f", sorted[0], sorted[runs / 2]);
-    for (int i = 0; i < runs; i++)
-        printf(",%.1f", ms[i]);
-    printf("\n");
-}
-
 static int run(const char *dir, const char *sql, int runs, uint32_t threads, tarn_err *err)
 {
     env e = {0};
@@ -245,15 +222,15 @@ static int run(const char *dir, const char *sql, int runs, uint32_t threads, tar
     for (int i = 0; i < runs && rc == 0; i++) {
         sql_error se;
         tarn_buf_reset(&t.out);
-        double t0 = now_ms();
+        double t0 = bench_clock_ms(CLOCK_MONOTONIC);
         rc = sql_session_exec(e.session, sql, strlen(sql), &sink, &se);
-        ms[i] = now_ms() - t0;
+        ms[i] = bench_clock_ms(CLOCK_MONOTONIC) - t0;
         if (rc != 0)
             tarn_err_set(err, rc, "%s (line %d, column %d)", se.msg, se.pos.line, se.pos.col);
     }
     if (rc == 0) {
         fwrite(tarn_buf_cstr(&t.out), 1, t.out.len, stdout);
-        print_times(ms, runs);
+        bench_print_times(ms, runs);
     }
     tarn_buf_free(&t.out);
     tarn_buf_free(&t.cell);
