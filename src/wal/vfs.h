@@ -12,7 +12,10 @@
  * (`fd`) that the implementation chose at open.
  *
  * Threads: the WAL calls a vfs from one thread at a time per handle (it
- * serialises its I/O with its own lock). wal_vfs_posix() is thread-safe.
+ * serialises its I/O with its own lock), except that a vfs that sets
+ * thread_safe may also be called by the handle's segment preparer thread
+ * (on the file it prepares and the directory). wal_vfs_posix() is
+ * thread-safe.
  */
 #ifndef TARN_WAL_VFS_H
 #define TARN_WAL_VFS_H
@@ -53,6 +56,12 @@ typedef struct wal_vfs {
      * writers of one log would interleave records and destroy it. NULL
      * (simulated disks): no locking. */
     int (*lock_dir)(void *ctx, const char *dir, int *fd_out);
+    /* Nonzero: the functions may be called from two threads at once (on
+     * different files), and the WAL prepares its next segment file in a
+     * background thread. Zero (simulated and fault-injecting disks, whose
+     * write points must come in a fixed order): one thread at a time, and
+     * the next segment is prepared on the calling thread. */
+    int thread_safe;
 } wal_vfs;
 
 /* The real disk (POSIX calls). The returned struct is static; never NULL. */

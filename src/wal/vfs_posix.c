@@ -212,6 +212,7 @@ static const wal_vfs posix_vfs = {
     .list = px_list,
     .fsync_dir = px_fsync_dir,
     .lock_dir = px_lock_dir,
+    .thread_safe = 1,
 };
 
 const wal_vfs *wal_vfs_posix(void)

@@ -2,15 +2,16 @@
  * wal/wal.c: the WAL handle: open and close, appending records with
  * segment rollover, sync, suffix truncation, snapshot markers and prefix
  * compaction. Recovery is in recover.c, group commit in group.c, the byte
- * format in format.c. Design note: src/wal/README.md.
+ * format in format.c, making segment files (zero-filled, the spare) in
+ * segment.c. Design note: src/wal/README.md.
  *
  * Invariants (checked where cheap):
  *  1. Only the last segment is open for writing and only it can hold
  *     unsynced bytes: a rollover fdatasyncs the old segment before the new
  *     one exists under its final name.
  *  2. A segment file exists under its final name only with a durable
- *     header: it is written as <seq>.wal.tmp, fsynced, renamed, and the
- *     directory fsynced.
+ *     header: it is written as <seq>.wal.tmp, synced, renamed, and the
+ *     directory fsynced (segment.c).
  *  3. Each segment starts with the hard state and snapshot marker current
  *     at its creation, so removing older segments never loses them.
  *  4. w->st is what recovery would rebuild from the records written so
@@ -130,84 +131,6 @@ static wal_rec_pos wal_pos(const wal *w)
     return (wal_rec_pos){.seq = w->segs[w->seg_count - 1].seq,
                          .base_off = w->cur_off,
                          .synced_off = (uint32_t)w->synced_off};
-}
-
-/* Encodes the header and the restated hard state and marker into wbuf. */
-static int wal_seg_prologue(wal *w, uint64_t seq, uint64_t size_bytes)
-{
-    int rc = tarn_buf_reserve(&w->wbuf, WAL_SEG_HDR_SIZE);
-    if (rc != 0)
-        return rc;
-    wal_seg_hdr h = {.seq = seq, .first_index = w->st.last_index + 1, .size_bytes = size_bytes};
-    wal_seg_hdr_encode(w->wbuf.data, &h);
-    w->wbuf.len = WAL_SEG_HDR_SIZE;
-    wal_rec_pos pos = {.seq = seq, .base_off = 0, .synced_off = 0};
-    if (w->st.has_hs && (rc = wal_rec_encode_hs(&w->wbuf, pos, &w->st.hs)) != 0)
-        return rc;
-    if (w->st.snap_index > 0 &&
-        (rc = wal_rec_encode_snap(&w->wbuf, pos, w->st.snap_index, w->st.snap_term)) != 0)
-        return rc;
-    return 0;
-}
-
-static uint64_t wal_seg_size_for(const wal *w, uint64_t min_bytes)
-{
-    /* prologue: header, hard state, marker */
-    uint64_t need = WAL_SEG_HDR_SIZE + wal_frame_size(WAL_HS_BODY_SIZE) +
-                    wal_frame_size(WAL_SNAP_BODY_SIZE) + min_bytes;
-    uint64_t size = w->segment_size_bytes > need ? w->segment_size_bytes : need;
-    return (size + 4095) & ~(uint64_t)4095;
-}
-
-/* Creates segment `seq` with room for a record of min_bytes after its
- * prologue and makes it the one being written. The caller has synced and
- * closed the previous one. Invariant 2: tmp name, fsync, rename, dir fsync. */
-int wal_seg_create(wal *w, uint64_t seq, uint64_t min_bytes, tarn_err *err)
-{
-    char tmp[4096], fin[4096];
-    TARN_ASSERT(w->cur_fd < 0);
-    TARN_ASSERT(w->wbuf.len == 0);
-    if (wal_seg_path(w, seq, 1, tmp, sizeof(tmp)) != 0 ||
-        wal_seg_path(w, seq, 0, fin, sizeof(fin)) != 0)
-        return tarn_err_set(err, TARN_ETOOBIG, "wal %s: path too long", w->dir);
-    if (w->seg_count == w->seg_cap) {
-        size_t cap = w->seg_cap ? w->seg_cap * 2 : 16;
-        wal_segment *n = tarn_realloc(w->segs, cap * sizeof(*n));
-        if (n == NULL)
-            return wal_fail(w, err, TARN_ENOMEM, "grow the segment list");
-        w->segs = n;
-        w->seg_cap = cap;
-    }
-    uint64_t size = wal_seg_size_for(w, min_bytes);
-    int rc = wal_seg_prologue(w, seq, size);
-    if (rc != 0)
-        return wal_fail(w, err, rc, "encode the header of segment %" PRIu64, seq);
-    int fd = -1;
-    const char *op = "create";
-    rc = w->vfs.open(w->vfs.ctx, tmp, WAL_VFS_CREATE | WAL_VFS_TRUNC, &fd);
-    if (rc == 0 && (op = "preallocate", rc = w->vfs.fallocate(w->vfs.ctx, fd, 0, size)) == 0 &&
-        (op = "write the header of",
-         rc = w->vfs.pwrite(w->vfs.ctx, fd, w->wbuf.data, w->wbuf.len, 0)) == 0 &&
-        (op = "fsync", rc = w->vfs.fsync(w->vfs.ctx, fd)) == 0 &&
-        (op = "rename", rc = w->vfs.rename(w->vfs.ctx, tmp, fin)) == 0)
-        op = "fsync the directory after creating", rc = w->vfs.fsync_dir(w->vfs.ctx, w->dir);
-    if (rc != 0) {
-        if (fd >= 0)
-            w->vfs.close(w->vfs.ctx, fd); /* the handle is failed either way */
-        tarn_buf_reset(&w->wbuf);
-        return wal_fail(w, err, rc, "%s segment %" PRIu64, op, seq);
-    }
-    w->stats.bytes_written += w->wbuf.len;
-    w->stats.segments_created++;
-    obs_counter_add(w->m.bytes, w->wbuf.len);
-    w->segs[w->seg_count++] =
-        (wal_segment){.seq = seq, .size_bytes = size, .max_index = 0, .version = WAL_VERSION};
-    w->cur_fd = fd;
-    w->cur_off = w->wbuf.len;
-    w->synced_off = w->cur_off; /* the prologue was fsynced */
-    w->dirty = 0;
-    tarn_buf_reset(&w->wbuf);
-    return 0;
 }
 
 /* Closes the full segment (synced first: invariant 1) and starts the next. */

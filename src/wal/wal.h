@@ -63,6 +63,25 @@ typedef struct wal_hard_state {
     uint64_t commit;
 } wal_hard_state;
 
+/*
+ * Preallocation of segment files. On ext4 and XFS, fallocate leaves
+ * unwritten extents: every later write into them converts extents when
+ * its I/O completes, so each fdatasync also writes inode and extent
+ * metadata (a second, serial I/O per sync). Zeros written once at
+ * creation make the blocks plain written ones, and an fdatasync after an
+ * append is then one data write.
+ */
+typedef enum wal_prealloc {
+    /* Default: zero-filled files, the next one (a spare) prepared ahead
+     * of the rollover that needs it: by a background thread when the vfs
+     * is thread_safe, otherwise right after the rollover and at open. */
+    WAL_PREALLOC_ZERO_AHEAD = 0,
+    /* Zero-filled at the rollover, on the append that needs it. */
+    WAL_PREALLOC_ZERO = 1,
+    /* fallocate only, as before (unwritten extents), at the rollover. */
+    WAL_PREALLOC_FALLOCATE = 2,
+} wal_prealloc;
+
 typedef struct wal_opts {
     const wal_vfs *vfs;          /* NULL: wal_vfs_posix(); copied */
     uint64_t segment_size_bytes; /* target preallocated size; 0: default */
@@ -77,6 +96,9 @@ typedef struct wal_opts {
      * nothing on disk can tell apart). Off: refuse and let an operator
      * decide. */
     int repair_torn_batch;
+    /* How segment files get their blocks (README "Preallocation"); 0, the
+     * default, is the one to use: the others exist to measure it. */
+    wal_prealloc prealloc;
 } wal_opts;
 
 /* What recovery found. Free with wal_recovered_free. */
@@ -99,6 +121,9 @@ typedef struct wal_stats {
     uint64_t records;
     uint64_t segments_created;
     uint64_t segments_removed;
+    uint64_t spares_used;  /* segments made from a spare prepared ahead */
+    uint64_t spare_waits;  /* rollovers that waited for the spare to be ready */
+    uint64_t bytes_zeroed; /* zeros written to preallocate segment files */
 } wal_stats;
 
 /*
@@ -108,7 +133,10 @@ typedef struct wal_stats {
  * last segment is cut off (logged, counted). Errors: TARN_ECORRUPT (with
  * file and offset in err) for damage anywhere else, or a valid record after
  * a damaged one; TARN_EIO and others from the disk; TARN_ENOMEM;
- * TARN_EINVAL for bad options. On error nothing is left to free. `dir`,
+ * TARN_EINVAL for bad options. On error nothing is left to free.
+ * With WAL_PREALLOC_ZERO_AHEAD and a thread_safe vfs, a background thread
+ * prepares the next segment file while the handle is open (it stops in
+ * wal_close). `dir`,
  * `opts` are copied; `opts` may be NULL.
  */
 int wal_open(const char *dir, const wal_opts *opts, wal **out, wal_recovered *recovered,

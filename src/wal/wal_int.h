@@ -144,6 +144,35 @@ typedef struct wal_segment {
 
 typedef struct wal_submit_req wal_submit_req;
 
+/* Most bytes of zeros written per call when a segment file is zero-filled. */
+#define WAL_ZERO_CHUNK_BYTES (1u << 20)
+
+/* The spare: the next segment file, <seq>.wal.tmp, zero-filled and synced
+ * ahead of the rollover that turns it into segment seq (segment.c). */
+enum wal_spare_state {
+    WAL_SPARE_NONE = 0,  /* none asked for (or taken) */
+    WAL_SPARE_BUSY = 1,  /* being prepared */
+    WAL_SPARE_READY = 2, /* fd open, file zero-filled and synced */
+    WAL_SPARE_FAILED = 3 /* preparing failed (rc); the rollover makes the file itself */
+};
+
+typedef struct wal_spare {
+    int inited;   /* wal_spare_init ran: the lock exists */
+    int started;  /* wal_spare_start ran: rollovers ask for the next spare */
+    int threaded; /* a preparer thread runs */
+    pthread_t thread;
+    pthread_mutex_t mu; /* guards everything below */
+    pthread_cond_t cv;
+    int stop;  /* wal_close: the thread ends (read without mu between chunks) */
+    int state; /* enum wal_spare_state */
+    uint64_t seq, size_bytes;
+    int fd; /* READY: the open file */
+    int rc; /* FAILED: why */
+    uint64_t bytes_zeroed;
+    uint8_t *zeros;   /* zeros_len zero bytes; read-only once allocated */
+    size_t zeros_len; /* min(WAL_ZERO_CHUNK_BYTES, segment size) */
+} wal_spare;
+
 typedef struct wal_metrics {
     obs_series_t *bytes, *fsyncs, *fsync_s, *batch, *tails;
 } wal_metrics;
@@ -165,6 +194,8 @@ struct wal {
     tarn_buf wbuf;
     wal_stats stats;
     wal_metrics m;
+    wal_prealloc prealloc; /* wal_opts.prealloc */
+    wal_spare spare;
     pthread_mutex_t io_mu; /* serialises writers (submit leader vs direct) */
     /* group commit */
     pthread_mutex_t q_mu;
@@ -179,7 +210,23 @@ struct wal {
 int wal_fail(wal *w, tarn_err *err, int code, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 int wal_seg_path(const wal *w, uint64_t seq, int tmp, char *out, size_t cap);
+
+/* segment.c: making segment files */
+/* Creates segment `seq` with room for a record of min_bytes after its
+ * prologue and makes it the one being written; then (once
+ * wal_spare_start ran) asks for the next spare. The caller has synced and
+ * closed the previous segment. */
 int wal_seg_create(wal *w, uint64_t seq, uint64_t min_bytes, tarn_err *err);
+/* Allocates what preparing segments needs (zero buffer, lock);
+ * TARN_ENOMEM. Called by wal_open before recovery. */
+int wal_spare_init(wal *w);
+/* Starts preparing spares (the thread, when the vfs is thread_safe and the
+ * mode is WAL_PREALLOC_ZERO_AHEAD) and asks for the one after the last
+ * segment. Never fails: without a spare, a rollover makes the file. */
+void wal_spare_start(wal *w);
+/* Stops the thread and closes a ready spare (its file stays: recovery
+ * removes *.wal.tmp). Safe on a handle where init or start did not run. */
+void wal_spare_stop(wal *w);
 /* Validates an append against w->st and reserves memory for it. */
 int wal_prepare_append(wal *w, const wal_entry *e, size_t n, tarn_err *err);
 /* Encodes the records of a prepared batch (entries then hs) into the write

@@ -18,6 +18,10 @@ static int wal_opts_check(const wal_opts *o, tarn_err *err)
         return tarn_err_set(err, TARN_EINVAL, "wal: segment size %llu outside [%u, %u]",
                             (unsigned long long)o->segment_size_bytes, WAL_SEGMENT_SIZE_MIN,
                             WAL_SEGMENT_SIZE_MAX);
+    if (o->prealloc != WAL_PREALLOC_ZERO_AHEAD && o->prealloc != WAL_PREALLOC_ZERO &&
+        o->prealloc != WAL_PREALLOC_FALLOCATE)
+        return tarn_err_set(err, TARN_EINVAL, "wal: unknown preallocation mode %d",
+                            (int)o->prealloc);
     if (o->submit_queue_max > WAL_SUBMIT_QUEUE_MAX)
         return tarn_err_set(err, TARN_EINVAL, "wal: submit queue %zu above %d", o->submit_queue_max,
                             WAL_SUBMIT_QUEUE_MAX);
@@ -26,6 +30,7 @@ static int wal_opts_check(const wal_opts *o, tarn_err *err)
 
 static void wal_free(wal *w)
 {
+    wal_spare_stop(w); /* first: the preparer thread reads the handle */
     if (w->cur_fd >= 0)
         w->vfs.close(w->vfs.ctx, w->cur_fd); /* nothing more to do on error */
     if (w->lock_fd >= 0)
@@ -58,9 +63,10 @@ static int wal_new(const char *dir, const wal_opts *o, wal **out, tarn_err *err)
         o->segment_size_bytes ? o->segment_size_bytes : WAL_SEGMENT_SIZE_DEFAULT;
     w->q_cap = o->submit_queue_max ? o->submit_queue_max : WAL_SUBMIT_QUEUE_DEFAULT;
     w->repair_torn_batch = o->repair_torn_batch;
+    w->prealloc = o->prealloc;
     w->dir = tarn_strdup(dir);
     w->q = tarn_calloc(w->q_cap, sizeof(*w->q));
-    if (w->dir == NULL || w->q == NULL) {
+    if (wal_spare_init(w) != 0 || w->dir == NULL || w->q == NULL) {
         wal_free(w);
         return tarn_err_set(err, TARN_ENOMEM, "wal open %s", dir);
     }
@@ -102,6 +108,7 @@ int wal_open(const char *dir, const wal_opts *opts, wal **out, wal_recovered *re
     TARN_ASSERT(w->seg_count > 0);
     TARN_ASSERT(w->st.last_index == recovered->last_index);
     TARN_ASSERT(w->st.count == recovered->entry_count);
+    wal_spare_start(w);
     *out = w;
     return 0;
 }

@@ -68,6 +68,9 @@ static inline void fault_vfs_init(fault_vfs *f)
     f->vfs.ctx = f;
     f->vfs.pwrite = fv_pwrite;
     f->vfs.fdatasync = fv_fdatasync;
+    /* Calls are counted to fail the nth one: keep them in one thread's
+     * order (the next segment is then prepared inline). */
+    f->vfs.thread_safe = 0;
     pthread_mutex_init(&f->mu, NULL);
     pthread_cond_init(&f->cv, NULL);
 }
