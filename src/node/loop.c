@@ -150,15 +150,22 @@ void node_complete_reads(node *n, int is_leader)
 {
     node_list keep = {0};
     node_waiter *w;
+    int need_commit = 0;
     while ((w = node_list_pop(&n->read_wait)) != NULL) {
         if (w->term && (w->origin || w->index <= n->applied))
             node_waiter_complete(n, w, 0);
         else if (!w->term && !is_leader)
             node_waiter_complete(n, w, TARN_EBUSY);
-        else
+        else {
+            need_commit |= w->term != 0;
             node_list_push(&keep, w);
+        }
     }
     n->read_wait = keep;
+    /* A barrier waits for entries that may sit in the apply thread's open
+     * transaction: ask it to commit (apply.c, deferred commits). */
+    if (need_commit)
+        pthread_cond_signal(&n->wake_apply);
 }
 
 /* Gives read barriers their read index from rd's read states, then

@@ -164,9 +164,12 @@ struct node {
     size_t apply_entries;                      /* entries queued */
     size_t apply_bytes;                        /* their payload bytes */
     int apply_busy;                            /* applying a run it took off the queue */
-    int apply_stop;                            /* node_close asks it to end */
-    pthread_cond_t wake_apply;                 /* entries queued, or stop */
-    pthread_cond_t apply_done;                 /* a run applied (room, drained) or failed */
+    int apply_open;            /* the store has a write transaction open (deferred commit) */
+    int apply_flush;           /* node_apply_drain asks for a commit */
+    int64_t apply_fed_ns;      /* when the last run was applied into the open transaction */
+    int apply_stop;            /* node_close asks it to end */
+    pthread_cond_t wake_apply; /* entries queued, or stop */
+    pthread_cond_t apply_done; /* a run applied (room, drained) or failed */
     pthread_t apply_thread;
     int apply_started;
 
@@ -252,6 +255,16 @@ void node_status_applied(node *n);
  * the queue is empty). */
 #define NODE_APPLY_QUEUE_ENTRIES_MAX (4 * STORE_BATCH_MAX)
 #define NODE_APPLY_QUEUE_BYTES_MAX   (64u << 20)
+/* Deferred store commits (apply.c, README "Deferred store commits"): the
+ * apply thread answers proposals from its open LMDB transaction and
+ * commits it when a read barrier waits for an index in it, when it is
+ * NODE_APPLY_COMMIT_MS old or holds NODE_APPLY_COMMIT_ENTRIES entries or
+ * NODE_APPLY_COMMIT_BYTES,
+ * when nothing new came for NODE_APPLY_IDLE_US, and on drain or stop. */
+#define NODE_APPLY_COMMIT_MS      50
+#define NODE_APPLY_COMMIT_ENTRIES (2 * STORE_BATCH_MAX)
+#define NODE_APPLY_COMMIT_BYTES   (16u << 20) /* payload bytes in the open transaction */
+#define NODE_APPLY_IDLE_US        2000
 /* Starts / stops (joins) the thread; stop drops what is still queued
  * (the WAL replays it at the next open). */
 int node_apply_start(node *n, tarn_err *err);
@@ -259,9 +272,9 @@ void node_apply_stop(node *n);
 /* Loop thread: copies ents[0..count) onto the queue, waiting for room.
  * TARN_ENOMEM; TARN_ESTATE once the apply thread failed. */
 int node_apply_enqueue(node *n, const raft_entry *ents, size_t count, tarn_err *err);
-/* Loop thread: waits until everything queued is applied and the thread is
- * idle, so the loop may use the store's write side. TARN_ESTATE once the
- * apply thread failed. */
+/* Loop thread: waits until everything queued is applied and committed and
+ * the thread is idle, so the loop may use the store's write side.
+ * TARN_ESTATE once the apply thread failed. */
 int node_apply_drain(node *n, tarn_err *err);
 /* n->applied, read under mu. */
 uint64_t node_applied_index(node *n);

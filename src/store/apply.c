@@ -11,8 +11,9 @@
 
 #include <string.h>
 
-/* Checks ordering and finds the first entry above the applied index:
- * *first = n when every entry is already applied. */
+/* Checks ordering and finds the first entry above the applied index
+ * (inside the open transaction, if any): *first = n when every entry is
+ * already applied. */
 static int batch_check(const store *st, const store_entry *entries, size_t n, size_t *first,
                        tarn_err *err)
 {
@@ -30,12 +31,12 @@ static int batch_check(const store *st, const store_entry *entries, size_t n, si
             return tarn_err_set(err, TARN_EINVAL, "entry %zu has no data", i);
     }
     size_t i = 0;
-    while (i < n && entries[i].index <= st->applied_index)
+    while (i < n && entries[i].index <= st->open_index)
         i++;
-    if (i < n && entries[i].index != st->applied_index + 1)
+    if (i < n && entries[i].index != st->open_index + 1)
         return tarn_err_set(err, TARN_EINVAL, "gap: entry %llu after applied index %llu",
                             (unsigned long long)entries[i].index,
-                            (unsigned long long)st->applied_index);
+                            (unsigned long long)st->open_index);
     *first = i;
     return 0;
 }
@@ -87,8 +88,19 @@ static void results_release(store_result *results, size_t n)
         store_result_free(&results[i]);
 }
 
-int store_apply(store *st, const store_entry *entries, size_t n, const store_registry *reg,
-                store_result *results, tarn_err *err)
+void store_rollback(store *st)
+{
+    if (st == NULL || st->open_txn == NULL)
+        return;
+    mdb_txn_abort(st->open_txn);
+    st->open_txn = NULL;
+    st->open_index = st->applied_index;
+    st->open_term = st->applied_term;
+    st->open_entries = 0;
+}
+
+int store_apply_open(store *st, const store_entry *entries, size_t n, const store_registry *reg,
+                     store_result *results, tarn_err *err)
 {
     if (st->failed)
         return tarn_err_set(err, TARN_ESTATE, "store unusable after an earlier I/O error");
@@ -103,41 +115,73 @@ int store_apply(store *st, const store_entry *entries, size_t n, const store_reg
     if (first == n)
         return 0;
     int64_t t0 = tarn_mono_ns();
-    MDB_txn *txn = NULL;
-    int mrc = mdb_txn_begin(st->env, NULL, 0, &txn);
-    if (mrc != 0) {
-        rc = tarn_err_set(err, store_mdb_code(mrc), "begin: %s", mdb_strerror(mrc));
-        goto fail;
+    if (st->open_txn == NULL) {
+        int mrc = mdb_txn_begin(st->env, NULL, 0, &st->open_txn);
+        if (mrc != 0) {
+            st->open_txn = NULL;
+            rc = tarn_err_set(err, store_mdb_code(mrc), "begin: %s", mdb_strerror(mrc));
+            goto fail;
+        }
     }
     for (size_t i = first; i < n; i++) {
-        if ((rc = apply_one(st, txn, &entries[i], reg, &results[i], err)) != 0)
+        if ((rc = apply_one(st, st->open_txn, &entries[i], reg, &results[i], err)) != 0)
             goto fail;
     }
     const store_entry *last = &entries[n - 1];
-    if ((rc = store_meta_write_applied(txn, st->dbi, last->index, last->term)) != 0) {
+    if ((rc = store_meta_write_applied(st->open_txn, st->dbi, last->index, last->term)) != 0) {
         tarn_err_set(err, rc, "record applied index %llu", (unsigned long long)last->index);
         goto fail;
     }
-    mrc = mdb_txn_commit(txn);
-    txn = NULL; /* a failed commit frees the transaction too */
-    if (mrc != 0) {
-        rc = tarn_err_set(err, store_mdb_code(mrc), "commit: %s", mdb_strerror(mrc));
-        goto fail;
-    }
-    st->applied_index = last->index;
-    st->applied_term = last->term;
-    obs_gauge_set(st->m_applied, (double)st->applied_index);
+    st->open_index = last->index;
+    st->open_term = last->term;
+    st->open_entries += n - first;
     obs_histogram_observe(st->m_batch, (double)(n - first));
     obs_histogram_observe(st->m_latency, (double)(tarn_mono_ns() - t0) / 1e9);
     return 0;
 fail:
-    if (txn != NULL)
-        mdb_txn_abort(txn);
+    /* Everything since the last commit goes: the host replays it. */
+    store_rollback(st);
     results_release(results, n);
     if (store_code_is_fatal(rc))
         st->failed = rc;
     return tarn_err_wrap(err, rc, "apply %llu..%llu", (unsigned long long)entries[first].index,
                          (unsigned long long)entries[n - 1].index);
+}
+
+int store_commit(store *st, tarn_err *err)
+{
+    if (st->open_txn == NULL)
+        return 0;
+    int64_t t0 = tarn_mono_ns();
+    size_t entries = st->open_entries;
+    int mrc = mdb_txn_commit(st->open_txn);
+    st->open_txn = NULL; /* a failed commit frees the transaction too */
+    st->open_entries = 0;
+    if (mrc != 0) {
+        int rc = store_mdb_code(mrc);
+        uint64_t upto = st->open_index;
+        st->open_index = st->applied_index;
+        st->open_term = st->applied_term;
+        if (store_code_is_fatal(rc))
+            st->failed = rc;
+        return tarn_err_set(err, rc, "commit through index %llu: %s", (unsigned long long)upto,
+                            mdb_strerror(mrc));
+    }
+    st->applied_index = st->open_index;
+    st->applied_term = st->open_term;
+    obs_gauge_set(st->m_applied, (double)st->applied_index);
+    obs_histogram_observe(st->m_commit_entries, (double)entries);
+    obs_histogram_observe(st->m_commit_latency, (double)(tarn_mono_ns() - t0) / 1e9);
+    return 0;
+}
+
+int store_apply(store *st, const store_entry *entries, size_t n, const store_registry *reg,
+                store_result *results, tarn_err *err)
+{
+    int rc = store_apply_open(st, entries, n, reg, results, err);
+    if (rc == 0 && (rc = store_commit(st, err)) != 0)
+        results_release(results, n);
+    return rc;
 }
 
 int store_read_begin(store *st, store_txn **out, tarn_err *err)

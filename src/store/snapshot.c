@@ -122,6 +122,9 @@ int store_snapshot_open(store *st, store_snapshot **out, store_snapshot_info *in
     *out = NULL;
     if (st->failed)
         return tarn_err_set(err, TARN_ESTATE, "store unusable after an earlier I/O error");
+    if (st->open_txn != NULL)
+        return tarn_err_set(err, TARN_EINVAL,
+                            "snapshot: a write transaction is open (commit first)");
     store_snapshot *s = tarn_calloc(1, sizeof(*s));
     if (s == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "snapshot");

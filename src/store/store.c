@@ -152,7 +152,7 @@ static void metrics_init(store *st)
     if (obs_family_register(obs_global(),
                             &(obs_family_opts){.type = OBS_HISTOGRAM,
                                                .name = "tarn_store_apply_batch_entries",
-                                               .help = "Entries applied per LMDB transaction.",
+                                               .help = "Entries applied per store_apply call.",
                                                .buckets = batch_buckets,
                                                .bucket_count = TARN_ARRAY_LEN(batch_buckets)},
                             &fam) == 0)
@@ -160,9 +160,25 @@ static void metrics_init(store *st)
     if (obs_family_register(obs_global(),
                             &(obs_family_opts){.type = OBS_HISTOGRAM,
                                                .name = "tarn_store_apply_duration_seconds",
-                                               .help = "Time to apply and commit one batch."},
+                                               .help = "Time to apply one batch (its commit "
+                                                       "is timed separately)."},
                             &fam) == 0)
         st->m_latency = obs_series(fam, NULL);
+    if (obs_family_register(obs_global(),
+                            &(obs_family_opts){.type = OBS_HISTOGRAM,
+                                               .name = "tarn_store_commit_entries",
+                                               .help = "Entries made durable per LMDB commit.",
+                                               .buckets = batch_buckets,
+                                               .bucket_count = TARN_ARRAY_LEN(batch_buckets)},
+                            &fam) == 0)
+        st->m_commit_entries = obs_series(fam, NULL);
+    if (obs_family_register(
+            obs_global(),
+            &(obs_family_opts){.type = OBS_HISTOGRAM,
+                               .name = "tarn_store_commit_seconds",
+                               .help = "Time of one LMDB commit, its fsync included."},
+            &fam) == 0)
+        st->m_commit_latency = obs_series(fam, NULL);
 }
 
 static int env_open(store *st, const store_opts *o, tarn_err *err)
@@ -240,6 +256,8 @@ int store_open(const char *dir, const store_opts *opts, store **out, tarn_err *e
         (rc = env_init_meta(st, err)) != 0)
         goto fail;
     metrics_init(st);
+    st->open_index = st->applied_index;
+    st->open_term = st->applied_term;
     obs_gauge_set(st->m_applied, (double)st->applied_index);
     *out = st;
     return 0;
@@ -256,6 +274,7 @@ void store_close(store *st)
 {
     if (st == NULL)
         return;
+    store_rollback(st); /* uncommitted work is the host's to replay */
     mdb_env_close(st->env);
     tarn_free(st->dir);
     tarn_free(st);
@@ -265,6 +284,8 @@ int store_sync(store *st, tarn_err *err)
 {
     if (st->failed)
         return tarn_err_set(err, TARN_ESTATE, "store unusable after an earlier I/O error");
+    if (st->open_txn != NULL)
+        return tarn_err_set(err, TARN_EINVAL, "sync: a write transaction is open (commit first)");
     int rc = mdb_env_sync(st->env, 1);
     if (rc != 0) {
         /* A failed fsync leaves the page cache in an unknown state. */
@@ -282,6 +303,21 @@ uint64_t store_applied_index(const store *st)
 uint64_t store_applied_term(const store *st)
 {
     return st->applied_term;
+}
+
+uint64_t store_open_index(const store *st)
+{
+    return st->open_index;
+}
+
+uint64_t store_open_term(const store *st)
+{
+    return st->open_term;
+}
+
+size_t store_open_entries(const store *st)
+{
+    return st->open_entries;
 }
 
 void store_result_free(store_result *res)

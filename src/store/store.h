@@ -141,15 +141,18 @@ int store_registry_set(store_registry *reg, uint8_t type, store_apply_fn fn, voi
  * open a directory once (LMDB's rule).
  */
 int store_open(const char *dir, const store_opts *opts, store **out, tarn_err *err);
-/* Closes; no read transaction may be open. Accepts NULL. */
+/* Closes; no read transaction may be open. An open write transaction
+ * (store_apply_open) is rolled back. Accepts NULL. */
 void store_close(store *st);
 
 /* Forces everything committed so far to disk (whatever the durability),
  * so the host may then compact its WAL up to store_applied_index.
- * TARN_EIO makes the handle unusable. */
+ * TARN_EIO makes the handle unusable. TARN_EINVAL while a write
+ * transaction is open (store_commit first). */
 int store_sync(store *st, tarn_err *err);
 
-/* The index and term of the last applied entry (0, 0 when none). */
+/* The index and term of the last committed applied entry (0, 0 when
+ * none): what readers see and what survives a crash. */
 uint64_t store_applied_index(const store *st);
 uint64_t store_applied_term(const store *st);
 
@@ -166,6 +169,37 @@ uint64_t store_applied_term(const store *st);
 int store_apply(store *st, const store_entry *entries, size_t n, const store_registry *reg,
                 store_result *results, tarn_err *err);
 void store_result_free(store_result *res);
+
+/*
+ * Deferred commit (README "Deferred commit"). store_apply_open applies
+ * like store_apply, into a write transaction it keeps open across calls
+ * (begun by the first call after a commit), and records the applied index
+ * in it; results are final (the host may answer its clients with them:
+ * the entries are durable in its log, and applying them again after a
+ * crash gives the same results). Nothing of it is visible to readers or
+ * durable until store_commit, which commits the transaction (one fsync
+ * under STORE_DURABLE_DATA) however many calls it spans. The index the
+ * next entry must follow is store_open_index. The same thread makes every
+ * call from store_apply_open to the store_commit or store_rollback that
+ * ends the transaction (an LMDB write transaction belongs to its thread),
+ * and store_sync and store_snapshot_open refuse while it is open.
+ *
+ * Errors of store_apply_open as store_apply, except that any error also
+ * rolls back everything applied since the last commit (the host replays
+ * it from its log). store_commit: 0 with nothing open; TARN_EIO makes the
+ * handle unusable; on any error nothing since the last commit was made
+ * durable.
+ */
+int store_apply_open(store *st, const store_entry *entries, size_t n, const store_registry *reg,
+                     store_result *results, tarn_err *err);
+int store_commit(store *st, tarn_err *err);
+/* Aborts the open write transaction, if any. */
+void store_rollback(store *st);
+/* The applied index and term inside the open transaction (the committed
+ * ones when none is open), and how many entries it holds. */
+uint64_t store_open_index(const store *st);
+uint64_t store_open_term(const store *st);
+size_t store_open_entries(const store *st);
 
 /* Read-only view of the last committed state. TARN_EBUSY when all reader
  * slots are taken; TARN_ENOMEM; TARN_ESTATE. End every view with

@@ -30,9 +30,17 @@ struct store {
     /* Sticky: nonzero after an I/O error. Atomic because the apply thread
      * sets it while readers check it in store_read_begin. */
     _Atomic int failed;
-    obs_series_t *m_applied; /* gauge; NULL when metrics are unavailable */
-    obs_series_t *m_batch;   /* histogram of entries per batch */
-    obs_series_t *m_latency; /* histogram of seconds per batch */
+    /* The write transaction store_apply_open keeps open between commits
+     * (README "Deferred commit"); NULL when none. open_index/open_term:
+     * the applied record inside it (== applied_* when none is open). */
+    MDB_txn *open_txn;
+    uint64_t open_index, open_term;
+    size_t open_entries;            /* entries applied in it */
+    obs_series_t *m_applied;        /* gauge; NULL when metrics are unavailable */
+    obs_series_t *m_batch;          /* histogram of entries per store_apply_open call */
+    obs_series_t *m_latency;        /* histogram of seconds per call (no commit) */
+    obs_series_t *m_commit_entries; /* histogram of entries per LMDB commit */
+    obs_series_t *m_commit_latency; /* histogram of seconds per commit (with its fsync) */
 };
 
 struct store_txn {

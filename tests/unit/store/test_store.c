@@ -1,5 +1,6 @@
 /* Tests of store/: batches applied in one transaction, the applied index
- * across reopen, replayed prefixes skipped, gaps refused, handler results
+ * across reopen, deferred commits (visibility, crash, rollback), replayed
+ * prefixes skipped, gaps refused, handler results
  * rolled back, fatal errors sticky, table isolation in cursors, metrics,
  * out-of-memory over open/apply/read. */
 #include "store_test_util.h"
@@ -46,8 +47,11 @@ static int teardown(void **state)
     return 0;
 }
 
-/* Applies ADD(key, index) for entries first..last in one batch. */
-static int apply_range(fixture *f, uint64_t first, uint64_t last, const char *key, tarn_err *err)
+/* Applies ADD(key, index) for entries first..last in one batch; with
+ * `open`, into the open transaction (store_apply_open), and *last_result
+ * (may be NULL) gets the counter the last entry left. */
+static int apply_range_mode(fixture *f, uint64_t first, uint64_t last, const char *key, int open,
+                            uint64_t *last_result, tarn_err *err)
 {
     size_t n = (size_t)(last - first + 1);
     store_entry *es = calloc(n, sizeof(*es));
@@ -59,13 +63,21 @@ static int apply_range(fixture *f, uint64_t first, uint64_t last, const char *ke
         es[i].len = st_enc_add(bufs[i], key, first + i);
         es[i].data = bufs[i];
     }
-    int rc = store_apply(f->st, es, n, &f->reg, rs, err);
+    int rc = open ? store_apply_open(f->st, es, n, &f->reg, rs, err)
+                  : store_apply(f->st, es, n, &f->reg, rs, err);
+    if (rc == 0 && last_result != NULL)
+        *last_result = rs[n - 1].data ? st_get_u64(rs[n - 1].data) : 0;
     for (size_t i = 0; i < n; i++)
         store_result_free(&rs[i]);
     free(rs);
     free(bufs);
     free(es);
     return rc;
+}
+
+static int apply_range(fixture *f, uint64_t first, uint64_t last, const char *key, tarn_err *err)
+{
+    return apply_range_mode(f, first, last, key, 0, NULL, err);
 }
 
 static uint64_t tri(uint64_t n)
@@ -205,6 +217,92 @@ static void test_io_error_is_sticky(void **state)
     assert_int_equal(store_applied_index(f->st), 2);
     assert_int_equal(st_counter(f->st, "partial"), 0);
     assert_int_equal(apply_range(f, 3, 3, "c", NULL), 0);
+}
+
+/* Deferred commit: calls build on each other's uncommitted effects,
+ * readers see none of them until store_commit, and sync and snapshots
+ * wait for the commit. */
+static void test_deferred_commit_visibility(void **state)
+{
+    fixture *f = *state;
+    tarn_err err = TARN_ERR_INIT;
+    uint64_t r = 0;
+    assert_int_equal(apply_range_mode(f, 1, 10, "c", 1, &r, &err), 0);
+    assert_int_equal(r, tri(10));
+    assert_int_equal(apply_range_mode(f, 11, 20, "c", 1, &r, &err), 0);
+    assert_int_equal(r, tri(20)); /* entry 20 saw 1..19, uncommitted */
+    assert_int_equal(store_open_index(f->st), 20);
+    assert_int_equal(store_open_entries(f->st), 20);
+    assert_int_equal(store_applied_index(f->st), 0);
+    assert_int_equal(st_counter(f->st, "c"), 0); /* a reader sees the committed state */
+    assert_int_equal(store_sync(f->st, &err), TARN_EINVAL);
+    store_snapshot *snap = NULL;
+    store_snapshot_info info;
+    assert_int_equal(store_snapshot_open(f->st, &snap, &info, &err), TARN_EINVAL);
+    assert_null(snap);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(store_applied_index(f->st), 20);
+    assert_int_equal(store_applied_term(f->st), 1);
+    assert_int_equal(store_open_entries(f->st), 0);
+    assert_int_equal(st_counter(f->st, "c"), tri(20));
+    assert_int_equal(st_table_count(f->st, ST_TABLE_SEEN), 20);
+    assert_int_equal(store_commit(f->st, &err), 0); /* nothing open: a no-op */
+    assert_int_equal(store_sync(f->st, &err), 0);
+}
+
+/* A close (a crash, for the store) before the commit loses exactly the
+ * uncommitted calls; replaying them gives the same results. */
+static void test_deferred_crash_replays_same_results(void **state)
+{
+    fixture *f = *state;
+    tarn_err err = TARN_ERR_INIT;
+    uint64_t before = 0, after = 0;
+    assert_int_equal(apply_range_mode(f, 1, 5, "c", 1, NULL, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(apply_range_mode(f, 6, 9, "c", 1, &before, &err), 0);
+    reopen(f);
+    assert_int_equal(store_applied_index(f->st), 5);
+    assert_int_equal(store_open_index(f->st), 5);
+    assert_int_equal(st_counter(f->st, "c"), tri(5));
+    /* The host replays from an earlier index: 1..5 skipped. */
+    assert_int_equal(apply_range_mode(f, 1, 9, "c", 1, &after, &err), 0);
+    assert_int_equal(after, before);
+    assert_int_equal(store_open_entries(f->st), 4);
+    /* A rollback drops the open transaction, and the next call must again
+     * follow the committed index. */
+    store_rollback(f->st);
+    assert_int_equal(store_open_index(f->st), 5);
+    assert_int_equal(apply_range_mode(f, 7, 7, "c", 1, NULL, &err), TARN_EINVAL);
+    assert_int_equal(apply_range_mode(f, 6, 9, "c", 1, &after, &err), 0);
+    assert_int_equal(after, before);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    reopen(f);
+    assert_int_equal(store_applied_index(f->st), 9);
+    assert_int_equal(st_counter(f->st, "c"), tri(9));
+}
+
+/* An error in a later call rolls back the earlier uncommitted calls too;
+ * the handle stays usable (out of memory is not fatal). */
+static void test_deferred_error_rolls_back_everything_open(void **state)
+{
+    fixture *f = *state;
+    tarn_err err = TARN_ERR_INIT;
+    assert_int_equal(apply_range_mode(f, 1, 3, "c", 1, NULL, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(apply_range_mode(f, 4, 6, "c", 1, NULL, &err), 0);
+    uint8_t b0[32], fail[2] = {ST_CMD_FAIL, (uint8_t)-TARN_ENOMEM};
+    store_entry es[2] = {{7, 1, b0, st_enc_add(b0, "c", 7)}, {8, 1, fail, 2}};
+    store_result rs[2];
+    assert_int_equal(store_apply_open(f->st, es, 2, &f->reg, rs, &err), TARN_ENOMEM);
+    assert_null(rs[0].data);
+    assert_int_equal(store_open_index(f->st), 3); /* 4..6 went too */
+    assert_int_equal(store_open_entries(f->st), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(store_applied_index(f->st), 3);
+    assert_int_equal(st_counter(f->st, "c"), tri(3));
+    assert_int_equal(apply_range_mode(f, 4, 8, "c", 1, NULL, &err), 0);
+    assert_int_equal(store_commit(f->st, &err), 0);
+    assert_int_equal(st_counter(f->st, "c"), tri(8));
 }
 
 static void test_registry_and_keys(void **state)
@@ -454,6 +552,10 @@ int main(int argc, char **argv)
         cmocka_unit_test_setup_teardown(test_deterministic_failure_is_a_result, setup, teardown),
         cmocka_unit_test_setup_teardown(test_enomem_aborts_batch_not_handle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_io_error_is_sticky, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_commit_visibility, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_crash_replays_same_results, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deferred_error_rolls_back_everything_open, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_registry_and_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_cursor_order_and_bounds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_concurrent_readers_see_whole_batches, setup, teardown),
