@@ -264,7 +264,7 @@ void node_status_applied(node *n);
 #define NODE_APPLY_COMMIT_MS      50
 #define NODE_APPLY_COMMIT_ENTRIES (2 * STORE_BATCH_MAX)
 #define NODE_APPLY_COMMIT_BYTES   (16u << 20) /* payload bytes in the open transaction */
-#define NODE_APPLY_IDLE_US        2000
+#define NODE_APPLY_IDLE_US        10000
 /* Starts / stops (joins) the thread; stop drops what is still queued
  * (the WAL replays it at the next open). */
 int node_apply_start(node *n, tarn_err *err);

@@ -12,6 +12,12 @@
  *  3. No thread blocks forever: reads before the handshake time out, writes
  *     time out (SO_SNDTIMEO) so a stalled peer costs a reconnect, and
  *     close shuts every socket down before joining.
+ *  4. One writer per connection at a time, frames whole and in order:
+ *     node_tp_send writes a frame itself (non-blocking) only when nothing
+ *     is queued and nobody writes (p->writing, under mu); what the socket
+ *     did not take goes to the head of the queue for the sender thread.
+ *     The sender thread writes only while no one else does, and closes
+ *     the socket only after the last direct writer finished.
  */
 #include "node/transport.h"
 
@@ -44,7 +50,8 @@
 typedef struct tp_frame tp_frame;
 struct tp_frame {
     tp_frame *next;
-    size_t len; /* header + body */
+    int partial; /* the rest of a frame begun on the current connection */
+    size_t len;  /* header + body (or what is left of them) */
     uint8_t data[];
 };
 
@@ -60,6 +67,7 @@ typedef struct tp_peer {
     tp_frame *head, *tail;
     size_t count, bytes;
     int fd;       /* the outbound connection, -1 when none */
+    int writing;  /* a thread is writing on fd (invariant 4); p->cond signals its end */
     uint64_t gen; /* connections lost or dials failed so far (node_tp_peer_gen) */
     char url[NODE_TP_URL_MAX];
 } tp_peer;
@@ -213,6 +221,23 @@ static int tp_write_all(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
+/* Writes what the socket takes without waiting; returns the bytes
+ * written (len: all; fewer: the buffer is full or the connection
+ * failed, which the sender thread finds out when it writes the rest). */
+static size_t tp_write_nowait(int fd, const uint8_t *p, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        ssize_t w = send(fd, p + done, len - done, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            break;
+        done += (size_t)w;
+    }
+    return done;
+}
+
 static int tp_read_all(int fd, uint8_t *p, size_t len)
 {
     while (len > 0) {
@@ -266,6 +291,7 @@ static tp_frame *tp_frame_new(const uint8_t *body, size_t len)
     if (!f)
         return NULL;
     f->next = NULL;
+    f->partial = 0;
     f->len = TP_HEADER_BYTES + len;
     put_u32(f->data, (uint32_t)len);
     put_u32(f->data + 4, crc32c(0, body, len));
@@ -429,18 +455,34 @@ static int tp_peer_gone(int fd)
 }
 
 /* Writes queued frames until an error or stop. */
+/* The rest of a frame begun on a connection that is gone must not start
+ * the next one (under mu). */
+static void tp_drop_partial(tp_peer *p)
+{
+    tp_frame *f = p->head;
+    if (!f || !f->partial)
+        return;
+    p->head = f->next;
+    if (!p->head)
+        p->tail = NULL;
+    p->count--;
+    p->bytes -= f->len;
+    p->t->stats.frames_dropped++;
+    obs_counter_add(p->t->m_dropped, 1);
+    tarn_free(f);
+}
+
 static void tp_pump(tp_peer *p, int fd)
 {
     node_transport *t = p->t;
     pthread_mutex_lock(&t->mu);
     for (;;) {
-        while (!tp_peer_done(p) && !p->head) {
+        /* Frames, and nobody else writing (invariant 4). */
+        while (!tp_peer_done(p) && (!p->head || p->writing)) {
             if (tp_wait(p, TP_IDLE_CHECK_MS))
                 break;
-            if (!p->head && tp_peer_gone(fd)) {
-                pthread_mutex_unlock(&t->mu);
-                return;
-            }
+            if (!p->head && !p->writing && tp_peer_gone(fd))
+                goto out;
         }
         if (tp_peer_done(p))
             break;
@@ -448,6 +490,7 @@ static void tp_pump(tp_peer *p, int fd)
         size_t n = p->count;
         p->head = p->tail = NULL;
         p->count = p->bytes = 0;
+        p->writing = 1;
         pthread_mutex_unlock(&t->mu);
         int failed = 0;
         size_t sent = 0;
@@ -463,11 +506,16 @@ static void tp_pump(tp_peer *p, int fd)
         obs_counter_add(t->m_sent, sent);
         obs_counter_add(t->m_dropped, n - sent);
         pthread_mutex_lock(&t->mu);
+        p->writing = 0;
         t->stats.frames_sent += sent;
         t->stats.frames_dropped += n - sent;
         if (failed)
             break;
     }
+out:
+    /* The caller closes fd: wait for a direct writer still on it. */
+    while (p->writing)
+        pthread_cond_wait(&p->cond, &t->mu);
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -521,6 +569,7 @@ static void *tp_sender_main(void *arg)
         pthread_mutex_lock(&t->mu);
         p->fd = -1;
         p->gen++; /* frames written on it may not have arrived */
+        tp_drop_partial(p);
         pthread_mutex_unlock(&t->mu);
         close(fd);
     }
@@ -849,6 +898,36 @@ uint16_t node_tp_port(const node_transport *t)
     return t->port;
 }
 
+/*
+ * Writes frame f on p's connection from the calling thread (under mu,
+ * which it drops while writing; invariant 4). Saves the wake-up of the
+ * sender thread and a context switch per frame on the path of every
+ * append and its acknowledgement. Returns NULL when the socket took the
+ * whole frame (f freed), else f reduced to the bytes still to write,
+ * which the caller queues at the head: frames queued meanwhile by other
+ * threads came after it.
+ */
+static tp_frame *tp_send_direct(node_transport *t, tp_peer *p, tp_frame *f)
+{
+    int fd = p->fd;
+    p->writing = 1;
+    pthread_mutex_unlock(&t->mu);
+    size_t done = tp_write_nowait(fd, f->data, f->len);
+    pthread_mutex_lock(&t->mu);
+    p->writing = 0;
+    pthread_cond_broadcast(&p->cond); /* the sender thread may wait for the writer */
+    if (done == f->len) {
+        t->stats.frames_sent++;
+        obs_counter_add(t->m_sent, 1);
+        tarn_free(f);
+        return NULL;
+    }
+    memmove(f->data, f->data + done, f->len - done);
+    f->len -= done;
+    f->partial = done > 0;
+    return f;
+}
+
 int node_tp_send(node_transport *t, uint64_t to, const uint8_t *body, size_t len)
 {
     if (len == 0 || len > NODE_TP_FRAME_MAX)
@@ -863,7 +942,24 @@ int node_tp_send(node_transport *t, uint64_t to, const uint8_t *body, size_t len
         rc = TARN_ENOENT;
     else if (p->count >= t->opts.queue_max || p->bytes + f->len > NODE_TP_QUEUE_BYTES_MAX)
         rc = TARN_EBUSY;
-    if (rc == 0) {
+    int partial = 0;
+    if (rc == 0 && p->fd >= 0 && !p->writing && !p->head) {
+        f = tp_send_direct(t, p, f); /* NULL: written whole */
+        if (!f) {
+            pthread_mutex_unlock(&t->mu);
+            return 0;
+        }
+        partial = 1;
+    }
+    if (rc == 0 && partial) {
+        f->next = p->head; /* the rest of a frame begun on the wire goes first */
+        p->head = f;
+        if (!p->tail)
+            p->tail = f;
+        p->count++;
+        p->bytes += f->len;
+        pthread_cond_signal(&p->cond);
+    } else if (rc == 0) {
         if (p->tail)
             p->tail->next = f;
         else

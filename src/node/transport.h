@@ -25,9 +25,11 @@
  * mismatch, a bad or unexpected HELLO, a body the receiver callback
  * refuses) closes that connection with a log line; nothing else happens.
  *
- * Sending never blocks the caller: node_tp_send copies the frame into the
- * peer's bounded queue and a thread per peer writes it. A full queue drops
- * the frame (Raft retransmits). While a peer is unreachable its sender
+ * Sending never blocks the caller: node_tp_send writes the frame itself
+ * without waiting when the connection is idle (nothing queued, nobody
+ * writing), and otherwise, or for what the socket did not take, copies it
+ * into the peer's bounded queue, which a thread per peer writes. A full
+ * queue drops the frame (Raft retransmits). While a peer is unreachable its sender
  * reconnects with exponential backoff and discards what was queued
  * (stale messages help no one). SIGPIPE is ignored (writes use
  * MSG_NOSIGNAL, and the process-wide disposition is set at open).

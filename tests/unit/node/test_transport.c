@@ -28,6 +28,7 @@ typedef struct sink {
     uint32_t seq[MAX_FRAMES]; /* first 4 bytes after the kind of each frame */
     size_t count;
     int refuse_kind; /* frames of this kind are refused (closes the connection) */
+    int slow_big_us; /* sleep this long per frame over 4 KiB (fills the sender's socket) */
     uint64_t last_from;
 } sink;
 
@@ -36,6 +37,8 @@ static int sink_recv(void *ctx, uint64_t from, const uint8_t *body, size_t len)
     sink *s = ctx;
     if (s->refuse_kind && body[0] == s->refuse_kind)
         return -1;
+    if (s->slow_big_us && len > 4096)
+        usleep((useconds_t)s->slow_big_us);
     pthread_mutex_lock(&s->mu);
     if (s->count < MAX_FRAMES && len >= 5) {
         uint32_t v;
@@ -172,6 +175,39 @@ static void test_frames_both_ways_in_order(void **state)
     uint8_t one = 7;
     assert_int_equal(node_tp_send(p.t[0], 9, &one, 1), TARN_ENOENT);
     assert_int_equal(node_tp_send(p.t[0], 2, &one, 0), TARN_ETOOBIG);
+    pair_close(&p);
+}
+
+/* Frames larger than the socket buffer: a direct send from the caller's
+ * thread writes part of one and the sender thread the rest, while more
+ * are queued behind it (transport.c invariant 4). Every frame must arrive
+ * whole (a spliced frame fails its CRC and closes the connection, losing
+ * the frames after it) and in order. */
+static void test_big_frames_split_between_writers(void **state)
+{
+    (void)state;
+    pair p;
+    pair_open(&p);
+    warm_up(&p, 0);
+    p.sinks[1].slow_big_us = 10000; /* a slow reader: the socket buffer fills */
+    enum { BIG = 1u << 20, COUNT = 48 };
+    uint8_t *body = malloc(BIG);
+    for (size_t k = 0; k < BIG; k++)
+        body[k] = (uint8_t)(k * 31 + 7);
+    body[0] = 7;
+    for (uint32_t k = 0; k < COUNT; k++) {
+        uint32_t seq = 2000 + k;
+        memcpy(body + 1, &seq, 4);
+        int rc = TARN_EBUSY;
+        for (int tries = 0; tries < 5000 && rc == TARN_EBUSY; tries++)
+            if ((rc = node_tp_send(p.t[0], 2, body, BIG)) == TARN_EBUSY)
+                usleep(1000);
+        assert_int_equal(rc, 0);
+    }
+    for (int i = 0; i < 2000 && count_run(&p.sinks[1], 2000) < COUNT; i++)
+        usleep(10000);
+    assert_int_equal(count_run(&p.sinks[1], 2000), COUNT);
+    free(body);
     pair_close(&p);
 }
 
@@ -434,6 +470,7 @@ int main(int argc, char **argv)
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_frames_both_ways_in_order),
+        cmocka_unit_test(test_big_frames_split_between_writers),
         cmocka_unit_test(test_garbage_closes_connection_only),
         cmocka_unit_test(test_refused_body_then_reconnect),
         cmocka_unit_test(test_peer_restart_reconnects),
