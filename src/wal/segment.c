@@ -81,8 +81,9 @@ static int spare_stopping(wal_spare *sp)
 /*
  * Creates <seq>.wal.tmp of size_bytes: fallocate (reserves the space, so a
  * full disk shows here and not on an append), then, unless the mode is
- * WAL_PREALLOC_FALLOCATE, zeros written over all of it; fsynced when
- * `sync` (a spare: the rollover's own fdatasync then flushes one block).
+ * WAL_PREALLOC_FALLOCATE, zeros written over all of it, synced chunk by
+ * chunk when `sync` (a spare: the rollover's own fdatasync then flushes
+ * one block). Spares exist in the zero modes only.
  * On success *fd_out is open; on failure nothing is left open and *op
  * names the step. Touches no handle state but the zero buffer (read) and
  * the spare's stop flag, so the preparer thread may run it.
@@ -112,9 +113,12 @@ static int spare_prepare(wal *w, uint64_t seq, uint64_t size_bytes, int sync, in
         rc = w->vfs.pwrite(w->vfs.ctx, fd, w->spare.zeros, (size_t)n, off);
         if (rc == 0)
             *zeroed += n;
+        /* A spare is synced chunk by chunk: a sync of the segment being
+         * appended to waits for the device's queue, so never more than one
+         * chunk of zeros should be in it. */
+        if (rc == 0 && sync)
+            *op = "sync", rc = w->vfs.fdatasync(w->vfs.ctx, fd);
     }
-    if (rc == 0 && sync)
-        *op = "fsync", rc = w->vfs.fsync(w->vfs.ctx, fd);
     if (rc != 0) {
         if (fd >= 0)
             w->vfs.close(w->vfs.ctx, fd); /* a half-made tmp file: recovery removes it */
