@@ -107,7 +107,8 @@ static int read_begin(catalog_routes *cr, const http_call *c, store_txn **txn, t
     if (rc != TARN_ENOENT && !serializable && (rc != 0 || strcmp(v, "linearizable") != 0))
         return tarn_err_set(err, TARN_EINVAL,
                             "consistency must be linearizable (default) or serializable");
-    rc = serializable ? 0 : node_read_barrier(cr->n, cr->timeout_ms, NULL, err);
+    rc = serializable ? node_answered_barrier(cr->n, cr->timeout_ms, err)
+                      : node_read_barrier(cr->n, cr->timeout_ms, NULL, err);
     if (rc == TARN_ETIMEDOUT)
         rc = busy(err, "no leader reachable in time; retry");
     return rc == 0 ? node_read_begin(cr->n, txn, err) : rc;

@@ -206,8 +206,9 @@ static int read_begin(kv_routes *kr, const http_call *c, store_txn **txn, tarn_e
 {
     int serializable = 0;
     int rc = want_serializable(c, &serializable, err);
-    if (rc == 0 && !serializable)
-        rc = node_read_barrier(kr->n, kr->timeout_ms, NULL, err);
+    if (rc == 0)
+        rc = serializable ? node_answered_barrier(kr->n, kr->timeout_ms, err)
+                          : node_read_barrier(kr->n, kr->timeout_ms, NULL, err);
     if (rc == 0)
         rc = node_read_begin(kr->n, txn, err); /* held off while a snapshot installs */
     if (is_unavailable(rc))

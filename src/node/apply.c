@@ -57,6 +57,7 @@
 #include "base/clock.h"
 #include "base/log.h"
 
+#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -160,6 +161,38 @@ int node_apply_drain(node *n, tarn_err *err)
     return failed ? tarn_err_set(err, TARN_ESTATE, "apply: the apply thread failed") : 0;
 }
 
+int node_answered_barrier(node *n, int timeout_ms, tarn_err *err)
+{
+    struct timespec dl;
+    clock_gettime(CLOCK_MONOTONIC, &dl); /* the clock of apply_done (node.c wait_ca) */
+    int64_t ns = dl.tv_nsec + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
+    dl.tv_sec += (time_t)(ns / 1000000000);
+    dl.tv_nsec = (long)(ns % 1000000000);
+    pthread_mutex_lock(&n->mu);
+    uint64_t target = n->answered;
+    int rc = 0;
+    if (n->applied < target && !n->stop && !n->failed) {
+        n->callers++; /* node_close waits for us */
+        n->answered_waiters++;
+        pthread_cond_signal(&n->wake_apply);
+        while (rc == 0 && n->applied < target && !n->stop && !n->failed)
+            if (pthread_cond_timedwait(&n->apply_done, &n->mu, &dl) == ETIMEDOUT)
+                rc = TARN_ETIMEDOUT;
+        n->answered_waiters--;
+        if (--n->callers == 0 && n->stop)
+            pthread_cond_broadcast(&n->wake_done);
+    }
+    if (n->applied >= target)
+        rc = 0;
+    else if (rc == 0)
+        rc = n->stop ? TARN_ECLOSED : TARN_ESTATE;
+    pthread_mutex_unlock(&n->mu);
+    if (rc != 0)
+        return tarn_err_set(err, rc, "wait for the store to commit index %llu: %s",
+                            (unsigned long long)target, tarn_error_name(rc));
+    return 0;
+}
+
 uint64_t node_applied_index(node *n)
 {
     pthread_mutex_lock(&n->mu);
@@ -218,6 +251,7 @@ static void apply_complete_proposals(node *n, const store_entry *ents, store_res
         while (n->inflight.head && n->inflight.head->index <= ents[i].index) {
             node_waiter *w = node_list_pop(&n->inflight);
             if (w->index == ents[i].index && w->term == ents[i].term) {
+                n->answered = w->index;
                 w->res = res[i];
                 memset(&res[i], 0, sizeof(res[i]));
                 node_waiter_complete(n, w, 0);
@@ -317,7 +351,8 @@ static enum apply_step apply_next(node *n, const apply_open_txn *ot, int64_t *wa
     int64_t now = apply_now_ns();
     int64_t due = ot->since_ns + (int64_t)NODE_APPLY_COMMIT_MS * 1000000;
     if (now >= due || store_open_entries(n->st) >= NODE_APPLY_COMMIT_ENTRIES ||
-        ot->bytes >= NODE_APPLY_COMMIT_BYTES || apply_reader_waits(n, store_open_index(n->st)))
+        ot->bytes >= NODE_APPLY_COMMIT_BYTES || n->answered_waiters ||
+        apply_reader_waits(n, store_open_index(n->st)))
         return APPLY_COMMIT;
     if (n->apply_head)
         return APPLY_RUN;

@@ -137,6 +137,17 @@ int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_re
  */
 int node_read_barrier(node *n, int timeout_ms, uint64_t *index_out, tarn_err *err);
 
+/*
+ * Waits until the store (what node_read_begin sees) holds every proposal
+ * this member answered so far: the apply thread answers proposals before
+ * it commits them to the store (README "Deferred store commits"), so a
+ * serializable read, which skips node_read_barrier, calls this first to
+ * keep "a member's reads see the writes it acknowledged". Cheap when
+ * nothing answered is uncommitted; otherwise it asks for the commit.
+ * Errors: TARN_ETIMEDOUT, TARN_ECLOSED, TARN_ESTATE.
+ */
+int node_answered_barrier(node *n, int timeout_ms, tarn_err *err);
+
 /* Blocks until this node is the leader and has applied its term's first
  * entry (so reads and proposals are served without waiting for an
  * election). TARN_ETIMEDOUT, TARN_ECLOSED, TARN_ESTATE. */
