@@ -23,7 +23,9 @@
  * Threads: wal_submit may be called from many threads at once (group
  * commit). Every other function must be called by one thread at a time
  * and not while wal_submit calls are in flight (the Raft Ready loop owns
- * the handle). wal_close must not race with anything.
+ * the handle). wal_close must not race with anything. A handle may run one
+ * thread of its own, which prepares the next segment file (see
+ * wal_prealloc); it touches only that file and ends in wal_close.
  */
 #ifndef TARN_WAL_WAL_H
 #define TARN_WAL_WAL_H
