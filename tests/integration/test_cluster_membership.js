@@ -1,15 +1,27 @@
 // tests/integration/test_cluster_membership.js: membership changes of real
 // `tarn meta` processes on loopback, under load. Usage:
-//   node test_cluster_membership.js TARN_BINARY
-// `tarn cluster up --meta 3`; clients put distinct keys and do CAS
-// increments of one counter through random current members all along;
-// meanwhile `tarn meta add` brings in members 4 and 5 (each joins as a
-// learner, gets a store snapshot since members keep only 32 log entries,
-// catches up and is promoted), `tarn meta transfer` hands the leadership to
-// member 4, `tarn meta remove` takes out one old follower and then the old
-// leader, and finally the current leader (the command moves the leadership
-// away first); then member 5 is killed with SIGKILL and restarted from its
-// compacted WAL and store. At the end: every acknowledged put is in the state of every
+//   node test_cluster_membership.js TARN_BINARY [LINZ_CHECK_BINARY]
+// `tarn cluster up --meta 3`; clients put distinct keys, overwrite two
+// shared registers, do CAS increments of one counter and read (linearizable
+// GETs, and one in five `?consistency=serializable`) through random current
+// members all along; meanwhile `tarn meta add` brings in members 4 and 5
+// (each joins as a learner, gets a store snapshot since members keep only
+// 32 log entries, catches up and is promoted), `tarn meta transfer` hands
+// the leadership to member 4, `tarn meta remove` takes out one old follower
+// and then the old leader, and finally the current leader (the command
+// moves the leadership away first); then member 5 is killed with SIGKILL
+// and restarted from its compacted WAL and store.
+//
+// Every kv operation goes into a history as cluster_chaos.js records it
+// (call and return times, op, key, value, version, the expected version of
+// a CAS; a 409 is a failed compare carrying the current version and value;
+// a write refused before proposing is dropped; no answer or a 5xx leaves it
+// pending to the end). At the end tests/sim/linz_check (LINZ_CHECK_BINARY)
+// checks it against a versioned register per key and the test fails on a
+// violation; then the checker must catch a stale read planted in a
+// doctored copy of the same history. The history stays in the work
+// directory (history.json) for a rerun of the checker.
+// Also at the end: every acknowledged put is in the state of every
 // remaining member, the counter is at least every acknowledged increment
 // and no two increments were acknowledged with the same value (no lost
 // update), cluster.json names exactly the remaining members, removed
@@ -17,13 +29,14 @@
 // final voter count (tarn_raft_voters) and logged the changes as JSON
 // lines. Exit status 0 = pass.
 'use strict';
-const { execFile, execFileSync } = require('child_process');
+const { execFile, execFileSync, spawnSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
 
 const tarn = process.argv[2];
+const linzCheck = process.argv[3] || '';
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'tarn-membership-'));
 const file = path.join(work, 'cluster.json');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
@@ -31,10 +44,12 @@ let key = '';
 let live = []; // members the clients use: {id, url}
 let stop = false;
 let failed = false;
-const acked = new Map();
-const casAcked = [];
+const acked = new Map(); // key -> value of acknowledged puts
+const ackedKeys = []; // the same keys, for the readers
+const casAcked = []; // counter values whose CAS was acknowledged
 let joinSnapshots = 0; // store snapshots the joining members installed
-const counts = { put: 0, put_fail: 0, cas: 0, cas_conflict: 0, cas_unknown: 0 };
+const counts = { put: 0, put_fail: 0, reg_put: 0, read: 0, read_fail: 0, cas: 0, cas_conflict: 0,
+  cas_unknown: 0 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log(`[${new Date().toISOString()}]`, ...a);
@@ -60,6 +75,8 @@ function request(method, url, body, headers = {}, timeoutMs = 3000) {
 }
 
 const pick = () => live[Math.floor(Math.random() * live.length)];
+const oneOf = (a) => a[Math.floor(Math.random() * a.length)];
+const decode = (b64) => Buffer.from(b64, 'base64').toString();
 
 function cluster() { return JSON.parse(fs.readFileSync(file)); }
 
@@ -67,6 +84,13 @@ async function status(url) {
   const r = await request('GET', `${url}/v1/status`);
   if (r.status !== 200) return null;
   try { return JSON.parse(r.body); } catch (e) { return null; }
+}
+
+// A counter or gauge from a member's /metrics; null when absent.
+async function metric(url, name) {
+  const r = await request('GET', `${url}/metrics`);
+  const x = new RegExp(`^${name} (\\d+)`, 'm').exec(r.body || '');
+  return x ? parseInt(x[1], 10) : null;
 }
 
 async function leaderOf(members) {
@@ -91,40 +115,167 @@ function tarnAsync(args) {
   });
 }
 
+// ---- the history (the format of tests/sim/linz_hist.h, as cluster_chaos.js) ----
+const t0 = process.hrtime.bigint();
+const now = () => Number(process.hrtime.bigint() - t0); // ns since start
+const history = [];
+let uniq = 0; // makes every written value unique per key (the checker needs it)
+
+// A write's answer: 200 is done; statuses that prove nothing was applied
+// (the request was refused before proposing) drop the op; anything else
+// (no answer, 500, 503: the proposal may still commit) leaves it pending.
+const definiteNoEffect = (st) => [400, 401, 403, 404, 405, 413, 429].includes(st);
+
+function recordWrite(op, r) {
+  if (r.status === 200) {
+    op.ret = now();
+    try { op.version = JSON.parse(r.body).version; } catch (e) { op.version = null; }
+  } else if (r.status === 409 && op.op === 'cas') {
+    const b = JSON.parse(r.body);
+    op.ret = now();
+    op.op = 'cas_failed';
+    op.version = b.version;
+    op.value = b.exists ? decode(b.value) : null;
+  } else if (definiteNoEffect(r.status)) {
+    return;
+  } else {
+    op.ret = null; // ambiguous: pending to the end
+  }
+  history.push(op);
+}
+
+// A linearizable (or serializable) GET through member m, recorded when it
+// answered 200 or 404; returns the response.
+async function recordedGet(m, k, client, serializable = false) {
+  const op = { client, key: k, op: 'read', call: now() };
+  const r = await request('GET', `${m.url}/v1/kv/${k}${serializable ? '?consistency=serializable' : ''}`);
+  if (r.status === 200 || r.status === 404) {
+    op.ret = now();
+    if (r.status === 200) {
+      const item = JSON.parse(r.body);
+      op.value = decode(item.value);
+      op.version = item.version;
+    } else {
+      op.value = null;
+      op.version = 0;
+    }
+    if (serializable) op.consistency = 'serializable';
+    history.push(op);
+  }
+  return r;
+}
+
+// A PUT through member m; with `expect` a CAS on that version (0: absent).
+async function recordedPut(m, k, v, client, headers = {}, expect = undefined) {
+  const op = { client, key: k, op: expect === undefined ? 'put' : 'cas', value: v, call: now() };
+  if (expect !== undefined) op.expect = expect;
+  const r = await request('PUT', `${m.url}/v1/kv/${k}`, v, headers);
+  recordWrite(op, r);
+  return r;
+}
+
+function runLinzCheck(file) {
+  const r = spawnSync(linzCheck, [file], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  return { status: r.status, out: (r.stdout || '') + (r.stderr || '') };
+}
+
+// A linearizable read whose version's write had returned before the read
+// was called, turned into a read of the version before: a stale read the
+// checker must catch. Proves the recorded history can show a violation.
+function doctorStaleRead() {
+  const made = new Map();
+  for (const op of history) {
+    if ((op.op === 'put' || op.op === 'cas') && op.ret != null && op.version != null) made.set(`${op.key}:${op.version}`, op);
+  }
+  const candidates = [];
+  for (const op of history) {
+    if (op.op !== 'read' || op.consistency || op.ret == null || !(op.version >= 2)) continue;
+    const w = made.get(`${op.key}:${op.version}`), prev = made.get(`${op.key}:${op.version - 1}`);
+    if (w && prev && w.ret < op.call) candidates.push({ op, prev });
+  }
+  if (candidates.length === 0) return null;
+  const { op, prev } = oneOf(candidates);
+  return { key: op.key, ops: history.map((o) => (o === op ? { ...op, value: prev.value, version: prev.version } : o)) };
+}
+
+// Runs tests/sim/linz_check on the history; fails the test on a violation.
+// Then checks the checker on a doctored copy of the same history.
+function checkHistory() {
+  const file = path.join(work, 'history.json');
+  fs.writeFileSync(file, JSON.stringify({ ops: history }));
+  const pending = history.filter((op) => op.ret == null).length;
+  const serializable = history.filter((op) => op.consistency).length;
+  log(`history of ${history.length} ops (${pending} pending, ${serializable} serializable reads) in ${file}`);
+  if (!linzCheck) { log('no checker given: history not checked'); return; }
+  const r = runLinzCheck(file);
+  if (r.status === 0) log(`linz_check: ${r.out.trim()}`);
+  else { fail(`linz_check exit ${r.status} on ${file}:\n${r.out}`); return; }
+  const bad = doctorStaleRead();
+  if (!bad) { fail('no read in the history could be doctored into a stale one: too few reads'); return; }
+  const badFile = path.join(work, 'history-doctored.json');
+  fs.writeFileSync(badFile, JSON.stringify({ ops: bad.ops }));
+  const d = runLinzCheck(badFile);
+  if (d.status !== 1 || !d.out.includes(`sub-history of key '${bad.key}'`)) {
+    fail(`linz_check missed a stale read planted on key ${bad.key} (exit ${d.status}):\n${d.out}`);
+  } else {
+    log(`linz_check caught a stale read planted on key ${bad.key}: ${d.out.split('\n')[0]}`);
+  }
+}
+
 // ---- clients ------------------------------------------------------------------
 async function putter(c) {
   for (let i = 0; !stop; i++) {
     const k = `k${c}-${i}`, v = `v${i}-${c}`;
-    const r = await request('PUT', `${pick().url}/v1/kv/${k}`, v);
-    if (r.status === 200) { acked.set(k, v); counts.put++; }
+    const r = await recordedPut(pick(), k, v, c);
+    if (r.status === 200) { acked.set(k, v); ackedKeys.push(k); counts.put++; }
     else { counts.put_fail++; await sleep(50); }
   }
 }
 
-// CAS increments of "counter" ("N:client:attempt"); a 409 carries the
+// Blind overwrites of two shared registers with unique values.
+const registers = ['reg0', 'reg1'];
+async function registerWriter(c) {
+  while (!stop) {
+    const r = await recordedPut(pick(), oneOf(registers), `w${c}-${++uniq}`, c);
+    if (r.status === 200) counts.reg_put++;
+    else await sleep(50);
+  }
+}
+
+// Reads of the registers, the counter and acknowledged keys through random
+// current members; one in five is serializable (recorded, left out of the
+// check).
+async function reader(c) {
+  while (!stop) {
+    const x = Math.random();
+    const k = x < 0.2 ? 'counter' : x < 0.7 || ackedKeys.length === 0 ? oneOf(registers) : oneOf(ackedKeys);
+    const r = await recordedGet(pick(), k, c, Math.random() < 0.2);
+    if (r.status === 200 || r.status === 404) counts.read++;
+    else { counts.read_fail++; await sleep(50); }
+  }
+}
+
+// The counter's {version, n} from a GET or a 409 body ("N:client:unique").
+const counterState = (item) => (item.exists === false ? { version: 0, n: 0 }
+  : { version: item.version, n: parseInt(decode(item.value), 10) });
+
+// CAS increments of "counter" ("N:client:unique"); a 409 carries the
 // current value, so the next attempt needs no read.
 async function casser(c) {
   let cur = null;
-  let attempt = 0;
   while (!stop) {
     if (cur === null) {
-      const g = await request('GET', `${pick().url}/v1/kv/counter`);
+      const g = await recordedGet(pick(), 'counter', c);
       if (g.status === 404) cur = { version: 0, n: 0 };
-      else if (g.status === 200) {
-        const item = JSON.parse(g.body);
-        cur = { version: item.version, n: parseInt(Buffer.from(item.value, 'base64').toString(), 10) };
-      } else { await sleep(50); continue; }
+      else if (g.status === 200) cur = counterState(JSON.parse(g.body));
+      else { await sleep(50); continue; }
     }
     const next = cur.n + 1;
     const hdr = cur.version === 0 ? { 'If-None-Match': '*' } : { 'If-Match': `${cur.version}` };
-    const r = await request('PUT', `${pick().url}/v1/kv/counter`, `${next}:${c}:${++attempt}`, hdr);
+    const r = await recordedPut(pick(), 'counter', `${next}:${c}:${++uniq}`, c, hdr, cur.version);
     if (r.status === 200) { casAcked.push(next); counts.cas++; cur = null; }
-    else if (r.status === 409) {
-      counts.cas_conflict++;
-      const b = JSON.parse(r.body);
-      cur = b.exists ? { version: b.version, n: parseInt(Buffer.from(b.value, 'base64').toString(), 10) }
-        : { version: 0, n: 0 };
-    } else { counts.cas_unknown++; cur = null; await sleep(50); }
+    else if (r.status === 409) { counts.cas_conflict++; cur = counterState(JSON.parse(r.body)); }
+    else { counts.cas_unknown++; cur = null; await sleep(50); }
   }
 }
 
@@ -138,9 +289,7 @@ async function add(id) {
   const m = cluster().members.find((x) => x.id === id);
   if (!m) { fail(`member ${id} not in cluster.json after tarn meta add`); return; }
   live.push({ id, url: m.url });
-  const met = await request('GET', `${m.url}/metrics`);
-  const x = /^tarn_node_snapshots_installed_total (\d+)/m.exec(met.body || '');
-  joinSnapshots += x ? parseInt(x[1], 10) : 0;
+  joinSnapshots += (await metric(m.url, 'tarn_node_snapshots_installed_total')) || 0;
 }
 
 // Whether pid runs (a zombie waiting for a parent that does not reap it
@@ -238,29 +387,29 @@ async function verify() {
     let missing = 0;
     for (const [k, v] of acked) {
       const r = await request('GET', `${m.url}/v1/kv/${k}?consistency=serializable`);
-      const got = r.status === 200 ? Buffer.from(JSON.parse(r.body).value, 'base64').toString() : null;
+      const got = r.status === 200 ? decode(JSON.parse(r.body).value) : null;
       if (got !== v) { if (!missing) console.error(`member ${m.id} ${k}: ${r.status} ${got}`); missing++; }
     }
     if (missing) fail(`member ${m.id}: ${missing} acknowledged keys missing or wrong`);
     const s = await status(m.url);
     if (!s || s.voters !== live.length || !s.voter) fail(`member ${m.id} status ${JSON.stringify(s)}: expected ${live.length} voters, itself one`);
-    const met = await request('GET', `${m.url}/metrics`);
-    const v = /^tarn_raft_voters (\d+)/m.exec(met.body || '');
-    if (!v || parseInt(v[1], 10) !== live.length) fail(`member ${m.id}: tarn_raft_voters ${v && v[1]}`);
+    const voters = await metric(m.url, 'tarn_raft_voters');
+    if (voters !== live.length) fail(`member ${m.id}: tarn_raft_voters ${voters}`);
     const logText = fs.readFileSync(path.join(work, `meta-${m.id}.log`), 'utf8');
     const lines = logText.split('\n').filter((l) => l.includes('"msg":"membership change"'));
     if (lines.length === 0) fail(`member ${m.id} logged no membership change`);
     for (const l of lines) JSON.parse(l); // each one a JSON line
   }
-  const c = await request('GET', `${live[0].url}/v1/kv/counter`);
-  const final = c.status === 200 ? parseInt(Buffer.from(JSON.parse(c.body).value, 'base64').toString(), 10) : 0;
+  const c = await recordedGet(live[0], 'counter', 0);
+  const final = c.status === 200 ? counterState(JSON.parse(c.body)).n : 0;
   const max = casAcked.reduce((a, b) => Math.max(a, b), 0);
   if (final < max) fail(`counter ${final} below an acknowledged value ${max}`);
   if (new Set(casAcked).size !== casAcked.length) fail('two CAS increments acknowledged with the same value (lost update)');
   log(`counter ${final}, ${casAcked.length} increments acknowledged; ${JSON.stringify(counts)}`);
-  if (counts.put < 50 || counts.cas < 10) fail(`too little progress: ${JSON.stringify(counts)}`);
+  if (counts.put < 50 || counts.cas < 10 || counts.reg_put < 10 || counts.read < 50) fail(`too little progress: ${JSON.stringify(counts)}`);
   log(`${joinSnapshots} store snapshots installed by the joining members`);
   if (joinSnapshots === 0) fail('no joining member needed a store snapshot: the test did not exercise the configuration in snapshots');
+  checkHistory();
 }
 
 async function main() {
@@ -270,7 +419,8 @@ async function main() {
   const c = cluster();
   key = fs.readFileSync(c.admin_key_file, 'utf8').trim();
   live = c.members.map((m) => ({ id: m.id, url: m.url }));
-  const clients = [putter(1), putter(2), putter(3), casser(4), casser(5)];
+  const clients = [putter(1), putter(2), putter(3), casser(4), casser(5), registerWriter(6), reader(7),
+    reader(8)];
   await changes();
   stop = true;
   await Promise.all(clients);
