@@ -565,6 +565,11 @@ static int node_take_work(node *n, node_inmsg **inbox, node_list *props, node_li
             break;
         if (tarn_mono_ns() >= n->next_tick_ns)
             break;
+        if (n->to_call.head) { /* async callbacks another thread left to us */
+            node_unlock(n);
+            pthread_mutex_lock(&n->mu);
+            continue;
+        }
         struct timespec dl = {.tv_sec = (time_t)(n->next_tick_ns / 1000000000),
                               .tv_nsec = (long)(n->next_tick_ns % 1000000000)};
         /* tarn_mono_ns and CLOCK_MONOTONIC agree unless a test installed a
@@ -628,11 +633,14 @@ static int node_turn(node *n, node_inmsg *inbox, node_list *props, node_list *re
     node_snap_reap(n, 0);
     raft_status rs;
     raft_get_status(n->r, &rs);
+    node_expired expired[64];
     pthread_mutex_lock(&n->mu);
     node_expire_forwarded(n, rs.lead);
     node_complete_reads(n, rs.state == RAFT_LEADER);
     node_publish(n);
-    pthread_mutex_unlock(&n->mu);
+    size_t n_expired = node_take_expired(n, tarn_mono_ns(), expired, TARN_ARRAY_LEN(expired));
+    node_unlock(n); /* callbacks of async proposals this turn completed */
+    node_call_expired(n, expired, n_expired);
     return rc;
 }
 
@@ -646,7 +654,7 @@ void *node_loop_main(void *arg)
         pthread_mutex_lock(&n->mu);
         int stop = node_take_work(n, &inbox, &props, &reads);
         n->status.queue_depth = n->queue.count;
-        pthread_mutex_unlock(&n->mu);
+        node_unlock(n); /* also those another thread completed without running them */
         if (stop) {
             node_inbox_free(inbox);
             break;
@@ -665,7 +673,7 @@ void *node_loop_main(void *arg)
         n->failed = rc;
         n->status.failed = rc;
         node_fail_all(n, TARN_ESTATE);
-        pthread_mutex_unlock(&n->mu);
+        node_unlock(n);
         break;
     }
     return NULL;

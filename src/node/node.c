@@ -74,6 +74,15 @@ void node_waiter_complete(node *n, node_waiter *w, int rc)
     }
     w->rc = rc;
     w->done = 1;
+    if (w->cb) { /* async: its callback runs once mu is released (node_unlock) */
+        node_list_push(&n->to_call, w);
+        /* The apply thread unlocks with a plain pthread_mutex_unlock: the
+         * loop runs its callbacks (node_take_work). The loop itself and
+         * node_close unlock with node_unlock. */
+        if (n->to_call.count == 1 && !n->stop && !pthread_equal(pthread_self(), n->thread))
+            pthread_cond_signal(&n->wake_loop);
+        return;
+    }
     if (w->abandoned) {
         node_waiter_free(w);
         return;
@@ -92,6 +101,57 @@ void node_fail_all(node *n, int rc)
             node_waiter_complete(n, w, rc);
     }
     pthread_cond_broadcast(&n->wake_done);
+}
+
+/* ---- asynchronous proposals: callbacks outside mu ------------------------ */
+
+static void node_run_callback(node *n, node_waiter *w)
+{
+    obs_counter_add(w->rc == 0 ? n->m_proposals_ok : n->m_proposals_err, 1);
+    if (w->rc == 0)
+        obs_histogram_observe(n->m_latency, (double)(tarn_mono_ns() - w->start_ns) / 1e9);
+    w->cb(w->cb_ctx, w->rc, w->rc == 0 ? &w->res : NULL);
+    node_waiter_free(w); /* nobody else sees it once it was on to_call */
+}
+
+void node_unlock(node *n)
+{
+    node_waiter *w = n->to_call.head;
+    n->to_call = (node_list){0};
+    pthread_mutex_unlock(&n->mu);
+    while (w) {
+        node_waiter *next = w->next;
+        node_run_callback(n, w);
+        w = next;
+    }
+}
+
+size_t node_take_expired(node *n, int64_t now, node_expired *out, size_t cap)
+{
+    if (now < n->expire_scan_ns)
+        return 0;
+    /* Once per tick: the deadlines are honoured to a tick (README). */
+    n->expire_scan_ns = now + (int64_t)n->opts.tick_ms * 1000000;
+    node_list *lists[] = {&n->queue, &n->inflight, &n->forwarded};
+    size_t k = 0;
+    for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+        for (node_waiter *w = lists[i]->head; w && k < cap; w = w->next)
+            if (w->cb && w->deadline_ns <= now) {
+                out[k++] = (node_expired){w->cb, w->cb_ctx};
+                w->cb = NULL;     /* its completion will not call it again */
+                w->abandoned = 1; /* and frees it */
+            }
+    if (k == cap)
+        n->expire_scan_ns = now; /* more may be due: look again next turn */
+    return k;
+}
+
+void node_call_expired(node *n, const node_expired *e, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        obs_counter_add(n->m_proposals_err, 1);
+        e[i].cb(e[i].ctx, TARN_ETIMEDOUT, NULL);
+    }
 }
 
 /* ---- metrics ---------------------------------------------------------- */
@@ -584,7 +644,7 @@ void node_close(node *n)
     node_fail_all(n, TARN_ECLOSED);
     while (n->callers > 0) /* they return once they see done/closed */
         pthread_cond_wait(&n->wake_done, &n->mu);
-    pthread_mutex_unlock(&n->mu);
+    node_unlock(n);       /* the async proposals' callbacks, on this thread */
     node_snap_free(n);    /* its sender threads use the transport */
     node_tp_close(n->tp); /* after node_fail_all, which answers forwarded requests */
     while (n->inbox_head) {
@@ -640,6 +700,24 @@ static void node_caller_leave(node *n)
     pthread_mutex_unlock(&n->mu);
 }
 
+/* Queues w on list (bounded by max) for the loop, under mu; or refuses
+ * it (the caller frees it): TARN_ECLOSED, TARN_ESTATE, TARN_EBUSY. */
+static int node_enqueue(node *n, node_list *list, size_t max, node_waiter *w, const char *what,
+                        tarn_err *err)
+{
+    if (n->stop)
+        return tarn_err_set(err, TARN_ECLOSED, "%s: node closed", what);
+    if (n->failed)
+        return tarn_err_set(err, TARN_ESTATE, "%s: node failed (%s); reopen it", what,
+                            tarn_error_name(n->failed));
+    if (list->count >= max)
+        return tarn_err_set(err, TARN_EBUSY, "%s: %zu requests queued", what, list->count);
+    node_list_push(list, w);
+    n->status.queue_depth = n->queue.count;
+    pthread_cond_signal(&n->wake_loop);
+    return 0;
+}
+
 /* Queues w on list (bounded by max) and waits for it. */
 static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int timeout_ms,
                        const char *what, tarn_err *err)
@@ -650,23 +728,13 @@ static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int
     }
     w->has_cv = 1;
     pthread_mutex_lock(&n->mu);
-    int rc = 0;
-    if (n->stop)
-        rc = tarn_err_set(err, TARN_ECLOSED, "%s: node closed", what);
-    else if (n->failed)
-        rc = tarn_err_set(err, TARN_ESTATE, "%s: node failed (%s); reopen it", what,
-                          tarn_error_name(n->failed));
-    else if (list->count >= max)
-        rc = tarn_err_set(err, TARN_EBUSY, "%s: %zu requests queued", what, list->count);
+    int rc = node_enqueue(n, list, max, w, what, err);
     if (rc != 0) {
         pthread_mutex_unlock(&n->mu);
         node_waiter_free(w);
         return rc;
     }
     n->callers++;
-    node_list_push(list, w);
-    n->status.queue_depth = n->queue.count;
-    pthread_cond_signal(&n->wake_loop);
     int owned = 0;
     rc = node_wait(n, w, timeout_ms, &owned);
     node_caller_leave(n);
@@ -720,6 +788,36 @@ int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_re
     if (type == NODE_CMD_MEMBER_ADDR || type == NODE_CMD_CONF)
         return tarn_err_set(err, TARN_EINVAL, "propose: command type 0x%02x is node/'s own", type);
     return node_propose_raw(n, data, len, timeout_ms, res, err);
+}
+
+int node_propose_async(node *n, const void *data, size_t len, int timeout_ms, node_done_fn cb,
+                       void *ctx, tarn_err *err)
+{
+    if (len == 0 || !data || !cb)
+        return tarn_err_set(err, TARN_EINVAL, "propose: empty command or no callback");
+    uint8_t type = ((const uint8_t *)data)[0];
+    if (type == NODE_CMD_MEMBER_ADDR || type == NODE_CMD_CONF)
+        return tarn_err_set(err, TARN_EINVAL, "propose: command type 0x%02x is node/'s own", type);
+    if (len > RAFT_DEFAULT_MAX_ENTRY_SIZE)
+        return tarn_err_set(err, TARN_ETOOBIG, "propose: %zu bytes, at most %u", len,
+                            RAFT_DEFAULT_MAX_ENTRY_SIZE);
+    node_waiter *w = tarn_calloc(1, sizeof(*w) + len);
+    if (!w)
+        return tarn_err_set(err, TARN_ENOMEM, "propose: allocate %zu bytes", len);
+    memcpy(w->data, data, len);
+    w->len = len;
+    w->start_ns = tarn_mono_ns();
+    w->deadline_ns = w->start_ns + (int64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
+    w->cb = cb;
+    w->cb_ctx = ctx;
+    pthread_mutex_lock(&n->mu);
+    int rc = node_enqueue(n, &n->queue, n->opts.queue_max, w, "propose", err);
+    pthread_mutex_unlock(&n->mu);
+    if (rc != 0) {
+        obs_counter_add(n->m_proposals_err, 1);
+        node_waiter_free(w);
+    }
+    return rc;
 }
 
 int node_read_barrier(node *n, int timeout_ms, uint64_t *index_out, tarn_err *err)

@@ -25,8 +25,9 @@
  * Threads: node_open and node_close run on one thread and must not race
  * with anything else on the handle. Every other function may be called
  * from any number of threads at once (HTTP server threads); they block the
- * caller, never the loop. The loop thread owns the raft, wal and store
- * write handles; callers only use store read transactions.
+ * caller, never the loop, except node_propose_async, which returns at once
+ * and reports through a callback (README "Asynchronous proposals"). The loop thread owns the raft,
+ * wal and store write handles; callers only use store read transactions.
  */
 #ifndef TARN_NODE_NODE_H
 #define TARN_NODE_NODE_H
@@ -125,6 +126,39 @@ void node_close(node *n);
  */
 int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_result *res,
                  tarn_err *err);
+
+/*
+ * The outcome of an asynchronous proposal: rc 0 with the state machine's
+ * result (borrowed for the call: copy what you keep), or rc one of
+ * node_propose's errors that come late: TARN_ETIMEDOUT (not applied within
+ * timeout_ms), TARN_EBUSY (leadership lost before the entry committed, or
+ * the leader it was forwarded to refused it), TARN_ECLOSED (node_close),
+ * TARN_ESTATE (the node failed), TARN_ENOMEM, with res NULL. The same
+ * caveat holds: after an error the entry MAY still be applied.
+ *
+ * It runs on a node thread (the apply thread, the loop, or the thread in
+ * node_close), never with a node lock held, so it may take its own locks
+ * (an HTTP server's). It must be short and must not block on the node:
+ * calling node_propose, node_read_barrier or node_close from it would wait
+ * for the thread it runs on.
+ */
+typedef void (*node_done_fn)(void *ctx, int rc, const store_result *res);
+
+/*
+ * node_propose without a waiting thread: queues the proposal exactly as
+ * node_propose does and returns 0 at once; cb(ctx, ...) is then called
+ * EXACTLY ONCE with the outcome (node_done_fn), at the latest about
+ * timeout_ms (plus one loop tick) later or in node_close. What fails at
+ * once returns the error and never calls cb: TARN_EINVAL (len 0, node/'s
+ * own command types), TARN_ETOOBIG, TARN_EBUSY (the proposal queue is
+ * full: nothing proposed, retry later; an HTTP edge answers 503),
+ * TARN_ECLOSED (node_close began), TARN_ESTATE, TARN_ENOMEM. The callback
+ * may run before this returns (on another thread), so ctx must be ready
+ * before the call. node_close runs every outstanding callback before it
+ * returns.
+ */
+int node_propose_async(node *n, const void *data, size_t len, int timeout_ms, node_done_fn cb,
+                       void *ctx, tarn_err *err);
 
 /*
  * A linearizable read barrier (ReadIndex, Raft dissertation 6.4): returns

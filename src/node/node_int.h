@@ -11,6 +11,15 @@
  *     (timed out), freeing the result with it.
  * Both decisions happen under `mu`, so a waiter is never freed twice or
  * touched after it was freed.
+ *
+ * An asynchronous proposal (node_propose_async) has `cb` set and no
+ * caller thread. node_waiter_complete moves it onto n->to_call (under
+ * mu); the thread that completed it runs the callback after it let go of
+ * mu (node_unlock) and frees it. When its deadline passes first, the loop
+ * takes the callback out (cb = NULL, abandoned = 1), calls it with
+ * TARN_ETIMEDOUT, and the waiter stays where it is until its completion
+ * frees it like any abandoned waiter. So the callback runs exactly once,
+ * never under mu.
  */
 #ifndef TARN_NODE_NODE_INT_H
 #define TARN_NODE_NODE_INT_H
@@ -49,6 +58,11 @@ struct node_waiter {
      * thread, not every caller. Forwarded-in waiters have none. */
     pthread_cond_t done_cv;
     int has_cv;
+    /* An asynchronous proposal: cb(cb_ctx, rc, result) once, never under
+     * mu; deadline_ns (tarn_mono_ns) is enforced by the loop. */
+    node_done_fn cb;
+    void *cb_ctx;
+    int64_t deadline_ns;
     size_t len;
     uint8_t data[]; /* proposal payload (copied) */
 };
@@ -142,6 +156,7 @@ struct node {
     node_list queue;          /* proposals not yet handed to raft_propose */
     node_list reads;          /* read barriers not yet asked for */
     node_list confs;          /* membership changes not yet handed to the core */
+    node_list to_call;        /* completed async proposals whose callback is due (node_unlock) */
     raft_conf_state conf_pub; /* the configuration in force (latest in the log) */
     node_member members_pub[RAFT_MAX_PEERS]; /* conf_pub with addresses, voters first */
     size_t n_members_pub;
@@ -176,10 +191,11 @@ struct node {
     int apply_started;
 
     /* Owned by the loop thread. */
-    uint64_t read_seq;   /* last ctx handed to raft_read_index */
-    node_list forwarded; /* sent to the leader, waiting for its FWD_REPLY */
-    uint64_t fwd_seq;    /* last req_id we gave a forwarded waiter */
-    tarn_buf sendbuf;    /* encoding of outgoing frames */
+    uint64_t read_seq;      /* last ctx handed to raft_read_index */
+    node_list forwarded;    /* sent to the leader, waiting for its FWD_REPLY */
+    uint64_t fwd_seq;       /* last req_id we gave a forwarded waiter */
+    tarn_buf sendbuf;       /* encoding of outgoing frames */
+    int64_t expire_scan_ns; /* next look for async proposals past their deadline */
 
     /* Snapshots and compaction (snapshot.c). */
     pthread_rwlock_t swap_lock; /* node_read_begin holds it shared; an install exclusively */
@@ -290,5 +306,21 @@ void node_waiter_free(node_waiter *w);
 
 /* Fails every waiter (queue, reads, inflight, read_wait) with rc; under mu. */
 void node_fail_all(node *n, int rc);
+
+/* Releases mu, then runs the callbacks of the async proposals completed
+ * meanwhile (n->to_call) on this thread. Every thread that completes
+ * waiters unlocks with it, or their callbacks wait for the loop's next
+ * turn (which runs them too). */
+void node_unlock(node *n);
+/* The loop (under mu): takes the callbacks of async proposals past their
+ * deadline out of the queue, inflight and forwarded lists (at most cap),
+ * marking those waiters abandoned. Returns how many; run them with
+ * node_call_expired after unlocking. */
+typedef struct node_expired {
+    node_done_fn cb;
+    void *ctx;
+} node_expired;
+size_t node_take_expired(node *n, int64_t now, node_expired *out, size_t cap);
+void node_call_expired(node *n, const node_expired *e, size_t count);
 
 #endif
