@@ -239,7 +239,7 @@ static int route_and_run(const http_dispatch_env *env, const http_request *req, 
         return rc == 1 ? 0 : rc;
     const http_route *rt = m->route;
     rc = rt->fn(rt->ctx, c, resp, err);
-    if (rc == 0 && resp->status == 0)
+    if (rc == 0 && resp->status == 0 && resp->deferred == NULL)
         rc = tarn_err_set(err, TARN_EINTERNAL, "handler of %s %s made no reply", rt->method,
                           rt->pattern);
     return rc;
@@ -276,9 +276,18 @@ int http_dispatch(const http_dispatch_env *env, const http_request *req, http_re
         rc = http_reply_error(resp, 400, "bad_request", "request has no method or path");
     else
         rc = route_and_run(env, req, &c, resp, &err);
+    if (rc != 0 && resp->deferred != NULL) {
+        http_defer_release(resp->deferred); /* failed after deferring: its finish is dropped */
+        resp->deferred = NULL;
+    }
     if (rc != 0)
         rc = http_reply_from_code(resp, rc, &err);
     resp->route = m.route ? m.route->pattern : NULL;
+    /* A deferred reply is recorded when it is queued (defer.c). */
+    if (rc == 0 && resp->deferred != NULL) {
+        http_defer_note(resp->deferred, resp->route, c.key_id);
+        return 0;
+    }
     /* A stream's status is known when its producer writes or ends: the
      * server records it then (stream.c). */
     if (rc == 0 && resp->stream_fn != NULL)

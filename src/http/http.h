@@ -216,6 +216,9 @@ typedef struct http_response {
     http_stream_fn stream_fn;
     void *stream_ctx;
     void (*stream_ctx_free)(void *ctx);
+    /* A deferred reply (http_reply_defer): the connection's reference,
+     * until the server takes it; http_response_reset/free drop it. */
+    struct http_deferred *deferred;
 } http_response;
 
 /* Finds parameter `name` in an untrusted query string `q` (may be NULL)
@@ -325,6 +328,48 @@ int http_stream_reply_error(http_stream *s, unsigned status, const char *code, c
  * as JSON (an error envelope with more fields than code and message).
  * TARN_ESTATE once the body has started; TARN_ENOMEM. */
 int http_stream_reply_json(http_stream *s, unsigned status, const json_t *body);
+
+/* ---- deferred replies ---------------------------------------------------
+ *
+ * For a reply that waits for work done elsewhere (a write committed
+ * through Raft) without holding a server thread: the handler calls
+ * http_reply_defer, hands the handle to its asynchronous work and returns
+ * 0. The server suspends the connection (its thread serves other
+ * connections meanwhile); whenever the work ends, on any thread, it fills
+ * http_deferred_response(d) and calls http_deferred_finish(d, rc, err)
+ * exactly once; the connection is resumed and the reply sent. README
+ * "Deferred replies".
+ *
+ *  - The finish may come before the handler returned: the reply then goes
+ *    out at once, without a suspension.
+ *  - Once deferred, the reply comes only from the finish, failures to
+ *    start the work included (finish with their code; the handler still
+ *    returns 0). A handler that returns nonzero after deferring gets its
+ *    error reply and the later finish is dropped.
+ *  - The finish never blocks on the network and may come after the client
+ *    went away or the server stopped (then it only frees): the work's
+ *    owner needs no ordering with http_server_stop. http_server_stop does
+ *    not wait for unfinished work: it answers those requests 503.
+ *  - The request's metrics and log line (status, whole duration) are
+ *    written when the reply is queued, on a server thread; 499 when the
+ *    client was gone first.
+ */
+typedef struct http_deferred http_deferred;
+
+/* Makes r a deferred reply (resets r first) and returns its handle.
+ * TARN_ENOMEM (nothing deferred; return it from the handler). */
+int http_reply_defer(http_response *r, http_deferred **out);
+
+/* The reply that http_deferred_finish sends: status, content type, body,
+ * headers (http_reply_json, http_reply_error ... work on it). Only the
+ * side that will call finish may touch it, and only before it does. */
+http_response *http_deferred_response(http_deferred *d);
+
+/* Ends the deferred work, from any thread, exactly once: rc 0 sends the
+ * response as filled (one without a status is a 500); rc != 0 replaces it
+ * with the handler error reply for rc (the table above; err's message).
+ * d is gone when this returns. */
+void http_deferred_finish(http_deferred *d, int rc, const tarn_err *err);
 
 /* Fills out (HTTP_ERROR_ID_MAX bytes) with 16 random hex digits: the id a
  * 5xx message quotes and its log line carries. */

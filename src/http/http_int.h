@@ -101,7 +101,40 @@ int http_stream_continue(http_stream *s, struct MHD_Connection *conn, int *keep)
  * drops the connection's reference. */
 void http_stream_abandon(http_stream *s);
 
-/* server.c's reply helpers, for stream.c. */
+/* ---- deferred replies (defer.c) ------------------------------------- */
+
+/* The deferred replies of one server, so that its stop can resume every
+ * suspended connection before MHD_stop_daemon. Heap-allocated and
+ * reference counted (the server and every linked reply): a reply finished
+ * after the server is gone unlinks itself from a set that is still there. */
+typedef struct http_defer_set http_defer_set;
+
+http_defer_set *http_defer_set_new(void);
+/* Answers every unfinished reply 503 (resuming its connection), refuses
+ * new ones (503 at once) and drops the server's reference. Never waits
+ * for the work. */
+void http_defer_set_stop(http_defer_set *set);
+
+/* In the access handler, once http_dispatch returned a deferred reply in
+ * resp: queues the reply if it is finished already, else suspends the
+ * connection (*out: the connection's reference). Takes resp->deferred.
+ * Returns the MHD result. */
+int http_defer_begin(http_defer_set *set, struct MHD_Connection *conn, http_response *resp,
+                     const char *method, const char *path, int64_t t0_ns, http_deferred **out);
+/* In the access handler after a resume: queues the reply (or the 503 of a
+ * stopping server). *keep = 1 when the connection still waits. */
+int http_defer_continue(http_deferred *d, struct MHD_Connection *conn, int *keep);
+/* The request ended before its reply was queued (client gone, daemon
+ * shut down): drops the connection's reference, logs 499. */
+void http_defer_abandon(http_deferred *d);
+/* What dispatch knows for the log line: route pattern (static for the
+ * router's life), key id. */
+void http_defer_note(http_deferred *d, const char *route, const char *key_id);
+/* Drops the connection's reference of a deferred reply nobody took
+ * (http_response_reset/free). */
+void http_defer_release(http_deferred *d);
+
+/* server.c's reply helpers, for stream.c and defer.c. */
 int http_queue_response(struct MHD_Connection *conn, const http_response *resp);
 int http_queue_static_500(struct MHD_Connection *conn);
 

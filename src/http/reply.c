@@ -52,9 +52,18 @@ static void stream_drop(http_response *r)
     r->stream_ctx_free = NULL;
 }
 
+/* So is a deferred reply's connection reference. */
+static void deferred_drop(http_response *r)
+{
+    if (r->deferred != NULL)
+        http_defer_release(r->deferred);
+    r->deferred = NULL;
+}
+
 void http_response_free(http_response *r)
 {
     stream_drop(r);
+    deferred_drop(r);
     tarn_buf_free(&r->body);
     r->status = 0;
     r->header_count = 0;
@@ -63,6 +72,7 @@ void http_response_free(http_response *r)
 void http_response_reset(http_response *r)
 {
     stream_drop(r);
+    deferred_drop(r);
     tarn_buf_reset(&r->body);
     r->status = 0;
     r->content_type = NULL;

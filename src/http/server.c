@@ -43,6 +43,7 @@ struct http_server {
     unsigned max_connections;
     atomic_uint open_connections;
     http_stream_set streams; /* streamed replies being produced (stream.c) */
+    http_defer_set *defers;  /* deferred replies waiting for their work (defer.c) */
     uint16_t port;
 };
 
@@ -53,7 +54,8 @@ typedef struct req_state {
     int too_large; /* the body went over the limit: drop the rest, 413 */
     int out_of_memory;
     int64_t t0_ns;
-    http_stream *stream; /* a streamed reply whose status is not queued yet */
+    http_stream *stream;  /* a streamed reply whose status is not queued yet */
+    http_deferred *defer; /* a deferred reply not queued yet (defer.c) */
 } req_state;
 
 void http_server_opts_default(http_server_opts *o)
@@ -97,6 +99,8 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         return;
     if (st->stream != NULL)
         http_stream_abandon(st->stream); /* ended before its reply was queued */
+    if (st->defer != NULL)
+        http_defer_abandon(st->defer);
     tarn_buf_free(&st->body);
     tarn_free(st->query);
     tarn_free(st);
@@ -209,6 +213,9 @@ static enum MHD_Result run_dispatch(http_server *srv, struct MHD_Connection *con
     enum MHD_Result res;
     if (http_dispatch(&srv->env, &req, &resp) != 0)
         res = http_queue_static_500(conn);
+    else if (resp.deferred != NULL)
+        res = (enum MHD_Result)http_defer_begin(srv->defers, conn, &resp, method, url, st->t0_ns,
+                                                &st->defer);
     else if (resp.stream_fn != NULL)
         res = (enum MHD_Result)http_stream_begin(&srv->streams, conn, &resp, method, url, st->t0_ns,
                                                  &st->stream);
@@ -248,6 +255,14 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         enum MHD_Result res = (enum MHD_Result)http_stream_continue(st->stream, conn, &keep);
         if (!keep)
             st->stream = NULL;
+        return res;
+    }
+    if (st->defer != NULL) {
+        /* Resumed: the work finished, or the server stops. */
+        int keep = 0;
+        enum MHD_Result res = (enum MHD_Result)http_defer_continue(st->defer, conn, &keep);
+        if (!keep)
+            st->defer = NULL;
         return res;
     }
     if (!st->started) {
@@ -382,9 +397,16 @@ int http_server_start(const http_server_opts *opts, http_router *router, http_ke
                                    .max_body_bytes = opts->max_body_bytes ? opts->max_body_bytes
                                                                           : HTTP_DEFAULT_BODY_MAX};
     ignore_sigpipe();
+    srv->defers = http_defer_set_new();
+    if (srv->defers == NULL) {
+        http_limiter_free(srv->limiter);
+        tarn_free(srv);
+        return tarn_err_set(err, TARN_ENOMEM, "server");
+    }
     http_stream_set_init(&srv->streams);
     rc = daemon_start(srv, opts, &sa, err);
     if (rc != 0) {
+        http_defer_set_stop(srv->defers);
         http_stream_set_stop(&srv->streams);
         http_limiter_free(srv->limiter);
         tarn_free(srv);
@@ -411,6 +433,10 @@ void http_server_stop(http_server *srv)
      * socket, lets handlers that run finish, closes every connection and
      * joins the threads. */
     http_stream_set_stop(&srv->streams);
+    /* Deferred replies: every suspended one is resumed and answered 503
+     * without waiting for its work, which finishes later into a reply
+     * nobody sends (defer.c invariant 4). */
+    http_defer_set_stop(srv->defers);
     MHD_stop_daemon(srv->daemon);
     http_limiter_free(srv->limiter);
     tarn_free(srv);
