@@ -232,6 +232,66 @@ static int propose(kv_routes *kr, const tarn_buf *cmd, store_result *sr, kv_resu
     return rc;
 }
 
+/* ---- asynchronous writes ------------------------------------------------ */
+
+/* What a deferred write needs when its entry is applied (http.h "deferred
+ * replies"): the reply handle and what the reply names. */
+typedef struct kv_write_wait {
+    http_deferred *d;
+    int is_txn;
+    char key[]; /* the key a single-key write answers with */
+} kv_write_wait;
+
+static int reply_write(http_response *resp, const char *key, const kv_result *r, tarn_err *err);
+static int reply_txn(http_response *resp, const kv_result *r, tarn_err *err);
+
+/* node_done_fn of a write: runs on a node thread, never under the node's
+ * lock; formats the reply and finishes the deferred request. */
+static void write_done(void *ctx, int rc, const store_result *res)
+{
+    kv_write_wait *w = ctx;
+    http_response *resp = http_deferred_response(w->d);
+    tarn_err err = TARN_ERR_INIT;
+    kv_result r;
+    if (rc != 0)
+        tarn_err_set(&err, rc, "propose: %s (it may still take effect)", tarn_error_name(rc));
+    if (is_unavailable(rc))
+        rc = unavailable(&err, "write outcome unknown, retry with a compare");
+    if (rc == 0 && kv_result_decode(res, &r) != 0)
+        rc = tarn_err_set(&err, TARN_EINTERNAL, "undecodable kv result");
+    if (rc == 0)
+        rc = w->is_txn ? reply_txn(resp, &r, &err) : reply_write(resp, w->key, &r, &err);
+    http_deferred_finish(w->d, rc, &err);
+    tarn_free(w);
+}
+
+/* Proposes cmd without holding the server thread: the reply is deferred
+ * until the entry is applied (write_done). What fails at once (a full
+ * queue: 503) is answered through the same deferred reply. Returns 0, or
+ * TARN_ENOMEM before anything was deferred. */
+static int propose_deferred(kv_routes *kr, const tarn_buf *cmd, const char *key, int is_txn,
+                            http_response *resp, tarn_err *err)
+{
+    size_t klen = key ? strlen(key) : 0;
+    kv_write_wait *w = tarn_malloc(sizeof(*w) + klen + 1);
+    if (!w)
+        return tarn_err_set(err, TARN_ENOMEM, "write: allocate");
+    w->is_txn = is_txn;
+    memcpy(w->key, key ? key : "", klen + 1);
+    if (http_reply_defer(resp, &w->d) != 0) {
+        tarn_free(w);
+        return tarn_err_set(err, TARN_ENOMEM, "write: defer the reply");
+    }
+    int rc = node_propose_async(kr->n, cmd->data, cmd->len, kr->timeout_ms, write_done, w, err);
+    if (rc != 0) { /* nothing proposed; write_done will not run */
+        if (is_unavailable(rc))
+            rc = unavailable(err, "write outcome unknown, retry with a compare");
+        http_deferred_finish(w->d, rc, err);
+        tarn_free(w);
+    }
+    return 0;
+}
+
 /* ---- GET /v1/kv/{key} -------------------------------------------------- */
 
 static int item_json(tarn_buf *b, const kv_item *it)
@@ -377,14 +437,8 @@ static int h_write(kv_routes *kr, const http_call *c, http_response *resp, int d
         tarn_buf_free(&cmd);
         return tarn_err_set(err, rc, "encode command");
     }
-    store_result sr;
-    kv_result r;
-    rc = propose(kr, &cmd, &sr, &r, err);
+    rc = propose_deferred(kr, &cmd, key, 0, resp, err);
     tarn_buf_free(&cmd);
-    if (rc != 0)
-        return rc;
-    rc = reply_write(resp, key, &r, err);
-    store_result_free(&sr);
     return rc;
 }
 
@@ -621,25 +675,23 @@ static int h_txn(void *ctx, const http_call *c, http_response *resp, tarn_err *e
         tarn_err_set(err, rc, "encode txn");
     txn_parts_free(t);
     json_decref(body);
-    store_result sr;
-    kv_result r;
     if (rc == 0)
-        rc = propose(kr, &cmd, &sr, &r, err);
+        rc = propose_deferred(kr, &cmd, NULL, 1, resp, err);
     tarn_buf_free(&cmd);
-    if (rc != 0)
-        return rc;
-    if (r.code == TARN_ECONFLICT) {
-        rc = reply_conflict(resp, &r);
-    } else if (r.code != 0) {
-        rc = tarn_err_set(err, r.code, "txn: %s", tarn_error_name(r.code));
-    } else {
-        reply_begin(resp);
-        rc = reply_end(
-            resp, 200,
-            tarn_buf_printf(&resp->body, "{\"ok\":true,\"mod_index\":%" PRIu64 "}", r.mod_index));
-    }
-    store_result_free(&sr);
     return rc;
+}
+
+/* Answers a txn's kv result: 200 with the mod_index, 409, or its code. */
+static int reply_txn(http_response *resp, const kv_result *r, tarn_err *err)
+{
+    if (r->code == TARN_ECONFLICT)
+        return reply_conflict(resp, r);
+    if (r->code != 0)
+        return tarn_err_set(err, r->code, "txn: %s", tarn_error_name(r->code));
+    reply_begin(resp);
+    return reply_end(
+        resp, 200,
+        tarn_buf_printf(&resp->body, "{\"ok\":true,\"mod_index\":%" PRIu64 "}", r->mod_index));
 }
 
 /* ---- POST /v1/tso ------------------------------------------------------------ */

@@ -24,9 +24,11 @@
 
 #include <curl/curl.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 typedef struct fixture {
     char *dir;
@@ -35,15 +37,25 @@ typedef struct fixture {
     itest_server srv;
 } fixture;
 
+static unsigned http_threads; /* 0: itest's default */
+
 static void add_kv_routes(http_server_opts *o, http_router *r, void *ctx)
 {
-    (void)o;
+    if (http_threads)
+        o->threads = http_threads;
     assert_int_equal(kv_routes_add(r, ctx), 0);
 }
 
 /* leaderless: member 1 of two whose peer never starts, so nothing commits
  * and every proposal or barrier times out (after 300 ms). */
+static void fixture_open_opts(fixture *f, int leaderless, int timeout_ms, size_t queue_max);
+
 static void fixture_open(fixture *f, int leaderless)
+{
+    fixture_open_opts(f, leaderless, leaderless ? 300 : 0, 0);
+}
+
+static void fixture_open_opts(fixture *f, int leaderless, int timeout_ms, size_t queue_max)
 {
     memset(f, 0, sizeof(*f));
     f->dir = tarn_test_mkdtemp("kv-routes");
@@ -57,6 +69,7 @@ static void fixture_open(fixture *f, int leaderless)
                    .election_ticks = leaderless ? 1000 : 2,
                    .heartbeat_ticks = 1,
                    .tick_ms = 5,
+                   .queue_max = queue_max,
                    .durability = STORE_DURABLE_NONE};
     if (leaderless) {
         o.id = 1;
@@ -70,7 +83,7 @@ static void fixture_open(fixture *f, int leaderless)
         fail_msg("node_open: %s", tarn_err_msg(&err));
     if (!leaderless)
         assert_int_equal(node_wait_leader(f->n, 5000, &err), 0);
-    assert_int_equal(kv_routes_new(f->n, leaderless ? 300 : 0, &f->kr), 0);
+    assert_int_equal(kv_routes_new(f->n, timeout_ms, &f->kr), 0);
     itest_server_start(&f->srv, add_kv_routes, f->kr);
 }
 
@@ -343,6 +356,139 @@ static void test_no_quorum_is_503_with_retry_after(void **state)
     fixture_close(&f);
 }
 
+/* ---- writes do not hold a server thread (http "deferred replies") ---- */
+
+typedef struct bg_req {
+    pthread_t th;
+    fixture *f;
+    const char *method, *path, *body;
+    itest_reply r;
+} bg_req;
+
+static void *bg_main(void *arg)
+{
+    bg_req *b = arg;
+    char url[2048];
+    snprintf(url, sizeof(url), "%s%s", b->f->srv.base_url, b->path);
+    itest_request(url, b->method, b->f->srv.admin, b->body, b->body ? strlen(b->body) : 0, 0,
+                  &b->r);
+    return NULL;
+}
+
+static void bg_start(bg_req *b, fixture *f, const char *method, const char *path, const char *body)
+{
+    memset(b, 0, sizeof(*b));
+    b->f = f;
+    b->method = method;
+    b->path = path;
+    b->body = body;
+    assert_int_equal(pthread_create(&b->th, NULL, bg_main, b), 0);
+}
+
+/* Waits until the node holds `want` proposals in its queue. */
+static void wait_queued(fixture *f, size_t want)
+{
+    node_status st;
+    for (int i = 0; i < 2000; i++) {
+        node_get_status(f->n, &st);
+        if (st.queue_depth >= want)
+            return;
+        usleep(5000);
+    }
+    fail_msg("queue depth %zu, want %zu", st.queue_depth, want);
+}
+
+/* One server thread, no quorum, writes that wait 60 s: while two writes
+ * wait, the same thread serves reads and refuses a third write with 503
+ * (the node's queue holds two); stopping the server answers the waiting
+ * writes 503 at once (or closes their connections), and node_close then
+ * runs their callbacks. */
+static void test_waiting_writes_hold_no_thread(void **state)
+{
+    (void)state;
+    fixture f;
+    http_threads = 1;
+    fixture_open_opts(&f, 1, 60000, 2);
+    bg_req w[2];
+    bg_start(&w[0], &f, "PUT", "/v1/kv/a", "1");
+    bg_start(&w[1], &f, "POST", "/v1/kv/txn", "{\"put\":[{\"key\":\"b\",\"value\":\"eA==\"}]}");
+    wait_queued(&f, 2);
+    /* A blocked thread would leave these waiting for a minute. */
+    assert_int_equal(req_status(&f, "GET", "/v1/kv/a?consistency=serializable", NULL, 0), 404);
+    itest_reply r;
+    assert_int_equal(req(&f, "PUT", "/v1/kv/c", "3", 1, &r), 503);
+    assert_string_equal(r.retry_after, "1");
+    assert_non_null(strstr(r.body, "queued"));
+    itest_reply_free(&r);
+    itest_server_stop(&f.srv);
+    for (int i = 0; i < 2; i++) {
+        pthread_join(w[i].th, NULL);
+        /* 503, or the connection closed when MHD stopped before sending it. */
+        if (w[i].r.curl_code == 0) {
+            assert_int_equal(w[i].r.status, 503);
+            assert_non_null(strstr(w[i].r.body, "stopping"));
+        } else {
+            assert_int_equal(w[i].r.curl_code, CURLE_GOT_NOTHING);
+        }
+        itest_reply_free(&w[i].r);
+    }
+    node_close(f.n); /* the pending proposals' callbacks: detached replies */
+    kv_routes_free(f.kr);
+    tarn_test_rmdir(f.dir);
+    http_threads = 0;
+}
+
+/* node_close while writes wait and the server still runs: they are
+ * answered 503 through their callbacks. */
+static void test_node_close_answers_waiting_writes(void **state)
+{
+    (void)state;
+    fixture f;
+    fixture_open_opts(&f, 1, 60000, 0);
+    bg_req w[3];
+    for (int i = 0; i < 3; i++)
+        bg_start(&w[i], &f, "PUT", "/v1/kv/k", "v");
+    wait_queued(&f, 3);
+    node_close(f.n);
+    for (int i = 0; i < 3; i++) {
+        pthread_join(w[i].th, NULL);
+        assert_int_equal(w[i].r.status, 503);
+        assert_non_null(strstr(w[i].r.body, "write outcome unknown"));
+        itest_reply_free(&w[i].r);
+    }
+    itest_server_stop(&f.srv);
+    kv_routes_free(f.kr);
+    tarn_test_rmdir(f.dir);
+}
+
+/* Many writes of one key at once through a 2-thread server: each gets its
+ * own version (the applied result reaches its own client). */
+static void test_concurrent_writes_get_their_results(void **state)
+{
+    (void)state;
+    fixture f;
+    http_threads = 2;
+    fixture_open(&f, 0);
+    enum { CLIENTS = 24 };
+    bg_req w[CLIENTS];
+    for (int i = 0; i < CLIENTS; i++)
+        bg_start(&w[i], &f, "PUT", "/v1/kv/same", "v");
+    int seen[CLIENTS + 1] = {0};
+    for (int i = 0; i < CLIENTS; i++) {
+        pthread_join(w[i].th, NULL);
+        assert_int_equal(w[i].r.status, 200);
+        json_t *j = body_json(&w[i].r);
+        json_int_t v = json_integer_value(json_object_get(j, "version"));
+        assert_true(v >= 1 && v <= CLIENTS);
+        assert_int_equal(seen[v], 0);
+        seen[v] = 1;
+        json_decref(j);
+        itest_reply_free(&w[i].r);
+    }
+    fixture_close(&f);
+    http_threads = 0;
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
@@ -351,6 +497,9 @@ int main(int argc, char **argv)
         cmocka_unit_test(test_bad_input),
         cmocka_unit_test(test_conflict_carries_current_value),
         cmocka_unit_test(test_no_quorum_is_503_with_retry_after),
+        cmocka_unit_test(test_waiting_writes_hold_no_thread),
+        cmocka_unit_test(test_node_close_answers_waiting_writes),
+        cmocka_unit_test(test_concurrent_writes_get_their_results),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
