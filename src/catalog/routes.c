@@ -703,6 +703,70 @@ static int commit_reply(http_response *resp, const char *name, const commit_req 
     return reply_end(resp, 200, rc);
 }
 
+/* A commit waiting for its entry (http.h "deferred replies"): what
+ * commit_reply needs once it is applied. */
+typedef struct commit_wait {
+    http_deferred *d;
+    uint64_t base;
+    int blind;
+    char name[]; /* the table */
+} commit_wait;
+
+/* The node's answer to propose's codes, for a command proposed
+ * asynchronously (same mapping as propose). */
+static int propose_code(int rc, tarn_err *err)
+{
+    if (rc == TARN_ETIMEDOUT || rc == TARN_ECLOSED || rc == TARN_ESTATE)
+        return busy(err, "outcome unknown; retry (a commit: same txn_id)");
+    if (rc == TARN_ETOOBIG)
+        return tarn_err_wrap(err, rc, "the command is larger than a replicated entry may be");
+    return rc;
+}
+
+/* node_done_fn of a commit: on a node thread, never under its lock. */
+static void commit_done(void *ctx, int rc, const store_result *sr)
+{
+    commit_wait *w = ctx;
+    tarn_err err = TARN_ERR_INIT;
+    catalog_result res;
+    if (rc != 0) {
+        tarn_err_set(&err, rc, "propose: %s", tarn_error_name(rc));
+        rc = propose_code(rc, &err);
+    } else if (catalog_result_decode(sr, &res) != 0) {
+        rc = tarn_err_set(&err, TARN_EINTERNAL, "undecodable catalog result");
+    }
+    if (rc == 0) {
+        commit_req q = {.base = w->base, .blind = w->blind};
+        rc = commit_reply(http_deferred_response(w->d), w->name, &q, &res, &err);
+    }
+    http_deferred_finish(w->d, rc, &err);
+    tarn_free(w);
+}
+
+/* Proposes the commit without holding the server thread; the reply is
+ * deferred until it is applied. 0, or TARN_ENOMEM before deferring. */
+static int commit_deferred(catalog_routes *cr, const tarn_buf *cmd, const char *name,
+                           const commit_req *q, http_response *resp, tarn_err *err)
+{
+    size_t nlen = strlen(name);
+    commit_wait *w = tarn_malloc(sizeof(*w) + nlen + 1);
+    if (w == NULL)
+        return tarn_err_set(err, TARN_ENOMEM, "commit: allocate");
+    w->base = q->base;
+    w->blind = q->blind;
+    memcpy(w->name, name, nlen + 1);
+    if (http_reply_defer(resp, &w->d) != 0) {
+        tarn_free(w);
+        return tarn_err_set(err, TARN_ENOMEM, "commit: defer the reply");
+    }
+    int rc = node_propose_async(cr->n, cmd->data, cmd->len, cr->timeout_ms, commit_done, w, err);
+    if (rc != 0) { /* nothing proposed; commit_done will not run */
+        http_deferred_finish(w->d, propose_code(rc, err), err);
+        tarn_free(w);
+    }
+    return 0;
+}
+
 static int h_commit(void *ctx, const http_call *c, http_response *resp, tarn_err *err)
 {
     catalog_routes *cr = ctx;
@@ -718,18 +782,15 @@ static int h_commit(void *ctx, const http_call *c, http_response *resp, tarn_err
     uint8_t flags = 0;
     tarn_buf cmd;
     tarn_buf_init(&cmd, CATALOG_ACTIONS_MAX_BYTES + 512);
-    catalog_result res;
     rc = commit_parse(body, name, &q, err);
     if (rc == 0)
         rc = commit_flags(&q, &flags, err);
     if (rc == 0 && (rc = catalog_encode_commit2(&cmd, name, nlen, q.base, flags, q.txn_id,
                                                 q.txn_id_len, q.actions, q.actions_len)) != 0)
         tarn_err_set(err, rc, "encoding the commit");
-    if (rc == 0)
-        rc = propose(cr, &cmd, &res, err);
+    if (rc == 0) /* the reply comes when the entry is applied */
+        rc = commit_deferred(cr, &cmd, name, &q, resp, err);
     tarn_buf_free(&cmd);
-    if (rc == 0)
-        rc = commit_reply(resp, name, &q, &res, err);
     tarn_free(q.actions_owned);
     json_decref(body);
     return rc;
