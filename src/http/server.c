@@ -48,10 +48,11 @@ struct http_server {
 };
 
 typedef struct req_state {
-    tarn_buf body; /* bounded by max_body_bytes: an append past it fails */
-    char *query;   /* owned; NULL when the URI had none */
-    int started;   /* the access handler saw the headers */
-    int too_large; /* the body went over the limit: drop the rest, 413 */
+    tarn_buf body;  /* bounded by max_body_bytes: an append past it fails */
+    char *query;    /* owned; NULL when the URI had none */
+    int started;    /* the access handler saw the headers */
+    int dispatched; /* the handler ran: never again for this request */
+    int too_large;  /* the body went over the limit: drop the rest, 413 */
     int out_of_memory;
     int64_t t0_ns;
     http_stream *stream;  /* a streamed reply whose status is not queued yet */
@@ -293,6 +294,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return reply_early(srv, conn, st, method, url, srv->env.max_body_bytes + 1);
     if (st->out_of_memory)
         return http_queue_static_500(conn);
+    /* Called again after its reply: MHD_queue_response answers MHD_YES
+     * without queuing while the daemon shuts down, and MHD then asks
+     * again. A second dispatch would run the handler twice (a write
+     * proposed twice): close instead. */
+    if (st->dispatched)
+        return MHD_NO;
+    st->dispatched = 1;
     return run_dispatch(srv, conn, st, method, url);
 }
 

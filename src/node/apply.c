@@ -281,7 +281,7 @@ static int apply_run(node *n, node_apply_batch *batches, size_t count, store_ent
     if (rc == 0) {
         pthread_mutex_lock(&n->mu);
         apply_complete_proposals(n, ents, res, count);
-        pthread_mutex_unlock(&n->mu);
+        node_unlock(n); /* then the async proposals' callbacks, here (node_int.h) */
     }
     for (size_t i = 0; i < count; i++)
         store_result_free(&res[i]);

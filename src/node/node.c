@@ -76,11 +76,6 @@ void node_waiter_complete(node *n, node_waiter *w, int rc)
     w->done = 1;
     if (w->cb) { /* async: its callback runs once mu is released (node_unlock) */
         node_list_push(&n->to_call, w);
-        /* The apply thread unlocks with a plain pthread_mutex_unlock: the
-         * loop runs its callbacks (node_take_work). The loop itself and
-         * node_close unlock with node_unlock. */
-        if (n->to_call.count == 1 && !n->stop && !pthread_equal(pthread_self(), n->thread))
-            pthread_cond_signal(&n->wake_loop);
         return;
     }
     if (w->abandoned) {

@@ -343,7 +343,9 @@ static void *finisher_main(void *arg)
 
 /* Finishes on another thread race the stop: each request gets its reply,
  * a 503, or a closed connection; nothing is resumed twice or touched
- * after it was freed. */
+ * after it was freed, and no request is dispatched twice (during MHD's
+ * shutdown MHD_queue_response "succeeds" without queuing and MHD calls
+ * the access handler again: the handler must not run again). */
 static void test_finish_races_stop(void **state)
 {
     for (int round = 0; round < 5; round++) {
