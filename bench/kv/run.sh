@@ -69,7 +69,14 @@ for t in $targets; do
 done
 targets=${expanded# }
 server_flags=(--rate-read-per-s 0 --rate-write-per-s 0 --rate-admin-per-s 0
-              --http-threads "$threads" --max-connections 1024 --log-level warn)
+              --max-connections 1024 --log-level warn)
+# threads_for VARIANT: HTTP_THREADS_<VARIANT> when set (a binary's own pool
+# size, e.g. an old one whose handlers block next to a new one's default),
+# else HTTP_THREADS.
+threads_for() {
+  local var="HTTP_THREADS_${1:-}"
+  if [[ ${1:-} =~ ^[A-Za-z0-9_]+$ && -n ${!var:-} ]]; then echo "${!var}"; else echo "$threads"; fi
+}
 
 declare -A url key
 local_pids=()
@@ -87,7 +94,8 @@ trap cleanup EXIT
 # start_local TARGET VARIANT
 start_local() {
   local t=$1 v=$2 d=$work/local$2
-  "${bin[${v:-_}]}" local --listen 127.0.0.1:0 --data "$d" "${server_flags[@]}" >"$d.out" 2>"$d.err" &
+  "${bin[${v:-_}]}" local --listen 127.0.0.1:0 --data "$d" "${server_flags[@]}" \
+    --http-threads "$(threads_for "$v")" >"$d.out" 2>"$d.err" &
   local_pids+=($!)
   for _ in $(seq 100); do
     url[$t]=$(sed -n 's/^tarn: listening on //p' "$d.out")
@@ -102,7 +110,8 @@ start_local() {
 start_cluster() {
   local t=$1 v=$2 d=$work/cluster$2 status leader others
   cluster_dirs+=("$d")
-  "${bin[${v:-_}]}" cluster up --meta 3 --dir "$d" -- "${server_flags[@]}" >"$d.out"
+  "${bin[${v:-_}]}" cluster up --meta 3 --dir "$d" -- "${server_flags[@]}" \
+    --http-threads "$(threads_for "$v")" >"$d.out"
   status=$("${bin[${v:-_}]}" cluster status --cluster "$d/cluster.json")
   leader=$(echo "$status" | sed -n 's/.*"url":"\([^"]*\)","role":"leader".*/\1/p')
   others=$(echo "$status" | sed -n 's/.*"url":"\([^"]*\)","role":"follower".*/\1/p' | paste -sd, -)

@@ -155,6 +155,11 @@ static int local_start(const tarn_config *cfg, local_state *st, tarn_err *err)
 
 static void local_stop(local_state *st)
 {
+    /* Who waits for whom (http/README "Deferred replies"): the server's
+     * stop answers writes still waiting for their entry 503 and does not
+     * wait for the node; node_close then runs those proposals' callbacks
+     * (TARN_ECLOSED) into replies nobody sends. The route contexts are
+     * freed after both. */
     http_server_stop(st->server);
     node_close(st->node);
     kv_routes_free(st->kv);

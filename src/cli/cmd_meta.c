@@ -498,6 +498,11 @@ static int meta_start(tarn_config *cfg, meta_opts *m, meta_state *st, tarn_err *
 
 static void meta_stop(meta_state *st)
 {
+    /* Who waits for whom (http/README "Deferred replies"): the server's
+     * stop answers writes still waiting for their entry 503 and does not
+     * wait for the node; node_close then runs those proposals' callbacks
+     * (TARN_ECLOSED) into replies nobody sends. The route contexts are
+     * freed after both. */
     http_server_stop(st->server);
     node_close(st->node);
     kv_routes_free(st->kv);

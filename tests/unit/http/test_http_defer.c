@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "http/http.h"
+#include "obs/obs.h"
 
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -277,6 +278,22 @@ static void test_finish_shapes(void **state)
     assert_non_null(d);
     finish_ok(d, "nobody listens");
     server_stop();
+    /* Counted once each, with the status the client saw. */
+    tarn_buf m;
+    tarn_buf_init(&m, TARN_BUF_UNBOUNDED);
+    assert_int_equal(obs_registry_render(obs_global(), &m), 0);
+    assert_int_equal(tarn_buf_append_byte(&m, 0), 0);
+    const char *text = (const char *)m.data;
+    assert_non_null(
+        strstr(text, "tarn_http_requests_total{route=\"/now\",method=\"GET\",status=\"200\"} 1\n"));
+    assert_non_null(strstr(
+        text, "tarn_http_requests_total{route=\"/busy\",method=\"GET\",status=\"503\"} 1\n"));
+    assert_non_null(strstr(
+        text, "tarn_http_requests_total{route=\"/nostatus\",method=\"GET\",status=\"500\"} 1\n"));
+    assert_non_null(strstr(
+        text, "tarn_http_requests_total{route=\"/failafter\",method=\"GET\",status=\"400\"} 1\n"));
+    assert_non_null(strstr(text, "tarn_http_request_duration_seconds_count{route=\"/now\"} 1\n"));
+    tarn_buf_free(&m);
 }
 
 /* A raw client sends /held and closes before the finish. */
