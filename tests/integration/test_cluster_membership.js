@@ -18,9 +18,12 @@
 // a write refused before proposing is dropped; no answer or a 5xx leaves it
 // pending to the end). At the end tests/sim/linz_check (LINZ_CHECK_BINARY)
 // checks it against a versioned register per key and the test fails on a
-// violation; then the checker must catch a stale read planted in a
-// doctored copy of the same history. The history stays in the work
-// directory (history.json) for a rerun of the checker.
+// violation, printing the key's sub-history and the membership changes on
+// the checker's time scale; then the checker must catch a stale read
+// planted in a doctored copy of the same history. Each op also names the
+// member that served it ("member"; the joined members 4 and 5 must have
+// answered linearizable reads). The history stays in the work directory
+// (history.json, with the changes' times) for a rerun of the checker.
 // Also at the end: every acknowledged put is in the state of every
 // remaining member, the counter is at least every acknowledged increment
 // and no two increments were acknowledged with the same value (no lost
@@ -104,11 +107,15 @@ async function leaderOf(members) {
   throw new Error('no leader within 30 s');
 }
 
-// `tarn ARGS...` without blocking the clients; resolves its stdout.
+// `tarn ARGS...` without blocking the clients; resolves its stdout. Each
+// one goes into the timeline of changes that a violation is printed with.
 function tarnAsync(args) {
   return new Promise((resolve, reject) => {
     const t = Date.now();
+    const ev = { what: `tarn ${args.filter((a) => a !== '--cluster' && a !== file).join(' ')}`, call: now(), ret: null };
+    changeLog.push(ev);
     execFile(tarn, args, { encoding: 'utf8', timeout: 120000 }, (e, out, err) => {
+      ev.ret = now();
       if (e) reject(new Error(`tarn ${args.join(' ')}: ${e.message}\n${out}${err}`));
       else { log(`tarn ${args[0]} ${args[1]} (${Date.now() - t} ms): ${out.trim()}`); resolve(out); }
     });
@@ -118,7 +125,8 @@ function tarnAsync(args) {
 // ---- the history (the format of tests/sim/linz_hist.h, as cluster_chaos.js) ----
 const t0 = process.hrtime.bigint();
 const now = () => Number(process.hrtime.bigint() - t0); // ns since start
-const history = [];
+const history = []; // each op also names the member it went to ("member")
+const changeLog = []; // {what, call, ret}: the membership changes, in the same clock
 let uniq = 0; // makes every written value unique per key (the checker needs it)
 
 // A write's answer: 200 is done; statuses that prove nothing was applied
@@ -147,7 +155,7 @@ function recordWrite(op, r) {
 // A linearizable (or serializable) GET through member m, recorded when it
 // answered 200 or 404; returns the response.
 async function recordedGet(m, k, client, serializable = false) {
-  const op = { client, key: k, op: 'read', call: now() };
+  const op = { client, member: m.id, key: k, op: 'read', call: now() };
   const r = await request('GET', `${m.url}/v1/kv/${k}${serializable ? '?consistency=serializable' : ''}`);
   if (r.status === 200 || r.status === 404) {
     op.ret = now();
@@ -167,11 +175,19 @@ async function recordedGet(m, k, client, serializable = false) {
 
 // A PUT through member m; with `expect` a CAS on that version (0: absent).
 async function recordedPut(m, k, v, client, headers = {}, expect = undefined) {
-  const op = { client, key: k, op: expect === undefined ? 'put' : 'cas', value: v, call: now() };
+  const op = { client, member: m.id, key: k, op: expect === undefined ? 'put' : 'cas', value: v, call: now() };
   if (expect !== undefined) op.expect = expect;
   const r = await request('PUT', `${m.url}/v1/kv/${k}`, v, headers);
   recordWrite(op, r);
   return r;
+}
+
+// The membership changes in the checker's time scale (ms from the first
+// call), to read next to a failing key's sub-history.
+function changeTimeline() {
+  const first = history.reduce((a, op) => Math.min(a, op.call), Infinity);
+  const ms = (t) => (t == null ? 'pending' : ((t - first) / 1e6).toFixed(3));
+  return changeLog.map((e) => `  [${ms(e.call)} .. ${ms(e.ret)}] ${e.what}`).join('\n');
 }
 
 function runLinzCheck(file) {
@@ -202,14 +218,21 @@ function doctorStaleRead() {
 // Then checks the checker on a doctored copy of the same history.
 function checkHistory() {
   const file = path.join(work, 'history.json');
-  fs.writeFileSync(file, JSON.stringify({ ops: history }));
+  fs.writeFileSync(file, JSON.stringify({ ops: history, membership_changes: changeLog }));
   const pending = history.filter((op) => op.ret == null).length;
   const serializable = history.filter((op) => op.consistency).length;
   log(`history of ${history.length} ops (${pending} pending, ${serializable} serializable reads) in ${file}`);
+  for (const id of [4, 5]) {
+    if (!history.some((op) => op.op === 'read' && !op.consistency && op.member === id)) fail(`no linearizable read answered by joined member ${id} in the history`);
+  }
   if (!linzCheck) { log('no checker given: history not checked'); return; }
   const r = runLinzCheck(file);
   if (r.status === 0) log(`linz_check: ${r.out.trim()}`);
-  else { fail(`linz_check exit ${r.status} on ${file}:\n${r.out}`); return; }
+  else {
+    fail(`linz_check exit ${r.status} on ${file} (each op's "member" there is the member that served it):\n${r.out}` +
+      `membership changes (ms from the first call):\n${changeTimeline()}`);
+    return;
+  }
   const bad = doctorStaleRead();
   if (!bad) { fail('no read in the history could be doctored into a stale one: too few reads'); return; }
   const badFile = path.join(work, 'history-doctored.json');
@@ -364,6 +387,7 @@ async function changes() {
   // the WAL any more) and serve again.
   const m5 = cluster().members.find((x) => x.id === 5);
   log(`kill -9 member 5 (pid ${m5.pid}) and restart it`);
+  changeLog.push({ what: 'kill -9 member 5', call: now(), ret: now() });
   process.kill(m5.pid, 'SIGKILL');
   for (let t = 0; t < 100 && running(m5.pid); t++) await sleep(50);
   await tarnAsync(['cluster', 'restart', '--cluster', file, '--id', '5']);
