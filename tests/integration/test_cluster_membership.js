@@ -45,14 +45,15 @@ const file = path.join(work, 'cluster.json');
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
 let key = '';
 let live = []; // members the clients use: {id, url}
+let leaving = []; // members being removed: only the readers still use them
 let stop = false;
 let failed = false;
 const acked = new Map(); // key -> value of acknowledged puts
 const ackedKeys = []; // the same keys, for the readers
 const casAcked = []; // counter values whose CAS was acknowledged
 let joinSnapshots = 0; // store snapshots the joining members installed
-const counts = { put: 0, put_fail: 0, reg_put: 0, read: 0, read_fail: 0, cas: 0, cas_conflict: 0,
-  cas_unknown: 0 };
+const counts = { put: 0, put_fail: 0, reg_put: 0, read: 0, read_fail: 0, read_leaving: 0, cas: 0,
+  cas_conflict: 0, cas_unknown: 0 };
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => console.log(`[${new Date().toISOString()}]`, ...a);
@@ -267,13 +268,16 @@ async function registerWriter(c) {
 
 // Reads of the registers, the counter and acknowledged keys through random
 // current members; one in five is serializable (recorded, left out of the
-// check).
+// check). A member being removed (the old leader among them) gets a third
+// of the reads until its removal returns: whatever it answers must be
+// linearizable too.
 async function reader(c) {
   while (!stop) {
     const x = Math.random();
     const k = x < 0.2 ? 'counter' : x < 0.7 || ackedKeys.length === 0 ? oneOf(registers) : oneOf(ackedKeys);
-    const r = await recordedGet(pick(), k, c, Math.random() < 0.2);
-    if (r.status === 200 || r.status === 404) counts.read++;
+    const m = leaving.length && Math.random() < 0.33 ? oneOf(leaving) : pick();
+    const r = await recordedGet(m, k, c, Math.random() < 0.2);
+    if (r.status === 200 || r.status === 404) { counts.read++; if (!live.includes(m)) counts.read_leaving++; }
     else { counts.read_fail++; await sleep(50); }
   }
 }
@@ -326,8 +330,9 @@ function running(pid) {
 
 async function remove(id) {
   const gone = cluster().members.find((x) => x.id === id);
-  live = live.filter((m) => m.id !== id); // clients stop using it first
-  const out = await tarnAsync(['meta', 'remove', '--cluster', file, '--id', `${id}`]);
+  leaving = live.filter((m) => m.id === id);
+  live = live.filter((m) => m.id !== id); // writers stop using it first
+  const out = await tarnAsync(['meta', 'remove', '--cluster', file, '--id', `${id}`]).finally(() => { leaving = []; });
   const r = JSON.parse(out);
   if (r.removed !== id || r.configuration.members.some((m) => m.id === id)) fail(`tarn meta remove printed ${out}`);
   if (cluster().members.some((x) => x.id === id)) fail(`member ${id} still in cluster.json`);
