@@ -15,13 +15,14 @@
 # changes, hits them alike. Every request goes to the leader first (the
 # Tarn client finds it by redirect; etcd's URL list is ordered by
 # `etcdctl endpoint status`). Rate limits are off and the HTTP thread pool
-# has HTTP_THREADS threads (a Tarn handler blocks a thread while its write
-# commits, so the pool bounds the writes in flight).
+# has HTTP_THREADS threads: writes hold none while they commit (deferred
+# replies), but reads and TSO requests still hold one through their read
+# barrier, and 16 is the CAS and TSO workloads' client count (README).
 #
 #   bench/kv/run.sh
 # Env: BUILD (a RelWithDebInfo build dir; default /work/build-kv-bench,
 # configured when missing), SECONDS_PER_RUN (5), CLIENTS ("1 16 64"),
-# HTTP_THREADS (64), TARGETS ("tarn-local tarn-cluster etcd"), WORK (temp),
+# HTTP_THREADS (16; HTTP_THREADS_<NAME> for one TARN_BINS binary), TARGETS ("tarn-local tarn-cluster etcd"), WORK (temp),
 # ROUNDS (1: every measurement is repeated this many times, the table shows
 # the median of each cell), WORKLOADS ("put cas tso"),
 # TARN_BINS ("NAME=PATH ...": compare several tarn binaries, e.g. the
@@ -34,7 +35,7 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${BUILD:-/work/build-kv-bench}
 secs=${SECONDS_PER_RUN:-5}
 clients=${CLIENTS:-"1 16 64"}
-threads=${HTTP_THREADS:-64}
+threads=${HTTP_THREADS:-16}
 targets=${TARGETS:-"tarn-local tarn-cluster etcd"}
 work=${WORK:-$(mktemp -d /tmp/tarn-bench-kv-XXXXXX)}
 rounds=${ROUNDS:-1}
