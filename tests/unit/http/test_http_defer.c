@@ -236,6 +236,13 @@ static void bg_start(bg_fetch *b, const char *path)
 
 /* ---- tests ---- */
 
+typedef struct finisher {
+    pthread_t th;
+    atomic_int go;
+} finisher;
+
+static void *finisher_main(void *arg);
+
 /* One server thread: /held waits suspended while the same thread serves
  * /release, which finishes it. A handler blocking its thread would
  * deadlock here (until the client timeout). */
@@ -318,6 +325,43 @@ static void test_client_gone_before_finish(void **state)
     server_stop();
 }
 
+/* Hang-ups racing finishes: raw clients send /held and close after a
+ * varying pause while another thread finishes what is held. Each reply
+ * is resumed once or dropped; ASan sees every use. */
+static void test_hangups_race_finishes(void **state)
+{
+    server_start(2);
+    finisher f;
+    atomic_init(&f.go, 1);
+    enum { CLIENTS = 40 };
+    for (int i = 0; i < CLIENTS; i++) {
+        int fd = socket(AF_INET, SOCK_STREAM, 0);
+        assert_true(fd >= 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(http_server_port(S))};
+        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
+        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+        const char req[] = "GET /held HTTP/1.1\r\nHost: x\r\n\r\n";
+        assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+        if (i % 2)
+            wait_held(1);
+        assert_int_equal(pthread_create(&f.th, NULL, finisher_main, &f), 0);
+        usleep((useconds_t)(i % 5) * 100);
+        close(fd);
+        pthread_join(f.th, NULL);
+    }
+    /* Requests held after their finisher ran: finish them now. */
+    for (int i = 0; i < 100 && held_count() == 0; i++)
+        usleep(1000);
+    http_deferred *d;
+    while ((d = take_held()) != NULL)
+        finish_ok(d, "late");
+    got g;
+    assert_int_equal(fetch("/now", &g), 200);
+    server_stop();
+    while ((d = take_held()) != NULL) /* arrived during the stop */
+        finish_ok(d, "after stop");
+}
+
 /* Stop with suspended requests: they are answered 503 (or their
  * connection closed) at once; the finishes come after the server is
  * freed and only free. */
@@ -341,11 +385,6 @@ static void test_stop_with_pending_then_late_finish(void **state)
     while ((d = take_held()) != NULL)
         finish_ok(d, "after stop");
 }
-
-typedef struct finisher {
-    pthread_t th;
-    atomic_int go;
-} finisher;
 
 static void *finisher_main(void *arg)
 {
@@ -398,6 +437,7 @@ int main(void)
         cmocka_unit_test(test_deferred_frees_the_thread),
         cmocka_unit_test(test_finish_shapes),
         cmocka_unit_test(test_client_gone_before_finish),
+        cmocka_unit_test(test_hangups_race_finishes),
         cmocka_unit_test(test_stop_with_pending_then_late_finish),
         cmocka_unit_test(test_finish_races_stop),
     };
