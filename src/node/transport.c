@@ -66,9 +66,10 @@ typedef struct tp_peer {
     /* Guarded by t->mu. */
     tp_frame *head, *tail;
     size_t count, bytes;
-    int fd;       /* the outbound connection, -1 when none */
-    int writing;  /* a thread is writing on fd (invariant 4); p->cond signals its end */
-    uint64_t gen; /* connections lost or dials failed so far (node_tp_peer_gen) */
+    int fd;         /* the outbound connection, -1 when none */
+    int writing;    /* a thread is writing on fd (invariant 4) */
+    int pump_waits; /* the sender thread waits for that writer: signal p->cond at its end */
+    uint64_t gen;   /* connections lost or dials failed so far (node_tp_peer_gen) */
     char url[NODE_TP_URL_MAX];
 } tp_peer;
 
@@ -479,7 +480,12 @@ static void tp_pump(tp_peer *p, int fd)
     for (;;) {
         /* Frames, and nobody else writing (invariant 4). */
         while (!tp_peer_done(p) && (!p->head || p->writing)) {
-            if (tp_wait(p, TP_IDLE_CHECK_MS))
+            /* Only a writer that keeps queued frames waiting wakes us:
+             * an idle pump is not woken after every direct send. */
+            p->pump_waits = p->head != NULL;
+            int stop = tp_wait(p, TP_IDLE_CHECK_MS);
+            p->pump_waits = 0;
+            if (stop)
                 break;
             if (!p->head && !p->writing && tp_peer_gone(fd))
                 goto out;
@@ -514,8 +520,11 @@ static void tp_pump(tp_peer *p, int fd)
     }
 out:
     /* The caller closes fd: wait for a direct writer still on it. */
-    while (p->writing)
+    while (p->writing) {
+        p->pump_waits = 1;
         pthread_cond_wait(&p->cond, &t->mu);
+    }
+    p->pump_waits = 0;
     pthread_mutex_unlock(&t->mu);
 }
 
@@ -915,7 +924,8 @@ static tp_frame *tp_send_direct(node_transport *t, tp_peer *p, tp_frame *f)
     size_t done = tp_write_nowait(fd, f->data, f->len);
     pthread_mutex_lock(&t->mu);
     p->writing = 0;
-    pthread_cond_broadcast(&p->cond); /* the sender thread may wait for the writer */
+    if (p->pump_waits)
+        pthread_cond_broadcast(&p->cond); /* the sender thread waits for this writer */
     if (done == f->len) {
         t->stats.frames_sent++;
         obs_counter_add(t->m_sent, 1);
