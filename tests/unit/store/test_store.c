@@ -368,8 +368,8 @@ static void test_cursor_order_and_bounds(void **state)
 typedef struct reader_ctx {
     store *st;
     atomic_int stop;
-    long views;
-    int bad;
+    atomic_long views; /* both readers count here */
+    atomic_int bad;
 } reader_ctx;
 
 static void *reader_main(void *p)
