@@ -750,9 +750,9 @@ static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int
     return 0;
 }
 
-/* node_propose without the check for node/'s own command types. */
-static int node_propose_raw(node *n, const void *data, size_t len, int timeout_ms,
-                            store_result *res, tarn_err *err)
+/* *out: a proposal waiter holding a copy of data (len checked against
+ * the Raft entry limit). TARN_ETOOBIG, TARN_ENOMEM. */
+static int node_proposal_new(const void *data, size_t len, node_waiter **out, tarn_err *err)
 {
     if (len > RAFT_DEFAULT_MAX_ENTRY_SIZE)
         return tarn_err_set(err, TARN_ETOOBIG, "propose: %zu bytes, at most %u", len,
@@ -763,7 +763,30 @@ static int node_propose_raw(node *n, const void *data, size_t len, int timeout_m
     memcpy(w->data, data, len);
     w->len = len;
     w->start_ns = tarn_mono_ns();
-    int rc = node_submit(n, &n->queue, n->opts.queue_max, w, timeout_ms, "propose", err);
+    *out = w;
+    return 0;
+}
+
+/* Callers may not propose node/'s own command types. */
+static int node_check_command(const void *data, size_t len, tarn_err *err)
+{
+    if (len == 0 || !data)
+        return tarn_err_set(err, TARN_EINVAL, "propose: empty command");
+    uint8_t type = ((const uint8_t *)data)[0];
+    if (type == NODE_CMD_MEMBER_ADDR || type == NODE_CMD_CONF)
+        return tarn_err_set(err, TARN_EINVAL, "propose: command type 0x%02x is node/'s own", type);
+    return 0;
+}
+
+/* node_propose without the check for node/'s own command types. */
+static int node_propose_raw(node *n, const void *data, size_t len, int timeout_ms,
+                            store_result *res, tarn_err *err)
+{
+    node_waiter *w = NULL;
+    int rc = node_proposal_new(data, len, &w, err);
+    if (rc != 0)
+        return rc;
+    rc = node_submit(n, &n->queue, n->opts.queue_max, w, timeout_ms, "propose", err);
     obs_counter_add(rc == 0 ? n->m_proposals_ok : n->m_proposals_err, 1);
     if (rc != 0)
         return rc;
@@ -777,36 +800,26 @@ static int node_propose_raw(node *n, const void *data, size_t len, int timeout_m
 int node_propose(node *n, const void *data, size_t len, int timeout_ms, store_result *res,
                  tarn_err *err)
 {
-    if (len == 0 || !data)
-        return tarn_err_set(err, TARN_EINVAL, "propose: empty command");
-    uint8_t type = ((const uint8_t *)data)[0];
-    if (type == NODE_CMD_MEMBER_ADDR || type == NODE_CMD_CONF)
-        return tarn_err_set(err, TARN_EINVAL, "propose: command type 0x%02x is node/'s own", type);
-    return node_propose_raw(n, data, len, timeout_ms, res, err);
+    int rc = node_check_command(data, len, err);
+    return rc != 0 ? rc : node_propose_raw(n, data, len, timeout_ms, res, err);
 }
 
 int node_propose_async(node *n, const void *data, size_t len, int timeout_ms, node_done_fn cb,
                        void *ctx, tarn_err *err)
 {
-    if (len == 0 || !data || !cb)
-        return tarn_err_set(err, TARN_EINVAL, "propose: empty command or no callback");
-    uint8_t type = ((const uint8_t *)data)[0];
-    if (type == NODE_CMD_MEMBER_ADDR || type == NODE_CMD_CONF)
-        return tarn_err_set(err, TARN_EINVAL, "propose: command type 0x%02x is node/'s own", type);
-    if (len > RAFT_DEFAULT_MAX_ENTRY_SIZE)
-        return tarn_err_set(err, TARN_ETOOBIG, "propose: %zu bytes, at most %u", len,
-                            RAFT_DEFAULT_MAX_ENTRY_SIZE);
-    node_waiter *w = tarn_calloc(1, sizeof(*w) + len);
-    if (!w)
-        return tarn_err_set(err, TARN_ENOMEM, "propose: allocate %zu bytes", len);
-    memcpy(w->data, data, len);
-    w->len = len;
-    w->start_ns = tarn_mono_ns();
+    if (!cb)
+        return tarn_err_set(err, TARN_EINVAL, "propose: no callback");
+    node_waiter *w = NULL;
+    int rc = node_check_command(data, len, err);
+    if (rc == 0)
+        rc = node_proposal_new(data, len, &w, err);
+    if (rc != 0)
+        return rc;
     w->deadline_ns = w->start_ns + (int64_t)(timeout_ms < 0 ? 0 : timeout_ms) * 1000000;
     w->cb = cb;
     w->cb_ctx = ctx;
     pthread_mutex_lock(&n->mu);
-    int rc = node_enqueue(n, &n->queue, n->opts.queue_max, w, "propose", err);
+    rc = node_enqueue(n, &n->queue, n->opts.queue_max, w, "propose", err);
     pthread_mutex_unlock(&n->mu);
     if (rc != 0) {
         obs_counter_add(n->m_proposals_err, 1);
