@@ -37,7 +37,8 @@
 // coming back from a kill or a partition catch up through store snapshots.
 // TARN_LONG_TESTS=1 runs more rounds. Exit status 0 = pass.
 'use strict';
-const { spawn, spawnSync, execFileSync } = require('child_process');
+const { spawn, execFileSync } = require('child_process');
+const { kvHistory } = require('./kv_history');
 const fs = require('fs');
 const http = require('http');
 const net = require('net');
@@ -91,108 +92,10 @@ function request(method, url, body, headers = {}, timeoutMs = clientTimeoutMs) {
 
 const pick = () => members[Math.floor(Math.random() * members.length)];
 
-// ---- the history ------------------------------------------------------------------
-const t0 = process.hrtime.bigint();
-const now = () => Number(process.hrtime.bigint() - t0); // ns since start
-const history = [];
+// ---- the history (tests/integration/kv_history.js) ---------------------------------
+const hist = kvHistory({ request, linzCheck, log, fail });
+const { now, recordedGet, recordedPut } = hist;
 let uniq = 0; // makes every written value unique per key (the checker needs it)
-
-// A write's answer: 200 is done; statuses that prove nothing was applied
-// (the request was refused before proposing) drop the op; anything else
-// (no answer, 500, 503: the proposal may still commit) leaves it pending.
-const definiteNoEffect = (st) => [400, 401, 403, 404, 405, 413, 429].includes(st);
-
-function recordWrite(op, r) {
-  if (r.status === 200) {
-    op.ret = now();
-    try { op.version = JSON.parse(r.body).version; } catch (e) { op.version = null; }
-  } else if (r.status === 409 && op.op === 'cas') {
-    const b = JSON.parse(r.body);
-    op.ret = now();
-    op.op = 'cas_failed';
-    op.version = b.version;
-    op.value = b.exists ? Buffer.from(b.value, 'base64').toString() : null;
-  } else if (definiteNoEffect(r.status)) {
-    return;
-  } else {
-    op.ret = null; // ambiguous: pending to the end
-  }
-  history.push(op);
-}
-
-// A linearizable (or serializable) GET through member m, recorded when it
-// answered 200 or 404; returns the response.
-async function recordedGet(m, k, client, serializable = false) {
-  const op = { client, key: k, op: 'read', call: now() };
-  const r = await request('GET', `${m.url}/v1/kv/${k}${serializable ? '?consistency=serializable' : ''}`);
-  if (r.status === 200 || r.status === 404) {
-    op.ret = now();
-    if (r.status === 200) {
-      const item = JSON.parse(r.body);
-      op.value = Buffer.from(item.value, 'base64').toString();
-      op.version = item.version;
-    } else {
-      op.value = null;
-      op.version = 0;
-    }
-    if (serializable) op.consistency = 'serializable';
-    history.push(op);
-  }
-  return r;
-}
-
-async function recordedPut(m, k, v, client, headers = {}, expect = undefined) {
-  const op = { client, key: k, op: expect === undefined ? 'put' : 'cas', value: v, call: now() };
-  if (expect !== undefined) op.expect = expect;
-  const r = await request('PUT', `${m.url}/v1/kv/${k}`, v, headers);
-  recordWrite(op, r);
-  return r;
-}
-
-function runLinzCheck(file) {
-  const r = spawnSync(linzCheck, [file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { status: r.status, out: (r.stdout || '') + (r.stderr || '') };
-}
-
-// A linearizable read whose version's put had returned before the read was
-// called, turned into a read of the version before: a stale read the
-// checker must catch. Proves the recorded history can show a violation.
-function doctorStaleRead() {
-  const made = new Map();
-  for (const op of history) {
-    if ((op.op === 'put' || op.op === 'cas') && op.ret != null && op.version != null) made.set(`${op.key}:${op.version}`, op);
-  }
-  const candidates = [];
-  for (const op of history) {
-    if (op.op !== 'read' || op.consistency || op.ret == null || !(op.version >= 2)) continue;
-    const w = made.get(`${op.key}:${op.version}`), prev = made.get(`${op.key}:${op.version - 1}`);
-    if (w && prev && w.ret < op.call) candidates.push({ op, prev });
-  }
-  if (candidates.length === 0) return null;
-  const { op, prev } = candidates[Math.floor(Math.random() * candidates.length)];
-  return { key: op.key, ops: history.map((o) => (o === op ? { ...op, value: prev.value, version: prev.version } : o)) };
-}
-
-// Runs tests/sim/linz_check on the history; fails the test on a violation.
-// Then checks the checker on a doctored copy of the same history.
-function checkHistory() {
-  const file = path.join(work, 'history.json');
-  fs.writeFileSync(file, JSON.stringify({ ops: history }));
-  if (!linzCheck) { log(`history of ${history.length} ops in ${file}; no checker given`); return; }
-  const r = runLinzCheck(file);
-  if (r.status === 0) log(`linz_check: ${r.out.trim()}`);
-  else { fail(`linz_check exit ${r.status} on ${file}:\n${r.out}`); return; }
-  const bad = doctorStaleRead();
-  if (!bad) { fail('no read in the history could be doctored into a stale one: too few reads'); return; }
-  const badFile = path.join(work, 'history-doctored.json');
-  fs.writeFileSync(badFile, JSON.stringify({ ops: bad.ops }));
-  const d = runLinzCheck(badFile);
-  if (d.status !== 1 || !d.out.includes(`sub-history of key '${bad.key}'`)) {
-    fail(`linz_check missed a stale read planted on key ${bad.key} (exit ${d.status}):\n${d.out}`);
-  } else {
-    log(`linz_check caught a stale read planted on key ${bad.key}: ${d.out.split('\n')[0]}`);
-  }
-}
 
 async function status(m) {
   const r = await request('GET', `${m.url}/v1/status`);
@@ -591,7 +494,7 @@ async function verify() {
   log(`counter ${final}, ${casAcked.length} increments acknowledged; ${tsoSeen.length} timestamp batches; ${JSON.stringify(counts)}`);
   if (counts.put < 20 || counts.cas < 5 || counts.tso < 5 || counts.read < 20 || counts.reg_put < 10)
     fail(`too little progress: ${JSON.stringify(counts)}`);
-  checkHistory();
+  hist.check(work);
   let snaps = 0;
   for (const m of members) {
     const r = await request('GET', `${m.url}/metrics`);

@@ -32,11 +32,12 @@
 // final voter count (tarn_raft_voters) and logged the changes as JSON
 // lines. Exit status 0 = pass.
 'use strict';
-const { execFile, execFileSync, spawnSync } = require('child_process');
+const { execFile, execFileSync } = require('child_process');
 const fs = require('fs');
 const http = require('http');
 const os = require('os');
 const path = require('path');
+const { kvHistory } = require('./kv_history');
 
 const tarn = process.argv[2];
 const linzCheck = process.argv[3] || '';
@@ -123,127 +124,32 @@ function tarnAsync(args) {
   });
 }
 
-// ---- the history (the format of tests/sim/linz_hist.h, as cluster_chaos.js) ----
-const t0 = process.hrtime.bigint();
-const now = () => Number(process.hrtime.bigint() - t0); // ns since start
-const history = []; // each op also names the member it went to ("member")
+// ---- the history (tests/integration/kv_history.js, as cluster_chaos.js) ----
+// Each op also names the member that served it ("member").
+const hist = kvHistory({ request, linzCheck, log, fail });
+const { now, recordedGet, recordedPut } = hist;
 const changeLog = []; // {what, call, ret}: the membership changes, in the same clock
 let uniq = 0; // makes every written value unique per key (the checker needs it)
-
-// A write's answer: 200 is done; statuses that prove nothing was applied
-// (the request was refused before proposing) drop the op; anything else
-// (no answer, 500, 503: the proposal may still commit) leaves it pending.
-const definiteNoEffect = (st) => [400, 401, 403, 404, 405, 413, 429].includes(st);
-
-function recordWrite(op, r) {
-  if (r.status === 200) {
-    op.ret = now();
-    try { op.version = JSON.parse(r.body).version; } catch (e) { op.version = null; }
-  } else if (r.status === 409 && op.op === 'cas') {
-    const b = JSON.parse(r.body);
-    op.ret = now();
-    op.op = 'cas_failed';
-    op.version = b.version;
-    op.value = b.exists ? decode(b.value) : null;
-  } else if (definiteNoEffect(r.status)) {
-    return;
-  } else {
-    op.ret = null; // ambiguous: pending to the end
-  }
-  history.push(op);
-}
-
-// A linearizable (or serializable) GET through member m, recorded when it
-// answered 200 or 404; returns the response.
-async function recordedGet(m, k, client, serializable = false) {
-  const op = { client, member: m.id, key: k, op: 'read', call: now() };
-  const r = await request('GET', `${m.url}/v1/kv/${k}${serializable ? '?consistency=serializable' : ''}`);
-  if (r.status === 200 || r.status === 404) {
-    op.ret = now();
-    if (r.status === 200) {
-      const item = JSON.parse(r.body);
-      op.value = decode(item.value);
-      op.version = item.version;
-    } else {
-      op.value = null;
-      op.version = 0;
-    }
-    if (serializable) op.consistency = 'serializable';
-    history.push(op);
-  }
-  return r;
-}
-
-// A PUT through member m; with `expect` a CAS on that version (0: absent).
-async function recordedPut(m, k, v, client, headers = {}, expect = undefined) {
-  const op = { client, member: m.id, key: k, op: expect === undefined ? 'put' : 'cas', value: v, call: now() };
-  if (expect !== undefined) op.expect = expect;
-  const r = await request('PUT', `${m.url}/v1/kv/${k}`, v, headers);
-  recordWrite(op, r);
-  return r;
-}
 
 // The membership changes in the checker's time scale (ms from the first
 // call), to read next to a failing key's sub-history.
 function changeTimeline() {
-  const first = history.reduce((a, op) => Math.min(a, op.call), Infinity);
+  const first = hist.ops.reduce((a, op) => Math.min(a, op.call), Infinity);
   const ms = (t) => (t == null ? 'pending' : ((t - first) / 1e6).toFixed(3));
   return changeLog.map((e) => `  [${ms(e.call)} .. ${ms(e.ret)}] ${e.what}`).join('\n');
 }
 
-function runLinzCheck(file) {
-  const r = spawnSync(linzCheck, [file], { encoding: 'utf8', maxBuffer: 64 << 20 });
-  return { status: r.status, out: (r.stdout || '') + (r.stderr || '') };
-}
-
-// A linearizable read whose version's write had returned before the read
-// was called, turned into a read of the version before: a stale read the
-// checker must catch. Proves the recorded history can show a violation.
-function doctorStaleRead() {
-  const made = new Map();
-  for (const op of history) {
-    if ((op.op === 'put' || op.op === 'cas') && op.ret != null && op.version != null) made.set(`${op.key}:${op.version}`, op);
-  }
-  const candidates = [];
-  for (const op of history) {
-    if (op.op !== 'read' || op.consistency || op.ret == null || !(op.version >= 2)) continue;
-    const w = made.get(`${op.key}:${op.version}`), prev = made.get(`${op.key}:${op.version - 1}`);
-    if (w && prev && w.ret < op.call) candidates.push({ op, prev });
-  }
-  if (candidates.length === 0) return null;
-  const { op, prev } = oneOf(candidates);
-  return { key: op.key, ops: history.map((o) => (o === op ? { ...op, value: prev.value, version: prev.version } : o)) };
-}
-
-// Runs tests/sim/linz_check on the history; fails the test on a violation.
-// Then checks the checker on a doctored copy of the same history.
+// Joined members must have served linearizable reads; then the check, with
+// the membership changes next to a violation (each op's "member" is the
+// member that served it).
 function checkHistory() {
-  const file = path.join(work, 'history.json');
-  fs.writeFileSync(file, JSON.stringify({ ops: history, membership_changes: changeLog }));
-  const pending = history.filter((op) => op.ret == null).length;
-  const serializable = history.filter((op) => op.consistency).length;
-  log(`history of ${history.length} ops (${pending} pending, ${serializable} serializable reads) in ${file}`);
   for (const id of [4, 5]) {
-    if (!history.some((op) => op.op === 'read' && !op.consistency && op.member === id)) fail(`no linearizable read answered by joined member ${id} in the history`);
+    if (!hist.ops.some((op) => op.op === 'read' && !op.consistency && op.member === id)) fail(`no linearizable read answered by joined member ${id} in the history`);
   }
-  if (!linzCheck) { log('no checker given: history not checked'); return; }
-  const r = runLinzCheck(file);
-  if (r.status === 0) log(`linz_check: ${r.out.trim()}`);
-  else {
-    fail(`linz_check exit ${r.status} on ${file} (each op's "member" there is the member that served it):\n${r.out}` +
-      `membership changes (ms from the first call):\n${changeTimeline()}`);
-    return;
-  }
-  const bad = doctorStaleRead();
-  if (!bad) { fail('no read in the history could be doctored into a stale one: too few reads'); return; }
-  const badFile = path.join(work, 'history-doctored.json');
-  fs.writeFileSync(badFile, JSON.stringify({ ops: bad.ops }));
-  const d = runLinzCheck(badFile);
-  if (d.status !== 1 || !d.out.includes(`sub-history of key '${bad.key}'`)) {
-    fail(`linz_check missed a stale read planted on key ${bad.key} (exit ${d.status}):\n${d.out}`);
-  } else {
-    log(`linz_check caught a stale read planted on key ${bad.key}: ${d.out.split('\n')[0]}`);
-  }
+  hist.check(work, {
+    extra: { membership_changes: changeLog },
+    explain: () => `membership changes (ms from the first call):\n${changeTimeline()}`,
+  });
 }
 
 // ---- clients ------------------------------------------------------------------
