@@ -258,6 +258,36 @@ static uint64_t node_forward_target(node *n, const node_waiter *w)
     return rs.lead;
 }
 
+/* Proposals handed to the core per raft_propose_batch call. */
+#define NODE_PROPOSE_CHUNK 64
+
+/* Hands a chunk of proposals to the core in one raft_propose_batch, so
+ * that each follower gets one append for all of them (one frame, one
+ * acknowledgement) rather than one per proposal. Each waiter is pushed on
+ * accepted or refused (its code carried in w->index). */
+static void node_propose_chunk(node *n, node_waiter **ws, size_t count, node_list *accepted,
+                               node_list *refused)
+{
+    raft_proposal p[NODE_PROPOSE_CHUNK];
+    for (size_t i = 0; i < count; i++)
+        p[i] = (raft_proposal){.data = ws[i]->data, .len = (uint32_t)ws[i]->len};
+    int fatal = raft_propose_batch(n->r, p, count);
+    for (size_t i = 0; i < count; i++) {
+        node_waiter *w = ws[i];
+        int rc = fatal ? fatal : p[i].rc;
+        if (rc == RAFT_ENOTLEADER)
+            rc = TARN_EBUSY; /* RAFT_ENOTLEADER aliases ECONFLICT, which means 409 */
+        if (rc == 0) {
+            w->index = p[i].index;
+            w->term = p[i].term;
+            node_list_push(accepted, w);
+        } else {
+            w->index = (uint64_t)rc; /* carried to the completion below */
+            node_list_push(refused, w);
+        }
+    }
+}
+
 /* Hands proposals to the core (or forwards them). A refused one (not
  * leader, too many uncommitted, too big, out of memory) is completed with
  * the code. Accepted ones join `inflight` (under mu: the apply thread
@@ -266,22 +296,22 @@ static void node_propose_batch(node *n, node_list *props)
 {
     node_waiter *w;
     node_list refused = {0}, accepted = {0};
+    node_waiter *chunk[NODE_PROPOSE_CHUNK];
+    size_t k = 0;
     while ((w = node_list_pop(props)) != NULL) {
         uint64_t to = node_forward_target(n, w);
         if (to != RAFT_NONE) {
             node_forward(n, w, to);
             continue;
         }
-        int rc = raft_propose(n->r, w->data, (uint32_t)w->len, &w->index, &w->term);
-        if (rc == RAFT_ENOTLEADER)
-            rc = TARN_EBUSY; /* RAFT_ENOTLEADER aliases ECONFLICT, which means 409 */
-        if (rc == 0)
-            node_list_push(&accepted, w);
-        else {
-            w->index = (uint64_t)rc; /* carried to the completion below */
-            node_list_push(&refused, w);
+        chunk[k++] = w;
+        if (k == NODE_PROPOSE_CHUNK) {
+            node_propose_chunk(n, chunk, k, &accepted, &refused);
+            k = 0;
         }
     }
+    if (k > 0)
+        node_propose_chunk(n, chunk, k, &accepted, &refused);
     if (refused.count == 0 && accepted.count == 0)
         return;
     pthread_mutex_lock(&n->mu);
@@ -292,7 +322,7 @@ static void node_propose_batch(node *n, node_list *props)
         w->index = 0;
         node_waiter_complete(n, w, rc);
     }
-    pthread_mutex_unlock(&n->mu);
+    node_unlock(n);
 }
 
 /* Asks the core for one ReadIndex shared by every barrier in reads that

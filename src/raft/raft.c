@@ -898,11 +898,10 @@ int raft_tick(raft *r)
         r, raft_campaign(r, r->cfg.pre_vote ? RAFT_CAMPAIGN_PRE : RAFT_CAMPAIGN_ELECTION));
 }
 
-int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, uint64_t *term_out)
+/* Appends one proposed entry to the leader's log without sending it. */
+static int raft_append_proposal(raft *r, const void *data, uint32_t len, uint64_t *index_out,
+                                uint64_t *term_out)
 {
-    if (r->failed)
-        return TARN_ESTATE;
-    TARN_ASSERT(!r->ready_pending);
     if (r->state != RAFT_LEADER)
         return RAFT_ENOTLEADER;
     if (len > r->cfg.max_entry_bytes)
@@ -921,14 +920,42 @@ int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, u
         *index_out = e.index;
     if (term_out)
         *term_out = e.term;
+    return 0;
+}
+
+/* Sends every follower what it lacks (after new entries were appended). */
+static int raft_send_new_entries(raft *r)
+{
     for (size_t i = 0; i < r->n_peers; i++) {
         if (r->peers[i].id != r->id) {
-            rc = raft_send_append_all(r, &r->peers[i]);
+            int rc = raft_send_append_all(r, &r->peers[i]);
             if (rc != 0)
                 return raft_fail(r, rc);
         }
     }
     return 0;
+}
+
+int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, uint64_t *term_out)
+{
+    if (r->failed)
+        return TARN_ESTATE;
+    TARN_ASSERT(!r->ready_pending);
+    int rc = raft_append_proposal(r, data, len, index_out, term_out);
+    return rc != 0 ? rc : raft_send_new_entries(r);
+}
+
+int raft_propose_batch(raft *r, raft_proposal *p, size_t n)
+{
+    if (r->failed)
+        return TARN_ESTATE;
+    TARN_ASSERT(!r->ready_pending);
+    size_t accepted = 0;
+    for (size_t i = 0; i < n; i++) {
+        p[i].rc = raft_append_proposal(r, p[i].data, p[i].len, &p[i].index, &p[i].term);
+        accepted += p[i].rc == 0;
+    }
+    return accepted ? raft_send_new_entries(r) : 0;
 }
 
 int raft_compact(raft *r, uint64_t index)

@@ -7,7 +7,8 @@
  *
  *   raft_step(r, msg)      a message from a peer arrived
  *   raft_tick(r)           one logical clock tick elapsed
- *   raft_propose(r, ...)   a client wants an entry appended (leader only)
+ *   raft_propose(r, ...)   a client wants an entry appended (leader only);
+ *   raft_propose_batch     several at once, one append per follower
  *   raft_read_index(r, c)  a linearizable read (ReadIndex, or a lease)
  *   raft_propose_conf_change(r, ...)  add a learner, promote, remove
  *   raft_transfer_leader(r, to), raft_compact(r, i),
@@ -326,6 +327,23 @@ int raft_tick(raft *r);
  * committed list. RAFT_ENOTLEADER, TARN_EBUSY (too many uncommitted),
  * TARN_ETOOBIG (len > max_entry_bytes), TARN_ENOMEM (no change). */
 int raft_propose(raft *r, const void *data, uint32_t len, uint64_t *index_out, uint64_t *term_out);
+
+/* One entry of raft_propose_batch: data/len in, the rest out. */
+typedef struct raft_proposal {
+    const void *data;
+    uint32_t len;
+    int rc;         /* raft_propose's code for this entry */
+    uint64_t index; /* when rc == 0: as raft_propose's *index_out */
+    uint64_t term;
+} raft_proposal;
+
+/* Proposes p[0..n) in order, each exactly as raft_propose would (p[i].rc
+ * is its code; a refused entry does not stop the ones after it), but
+ * sends the appends once for the whole batch: one message per follower
+ * carries every accepted entry, where n calls of raft_propose send n
+ * (each call sends what the follower lacks). Returns 0, or TARN_ESTATE /
+ * TARN_ENOMEM when the core failed while sending. */
+int raft_propose_batch(raft *r, raft_proposal *p, size_t n);
 
 /*
  * Asks for a linearizable read without a log write (ReadIndex, Dissertation

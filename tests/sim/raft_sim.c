@@ -699,6 +699,48 @@ static uint64_t sim_propose(sim *s, sim_node *nd)
     return id;
 }
 
+/* Clients propose k entries at node nd in one raft_propose_batch (the
+ * node/ host hands a turn's proposals over this way). Each gets its id as
+ * sim_propose gives one; a refused one keeps its id (its payload carries
+ * it) with index 0, never in any log, and no client op. */
+static void sim_propose_batch(sim *s, sim_node *nd, size_t k)
+{
+    enum { BATCH_MAX = 4 };
+    TARN_ASSERT(k <= BATCH_MAX);
+    uint8_t data[BATCH_MAX][SIM_PAYLOAD_MAX];
+    raft_proposal rp[BATCH_MAX];
+    while (s->n_props + k > s->cap_props) {
+        s->cap_props = s->cap_props ? s->cap_props * 2 : 256;
+        s->props = tarn_realloc(s->props, s->cap_props * sizeof(sim_proposal));
+        TARN_ASSERT(s->props != NULL);
+    }
+    for (size_t i = 0; i < k; i++) {
+        uint32_t len = 8 + (uint32_t)tarn_rng_below(&s->rng, SIM_PAYLOAD_MAX - 8 + 1);
+        payload_fill(data[i], s->n_props + 1 + i, len);
+        rp[i] = (raft_proposal){.data = data[i], .len = len};
+    }
+    oom_arm(s);
+    int rc = raft_propose_batch(nd->r, rp, k);
+    for (size_t i = 0; rc == 0 && i < k; i++)
+        if (rp[i].rc != 0 && rp[i].rc != RAFT_ENOTLEADER && rp[i].rc != TARN_EBUSY)
+            rc = rp[i].rc; /* out of memory copying one: maybe failed */
+    int down = oom_after(s, nd, rc, "propose batch");
+    for (size_t i = 0; i < k; i++) {
+        uint64_t id = s->n_props + 1;
+        sim_proposal p = {.node = nd->id, .incarnation = nd->incarnation, .len = rp[i].len};
+        p.op = (size_t)-1;
+        if (!down && rp[i].rc == 0) {
+            p.index = rp[i].index;
+            p.term = rp[i].term;
+            p.read_floor = s->max_read_index;
+            p.op = hist_add(s, 1, id % SIM_KEYS, id);
+        }
+        s->props[s->n_props++] = p;
+    }
+    if (!down)
+        node_process(s, nd);
+}
+
 /* A client asks node nd for a linearizable read. */
 static void sim_read(sim *s, sim_node *nd)
 {
@@ -833,8 +875,12 @@ static void sim_faults(sim *s)
         memset(s->blocked, 0, sizeof(s->blocked));
     if (sim_chance(s, s->p_propose)) {
         sim_node *nd = &s->nodes[tarn_rng_below(&s->rng, (uint64_t)s->n)];
-        if (nd->up)
+        /* A quarter of the time several clients' proposals at once. */
+        size_t k = sim_chance(s, 0.25) ? 2 + (size_t)tarn_rng_below(&s->rng, 3) : 1;
+        if (nd->up && k == 1)
             sim_propose(s, nd);
+        else if (nd->up)
+            sim_propose_batch(s, nd, k);
     }
     if (sim_chance(s, s->p_transfer))
         sim_transfer(s);
