@@ -99,7 +99,7 @@ start_local() {
     --http-threads "$(threads_for "$v")" >"$d.out" 2>"$d.err" &
   local_pids+=($!)
   for _ in $(seq 100); do
-    url[$t]=$(sed -n 's/^tarn: listening on //p' "$d.out")
+    url[$t]=$(sed -n 's/^tarn: listening on //p' "$d.out" 2>/dev/null || true) # not created yet: retry
     [[ -n "${url[$t]}" ]] && break
     sleep 0.1
   done
