@@ -5,6 +5,7 @@
 
 #include "base/alloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 static void entry_copy(raft_entry *dst, const raft_entry *src)
@@ -207,4 +208,17 @@ raft_msg tn_snapshot_msg(uint64_t from, uint64_t to, uint64_t term, uint64_t ind
     m.entries = conf_entry;
     m.n_entries = 1;
     return m;
+}
+
+void tn_delete(tnode *t)
+{
+    tn_close(t);
+    free(t);
+}
+
+void tn_ack(tnode *t, uint64_t from, uint64_t index)
+{
+    raft_msg m = {.type = RAFT_MSG_APPEND_RESP, .from = from, .to = t->cfg.id, .index = index};
+    m.term = tn_status(t).term;
+    tn_step(t, &m);
 }

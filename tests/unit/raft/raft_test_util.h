@@ -66,6 +66,11 @@ void tn_elect(tnode *t);
 
 raft_status tn_status(const tnode *t);
 
+/* tn_close, then free(t) (a tnode the test calloc'ed). */
+void tn_delete(tnode *t);
+/* Steps an APPEND_RESP from `from` acknowledging `index` in t's term. */
+void tn_ack(tnode *t, uint64_t from, uint64_t index);
+
 /* A RAFT_MSG_SNAPSHOT from `from` to `to` covering 1..index (term
  * log_term) whose configuration record (written into *conf_entry and buf,
  * RAFT_CONF_ENCODED_BYTES_MAX bytes) names voters 1..n_voters. */

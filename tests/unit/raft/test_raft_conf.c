@@ -23,25 +23,12 @@ static tnode *tn_new(uint64_t id, size_t n_voters)
     return t;
 }
 
-static void tn_delete(tnode *t)
-{
-    tn_close(t);
-    free(t);
-}
-
-static void ack(tnode *t, uint64_t from, uint64_t index)
-{
-    raft_msg m = {.type = RAFT_MSG_APPEND_RESP, .from = from, .to = t->cfg.id, .index = index};
-    m.term = tn_status(t).term;
-    tn_step(t, &m);
-}
-
 /* Leader 1 of voters 1..n with its no-op (index 1) committed. */
 static tnode *leader(size_t n_voters)
 {
     tnode *t = tn_new(1, n_voters);
     tn_elect(t);
-    ack(t, 2, 1);
+    tn_ack(t, 2, 1);
     assert_int_equal(tn_status(t).commit, 1);
     tn_clear_msgs(t);
     return t;
@@ -98,9 +85,9 @@ static void test_learner_gets_entries_but_never_counts(void **state)
     assert_non_null(app); /* the learner is probed with the entry that adds it */
     assert_int_equal(app->n_entries, 1);
     assert_int_equal(app->entries[0].type, RAFT_ENTRY_CONF);
-    ack(t, 4, 2);
+    tn_ack(t, 4, 2);
     assert_int_equal(tn_status(t).commit, 1); /* a learner's ack does not count */
-    ack(t, 3, 2);
+    tn_ack(t, 3, 2);
     assert_int_equal(tn_status(t).commit, 2);
     /* Heartbeats reach it; its answers confirm no read. */
     assert_int_equal(raft_transfer_leader(t->r, 4), TARN_EINVAL); /* not a voter */
@@ -114,7 +101,7 @@ static void test_one_change_at_a_time(void **state)
     assert_int_equal(change(t, RAFT_CONF_ADD_LEARNER, 4, NULL), 0);
     assert_int_equal(change(t, RAFT_CONF_ADD_LEARNER, 5, NULL), TARN_EBUSY);
     assert_int_equal(change(t, RAFT_CONF_PROMOTE, 4, NULL), TARN_EBUSY);
-    ack(t, 2, 2);
+    tn_ack(t, 2, 2);
     assert_int_equal(change(t, RAFT_CONF_PROMOTE, 4, NULL), 0);
     tn_delete(t);
 }
@@ -127,7 +114,7 @@ static void test_no_change_before_leader_commits_in_term(void **state)
     tnode *t = tn_new(1, 3);
     tn_elect(t);
     assert_int_equal(change(t, RAFT_CONF_ADD_LEARNER, 4, NULL), TARN_EBUSY);
-    ack(t, 2, 1);
+    tn_ack(t, 2, 1);
     assert_int_equal(change(t, RAFT_CONF_ADD_LEARNER, 4, NULL), 0);
     tn_delete(t);
 }
@@ -137,16 +124,16 @@ static void test_promote_changes_quorum_when_appended(void **state)
     (void)state;
     tnode *t = leader(3);
     assert_int_equal(change(t, RAFT_CONF_ADD_LEARNER, 4, NULL), 0);
-    ack(t, 2, 2);
+    tn_ack(t, 2, 2);
     uint64_t idx = 0;
     assert_int_equal(change(t, RAFT_CONF_PROMOTE, 4, &idx), 0);
     assert_int_equal(idx, 3);
     raft_conf_state c = conf_of(t);
     assert_int_equal(c.n_voters, 4);
     assert_int_equal(c.n_learners, 0);
-    ack(t, 2, 3); /* leader + 2 = 2 of 4: not a majority any more */
+    tn_ack(t, 2, 3); /* leader + 2 = 2 of 4: not a majority any more */
     assert_int_equal(tn_status(t).commit, 2);
-    ack(t, 4, 3); /* the promoted node counts at once */
+    tn_ack(t, 4, 3); /* the promoted node counts at once */
     assert_int_equal(tn_status(t).commit, 3);
     tn_delete(t);
 }
@@ -159,10 +146,10 @@ static void test_removed_leader_steps_down_after_commit(void **state)
     raft_status st = tn_status(t);
     assert_int_equal(st.state, RAFT_LEADER); /* still manages the change (4.2.2) */
     assert_false(st.is_voter);
-    ack(t, 2, 2); /* the leader does not count itself: 1 of {2, 3} */
+    tn_ack(t, 2, 2); /* the leader does not count itself: 1 of {2, 3} */
     assert_int_equal(tn_status(t).commit, 1);
     assert_int_equal(tn_status(t).state, RAFT_LEADER);
-    ack(t, 3, 2);
+    tn_ack(t, 3, 2);
     st = tn_status(t);
     assert_int_equal(st.commit, 2);
     assert_int_equal(st.state, RAFT_FOLLOWER);
@@ -249,7 +236,7 @@ static void test_conf_survives_restart(void **state)
     (void)state;
     tnode *t = leader(3);
     assert_int_equal(change(t, RAFT_CONF_ADD_LEARNER, 4, NULL), 0);
-    ack(t, 2, 2);
+    tn_ack(t, 2, 2);
     assert_int_equal(change(t, RAFT_CONF_PROMOTE, 4, NULL), 0);
     tn_restart(t); /* from the durable log */
     raft_conf_state c = conf_of(t);
@@ -375,8 +362,8 @@ static void test_removed_node_finishes_uncommitted_removal(void **state)
     g.from = 3;
     tn_step(t, &g);
     assert_int_equal(tn_status(t).state, RAFT_LEADER);
-    ack(t, 2, 3);
-    ack(t, 3, 3);
+    tn_ack(t, 2, 3);
+    tn_ack(t, 3, 3);
     raft_status st = tn_status(t);
     assert_int_equal(st.commit, 3);
     assert_int_equal(st.state, RAFT_FOLLOWER); /* done: steps down for good */

@@ -29,12 +29,6 @@ static tnode *follower(uint64_t id, const uint64_t *terms, size_t n, uint64_t te
     return t;
 }
 
-static void tn_delete(tnode *t)
-{
-    tn_close(t);
-    free(t);
-}
-
 static raft_msg append_msg(uint64_t term, uint64_t prev, uint64_t prev_term, raft_entry *e,
                            size_t n, uint64_t commit)
 {

@@ -24,19 +24,6 @@ static tnode *lease_node(uint64_t id)
     return t;
 }
 
-static void tn_delete(tnode *t)
-{
-    tn_close(t);
-    free(t);
-}
-
-static void ack(tnode *t, uint64_t from, uint64_t index)
-{
-    raft_msg m = {.type = RAFT_MSG_APPEND_RESP, .from = from, .to = t->cfg.id, .index = index};
-    m.term = tn_status(t).term;
-    tn_step(t, &m);
-}
-
 /* Ticks the leader once and answers its heartbeat from `from`. */
 static void heartbeat_round(tnode *t, uint64_t from)
 {
@@ -70,7 +57,7 @@ static tnode *lease_leader(void)
     for (int i = 0; i < 10; i++) /* the startup vote hold */
         assert_int_equal(raft_tick(t->r), 0);
     tn_elect(t);
-    ack(t, 2, 1);
+    tn_ack(t, 2, 1);
     return t;
 }
 

@@ -21,27 +21,14 @@ static tnode *tn_new(uint64_t id, size_t n_voters)
     return t;
 }
 
-static void tn_delete(tnode *t)
-{
-    tn_close(t);
-    free(t);
-}
-
-static void ack(tnode *t, uint64_t from, uint64_t index)
-{
-    raft_msg m = {.type = RAFT_MSG_APPEND_RESP, .from = from, .to = t->cfg.id, .index = index};
-    m.term = tn_status(t).term;
-    tn_step(t, &m);
-}
-
 /* Leader 1 of voters 1..3 with its no-op (index 1) acknowledged by both
  * followers, so that both replicate (no probing). */
 static tnode *leader3(void)
 {
     tnode *t = tn_new(1, 3);
     tn_elect(t);
-    ack(t, 2, 1);
-    ack(t, 3, 1);
+    tn_ack(t, 2, 1);
+    tn_ack(t, 3, 1);
     assert_int_equal(tn_status(t).commit, 1);
     tn_clear_msgs(t);
     return t;
@@ -91,7 +78,7 @@ static void test_batch_is_one_append_per_follower(void **state)
     assert_int_equal(appended_to(t, 2, &msgs), 5);
     assert_int_equal(msgs, 5);
     /* A quorum's acknowledgement commits the whole batch, in order. */
-    ack(t, 2, 11);
+    tn_ack(t, 2, 11);
     assert_int_equal(tn_status(t).commit, 11);
     assert_int_equal(t->n_committed, 11);
     assert_int_equal(t->committed[1].len, 2);

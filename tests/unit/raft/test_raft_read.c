@@ -27,12 +27,6 @@ static tnode *new_leader(size_t n_voters)
     return t;
 }
 
-static void tn_delete(tnode *t)
-{
-    tn_close(t);
-    free(t);
-}
-
 /* Runs the Ready loop and returns how many read states it released; the
  * last one's ctx and index in *ctx and *index. */
 static size_t take_reads(tnode *t, uint64_t *ctx, uint64_t *index)

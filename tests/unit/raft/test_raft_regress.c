@@ -24,12 +24,6 @@ static tnode *tn_new(uint64_t id, size_t n_voters)
     return t;
 }
 
-static void tn_delete(tnode *t)
-{
-    tn_close(t);
-    free(t);
-}
-
 /*
  * Figure 8 (c), Dissertation 3.6.2, on three servers. S1 led term 2 and
  * wrote index 2; now it leads term 4. It brings S3 up to index 2, so index

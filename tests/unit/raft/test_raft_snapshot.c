@@ -23,12 +23,6 @@ static tnode *tn_new(uint64_t id, const uint64_t *terms, size_t n, raft_hard_sta
     return t;
 }
 
-static void tn_delete(tnode *t)
-{
-    tn_close(t);
-    free(t);
-}
-
 static void test_leader_sends_snapshot_when_entries_compacted(void **state)
 {
     (void)state;

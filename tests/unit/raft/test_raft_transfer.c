@@ -21,12 +21,6 @@ static tnode *new_leader(void)
     return t;
 }
 
-static void tn_delete(tnode *t)
-{
-    tn_close(t);
-    free(t);
-}
-
 static void ack(tnode *t, uint64_t from, uint64_t index)
 {
     raft_msg m = {.type = RAFT_MSG_APPEND_RESP, .from = from, .to = 1, .term = 1, .index = index};
