@@ -172,7 +172,14 @@ static int call_attempt(tarn_client *c, client_conn *conn, const client_req *rq,
     int to = left_ms < c->attempt_timeout_ms ? (int)left_ms : c->attempt_timeout_ms;
     if (to < 1)
         to = 1; /* 0 would mean "no timeout" to libcurl */
+    tarn_err prev = st->last;
     client_xfer x = client_exchange(c, conn, c->urls[st->idx], rq, to, rp, &st->last);
+    /* An attempt cut short by the call's own deadline explains nothing:
+     * the call's error names the failure before it (a redirect loop, a
+     * 503) rather than "timed out". */
+    if ((x == CLIENT_XFER_NOT_SENT || x == CLIENT_XFER_AMBIGUOUS) && prev.code != 0 &&
+        to < c->attempt_timeout_ms && tarn_mono_ns() >= st->deadline_ns)
+        st->last = prev;
     switch (x) {
     case CLIENT_XFER_DONE:
         return call_on_status(c, rq, st, rp);
