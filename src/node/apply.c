@@ -57,7 +57,6 @@
 #include "base/clock.h"
 #include "base/log.h"
 
-#include <errno.h>
 #include <string.h>
 #include <time.h>
 
@@ -159,38 +158,6 @@ int node_apply_drain(node *n, tarn_err *err)
     int failed = n->failed;
     pthread_mutex_unlock(&n->mu);
     return failed ? tarn_err_set(err, TARN_ESTATE, "apply: the apply thread failed") : 0;
-}
-
-int node_answered_barrier(node *n, int timeout_ms, tarn_err *err)
-{
-    struct timespec dl;
-    clock_gettime(CLOCK_MONOTONIC, &dl); /* the clock of apply_done (node.c wait_ca) */
-    int64_t ns = dl.tv_nsec + (int64_t)(timeout_ms > 0 ? timeout_ms : 0) * 1000000;
-    dl.tv_sec += (time_t)(ns / 1000000000);
-    dl.tv_nsec = (long)(ns % 1000000000);
-    pthread_mutex_lock(&n->mu);
-    uint64_t target = n->answered;
-    int rc = 0;
-    if (n->applied < target && !n->stop && !n->failed) {
-        n->callers++; /* node_close waits for us */
-        n->answered_waiters++;
-        pthread_cond_signal(&n->wake_apply);
-        while (rc == 0 && n->applied < target && !n->stop && !n->failed)
-            if (pthread_cond_timedwait(&n->apply_done, &n->mu, &dl) == ETIMEDOUT)
-                rc = TARN_ETIMEDOUT;
-        n->answered_waiters--;
-        if (--n->callers == 0 && n->stop)
-            pthread_cond_broadcast(&n->wake_done);
-    }
-    if (n->applied >= target)
-        rc = 0;
-    else if (rc == 0)
-        rc = n->stop ? TARN_ECLOSED : TARN_ESTATE;
-    pthread_mutex_unlock(&n->mu);
-    if (rc != 0)
-        return tarn_err_set(err, rc, "wait for the store to commit index %llu: %s",
-                            (unsigned long long)target, tarn_error_name(rc));
-    return 0;
 }
 
 uint64_t node_applied_index(node *n)
@@ -333,6 +300,7 @@ enum apply_step { APPLY_WAIT, APPLY_RUN, APPLY_COMMIT, APPLY_EXIT };
 /* The open transaction's size and age, kept by apply_main. */
 typedef struct apply_open_txn {
     int64_t since_ns; /* when its first run was applied */
+    int64_t fed_ns;   /* when its last run was applied */
     size_t bytes;     /* payload bytes applied into it */
 } apply_open_txn;
 
@@ -356,7 +324,7 @@ static enum apply_step apply_next(node *n, const apply_open_txn *ot, int64_t *wa
         return APPLY_COMMIT;
     if (n->apply_head)
         return APPLY_RUN;
-    int64_t idle = n->apply_fed_ns + (int64_t)NODE_APPLY_IDLE_US * 1000;
+    int64_t idle = ot->fed_ns + (int64_t)NODE_APPLY_IDLE_US * 1000;
     if (n->apply_flush || now >= idle)
         return APPLY_COMMIT;
     *wait_until_ns = idle < due ? idle : due;
@@ -444,7 +412,7 @@ static void *apply_main(void *arg)
         n->apply_busy = 0;
         n->apply_open = store_open_entries(n->st) > 0;
         if (step == APPLY_RUN)
-            n->apply_fed_ns = apply_now_ns();
+            ot.fed_ns = apply_now_ns();
         pthread_cond_broadcast(&n->apply_done); /* room in the queue; maybe drained */
     }
     /* Stopping: what the open transaction holds is committed (a clean

@@ -843,6 +843,32 @@ int node_read_barrier(node *n, int timeout_ms, uint64_t *index_out, tarn_err *er
     return 0;
 }
 
+int node_answered_barrier(node *n, int timeout_ms, tarn_err *err)
+{
+    struct timespec dl = node_deadline(timeout_ms);
+    pthread_mutex_lock(&n->mu);
+    n->callers++; /* node_close waits for us */
+    uint64_t target = n->answered;
+    int rc = 0;
+    if (n->applied < target && !n->stop && !n->failed) {
+        n->answered_waiters++; /* the apply thread commits at once (apply.c) */
+        pthread_cond_signal(&n->wake_apply);
+        while (rc == 0 && n->applied < target && !n->stop && !n->failed)
+            if (pthread_cond_timedwait(&n->apply_done, &n->mu, &dl) == ETIMEDOUT)
+                rc = TARN_ETIMEDOUT;
+        n->answered_waiters--;
+    }
+    if (n->applied >= target)
+        rc = 0;
+    else if (rc == 0)
+        rc = n->stop ? TARN_ECLOSED : TARN_ESTATE;
+    node_caller_leave(n); /* unlocks */
+    if (rc != 0)
+        return tarn_err_set(err, rc, "wait for the store to commit index %llu: %s",
+                            (unsigned long long)target, tarn_error_name(rc));
+    return 0;
+}
+
 int node_wait_leader(node *n, int timeout_ms, tarn_err *err)
 {
     struct timespec dl = node_deadline(timeout_ms);

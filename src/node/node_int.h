@@ -183,7 +183,6 @@ struct node {
     int apply_flush;           /* node_apply_drain asks for a commit */
     uint64_t answered;         /* highest index whose proposal the apply thread answered */
     size_t answered_waiters;   /* callers in node_answered_barrier: commit now */
-    int64_t apply_fed_ns;      /* when the last run was applied into the open transaction */
     int apply_stop;            /* node_close asks it to end */
     pthread_cond_t wake_apply; /* entries queued, or stop */
     pthread_cond_t apply_done; /* a run applied (room, drained) or failed */
