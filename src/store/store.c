@@ -310,11 +310,6 @@ uint64_t store_open_index(const store *st)
     return st->open_index;
 }
 
-uint64_t store_open_term(const store *st)
-{
-    return st->open_term;
-}
-
 size_t store_open_entries(const store *st)
 {
     return st->open_entries;

@@ -195,10 +195,9 @@ int store_apply_open(store *st, const store_entry *entries, size_t n, const stor
 int store_commit(store *st, tarn_err *err);
 /* Aborts the open write transaction, if any. */
 void store_rollback(store *st);
-/* The applied index and term inside the open transaction (the committed
- * ones when none is open), and how many entries it holds. */
+/* The applied index inside the open transaction (the committed one when
+ * none is open), and how many entries it holds. */
 uint64_t store_open_index(const store *st);
-uint64_t store_open_term(const store *st);
 size_t store_open_entries(const store *st);
 
 /* Read-only view of the last committed state. TARN_EBUSY when all reader
