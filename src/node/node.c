@@ -100,11 +100,18 @@ void node_fail_all(node *n, int rc)
 
 /* ---- asynchronous proposals: callbacks outside mu ------------------------ */
 
+/* The proposal metrics for one outcome. Waiting callers call it before
+ * they leave the node, since node_close may free it once they have. */
+static void node_count_proposal(node *n, int rc, int64_t start_ns)
+{
+    obs_counter_add(rc == 0 ? n->m_proposals_ok : n->m_proposals_err, 1);
+    if (rc == 0)
+        obs_histogram_observe(n->m_latency, (double)(tarn_mono_ns() - start_ns) / 1e9);
+}
+
 static void node_run_callback(node *n, node_waiter *w)
 {
-    obs_counter_add(w->rc == 0 ? n->m_proposals_ok : n->m_proposals_err, 1);
-    if (w->rc == 0)
-        obs_histogram_observe(n->m_latency, (double)(tarn_mono_ns() - w->start_ns) / 1e9);
+    node_count_proposal(n, w->rc, w->start_ns);
     w->cb(w->cb_ctx, w->rc, w->rc == 0 ? &w->res : NULL);
     node_waiter_free(w); /* nobody else sees it once it was on to_call */
 }
@@ -725,6 +732,8 @@ static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int
     pthread_mutex_lock(&n->mu);
     int rc = node_enqueue(n, list, max, w, what, err);
     if (rc != 0) {
+        if (!w->is_read)
+            node_count_proposal(n, rc, w->start_ns);
         pthread_mutex_unlock(&n->mu);
         node_waiter_free(w);
         return rc;
@@ -732,7 +741,9 @@ static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int
     n->callers++;
     int owned = 0;
     rc = node_wait(n, w, timeout_ms, &owned);
-    node_caller_leave(n);
+    if (!w->is_read)
+        node_count_proposal(n, rc, w->start_ns);
+    node_caller_leave(n); /* n may be freed from here on (node_close) */
     if (rc == TARN_ETIMEDOUT && !owned) /* abandoned: the loop frees it */
         return tarn_err_set(err, rc, "%s: not done within %d ms (it may still take effect)", what,
                             timeout_ms);
@@ -787,10 +798,8 @@ static int node_propose_raw(node *n, const void *data, size_t len, int timeout_m
     if (rc != 0)
         return rc;
     rc = node_submit(n, &n->queue, n->opts.queue_max, w, timeout_ms, "propose", err);
-    obs_counter_add(rc == 0 ? n->m_proposals_ok : n->m_proposals_err, 1);
     if (rc != 0)
         return rc;
-    obs_histogram_observe(n->m_latency, (double)(tarn_mono_ns() - w->start_ns) / 1e9);
     *res = w->res;
     memset(&w->res, 0, sizeof(w->res));
     node_waiter_free(w);
@@ -820,11 +829,11 @@ int node_propose_async(node *n, const void *data, size_t len, int timeout_ms, no
     w->cb_ctx = ctx;
     pthread_mutex_lock(&n->mu);
     rc = node_enqueue(n, &n->queue, n->opts.queue_max, w, "propose", err);
+    if (rc != 0)
+        node_count_proposal(n, rc, w->start_ns);
     pthread_mutex_unlock(&n->mu);
-    if (rc != 0) {
-        obs_counter_add(n->m_proposals_err, 1);
+    if (rc != 0)
         node_waiter_free(w);
-    }
     return rc;
 }
 
