@@ -199,10 +199,14 @@ static int node_handle_ready(node *n, tarn_err *err)
         node_members_sync(n);
     size_t early = 0;
     if (rc == 0) {
-        node_send_msgs(n, rd.msgs_now, rd.n_msgs_now);
+        /* The apply thread first: it answers the proposals these entries
+         * settle while this thread sends (on a leader, the appends that
+         * carry the new commit index cost a syscall each). */
         early = node_apply_durable_count(n, &rd);
         rc = node_apply_enqueue(n, rd.committed, early, err);
     }
+    if (rc == 0)
+        node_send_msgs(n, rd.msgs_now, rd.n_msgs_now);
     if (rc == 0)
         rc = node_persist(n, &rd, err);
     if (rc == 0) {
