@@ -352,7 +352,7 @@ static void apply_fail(node *n, int rc, const tarn_err *err)
         n->status.failed = rc;
     }
     node_fail_all(n, TARN_ESTATE);
-    pthread_cond_broadcast(&n->wake_loop);
+    node_wake_loop(n);
     pthread_cond_broadcast(&n->apply_done);
     pthread_mutex_unlock(&n->mu);
 }

@@ -18,6 +18,7 @@
  * exits; callers get TARN_ESTATE until the node is closed and reopened,
  * which recovers from disk.
  */
+#define _GNU_SOURCE /* ppoll: node_loop_sleep waits with sub-millisecond deadlines */
 #include "node/node_int.h"
 
 #include "base/alloc.h"
@@ -26,8 +27,10 @@
 #include "base/log.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* Hands Raft messages to the transport. A message that cannot be queued
  * (no transport, peer queue full) is dropped and counted: Raft tolerates
@@ -555,6 +558,49 @@ static int node_can_take(const node *n)
 }
 
 /*
+ * Sleeps (under mu, dropped meanwhile) until node_wake_loop, bytes from a
+ * peer, or until_ns, but a tick at most (with a test's manual clock the
+ * deadline is only a bound). Peers' frames are read here, on the loop's
+ * own thread (node_tp_pump calls node_on_frame), and taken in this very
+ * turn: a replicated write used to pass through a reader thread twice on
+ * its way (the follower's append, the leader's acknowledgement), each a
+ * wake-up and a context switch (README "Transport").
+ */
+static void node_loop_sleep(node *n, int64_t until_ns)
+{
+    int64_t left = until_ns - tarn_mono_ns();
+    int64_t tick = (int64_t)n->opts.tick_ms * 1000000;
+    left = left < 0 ? 0 : left > tick ? tick : left;
+    n->loop_sleeping = 1;
+    pthread_mutex_unlock(&n->mu);
+    struct pollfd pfd[2] = {{.fd = n->wake_fd, .events = POLLIN},
+                            {.fd = n->tp ? node_tp_inbound_fd(n->tp) : -1, .events = POLLIN}};
+    struct timespec ts = {.tv_sec = (time_t)(left / 1000000000),
+                          .tv_nsec = (long)(left % 1000000000)};
+    if (ppoll(pfd, 2, &ts, NULL) > 0) {
+        uint64_t count;
+        if ((pfd[0].revents & POLLIN) && read(n->wake_fd, &count, sizeof(count)) < 0) {
+            /* EAGAIN: another read took it; nothing is lost */
+        }
+        if (pfd[1].revents & POLLIN)
+            node_tp_pump(n->tp);
+    }
+    pthread_mutex_lock(&n->mu);
+    n->loop_sleeping = 0;
+}
+
+/* Reads what peers sent meanwhile (under mu, dropped meanwhile): a busy
+ * loop sleeps seldom, and must still hear acknowledgements. */
+static void node_loop_pump(node *n)
+{
+    if (!n->tp)
+        return;
+    pthread_mutex_unlock(&n->mu);
+    node_tp_pump(n->tp);
+    pthread_mutex_lock(&n->mu);
+}
+
+/*
  * Group commit window (under mu). A leader under load, with many
  * proposals in flight but only a few new ones queued, waits up to
  * NODE_GROUP_WINDOW_US for more before it starts the turn that persists
@@ -574,12 +620,9 @@ static void node_group_window(node *n)
         return;
     int64_t until = tarn_mono_ns() + (int64_t)NODE_GROUP_WINDOW_US * 1000;
     while (n->queue.count < NODE_GROUP_PROPOSALS && !n->inbox_count && !n->stop && !n->failed) {
-        int64_t now = tarn_mono_ns();
-        if (now >= until)
+        if (tarn_mono_ns() >= until)
             break;
-        struct timespec dl = {.tv_sec = (time_t)(until / 1000000000),
-                              .tv_nsec = (long)(until % 1000000000)};
-        pthread_cond_timedwait(&n->wake_loop, &n->mu, &dl);
+        node_loop_sleep(n, until);
     }
 }
 
@@ -588,6 +631,7 @@ static void node_group_window(node *n)
  * stop. */
 static int node_take_work(node *n, node_inmsg **inbox, node_list *props, node_list *reads)
 {
+    node_loop_pump(n);
     for (;;) {
         if (n->stop || n->failed)
             return 1; /* failed: the apply thread failed the node (apply.c) */
@@ -604,11 +648,7 @@ static int node_take_work(node *n, node_inmsg **inbox, node_list *props, node_li
             pthread_mutex_lock(&n->mu);
             continue;
         }
-        struct timespec dl = {.tv_sec = (time_t)(n->next_tick_ns / 1000000000),
-                              .tv_nsec = (long)(n->next_tick_ns % 1000000000)};
-        /* tarn_mono_ns and CLOCK_MONOTONIC agree unless a test installed a
-         * manual clock; the wait is then only a bound on idle sleeping. */
-        pthread_cond_timedwait(&n->wake_loop, &n->mu, &dl);
+        node_loop_sleep(n, n->next_tick_ns);
     }
     if (!n->inbox_count)
         node_group_window(n);

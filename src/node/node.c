@@ -14,8 +14,10 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 void node_list_push(node_list *l, node_waiter *w)
 {
@@ -475,39 +477,39 @@ static int node_opts_check(const node_opts *o, node *n, tarn_err *err)
 
 static int node_sync_init(node *n, tarn_err *err)
 {
-    /* wait_ca (CLOCK_MONOTONIC) serves wake_loop, wake_done and every
+    /* wait_ca (CLOCK_MONOTONIC) serves wake_done and every
      * caller's done_cv; it lives until node_close. */
     if (pthread_condattr_init(&n->wait_ca) != 0)
         return tarn_err_set(err, TARN_ENOMEM, "node: condattr");
     pthread_condattr_setclock(&n->wait_ca, CLOCK_MONOTONIC);
     int ok = pthread_mutex_init(&n->mu, NULL) == 0;
-    if (ok && pthread_cond_init(&n->wake_loop, &n->wait_ca) != 0) {
-        pthread_mutex_destroy(&n->mu);
-        ok = 0;
-    }
     if (ok && pthread_cond_init(&n->wake_done, &n->wait_ca) != 0) {
-        pthread_cond_destroy(&n->wake_loop);
         pthread_mutex_destroy(&n->mu);
         ok = 0;
     }
     if (ok && pthread_cond_init(&n->wake_apply, &n->wait_ca) != 0) {
         pthread_cond_destroy(&n->wake_done);
-        pthread_cond_destroy(&n->wake_loop);
         pthread_mutex_destroy(&n->mu);
         ok = 0;
     }
     if (ok && pthread_cond_init(&n->apply_done, &n->wait_ca) != 0) {
         pthread_cond_destroy(&n->wake_apply);
         pthread_cond_destroy(&n->wake_done);
-        pthread_cond_destroy(&n->wake_loop);
+        pthread_mutex_destroy(&n->mu);
+        ok = 0;
+    }
+    if (ok && (n->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
+        pthread_cond_destroy(&n->apply_done);
+        pthread_cond_destroy(&n->wake_apply);
+        pthread_cond_destroy(&n->wake_done);
         pthread_mutex_destroy(&n->mu);
         ok = 0;
     }
     if (ok && pthread_rwlock_init(&n->swap_lock, NULL) != 0) {
+        close(n->wake_fd);
         pthread_cond_destroy(&n->apply_done);
         pthread_cond_destroy(&n->wake_apply);
         pthread_cond_destroy(&n->wake_done);
-        pthread_cond_destroy(&n->wake_loop);
         pthread_mutex_destroy(&n->mu);
         ok = 0;
     }
@@ -524,8 +526,20 @@ static void node_free_disk(node *n)
     tarn_free(n->scratch_wal);
 }
 
-/* The transport's receive callback (reader threads): decodes the frame
- * and queues it for the loop. A malformed body closes the connection. */
+void node_wake_loop(node *n)
+{
+    if (!n->loop_sleeping)
+        return; /* it looks at its work before it sleeps again */
+    n->loop_sleeping = 0;
+    uint64_t one = 1;
+    if (write(n->wake_fd, &one, sizeof(one)) < 0) {
+        /* EAGAIN: the counter is full, so the loop wakes anyway. */
+    }
+}
+
+/* The transport's receive callback (on the loop's own thread, inside
+ * node_tp_pump: loop.c): decodes the frame and queues it for the turn. A malformed body closes the
+ * connection. */
 static int node_on_frame(void *ctx, uint64_t from, const uint8_t *body, size_t len)
 {
     node *n = ctx;
@@ -552,7 +566,7 @@ static int node_on_frame(void *ctx, uint64_t from, const uint8_t *body, size_t l
         n->inbox_head = m;
     n->inbox_tail = m;
     n->inbox_count++;
-    pthread_cond_signal(&n->wake_loop);
+    node_wake_loop(n);
     pthread_mutex_unlock(&n->mu);
     return 0;
 }
@@ -580,6 +594,7 @@ static int node_transport_open(node *n, const node_opts *o, tarn_err *err)
                        .self_url = n->http_url,
                        .recv = node_on_frame,
                        .recv_ctx = n,
+                       .external_poll = 1, /* the loop reads its peers (loop.c) */
                        .metrics = n->opts.metrics};
     int rc = node_tp_open(&to, &n->tp, err);
     return rc ? tarn_err_wrap(err, rc, "node %llu: peer transport", (unsigned long long)n->opts.id)
@@ -637,7 +652,7 @@ void node_close(node *n)
         return;
     pthread_mutex_lock(&n->mu);
     n->stop = 1;
-    pthread_cond_broadcast(&n->wake_loop);
+    node_wake_loop(n);
     pthread_mutex_unlock(&n->mu);
     if (n->thread_started)
         pthread_join(n->thread, NULL);
@@ -657,10 +672,10 @@ void node_close(node *n)
     tarn_buf_free(&n->sendbuf);
     node_free_disk(n);
     pthread_rwlock_destroy(&n->swap_lock);
+    close(n->wake_fd);
     pthread_cond_destroy(&n->apply_done);
     pthread_cond_destroy(&n->wake_apply);
     pthread_cond_destroy(&n->wake_done);
-    pthread_cond_destroy(&n->wake_loop);
     pthread_condattr_destroy(&n->wait_ca);
     pthread_mutex_destroy(&n->mu);
     tarn_free(n);
@@ -716,7 +731,7 @@ static int node_enqueue(node *n, node_list *list, size_t max, node_waiter *w, co
         return tarn_err_set(err, TARN_EBUSY, "%s: %zu requests queued", what, list->count);
     node_list_push(list, w);
     n->status.queue_depth = n->queue.count;
-    pthread_cond_signal(&n->wake_loop);
+    node_wake_loop(n);
     return 0;
 }
 
@@ -743,7 +758,7 @@ static int node_submit(node *n, node_list *list, size_t max, node_waiter *w, int
     rc = node_wait(n, w, timeout_ms, &owned);
     if (!w->is_read)
         node_count_proposal(n, rc, w->start_ns);
-    node_caller_leave(n); /* n may be freed from here on (node_close) */
+    node_caller_leave(n);               /* n may be freed from here on (node_close) */
     if (rc == TARN_ETIMEDOUT && !owned) /* abandoned: the loop frees it */
         return tarn_err_set(err, rc, "%s: not done within %d ms (it may still take effect)", what,
                             timeout_ms);
@@ -963,7 +978,7 @@ int node_transfer_leader(node *n, uint64_t to, int timeout_ms, tarn_err *err)
     n->callers++;
     uint64_t seq = ++n->transfer_seq;
     n->transfer_to = to;
-    pthread_cond_signal(&n->wake_loop);
+    node_wake_loop(n);
     int rc = 0;
     for (;;) {
         if (n->stop || n->failed) {

@@ -147,11 +147,12 @@ struct node {
     int thread_started;
 
     pthread_mutex_t mu;
-    pthread_cond_t wake_loop;   /* new work or stop, CLOCK_MONOTONIC */
+    int wake_fd;                /* eventfd: new work or stop (node_wake_loop) */
     pthread_cond_t wake_done;   /* the status changed, a transfer ended, or a caller left */
     pthread_condattr_t wait_ca; /* CLOCK_MONOTONIC, for each waiter's done_cv */
     /* Guarded by mu. */
     int stop;
+    int loop_sleeping;        /* the loop waits in node_loop_sleep: wake it through wake_fd */
     int failed;               /* sticky: TARN_ESTATE-worthy failure code, 0 healthy */
     node_list queue;          /* proposals not yet handed to raft_propose */
     node_list reads;          /* read barriers not yet asked for */
@@ -311,6 +312,10 @@ void node_fail_all(node *n, int rc);
  * waiters unlocks with it, or their callbacks wait for the loop's next
  * turn (which runs them too). */
 void node_unlock(node *n);
+
+/* Under mu: tells the loop there is work (or a stop). Writes wake_fd only
+ * when the loop sleeps, once per sleep. */
+void node_wake_loop(node *n);
 /* The loop (under mu): takes the callbacks of async proposals past their
  * deadline out of the queue, inflight and forwarded lists (at most cap),
  * marking those waiters abandoned. Returns how many; run them with

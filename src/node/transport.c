@@ -1,8 +1,17 @@
 /*
  * node/transport.c: the peer transport (transport.h): a listener with an
- * accept thread, a reader thread per inbound connection, and a sender
- * thread per peer with a bounded queue. Frame format and handshake:
+ * accept thread, a handshake thread per new inbound connection, the
+ * inbound connections' pump (below), and a sender thread per peer with a
+ * bounded queue. Frame format and handshake:
  * transport.h; design note: src/node/README.md ("Transport").
+ *
+ * Inbound connections: the accept thread starts a short-lived handshake
+ * thread per connection (a slow or silent dialler blocks only its own);
+ * after the HELLO the connection joins an epoll set (t->epfd) and its
+ * frames are read by node_tp_pump, without blocking, on whichever thread
+ * calls it: the node's loop itself (opts.external_poll), so that a frame
+ * reaches Raft without a hand-off between threads, or the transport's own
+ * poller thread.
  *
  * Invariants:
  *  1. A frame reaches the receive callback only after the connection's
@@ -18,6 +27,9 @@
  *     did not take goes to the head of the queue for the sender thread.
  *     The sender thread writes only while no one else does, and closes
  *     the socket only after the last direct writer finished.
+ *  5. A polled inbound connection's fd, buffer and epoll entry belong to
+ *     node_tp_pump (one caller at a time), which alone closes it; others
+ *     only shut it down (under mu) to make the pump find its end.
  */
 #include "node/transport.h"
 
@@ -37,6 +49,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +59,9 @@
 #define TP_SEND_TIMEOUT_S 5
 #define TP_CONNECT_MS     1000
 #define TP_IDLE_CHECK_MS  100
+#define TP_RX_MIN         (64u << 10)  /* a polled connection's receive buffer */
+#define TP_RX_KEEP        (256u << 10) /* a bigger one (a large frame's) shrinks back */
+#define TP_PUMP_BYTES     (256u << 10) /* read per connection per pump: fairness */
 
 typedef struct tp_frame tp_frame;
 struct tp_frame {
@@ -76,10 +92,14 @@ typedef struct tp_peer {
 typedef struct tp_inbound {
     node_transport *t;
     pthread_t thread;
-    int used; /* slot taken (thread not joined yet) */
-    int done; /* the thread finished; join and reuse */
-    int fd;   /* guarded by t->mu once the thread runs */
-    uint64_t from;
+    int thread_live; /* the handshake thread was started and is not joined yet */
+    int done;        /* the handshake thread finished: join it */
+    int polled;      /* in t->epfd: the pump owns the connection (invariant 5) */
+    int fd;          /* guarded by t->mu; -1 once closed */
+    uint64_t from;   /* the peer, once its HELLO checked out */
+    /* The pump's: received bytes not yet delivered (a partial frame). */
+    uint8_t *rx;
+    size_t rx_cap, rx_len;
 } tp_inbound;
 
 struct node_transport {
@@ -87,9 +107,12 @@ struct node_transport {
     char self_url[NODE_TP_URL_MAX];
     int lfd;
     uint16_t port;
-    int wake[2]; /* pipe: wakes the accept thread at close */
+    int wake[2]; /* pipe: wakes the accept and poller threads at close */
     pthread_t accept_thread;
     int accept_started;
+    int epfd; /* the polled inbound connections (invariant 5) */
+    pthread_t poller_thread;
+    int poller_started; /* without opts.external_poll */
     pthread_mutex_t mu;
     int stop; /* guarded by mu */
     tp_peer peers[NODE_TP_PEERS_MAX];
@@ -616,8 +639,8 @@ static void tp_inbound_replace(node_transport *t, tp_inbound *self)
 {
     for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++) {
         tp_inbound *o = &t->in[i];
-        if (o != self && o->used && !o->done && o->from == self->from && o->fd >= 0)
-            shutdown(o->fd, SHUT_RDWR);
+        if (o != self && o->fd >= 0 && o->from == self->from)
+            shutdown(o->fd, SHUT_RDWR); /* the pump finds its end (invariant 5) */
     }
 }
 
@@ -649,56 +672,188 @@ static int tp_inbound_hello(tp_inbound *in, uint8_t **buf, size_t *cap)
     return 0;
 }
 
-static void *tp_reader_main(void *arg)
+/* Adds a connection whose HELLO checked out to the epoll set (under mu).
+ * From here on only the pump reads and closes it (invariant 5). */
+static int tp_poll_add(node_transport *t, tp_inbound *in)
+{
+    int fl = fcntl(in->fd, F_GETFL);
+    if (fl < 0 || fcntl(in->fd, F_SETFL, fl | O_NONBLOCK) != 0)
+        return -1;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = in};
+    if (epoll_ctl(t->epfd, EPOLL_CTL_ADD, in->fd, &ev) != 0)
+        return -1;
+    in->polled = 1;
+    return 0;
+}
+
+/* A new inbound connection's thread: the handshake, then the connection
+ * goes to the pump (or is closed). */
+static void *tp_handshake_main(void *arg)
 {
     tp_inbound *in = arg;
     node_transport *t = in->t;
     uint8_t *buf = NULL;
     size_t cap = 0;
     int rc = tp_inbound_hello(in, &buf, &cap);
-    while (rc == 0) {
-        size_t len = 0;
-        const char *why = NULL;
-        rc = tp_read_frame(in->fd, &buf, &cap, &len, &why);
-        if (rc == TARN_ECORRUPT) {
-            tp_bad_frame(in, why);
-            break;
-        }
-        if (rc != 0)
-            break;
-        if (buf[0] == NODE_TP_KIND_HELLO) {
-            tp_bad_frame(in, "a second handshake on one connection");
-            break;
-        }
-        pthread_mutex_lock(&t->mu);
-        t->stats.frames_received++;
-        pthread_mutex_unlock(&t->mu);
-        obs_counter_add(t->m_recv, 1);
-        if (t->opts.recv(t->opts.recv_ctx, in->from, buf, len) != 0) {
-            tp_bad_frame(in, "message body refused by the node");
-            break;
-        }
-    }
     tarn_free(buf);
     pthread_mutex_lock(&t->mu);
-    close(in->fd);
-    in->fd = -1;
+    if (rc != 0 || t->stop || tp_poll_add(t, in) != 0) {
+        close(in->fd);
+        in->fd = -1;
+    }
     in->done = 1;
     pthread_mutex_unlock(&t->mu);
     return NULL;
 }
 
-/* Joins finished readers and returns a free slot, or NULL. Under mu. */
+/* Ends a polled connection (the pump's; invariant 5). */
+static void tp_inbound_end(node_transport *t, tp_inbound *in)
+{
+    pthread_mutex_lock(&t->mu);
+    epoll_ctl(t->epfd, EPOLL_CTL_DEL, in->fd, NULL);
+    close(in->fd);
+    in->fd = -1;
+    in->polled = 0;
+    pthread_mutex_unlock(&t->mu);
+    tarn_free(in->rx);
+    in->rx = NULL;
+    in->rx_cap = in->rx_len = 0;
+}
+
+/* Room in in->rx for the frame being received (the whole of it once its
+ * header is in). NULL, or why the connection must close. */
+static const char *tp_rx_room(tp_inbound *in)
+{
+    size_t want = TP_RX_MIN;
+    if (in->rx_len >= TP_HEADER_BYTES) {
+        uint32_t n = get_u32(in->rx);
+        if (n == 0 || n > NODE_TP_FRAME_MAX)
+            return "frame length out of range";
+        if (TP_HEADER_BYTES + (size_t)n > want)
+            want = TP_HEADER_BYTES + (size_t)n;
+    }
+    if (in->rx_cap >= want && !(in->rx_cap > TP_RX_KEEP && want <= TP_RX_MIN))
+        return NULL;
+    uint8_t *p = tarn_realloc(in->rx, want);
+    if (!p)
+        return in->rx_cap >= want ? NULL : "out of memory for a frame";
+    in->rx = p;
+    in->rx_cap = want;
+    return NULL;
+}
+
+/* Hands every whole frame in in->rx to the receive callback and keeps the
+ * rest. NULL, or why the connection must close. */
+static const char *tp_deliver(node_transport *t, tp_inbound *in)
+{
+    size_t off = 0;
+    const char *why = NULL;
+    while (!why && in->rx_len - off >= TP_HEADER_BYTES) {
+        const uint8_t *h = in->rx + off;
+        uint32_t n = get_u32(h);
+        if (n == 0 || n > NODE_TP_FRAME_MAX) {
+            why = "frame length out of range";
+            break;
+        }
+        if (in->rx_len - off < TP_HEADER_BYTES + (size_t)n)
+            break;
+        const uint8_t *body = h + TP_HEADER_BYTES;
+        if (crc32c(0, body, n) != get_u32(h + 4))
+            why = "frame CRC32C mismatch";
+        else if (body[0] == NODE_TP_KIND_HELLO)
+            why = "a second handshake on one connection";
+        if (why)
+            break;
+        pthread_mutex_lock(&t->mu);
+        t->stats.frames_received++;
+        pthread_mutex_unlock(&t->mu);
+        obs_counter_add(t->m_recv, 1);
+        if (t->opts.recv(t->opts.recv_ctx, in->from, body, n) != 0)
+            why = "message body refused by the node";
+        off += TP_HEADER_BYTES + (size_t)n;
+    }
+    if (off > 0) {
+        memmove(in->rx, in->rx + off, in->rx_len - off);
+        in->rx_len -= off;
+    }
+    return why;
+}
+
+/* Reads what one connection holds (up to TP_PUMP_BYTES: level-triggered
+ * epoll brings the rest next time) and delivers its whole frames; ends
+ * the connection at end of stream, an error or a malformed frame. */
+static void tp_pump_one(node_transport *t, tp_inbound *in)
+{
+    size_t got = 0;
+    const char *why = NULL;
+    int end = 0;
+    while (!end && !why && got < TP_PUMP_BYTES) {
+        why = tp_rx_room(in);
+        if (why)
+            break;
+        ssize_t r = recv(in->fd, in->rx + in->rx_len, in->rx_cap - in->rx_len, MSG_DONTWAIT);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        if (r <= 0) {
+            end = 1;
+            break;
+        }
+        in->rx_len += (size_t)r;
+        got += (size_t)r;
+        why = tp_deliver(t, in);
+    }
+    if (why)
+        tp_bad_frame(in, why);
+    if (why || end)
+        tp_inbound_end(t, in);
+}
+
+int node_tp_inbound_fd(const node_transport *t)
+{
+    return t->epfd;
+}
+
+void node_tp_pump(node_transport *t)
+{
+    struct epoll_event ev[NODE_TP_INBOUND_MAX];
+    int n = epoll_wait(t->epfd, ev, NODE_TP_INBOUND_MAX, 0);
+    for (int i = 0; i < n; i++)
+        tp_pump_one(t, ev[i].data.ptr);
+}
+
+/* Without opts.external_poll: pumps whenever a polled connection is
+ * readable, until close. */
+static void *tp_poller_main(void *arg)
+{
+    node_transport *t = arg;
+    for (;;) {
+        struct pollfd pfd[2] = {{.fd = t->epfd, .events = POLLIN},
+                                {.fd = t->wake[0], .events = POLLIN}};
+        int r = poll(pfd, 2, -1);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0 || pfd[1].revents)
+            break;
+        if (pfd[0].revents & POLLIN)
+            node_tp_pump(t);
+    }
+    return NULL;
+}
+
+/* Joins finished handshake threads and returns a free slot (no thread,
+ * no connection), or NULL. Under mu. */
 static tp_inbound *tp_inbound_slot(node_transport *t)
 {
     tp_inbound *free_slot = NULL;
     for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++) {
         tp_inbound *in = &t->in[i];
-        if (in->used && in->done) {
-            pthread_join(in->thread, NULL);
-            in->used = 0;
+        if (in->thread_live && in->done) {
+            pthread_join(in->thread, NULL); /* it takes mu no more once done */
+            in->thread_live = 0;
         }
-        if (!in->used && !free_slot)
+        if (!in->thread_live && !in->polled && in->fd < 0 && !free_slot)
             free_slot = in;
     }
     return free_slot;
@@ -714,9 +869,9 @@ static void tp_accept_one(node_transport *t)
     pthread_mutex_lock(&t->mu);
     tp_inbound *in = t->stop ? NULL : tp_inbound_slot(t);
     if (in) {
-        *in = (tp_inbound){.t = t, .used = 1, .fd = fd};
-        if (pthread_create(&in->thread, NULL, tp_reader_main, in) != 0) {
-            in->used = 0;
+        *in = (tp_inbound){.t = t, .thread_live = 1, .fd = fd};
+        if (pthread_create(&in->thread, NULL, tp_handshake_main, in) != 0) {
+            *in = (tp_inbound){.fd = -1};
             in = NULL;
         }
     }
@@ -816,6 +971,8 @@ static void tp_start_threads(node_transport *t)
         t->peers[i].started =
             pthread_create(&t->peers[i].thread, NULL, tp_sender_main, &t->peers[i]) == 0;
     t->accept_started = pthread_create(&t->accept_thread, NULL, tp_accept_main, t) == 0;
+    if (!t->opts.external_poll)
+        t->poller_started = pthread_create(&t->poller_thread, NULL, tp_poller_main, t) == 0;
 }
 
 int node_tp_open(const node_tp_opts *opts, node_transport **out, tarn_err *err)
@@ -834,6 +991,7 @@ int node_tp_open(const node_tp_opts *opts, node_transport **out, tarn_err *err)
     snprintf(t->self_url, sizeof(t->self_url), "%s", opts->self_url ? opts->self_url : "");
     t->lfd = -1;
     t->wake[0] = t->wake[1] = -1;
+    t->epfd = -1;
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -849,6 +1007,8 @@ int node_tp_open(const node_tp_opts *opts, node_transport **out, tarn_err *err)
     rc = tp_listen(t, err);
     if (rc == 0 && pipe(t->wake) != 0)
         rc = tarn_err_set(err, TARN_EIO, "transport: pipe: %s", strerror(errno));
+    if (rc == 0 && (t->epfd = epoll_create1(EPOLL_CLOEXEC)) < 0)
+        rc = tarn_err_set(err, TARN_EIO, "transport: epoll: %s", strerror(errno));
     if (rc != 0) {
         node_tp_close(t);
         return rc;
@@ -876,17 +1036,23 @@ void node_tp_close(node_transport *t)
     }
     if (t->accept_started)
         pthread_join(t->accept_thread, NULL);
+    if (t->poller_started)
+        pthread_join(t->poller_thread, NULL);
     for (size_t i = 0; i < t->n_peers; i++)
         if (t->peers[i].started)
             pthread_join(t->peers[i].thread, NULL);
     pthread_mutex_lock(&t->mu);
     for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++)
-        if (t->in[i].used && t->in[i].fd >= 0)
-            shutdown(t->in[i].fd, SHUT_RDWR);
+        if (t->in[i].fd >= 0 && !t->in[i].polled)
+            shutdown(t->in[i].fd, SHUT_RDWR); /* a handshake in progress */
     pthread_mutex_unlock(&t->mu);
-    for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++)
-        if (t->in[i].used)
-            pthread_join(t->in[i].thread, NULL);
+    for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++) {
+        tp_inbound *in = &t->in[i];
+        if (in->thread_live)
+            pthread_join(in->thread, NULL);
+        if (in->polled) /* nobody pumps any more (transport.h) */
+            tp_inbound_end(t, in);
+    }
     for (size_t i = 0; i < t->n_peers; i++) {
         size_t dropped = 0;
         tp_queue_clear(&t->peers[i], &dropped);
@@ -898,6 +1064,8 @@ void node_tp_close(node_transport *t)
         close(t->wake[0]);
     if (t->wake[1] >= 0)
         close(t->wake[1]);
+    if (t->epfd >= 0)
+        close(t->epfd);
     pthread_mutex_destroy(&t->mu);
     tarn_free(t);
 }
@@ -1069,8 +1237,8 @@ int node_tp_remove_peer(node_transport *t, uint64_t id)
         if (p->fd >= 0)
             shutdown(p->fd, SHUT_RDWR);
         for (size_t i = 0; i < NODE_TP_INBOUND_MAX; i++)
-            if (t->in[i].used && !t->in[i].done && t->in[i].from == id && t->in[i].fd >= 0)
-                shutdown(t->in[i].fd, SHUT_RDWR);
+            if (t->in[i].fd >= 0 && t->in[i].from == id)
+                shutdown(t->in[i].fd, SHUT_RDWR); /* invariant 5 */
         t->stats.frames_dropped += dropped;
     }
     pthread_mutex_unlock(&t->mu);

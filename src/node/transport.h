@@ -36,8 +36,10 @@
  *
  * Threads: node_tp_open/close run on one thread; node_tp_add_peer and
  * node_tp_remove_peer on one thread at a time (the node's loop); node_tp_send
- * and the accessors are thread-safe. The receive callback runs on the transport's
- * reader threads (one per inbound connection), concurrently.
+ * and the accessors are thread-safe. The receive callback runs inside
+ * node_tp_pump, on the thread that calls it: the transport's own poller
+ * thread, or with opts.external_poll the owner's (the node's loop), which
+ * waits for node_tp_inbound_fd to be readable and then calls node_tp_pump.
  */
 #ifndef TARN_NODE_TRANSPORT_H
 #define TARN_NODE_TRANSPORT_H
@@ -68,7 +70,7 @@ typedef struct node_peer {
     char addr[NODE_TP_ADDR_MAX]; /* host:port of its peer listener (IPv4 or a name) */
 } node_peer;
 
-/* Called on a reader thread for every frame after the handshake. `body`
+/* Called inside node_tp_pump for every frame after the handshake. `body`
  * is borrowed for the call; `from` is the authenticated peer id. Return 0
  * to keep the connection, a TARN_E* code to close it (malformed body). */
 typedef int (*node_tp_recv_fn)(void *ctx, uint64_t from, const uint8_t *body, size_t len);
@@ -84,17 +86,26 @@ typedef struct node_tp_opts {
     node_tp_recv_fn recv;   /* required */
     void *recv_ctx;
     obs_registry *metrics; /* NULL: obs_global(); borrowed */
+    int external_poll;     /* 1: the owner calls node_tp_pump; 0: a thread of ours does */
 } node_tp_opts;
 
-/* Binds the listener, starts the accept thread and a sender thread per
- * peer. Errors: TARN_EINVAL (bad options or addresses), TARN_EIO (bind or
- * listen failed, e.g. the port is taken), TARN_ENOMEM. On error nothing is
- * left to free. */
+/* Binds the listener, starts the accept thread, a sender thread per peer
+ * and (without opts.external_poll) the poller thread. Errors: TARN_EINVAL (bad options or
+ * addresses), TARN_EIO (bind or listen failed, e.g. the port is taken), TARN_ENOMEM. On error
+ * nothing is left to free. */
 int node_tp_open(const node_tp_opts *opts, node_transport **out, tarn_err *err);
 
 /* Closes every connection and joins every thread; the receive callback is
  * not called once this returns. Accepts NULL. */
 void node_tp_close(node_transport *t);
+
+/* With opts.external_poll: a descriptor that polls readable (POLLIN)
+ * when an inbound connection has bytes or ended; then call node_tp_pump,
+ * which reads without blocking, calls the receive callback for every
+ * whole frame and closes ended or malformed connections. One caller at a
+ * time, and none once node_tp_close begins. */
+int node_tp_inbound_fd(const node_transport *t);
+void node_tp_pump(node_transport *t);
 
 /* The bound peer port (the ephemeral one when asked for port 0). */
 uint16_t node_tp_port(const node_transport *t);
