@@ -2,7 +2,8 @@
  * Tests of raft_propose_batch: a batch is proposed exactly as the same
  * proposals one by one (indexes, terms, refusals, what commits), but each
  * follower gets one append carrying every accepted entry instead of one
- * per proposal.
+ * per proposal. And a new commit index goes out on the next append or
+ * heartbeat, never in an empty append of its own.
  */
 #include "common/test_util.h"
 
@@ -120,12 +121,47 @@ static void test_batch_refusals_are_per_entry(void **state)
     tn_delete(f);
 }
 
+/* A commit with nothing left to send sends nothing; the next append
+ * carries the index, and so does the next heartbeat (no further than the
+ * follower's match). */
+static void test_commit_rides_on_next_append_or_heartbeat(void **state)
+{
+    (void)state;
+    tnode *t = leader3();
+    assert_int_equal(raft_propose(t->r, "a", 1, NULL, NULL), 0);
+    tn_ready(t, 1);
+    tn_clear_msgs(t);
+    tn_ack(t, 2, 2);
+    assert_int_equal(tn_status(t).commit, 2);
+    assert_int_equal(tn_count(t, RAFT_MSG_APPEND, 0, 0), 0);
+    assert_int_equal(tn_count(t, RAFT_MSG_APPEND, 0, 1), 0);
+
+    assert_int_equal(raft_propose(t->r, "b", 1, NULL, NULL), 0);
+    tn_ready(t, 1);
+    const raft_msg *m = tn_find(t, RAFT_MSG_APPEND, 2, 0);
+    assert_non_null(m);
+    assert_int_equal(m->commit, 2);
+    tn_clear_msgs(t);
+
+    for (uint32_t i = 0; i < t->cfg.heartbeat_ticks; i++)
+        assert_int_equal(raft_tick(t->r), 0);
+    tn_ready(t, 1);
+    m = tn_find(t, RAFT_MSG_HEARTBEAT, 2, 0);
+    assert_non_null(m);
+    assert_int_equal(m->commit, 2);
+    m = tn_find(t, RAFT_MSG_HEARTBEAT, 3, 0);
+    assert_non_null(m);
+    assert_int_equal(m->commit, 1); /* follower 3 acknowledged index 1 only */
+    tn_delete(t);
+}
+
 int main(int argc, char **argv)
 {
     tarn_test_init(argc, argv);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_batch_is_one_append_per_follower),
         cmocka_unit_test(test_batch_refusals_are_per_entry),
+        cmocka_unit_test(test_commit_rides_on_next_append_or_heartbeat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
