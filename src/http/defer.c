@@ -32,11 +32,12 @@
  * the node's apply thread that calls it holds nothing MHD waits for.
  *
  * The brief wait (README "Deferred replies"): while few replies are
- * outstanding, the access handler's thread waits a little for the finish before it suspends
- * (http_server_opts.defer_wait_us, 2 ms by default); a reply that finishes in time is queued by
- * that thread at once. A suspension and resume cost the lone client two thread wake-ups, two epoll
- * changes and an extra turn of MHD's loop (about 0.1 ms here, a sixth of a replicated put); with
- * many replies outstanding nobody waits, so a busy pool never blocks on work.
+ * outstanding, the access handler's thread waits a little for the finish before it suspends (http_server_opts.defer_wait_us, 2 ms by
+ * default); a reply that finishes in time is queued
+ * by that thread at once. A suspension and resume cost the lone client
+ * two thread wake-ups, two epoll changes and an extra turn of MHD's loop
+ * (about 0.1 ms here, a sixth of a replicated put); with many replies
+ * outstanding nobody waits, so a busy pool never blocks on work.
  *
  * No hang-up watcher (stream.c has one): the work cannot be cancelled (a
  * proposed Raft entry may still commit), and it always finishes within its

@@ -471,14 +471,14 @@ void http_metrics_record(const char *route, const char *method, unsigned status,
 /* ---- server ------------------------------------------------------------ */
 
 typedef struct http_server_opts {
-    const char *listen;            /* "127.0.0.1:7070"; port 0 = ephemeral; IPv4 only */
-    size_t max_body_bytes;         /* default 1 MiB */
-    unsigned max_connections;      /* default 256 */
-    unsigned connection_timeout_s; /* idle connections are closed after it; default 30 */
-    unsigned threads;              /* thread pool size; default 2 */
-    unsigned defer_wait_us;        /* a deferred reply's brief wait (README "Deferred replies");
-                                      default HTTP_DEFER_WAIT_US_DEFAULT, 0 = never wait */
-    int metrics_require_key;       /* 1: GET /metrics needs a read key; default 0 */
+    const char *listen;                 /* "127.0.0.1:7070"; port 0 = ephemeral; IPv4 only */
+    size_t max_body_bytes;              /* default 1 MiB */
+    unsigned max_connections;           /* default 256 */
+    unsigned connection_timeout_s;      /* idle connections are closed after it; default 30 */
+    unsigned threads;                   /* thread pool size; default 2 */
+    unsigned defer_wait_us; /* a deferred reply's brief wait (README "Deferred replies");
+                               default HTTP_DEFER_WAIT_US_DEFAULT, 0 = never wait */
+    int metrics_require_key;            /* 1: GET /metrics needs a read key; default 0 */
     double rate_per_s[HTTP_ROLE_COUNT]; /* by http_role; 0 = unlimited */
     double burst[HTTP_ROLE_COUNT];      /* by http_role */
 } http_server_opts;
