@@ -31,14 +31,6 @@
  * finish takes only d->mu (and set->mu after dropping it, to unlink), so
  * the node's apply thread that calls it holds nothing MHD waits for.
  *
- * The brief wait (README "Deferred replies"): while few replies are
- * outstanding, the access handler's thread waits a little for the finish before it suspends (http_server_opts.defer_wait_us, 2 ms by
- * default); a reply that finishes in time is queued
- * by that thread at once. A suspension and resume cost the lone client
- * two thread wake-ups, two epoll changes and an extra turn of MHD's loop
- * (about 0.1 ms here, a sixth of a replicated put); with many replies
- * outstanding nobody waits, so a busy pool never blocks on work.
- *
  * No hang-up watcher (stream.c has one): the work cannot be cancelled (a
  * proposed Raft entry may still commit), and it always finishes within its
  * own timeout, so a client that hangs up while waiting is noticed when the
@@ -51,24 +43,15 @@
 #include "base/clock.h"
 #include "base/log.h"
 
-#include <errno.h>
 #include <microhttpd.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
-
-/* The brief wait happens only while fewer replies than this are
- * outstanding (linked or waiting): under load the count, not the time
- * (http_server_opts.defer_wait_us), keeps threads from waiting. */
-#define DEFER_WAIT_OUTSTANDING_MAX 4
 
 struct http_defer_set {
     pthread_mutex_t mu;
     http_deferred *live; /* linked replies not yet freed */
     int refs;            /* the server's, plus one per linked reply */
     int stopping;        /* refuse new replies; unfinished ones answered 503 */
-    int outstanding;     /* linked and not yet freed, or in the brief wait */
-    unsigned wait_us;    /* the brief wait; 0: none */
 };
 
 struct http_deferred {
@@ -78,9 +61,6 @@ struct http_deferred {
     int suspended; /* invariant 1 */
     int stopped;   /* the server stopped before the finish: answer 503 */
     int recorded;  /* metrics and log line written */
-    int waiting;   /* the connection's thread waits on done_cv (the brief wait) */
-    int has_cv;    /* done_cv initialised */
-    pthread_cond_t done_cv;
     struct MHD_Connection *conn;
     http_defer_set *set; /* NULL until linked */
     http_deferred *prev, *next;
@@ -95,7 +75,7 @@ struct http_deferred {
 
 /* ---- the set ----------------------------------------------------------- */
 
-http_defer_set *http_defer_set_new(unsigned wait_us)
+http_defer_set *http_defer_set_new(void)
 {
     http_defer_set *set = tarn_calloc(1, sizeof(*set));
     if (set == NULL)
@@ -105,15 +85,7 @@ http_defer_set *http_defer_set_new(unsigned wait_us)
         return NULL;
     }
     set->refs = 1;
-    set->wait_us = wait_us;
     return set;
-}
-
-/* Under set->mu. */
-static void set_outstanding_add(http_defer_set *set, int delta)
-{
-    set->outstanding += delta;
-    http_metrics_deferred_outstanding_add(delta);
 }
 
 /* Drops one reference (under nothing); the last frees the set. */
@@ -189,12 +161,9 @@ static void deferred_unref(http_deferred *d)
             set->live = d->next;
         if (d->next != NULL)
             d->next->prev = d->prev;
-        set_outstanding_add(set, -1);
         set_unref(set, 1);
     }
     http_response_free(&d->reply);
-    if (d->has_cv)
-        pthread_cond_destroy(&d->done_cv);
     pthread_mutex_destroy(&d->mu);
     tarn_free(d);
 }
@@ -216,8 +185,6 @@ void http_deferred_finish(http_deferred *d, int rc, const tarn_err *err)
     }
     pthread_mutex_lock(&d->mu);
     d->finished = 1;
-    if (d->waiting)
-        pthread_cond_signal(&d->done_cv);
     if (d->suspended) { /* invariant 1 */
         d->suspended = 0;
         MHD_resume_connection(d->conn);
@@ -298,61 +265,6 @@ static int defer_queue(http_deferred *d, struct MHD_Connection *conn)
     return res;
 }
 
-/* A condition variable timed against CLOCK_MONOTONIC (a wall-clock step
- * must not stretch or cut the wait). */
-static int defer_cv_init(pthread_cond_t *cv)
-{
-    pthread_condattr_t ca;
-    if (pthread_condattr_init(&ca) != 0)
-        return -1;
-    int rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-    if (rc == 0)
-        rc = pthread_cond_init(cv, &ca);
-    pthread_condattr_destroy(&ca);
-    return rc;
-}
-
-/* Whether the brief wait may start now (under nothing); counts it. */
-static int defer_wait_admit(http_defer_set *set)
-{
-    pthread_mutex_lock(&set->mu);
-    int ok = set->wait_us > 0 && !set->stopping && set->outstanding < DEFER_WAIT_OUTSTANDING_MAX;
-    if (ok)
-        set_outstanding_add(set, 1);
-    pthread_mutex_unlock(&set->mu);
-    return ok;
-}
-
-/* The brief wait (top of file): returns once d finished or set->wait_us
- * passed; 1 when it waited. d is not linked yet, so a stop waits for it
- * at most that long. */
-static int defer_wait_briefly(http_defer_set *set, http_deferred *d)
-{
-    if (!defer_wait_admit(set))
-        return 0;
-    int waited = 0;
-    pthread_mutex_lock(&d->mu);
-    if (!d->finished && !d->has_cv && defer_cv_init(&d->done_cv) == 0)
-        d->has_cv = 1;
-    if (!d->finished && d->has_cv) {
-        struct timespec dl;
-        clock_gettime(CLOCK_MONOTONIC, &dl);
-        long ns = dl.tv_nsec + (long)set->wait_us * 1000L;
-        dl.tv_sec += ns / 1000000000L;
-        dl.tv_nsec = ns % 1000000000L;
-        d->waiting = 1;
-        while (!d->finished && pthread_cond_timedwait(&d->done_cv, &d->mu, &dl) != ETIMEDOUT)
-            ;
-        d->waiting = 0;
-        waited = 1;
-    }
-    pthread_mutex_unlock(&d->mu);
-    pthread_mutex_lock(&set->mu);
-    set_outstanding_add(set, -1);
-    pthread_mutex_unlock(&set->mu);
-    return waited;
-}
-
 int http_defer_begin(http_defer_set *set, struct MHD_Connection *conn, http_response *resp,
                      const char *method, const char *path, int64_t t0_ns, http_deferred **out)
 {
@@ -362,12 +274,10 @@ int http_defer_begin(http_defer_set *set, struct MHD_Connection *conn, http_resp
     snprintf(d->method, sizeof(d->method), "%s", method);
     snprintf(d->path, sizeof(d->path), "%s", path);
     d->t0_ns = t0_ns;
-    int waited = defer_wait_briefly(set, d);
     pthread_mutex_lock(&set->mu);
     pthread_mutex_lock(&d->mu);
     int res;
     if (d->finished || set->stopping) {
-        http_metrics_deferred(!d->finished ? "stopping" : waited ? "waited" : "at_once");
         /* Finished before we got here (no suspension needed), or a
          * stopping server: answer now. */
         d->stopped = !d->finished;
@@ -379,7 +289,6 @@ int http_defer_begin(http_defer_set *set, struct MHD_Connection *conn, http_resp
     }
     d->set = set;
     set->refs++;
-    set_outstanding_add(set, 1);
     d->next = set->live;
     if (set->live != NULL)
         set->live->prev = d;
@@ -387,7 +296,6 @@ int http_defer_begin(http_defer_set *set, struct MHD_Connection *conn, http_resp
     d->conn = conn;
     d->suspended = 1;
     MHD_suspend_connection(conn);
-    http_metrics_deferred("suspended");
     pthread_mutex_unlock(&d->mu);
     pthread_mutex_unlock(&set->mu);
     *out = d;

@@ -476,16 +476,12 @@ typedef struct http_server_opts {
     unsigned max_connections;           /* default 256 */
     unsigned connection_timeout_s;      /* idle connections are closed after it; default 30 */
     unsigned threads;                   /* thread pool size; default 2 */
-    unsigned defer_wait_us; /* a deferred reply's brief wait (README "Deferred replies");
-                               default HTTP_DEFER_WAIT_US_DEFAULT, 0 = never wait */
     int metrics_require_key;            /* 1: GET /metrics needs a read key; default 0 */
     double rate_per_s[HTTP_ROLE_COUNT]; /* by http_role; 0 = unlimited */
     double burst[HTTP_ROLE_COUNT];      /* by http_role */
 } http_server_opts;
 
-#define HTTP_DEFER_WAIT_US_DEFAULT 2000
-
-/* Defaults: 127.0.0.1:7070, 1 MiB, 256 connections, 30 s, 2 threads, 2 ms brief wait,
+/* Defaults: 127.0.0.1:7070, 1 MiB, 256 connections, 30 s, 2 threads,
  * /metrics open, rates read 100/s burst 200, write 100/s burst 200, admin
  * 50/s burst 100. */
 void http_server_opts_default(http_server_opts *o);

@@ -54,10 +54,6 @@ int http_metrics_init(void);
 void http_metrics_connections_add(double delta);
 /* +1 on tarn_http_rejected_total{reason}. */
 void http_metrics_rejected(const char *reason);
-/* One deferred reply's way to the client (defer.c): "at_once", "waited",
- * "suspended", "stopping". */
-void http_metrics_deferred(const char *how);
-void http_metrics_deferred_outstanding_add(double delta);
 
 /* Fills resp with the error reply for a handler's code (the table in
  * http.h: EINVAL -> 400 ... anything else 500 with an error id).
@@ -113,8 +109,7 @@ void http_stream_abandon(http_stream *s);
  * after the server is gone unlinks itself from a set that is still there. */
 typedef struct http_defer_set http_defer_set;
 
-/* wait_us: the brief wait (defer.c); 0 never waits. */
-http_defer_set *http_defer_set_new(unsigned wait_us);
+http_defer_set *http_defer_set_new(void);
 /* Answers every unfinished reply 503 (resuming its connection), refuses
  * new ones (503 at once) and drops the server's reference. Never waits
  * for the work. */

@@ -7,12 +7,6 @@
  *   tarn_http_rejected_total{reason}               counter (body_too_large,
  *                                                  rate_limited, connection_limit,
  *                                                  streams)
- *   tarn_http_deferred_total{how}                  counter (at_once: finished before
- *                                                  the handler returned; waited: in
- *                                                  the brief wait; suspended;
- *                                                  stopping)
- *   tarn_http_deferred_outstanding                 gauge (deferred replies not yet
- *                                                  sent, or in the brief wait)
  *
  * Label values are bounded so that a client cannot grow the registry: the
  * route label is a registered pattern or "unmatched", the method one of a
@@ -31,8 +25,6 @@ static obs_family *fam_requests;
 static obs_family *fam_duration;
 static obs_family *fam_connections;
 static obs_family *fam_rejected;
-static obs_family *fam_deferred;
-static obs_family *fam_outstanding;
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static atomic_int init_done;
 
@@ -71,24 +63,6 @@ static int register_all(void)
                                .label_names = (const char *[]){"reason"},
                                .label_count = 1},
             &fam_rejected);
-    if (rc == 0)
-        rc = obs_family_register(
-            reg,
-            &(obs_family_opts){.type = OBS_COUNTER,
-                               .name = "tarn_http_deferred_total",
-                               .help = "Deferred replies, by how they reached the client "
-                                       "(at_once, waited, suspended, stopping).",
-                               .label_names = (const char *[]){"how"},
-                               .label_count = 1},
-            &fam_deferred);
-    if (rc == 0)
-        rc = obs_family_register(
-            reg,
-            &(obs_family_opts){.type = OBS_GAUGE,
-                               .name = "tarn_http_deferred_outstanding",
-                               .help = "Deferred replies linked and not yet freed, or in the "
-                                       "brief wait before a suspension."},
-            &fam_outstanding);
     return rc;
 }
 
@@ -135,16 +109,4 @@ void http_metrics_rejected(const char *reason)
 {
     if (init_done)
         obs_counter_add(obs_series(fam_rejected, (const char *[]){reason}), 1);
-}
-
-void http_metrics_deferred(const char *how)
-{
-    if (init_done)
-        obs_counter_add(obs_series(fam_deferred, (const char *[]){how}), 1);
-}
-
-void http_metrics_deferred_outstanding_add(double delta)
-{
-    if (init_done)
-        obs_gauge_add(obs_series(fam_outstanding, NULL), delta);
 }

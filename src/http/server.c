@@ -67,7 +67,6 @@ void http_server_opts_default(http_server_opts *o)
     o->max_connections = 256;
     o->connection_timeout_s = 30;
     o->threads = 2;
-    o->defer_wait_us = HTTP_DEFER_WAIT_US_DEFAULT;
     o->metrics_require_key = 0;
     const double rate[HTTP_ROLE_COUNT] = {0, 100, 100, 50};
     const double burst[HTTP_ROLE_COUNT] = {0, 200, 200, 100};
@@ -406,7 +405,7 @@ int http_server_start(const http_server_opts *opts, http_router *router, http_ke
                                    .max_body_bytes = opts->max_body_bytes ? opts->max_body_bytes
                                                                           : HTTP_DEFAULT_BODY_MAX};
     ignore_sigpipe();
-    srv->defers = http_defer_set_new(opts->defer_wait_us);
+    srv->defers = http_defer_set_new();
     if (srv->defers == NULL) {
         http_limiter_free(srv->limiter);
         tarn_free(srv);

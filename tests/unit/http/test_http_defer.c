@@ -5,10 +5,8 @@
  * as a handler's, a finish without a status, a handler that fails after
  * deferring; a client that hangs up before the finish; a server stopped
  * with suspended requests answers them 503 without waiting and the late
- * finishes touch nothing freed; finishes racing the stop; the brief wait
- * answers a reply finished in it without a suspension, and nobody waits
- * while enough replies are outstanding. ASan checks the memory side;
- * every case checks the reply a client sees. */
+ * finishes touch nothing freed; finishes racing the stop. ASan checks the
+ * memory side; every case checks the reply a client sees. */
 #include "common/test_util.h"
 
 #include "base/alloc.h"
@@ -135,43 +133,18 @@ static int h_failafter(void *ctx, const http_call *c, http_response *resp, tarn_
     return tarn_err_set(err, TARN_EINVAL, "changed my mind");
 }
 
-/* GET /soon: finished by another thread a moment after the handler
- * returns. */
-static void *finish_soon_main(void *arg)
-{
-    usleep(2000);
-    finish_ok(arg, "soon");
-    return NULL;
-}
-
-static int h_soon(void *ctx, const http_call *c, http_response *resp, tarn_err *err)
-{
-    http_deferred *d = NULL;
-    int rc = http_reply_defer(resp, &d);
-    if (rc != 0)
-        return rc;
-    pthread_t th;
-    if (pthread_create(&th, NULL, finish_soon_main, d) != 0) {
-        finish_ok(d, "soon");
-        return 0;
-    }
-    pthread_detach(th);
-    return 0;
-}
-
 static http_router *R;
 static http_server *S;
 static char base[64];
 
-static void server_start_wait(unsigned threads, unsigned wait_us)
+static void server_start(unsigned threads)
 {
     assert_int_equal(http_router_new(&R), 0);
     struct {
         const char *path;
         http_handler_fn fn;
     } routes[] = {{"/held", h_held}, {"/release", h_release},   {"/now", h_now},
-                  {"/busy", h_busy}, {"/nostatus", h_nostatus}, {"/failafter", h_failafter},
-                  {"/soon", h_soon}};
+                  {"/busy", h_busy}, {"/nostatus", h_nostatus}, {"/failafter", h_failafter}};
     for (size_t i = 0; i < sizeof(routes) / sizeof(routes[0]); i++)
         assert_int_equal(
             http_router_add(R, "GET", routes[i].path, HTTP_ROLE_NONE, routes[i].fn, NULL), 0);
@@ -179,16 +152,10 @@ static void server_start_wait(unsigned threads, unsigned wait_us)
     http_server_opts_default(&o);
     o.listen = "127.0.0.1:0";
     o.threads = threads;
-    o.defer_wait_us = wait_us;
     o.connection_timeout_s = 10;
     tarn_err err = TARN_ERR_INIT;
     assert_int_equal(http_server_start(&o, R, NULL, &S, &err), 0);
     snprintf(base, sizeof(base), "http://127.0.0.1:%u", http_server_port(S));
-}
-
-static void server_start(unsigned threads)
-{
-    server_start_wait(threads, HTTP_DEFER_WAIT_US_DEFAULT);
 }
 
 static void server_stop(void)
@@ -463,84 +430,6 @@ static void test_finish_races_stop(void **state)
     }
 }
 
-/* tarn_http_deferred_total{how="HOW"} in the global registry. */
-static uint64_t deferred_count(const char *how)
-{
-    tarn_buf b;
-    tarn_buf_init(&b, 1u << 20);
-    assert_int_equal(obs_registry_render(obs_global(), &b), 0);
-    assert_int_equal(tarn_buf_append(&b, "", 1), 0);
-    char name[96];
-    snprintf(name, sizeof(name), "tarn_http_deferred_total{how=\"%s\"} ", how);
-    const char *p = strstr((const char *)b.data, name);
-    uint64_t v = p ? strtoull(p + strlen(name), NULL, 10) : 0;
-    tarn_buf_free(&b);
-    return v;
-}
-
-/* A reply finished during the brief wait goes out from the waiting thread
- * without a suspension. The wait is long here (10 s), so the finisher's
- * delay cannot outlast it however slow the machine. */
-static void test_brief_wait_answers_without_suspending(void **state)
-{
-    server_start_wait(2, 10 * 1000 * 1000);
-    uint64_t waited = deferred_count("waited"), suspended = deferred_count("suspended");
-    got g;
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(fetch("/soon", &g), 200);
-        assert_string_equal(g.body, "soon");
-    }
-    assert_int_equal(deferred_count("waited") - waited, 3);
-    assert_int_equal(deferred_count("suspended") - suspended, 0);
-    server_stop();
-}
-
-/* tarn_http_deferred_outstanding, the gauge. */
-static uint64_t outstanding(void)
-{
-    tarn_buf b;
-    tarn_buf_init(&b, 1u << 20);
-    assert_int_equal(obs_registry_render(obs_global(), &b), 0);
-    assert_int_equal(tarn_buf_append(&b, "", 1), 0);
-    const char *name = "\ntarn_http_deferred_outstanding ";
-    const char *p = strstr((const char *)b.data, name);
-    uint64_t v = p ? strtoull(p + strlen(name), NULL, 10) : 0;
-    tarn_buf_free(&b);
-    return v;
-}
-
-/* With four replies outstanding (suspended after their own wait of 1 s)
- * a fifth does not wait, though it finishes well within the wait: it is
- * suspended, and still answered. */
-static void test_brief_wait_only_when_few_outstanding(void **state)
-{
-    server_start_wait(8, 1000 * 1000);
-    uint64_t suspended = deferred_count("suspended"), waited = deferred_count("waited");
-    uint64_t before = outstanding(); /* replies earlier tests left unfinished */
-    enum { HELD = 4 };
-    bg_fetch b[HELD];
-    memset(b, 0, sizeof(b));
-    for (int i = 0; i < HELD; i++)
-        bg_start(&b[i], "/held");
-    wait_held(HELD);
-    for (int i = 0; i < 2000 && deferred_count("suspended") - suspended < HELD; i++)
-        usleep(5000);
-    assert_int_equal(deferred_count("suspended") - suspended, HELD);
-    assert_int_equal(outstanding() - before, HELD);
-    got g;
-    assert_int_equal(fetch("/soon", &g), 200);
-    assert_string_equal(g.body, "soon");
-    assert_int_equal(deferred_count("suspended") - suspended, HELD + 1);
-    assert_int_equal(fetch("/release", &g), 200);
-    for (int i = 0; i < HELD; i++) {
-        pthread_join(b[i].th, NULL);
-        assert_int_equal(b[i].status, 200);
-        assert_string_equal(b[i].g.body, "released");
-    }
-    assert_int_equal(deferred_count("waited") - waited, 0);
-    server_stop();
-}
-
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -551,8 +440,6 @@ int main(void)
         cmocka_unit_test(test_hangups_race_finishes),
         cmocka_unit_test(test_stop_with_pending_then_late_finish),
         cmocka_unit_test(test_finish_races_stop),
-        cmocka_unit_test(test_brief_wait_answers_without_suspending),
-        cmocka_unit_test(test_brief_wait_only_when_few_outstanding),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     curl_global_cleanup();
