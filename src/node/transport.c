@@ -706,18 +706,19 @@ static void *tp_handshake_main(void *arg)
     return NULL;
 }
 
-/* Ends a polled connection (the pump's; invariant 5). */
+/* Ends a polled connection (the pump's; invariant 5). Everything under
+ * mu: once fd is -1 and polled 0 the accept thread may reuse the slot. */
 static void tp_inbound_end(node_transport *t, tp_inbound *in)
 {
     pthread_mutex_lock(&t->mu);
     epoll_ctl(t->epfd, EPOLL_CTL_DEL, in->fd, NULL);
     close(in->fd);
-    in->fd = -1;
-    in->polled = 0;
-    pthread_mutex_unlock(&t->mu);
     tarn_free(in->rx);
     in->rx = NULL;
     in->rx_cap = in->rx_len = 0;
+    in->fd = -1;
+    in->polled = 0;
+    pthread_mutex_unlock(&t->mu);
 }
 
 /* Room in in->rx for the frame being received (the whole of it once its
