@@ -23,6 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Alignment of open_direct's buffers, offsets and lengths: the largest
+ * logical block size of the disks we run on. */
+#define WAL_VFS_DIRECT_ALIGN 4096
+
 /* open flags */
 #define WAL_VFS_CREATE 1 /* create the file when missing */
 #define WAL_VFS_TRUNC  2 /* truncate to 0 bytes */
@@ -56,6 +60,12 @@ typedef struct wal_vfs {
      * writers of one log would interleave records and destroy it. NULL
      * (simulated disks): no locking. */
     int (*lock_dir)(void *ctx, const char *dir, int *fd_out);
+    /* Opens a second handle on fd's file for writes that bypass the page
+     * cache (O_DIRECT): each buffer, offset and length a multiple of
+     * WAL_VFS_DIRECT_ALIGN. Writes through it are made durable by
+     * fdatasync on fd, as any other. NULL, or an error (a file system
+     * without O_DIRECT, such as tmpfs): the WAL writes through fd. */
+    int (*open_direct)(void *ctx, int fd, int *dfd_out);
     /* Nonzero: the functions may be called from two threads at once (on
      * different files), and the WAL prepares its next segment file in a
      * background thread. Zero (simulated and fault-injecting disks, whose

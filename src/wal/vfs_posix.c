@@ -196,6 +196,18 @@ static int px_lock_dir(void *ctx, const char *dir, int *fd_out)
     return 0;
 }
 
+static int px_open_direct(void *ctx, int fd, int *dfd_out)
+{
+    (void)ctx;
+    char path[64];
+    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int dfd = open(path, O_WRONLY | O_DIRECT | O_CLOEXEC);
+    if (dfd < 0)
+        return px_err();
+    *dfd_out = dfd;
+    return 0;
+}
+
 static const wal_vfs posix_vfs = {
     .ctx = NULL,
     .open = px_open,
@@ -212,6 +224,7 @@ static const wal_vfs posix_vfs = {
     .list = px_list,
     .fsync_dir = px_fsync_dir,
     .lock_dir = px_lock_dir,
+    .open_direct = px_open_direct,
     .thread_safe = 1,
 };
 

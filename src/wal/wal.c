@@ -95,11 +95,14 @@ int wal_flush(wal *w, tarn_err *err)
         return 0;
     TARN_ASSERT(w->cur_fd >= 0);
     TARN_ASSERT(w->cur_off + w->wbuf.len <= w->segs[w->seg_count - 1].size_bytes);
-    int rc = w->vfs.pwrite(w->vfs.ctx, w->cur_fd, w->wbuf.data, w->wbuf.len, w->cur_off);
+    int rc = w->direct_fd >= 0
+                 ? wal_direct_write(w)
+                 : w->vfs.pwrite(w->vfs.ctx, w->cur_fd, w->wbuf.data, w->wbuf.len, w->cur_off);
     if (rc != 0)
         return wal_fail(w, err, rc, "write %zu bytes at offset %" PRIu64 " of segment %" PRIu64,
                         w->wbuf.len, w->cur_off, w->segs[w->seg_count - 1].seq);
     w->stats.bytes_written += w->wbuf.len;
+    w->stats.direct_writes += (uint64_t)(w->direct_fd >= 0);
     obs_counter_add(w->m.bytes, w->wbuf.len);
     w->cur_off += w->wbuf.len;
     w->dirty = 1;
@@ -142,6 +145,7 @@ static int wal_roll(wal *w, size_t frame, tarn_err *err)
     if (rc != 0)
         return rc;
     /* The segment is synced, so a close error cannot lose its data. */
+    wal_direct_detach(w);
     w->vfs.close(w->vfs.ctx, w->cur_fd);
     w->cur_fd = -1;
     return wal_seg_create(w, w->segs[w->seg_count - 1].seq + 1, frame, err);

@@ -123,9 +123,10 @@ typedef struct wal_stats {
     uint64_t records;
     uint64_t segments_created;
     uint64_t segments_removed;
-    uint64_t spares_used;  /* segments made from a spare prepared ahead */
-    uint64_t spare_waits;  /* rollovers that waited for the spare to be ready */
-    uint64_t bytes_zeroed; /* zeros written to preallocate segment files */
+    uint64_t spares_used;   /* segments made from a spare prepared ahead */
+    uint64_t spare_waits;   /* rollovers that waited for the spare to be ready */
+    uint64_t bytes_zeroed;  /* zeros written to preallocate segment files */
+    uint64_t direct_writes; /* writes that bypassed the page cache (README "Direct writes") */
 } wal_stats;
 
 /*

@@ -185,6 +185,9 @@ struct wal {
     int repair_torn_batch; /* wal_opts.repair_torn_batch */
     int lock_fd;           /* the directory lock (vfs lock_dir); -1 when none */
     int cur_fd;            /* -1 when none */
+    int direct_fd;         /* cur_fd's file opened for direct writes (direct.c); -1: none */
+    uint8_t *direct_buf;   /* aligned: the block being written, then what follows */
+    size_t direct_cap;     /* bytes of direct_buf */
     uint64_t cur_off;      /* next write offset in the last segment */
     uint64_t synced_off;   /* the last segment is durable up to here */
     int dirty;             /* written since the last fdatasync */
@@ -234,6 +237,19 @@ int wal_prepare_append(wal *w, const wal_entry *e, size_t n, tarn_err *err);
  * w->st. The tail stays buffered: wal_flush writes it. No sync. */
 int wal_encode_batch(wal *w, const wal_entry *e, size_t n, const wal_hard_state *hs, tarn_err *err);
 int wal_flush(wal *w, tarn_err *err);
+
+/* direct.c: writes that bypass the page cache (README "Direct writes") */
+/* After cur_fd and cur_off were set (recovery, a new segment): opens
+ * cur_fd's file for direct writes when the vfs can and the segment size
+ * allows; else the WAL writes through cur_fd. Never fails. */
+void wal_direct_attach(wal *w);
+/* Closes the direct handle (before cur_fd is closed). */
+void wal_direct_detach(wal *w);
+/* Writes w->wbuf at cur_off through the direct handle, as whole aligned
+ * blocks: the bytes before cur_off in the first block come from
+ * direct_buf (the file's), those after the data are zeros (what a
+ * segment holds past its end). 0 or the vfs's code. */
+int wal_direct_write(wal *w);
 int wal_sync_locked(wal *w, tarn_err *err);
 void wal_metrics_init(wal *w, obs_registry *reg);
 

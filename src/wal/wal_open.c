@@ -6,6 +6,7 @@
 
 #include "base/alloc.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #define WAL_SUBMIT_QUEUE_DEFAULT 1024
@@ -31,6 +32,8 @@ static int wal_opts_check(const wal_opts *o, tarn_err *err)
 static void wal_free(wal *w)
 {
     wal_spare_stop(w); /* first: the preparer thread reads the handle */
+    wal_direct_detach(w);
+    free(w->direct_buf); /* posix_memalign's (direct.c) */
     if (w->cur_fd >= 0)
         w->vfs.close(w->vfs.ctx, w->cur_fd); /* nothing more to do on error */
     if (w->lock_fd >= 0)
@@ -52,6 +55,7 @@ static int wal_new(const char *dir, const wal_opts *o, wal **out, tarn_err *err)
     if (w == NULL)
         return tarn_err_set(err, TARN_ENOMEM, "wal open %s", dir);
     w->cur_fd = -1;
+    w->direct_fd = -1;
     w->lock_fd = -1;
     pthread_mutex_init(&w->io_mu, NULL);
     pthread_mutex_init(&w->q_mu, NULL);
@@ -108,6 +112,7 @@ int wal_open(const char *dir, const wal_opts *opts, wal **out, wal_recovered *re
     TARN_ASSERT(w->seg_count > 0);
     TARN_ASSERT(w->st.last_index == recovered->last_index);
     TARN_ASSERT(w->st.count == recovered->entry_count);
+    wal_direct_attach(w);
     wal_spare_start(w);
     *out = w;
     return 0;
