@@ -824,22 +824,28 @@ void node_tp_pump(node_transport *t)
         tp_pump_one(t, ev[i].data.ptr);
 }
 
-/* Without opts.external_poll: pumps whenever a polled connection is
- * readable, until close. */
-static void *tp_poller_main(void *arg)
+/* Calls on_ready whenever fd is readable, until close wakes t->wake:
+ * the accept thread (the listener) and the poller thread (the epoll set). */
+static void tp_serve(node_transport *t, int fd, void (*on_ready)(node_transport *))
 {
-    node_transport *t = arg;
     for (;;) {
-        struct pollfd pfd[2] = {{.fd = t->epfd, .events = POLLIN},
-                                {.fd = t->wake[0], .events = POLLIN}};
+        struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN}, {.fd = t->wake[0], .events = POLLIN}};
         int r = poll(pfd, 2, -1);
         if (r < 0 && errno == EINTR)
             continue;
         if (r < 0 || pfd[1].revents)
             break;
         if (pfd[0].revents & POLLIN)
-            node_tp_pump(t);
+            on_ready(t);
     }
+}
+
+/* Without opts.external_poll: pumps whenever a polled connection is
+ * readable, until close. */
+static void *tp_poller_main(void *arg)
+{
+    node_transport *t = arg;
+    tp_serve(t, t->epfd, node_tp_pump);
     return NULL;
 }
 
@@ -886,17 +892,7 @@ static void tp_accept_one(node_transport *t)
 static void *tp_accept_main(void *arg)
 {
     node_transport *t = arg;
-    for (;;) {
-        struct pollfd pfd[2] = {{.fd = t->lfd, .events = POLLIN},
-                                {.fd = t->wake[0], .events = POLLIN}};
-        int r = poll(pfd, 2, -1);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0 || pfd[1].revents)
-            break;
-        if (pfd[0].revents & POLLIN)
-            tp_accept_one(t);
-    }
+    tp_serve(t, t->lfd, tp_accept_one);
     return NULL;
 }
 
