@@ -14,6 +14,7 @@
  *       SIGTERM to every member still running, SIGKILL after 10 s
  *   tarn cluster restart --cluster D/cluster.json --id N
  *       starts member N again (after a crash or a kill) with the same flags
+ *       and returns once it answers /v1/status (exit 1 if it exits first)
  *   tarn cluster transfer --cluster D/cluster.json --to N  (= tarn meta transfer)
  *       asks the leader to hand leadership to member N; prints
  *       {"leader":N,"term":T} once N leads
@@ -506,6 +507,8 @@ static int cluster_down_members(json_t *c)
     return 0;
 }
 
+static int member_wait_up(json_t *m, const char *who); /* with meta add, below */
+
 static int cluster_restart(json_t *c, const char *file, long id)
 {
     size_t i;
@@ -520,6 +523,9 @@ static int cluster_restart(json_t *c, const char *file, long id)
             return 1;
         }
         if (member_start(m) != 0 || cluster_save(c, file) != 0)
+            return 1;
+        /* Like up: back once it serves, so the next command can reach it. */
+        if (member_wait_up(m, "tarn cluster restart") != 0)
             return 1;
         printf("tarn: member %ld %s pid %ld\n", id, member_str(m, "url"), member_pid(m));
         return 0;
@@ -725,22 +731,25 @@ static json_t *member_new(json_t *c, const member_spec *sp)
     return m;
 }
 
-/* Waits until the new member answers /v1/status (it is our child: an exit
- * is seen by waitpid). */
-static int member_wait_up(json_t *m)
+/* Waits until a member we started answers /v1/status (it is our child:
+ * an exit is seen by waitpid). `who` names the command in messages. */
+static int member_wait_up(json_t *m, const char *who)
 {
     int64_t deadline = tarn_mono_ns() + (int64_t)CLUSTER_UP_WAIT_MS * 1000000;
     while (tarn_mono_ns() < deadline) {
         int wst = 0;
         if (waitpid((pid_t)member_pid(m), &wst, WNOHANG) == (pid_t)member_pid(m)) {
-            fprintf(stderr, "tarn meta add: the new member exited; see %s\n", member_str(m, "log"));
+            fprintf(stderr, "%s: member %lld exited; see %s\n", who,
+                    (long long)json_integer_value(json_object_get(m, "id")), member_str(m, "log"));
             return -1;
         }
         if (member_status_int(member_str(m, "url"), "id") >= 0)
             return 0;
         sleep_ms(100);
     }
-    fprintf(stderr, "tarn meta add: the new member did not answer; see %s\n", member_str(m, "log"));
+    fprintf(stderr, "%s: member %lld did not answer within %d s; see %s\n", who,
+            (long long)json_integer_value(json_object_get(m, "id")), CLUSTER_UP_WAIT_MS / 1000,
+            member_str(m, "log"));
     return -1;
 }
 
@@ -843,7 +852,7 @@ static int cluster_add(json_t *c, const char *file, const member_spec *sp)
         json_decref(m);
         return 1;
     }
-    int rc = member_wait_up(m);
+    int rc = member_wait_up(m, "tarn meta add");
     if (rc == 0)
         rc = cluster_change(c, key, "add", sp->id, member_str(m, "peer"), out, sizeof(out));
     if (rc == 0)
