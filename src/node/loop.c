@@ -557,15 +557,23 @@ static int node_can_take(const node *n)
     return n->status.is_leader || (n->tp && n->status.leader != RAFT_NONE);
 }
 
-/*
- * Sleeps (under mu, dropped meanwhile) until node_wake_loop, bytes from a
+/* Reads what peers sent meanwhile (under mu, dropped meanwhile), on the
+ * loop's own thread: node_tp_pump calls node_on_frame, so a frame is in
+ * the inbox for this very turn without a hand-off between threads. A
+ * busy loop sleeps seldom, and must still hear acknowledgements. */
+static void node_loop_pump(node *n)
+{
+    if (!n->tp)
+        return;
+    pthread_mutex_unlock(&n->mu);
+    node_tp_pump(n->tp);
+    pthread_mutex_lock(&n->mu);
+}
+
+/* Sleeps (under mu, dropped meanwhile) until node_wake_loop, bytes from a
  * peer, or until_ns, but a tick at most (with a test's manual clock the
- * deadline is only a bound). Peers' frames are read here, on the loop's
- * own thread (node_tp_pump calls node_on_frame), and taken in this very
- * turn: a replicated write used to pass through a reader thread twice on
- * its way (the follower's append, the leader's acknowledgement), each a
- * wake-up and a context switch (README "Transport").
- */
+ * deadline is only a bound). The loop stops counting as asleep before it
+ * reads its peers, so the frames it queues itself write no eventfd. */
 static void node_loop_sleep(node *n, int64_t until_ns)
 {
     int64_t left = until_ns - tarn_mono_ns();
@@ -577,27 +585,15 @@ static void node_loop_sleep(node *n, int64_t until_ns)
                             {.fd = n->tp ? node_tp_inbound_fd(n->tp) : -1, .events = POLLIN}};
     struct timespec ts = {.tv_sec = (time_t)(left / 1000000000),
                           .tv_nsec = (long)(left % 1000000000)};
-    if (ppoll(pfd, 2, &ts, NULL) > 0) {
-        uint64_t count;
-        if ((pfd[0].revents & POLLIN) && read(n->wake_fd, &count, sizeof(count)) < 0) {
-            /* EAGAIN: another read took it; nothing is lost */
-        }
-        if (pfd[1].revents & POLLIN)
-            node_tp_pump(n->tp);
+    int ready = ppoll(pfd, 2, &ts, NULL);
+    uint64_t count;
+    if (ready > 0 && (pfd[0].revents & POLLIN) && read(n->wake_fd, &count, sizeof(count)) < 0) {
+        /* EAGAIN: another read took it; nothing is lost */
     }
     pthread_mutex_lock(&n->mu);
     n->loop_sleeping = 0;
-}
-
-/* Reads what peers sent meanwhile (under mu, dropped meanwhile): a busy
- * loop sleeps seldom, and must still hear acknowledgements. */
-static void node_loop_pump(node *n)
-{
-    if (!n->tp)
-        return;
-    pthread_mutex_unlock(&n->mu);
-    node_tp_pump(n->tp);
-    pthread_mutex_lock(&n->mu);
+    if (ready > 0 && (pfd[1].revents & POLLIN))
+        node_loop_pump(n);
 }
 
 /*

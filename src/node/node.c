@@ -537,9 +537,9 @@ void node_wake_loop(node *n)
     }
 }
 
-/* The transport's receive callback (on the loop's own thread, inside
- * node_tp_pump: loop.c): decodes the frame and queues it for the turn. A malformed body closes the
- * connection. */
+/* The transport's receive callback, on the loop's own thread (inside
+ * node_tp_pump, loop.c): decodes the frame and queues it for the turn. A
+ * malformed body closes the connection. */
 static int node_on_frame(void *ctx, uint64_t from, const uint8_t *body, size_t len)
 {
     node *n = ctx;
@@ -565,8 +565,7 @@ static int node_on_frame(void *ctx, uint64_t from, const uint8_t *body, size_t l
     else
         n->inbox_head = m;
     n->inbox_tail = m;
-    n->inbox_count++;
-    node_wake_loop(n);
+    n->inbox_count++; /* the loop itself is the caller: nobody to wake */
     pthread_mutex_unlock(&n->mu);
     return 0;
 }
