@@ -722,16 +722,14 @@ static void tp_inbound_end(node_transport *t, tp_inbound *in)
 }
 
 /* Room in in->rx for the frame being received (the whole of it once its
- * header is in). NULL, or why the connection must close. */
+ * header is in; tp_deliver checked that header's length). NULL, or why
+ * the connection must close. */
 static const char *tp_rx_room(tp_inbound *in)
 {
     size_t want = TP_RX_MIN;
     if (in->rx_len >= TP_HEADER_BYTES) {
-        uint32_t n = get_u32(in->rx);
-        if (n == 0 || n > NODE_TP_FRAME_MAX)
-            return "frame length out of range";
-        if (TP_HEADER_BYTES + (size_t)n > want)
-            want = TP_HEADER_BYTES + (size_t)n;
+        size_t frame = TP_HEADER_BYTES + (size_t)get_u32(in->rx);
+        want = frame > want ? frame : want;
     }
     if (in->rx_cap >= want && !(in->rx_cap > TP_RX_KEEP && want <= TP_RX_MIN))
         return NULL;

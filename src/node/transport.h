@@ -90,9 +90,9 @@ typedef struct node_tp_opts {
 } node_tp_opts;
 
 /* Binds the listener, starts the accept thread, a sender thread per peer
- * and (without opts.external_poll) the poller thread. Errors: TARN_EINVAL (bad options or
- * addresses), TARN_EIO (bind or listen failed, e.g. the port is taken), TARN_ENOMEM. On error
- * nothing is left to free. */
+ * and (without opts.external_poll) the poller thread. Errors: TARN_EINVAL
+ * (bad options or addresses), TARN_EIO (bind or listen failed, e.g. the
+ * port is taken), TARN_ENOMEM. On error nothing is left to free. */
 int node_tp_open(const node_tp_opts *opts, node_transport **out, tarn_err *err);
 
 /* Closes every connection and joins every thread; the receive callback is
