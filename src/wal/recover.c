@@ -352,6 +352,7 @@ static int recover_segment(wal *w, wal_state *st, uint64_t seq, int first, int l
         w->cur_off = s->end;
         w->synced_off = s->end; /* recover_make_durable syncs it before use */
         s->fd = -1;
+        wal_direct_attach(w); /* its torn tail, if any, was zeroed above */
     }
     if (s->fd >= 0)
         w->vfs.close(w->vfs.ctx, s->fd); /* read-only use: nothing to lose */

@@ -339,8 +339,7 @@ int wal_seg_create(wal *w, uint64_t seq, uint64_t min_bytes, tarn_err *err)
     w->synced_off = w->cur_off; /* the prologue was synced */
     w->dirty = 0;
     tarn_buf_reset(&w->wbuf);
-    if (w->spare.started) /* at open, wal_open attaches once recovery is done */
-        wal_direct_attach(w);
+    wal_direct_attach(w);
     spare_ask(w, seq + 1);
     return 0;
 }

@@ -239,7 +239,7 @@ int wal_encode_batch(wal *w, const wal_entry *e, size_t n, const wal_hard_state 
 int wal_flush(wal *w, tarn_err *err);
 
 /* direct.c: writes that bypass the page cache (README "Direct writes") */
-/* After cur_fd and cur_off were set (recovery, a new segment): opens
+/* Where cur_fd and cur_off are set (recovery, a new segment): opens
  * cur_fd's file for direct writes when the vfs can and the segment size
  * allows; else the WAL writes through cur_fd. Never fails. */
 void wal_direct_attach(wal *w);

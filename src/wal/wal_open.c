@@ -112,7 +112,6 @@ int wal_open(const char *dir, const wal_opts *opts, wal **out, wal_recovered *re
     TARN_ASSERT(w->seg_count > 0);
     TARN_ASSERT(w->st.last_index == recovered->last_index);
     TARN_ASSERT(w->st.count == recovered->entry_count);
-    wal_direct_attach(w);
     wal_spare_start(w);
     *out = w;
     return 0;
