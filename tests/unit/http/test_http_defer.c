@@ -303,10 +303,9 @@ static void test_finish_shapes(void **state)
     tarn_buf_free(&m);
 }
 
-/* A raw client sends /held and closes before the finish. */
-static void test_client_gone_before_finish(void **state)
+/* A raw client's GET /held on a new connection to S; returns the socket. */
+static int send_held_raw(void)
 {
-    server_start(2);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     assert_true(fd >= 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(http_server_port(S))};
@@ -314,6 +313,14 @@ static void test_client_gone_before_finish(void **state)
     assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
     const char req[] = "GET /held HTTP/1.1\r\nHost: x\r\n\r\n";
     assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+    return fd;
+}
+
+/* A raw client sends /held and closes before the finish. */
+static void test_client_gone_before_finish(void **state)
+{
+    server_start(2);
+    int fd = send_held_raw();
     wait_held(1);
     close(fd);
     usleep(20000);
@@ -335,13 +342,7 @@ static void test_hangups_race_finishes(void **state)
     atomic_init(&f.go, 1);
     enum { CLIENTS = 40 };
     for (int i = 0; i < CLIENTS; i++) {
-        int fd = socket(AF_INET, SOCK_STREAM, 0);
-        assert_true(fd >= 0);
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(http_server_port(S))};
-        inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-        assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-        const char req[] = "GET /held HTTP/1.1\r\nHost: x\r\n\r\n";
-        assert_int_equal(write(fd, req, sizeof(req) - 1), (ssize_t)(sizeof(req) - 1));
+        int fd = send_held_raw();
         if (i % 2)
             wait_held(1);
         assert_int_equal(pthread_create(&f.th, NULL, finisher_main, &f), 0);

@@ -210,6 +210,15 @@ raft_msg tn_snapshot_msg(uint64_t from, uint64_t to, uint64_t term, uint64_t ind
     return m;
 }
 
+tnode *tn_new(uint64_t id, size_t n_voters)
+{
+    tnode *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    tn_config(t, id, n_voters);
+    tn_open(t);
+    return t;
+}
+
 void tn_delete(tnode *t)
 {
     tn_close(t);

@@ -66,6 +66,8 @@ void tn_elect(tnode *t);
 
 raft_status tn_status(const tnode *t);
 
+/* A calloc'ed node `id` of voters 1..n_voters, opened fresh. */
+tnode *tn_new(uint64_t id, size_t n_voters);
 /* tn_close, then free(t) (a tnode the test calloc'ed). */
 void tn_delete(tnode *t);
 /* Steps an APPEND_RESP from `from` acknowledging `index` in t's term. */

@@ -14,15 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tnode *tn_new(uint64_t id, size_t n_voters)
-{
-    tnode *t = calloc(1, sizeof(*t));
-    assert_non_null(t);
-    tn_config(t, id, n_voters);
-    tn_open(t);
-    return t;
-}
-
 /* Leader 1 of voters 1..n with its no-op (index 1) committed. */
 static tnode *leader(size_t n_voters)
 {

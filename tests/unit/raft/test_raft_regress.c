@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static tnode *tn_new(uint64_t id, size_t n_voters)
+/* Configured, not opened: the test seeds its durable state first. */
+static tnode *tn_configured(uint64_t id, size_t n_voters)
 {
     tnode *t = calloc(1, sizeof(*t));
     assert_non_null(t);
@@ -35,7 +36,7 @@ static tnode *tn_new(uint64_t id, size_t n_voters)
 static void test_figure8_earlier_term_not_committed_by_counting(void **state)
 {
     (void)state;
-    tnode *s1 = tn_new(1, 3);
+    tnode *s1 = tn_configured(1, 3);
     uint64_t terms[] = {1, 2};
     tn_durable_terms(s1, terms, 2);
     s1->hs = (raft_hard_state){.term = 3, .vote = 0, .commit = 1};
@@ -66,7 +67,7 @@ static void test_figure8_earlier_term_not_committed_by_counting(void **state)
     assert_int_equal(tn_status(s1).commit, 1); /* the bug committed 2 here */
 
     /* Why: S3 would give its vote to a term-3 log ending in (2, term 3). */
-    tnode *s3 = tn_new(3, 3);
+    tnode *s3 = tn_configured(3, 3);
     tn_durable_terms(s3, terms, 2);
     s3->hs = (raft_hard_state){.term = 4, .vote = 1, .commit = 1};
     s3->has_hs = 1;
@@ -94,7 +95,7 @@ static void test_figure8_earlier_term_not_committed_by_counting(void **state)
 static void test_election_appends_noop(void **state)
 {
     (void)state;
-    tnode *t = tn_new(1, 3);
+    tnode *t = tn_configured(1, 3);
     uint64_t terms[] = {1, 1, 2};
     tn_durable_terms(t, terms, 3);
     t->hs = (raft_hard_state){.term = 2, .vote = 0, .commit = 0};
@@ -122,7 +123,7 @@ static void test_election_appends_noop(void **state)
 static void test_vote_waits_for_durable_state(void **state)
 {
     (void)state;
-    tnode *t = tn_new(2, 3);
+    tnode *t = tn_configured(2, 3);
     tn_open(t);
     raft_msg vote = {.type = RAFT_MSG_VOTE, .from = 1, .to = 2, .term = 1};
     assert_int_equal(raft_step(t->r, &vote), 0);
@@ -147,7 +148,7 @@ static void test_vote_waits_for_durable_state(void **state)
     assert_int_equal(t->hs.vote, 3);
 
     /* A candidate's own vote requests also wait for its term and vote. */
-    tnode *c = tn_new(1, 3);
+    tnode *c = tn_configured(1, 3);
     tn_open(c);
     while (tn_status(c).state != RAFT_CANDIDATE)
         assert_int_equal(raft_tick(c->r), 0);
@@ -165,7 +166,7 @@ static void test_vote_waits_for_durable_state(void **state)
 static void test_append_ack_waits_for_durable_entries(void **state)
 {
     (void)state;
-    tnode *t = tn_new(2, 3);
+    tnode *t = tn_configured(2, 3);
     tn_open(t);
     uint8_t d[3] = {1, 2, 3};
     raft_entry e[2] = {{.term = 1, .index = 1, .len = 3, .data = d}, {.term = 1, .index = 2}};
@@ -234,7 +235,7 @@ static void test_odd_length_payloads_survive_restart(void **state)
 {
     (void)state;
     static const uint32_t lens[] = {1, 3, 5, 7, 9, 13, 17, 23, 31, 63};
-    tnode *t = tn_new(1, 1);
+    tnode *t = tn_configured(1, 1);
     tn_open(t);
     tick_to_leader(t);
     uint8_t buf[64];

@@ -10,7 +10,7 @@
 
 #include <stdlib.h>
 
-static tnode *tn_new(uint64_t id, const uint64_t *terms, size_t n, raft_hard_state hs)
+static tnode *tn_from_disk(uint64_t id, const uint64_t *terms, size_t n, raft_hard_state hs)
 {
     tnode *t = calloc(1, sizeof(*t));
     assert_non_null(t);
@@ -27,7 +27,7 @@ static void test_leader_sends_snapshot_when_entries_compacted(void **state)
 {
     (void)state;
     uint64_t terms[] = {1, 1, 1, 1, 1};
-    tnode *t = tn_new(1, terms, 5, (raft_hard_state){.term = 1, .commit = 5});
+    tnode *t = tn_from_disk(1, terms, 5, (raft_hard_state){.term = 1, .commit = 5});
     tn_elect(t);                                          /* term 2, no-op at 6 */
     assert_int_equal(raft_compact(t->r, 6), TARN_EINVAL); /* not applied yet */
     assert_int_equal(raft_compact(t->r, 5), 0);
@@ -57,7 +57,7 @@ static void test_follower_installs_snapshot(void **state)
 {
     (void)state;
     uint64_t terms[] = {1, 1};
-    tnode *t = tn_new(2, terms, 2, (raft_hard_state){.term = 2});
+    tnode *t = tn_from_disk(2, terms, 2, (raft_hard_state){.term = 2});
     raft_entry ce;
     uint8_t cbuf[RAFT_CONF_ENCODED_BYTES_MAX];
     raft_msg sn = tn_snapshot_msg(1, 2, 2, 5, 2, 3, &ce, cbuf);
@@ -101,7 +101,7 @@ static void test_snapshot_already_held_moves_commit_only(void **state)
 {
     (void)state;
     uint64_t terms[] = {1, 1, 1};
-    tnode *t = tn_new(2, terms, 3, (raft_hard_state){.term = 1});
+    tnode *t = tn_from_disk(2, terms, 3, (raft_hard_state){.term = 1});
     raft_entry ce;
     uint8_t cbuf[RAFT_CONF_ENCODED_BYTES_MAX];
     raft_msg sn = tn_snapshot_msg(1, 2, 1, 2, 1, 3, &ce, cbuf);
@@ -170,7 +170,7 @@ static void test_open_from_snapshot_and_suffix(void **state)
 static tnode *leader_sending_snapshot(void)
 {
     uint64_t terms[] = {1, 1, 1, 1, 1};
-    tnode *t = tn_new(1, terms, 5, (raft_hard_state){.term = 1, .commit = 5});
+    tnode *t = tn_from_disk(1, terms, 5, (raft_hard_state){.term = 1, .commit = 5});
     tn_elect(t);
     assert_int_equal(raft_compact(t->r, 5), 0);
     tn_clear_msgs(t);
